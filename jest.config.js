@@ -1,0 +1,11 @@
+/** Jest in native ESM (NestJS 12 packages are ESM-only); see README "Tests". */
+module.exports = {
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', useESM: true }] },
+  testRegex: '(src|test)/.*\\.(spec|e2e-spec|int-spec)\\.ts$',
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/reliability/'],
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

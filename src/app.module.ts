@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { AppConfig } from './config/config';
+import { AppConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+import { InboundMailModule } from './inbound-mail/inbound-mail.module';
+import { MessagesModule } from './messages/messages.module';
+import { AuthGuard } from './operators/auth.guard';
+import { OperatorsModule } from './operators/operators.module';
+import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
+import { RequestsModule } from './requests/requests.module';
+
+@Module({})
+export class AppModule {
+  /** The whole application for one validated configuration and one database URL. */
+  static register(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, config.database.poolSize)),
+        ScheduleModule.forRoot(),
+        OperatorsModule,
+        RequestsModule,
+        OutboundMailModule,
+        MessagesModule,
+        InboundMailModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { AppModule } from './app.module';
+import { setupSwagger } from './common/swagger';
+import { AppConfig } from './config/config';
+
+const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
+export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
+
+/**
+ * Builds the configured Nest application (not yet listening): used by main.ts and by the tests,
+ * so both run the same pipes, filters, body limits and Swagger.
+ */
+export async function createApp(config: AppConfig, databaseUrl: string, logger?: LogLevel[] | false): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, databaseUrl), {
+    bodyParser: false,
+    logger: logger ?? LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  const inboundLimit = config.mail.maxInboundBytes;
+  // A JSON body carries base64 (4/3 of the mail) plus some framing.
+  app.use(WEBHOOK_PATHS, express.raw({ type: ['message/rfc822', 'text/plain', 'application/octet-stream'], limit: inboundLimit }));
+  app.use(WEBHOOK_PATHS, express.json({ limit: Math.ceil(inboundLimit * 1.4) + 64 * 1024 }));
+  app.use(express.json({ limit: '1mb' }));
+  app.use(express.urlencoded({ extended: false, limit: '1mb' }));
+  if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, transformOptions: { enableImplicitConversion: false } }),
+  );
+  app.enableShutdownHooks();
+  setupSwagger(app, `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`);
+  return app;
+}

@@ -1,0 +1,23 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+
+export const IS_PUBLIC = 'maildesk:public';
+export const ROLES = 'maildesk:roles';
+
+/** Marks a route (or controller) as reachable without an operator token. */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/** Restricts a route to operators with one of these roles. */
+export const Roles = (...roles: Array<'admin' | 'operator'>) => SetMetadata(ROLES, roles);
+
+/** What the auth guard puts on the request after checking the bearer token. */
+export interface AuthOperator {
+  id: number;
+  email: string;
+  name: string;
+  role: 'admin' | 'operator';
+}
+
+/** The operator who made this request. */
+export const CurrentOperator = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthOperator => {
+  return ctx.switchToHttp().getRequest<{ operator: AuthOperator }>().operator;
+});

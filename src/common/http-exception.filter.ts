@@ -1,0 +1,76 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { QueryFailedError } from 'typeorm';
+
+/** The one error shape of the API: `{ statusCode, error, message }`, never HTML, never a stack trace. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  requestId?: string;
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003']);
+
+/** True where the error says the database cannot be reached (the caller should retry later). */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; driverError?: { code?: string } };
+  const code = err?.driverError?.code ?? err?.code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  const msg = String(err?.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    msg,
+  );
+}
+
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<{ headersSent?: boolean; status(code: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
+    const req = ctx.getRequest<{ method?: string; url?: string; id?: string }>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) {
+      const err = exception as Error;
+      this.logger.error(`${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}: ${err?.message}`, err?.stack);
+    }
+    if (res.headersSent) return;
+    if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const r = exception.getResponse();
+      const message =
+        typeof r === 'string' ? r : ((r as { message?: string | string[] }).message ?? exception.message);
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+    }
+    const e = exception as { code?: string; type?: string; status?: number; statusCode?: number; message?: string };
+    // body-parser errors (too large, malformed JSON) carry their own 4xx status.
+    const status = e?.statusCode ?? e?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        e.type === 'entity.too.large'
+          ? 'request body is larger than the limit'
+          : e.type === 'entity.parse.failed'
+            ? 'request body is not valid JSON'
+            : (e.message ?? 'bad request');
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+    }
+    if (exception instanceof QueryFailedError) {
+      const code = (exception as unknown as { driverError?: { code?: string } }).driverError?.code ?? e.code;
+      if (code === '23505') return { statusCode: 409, error: 'Conflict', message: 'already exists' };
+      if (code === '22P02' || code === '22003' || code === '22007' || code === '22008') {
+        return { statusCode: 400, error: 'Bad Request', message: 'invalid value' };
+      }
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: 'Service Unavailable', message: 'database unavailable, retry later' };
+    }
+    return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
+  }
+}

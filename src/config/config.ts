@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Every environment variable MailDesk reads, validated once at start into one typed object.
+ * `.env.sample` lists the same variables; a test keeps the two in step.
+ */
+export interface AppConfig {
+  http: { port: number; host: string; corsOrigins: string[] };
+  dataDir: string;
+  database: { url: string | undefined; poolSize: number };
+  smtp: { url: string | undefined; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number };
+  mail: {
+    supportAddress: string;
+    supportName: string;
+    messageIdDomain: string;
+    templatesDir: string | undefined;
+    autoReplyLimitPerHour: number;
+    maxInboundBytes: number;
+  };
+  outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
+  imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean };
+  inbound: { token: string | undefined };
+  admin: { email: string; password: string | undefined };
+  auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def?: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? def : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL like ${protocols[0]}//host:port (got an unparsable value)`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')} (got ${parsed.protocol}//)`);
+  }
+  return raw;
+}
+
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
+
+function email(env: Env, name: string, def: string): string {
+  const v = str(env, name, def)!;
+  if (!EMAIL.test(v)) throw new ConfigError(`${name} must be an email address (got "${v}")`);
+  return v.toLowerCase();
+}
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+/** Reads `.env` in the working directory (never overriding the real environment) into `env`. */
+export function readDotEnv(env: Env = process.env, file = path.resolve('.env')): void {
+  if (!fs.existsSync(file)) return;
+  for (const line of fs.readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!m || line.trim().startsWith('#')) continue;
+    let value = m[2];
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    if (env[m[1]] === undefined) env[m[1]] = value;
+  }
+}
+
+/** Validates the environment; throws ConfigError naming the variable and what is expected. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const supportAddress = email(env, 'SUPPORT_ADDRESS', 'support@localhost');
+  const logLevel = str(env, 'LOG_LEVEL', 'log')!;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+  const jwtSecret = str(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    throw new ConfigError('JWT_SECRET must be at least 16 characters');
+  }
+  const inboundToken = str(env, 'INBOUND_TOKEN');
+  if (inboundToken !== undefined && inboundToken.length < 16) {
+    throw new ConfigError('INBOUND_TOKEN must be at least 16 characters');
+  }
+  const adminPassword = str(env, 'ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
+  }
+  return {
+    http: {
+      port: int(env, 'PORT', 3000, 0, 65535),
+      host: str(env, 'HOST', '127.0.0.1')!,
+      corsOrigins: (str(env, 'CORS_ORIGINS') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    dataDir: path.resolve(str(env, 'DATA_DIR', './data')!),
+    database: {
+      url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    },
+    smtp: {
+      url: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      connectionTimeoutMs: int(env, 'SMTP_CONNECTION_TIMEOUT_MS', 10000, 100, 600000),
+      greetingTimeoutMs: int(env, 'SMTP_GREETING_TIMEOUT_MS', 10000, 100, 600000),
+      socketTimeoutMs: int(env, 'SMTP_SOCKET_TIMEOUT_MS', 60000, 100, 3600000),
+    },
+    mail: {
+      supportAddress,
+      supportName: str(env, 'SUPPORT_NAME', 'MailDesk Support')!,
+      messageIdDomain: (str(env, 'MESSAGE_ID_DOMAIN') ?? supportAddress.split('@')[1]).toLowerCase(),
+      templatesDir: str(env, 'TEMPLATES_DIR') ? path.resolve(str(env, 'TEMPLATES_DIR')!) : undefined,
+      autoReplyLimitPerHour: int(env, 'AUTO_REPLY_LIMIT_PER_HOUR', 10, 0, 100000),
+      maxInboundBytes: int(env, 'INBOUND_MAX_BYTES', 25 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
+    outbox: {
+      pollMs: int(env, 'OUTBOX_POLL_MS', 1000, 10, 600000),
+      maxAttempts: int(env, 'OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),
+      batchSize: int(env, 'OUTBOX_BATCH_SIZE', 20, 1, 1000),
+      retryBaseMs: int(env, 'OUTBOX_RETRY_BASE_MS', 5000, 10, 3600000),
+    },
+    imap: {
+      url: url(env, 'IMAP_URL', ['imap:', 'imaps:']),
+      pollSeconds: int(env, 'IMAP_POLL_SECONDS', 30, 1, 86400),
+      moveTo: str(env, 'IMAP_MOVE_TO'),
+      idle: bool(env, 'IMAP_IDLE', true),
+    },
+    inbound: { token: inboundToken },
+    admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
+    auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },
+    logLevel: logLevel as AppConfig['logLevel'],
+  };
+}
+
+/** The variables loadConfig reads, for the `.env.sample` consistency test. */
+export const CONFIG_VARIABLES = [
+  'PORT',
+  'HOST',
+  'CORS_ORIGINS',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'SMTP_URL',
+  'SMTP_CONNECTION_TIMEOUT_MS',
+  'SMTP_GREETING_TIMEOUT_MS',
+  'SMTP_SOCKET_TIMEOUT_MS',
+  'SUPPORT_ADDRESS',
+  'SUPPORT_NAME',
+  'MESSAGE_ID_DOMAIN',
+  'TEMPLATES_DIR',
+  'AUTO_REPLY_LIMIT_PER_HOUR',
+  'INBOUND_MAX_BYTES',
+  'OUTBOX_POLL_MS',
+  'OUTBOX_MAX_ATTEMPTS',
+  'OUTBOX_BATCH_SIZE',
+  'OUTBOX_RETRY_BASE_MS',
+  'IMAP_URL',
+  'IMAP_POLL_SECONDS',
+  'IMAP_MOVE_TO',
+  'IMAP_IDLE',
+  'INBOUND_TOKEN',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'JWT_SECRET',
+  'JWT_TTL_SECONDS',
+  'LOG_LEVEL',
+] as const;

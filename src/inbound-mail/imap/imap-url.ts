@@ -1,0 +1,43 @@
+/** Where and as whom the poller reads mail, taken from `IMAP_URL`. */
+export interface ImapTarget {
+  /** imaps:// (TLS from the first byte); imap:// upgrades with STARTTLS when the server offers it. */
+  secure: boolean;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  mailbox: string;
+  /**
+   * The mailbox's identity without the password, e.g. `imap://support%40example.test@mail:143/INBOX`:
+   * the cursor row's key and the advisory lock's name.
+   */
+  key: string;
+}
+
+/**
+ * Parses `imap[s]://user:password@host[:port]/MAILBOX`: user and password percent-decoded, the
+ * mailbox from the path (percent-decoded, `INBOX` when empty), ports 143 and 993 by default.
+ * Throws an Error naming what is missing; the message never contains the password.
+ */
+export function parseImapUrl(raw: string): ImapTarget {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('IMAP_URL is not a valid URL');
+  }
+  if (url.protocol !== 'imap:' && url.protocol !== 'imaps:') {
+    throw new Error(`IMAP_URL must start with imap:// or imaps:// (got ${url.protocol}//)`);
+  }
+  const secure = url.protocol === 'imaps:';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host) throw new Error('IMAP_URL has no host');
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  if (!user || !password) throw new Error('IMAP_URL must include a user and a password (imap://user:password@host/INBOX)');
+  const port = url.port ? Number(url.port) : secure ? 993 : 143;
+  const mailbox = decodeURIComponent(url.pathname.replace(/^\/+/, '')) || 'INBOX';
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const key = `${url.protocol}//${encodeURIComponent(user)}@${hostPart}:${port}/${mailbox.split('/').map(encodeURIComponent).join('/')}`;
+  return { secure, host, port, user, password, mailbox, key };
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MessagesModule } from '../messages/messages.module';
+import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
+import { RequestsModule } from '../requests/requests.module';
+import { ImapPollerService } from './imap/imap-poller.service';
+import { InboundMail } from './inbound-mail.entity';
+import { InboundMailService } from './inbound-mail.service';
+import { MailboxCursor } from './mailbox-cursor.entity';
+import { InboundController } from './webhook/inbound.controller';
+import { InboundTokenGuard } from './webhook/inbound-token.guard';
+import { QuarantineController } from './webhook/quarantine.controller';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([InboundMail, MailboxCursor]), RequestsModule, MessagesModule, OutboundMailModule],
+  controllers: [InboundController, QuarantineController],
+  providers: [InboundMailService, InboundTokenGuard, ImapPollerService],
+  exports: [InboundMailService, ImapPollerService],
+})
+export class InboundMailModule {}

@@ -1,0 +1,245 @@
+import { Inject, Injectable, Logger, NotFoundException, ConflictException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import * as crypto from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { isDatabaseUnavailable } from '../common/http-exception.filter';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { ConversationService } from '../messages/conversation.service';
+import { MessagesService } from '../messages/messages.service';
+import { OutboxService } from '../outbound-mail/outbox.service';
+import { RequestsService } from '../requests/requests.service';
+import { runFilters } from './filters';
+import { FilterDecision } from './filters/filter';
+import { InboundMail, InboundSource } from './inbound-mail.entity';
+import { IngestResult } from './ingest-result';
+import { MailParseError, parseMail } from './parser/parse-mail';
+import { ParsedMail } from './parser/parsed-mail';
+import { resolveThread } from './threading/thread-resolver';
+
+/** Thrown inside the ingest transaction to roll it back and answer `duplicate`. */
+class DuplicateMail extends Error {}
+
+/** Outcome of the transaction for one accepted email. */
+interface Stored {
+  status: 'created' | 'appended' | 'ignored';
+  requestId: number | null;
+  messageRowId: number | null;
+  reason: string | null;
+  autoReplyQueued: boolean;
+}
+
+/** Message-IDs quoted anywhere in the raw mail (a bounce quotes the mail it returns). */
+function quotedMessageIds(raw: Buffer): string[] {
+  const text = raw.toString('latin1');
+  return [...text.matchAll(/^Message-ID:\s*<([^<>\s]+)>/gim)].map((m) => m[1]);
+}
+
+/**
+ * The one inbound pipeline for the webhook, the IMAP poller and the CLI:
+ * parse -> filters -> dedupe -> threading -> one transaction -> typed result. Nothing is dropped:
+ * every raw email is kept in inbound_mail, unprocessable ones as `quarantined` with the reason.
+ * Throws only when the database is unreachable (the caller retries later).
+ */
+@Injectable()
+export class InboundMailService {
+  private readonly logger = new Logger(InboundMailService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly requests: RequestsService,
+    private readonly messages: MessagesService,
+    private readonly conversation: ConversationService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  async ingest(raw: Buffer, source: InboundSource): Promise<IngestResult> {
+    const hashKey = `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
+    if (raw.length > this.config.mail.maxInboundBytes) {
+      return this.quarantine(raw, source, hashKey, null, `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`);
+    }
+    let mail: ParsedMail;
+    try {
+      mail = await parseMail(raw);
+    } catch (e) {
+      const reason = e instanceof MailParseError ? `unparsable: ${e.message}` : `parser failed: ${(e as Error).message}`;
+      return this.quarantine(raw, source, hashKey, null, reason);
+    }
+    const dedupeKey = mail.messageId ?? hashKey;
+    try {
+      return await this.process(raw, source, mail, dedupeKey, hashKey);
+    } catch (e) {
+      if (isDatabaseUnavailable(e)) throw e;
+      this.logger.warn(`mail ${dedupeKey} quarantined: ${(e as Error).message}`);
+      return this.quarantine(raw, source, dedupeKey, mail, `processing failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async process(raw: Buffer, source: InboundSource, mail: ParsedMail, dedupeKey: string, hashKey: string): Promise<IngestResult> {
+    const decision = runFilters(mail, this.config);
+    if (decision.action === 'quarantine') return this.quarantine(raw, source, dedupeKey, mail, decision.reason);
+    const sender = mail.from?.address ?? '';
+    if (!sender && decision.action !== 'ignore' && decision.action !== 'bounce') {
+      return this.quarantine(raw, source, dedupeKey, mail, 'no sender address in From');
+    }
+    const messageId = mail.messageId ?? `${hashKey.slice(7, 39)}@no-message-id.invalid`;
+    let stored: Stored;
+    try {
+      stored = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
+        const inboundId = await this.claim(manager, raw, source, mail, dedupeKey);
+        const result = await this.store(manager, mail, messageId, sender, decision, raw);
+        await manager.query(
+          `UPDATE inbound_mail SET status = $2, reason = $3, request_id = $4, message_row_id = $5, processed_at = clock_timestamp()
+           WHERE id = $1`,
+          [inboundId, result.status, result.reason, result.requestId, result.messageRowId],
+        );
+        return result;
+      });
+    } catch (e) {
+      if (e instanceof DuplicateMail) return { status: 'duplicate', requestId: await this.requestOf(dedupeKey), messageId, reason: 'already received' };
+      throw e;
+    }
+    if (stored.autoReplyQueued) this.outbox.kick();
+    return { status: stored.status, requestId: stored.requestId, messageId, reason: stored.reason };
+  }
+
+  /**
+   * Inserts the raw mail under its dedupe key, first thing in the transaction: a concurrent copy
+   * waits here for this one to commit, then finds the key taken. A quarantined copy is taken over.
+   */
+  private async claim(manager: EntityManager, raw: Buffer, source: InboundSource, mail: ParsedMail, dedupeKey: string): Promise<string> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
+       ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1
+         WHERE inbound_mail.status = 'quarantined'
+       RETURNING id`,
+      [source, dedupeKey, mail.messageId, mail.from?.address ?? null, mail.subject.slice(0, 1000), raw.length, raw],
+    );
+    if (!rows[0]) throw new DuplicateMail();
+    return rows[0].id;
+  }
+
+  private async store(
+    manager: EntityManager,
+    mail: ParsedMail,
+    messageId: string,
+    sender: string,
+    decision: FilterDecision,
+    raw: Buffer,
+  ): Promise<Stored> {
+    const none = { requestId: null, messageRowId: null, autoReplyQueued: false };
+    if (decision.action === 'ignore') return { status: 'ignored', reason: decision.reason, ...none };
+    if (decision.action === 'bounce') {
+      const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter((x): x is string => !!x && x !== mail.messageId);
+      const [requestId] = await this.messages.requestIdsForMessageIds(manager, ids);
+      if (requestId === undefined) return { status: 'ignored', reason: `${decision.reason}; refers to no known request`, ...none };
+      const message = await this.appendInbound(manager, requestId, mail, messageId, 'system');
+      await this.requests.addEvent(manager, requestId, { type: 'bounce', actor: 'system', data: { messageId: message.id, reason: decision.reason } });
+      return { status: 'appended', reason: decision.reason, requestId, messageRowId: message.id, autoReplyQueued: false };
+    }
+    const automatic = decision.action === 'automatic';
+    const thread = await resolveThread(manager, mail, sender, this.requests, this.messages);
+    let requestId: number;
+    let created = false;
+    if (thread.kind === 'existing') {
+      requestId = thread.requestId;
+    } else {
+      const customer = await this.requests.upsertCustomer(manager, sender, mail.from?.name || null);
+      if (customer.blocked) return { status: 'ignored', reason: 'sender is blocked', ...none };
+      const subject = mail.subject.trim() || '(no subject)';
+      ({ id: requestId, created } = await this.requests.openRequestFor(manager, customer.id, subject, thread.previousRequestId));
+    }
+    const message = await this.appendInbound(manager, requestId, mail, messageId, 'customer');
+    await this.requests.addEvent(manager, requestId, {
+      type: created ? 'created' : 'message',
+      actor: 'customer',
+      data: { messageId: message.id, direction: 'in', ...(automatic ? { automatic: decision.reason } : {}) },
+    });
+    const autoReplyQueued = created && !automatic ? await this.conversation.sendAutoReply(manager, requestId, 'created') : false;
+    return {
+      status: created ? 'created' : 'appended',
+      reason: automatic ? decision.reason : null,
+      requestId,
+      messageRowId: message.id,
+      autoReplyQueued,
+    };
+  }
+
+  private appendInbound(manager: EntityManager, requestId: number, mail: ParsedMail, messageId: string, kind: 'customer' | 'system') {
+    return this.messages.append(manager, {
+      requestId,
+      direction: 'in',
+      kind,
+      fromAddress: mail.from?.address ?? '',
+      fromName: mail.from?.name || null,
+      to: mail.to.map((a) => a.address),
+      cc: mail.cc.map((a) => a.address),
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      messageId,
+      inReplyTo: mail.inReplyTo,
+      references: mail.references,
+      attachments: mail.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        size: a.size,
+        sha256: a.sha256,
+        contentId: a.contentId,
+        content: a.content,
+      })),
+    });
+  }
+
+  /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
+  private async quarantine(raw: Buffer, source: InboundSource, dedupeKey: string, mail: ParsedMail | null, reason: string): Promise<IngestResult> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status, reason, processed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'quarantined', $8, clock_timestamp())
+       ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_mail.attempts + 1, reason = EXCLUDED.reason,
+         processed_at = EXCLUDED.processed_at
+         WHERE inbound_mail.status = 'quarantined'
+       RETURNING id`,
+      [source, dedupeKey, mail?.messageId ?? null, mail?.from?.address ?? null, mail?.subject?.slice(0, 1000) ?? null, raw.length, raw, reason.slice(0, 2000)],
+    );
+    if (!rows[0]) return { status: 'duplicate', requestId: await this.requestOf(dedupeKey), messageId: mail?.messageId ?? null, reason: 'already received' };
+    return { status: 'quarantined', requestId: null, messageId: mail?.messageId ?? null, reason };
+  }
+
+  private async requestOf(dedupeKey: string): Promise<number | null> {
+    const rows: Array<{ request_id: number | null }> = await this.dataSource.query(
+      `SELECT request_id FROM inbound_mail WHERE dedupe_key = $1`,
+      [dedupeKey],
+    );
+    return rows[0]?.request_id ?? null;
+  }
+
+  /** Quarantined mail, newest first, without the raw bytes. */
+  async listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }> {
+    const [items, total] = await this.dataSource.manager.findAndCount(InboundMail, {
+      where: { status: 'quarantined' },
+      order: { id: 'DESC' },
+      skip: (page - 1) * limit,
+      take: limit,
+    });
+    return { items, total };
+  }
+
+  /** Runs a quarantined mail through the pipeline again (after a fix); the row is taken over on success. */
+  async replay(id: string): Promise<IngestResult> {
+    const row = await this.dataSource.manager.findOne(InboundMail, {
+      where: { id },
+      select: { id: true, status: true, raw: true, source: true },
+    });
+    if (!row) throw new NotFoundException(`inbound mail ${id} does not exist`);
+    if (row.status !== 'quarantined') throw new ConflictException(`inbound mail ${id} is ${row.status}, not quarantined`);
+    const result = await this.ingest(row.raw, row.source);
+    if (result.status !== 'quarantined') {
+      // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
+      await this.dataSource.query(`UPDATE inbound_mail SET status = 'replayed', processed_at = clock_timestamp() WHERE id = $1 AND status = 'quarantined'`, [id]);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Our own view of an email, made at the edge by `parseMail`; nothing downstream imports mailparser.
+ * Addresses are lower-cased bare addresses; Message-IDs have no angle brackets.
+ */
+export interface MailAddress {
+  address: string;
+  name: string;
+}
+
+export interface ParsedAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  contentId: string | null;
+  content: Buffer;
+  /** true for parts shown inline (cid: images of the HTML body). */
+  inline: boolean;
+}
+
+export interface ParsedMail {
+  /** Message-ID header, without <>; null when the mail has none. */
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  from: MailAddress | null;
+  /** Reply-To when present. */
+  replyTo: MailAddress | null;
+  to: MailAddress[];
+  cc: MailAddress[];
+  subject: string;
+  date: Date | null;
+  text: string;
+  html: string | null;
+  attachments: ParsedAttachment[];
+  /** Every header, names lower-cased, values as raw (unfolded) strings; repeated headers joined by '\n'. */
+  headers: Map<string, string>;
+  /** Content-Type of the top part, lower-cased, without parameters (e.g. `multipart/report`). */
+  contentType: string;
+  /** `report-type` parameter of a multipart/report top part, lower-cased. */
+  reportType: string | null;
+  /** Size of the raw mail in bytes. */
+  size: number;
+}

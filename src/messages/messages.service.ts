@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { OutboxService } from '../outbound-mail/outbox.service';
+import { RequestsService } from '../requests/requests.service';
+import { Attachment } from './attachment.entity';
+import { Message, MessageDirection, MessageKind } from './message.entity';
+
+export interface Delivery {
+  status: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  sentAt: Date | null;
+}
+
+/** A message with what the API shows beside it. */
+export interface MessageView {
+  message: Message;
+  attachments: Attachment[];
+  delivery: Delivery | null;
+}
+
+export interface NewAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  contentId: string | null;
+  content: Buffer;
+}
+
+export interface NewMessage {
+  requestId: number;
+  direction: MessageDirection;
+  kind: MessageKind;
+  operatorId?: number | null;
+  fromAddress: string;
+  fromName?: string | null;
+  to: string[];
+  cc?: string[];
+  subject: string;
+  text: string;
+  html?: string | null;
+  messageId: string;
+  inReplyTo?: string | null;
+  references?: string[];
+  attachments?: NewAttachment[];
+  /** Marks the request's first response (an operator's first message). */
+  firstResponse?: boolean;
+}
+
+/** The conversation of a request: messages and attachments. */
+@Injectable()
+export class MessagesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly requests: RequestsService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  /** Appends a message to a request in the caller's transaction, with the next gapless seq. */
+  async append(manager: EntityManager, m: NewMessage): Promise<Message> {
+    const seq = await this.requests.nextSeq(manager, m.requestId, m.direction, m.firstResponse ?? false);
+    const rows: Array<{ id: number; created_at: Date }> = await manager.query(
+      `INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
+                             cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, clock_timestamp())
+       RETURNING id, created_at`,
+      [
+        m.requestId,
+        seq,
+        m.direction,
+        m.kind,
+        m.operatorId ?? null,
+        m.fromAddress,
+        m.fromName ?? null,
+        m.to,
+        m.cc ?? [],
+        m.subject,
+        m.text,
+        m.html ?? null,
+        m.messageId,
+        m.inReplyTo ?? null,
+        m.references ?? [],
+      ],
+    );
+    const id = rows[0].id;
+    for (const a of m.attachments ?? []) {
+      await manager.query(
+        `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
+         VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+        [id, a.filename, a.contentType, a.size, a.sha256, a.contentId, a.content],
+      );
+    }
+    return Object.assign(new Message(), {
+      id,
+      requestId: m.requestId,
+      seq,
+      direction: m.direction,
+      kind: m.kind,
+      operatorId: m.operatorId ?? null,
+      fromAddress: m.fromAddress,
+      fromName: m.fromName ?? null,
+      toAddresses: m.to,
+      ccAddresses: m.cc ?? [],
+      subject: m.subject,
+      text: m.text,
+      html: m.html ?? null,
+      messageId: m.messageId,
+      inReplyTo: m.inReplyTo ?? null,
+      references: m.references ?? [],
+      createdAt: rows[0].created_at,
+      sentAt: null,
+    });
+  }
+
+  /** The request a Message-ID of its conversation belongs to (ours or the customer's). */
+  async requestIdsForMessageIds(manager: EntityManager, messageIds: string[]): Promise<number[]> {
+    if (!messageIds.length) return [];
+    const rows: Array<{ request_id: number }> = await manager.query(
+      `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1)`,
+      [messageIds],
+    );
+    return rows.map((r) => r.request_id);
+  }
+
+  /** The latest customer (inbound) message of a request: what replies thread under. */
+  latestInbound(manager: EntityManager, requestId: number): Promise<Message | null> {
+    return manager.findOne(Message, { where: { requestId, direction: 'in' }, order: { seq: 'DESC' } });
+  }
+
+  /** The whole conversation in order, with attachments (metadata) and delivery state. */
+  async listForRequest(requestId: number): Promise<MessageView[]> {
+    const messages = await this.dataSource.manager.find(Message, { where: { requestId }, order: { seq: 'ASC' } });
+    if (!messages.length) return [];
+    const ids = messages.map((m) => m.id);
+    const attachments = await this.dataSource.manager.find(Attachment, { where: { messageId: In(ids) }, order: { id: 'ASC' } });
+    const deliveries = await this.outbox.deliveryFor(ids.filter((_, i) => messages[i].direction === 'out'));
+    return messages.map((message) => ({
+      message,
+      attachments: attachments.filter((a) => a.messageId === message.id),
+      delivery: deliveries.get(message.id) ?? null,
+    }));
+  }
+
+  /** One message as the API shows it. */
+  async view(messageId: number): Promise<MessageView> {
+    const message = await this.dataSource.manager.findOneOrFail(Message, { where: { id: messageId } });
+    const attachments = await this.dataSource.manager.find(Attachment, { where: { messageId } });
+    const deliveries = await this.outbox.deliveryFor([messageId]);
+    return { message, attachments, delivery: deliveries.get(messageId) ?? null };
+  }
+}

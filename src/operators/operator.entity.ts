@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type OperatorRole = 'admin' | 'operator';
+export const OPERATOR_ROLES: OperatorRole[] = ['admin', 'operator'];
+
+@Entity('operators')
+export class Operator {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column('text')
+  name: string;
+
+  @Column('text')
+  email: string;
+
+  @Column('text')
+  role: OperatorRole;
+
+  @Column('text', { name: 'password_hash', select: false })
+  passwordHash: string;
+
+  @Column('boolean')
+  active: boolean;
+
+  /** Bumped on deactivation and password change: tokens carrying an older version are refused. */
+  @Column('integer', { name: 'token_version' })
+  tokenVersion: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,206 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { MailTransport } from './mail-transport';
+import { outboxFromRow, toMailOptions } from './outbox-mail-options';
+import { OutboxMail } from './outbox.entity';
+import { classifySendError } from './send-error';
+
+/** Longest wait between two attempts of one mail. */
+export const MAX_RETRY_DELAY_MS = 3_600_000;
+/** How long a claimed row stays invisible to other dispatchers while it is being sent. */
+export const CLAIM_LOCK = '2 minutes';
+/** Debounce of kick(): enqueues committed within this window share one dispatch. */
+export const KICK_DELAY_MS = 20;
+
+/** Wait before the next attempt: base * 2^(attempts-1), times a 0.5..1.5 jitter, at most one hour. */
+export function retryDelayMs(attempts: number, baseMs: number, random: () => number = Math.random): number {
+  const exp = Math.min(Math.max(attempts - 1, 0), 40);
+  return Math.round(Math.min(baseMs * 2 ** exp * (0.5 + random()), MAX_RETRY_DELAY_MS));
+}
+
+/**
+ * Sends what the outbox holds. A self-rescheduling timer (never overlapping) claims due rows in one
+ * autocommitted statement (`FOR UPDATE SKIP LOCKED` + a short lease in locked_until, so several
+ * instances never send a row twice and no transaction is held during SMTP), sends them, then
+ * marks each sent (and its conversation message), reschedules it with exponential backoff
+ * (network errors, 4xx) or marks it failed (5xx, or attempts exhausted).
+ */
+@Injectable()
+export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxDispatcher.name);
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = Infinity;
+  private running = false;
+  private stopping = false;
+  private active: Promise<number> | null = null;
+  private rerun = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly transport: MailTransport,
+  ) {}
+
+  /** Starts the loop; the first pass runs at once (mail left over from a previous run goes out). */
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  /** Starts the polling loop (idempotent). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.logger.log(`dispatching outbound mail through ${this.transport.describe()} every ${this.config.outbox.pollMs} ms`);
+    this.schedule(0);
+  }
+
+  /** Stops the loop and waits for the dispatch in progress to finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueAt = Infinity;
+    await this.active?.catch(() => 0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Asks for a dispatch soon (debounced), e.g. right after a transaction that enqueued mail
+   * committed. Runs after the current dispatch when one is in progress; no-op when stopped.
+   */
+  kick(): void {
+    if (!this.running) return;
+    if (this.active) {
+      this.rerun = true;
+      return;
+    }
+    this.schedule(KICK_DELAY_MS);
+  }
+
+  /**
+   * Sends every due mail, batch after batch, until none is due; resolves with the number of
+   * mails attempted. Calls are serialised: one waits for the dispatch in progress, then runs.
+   */
+  dispatchOnce(): Promise<number> {
+    if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
+    const run = this.drain().finally(() => {
+      this.active = null;
+      if (this.rerun) {
+        this.rerun = false;
+        this.schedule(0);
+      }
+    });
+    this.active = run;
+    return run;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.timerDueAt <= at) return;
+    clearTimeout(this.timer);
+    this.timerDueAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueAt = Infinity;
+      void this.tick();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.dispatchOnce();
+    } catch (e) {
+      this.logger.warn(`outbox dispatch failed: ${(e as Error).message}`);
+    } finally {
+      this.schedule(this.config.outbox.pollMs);
+    }
+  }
+
+  private async drain(): Promise<number> {
+    const batchSize = this.config.outbox.batchSize;
+    let total = 0;
+    while (!this.stopping) {
+      const rows = await this.claim(batchSize);
+      if (rows.length === 0) break;
+      await Promise.all(rows.map((row) => this.deliver(row)));
+      total += rows.length;
+      if (rows.length < batchSize) break;
+    }
+    return total;
+  }
+
+  /** Leases up to `limit` due rows and counts the attempt, in one autocommitted statement. */
+  private async claim(limit: number): Promise<OutboxMail[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE outbox SET locked_until = now() + interval '${CLAIM_LOCK}', attempts = attempts + 1
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE status = 'pending' AND next_attempt_at <= now()
+                          AND (locked_until IS NULL OR locked_until < now())
+                        ORDER BY next_attempt_at, id
+                        LIMIT $1
+                        FOR UPDATE SKIP LOCKED)
+          RETURNING *)
+       SELECT * FROM claimed ORDER BY next_attempt_at, id`,
+      [limit],
+    );
+    return rows.map(outboxFromRow);
+  }
+
+  private async deliver(row: OutboxMail): Promise<void> {
+    let sent = false;
+    let failure: ReturnType<typeof classifySendError> | undefined;
+    try {
+      await this.transport.send(toMailOptions(row), row.id);
+      sent = true;
+    } catch (e) {
+      failure = classifySendError(e);
+    }
+    try {
+      if (sent) {
+        await this.markSent(row);
+      } else if (failure!.permanent || row.attempts >= this.config.outbox.maxAttempts) {
+        this.logger.warn(`outbox #${row.id} to ${row.toAddress} failed after ${row.attempts} attempt(s): ${failure!.reason}`);
+        await this.dataSource.query(`UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`, [
+          row.id,
+          failure!.reason,
+        ]);
+      } else {
+        const delay = retryDelayMs(row.attempts, this.config.outbox.retryBaseMs);
+        this.logger.warn(`outbox #${row.id} attempt ${row.attempts} failed, retrying in ${delay} ms: ${failure!.reason}`);
+        await this.dataSource.query(
+          `UPDATE outbox SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL, last_error = $3
+            WHERE id = $1`,
+          [row.id, delay, failure!.reason],
+        );
+      }
+    } catch (e) {
+      // The lease expires by itself; the row is attempted again then.
+      this.logger.error(`outbox #${row.id}: could not record the outcome (sent=${sent}): ${(e as Error).message}`);
+    }
+  }
+
+  /** The row is sent; so is the conversation message it carried. */
+  private async markSent(row: OutboxMail): Promise<void> {
+    await this.dataSource.query(
+      `WITH o AS (
+         UPDATE outbox SET status = 'sent', sent_at = now(), locked_until = NULL, last_error = NULL
+          WHERE id = $1 RETURNING message_id)
+       UPDATE messages m SET sent_at = now() FROM o WHERE m.id = o.message_id AND m.sent_at IS NULL`,
+      [row.id],
+    );
+  }
+}

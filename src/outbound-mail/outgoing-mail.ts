@@ -1,0 +1,28 @@
+/** What a module hands to `OutboxService.enqueue` inside its transaction. */
+export interface OutgoingMail {
+  /** 'auto_reply' | 'operator' | ...: kept on the outbox row. */
+  kind: string;
+  /** The recipient's bare address (stored lower-cased). */
+  to: string;
+  /** The recipient's display name for the To header, when known. */
+  toName?: string | null;
+  subject: string;
+  text: string;
+  html?: string | null;
+  /** Our own Message-ID, without <> (see OutboxService.newMessageId). */
+  messageId: string;
+  inReplyTo?: string | null;
+  references?: string[];
+  /** Adds `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All` (RFC 3834). */
+  autoReply?: boolean;
+  /** messages.id of the conversation message this mail delivers. */
+  messageRowId?: number | null;
+}
+
+export type AutoReplyEvent = 'created' | 'assigned' | 'closed';
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}

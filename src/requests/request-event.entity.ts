@@ -1,0 +1,36 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type RequestEventType =
+  | 'created'
+  | 'message'
+  | 'assigned'
+  | 'closed'
+  | 'reply_sent'
+  | 'auto_reply_sent'
+  | 'auto_reply_suppressed'
+  | 'bounce';
+export type EventActor = 'customer' | 'operator' | 'system';
+
+@Entity('request_events')
+export class RequestEvent {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column('integer', { name: 'request_id' })
+  requestId: number;
+
+  @Column('text')
+  type: RequestEventType;
+
+  @Column('text')
+  actor: EventActor;
+
+  @Column('integer', { name: 'operator_id', nullable: true })
+  operatorId: number | null;
+
+  @Column('jsonb')
+  data: Record<string, unknown>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

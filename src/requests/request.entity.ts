@@ -1,0 +1,54 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Operator } from '../operators/operator.entity';
+import { Customer } from './customer.entity';
+
+export type RequestStatus = 'new' | 'in_progress' | 'closed';
+export const REQUEST_STATUSES: RequestStatus[] = ['new', 'in_progress', 'closed'];
+
+@Entity('requests')
+export class ServiceRequest {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column('integer', { name: 'customer_id' })
+  customerId: number;
+
+  @ManyToOne(() => Customer, { nullable: false })
+  @JoinColumn({ name: 'customer_id' })
+  customer?: Customer;
+
+  @Column('text')
+  subject: string;
+
+  @Column('text')
+  status: RequestStatus;
+
+  @Column('integer', { name: 'operator_id', nullable: true })
+  operatorId: number | null;
+
+  @ManyToOne(() => Operator, { nullable: true })
+  @JoinColumn({ name: 'operator_id' })
+  operator?: Operator | null;
+
+  @Column('integer', { name: 'previous_request_id', nullable: true })
+  previousRequestId: number | null;
+
+  /** Highest message seq on this request; incremented under the row lock to keep seq gapless. */
+  @Column('integer', { name: 'last_seq' })
+  lastSeq: number;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt: Date;
+
+  @Column('timestamptz', { name: 'first_response_at', nullable: true })
+  firstResponseAt: Date | null;
+
+  @Column('timestamptz', { name: 'closed_at', nullable: true })
+  closedAt: Date | null;
+
+  @Column('timestamptz', { name: 'last_message_at', nullable: true })
+  lastMessageAt: Date | null;
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Customer } from './customer.entity';
+import { RequestEvent } from './request-event.entity';
+import { RequestQueryService } from './request-query.service';
+import { ServiceRequest } from './request.entity';
+import { RequestsController } from './requests.controller';
+import { RequestsService } from './requests.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ServiceRequest, Customer, RequestEvent])],
+  controllers: [RequestsController],
+  providers: [RequestsService, RequestQueryService],
+  exports: [RequestsService],
+})
+export class RequestsModule {}
