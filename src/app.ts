@@ -32,7 +32,6 @@ export async function createApp(config: AppConfig, databaseUrl: string, logger?:
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, transformOptions: { enableImplicitConversion: false } }),
   );
-  app.enableShutdownHooks();
   setupSwagger(app, `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`);
   return app;
 }

@@ -24,8 +24,26 @@ async function main(): Promise<void> {
   const applied = await runMigrations(db.url);
   if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);
   const app = await createApp(config, db.url);
-  app.getHttpServer().on('close', () => void db.close());
   await app.listen(config.http.port, config.http.host);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing in-flight work, then stopping`);
+    // Nest closes the HTTP server (in-flight requests finish), then the modules' shutdown hooks run.
+    app
+      .close()
+      .then(() => db.close())
+      .then(
+        () => process.exit(0),
+        (e: Error) => {
+          console.error(`maildesk: unclean shutdown: ${e.message}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   const base = `http://${config.http.host}:${config.http.port}`;
   logger.log(
     `ready in ${Date.now() - started} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : 'PostgreSQL from DATABASE_URL'})`,

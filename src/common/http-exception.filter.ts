@@ -18,7 +18,7 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   const code = err?.driverError?.code ?? err?.code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   const msg = String(err?.message ?? '');
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not currently accepting connections|terminating connection|the database system is (starting up|shutting down)/i.test(
     msg,
   );
 }

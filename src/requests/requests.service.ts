@@ -31,13 +31,10 @@ export class RequestsService {
   }
 
   async addEvent(manager: EntityManager, requestId: number, event: NewEvent): Promise<void> {
-    await manager.insert(RequestEvent, {
-      requestId,
-      type: event.type,
-      actor: event.actor,
-      operatorId: event.operatorId ?? null,
-      data: event.data ?? {},
-    });
+    await manager.query(
+      `INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`,
+      [requestId, event.type, event.actor, event.operatorId ?? null, JSON.stringify(event.data ?? {})],
+    );
   }
 
   /** The customer with this (lower-case) address, created when new; a known name is kept. */

@@ -145,7 +145,7 @@ export async function startDovecot(): Promise<TestDovecot> {
   const mail = path.join(dir, 'mail');
   fs.mkdirSync(mail);
   if (process.getuid?.() === 0) fs.chownSync(mail, 65534, 65534);
-  const users = { [SUPPORT_USER]: SUPPORT_PASSWORD };
+  const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD };
   const port = await freePort();
   const config = writeConfig(dir, port, users);
   const log = path.join(dir, 'dovecot.log');

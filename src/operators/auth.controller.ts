@@ -1,0 +1,26 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Public } from '../common/auth.decorators';
+import { AuthService } from './auth.service';
+import { LoginDto, LoginResponseDto } from './dto/login.dto';
+import { ErrorResponseDto } from './dto/error.dto';
+import { toOperatorResponse } from './dto/operator.dto';
+
+/** `POST /auth/login`. */
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in: exchange email and password for a bearer token', security: [] })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Missing or malformed fields' })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong credentials or deactivated operator' })
+  async login(@Body() body: LoginDto): Promise<LoginResponseDto> {
+    const r = await this.auth.login(body.email, body.password);
+    return { accessToken: r.accessToken, tokenType: 'Bearer', expiresIn: r.expiresIn, operator: toOperatorResponse(r.operator) };
+  }
+}

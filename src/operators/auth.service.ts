@@ -1,0 +1,56 @@
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { AuthOperator } from '../common/auth.decorators';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { Operator } from './operator.entity';
+import { OperatorsService } from './operators.service';
+
+/** Claims of an operator access token. */
+export interface TokenClaims {
+  /** Operator id, as a string (RFC 7519). */
+  sub: string;
+  /** The operator's token_version when the token was issued. */
+  tv: number;
+  role: Operator['role'];
+}
+
+/** A successful login. */
+export interface LoginResult {
+  accessToken: string;
+  expiresIn: number;
+  operator: Operator;
+}
+
+/** Login and the access tokens: signed JWTs that stay valid only while the token version matches. */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly operators: OperatorsService,
+    private readonly jwt: JwtService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Checks the credentials and issues a token; 401 for wrong ones or a deactivated operator. */
+  async login(email: string, password: string): Promise<LoginResult> {
+    const operator = await this.operators.verifyLogin(email, password);
+    if (!operator) throw new UnauthorizedException('invalid email or password');
+    const claims: TokenClaims = { sub: String(operator.id), tv: operator.tokenVersion, role: operator.role };
+    const accessToken = await this.jwt.signAsync(claims);
+    return { accessToken, expiresIn: this.config.auth.jwtTtlSeconds, operator };
+  }
+
+  /** The operator a bearer token stands for; 401 when it is invalid, expired, or revoked. */
+  async authenticate(token: string): Promise<AuthOperator> {
+    let claims: TokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+    } catch {
+      throw new UnauthorizedException('invalid or expired token');
+    }
+    const id = Number(claims.sub);
+    const operator = Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.findActiveById(id) : null;
+    if (!operator || operator.tokenVersion !== claims.tv) throw new UnauthorizedException('token is no longer valid');
+    return { id: operator.id, email: operator.email, name: operator.name, role: operator.role };
+  }
+}

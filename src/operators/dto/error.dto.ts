@@ -1,0 +1,17 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** The one error shape of the API, for Swagger (see common/http-exception.filter.ts). */
+export class ErrorResponseDto {
+  @ApiProperty({ example: 400 })
+  statusCode: number;
+
+  @ApiProperty({ example: 'Bad Request' })
+  error: string;
+
+  @ApiProperty({
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    example: ['email must be an email'],
+    description: 'What went wrong: one sentence, or one per invalid field.',
+  })
+  message: string | string[];
+}

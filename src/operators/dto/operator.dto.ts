@@ -1,0 +1,104 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { Operator, OPERATOR_ROLES, OperatorRole } from '../operator.entity';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+/** Body of `POST /operators`. */
+export class CreateOperatorDto {
+  @ApiProperty({ example: 'Ada Lovelace', maxLength: 200 })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ example: 'ada@example.com', description: 'Login name; stored lower-cased, unique.' })
+  @Transform(lower)
+  @IsEmail({ require_tld: false })
+  @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ example: 'correct horse battery staple', minLength: 8, maxLength: 200 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(200)
+  password: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, example: 'operator', default: 'operator' })
+  @IsIn(OPERATOR_ROLES)
+  role: OperatorRole;
+}
+
+/** Body of `PATCH /operators/:id`: every field optional. */
+export class UpdateOperatorDto {
+  @ApiPropertyOptional({ example: 'Ada King', maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ enum: OPERATOR_ROLES, example: 'admin' })
+  @IsOptional()
+  @IsIn(OPERATOR_ROLES)
+  role?: OperatorRole;
+
+  @ApiPropertyOptional({ example: false, description: 'false deactivates: the operator cannot log in and their tokens stop working.' })
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
+
+  @ApiPropertyOptional({ example: 'a new long password', minLength: 8, maxLength: 200, description: 'Ends every token issued before.' })
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  @MaxLength(200)
+  password?: string;
+}
+
+/** An operator as the API shows it (never the password hash). */
+export class OperatorResponseDto {
+  @ApiProperty({ example: 2 })
+  id: number;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  name: string;
+
+  @ApiProperty({ example: 'ada@example.com' })
+  email: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, example: 'operator' })
+  role: OperatorRole;
+
+  @ApiProperty({ example: true })
+  active: boolean;
+
+  @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
+  updatedAt: string;
+}
+
+/** `GET /operators`. */
+export class OperatorListResponseDto {
+  @ApiProperty({ type: [OperatorResponseDto] })
+  items: OperatorResponseDto[];
+}
+
+/** Maps the entity to its response; the only way an operator leaves the API. */
+export function toOperatorResponse(o: Operator): OperatorResponseDto {
+  return {
+    id: o.id,
+    name: o.name,
+    email: o.email,
+    role: o.role,
+    active: o.active,
+    createdAt: new Date(o.createdAt).toISOString(),
+    updatedAt: new Date(o.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { AdminSeeder } from './admin-seeder';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { OperatorsController } from './operators.controller';
+import { OperatorsService } from './operators.service';
+
+/** Operators, login and the global auth guard's dependencies. */
+@Module({
+  imports: [
+    JwtModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => {
+        if (!config.auth.jwtSecret) throw new Error('JWT_SECRET is not resolved (call resolveSecrets before starting the app)');
+        return { secret: config.auth.jwtSecret, signOptions: { expiresIn: config.auth.jwtTtlSeconds, algorithm: 'HS256' } };
+      },
+    }),
+  ],
+  controllers: [AuthController, OperatorsController],
+  providers: [OperatorsService, AuthService, AuthGuard, AdminSeeder],
+  exports: [OperatorsService, AuthService, AuthGuard],
+})
+export class OperatorsModule {}

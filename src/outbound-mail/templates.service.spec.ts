@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../config/config';
+import { TemplatesService } from './templates.service';
+
+function service(env: Record<string, string> = {}) {
+  return new TemplatesService(loadConfig({ SUPPORT_NAME: 'Acme Help', ...env }));
+}
+
+describe('TemplatesService', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-templates-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the created acknowledgement with the request number in the subject', () => {
+    const mail = service().render('created', { requestId: 42, subject: 'Printer on fire', customerName: 'Ada' });
+    expect(mail.subject).toBe('[#42] We received your request: Printer on fire');
+    expect(mail.text).toContain('Hello Ada,');
+    expect(mail.text).toContain('request #42');
+    expect(mail.text).toContain('Acme Help');
+    expect(mail.html).toContain('request #42');
+  });
+
+  it('names the operator in the assigned mail and says closed in the closed mail', () => {
+    const s = service();
+    expect(s.render('assigned', { requestId: 7, subject: 'VPN', operatorName: 'Grace' }).text).toContain('handled by Grace');
+    expect(s.render('closed', { requestId: 7, subject: 'VPN' }).subject).toBe('[#7] Your request has been closed: VPN');
+  });
+
+  it('escapes values in the HTML but not in the text', () => {
+    const mail = service().render('created', { requestId: 1, subject: '<b>"x" & y</b>', customerName: "O'Hara" });
+    expect(mail.html).toContain('&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;');
+    expect(mail.html).toContain('O&#39;Hara');
+    expect(mail.html).not.toContain('<b>"x"');
+    expect(mail.text).toContain('<b>"x" & y</b>');
+  });
+
+  it('keeps a subject on one line when the value holds a line break', () => {
+    expect(service().render('created', { requestId: 3, subject: 'a\r\nBcc: x@evil.test' }).subject).toBe(
+      '[#3] We received your request: a Bcc: x@evil.test',
+    );
+  });
+
+  it('uses friendly defaults for missing names and subject', () => {
+    const mail = service().render('assigned', { requestId: 5, subject: '  ', customerName: null });
+    expect(mail.text).toContain('Hello there,');
+    expect(mail.text).toContain('our support team');
+    expect(mail.subject).toBe('[#5] Your request is being handled: (no subject)');
+  });
+
+  it('takes a file from TEMPLATES_DIR and falls back to the defaults for the others', () => {
+    fs.writeFileSync(path.join(dir, 'created.subject.txt'), 'Ticket {{ requestId }} opened – {{subject}}\n');
+    fs.writeFileSync(path.join(dir, 'closed.html'), '<p>Bye {{customerName}}</p>');
+    const s = service({ TEMPLATES_DIR: dir });
+    const created = s.render('created', { requestId: 9, subject: 'Hi' });
+    expect(created.subject).toBe('Ticket 9 opened – Hi');
+    expect(created.text).toContain('request #9');
+    expect(s.render('closed', { requestId: 9, subject: 'Hi', customerName: '<Ann>' }).html).toBe('<p>Bye &lt;Ann&gt;</p>');
+  });
+
+  it('refuses at start a template with an unknown placeholder', () => {
+    fs.writeFileSync(path.join(dir, 'assigned.text.txt'), 'Hi {{firstName}}');
+    expect(() => service({ TEMPLATES_DIR: dir })).toThrow(/unknown placeholder \{\{firstName\}\}/);
+  });
+
+  it('refuses a TEMPLATES_DIR that does not exist', () => {
+    expect(() => service({ TEMPLATES_DIR: path.join(dir, 'missing') })).toThrow(/is not a directory/);
+  });
+});

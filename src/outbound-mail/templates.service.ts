@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import type { AutoReplyEvent, RenderedMail } from './outgoing-mail';
+
+/** Values a template can use. */
+export interface TemplateVars {
+  requestId: number | string;
+  /** The request's subject. */
+  subject: string;
+  customerName?: string | null;
+  customerEmail?: string | null;
+  operatorName?: string | null;
+  /** Defaults to SUPPORT_NAME. */
+  supportName?: string | null;
+  /** Defaults to SUPPORT_ADDRESS. */
+  supportAddress?: string | null;
+}
+
+/** The placeholders a template may contain. */
+export const TEMPLATE_PLACEHOLDERS = [
+  'requestId',
+  'subject',
+  'customerName',
+  'customerEmail',
+  'operatorName',
+  'supportName',
+  'supportAddress',
+] as const;
+
+export const AUTO_REPLY_EVENTS: readonly AutoReplyEvent[] = ['created', 'assigned', 'closed'];
+
+const PARTS = { subject: 'subject.txt', text: 'text.txt', html: 'html' } as const;
+type Part = keyof typeof PARTS;
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+/** The templates shipped with MailDesk (copied next to the compiled code by the build). */
+export function defaultTemplatesDir(): string {
+  return typeof __dirname === 'string' ? path.join(__dirname, 'templates') : path.resolve('src/outbound-mail/templates');
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * The auto-reply texts: `<event>.subject.txt`, `<event>.text.txt` and `<event>.html` with
+ * `{{placeholders}}`. A file of the same name in TEMPLATES_DIR replaces the default one; files
+ * are read and checked (unknown placeholders are an error) once, at start.
+ */
+@Injectable()
+export class TemplatesService {
+  private readonly templates = new Map<string, string>();
+  private readonly supportName: string;
+  private readonly supportAddress: string;
+
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'mail'>) {
+    this.supportName = config.mail.supportName;
+    this.supportAddress = config.mail.supportAddress;
+    const overrides = config.mail.templatesDir;
+    if (overrides && !fs.statSync(overrides, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new Error(`TEMPLATES_DIR ${overrides} is not a directory`);
+    }
+    const defaults = defaultTemplatesDir();
+    for (const event of AUTO_REPLY_EVENTS) {
+      for (const part of Object.keys(PARTS) as Part[]) {
+        const name = `${event}.${PARTS[part]}`;
+        const custom = overrides ? path.join(overrides, name) : undefined;
+        const file = custom && fs.existsSync(custom) ? custom : path.join(defaults, name);
+        const body = fs.readFileSync(file, 'utf8');
+        for (const m of body.matchAll(PLACEHOLDER)) {
+          if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(m[1])) {
+            throw new Error(`template ${file}: unknown placeholder {{${m[1]}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`);
+          }
+        }
+        this.templates.set(`${event}.${part}`, body);
+      }
+    }
+  }
+
+  /** Subject, text and HTML of the auto-reply for `event`, with `vars` filled in (HTML-escaped in the HTML). */
+  render(event: AutoReplyEvent, vars: TemplateVars): RenderedMail {
+    const values: Record<string, string> = {
+      requestId: String(vars.requestId),
+      subject: vars.subject?.trim() || '(no subject)',
+      customerName: vars.customerName?.trim() || 'there',
+      customerEmail: vars.customerEmail?.trim() ?? '',
+      operatorName: vars.operatorName?.trim() || 'our support team',
+      supportName: vars.supportName?.trim() || this.supportName,
+      supportAddress: vars.supportAddress?.trim() || this.supportAddress,
+    };
+    const fill = (part: Part, escape: (v: string) => string) => {
+      const body = this.templates.get(`${event}.${part}`);
+      if (body === undefined) throw new Error(`no template for event "${event}"`);
+      return body.replace(PLACEHOLDER, (_m, name: string) => escape(values[name]));
+    };
+    return {
+      subject: fill('subject', (v) => v.replace(/[\r\n]+\s*/g, ' '))
+        .replace(/\s+/g, ' ')
+        .trim(),
+      text: fill('text', (v) => v),
+      html: fill('html', escapeHtml),
+    };
+  }
+}

@@ -1,0 +1,80 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { PageQuery } from '../../common/pagination';
+import { REQUEST_STATUSES, RequestStatus } from '../request.entity';
+
+/** Sort keys of `GET /requests` and the column each one orders by: the only way a sort reaches SQL. */
+export const REQUEST_SORT_COLUMNS = {
+  createdAt: 'r.created_at',
+  updatedAt: 'r.updated_at',
+  status: 'r.status',
+  lastMessageAt: 'r.last_message_at',
+  id: 'r.id',
+} as const;
+
+export type RequestSortKey = keyof typeof REQUEST_SORT_COLUMNS;
+
+/** Every accepted value of `sort`: a key, optionally prefixed with `-` for descending. */
+export const REQUEST_SORTS: string[] = Object.keys(REQUEST_SORT_COLUMNS).flatMap((k) => [k, `-${k}`]);
+
+/** `status=new,in_progress` (or repeated `status=`) as a list. */
+function splitList({ value }: { value: unknown }): unknown {
+  const parts = (Array.isArray(value) ? value : [value]).flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
+  return parts.map((p) => (typeof p === 'string' ? p.trim() : p)).filter((p) => p !== '');
+}
+
+/** Query of `GET /requests`: filters, sort and page. Unknown parameters are a 400. */
+export class ListRequestsQuery extends PageQuery {
+  @ApiPropertyOptional({
+    description: 'One or several statuses, comma separated.',
+    example: 'new,in_progress',
+    type: String,
+  })
+  @IsOptional()
+  @Transform(splitList)
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(REQUEST_STATUSES, { each: true, message: `status must be a comma list of ${REQUEST_STATUSES.join(', ')}` })
+  status?: RequestStatus[];
+
+  @ApiPropertyOptional({ description: 'Assigned operator id.', example: 2 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  operatorId?: number;
+
+  @ApiPropertyOptional({ description: "Customer's email address (exact, case-insensitive).", example: 'jane@example.com' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(320)
+  customer?: string;
+
+  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601).', example: '2025-11-01T00:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'createdFrom must be an ISO 8601 date or date-time' })
+  createdFrom?: string;
+
+  @ApiPropertyOptional({ description: 'Created at or before (ISO 8601; a bare date includes that whole day, UTC).', example: '2025-11-30' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'createdTo must be an ISO 8601 date or date-time' })
+  createdTo?: string;
+
+  @ApiPropertyOptional({
+    description: 'Full-text search in subjects and message texts (web-search syntax: words, "phrases", -excluded, or).',
+    example: 'printer jammed',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ enum: REQUEST_SORTS, default: '-createdAt', example: '-lastMessageAt', description: '`-` prefix: descending.' })
+  @IsOptional()
+  @IsIn(REQUEST_SORTS, { message: `sort must be one of ${REQUEST_SORTS.join(', ')}` })
+  sort?: string;
+}

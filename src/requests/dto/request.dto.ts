@@ -1,0 +1,99 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { REQUEST_STATUSES, RequestStatus, ServiceRequest } from '../request.entity';
+
+/** The customer of a request. */
+export class RequestCustomerDto {
+  @ApiProperty({ example: 7 })
+  id: number;
+
+  @ApiProperty({ example: 'jane@example.com' })
+  email: string;
+
+  @ApiProperty({ example: 'Jane Doe', nullable: true, type: String })
+  name: string | null;
+}
+
+/** The operator a request is assigned to. */
+export class RequestOperatorDto {
+  @ApiProperty({ example: 2 })
+  id: number;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  name: string;
+
+  @ApiProperty({ example: 'ada@example.com' })
+  email: string;
+}
+
+/** A request as the API shows it. */
+export class RequestResponseDto {
+  @ApiProperty({ example: 42 })
+  id: number;
+
+  @ApiProperty({ enum: REQUEST_STATUSES, example: 'in_progress' })
+  status: RequestStatus;
+
+  @ApiProperty({ example: 'Printer on floor 3 is jammed' })
+  subject: string;
+
+  @ApiProperty({ type: RequestCustomerDto })
+  customer: RequestCustomerDto;
+
+  @ApiProperty({ type: RequestOperatorDto, nullable: true })
+  operator: RequestOperatorDto | null;
+
+  @ApiProperty({ example: 17, nullable: true, type: Number, description: 'The closed request this one follows up, if any.' })
+  previousRequestId: number | null;
+
+  @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ example: '2025-11-25T10:02:11.000Z', format: 'date-time' })
+  updatedAt: string;
+
+  @ApiProperty({ example: null, nullable: true, type: String, format: 'date-time' })
+  closedAt: string | null;
+
+  @ApiProperty({ example: '2025-11-25T09:58:40.000Z', nullable: true, type: String, format: 'date-time' })
+  lastMessageAt: string | null;
+
+  @ApiProperty({ example: '2025-11-25T10:02:11.000Z', nullable: true, type: String, format: 'date-time', description: 'First operator message.' })
+  firstResponseAt: string | null;
+}
+
+/** One page of `GET /requests`. */
+export class RequestPageDto {
+  @ApiProperty({ type: [RequestResponseDto] })
+  items: RequestResponseDto[];
+
+  @ApiProperty({ example: 135, description: 'Matching requests on all pages.' })
+  total: number;
+
+  @ApiProperty({ example: 1 })
+  page: number;
+
+  @ApiProperty({ example: 20 })
+  limit: number;
+}
+
+function iso(d: Date | string | null | undefined): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
+/** Maps a request (with customer and operator loaded) to its response. */
+export function toRequestResponse(r: ServiceRequest): RequestResponseDto {
+  if (!r.customer) throw new Error(`request ${r.id} was loaded without its customer`);
+  return {
+    id: r.id,
+    status: r.status,
+    subject: r.subject,
+    customer: { id: r.customer.id, email: r.customer.email, name: r.customer.name },
+    operator: r.operator ? { id: r.operator.id, name: r.operator.name, email: r.operator.email } : null,
+    previousRequestId: r.previousRequestId,
+    createdAt: iso(r.createdAt)!,
+    updatedAt: iso(r.updatedAt)!,
+    closedAt: iso(r.closedAt),
+    lastMessageAt: iso(r.lastMessageAt),
+    firstResponseAt: iso(r.firstResponseAt),
+  };
+}

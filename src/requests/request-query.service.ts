@@ -1,0 +1,65 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Page } from '../common/pagination';
+import { ListRequestsQuery, REQUEST_SORT_COLUMNS, RequestSortKey } from './dto/list-requests.query';
+import { ServiceRequest } from './request.entity';
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Parses a validated ISO 8601 value; 400 for a calendar-impossible one (2025-02-30). */
+function toDate(name: string, value: string): Date {
+  const d = new Date(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(d.getTime())) throw new BadRequestException(`${name} is not a valid date`);
+  return d;
+}
+
+/**
+ * The request list (`GET /requests`): filters, whitelisted sort and pagination, built with the
+ * query builder and bound parameters only. The text search uses the same expressions as the GIN
+ * indexes of the migration.
+ */
+@Injectable()
+export class RequestQueryService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** One page of requests (customer and operator loaded) and the total count. */
+  async list(query: ListRequestsQuery): Promise<Page<ServiceRequest>> {
+    const page = query.page ?? 1;
+    const limit = query.limit ?? 20;
+    const qb = this.dataSource
+      .getRepository(ServiceRequest)
+      .createQueryBuilder('r')
+      .innerJoinAndSelect('r.customer', 'c')
+      .leftJoinAndSelect('r.operator', 'o');
+    if (query.status?.length) qb.andWhere('r.status IN (:...statuses)', { statuses: [...new Set(query.status)] });
+    if (query.operatorId !== undefined) qb.andWhere('r.operator_id = :operatorId', { operatorId: query.operatorId });
+    if (query.customer !== undefined) qb.andWhere('c.email = :customer', { customer: query.customer.trim().toLowerCase() });
+    if (query.createdFrom !== undefined) qb.andWhere('r.created_at >= :createdFrom', { createdFrom: toDate('createdFrom', query.createdFrom) });
+    if (query.createdTo !== undefined) {
+      const to = toDate('createdTo', query.createdTo);
+      if (DATE_ONLY.test(query.createdTo)) qb.andWhere('r.created_at < :createdTo', { createdTo: new Date(to.getTime() + 86_400_000) });
+      else qb.andWhere('r.created_at <= :createdTo', { createdTo: to });
+    }
+    if (query.q !== undefined) {
+      qb.andWhere(
+        `(to_tsvector('simple', r.subject) @@ websearch_to_tsquery('simple', :q) OR EXISTS (
+           SELECT 1 FROM messages m WHERE m.request_id = r.id
+             AND to_tsvector('simple', coalesce(m.subject, '') || ' ' || coalesce(m.text, '')) @@ websearch_to_tsquery('simple', :q)))`,
+        { q: query.q },
+      );
+    }
+    const total = await qb.clone().getCount();
+    const sort = query.sort ?? '-createdAt';
+    const descending = sort.startsWith('-');
+    const key = (descending ? sort.slice(1) : sort) as RequestSortKey;
+    const column = REQUEST_SORT_COLUMNS[key];
+    if (!column) throw new BadRequestException('sort is not a sortable field');
+    const direction = descending ? 'DESC' : 'ASC';
+    if (key === 'lastMessageAt') qb.orderBy(column, direction, 'NULLS LAST');
+    else qb.orderBy(column, direction);
+    if (key !== 'id') qb.addOrderBy('r.id', direction);
+    const items = await qb.offset((page - 1) * limit).limit(limit).getMany();
+    return { items, total, page, limit };
+  }
+}

@@ -1,0 +1,62 @@
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorResponseDto } from '../operators/dto/error.dto';
+import { ParseIdPipe } from '../operators/parse-id.pipe';
+import { ListRequestsQuery } from './dto/list-requests.query';
+import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
+import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
+import { RequestQueryService } from './request-query.service';
+import { RequestsService } from './requests.service';
+
+/**
+ * Reading requests: the queue and one request with its history. Taking, closing and writing are in
+ * MessagesController (they belong to the conversation).
+ */
+@ApiTags('requests')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@Controller('requests')
+export class RequestsController {
+  constructor(
+    private readonly query: RequestQueryService,
+    private readonly requests: RequestsService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List requests: filter by status, operator, customer, dates, text; sort; paginate' })
+  @ApiOkResponse({ type: RequestPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown status, sort field or parameter; invalid date; limit over 100' })
+  async list(@Query() query: ListRequestsQuery): Promise<RequestPageDto> {
+    const page = await this.query.list(query);
+    return { ...page, items: page.items.map(toRequestResponse) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get one request' })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+  async get(@Param('id', ParseIdPipe) id: number): Promise<RequestResponseDto> {
+    const request = await this.requests.findById(id);
+    if (!request) throw new NotFoundException(`request ${id} does not exist`);
+    return toRequestResponse(request);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: 'Request history, oldest first' })
+  @ApiOkResponse({ type: RequestEventListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+  async events(@Param('id', ParseIdPipe) id: number): Promise<RequestEventListDto> {
+    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+    return { items: (await this.requests.listEvents(id)).map(toRequestEventResponse) };
+  }
+}

@@ -1,0 +1,117 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Starts the built app exactly as `npm start` does (node dist/src/main.js), on the embedded database. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Running {
+  proc: ChildProcess;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+async function start(env: Record<string, string>): Promise<Running> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|SMTP_URL|IMAP_URL|INBOUND_TOKEN|ADMIN_|JWT_SECRET|PORT|HOST|DATA_DIR)/.test(k)),
+  );
+  const proc = spawn(process.execPath, ['dist/src/main.js'], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const end = Date.now() + 60000;
+  while (!/ready in \d+ ms/.test(out)) {
+    if (proc.exitCode !== null) throw new Error(`app exited ${proc.exitCode}:\n${out}`);
+    if (Date.now() > end) throw new Error(`app did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc,
+    output: () => out,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('npm start on the embedded database', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-start-'));
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('serves Swagger, prints the admin login and the inbound token, and keeps its data across a restart', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'log' };
+    const first = await start(env);
+    let requestId: number;
+    let password: string;
+    let token: string;
+    try {
+      const out = first.output();
+      password = /password (\S+)/.exec(out)?.[1] ?? '';
+      token = /inbound webhook token[^:]*: (\S+)/.exec(out)?.[1] ?? '';
+      expect(password.length).toBeGreaterThanOrEqual(12);
+      expect(token.length).toBeGreaterThanOrEqual(16);
+      expect(out).toContain(`${base}/docs`);
+      const docs = await fetch(`${base}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toMatch(/swagger/i);
+      const login = await fetch(`${base}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', password }),
+      });
+      expect(login.status).toBe(200);
+      const raw = 'From: kim@customer.test\r\nTo: support@localhost\r\nSubject: kept\r\nMessage-ID: <kept@customer.test>\r\n\r\nHello\r\n';
+      const posted = await fetch(`${base}/inbound/mail`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822' },
+        body: raw,
+      });
+      expect(posted.status).toBe(200);
+      requestId = ((await posted.json()) as { results: Array<{ requestId: number }> }).results[0].requestId;
+    } finally {
+      await expect(first.stop()).resolves.toBe(0);
+    }
+
+    const second = await start(env);
+    try {
+      expect(second.output()).not.toMatch(/created admin/);
+      const login = await fetch(`${base}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', password }),
+      });
+      expect(login.status).toBe(200);
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const req = await fetch(`${base}/requests/${requestId}`, { headers: { authorization: `Bearer ${accessToken}` } });
+      expect(req.status).toBe(200);
+      expect(((await req.json()) as { subject: string }).subject).toBe('kept');
+      const outbox = fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml'));
+      expect(outbox).toHaveLength(1);
+    } finally {
+      await expect(second.stop()).resolves.toBe(0);
+    }
+  }, 120000);
+
+  it('stops with exit code 1 and one line naming the variable on a bad value', async () => {
+    const proc = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((r) => proc.on('exit', r));
+    expect(code).toBe(1);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(/PORT must be an integer/);
+  });
+});
