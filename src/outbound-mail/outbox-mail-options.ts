@@ -1,5 +1,5 @@
 import type { SendMailOptions } from 'nodemailer';
-import { OutboxMail, OutboxStatus } from './outbox.entity';
+import { OutboxMail, type OutboxStatus } from './outbox.entity';
 
 /** The headers that have their own nodemailer option (everything else is passed through). */
 const OWN_OPTIONS = ['Message-ID', 'In-Reply-To', 'References', 'From', 'To'];

@@ -91,6 +91,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
   /**
    * Sends every due mail, batch after batch, until none is due; resolves with the number of
    * mails attempted. Calls are serialised: one waits for the dispatch in progress, then runs.
+   * After stop() it claims nothing (resolves 0).
    */
   dispatchOnce(): Promise<number> {
     if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
@@ -186,6 +187,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
             WHERE id = $1`,
           [row.id, delay, failure!.reason],
         );
+        this.schedule(delay);
       }
     } catch (e) {
       // The lease expires by itself; the row is attempted again then.

@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { OUTBOX_KICK } from './outbox-kick.subscriber';
 import { formatAddress, outboxFromRow } from './outbox-mail-options';
 import { OutboxDispatcher } from './outbox.dispatcher';
-import { OutboxMail, OutboxStatus } from './outbox.entity';
+import { OutboxMail, type OutboxStatus } from './outbox.entity';
 import type { OutgoingMail } from './outgoing-mail';
 import { bracketMessageId, buildReferences, cleanMessageId } from './references';
 

@@ -1,49 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort, startAppProcess as start } from '../setup/app-process';
+import { waitFor } from '../setup/mail';
 
 /** Starts the built app exactly as `npm start` does (node dist/src/main.js), on the embedded database. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Running {
-  proc: ChildProcess;
-  output: () => string;
-  stop(): Promise<number | null>;
-}
-
-async function start(env: Record<string, string>): Promise<Running> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|SMTP_URL|IMAP_URL|INBOUND_TOKEN|ADMIN_|JWT_SECRET|PORT|HOST|DATA_DIR)/.test(k)),
-  );
-  const proc = spawn(process.execPath, ['dist/src/main.js'], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const end = Date.now() + 60000;
-  while (!/ready in \d+ ms/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`app exited ${proc.exitCode}:\n${out}`);
-    if (Date.now() > end) throw new Error(`app did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    proc,
-    output: () => out,
-    async stop() {
-      proc.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 describe('npm start on the embedded database', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-start-'));
@@ -98,8 +60,11 @@ describe('npm start on the embedded database', () => {
       const req = await fetch(`${base}/requests/${requestId}`, { headers: { authorization: `Bearer ${accessToken}` } });
       expect(req.status).toBe(200);
       expect(((await req.json()) as { subject: string }).subject).toBe('kept');
-      const outbox = fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml'));
-      expect(outbox).toHaveLength(1);
+      // The creation auto-reply: sent before the stop, or by the second run if the stop came first.
+      const emls = () => fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml'));
+      await waitFor(async () => fs.existsSync(path.join(dataDir, 'outbox')) && emls().length === 1);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(emls()).toHaveLength(1);
     } finally {
       await expect(second.stop()).resolves.toBe(0);
     }

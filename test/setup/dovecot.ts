@@ -219,3 +219,29 @@ export async function startDovecot(): Promise<TestDovecot> {
     },
   };
 }
+
+/** A plain-text RFC 5322 mail for IMAP tests. */
+export function rawMail(o: { from: string; subject: string; messageId: string; inReplyTo?: string; body?: string; to?: string }): string {
+  const headers = [
+    `From: ${o.from}`,
+    `To: ${o.to ?? 'support@desk.test'}`,
+    `Subject: ${o.subject}`,
+    `Message-ID: <${o.messageId}>`,
+    ...(o.inReplyTo ? [`In-Reply-To: <${o.inReplyTo}>`, `References: <${o.inReplyTo}>`] : []),
+    `Date: ${new Date().toUTCString()}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+  ];
+  return `${headers.join('\r\n')}\r\n\r\n${o.body ?? `Body of ${o.subject}`}\r\n`;
+}
+
+/** Polls `check` every 100 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { OutboxMail, OutboxStatus } from '../outbox.entity';
+import type { OutboxMail, OutboxStatus } from '../outbox.entity';
 
 const STATUSES: OutboxStatus[] = ['pending', 'sent', 'failed'];
 

@@ -1,0 +1,30 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../operators/dto/error.dto';
+import { LiveResponseDto, ReadyResponseDto } from './health.dto';
+import { HealthService } from './health.service';
+
+/** Probes for load balancers and orchestrators; no token needed. */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process serves HTTP', security: [] })
+  @ApiOkResponse({ type: LiveResponseDto })
+  live(): LiveResponseDto {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: database reachable and migrations applied', security: [] })
+  @ApiOkResponse({ type: ReadyResponseDto })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Database unreachable or migrations pending' })
+  async ready(): Promise<ReadyResponseDto> {
+    await this.health.checkReady();
+    return { status: 'ok', database: 'up', migrations: 'applied' };
+  }
+}

@@ -1,0 +1,142 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { MessageView } from '../messages.service';
+
+/** Body of `POST /requests/:id/messages`. */
+export class PostMessageDto {
+  @ApiProperty({ example: 'Hello Jane, we replaced the toner. Does it print now?', maxLength: 100000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100_000)
+  text: string;
+
+  @ApiPropertyOptional({ example: '<p>Hello Jane, we replaced the toner. Does it print now?</p>', maxLength: 500000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500_000)
+  html?: string;
+}
+
+/** Attachment metadata (the content is not part of the message response). */
+export class AttachmentDto {
+  @ApiProperty({ example: 5 })
+  id: number;
+
+  @ApiProperty({ example: 'screenshot.png' })
+  filename: string;
+
+  @ApiProperty({ example: 'image/png' })
+  contentType: string;
+
+  @ApiProperty({ example: 48213, description: 'Bytes.' })
+  size: number;
+}
+
+/** Delivery state of a mail we send. */
+export class DeliveryDto {
+  @ApiProperty({ enum: ['pending', 'sent', 'failed'], example: 'sent' })
+  status: 'pending' | 'sent' | 'failed';
+
+  @ApiProperty({ example: 1 })
+  attempts: number;
+
+  @ApiProperty({ example: null, nullable: true, type: String })
+  lastError: string | null;
+
+  @ApiProperty({ example: '2025-11-25T10:02:12.000Z', nullable: true, type: String, format: 'date-time' })
+  sentAt: string | null;
+}
+
+/** A message of a request's conversation. */
+export class MessageResponseDto {
+  @ApiProperty({ example: 101 })
+  id: number;
+
+  @ApiProperty({ example: 42 })
+  requestId: number;
+
+  @ApiProperty({ example: 3, description: 'Position in the conversation, from 1.' })
+  seq: number;
+
+  @ApiProperty({ enum: ['in', 'out'], example: 'out' })
+  direction: 'in' | 'out';
+
+  @ApiProperty({ enum: ['customer', 'operator', 'auto_reply', 'system', 'note'], example: 'operator' })
+  kind: string;
+
+  @ApiProperty({ example: 'support@example.com', description: 'Sender address.' })
+  from: string;
+
+  @ApiProperty({ example: 'MailDesk Support', nullable: true, type: String })
+  fromName: string | null;
+
+  @ApiProperty({ example: ['jane@example.com'], type: [String] })
+  to: string[];
+
+  @ApiProperty({ example: [], type: [String] })
+  cc: string[];
+
+  @ApiProperty({ example: 'Re: [#42] Printer on floor 3 is jammed' })
+  subject: string;
+
+  @ApiProperty({ example: 'Hello Jane, we replaced the toner. Does it print now?' })
+  text: string;
+
+  @ApiProperty({ example: null, nullable: true, type: String })
+  html: string | null;
+
+  @ApiProperty({ example: 'md.1764064931.ab12cd@example.com', description: 'Message-ID without angle brackets.' })
+  messageId: string;
+
+  @ApiProperty({ example: 'CAF=abc@mail.example.com', nullable: true, type: String })
+  inReplyTo: string | null;
+
+  @ApiProperty({ example: 2, nullable: true, type: Number, description: 'The operator who wrote it.' })
+  operatorId: number | null;
+
+  @ApiProperty({ example: '2025-11-25T10:02:11.000Z', format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ type: [AttachmentDto] })
+  attachments: AttachmentDto[];
+
+  @ApiProperty({ type: DeliveryDto, nullable: true, description: 'For mail we send; null for received mail.' })
+  delivery: DeliveryDto | null;
+}
+
+/** `GET /requests/:id/messages`. */
+export class MessageListDto {
+  @ApiProperty({ type: [MessageResponseDto] })
+  items: MessageResponseDto[];
+}
+
+function iso(d: Date | string | null | undefined): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
+/** Maps a message with its attachments and delivery to its response. */
+export function toMessageResponse(v: MessageView): MessageResponseDto {
+  const m = v.message;
+  return {
+    id: m.id,
+    requestId: m.requestId,
+    seq: m.seq,
+    direction: m.direction,
+    kind: m.kind,
+    from: m.fromAddress,
+    fromName: m.fromName,
+    to: m.toAddresses,
+    cc: m.ccAddresses,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    messageId: m.messageId,
+    inReplyTo: m.inReplyTo,
+    operatorId: m.operatorId,
+    createdAt: iso(m.createdAt)!,
+    attachments: v.attachments.map((a) => ({ id: a.id, filename: a.filename, contentType: a.contentType, size: a.size })),
+    delivery: v.delivery
+      ? { status: v.delivery.status, attempts: v.delivery.attempts, lastError: v.delivery.lastError, sentAt: iso(v.delivery.sentAt) }
+      : null,
+  };
+}

@@ -1,0 +1,83 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AuthOperator, CurrentOperator } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../operators/dto/error.dto';
+import { ParseIdPipe } from '../operators/parse-id.pipe';
+import { AssignRequestDto } from '../requests/dto/assign.dto';
+import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
+import { RequestsService } from '../requests/requests.service';
+import { ConversationService } from './conversation.service';
+import { MessageListDto, MessageResponseDto, PostMessageDto, toMessageResponse } from './dto/message.dto';
+import { MessagesService } from './messages.service';
+
+/**
+ * Working a request's conversation: take it, close it, read and write its messages. (Lives in the
+ * messages module because these actions send mail to the customer.)
+ */
+@ApiTags('requests')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
+@ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+@Controller('requests')
+export class MessagesController {
+  constructor(
+    private readonly conversation: ConversationService,
+    private readonly messages: MessagesService,
+    private readonly requests: RequestsService,
+  ) {}
+
+  @Post(':id/assign')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Take a request (new -> in_progress): to yourself, or (admins) to operatorId; mails the customer' })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'A non-admin assigning someone else' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not new (someone took it, or it is closed)' })
+  async assign(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: AssignRequestDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    return toRequestResponse(await this.conversation.assign(id, actor, body.operatorId));
+  }
+
+  @Post(':id/close')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Close a request (in_progress -> closed); mails the customer' })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not in progress' })
+  async close(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
+    return toRequestResponse(await this.conversation.close(id, actor));
+  }
+
+  @Get(':id/messages')
+  @ApiOperation({ summary: 'The conversation of a request, in order' })
+  @ApiOkResponse({ type: MessageListDto })
+  async list(@Param('id', ParseIdPipe) id: number): Promise<MessageListDto> {
+    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+    return { items: (await this.messages.listForRequest(id)).map(toMessageResponse) };
+  }
+
+  @Post(':id/messages')
+  @ApiOperation({ summary: 'Write to the customer: stored and emailed in their thread' })
+  @ApiCreatedResponse({ type: MessageResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is closed' })
+  async post(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: PostMessageDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<MessageResponseDto> {
+    return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, body));
+  }
+}

@@ -1,0 +1,65 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as net from 'node:net';
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface AppProcess {
+  proc: ChildProcess;
+  base: string;
+  output(): string;
+  /** SIGTERM, resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no shutdown hook runs. */
+  kill(): Promise<void>;
+}
+
+/**
+ * The built app (`node dist/src/main.js`, exactly what `npm start` runs) as a child process with
+ * only `env` and the harmless part of this environment; resolves once it logged "ready".
+ */
+export async function startAppProcess(env: Record<string, string>, timeoutMs = 60000): Promise<AppProcess> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(k),
+    ),
+  );
+  const port = env.PORT ?? String(await freePort());
+  const proc = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { ...clean, LOG_LEVEL: 'log', ...env, PORT: port },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const end = Date.now() + timeoutMs;
+  while (!/ready in \d+ ms/.test(out)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`app exited ${proc.exitCode}:\n${out}`);
+    if (Date.now() > end) {
+      proc.kill('SIGKILL');
+      throw new Error(`app did not start within ${timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    base: `http://127.0.0.1:${port}`,
+    output: () => out,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
