@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -53,7 +60,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     if (this.running) return;
     this.running = true;
     this.stopping = false;
-    this.logger.log(`dispatching outbound mail through ${this.transport.describe()} every ${this.config.outbox.pollMs} ms`);
+    this.logger.log(
+      `dispatching outbound mail through ${this.transport.describe()} every ${this.config.outbox.pollMs} ms`,
+    );
     this.schedule(0);
   }
 
@@ -174,14 +183,18 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
       if (sent) {
         await this.markSent(row);
       } else if (failure!.permanent || row.attempts >= this.config.outbox.maxAttempts) {
-        this.logger.warn(`outbox #${row.id} to ${row.toAddress} failed after ${row.attempts} attempt(s): ${failure!.reason}`);
-        await this.dataSource.query(`UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`, [
-          row.id,
-          failure!.reason,
-        ]);
+        this.logger.warn(
+          `outbox #${row.id} to ${row.toAddress} failed after ${row.attempts} attempt(s): ${failure!.reason}`,
+        );
+        await this.dataSource.query(
+          `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`,
+          [row.id, failure!.reason],
+        );
       } else {
         const delay = retryDelayMs(row.attempts, this.config.outbox.retryBaseMs);
-        this.logger.warn(`outbox #${row.id} attempt ${row.attempts} failed, retrying in ${delay} ms: ${failure!.reason}`);
+        this.logger.warn(
+          `outbox #${row.id} attempt ${row.attempts} failed, retrying in ${delay} ms: ${failure!.reason}`,
+        );
         await this.dataSource.query(
           `UPDATE outbox SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL, last_error = $3
             WHERE id = $1`,

@@ -34,6 +34,9 @@ export interface OutboxBacklog {
 
 const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 
+/** Every Message-ID MailDesk creates starts with this; the inbound loop guard recognises them by it and the domain. */
+export const OWN_MESSAGE_ID_PREFIX = 'md-';
+
 /**
  * The outbound-mail API for the other modules: enqueue a mail in the caller's transaction (it is
  * sent only if that transaction commits), mint our Message-IDs, count auto-replies for the rate
@@ -94,7 +97,7 @@ export class OutboxService {
 
   /** A new Message-ID of ours, `<random>@MESSAGE_ID_DOMAIN`, without angle brackets. */
   newMessageId(): string {
-    return `${Date.now().toString(36)}.${crypto.randomBytes(12).toString('base64url')}@${this.config.mail.messageIdDomain}`;
+    return `${OWN_MESSAGE_ID_PREFIX}${Date.now().toString(36)}.${crypto.randomBytes(12).toString('hex')}@${this.config.mail.messageIdDomain}`;
   }
 
   /** Auto-replies enqueued to `address` since `since` (in the caller's transaction), for the rate limit. */
@@ -156,13 +159,14 @@ export class OutboxService {
 
   /** Pending, due and failed counts. */
   async backlog(): Promise<OutboxBacklog> {
-    const rows: Array<{ pending: number; due: number; failed: number; oldest: Date | null }> = await this.outbox.manager.query(
-      `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+    const rows: Array<{ pending: number; due: number; failed: number; oldest: Date | null }> =
+      await this.outbox.manager.query(
+        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
               count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now())::int AS due,
               count(*) FILTER (WHERE status = 'failed')::int AS failed,
               min(next_attempt_at) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest
          FROM outbox WHERE status <> 'sent'`,
-    );
+      );
     const r = rows[0];
     return { pending: r.pending, due: r.due, failed: r.failed, oldestDueAt: r.oldest ? new Date(r.oldest) : null };
   }

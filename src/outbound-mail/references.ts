@@ -19,7 +19,11 @@ export function cleanMessageId(id: string | null | undefined): string {
  * chain lacks it, trimmed to under MAX_REFERENCES_LENGTH by dropping the oldest ids after the
  * first one (the thread root and the newest ids are what mail clients thread on). '' when empty.
  */
-export function buildReferences(chain: readonly string[] = [], inReplyTo?: string | null, max = MAX_REFERENCES_LENGTH): string {
+export function buildReferences(
+  chain: readonly string[] = [],
+  inReplyTo?: string | null,
+  max = MAX_REFERENCES_LENGTH,
+): string {
   const ids: string[] = [];
   for (const raw of [...chain, inReplyTo ?? '']) {
     const id = cleanMessageId(raw);

@@ -30,7 +30,9 @@ describe('TemplatesService', () => {
 
   it('names the operator in the assigned mail and says closed in the closed mail', () => {
     const s = service();
-    expect(s.render('assigned', { requestId: 7, subject: 'VPN', operatorName: 'Grace' }).text).toContain('handled by Grace');
+    expect(s.render('assigned', { requestId: 7, subject: 'VPN', operatorName: 'Grace' }).text).toContain(
+      'handled by Grace',
+    );
     expect(s.render('closed', { requestId: 7, subject: 'VPN' }).subject).toBe('[#7] Your request has been closed: VPN');
   });
 
@@ -62,7 +64,9 @@ describe('TemplatesService', () => {
     const created = s.render('created', { requestId: 9, subject: 'Hi' });
     expect(created.subject).toBe('Ticket 9 opened – Hi');
     expect(created.text).toContain('request #9');
-    expect(s.render('closed', { requestId: 9, subject: 'Hi', customerName: '<Ann>' }).html).toBe('<p>Bye &lt;Ann&gt;</p>');
+    expect(s.render('closed', { requestId: 9, subject: 'Hi', customerName: '<Ann>' }).html).toBe(
+      '<p>Bye &lt;Ann&gt;</p>',
+    );
   });
 
   it('refuses at start a template with an unknown placeholder', () => {

@@ -39,11 +39,16 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
 /** The templates shipped with MailDesk (copied next to the compiled code by the build). */
 export function defaultTemplatesDir(): string {
-  return typeof __dirname === 'string' ? path.join(__dirname, 'templates') : path.resolve('src/outbound-mail/templates');
+  return typeof __dirname === 'string'
+    ? path.join(__dirname, 'templates')
+    : path.resolve('src/outbound-mail/templates');
 }
 
 function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /**
@@ -73,7 +78,9 @@ export class TemplatesService {
         const body = fs.readFileSync(file, 'utf8');
         for (const m of body.matchAll(PLACEHOLDER)) {
           if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(m[1])) {
-            throw new Error(`template ${file}: unknown placeholder {{${m[1]}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`);
+            throw new Error(
+              `template ${file}: unknown placeholder {{${m[1]}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`,
+            );
           }
         }
         this.templates.set(`${event}.${part}`, body);

@@ -25,7 +25,12 @@ let templates: TemplatesService;
 let outboxDir: string;
 
 function emlFiles(): string[] {
-  return fs.existsSync(outboxDir) ? fs.readdirSync(outboxDir).filter((f) => f.endsWith('.eml')).sort() : [];
+  return fs.existsSync(outboxDir)
+    ? fs
+        .readdirSync(outboxDir)
+        .filter((f) => f.endsWith('.eml'))
+        .sort()
+    : [];
 }
 
 beforeAll(async () => {

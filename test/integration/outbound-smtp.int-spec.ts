@@ -33,7 +33,7 @@ async function until<T>(check: () => Promise<T> | T, timeoutMs = 8000, what = 'c
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -47,7 +47,10 @@ function row(id: string | number): Promise<OutboxMail | null> {
 async function conversationMessage(messageId: string): Promise<number> {
   const email = `c-${messageId.split('@')[0].replace(/\W/g, '')}@client.test`.toLowerCase();
   const [c] = await ds.query(`INSERT INTO customers (email) VALUES ($1) RETURNING id`, [email]);
-  const [r] = await ds.query(`INSERT INTO requests (customer_id, subject, status) VALUES ($1, 'Printer', 'closed') RETURNING id`, [c.id]);
+  const [r] = await ds.query(
+    `INSERT INTO requests (customer_id, subject, status) VALUES ($1, 'Printer', 'closed') RETURNING id`,
+    [c.id],
+  );
   const [m] = await ds.query(
     `INSERT INTO messages (request_id, seq, direction, kind, message_id) VALUES ($1, 1, 'out', 'auto_reply', $2) RETURNING id`,
     [r.id, messageId],
@@ -122,7 +125,9 @@ describe('outbound mail over SMTP', () => {
     ).rejects.toThrow('abort');
     await dispatcher.dispatchOnce();
     await new Promise((r) => setTimeout(r, 200));
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM outbox WHERE headers->>'Message-ID' = $1`, [`<${id}>`]);
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM outbox WHERE headers->>'Message-ID' = $1`, [
+      `<${id}>`,
+    ]);
     expect(n).toBe(0);
     expect(sink.byMessageId(id)).toHaveLength(0);
   });
@@ -136,7 +141,10 @@ describe('outbound mail over SMTP', () => {
   it('delivers a committed auto-reply once, within a second, threaded and marked automatic', async () => {
     const id = outbox.newMessageId();
     const messageRowId = await conversationMessage(id);
-    const chain = Array.from({ length: 60 }, (_, i) => `thread-${String(i).padStart(2, '0')}.${'x'.repeat(20)}@client.test`);
+    const chain = Array.from(
+      { length: 60 },
+      (_, i) => `thread-${String(i).padStart(2, '0')}.${'x'.repeat(20)}@client.test`,
+    );
     const started = Date.now();
     const queued = await enqueueCommitted(
       mail(id, { messageRowId, inReplyTo: '<customer-last@client.test>', references: chain }),
@@ -164,7 +172,11 @@ describe('outbound mail over SMTP', () => {
     expect(p.date).toBeInstanceOf(Date);
     expect(got.envelope).toEqual({ from: 'support@desk.test', to: ['ada@example.test'] });
 
-    const sent = await until(async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null), 3000, 'sent');
+    const sent = await until(
+      async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
+      3000,
+      'sent',
+    );
     expect(sent.attempts).toBe(1);
     expect(sent.sentAt).toBeInstanceOf(Date);
     expect(sent.lockedUntil).toBeNull();
@@ -182,15 +194,23 @@ describe('outbound mail over SMTP', () => {
     await sink.stop();
     const id = outbox.newMessageId();
     const queued = await enqueueCommitted(mail(id, { autoReply: false, kind: 'operator' }));
-    const waiting = await until(async () => {
-      const r = await row(queued.id);
-      return r && r.attempts >= 2 ? r : null;
-    }, 5000, 'two failed attempts');
+    const waiting = await until(
+      async () => {
+        const r = await row(queued.id);
+        return r && r.attempts >= 2 ? r : null;
+      },
+      5000,
+      'two failed attempts',
+    );
     expect(waiting.status).toBe('pending');
     expect(waiting.lastError).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
     await new Promise((r) => setTimeout(r, 1000));
     await sink.restart();
-    const sent = await until(async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null), 15000, 'sent');
+    const sent = await until(
+      async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
+      15000,
+      'sent',
+    );
     expect(sent.attempts).toBeGreaterThanOrEqual(3);
     expect(sink.byMessageId(id)).toHaveLength(1);
     expect(sink.byMessageId(id)[0].parsed.headers.has('auto-submitted')).toBe(false);
@@ -200,7 +220,11 @@ describe('outbound mail over SMTP', () => {
     sink.failNext(2, 451);
     const id = outbox.newMessageId();
     const queued = await enqueueCommitted(mail(id));
-    const sent = await until(async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null), 8000, 'sent');
+    const sent = await until(
+      async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
+      8000,
+      'sent',
+    );
     expect(sent.attempts).toBe(3);
     expect(sink.refused.slice(-2)).toEqual([451, 451]);
     expect(sink.byMessageId(id)).toHaveLength(1);
@@ -210,7 +234,11 @@ describe('outbound mail over SMTP', () => {
     sink.failNext(1, 550, 'No such user here');
     const id = outbox.newMessageId();
     const queued = await enqueueCommitted(mail(id));
-    const failed = await until(async () => ((await row(queued.id))?.status === 'failed' ? row(queued.id) : null), 5000, 'failed');
+    const failed = await until(
+      async () => ((await row(queued.id))?.status === 'failed' ? row(queued.id) : null),
+      5000,
+      'failed',
+    );
     expect(failed.attempts).toBe(1);
     expect(failed.lastError).toMatch(/550/);
     expect(failed.lastError).toMatch(/No such user here/);
@@ -231,7 +259,11 @@ describe('outbound mail over SMTP', () => {
     const retried = await http().post(`/outbox/${queued.id}/retry`);
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ id: Number(queued.id), status: 'pending', attempts: 1 });
-    const sent = await until(async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null), 5000, 'sent');
+    const sent = await until(
+      async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
+      5000,
+      'sent',
+    );
     expect(sent.attempts).toBe(2);
     expect(sink.byMessageId(id)).toHaveLength(1);
 
@@ -253,7 +285,9 @@ describe('outbound mail over SMTP', () => {
     expect(before).toBe(0);
     await enqueueCommitted(mail(outbox.newMessageId(), { to: 'Rate@Example.test' }));
     await enqueueCommitted(mail(outbox.newMessageId(), { to: 'rate@example.test' }));
-    await enqueueCommitted(mail(outbox.newMessageId(), { to: 'rate@example.test', kind: 'operator', autoReply: false }));
+    await enqueueCommitted(
+      mail(outbox.newMessageId(), { to: 'rate@example.test', kind: 'operator', autoReply: false }),
+    );
     expect(await outbox.countAutoRepliesSince(ds.manager, 'RATE@example.test', since)).toBe(2);
     expect(await outbox.countAutoRepliesSince(ds.manager, 'rate@example.test', new Date(Date.now() + 60_000))).toBe(0);
   });
@@ -263,7 +297,8 @@ describe('outbound mail over SMTP', () => {
     await dispatcher.stop();
     const ids = Array.from({ length: 500 }, () => outbox.newMessageId());
     await ds.transaction(async (manager) => {
-      for (const id of ids) await outbox.enqueue(manager, mail(id, { to: 'bulk@example.test', autoReply: false, kind: 'operator' }));
+      for (const id of ids)
+        await outbox.enqueue(manager, mail(id, { to: 'bulk@example.test', autoReply: false, kind: 'operator' }));
     });
     const sources = await Promise.all([1, 2].map(() => new DataSource(dataSourceOptions(db.url, 4)).initialize()));
     const transports = sources.map(() => new MailTransport(config));

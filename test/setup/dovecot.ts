@@ -236,7 +236,7 @@ export function rawMail(o: { from: string; subject: string; messageId: string; i
 }
 
 /** Polls `check` every 100 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 20000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | false | null | undefined>, timeoutMs = 20000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,4 +1,5 @@
 import { AppConfig } from '../../config/config';
+import { OWN_MESSAGE_ID_PREFIX } from '../../outbound-mail/outbox.service';
 import { ParsedMail } from '../parser/parsed-mail';
 import { CONTINUE, FilterDecision, header, InboundFilter } from './filter';
 
@@ -9,7 +10,7 @@ export const ownMailFilter: InboundFilter = {
     const support = config.mail.supportAddress;
     if (mail.from?.address === support) return { action: 'ignore', reason: 'own mail: sent from the support address' };
     const domain = mail.messageId?.split('@').pop()?.toLowerCase();
-    if (domain && domain === config.mail.messageIdDomain && mail.messageId?.startsWith('md-')) {
+    if (domain && domain === config.mail.messageIdDomain && mail.messageId?.startsWith(OWN_MESSAGE_ID_PREFIX)) {
       return { action: 'ignore', reason: "own mail: carries MailDesk's own Message-ID" };
     }
     if (header(mail, 'x-loop').includes(support)) return { action: 'ignore', reason: 'own mail: X-Loop names the support address' };

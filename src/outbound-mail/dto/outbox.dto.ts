@@ -31,7 +31,12 @@ export class OutboxMailResponse {
   @ApiProperty({ example: '1764057600.a8Fj3kq0Lz@desk.example.com', description: 'Message-ID, without angle brackets' })
   messageId: string;
 
-  @ApiProperty({ example: 58, nullable: true, type: Number, description: 'messages.id of the conversation message it carries' })
+  @ApiProperty({
+    example: 58,
+    nullable: true,
+    type: Number,
+    description: 'messages.id of the conversation message it carries',
+  })
   messageRowId: number | null;
 
   @ApiProperty({ enum: STATUSES, example: 'failed' })

@@ -1,0 +1,41 @@
+import { createTestApp, TestApp } from '../setup/app';
+
+describe('/health', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is live without a token', async () => {
+    const res = await t.http().get('/health/live');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('is ready when the database answers and every migration is applied', async () => {
+    const res = await t.http().get('/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', database: 'up', migrations: 'applied' });
+  });
+
+  it('answers 503 JSON while a migration is pending', async () => {
+    const rows: Array<{ id: number; timestamp: string; name: string }> = await t.db.dataSource.query(
+      'DELETE FROM typeorm_migrations RETURNING id, timestamp, name',
+    );
+    try {
+      const res = await t.http().get('/health/ready');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'database migrations are pending' });
+    } finally {
+      for (const r of rows) {
+        await t.db.dataSource.query('INSERT INTO typeorm_migrations (id, timestamp, name) VALUES ($1, $2, $3)', [r.id, r.timestamp, r.name]);
+      }
+    }
+    expect((await t.http().get('/health/ready')).status).toBe(200);
+  });
+});

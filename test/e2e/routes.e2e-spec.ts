@@ -1,0 +1,174 @@
+import { RequestMethod } from '@nestjs/common';
+import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { IS_PUBLIC } from '../../src/common/auth.decorators';
+import { createTestApp, TestApp } from '../setup/app';
+
+/** The routes anyone may call without an operator token; a new one must be added here on purpose. */
+const PUBLIC_ROUTES = ['GET /health/live', 'GET /health/ready', 'POST /auth/login', 'POST /inbound/mail', 'POST /requests/webhook/email'];
+
+interface Route {
+  method: string;
+  path: string;
+}
+
+const key = (r: Route) => `${r.method} ${r.path}`;
+const normalize = (p: string) => ('/' + p.replace(/^\/+|\/+$/g, '')).replace(/\/{2,}/g, '/');
+
+/** Every route Nest knows, from the controllers' metadata, with whether it is @Public(). */
+function nestRoutes(t: TestApp): Array<Route & { isPublic: boolean }> {
+  const reflector = new Reflector();
+  const scanner = new MetadataScanner();
+  const out: Array<Route & { isPublic: boolean }> = [];
+  for (const module of t.app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const instance = wrapper.instance as object | undefined;
+      if (!instance || !wrapper.metatype) continue;
+      const proto = Object.getPrototypeOf(instance) as Record<string, unknown>;
+      const base = [Reflect.getMetadata(PATH_METADATA, wrapper.metatype) ?? ''].flat() as string[];
+      for (const name of scanner.getAllMethodNames(proto)) {
+        const handler = proto[name] as object;
+        const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+        if (sub === undefined) continue;
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
+        const isPublic = !!reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, wrapper.metatype]);
+        for (const b of base) for (const s of [sub].flat()) out.push({ method, path: normalize(`${b}/${s}`), isPublic });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every route the HTTP server itself serves (the express router stack). */
+function expressRoutes(t: TestApp): Route[] {
+  const server = t.app.getHttpAdapter().getInstance() as { _router?: unknown; router?: unknown };
+  const router = (server._router ?? server.router) as { stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }> };
+  const out: Route[] = [];
+  for (const layer of router.stack) {
+    if (!layer.route) continue;
+    for (const path of [layer.route.path].flat()) {
+      for (const [m, on] of Object.entries(layer.route.methods)) {
+        if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: normalize(path) });
+      }
+    }
+  }
+  return out;
+}
+
+function expectErrorShape(res: { status: number; headers: Record<string, string>; body: unknown }): void {
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.body).toEqual(
+    expect.objectContaining({ statusCode: res.status, error: expect.any(String), message: expect.anything() }),
+  );
+  expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.(ts|js):\d+/);
+}
+
+describe('routes, auth coverage, Swagger and the error shape', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('marks exactly the expected routes @Public()', () => {
+    const routes = nestRoutes(t);
+    expect(routes.length).toBeGreaterThan(PUBLIC_ROUTES.length);
+    expect(routes.filter((r) => r.isPublic).map(key).sort()).toEqual([...PUBLIC_ROUTES].sort());
+  });
+
+  it('serves no route outside Nest but the Swagger docs', () => {
+    const nest = new Set(nestRoutes(t).map(key));
+    const stray = expressRoutes(t).filter((r) => !nest.has(key(r)) && !r.path.startsWith('/docs'));
+    expect(stray).toEqual([]);
+  });
+
+  it('answers 401 JSON without a token on every other route the server serves', async () => {
+    const routes = expressRoutes(t).filter((r) => !PUBLIC_ROUTES.includes(key(r)) && !r.path.startsWith('/docs'));
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    for (const r of routes) {
+      const path = r.path.replace(/:(\w+)/g, '1');
+      const res = await t.http()[r.method.toLowerCase() as 'get'](path).send({});
+      expect({ route: key(r), status: res.status }).toEqual({ route: key(r), status: 401 });
+      expectErrorShape(res);
+    }
+  });
+
+  it('answers a bad token with 401 on a private route', async () => {
+    const res = await t.http().get('/requests').set('Authorization', 'Bearer not.a.jwt');
+    expect(res.status).toBe(401);
+    expectErrorShape(res);
+  });
+
+  it('serves Swagger UI at /docs and a valid OpenAPI document at /docs-json', async () => {
+    const html = await t.http().get('/docs').redirects(2);
+    expect(html.status).toBe(200);
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    const res = await t.http().get('/docs-json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    const SwaggerParser = (await import('@apidevtools/swagger-parser')).default;
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeDefined();
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    expect(doc.components.securitySchemes.operator).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('documents every route with a summary, a typed success response, and security on private ones', async () => {
+    const doc = (await t.http().get('/docs-json')).body;
+    const documented = new Set<string>();
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        const k = `${method.toUpperCase()} ${normalize(path.replace(/\{(\w+)\}/g, ':$1'))}`;
+        documented.add(k);
+        if (!op.summary) problems.push(`${k}: no summary`);
+        const responses = op.responses as Record<string, { content?: unknown }>;
+        const ok = Object.entries(responses).find(([code]) => /^2\d\d$/.test(code));
+        if (!ok || !ok[1].content) problems.push(`${k}: no typed 2xx response`);
+        const security = (op.security ?? doc.security ?? []) as Array<Record<string, unknown>>;
+        const isPublic = PUBLIC_ROUTES.includes(k);
+        if (!isPublic && !security.some((s) => 'operator' in s)) problems.push(`${k}: private but no operator security`);
+        if (!isPublic && !responses['401']) problems.push(`${k}: 401 not documented`);
+      }
+    }
+    expect(problems).toEqual([]);
+    for (const r of nestRoutes(t)) expect(documented).toContain(key(r));
+  });
+
+  it('gives every documented DTO property an example', async () => {
+    const doc = (await t.http().get('/docs-json')).body;
+    const missing: string[] = [];
+    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, { properties?: Record<string, Record<string, unknown>> }>)) {
+      for (const [prop, s] of Object.entries(schema.properties ?? {})) {
+        const isRef = '$ref' in s || 'allOf' in s || (s.type === 'array' && s.items && '$ref' in (s.items as object));
+        if (!isRef && s.example === undefined) missing.push(`${name}.${prop}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('answers unknown routes and methods with 404 JSON', async () => {
+    for (const res of [await t.http().get('/nope'), await t.http().delete('/operators'), await t.http().get('/')]) {
+      expect(res.status).toBe(404);
+      expectErrorShape(res);
+    }
+  });
+
+  it('answers malformed JSON and an oversized body with 4xx JSON', async () => {
+    const malformed = await t.http().post('/auth/login').set('Content-Type', 'application/json').send('{"email": ');
+    expect(malformed.status).toBe(400);
+    expectErrorShape(malformed);
+    const big = await t.http().post('/auth/login').send({ email: 'a@b.c', password: 'x'.repeat(2 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+    expectErrorShape(big);
+  });
+
+  it('answers validation errors with 400 JSON', async () => {
+    const res = await t.http().post('/auth/login').send({ email: 42 });
+    expect(res.status).toBe(400);
+    expectErrorShape(res);
+  });
+});
