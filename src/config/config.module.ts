@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { AppConfig } from './config';
+import type { AppConfig } from './config';
 
 /** Injection token of the validated, typed configuration. */
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -76,7 +76,10 @@ describe('readDotEnv', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-env-'));
     try {
       const file = path.join(dir, '.env');
-      fs.writeFileSync(file, '# comment\nPORT=4000\nexport HOST="0.0.0.0"\nSUPPORT_NAME=\'Help Desk\'\nLOG_LEVEL=debug\n');
+      fs.writeFileSync(
+        file,
+        '# comment\nPORT=4000\nexport HOST="0.0.0.0"\nSUPPORT_NAME=\'Help Desk\'\nLOG_LEVEL=debug\n',
+      );
       const env: Record<string, string | undefined> = { LOG_LEVEL: 'warn' };
       readDotEnv(env, file);
       expect(env).toEqual({ PORT: '4000', HOST: '0.0.0.0', SUPPORT_NAME: 'Help Desk', LOG_LEVEL: 'warn' });

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AppConfig } from './config';
+import type { AppConfig } from './config';
 
 interface StoredSecrets {
   inboundToken?: string;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
 import { dataSourceOptions } from './data-source-options';
 import { DatabaseHandle, startEmbeddedPostgres } from './embedded-postgres';
 

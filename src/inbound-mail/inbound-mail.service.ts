@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import * as crypto from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { isDatabaseUnavailable } from '../common/http-exception.filter';
-import { AppConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConversationService } from '../messages/conversation.service';
 import { MessagesService } from '../messages/messages.service';

@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthOperator } from '../common/auth.decorators';
-import { AppConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { OperatorsService } from '../operators/operators.service';
 import { OutboxService } from '../outbound-mail/outbox.service';

@@ -11,7 +11,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AuthOperator, CurrentOperator } from '../common/auth.decorators';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../operators/dto/error.dto';
 import { ParseIdPipe } from '../operators/parse-id.pipe';
 import { AssignRequestDto } from '../requests/dto/assign.dto';
@@ -40,10 +40,15 @@ export class MessagesController {
 
   @Post(':id/assign')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Take a request (new -> in_progress): to yourself, or (admins) to operatorId; mails the customer' })
+  @ApiOperation({
+    summary: 'Take a request (new -> in_progress): to yourself, or (admins) to operatorId; mails the customer',
+  })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'A non-admin assigning someone else' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not new (someone took it, or it is closed)' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The request is not new (someone took it, or it is closed)',
+  })
   async assign(
     @Param('id', ParseIdPipe) id: number,
     @Body() body: AssignRequestDto,
@@ -57,7 +62,10 @@ export class MessagesController {
   @ApiOperation({ summary: 'Close a request (in_progress -> closed); mails the customer' })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not in progress' })
-  async close(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
+  async close(
+    @Param('id', ParseIdPipe) id: number,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
     return toRequestResponse(await this.conversation.close(id, actor));
   }
 

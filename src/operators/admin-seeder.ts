@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 
 /**

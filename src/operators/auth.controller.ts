@@ -21,6 +21,11 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong credentials or deactivated operator' })
   async login(@Body() body: LoginDto): Promise<LoginResponseDto> {
     const r = await this.auth.login(body.email, body.password);
-    return { accessToken: r.accessToken, tokenType: 'Bearer', expiresIn: r.expiresIn, operator: toOperatorResponse(r.operator) };
+    return {
+      accessToken: r.accessToken,
+      tokenType: 'Bearer',
+      expiresIn: r.expiresIn,
+      operator: toOperatorResponse(r.operator),
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { AuthOperator } from '../common/auth.decorators';
-import { AppConfig } from '../config/config';
+import type { AuthOperator } from '../common/auth.decorators';
+import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Operator } from './operator.entity';
 import { OperatorsService } from './operators.service';
@@ -49,7 +49,8 @@ export class AuthService {
       throw new UnauthorizedException('invalid or expired token');
     }
     const id = Number(claims.sub);
-    const operator = Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.findActiveById(id) : null;
+    const operator =
+      Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.findActiveById(id) : null;
     if (!operator || operator.tokenVersion !== claims.tv) throw new UnauthorizedException('token is no longer valid');
     return { id: operator.id, email: operator.email, name: operator.name, role: operator.role };
   }

@@ -13,7 +13,13 @@ import {
 } from '@nestjs/swagger';
 import { Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from './dto/error.dto';
-import { CreateOperatorDto, OperatorListResponseDto, OperatorResponseDto, toOperatorResponse, UpdateOperatorDto } from './dto/operator.dto';
+import {
+  CreateOperatorDto,
+  OperatorListResponseDto,
+  OperatorResponseDto,
+  toOperatorResponse,
+  UpdateOperatorDto,
+} from './dto/operator.dto';
 import { OperatorsService } from './operators.service';
 import { ParseIdPipe } from './parse-id.pipe';
 

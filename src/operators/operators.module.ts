@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { AppConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdminSeeder } from './admin-seeder';
 import { AuthController } from './auth.controller';
@@ -15,8 +15,12 @@ import { OperatorsService } from './operators.service';
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
-        if (!config.auth.jwtSecret) throw new Error('JWT_SECRET is not resolved (call resolveSecrets before starting the app)');
-        return { secret: config.auth.jwtSecret, signOptions: { expiresIn: config.auth.jwtTtlSeconds, algorithm: 'HS256' } };
+        if (!config.auth.jwtSecret)
+          throw new Error('JWT_SECRET is not resolved (call resolveSecrets before starting the app)');
+        return {
+          secret: config.auth.jwtSecret,
+          signOptions: { expiresIn: config.auth.jwtTtlSeconds, algorithm: 'HS256' },
+        };
       },
     }),
   ],

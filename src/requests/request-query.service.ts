@@ -34,11 +34,14 @@ export class RequestQueryService {
       .leftJoinAndSelect('r.operator', 'o');
     if (query.status?.length) qb.andWhere('r.status IN (:...statuses)', { statuses: [...new Set(query.status)] });
     if (query.operatorId !== undefined) qb.andWhere('r.operator_id = :operatorId', { operatorId: query.operatorId });
-    if (query.customer !== undefined) qb.andWhere('c.email = :customer', { customer: query.customer.trim().toLowerCase() });
-    if (query.createdFrom !== undefined) qb.andWhere('r.created_at >= :createdFrom', { createdFrom: toDate('createdFrom', query.createdFrom) });
+    if (query.customer !== undefined)
+      qb.andWhere('c.email = :customer', { customer: query.customer.trim().toLowerCase() });
+    if (query.createdFrom !== undefined)
+      qb.andWhere('r.created_at >= :createdFrom', { createdFrom: toDate('createdFrom', query.createdFrom) });
     if (query.createdTo !== undefined) {
       const to = toDate('createdTo', query.createdTo);
-      if (DATE_ONLY.test(query.createdTo)) qb.andWhere('r.created_at < :createdTo', { createdTo: new Date(to.getTime() + 86_400_000) });
+      if (DATE_ONLY.test(query.createdTo))
+        qb.andWhere('r.created_at < :createdTo', { createdTo: new Date(to.getTime() + 86_400_000) });
       else qb.andWhere('r.created_at <= :createdTo', { createdTo: to });
     }
     if (query.q !== undefined) {
@@ -59,7 +62,10 @@ export class RequestQueryService {
     if (key === 'lastMessageAt') qb.orderBy(column, direction, 'NULLS LAST');
     else qb.orderBy(column, direction);
     if (key !== 'id') qb.addOrderBy('r.id', direction);
-    const items = await qb.offset((page - 1) * limit).limit(limit).getMany();
+    const items = await qb
+      .offset((page - 1) * limit)
+      .limit(limit)
+      .getMany();
     return { items, total, page, limit };
   }
 }

@@ -33,7 +33,10 @@ export class RequestsController {
   @Get()
   @ApiOperation({ summary: 'List requests: filter by status, operator, customer, dates, text; sort; paginate' })
   @ApiOkResponse({ type: RequestPageDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown status, sort field or parameter; invalid date; limit over 100' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Unknown status, sort field or parameter; invalid date; limit over 100',
+  })
   async list(@Query() query: ListRequestsQuery): Promise<RequestPageDto> {
     const page = await this.query.list(query);
     return { ...page, items: page.items.map(toRequestResponse) };

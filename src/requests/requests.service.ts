@@ -100,7 +100,8 @@ export class RequestsService {
    * touches its activity times.
    */
   async nextSeq(manager: EntityManager, requestId: number, direction: 'in' | 'out', firstResponse: boolean): Promise<number> {
-    const rows: Array<{ last_seq: number }> = await manager.query(
+    // TypeORM answers an UPDATE ... RETURNING with [rows, rowCount].
+    const [rows]: [Array<{ last_seq: number }>, number] = await manager.query(
       `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
               last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
               first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END
@@ -122,7 +123,7 @@ export class RequestsService {
     to: ServiceRequest['status'],
     operatorId?: number,
   ): Promise<boolean> {
-    const rows: Array<{ id: number }> = await manager.query(
+    const [rows]: [Array<{ id: number }>, number] = await manager.query(
       `UPDATE requests SET status = $3, updated_at = clock_timestamp(),
               operator_id = COALESCE($4, operator_id),
               closed_at = CASE WHEN $3 = 'closed' THEN clock_timestamp() ELSE closed_at END

@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { createTestApp, TEST_ADMIN, TestApp } from '../setup/app';
 
 describe('POST /auth/login and the auth guard', () => {
@@ -23,7 +25,10 @@ describe('POST /auth/login and the auth guard', () => {
   });
 
   it('accepts the email in any case', async () => {
-    const res = await t.http().post('/auth/login').send({ email: TEST_ADMIN.email.toUpperCase(), password: TEST_ADMIN.password });
+    const res = await t
+      .http()
+      .post('/auth/login')
+      .send({ email: TEST_ADMIN.email.toUpperCase(), password: TEST_ADMIN.password });
     expect(res.status).toBe(200);
   });
 
@@ -53,7 +58,11 @@ describe('POST /auth/login and the auth guard', () => {
       .send({ name: 'Gone', email: 'gone@desk.test', password: 'gone-password-1', role: 'operator' });
     expect(created.status).toBe(201);
     await t.login('gone@desk.test', 'gone-password-1');
-    const patched = await t.http().patch(`/operators/${created.body.id}`).set('Authorization', `Bearer ${admin}`).send({ active: false });
+    const patched = await t
+      .http()
+      .patch(`/operators/${created.body.id}`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ active: false });
     expect(patched.status).toBe(200);
     const res = await t.http().post('/auth/login').send({ email: 'gone@desk.test', password: 'gone-password-1' });
     expect(res.status).toBe(401);
@@ -67,17 +76,27 @@ describe('POST /auth/login and the auth guard', () => {
     expect(malformed.status).toBe(401);
     const admin = await t.adminToken();
     const [h, p] = admin.split('.');
-    const forged = await t.http().get('/operators').set('Authorization', `Bearer ${h}.${p}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
+    const forged = await t
+      .http()
+      .get('/operators')
+      .set('Authorization', `Bearer ${h}.${p}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
     expect(forged.status).toBe(401);
     const { JwtService } = await import('@nestjs/jwt');
-    const expired = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: '1', tv: 0, role: 'admin' }, { expiresIn: -10 });
+    const expired = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync(
+      { sub: '1', tv: 0, role: 'admin' },
+      { expiresIn: -10 },
+    );
     const res = await t.http().get('/operators').set('Authorization', `Bearer ${expired}`);
     expect(res.status).toBe(401);
   });
 
   it('accepts a token signed with the right secret only while it names an existing operator', async () => {
     const { JwtService } = await import('@nestjs/jwt');
-    const ghost = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: '999999', tv: 0, role: 'admin' });
+    const ghost = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({
+      sub: '999999',
+      tv: 0,
+      role: 'admin',
+    });
     const res = await t.http().get('/operators').set('Authorization', `Bearer ${ghost}`);
     expect(res.status).toBe(401);
   });
@@ -85,9 +104,8 @@ describe('POST /auth/login and the auth guard', () => {
 
 describe('first admin seeding without ADMIN_PASSWORD', () => {
   it('creates admin with a generated password and logs it once', async () => {
-    const { Logger } = await import('@nestjs/common');
     const lines: string[] = [];
-    const spy = jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => {
+    const spy = jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown): void => {
       lines.push(String(message));
     });
     let t: TestApp | undefined;

@@ -25,15 +25,25 @@ describe('/health', () => {
 
   it('answers 503 JSON while a migration is pending', async () => {
     const rows: Array<{ id: number; timestamp: string; name: string }> = await t.db.dataSource.query(
-      'DELETE FROM typeorm_migrations RETURNING id, timestamp, name',
+      'SELECT id, timestamp, name FROM typeorm_migrations',
     );
+    expect(rows.length).toBeGreaterThan(0);
+    await t.db.dataSource.query('DELETE FROM typeorm_migrations');
     try {
       const res = await t.http().get('/health/ready');
       expect(res.status).toBe(503);
-      expect(res.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'database migrations are pending' });
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'database migrations are pending',
+      });
     } finally {
       for (const r of rows) {
-        await t.db.dataSource.query('INSERT INTO typeorm_migrations (id, timestamp, name) VALUES ($1, $2, $3)', [r.id, r.timestamp, r.name]);
+        await t.db.dataSource.query('INSERT INTO typeorm_migrations (id, timestamp, name) VALUES ($1, $2, $3)', [
+          r.id,
+          r.timestamp,
+          r.name,
+        ]);
       }
     }
     expect((await t.http().get('/health/ready')).status).toBe(200);

@@ -148,7 +148,10 @@ describe('GET /requests', () => {
   });
 
   it('filters by a created date range, a bare createdTo date including its whole day', async () => {
-    expect(idsOf(await list('?createdFrom=2025-01-10T00:00:00Z&createdTo=2025-01-11&sort=id'))).toEqual([ids.printer, ids.vpn]);
+    expect(idsOf(await list('?createdFrom=2025-01-10T00:00:00Z&createdTo=2025-01-11&sort=id'))).toEqual([
+      ids.printer,
+      ids.vpn,
+    ]);
     expect(idsOf(await list('?createdFrom=2025-01-10T10:00:01%2B00:00&sort=id'))).toEqual([ids.vpn, ids.mail]);
     expect(idsOf(await list('?createdTo=2025-01-10T09:59:59Z'))).toEqual([ids.laptop]);
   });

@@ -12,7 +12,9 @@ describe('working a request: get, assign, close, messages, events', () => {
   /** A new request from a new customer with one inbound message, seeded through SQL. */
   async function seedNewRequest(subject = 'Printer jammed'): Promise<number> {
     seq += 1;
-    const [c] = await t.db.dataSource.query(`INSERT INTO customers (email, name) VALUES ($1, 'Jane') RETURNING id`, [`jane${seq}@example.com`]);
+    const [c] = await t.db.dataSource.query(`INSERT INTO customers (email, name) VALUES ($1, 'Jane') RETURNING id`, [
+      `jane${seq}@example.com`,
+    ]);
     const [r] = await t.db.dataSource.query(
       `INSERT INTO requests (customer_id, subject, last_seq, last_message_at) VALUES ($1, $2, 1, now()) RETURNING id`,
       [c.id, subject],
@@ -22,12 +24,19 @@ describe('working a request: get, assign, close, messages, events', () => {
        VALUES ($1, 1, 'in', 'customer', $2, 'Jane', '{support@desk.test}', $3, 'It makes a noise', $4)`,
       [r.id, `jane${seq}@example.com`, subject, `customer-${seq}@mail.example.com`],
     );
-    await t.db.dataSource.query(`INSERT INTO request_events (request_id, type, actor) VALUES ($1, 'created', 'customer')`, [r.id]);
+    await t.db.dataSource.query(
+      `INSERT INTO request_events (request_id, type, actor) VALUES ($1, 'created', 'customer')`,
+      [r.id],
+    );
     return r.id as number;
   }
 
   async function createOperator(name: string, email: string): Promise<{ id: number; token: string }> {
-    const res = await t.http().post('/operators').set(auth(admin)).send({ name, email, password: `${name}-password-1`, role: 'operator' });
+    const res = await t
+      .http()
+      .post('/operators')
+      .set(auth(admin))
+      .send({ name, email, password: `${name}-password-1`, role: 'operator' });
     expect(res.status).toBe(201);
     return { id: res.body.id, token: await t.login(email, `${name}-password-1`) };
   }
@@ -71,14 +80,20 @@ describe('working a request: get, assign, close, messages, events', () => {
     expect((await t.http().get('/requests/999999/messages').set(auth(alice.token))).status).toBe(404);
     expect((await t.http().post('/requests/999999/assign').set(auth(alice.token))).status).toBe(404);
     expect((await t.http().post('/requests/999999/close').set(auth(alice.token))).status).toBe(404);
-    expect((await t.http().post('/requests/999999/messages').set(auth(alice.token)).send({ text: 'hi' })).status).toBe(404);
+    expect((await t.http().post('/requests/999999/messages').set(auth(alice.token)).send({ text: 'hi' })).status).toBe(
+      404,
+    );
   });
 
   it('takes a new request, then refuses to take it again with 409', async () => {
     const id = await seedNewRequest();
     const res = await t.http().post(`/requests/${id}/assign`).set(auth(alice.token)).send({});
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, status: 'in_progress', operator: { id: alice.id, name: 'alice', email: 'alice@desk.test' } });
+    expect(res.body).toMatchObject({
+      id,
+      status: 'in_progress',
+      operator: { id: alice.id, name: 'alice', email: 'alice@desk.test' },
+    });
     const again = await t.http().post(`/requests/${id}/assign`).set(auth(bob.token));
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
@@ -100,18 +115,22 @@ describe('working a request: get, assign, close, messages, events', () => {
     expect(res.body.operator).toMatchObject({ id: bob.id });
   });
 
-  it('gives exactly one 200 and one 409 when two operators take the same request at once', async () => {
-    const id = await seedNewRequest();
-    const [a, b] = await Promise.all([
-      t.http().post(`/requests/${id}/assign`).set(auth(alice.token)).send({}),
-      t.http().post(`/requests/${id}/assign`).set(auth(bob.token)).send({}),
-    ]);
-    expect([a.status, b.status].sort()).toEqual([200, 409]);
-    const winner = a.status === 200 ? alice : bob;
-    const now = await t.http().get(`/requests/${id}`).set(auth(admin));
-    expect(now.body.operator.id).toBe(winner.id);
-    const events = await t.http().get(`/requests/${id}/events`).set(auth(admin));
-    expect(events.body.items.filter((e: { type: string }) => e.type === 'assigned')).toHaveLength(1);
+  it('gives exactly one 200 and 409s to the others when operators take the same request at once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = await seedNewRequest();
+      const takers = [alice, bob, alice];
+      const results = await Promise.all(
+        takers.map((o) => t.http().post(`/requests/${id}/assign`).set(auth(o.token)).send({})),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+      const winner = takers[results.findIndex((r) => r.status === 200)];
+      const now = await t.http().get(`/requests/${id}`).set(auth(admin));
+      expect(now.body.operator.id).toBe(winner.id);
+      const events = await t.http().get(`/requests/${id}/events`).set(auth(admin));
+      expect(events.body.items.filter((e: { type: string }) => e.type === 'assigned')).toHaveLength(1);
+      const messages = await t.http().get(`/requests/${id}/messages`).set(auth(admin));
+      expect(messages.body.items.filter((m: { kind: string }) => m.kind === 'auto_reply')).toHaveLength(1);
+    }
   });
 
   it('closes a request in progress, and answers 409 from new or closed', async () => {
@@ -130,7 +149,11 @@ describe('working a request: get, assign, close, messages, events', () => {
   it('posts an operator message (201) in the API shape, and refuses one on a closed request (409)', async () => {
     const id = await seedNewRequest('Monitor flickers');
     await t.http().post(`/requests/${id}/assign`).set(auth(alice.token)).expect(200);
-    const res = await t.http().post(`/requests/${id}/messages`).set(auth(alice.token)).send({ text: 'Try another cable', html: '<p>Try another cable</p>' });
+    const res = await t
+      .http()
+      .post(`/requests/${id}/messages`)
+      .set(auth(alice.token))
+      .send({ text: 'Try another cable', html: '<p>Try another cable</p>' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       requestId: id,
@@ -150,16 +173,29 @@ describe('working a request: get, assign, close, messages, events', () => {
     const list = await t.http().get(`/requests/${id}/messages`).set(auth(alice.token));
     expect(list.status).toBe(200);
     expect(list.body.items.map((m: { seq: number }) => m.seq)).toEqual([1, 2, 3]);
-    expect(list.body.items[0]).toMatchObject({ direction: 'in', kind: 'customer', from: expect.any(String), delivery: null });
+    expect(list.body.items[0]).toMatchObject({
+      direction: 'in',
+      kind: 'customer',
+      from: expect.any(String),
+      delivery: null,
+    });
     expect(list.body.items[2]).toMatchObject({ id: res.body.id, kind: 'operator' });
 
     const invalid = await t.http().post(`/requests/${id}/messages`).set(auth(alice.token)).send({ text: '' });
     expect(invalid.status).toBe(400);
-    const extra = await t.http().post(`/requests/${id}/messages`).set(auth(alice.token)).send({ text: 'x', bcc: 'a@b.c' });
+    const extra = await t
+      .http()
+      .post(`/requests/${id}/messages`)
+      .set(auth(alice.token))
+      .send({ text: 'x', bcc: 'a@b.c' });
     expect(extra.status).toBe(400);
 
     await t.http().post(`/requests/${id}/close`).set(auth(alice.token)).expect(200);
-    const closed = await t.http().post(`/requests/${id}/messages`).set(auth(alice.token)).send({ text: 'one more thing' });
+    const closed = await t
+      .http()
+      .post(`/requests/${id}/messages`)
+      .set(auth(alice.token))
+      .send({ text: 'one more thing' });
     expect(closed.status).toBe(409);
   });
 
@@ -173,6 +209,11 @@ describe('working a request: get, assign, close, messages, events', () => {
     expect(types[0]).toBe('created');
     expect(types.indexOf('assigned')).toBeLessThan(types.indexOf('closed'));
     const assigned = res.body.items.find((e: { type: string }) => e.type === 'assigned');
-    expect(assigned).toMatchObject({ actor: 'operator', operatorId: bob.id, createdAt: expect.any(String), id: expect.any(Number) });
+    expect(assigned).toMatchObject({
+      actor: 'operator',
+      operatorId: bob.id,
+      createdAt: expect.any(String),
+      id: expect.any(Number),
+    });
   });
 });

@@ -21,7 +21,8 @@ function sampleEntries(): Array<{ name: string; value: string; comment: string }
 /** The environment of a child process: nothing of ours that MailDesk would read. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!(CONFIG_VARIABLES as readonly string[]).includes(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!(CONFIG_VARIABLES as readonly string[]).includes(k)) env[k] = v;
   delete env.NODE_OPTIONS;
   return { ...env, ...extra };
 }
@@ -31,7 +32,8 @@ describe('configuration', () => {
     const entries = sampleEntries();
     expect(entries.map((e) => e.name).sort()).toEqual([...CONFIG_VARIABLES].sort());
     expect(new Set(entries.map((e) => e.name)).size).toBe(entries.length);
-    for (const e of entries) expect({ name: e.name, comment: e.comment.startsWith('#') }).toEqual({ name: e.name, comment: true });
+    for (const e of entries)
+      expect({ name: e.name, comment: e.comment.startsWith('#') }).toEqual({ name: e.name, comment: true });
   });
 
   it('.env.sample carries no secret values, and its values pass loadConfig', () => {
@@ -51,7 +53,8 @@ describe('configuration', () => {
 
   describe('the built application', () => {
     beforeAll(() => {
-      if (!fs.existsSync(MAIN)) execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
+      if (!fs.existsSync(MAIN))
+        execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
     }, 130_000);
 
     it('exits 1 with one line naming PORT when PORT=abc', () => {

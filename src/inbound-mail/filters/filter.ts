@@ -1,4 +1,4 @@
-import { AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { ParsedMail } from '../parser/parsed-mail';
 
 /**

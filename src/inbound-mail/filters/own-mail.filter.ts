@@ -1,4 +1,4 @@
-import { AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { OWN_MESSAGE_ID_PREFIX } from '../../outbound-mail/outbox.service';
 import { ParsedMail } from '../parser/parsed-mail';
 import { CONTINUE, FilterDecision, header, InboundFilter } from './filter';

@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ImapFlow } from 'imapflow';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { InboundMailService } from '../inbound-mail.service';
 import { runImportRound } from './imap-import-round';

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
-import { AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 
 /** Equal strings, compared in constant time (digests first, so lengths leak nothing). */

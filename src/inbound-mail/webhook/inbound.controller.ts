@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse, ApiBadRequestResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth.decorators';
-import { AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { InboundMailService } from '../inbound-mail.service';
 import { IngestResponseDto } from './inbound.dto';

@@ -134,9 +134,19 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     inReplyTo: m.inReplyTo,
     operatorId: m.operatorId,
     createdAt: iso(m.createdAt)!,
-    attachments: v.attachments.map((a) => ({ id: a.id, filename: a.filename, contentType: a.contentType, size: a.size })),
+    attachments: v.attachments.map((a) => ({
+      id: a.id,
+      filename: a.filename,
+      contentType: a.contentType,
+      size: a.size,
+    })),
     delivery: v.delivery
-      ? { status: v.delivery.status, attempts: v.delivery.attempts, lastError: v.delivery.lastError, sentAt: iso(v.delivery.sentAt) }
+      ? {
+          status: v.delivery.status,
+          attempts: v.delivery.attempts,
+          lastError: v.delivery.lastError,
+          sentAt: iso(v.delivery.sentAt),
+        }
       : null,
   };
 }

@@ -19,7 +19,10 @@ export class LoginDto {
 
 /** Answer of `POST /auth/login`. */
 export class LoginResponseDto {
-  @ApiProperty({ example: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...', description: 'Send as `Authorization: Bearer <accessToken>`.' })
+  @ApiProperty({
+    example: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...',
+    description: 'Send as `Authorization: Bearer <accessToken>`.',
+  })
   accessToken: string;
 
   @ApiProperty({ example: 'Bearer' })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { Operator, OPERATOR_ROLES, OperatorRole } from '../operator.entity';
+import { Operator, OPERATOR_ROLES, type OperatorRole } from '../operator.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
@@ -47,12 +47,20 @@ export class UpdateOperatorDto {
   @IsIn(OPERATOR_ROLES)
   role?: OperatorRole;
 
-  @ApiPropertyOptional({ example: false, description: 'false deactivates: the operator cannot log in and their tokens stop working.' })
+  @ApiPropertyOptional({
+    example: false,
+    description: 'false deactivates: the operator cannot log in and their tokens stop working.',
+  })
   @IsOptional()
   @IsBoolean()
   active?: boolean;
 
-  @ApiPropertyOptional({ example: 'a new long password', minLength: 8, maxLength: 200, description: 'Ends every token issued before.' })
+  @ApiPropertyOptional({
+    example: 'a new long password',
+    minLength: 8,
+    maxLength: 200,
+    description: 'Ends every token issued before.',
+  })
   @IsOptional()
   @IsString()
   @MinLength(8)

@@ -3,7 +3,10 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 /** Body of `POST /requests/:id/assign`: empty to take it yourself. */
 export class AssignRequestDto {
-  @ApiPropertyOptional({ example: 3, description: 'Assignee; defaults to the caller. Only admins may name someone else.' })
+  @ApiPropertyOptional({
+    example: 3,
+    description: 'Assignee; defaults to the caller. Only admins may name someone else.',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -1,8 +1,20 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { REQUEST_STATUSES, RequestStatus } from '../request.entity';
+import { REQUEST_STATUSES, type RequestStatus } from '../request.entity';
 
 /** Sort keys of `GET /requests` and the column each one orders by: the only way a sort reaches SQL. */
 export const REQUEST_SORT_COLUMNS = {
@@ -38,7 +50,7 @@ export class ListRequestsQuery extends PageQuery {
   @IsIn(REQUEST_STATUSES, { each: true, message: `status must be a comma list of ${REQUEST_STATUSES.join(', ')}` })
   status?: RequestStatus[];
 
-  @ApiPropertyOptional({ description: 'Assigned operator id.', example: 2 })
+  @ApiPropertyOptional({ description: 'Assigned operator id.', example: 2, type: 'integer' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -46,7 +58,10 @@ export class ListRequestsQuery extends PageQuery {
   @Max(2_147_483_647)
   operatorId?: number;
 
-  @ApiPropertyOptional({ description: "Customer's email address (exact, case-insensitive).", example: 'jane@example.com' })
+  @ApiPropertyOptional({
+    description: "Customer's email address (exact, case-insensitive).",
+    example: 'jane@example.com',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -58,7 +73,10 @@ export class ListRequestsQuery extends PageQuery {
   @IsISO8601({ strict: true }, { message: 'createdFrom must be an ISO 8601 date or date-time' })
   createdFrom?: string;
 
-  @ApiPropertyOptional({ description: 'Created at or before (ISO 8601; a bare date includes that whole day, UTC).', example: '2025-11-30' })
+  @ApiPropertyOptional({
+    description: 'Created at or before (ISO 8601; a bare date includes that whole day, UTC).',
+    example: '2025-11-30',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'createdTo must be an ISO 8601 date or date-time' })
   createdTo?: string;
@@ -73,7 +91,12 @@ export class ListRequestsQuery extends PageQuery {
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({ enum: REQUEST_SORTS, default: '-createdAt', example: '-lastMessageAt', description: '`-` prefix: descending.' })
+  @ApiPropertyOptional({
+    enum: REQUEST_SORTS,
+    default: '-createdAt',
+    example: '-lastMessageAt',
+    description: '`-` prefix: descending.',
+  })
   @IsOptional()
   @IsIn(REQUEST_SORTS, { message: `sort must be one of ${REQUEST_SORTS.join(', ')}` })
   sort?: string;

@@ -6,7 +6,10 @@ export class RequestEventDto {
   @ApiProperty({ example: 12 })
   id: number;
 
-  @ApiProperty({ example: 'assigned', description: 'created, message, assigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, ...' })
+  @ApiProperty({
+    example: 'assigned',
+    description: 'created, message, assigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, ...',
+  })
   type: string;
 
   @ApiProperty({ enum: ['customer', 'operator', 'system'], example: 'operator' })

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { REQUEST_STATUSES, RequestStatus, ServiceRequest } from '../request.entity';
+import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
 
 /** The customer of a request. */
 export class RequestCustomerDto {
@@ -42,7 +42,12 @@ export class RequestResponseDto {
   @ApiProperty({ type: RequestOperatorDto, nullable: true })
   operator: RequestOperatorDto | null;
 
-  @ApiProperty({ example: 17, nullable: true, type: Number, description: 'The closed request this one follows up, if any.' })
+  @ApiProperty({
+    example: 17,
+    nullable: true,
+    type: Number,
+    description: 'The closed request this one follows up, if any.',
+  })
   previousRequestId: number | null;
 
   @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
@@ -57,7 +62,13 @@ export class RequestResponseDto {
   @ApiProperty({ example: '2025-11-25T09:58:40.000Z', nullable: true, type: String, format: 'date-time' })
   lastMessageAt: string | null;
 
-  @ApiProperty({ example: '2025-11-25T10:02:11.000Z', nullable: true, type: String, format: 'date-time', description: 'First operator message.' })
+  @ApiProperty({
+    example: '2025-11-25T10:02:11.000Z',
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'First operator message.',
+  })
   firstResponseAt: string | null;
 }
 

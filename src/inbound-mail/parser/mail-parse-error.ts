@@ -1,0 +1,18 @@
+/** Why a raw mail could not be parsed. */
+export type MailParseErrorCode = 'empty' | 'too-large' | 'header-too-large' | 'too-many-parts' | 'timeout' | 'malformed';
+
+/**
+ * The only error `parseMail` throws: the mail is unreadable or hostile. Callers quarantine the raw
+ * mail with `code` and `message` as the reason.
+ */
+export class MailParseError extends Error {
+  override readonly name = 'MailParseError';
+
+  constructor(
+    readonly code: MailParseErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,149 @@
+import { simpleParser, type Attachment, type ParsedMail as MailparserMail, type SimpleParserOptions } from 'mailparser';
+import { senderFrom, toMailAddresses } from './addresses';
+import { AttachmentNamer, cleanFileName } from './attachment-names';
+import { decodeHeaderText } from './encoded-words';
+import { parseHeaderFields, parseStructured } from './header-fields';
+import { MailParseError } from './mail-parse-error';
+import { parseMessageId, parseMessageIds } from './message-ids';
+import { ParsedAttachment, ParsedMail } from './parsed-mail';
+import { RepairedMail, repairRawMail } from './repair-raw';
+
+export { MailParseError } from './mail-parse-error';
+export type { MailParseErrorCode } from './mail-parse-error';
+
+/** Largest raw mail parsed at all (a memory guard; the size filter applies the configured limit). */
+export const MAX_RAW_MAIL_BYTES = 100 * 1024 * 1024;
+/** A parse that takes longer than this is abandoned with a `timeout` MailParseError. */
+export const PARSE_TIMEOUT_MS = 20_000;
+
+const MAILPARSER_OPTIONS: SimpleParserOptions = {
+  keepCidLinks: true,
+  skipImageLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  checksumAlgo: 'sha256',
+  maxHtmlLengthToParse: 4 * 1024 * 1024,
+};
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MailParseError('timeout', `parsing took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function asParseError(err: unknown): MailParseError {
+  if (err instanceof MailParseError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: string } | null)?.code === 'EMAXLEN') {
+    return new MailParseError(/header/i.test(message) ? 'header-too-large' : 'too-many-parts', message, { cause: err });
+  }
+  return new MailParseError('malformed', `unparseable mail: ${message}`, { cause: err });
+}
+
+/** Every header of the top block: lower-cased names, unfolded raw values, repeats joined by '\n'. */
+function headerMap(topHeader: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const { name, value } of parseHeaderFields(topHeader)) {
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? value : `${previous}\n${value}`);
+  }
+  return headers;
+}
+
+function firstValue(headers: Map<string, string>, name: string): string | null {
+  const value = headers.get(name);
+  return value === undefined ? null : value.split('\n')[0];
+}
+
+/** The Date header, or null when missing or unreadable (mailparser would make up "now"). */
+function parseDate(value: string | null): Date | null {
+  if (!value) return null;
+  for (const candidate of [value, value.replace(/\([^)]*\)/g, ' ').replace(/^\s*[A-Za-z]{3,9},?\s*/, '').trim()]) {
+    const date = new Date(candidate);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  return null;
+}
+
+/** Text for an HTML-only mail, from mailparser's own HTML-to-text conversion of a root HTML part. */
+async function htmlToText(html: string): Promise<string> {
+  const mail = Buffer.from(`Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}`, 'utf8');
+  return (await simpleParser(mail, MAILPARSER_OPTIONS)).text ?? '';
+}
+
+function toAttachments(list: Attachment[], html: string | null): ParsedAttachment[] {
+  const namer = new AttachmentNamer();
+  namer.reserve(list.map((a) => (a.filename ? cleanFileName(a.filename) : null)));
+  return list.map((a) => {
+    const content = Buffer.isBuffer(a.content) ? a.content : Buffer.alloc(0);
+    const contentType = (a.contentType || 'application/octet-stream').toLowerCase();
+    const given = a.filename ? cleanFileName(a.filename) : '';
+    const contentId = a.cid ? a.cid : null;
+    return {
+      filename: given || namer.nameFor(contentType, content),
+      contentType,
+      size: content.length,
+      sha256: a.checksum ?? '',
+      contentId,
+      content,
+      inline: contentId !== null && (a.related === true || a.contentDisposition === 'inline' || (html ?? '').includes(`cid:${contentId}`)),
+    };
+  });
+}
+
+async function toParsedMail(mail: MailparserMail, topHeader: string, size: number): Promise<ParsedMail> {
+  const headers = headerMap(topHeader);
+  const type = parseStructured(firstValue(headers, 'content-type'));
+  const contentType = type.value || 'text/plain';
+  const html = typeof mail.html === 'string' && mail.html ? mail.html : null;
+  let text = mail.text ?? '';
+  if (!text.trim() && html) text = await htmlToText(html);
+  const fromLine = firstValue(headers, 'from');
+  return {
+    messageId: parseMessageId(firstValue(headers, 'message-id')),
+    inReplyTo: parseMessageId(firstValue(headers, 'in-reply-to')),
+    references: parseMessageIds(headers.get('references')?.replace(/\n/g, ' ')),
+    from: senderFrom(mail.from, fromLine === null ? null : decodeHeaderText(fromLine, false)),
+    replyTo: toMailAddresses(mail.replyTo)[0] ?? null,
+    to: toMailAddresses(mail.to),
+    cc: toMailAddresses(mail.cc),
+    subject: (mail.subject ?? '').replace(/[\r\n]+/g, ' '),
+    date: parseDate(firstValue(headers, 'date')),
+    text,
+    html,
+    attachments: toAttachments(mail.attachments ?? [], html),
+    headers,
+    contentType,
+    reportType: contentType === 'multipart/report' ? (type.params['report-type'] ?? '').toLowerCase() || null : null,
+    size,
+  };
+}
+
+/** The repaired mail; the raw mail as it is if the repair itself fails (it is best effort). */
+function safeRepair(raw: Buffer): RepairedMail {
+  try {
+    return repairRawMail(raw);
+  } catch {
+    const end = raw.indexOf('\r\n\r\n');
+    return { raw, topHeader: raw.subarray(0, end < 0 ? raw.length : end).toString('utf8') };
+  }
+}
+
+/**
+ * Parses raw RFC 5322 bytes into our `ParsedMail`. Legacy mail is repaired first (undeclared 8-bit
+ * header text, UTF-7 and mislabelled charsets, text parts without charset), then parsed with
+ * mailparser. Throws only `MailParseError` (empty, oversized, header limits, timeout, malformed).
+ */
+export async function parseMail(raw: Buffer): Promise<ParsedMail> {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new MailParseError('empty', 'the mail is empty');
+  if (raw.length > MAX_RAW_MAIL_BYTES) throw new MailParseError('too-large', `the mail is larger than ${MAX_RAW_MAIL_BYTES} bytes`);
+  try {
+    const repaired = safeRepair(raw);
+    const mail = await withTimeout(simpleParser(repaired.raw, MAILPARSER_OPTIONS), PARSE_TIMEOUT_MS);
+    return await toParsedMail(mail, repaired.topHeader, raw.length);
+  } catch (err) {
+    throw asParseError(err);
+  }
+}
