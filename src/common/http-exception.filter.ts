@@ -32,10 +32,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<{ headersSent?: boolean; status(code: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
     const req = ctx.getRequest<{ method?: string; url?: string; id?: string }>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500) {
-      const err = exception as Error;
-      this.logger.error(`${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}: ${err?.message}`, err?.stack);
-    }
+    const err = exception as Error;
+    const where = `${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}`;
+    if (body.statusCode === 500) this.logger.error(`${where}: ${err?.message}`, err?.stack);
+    else if (body.statusCode >= 500) this.logger.warn(`${where}: ${err?.message}`);
     if (res.headersSent) return;
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
     res.status(body.statusCode).json(body);

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth.decorators';
-import { ErrorResponseDto } from '../operators/dto/error.dto';
+import { ErrorResponseDto } from '../common/error.dto';
 import { LiveResponseDto, ReadyResponseDto } from './health.dto';
 import { HealthService } from './health.service';
 

@@ -12,8 +12,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
-import { ErrorResponseDto } from '../operators/dto/error.dto';
-import { ParseIdPipe } from '../operators/parse-id.pipe';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AssignRequestDto } from '../requests/dto/assign.dto';
 import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
 import { RequestsService } from '../requests/requests.service';

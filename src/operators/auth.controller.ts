@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnautho
 import { Public } from '../common/auth.decorators';
 import { AuthService } from './auth.service';
 import { LoginDto, LoginResponseDto } from './dto/login.dto';
-import { ErrorResponseDto } from './dto/error.dto';
+import { ErrorResponseDto } from '../common/error.dto';
 import { toOperatorResponse } from './dto/operator.dto';
 
 /** `POST /auth/login`. */

@@ -12,7 +12,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../common/auth.decorators';
-import { ErrorResponseDto } from './dto/error.dto';
+import { ErrorResponseDto } from '../common/error.dto';
 import {
   CreateOperatorDto,
   OperatorListResponseDto,
@@ -21,7 +21,7 @@ import {
   UpdateOperatorDto,
 } from './dto/operator.dto';
 import { OperatorsService } from './operators.service';
-import { ParseIdPipe } from './parse-id.pipe';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 
 /** Operator accounts: every operator may list them; admins create and change them. */
 @ApiTags('operators')

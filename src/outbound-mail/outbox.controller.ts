@@ -6,14 +6,19 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiForbiddenResponse,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../common/error.dto';
 import { OutboxListQuery, OutboxMailResponse, OutboxPageResponse, toOutboxMailResponse } from './dto/outbox.dto';
 import { OutboxService } from './outbox.service';
 
 /** Admin view of outgoing mail: what is queued, sent or failed, and retrying failed mail. */
 @ApiTags('outbox')
 @ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
 @Roles('admin')
 @Controller('outbox')
 export class OutboxController {

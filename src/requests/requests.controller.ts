@@ -8,8 +8,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../operators/dto/error.dto';
-import { ParseIdPipe } from '../operators/parse-id.pipe';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ListRequestsQuery } from './dto/list-requests.query';
 import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
 import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';

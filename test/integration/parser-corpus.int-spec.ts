@@ -67,7 +67,7 @@ function expectedFrom(exp: Expectation): string | null {
 }
 
 function expectedSubject(exp: Expectation): string {
-  return ((header(exp.parts[0], 'subject') as { Text?: string } | null)?.Text ?? '') as string;
+  return (header(exp.parts[0], 'subject') as { Text?: string } | null)?.Text ?? '';
 }
 
 function expectedAttachmentNames(exp: Expectation): Array<string | null> {

@@ -33,12 +33,14 @@ export async function startAppProcess(env: Record<string, string>, timeoutMs = 6
   );
   const port = env.PORT ?? String(await freePort());
   const proc = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { ...clean, LOG_LEVEL: 'log', ...env, PORT: port },
+    env: { ...clean, LOG_LEVEL: 'log', NO_COLOR: '1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // Without ANSI colours, so tests can read values out of the log.
+  const strip = (d: Buffer) => d.toString().replace(/\x1b\[[0-9;]*m/g, '');
+  proc.stdout!.on('data', (d: Buffer) => (out += strip(d)));
+  proc.stderr!.on('data', (d: Buffer) => (out += strip(d)));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const end = Date.now() + timeoutMs;
   while (!/ready in \d+ ms/.test(out)) {

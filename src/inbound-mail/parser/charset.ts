@@ -31,6 +31,9 @@ const ALIASES: Record<string, string> = {
   utf8: 'utf-8',
 };
 
+/** Bytes looked at to detect a charset: plenty for text, bounded for hostile input. */
+const DETECTION_LIMIT = 16 * 1024;
+
 /** Charsets tried when a mail declares nothing usable, besides what chardet proposes. */
 const FALLBACK_CANDIDATES = ['windows-1252', 'gb18030', 'shift_jis', 'koi8-r', 'windows-1251', 'iso-8859-2', 'big5', 'cp949', 'iso-8859-7'];
 
@@ -132,7 +135,8 @@ export function textPlausibility(text: string): number {
  * proposals and common mail charsets are scored by how plausible their decoding reads; short
  * strings (a subject, a name) are where chardet alone guesses wrong.
  */
-export function detectCharset(bytes: Buffer, hints: readonly string[] = []): string {
+export function detectCharset(input: Buffer, hints: readonly string[] = []): string {
+  const bytes = input.length > DETECTION_LIMIT ? input.subarray(0, DETECTION_LIMIT) : input;
   const scored = new Map<string, number>();
   const consider = (label: string, bonus: number): void => {
     const name = resolveCharset(label);

@@ -70,7 +70,7 @@ export function bodyCharsetFix(body: Buffer, label: string | undefined, hints: r
     if (isUtf8(body)) return null;
     const text = body.subarray(0, DETECTION_SAMPLE).toString('utf8');
     const replaced = text.split('\ufffd').length - 1;
-    const nonAscii = text.replace(/[\x00-\x7f]/g, '').length;
+    const nonAscii = text.replace(/\p{ASCII}/gu, '').length;
     return replaced < nonAscii * 0.2 ? null : detectCharset(body.subarray(0, DETECTION_SAMPLE), hints);
   }
   if (resolved === 'windows-1252' && declared !== 'windows-1252') {

@@ -1,5 +1,7 @@
-import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiConflictResponse } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiConflictResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../../common/error.dto';
+import { ParseIdPipe } from '../../common/parse-id.pipe';
 import { Roles } from '../../common/auth.decorators';
 import { PageQuery } from '../../common/pagination';
 import { InboundMailService } from '../inbound-mail.service';
@@ -8,7 +10,8 @@ import { IngestResultDto, QuarantinePageDto, toQuarantinedMail } from './inbound
 /** Admins look at mail that could not be processed and replay it after a fix. */
 @ApiTags('inbound')
 @ApiBearerAuth('operator')
-@ApiForbiddenResponse({ description: 'admins only' })
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
 @Roles('admin')
 @Controller('inbound/quarantine')
 export class QuarantineController {
@@ -26,9 +29,9 @@ export class QuarantineController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run a quarantined mail through the inbound pipeline again' })
   @ApiOkResponse({ type: IngestResultDto })
-  @ApiNotFoundResponse({ description: 'no such inbound mail' })
-  @ApiConflictResponse({ description: 'the mail is not quarantined' })
-  replay(@Param('id', ParseIntPipe) id: number): Promise<IngestResultDto> {
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'no such inbound mail' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'the mail is not quarantined' })
+  replay(@Param('id', ParseIdPipe) id: number): Promise<IngestResultDto> {
     return this.inbound.replay(String(id));
   }
 }
