@@ -21,15 +21,51 @@ interface Exception {
 
 /** Mails where the reference expectation is itself debatable; they are checked against `ours` and left out of the rates. */
 const EXCEPTIONS: Record<string, Exception> = {
-  'legacy/010.eml': { field: 'subject', ours: 'Die Hasen und die Frösche', reason: 'raw 8-bit Latin-1 subject (the body declares iso-8859-1); the reference keeps U+FFFD' },
-  'legacy/020.eml': { field: 'subject', ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)', reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD' },
-  'legacy/022.eml': { field: 'subject', ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)', reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD' },
-  'legacy/027.eml': { field: 'subject', ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)', reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD' },
-  'legacy/052.eml': { field: 'subject', ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)', reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD' },
-  'legacy/034.eml': { field: 'subject', ours: 'Die Hasen und die Frösche', reason: 'undeclared UTF-7 subject of a UTF-7 mail; the reference keeps the raw +APY- run' },
-  'legacy/016.eml': { field: 'attachments', ours: 'blueball.png|HasenundFrösche.txt', reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD' },
-  'legacy/023.eml': { field: 'attachments', ours: 'blueball.png|farmerandstork.txt|HasenundFrösche.txt', reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD' },
-  'legacy/026.eml': { field: 'attachments', ours: 'HasenundFrösche.txt|farmerandstork.txt', reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD' },
+  'legacy/010.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche',
+    reason: 'raw 8-bit Latin-1 subject (the body declares iso-8859-1); the reference keeps U+FFFD',
+  },
+  'legacy/020.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)',
+    reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD',
+  },
+  'legacy/022.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)',
+    reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD',
+  },
+  'legacy/027.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)',
+    reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD',
+  },
+  'legacy/052.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche (Microsoft Outlook 00)',
+    reason: 'raw 8-bit Latin-1 subject; the reference keeps U+FFFD',
+  },
+  'legacy/034.eml': {
+    field: 'subject',
+    ours: 'Die Hasen und die Frösche',
+    reason: 'undeclared UTF-7 subject of a UTF-7 mail; the reference keeps the raw +APY- run',
+  },
+  'legacy/016.eml': {
+    field: 'attachments',
+    ours: 'blueball.png|HasenundFrösche.txt',
+    reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD',
+  },
+  'legacy/023.eml': {
+    field: 'attachments',
+    ours: 'blueball.png|farmerandstork.txt|HasenundFrösche.txt',
+    reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD',
+  },
+  'legacy/026.eml': {
+    field: 'attachments',
+    ours: 'HasenundFrösche.txt|farmerandstork.txt',
+    reason: 'raw 8-bit Latin-1 file name; the reference keeps U+FFFD',
+  },
 };
 
 interface HeaderEntry {
@@ -73,7 +109,9 @@ function expectedSubject(exp: Expectation): string {
 function expectedAttachmentNames(exp: Expectation): Array<string | null> {
   return exp.attachments.map((i) => {
     const part = exp.parts[i];
-    return attribute(header(part, 'content_disposition'), 'filename') ?? attribute(header(part, 'content_type'), 'name');
+    return (
+      attribute(header(part, 'content_disposition'), 'filename') ?? attribute(header(part, 'content_type'), 'name')
+    );
   });
 }
 
@@ -103,9 +141,13 @@ interface Case {
 function loadCorpus(): Case[] {
   const cases: Case[] = [];
   for (const dir of ['rfc', 'legacy']) {
-    for (const name of readdirSync(path.join(CORPUS, dir)).filter((f) => f.endsWith('.eml')).sort()) {
+    for (const name of readdirSync(path.join(CORPUS, dir))
+      .filter((f) => f.endsWith('.eml'))
+      .sort()) {
       const file = `${dir}/${name}`;
-      const exp = JSON.parse(readFileSync(path.join(CORPUS, dir, name.replace(/\.eml$/, '.json')), 'utf8')) as Expectation;
+      const exp = JSON.parse(
+        readFileSync(path.join(CORPUS, dir, name.replace(/\.eml$/, '.json')), 'utf8'),
+      ) as Expectation;
       cases.push({ file, raw: readFileSync(path.join(CORPUS, file)), exp });
     }
   }
@@ -140,7 +182,12 @@ describe('parser on the Stalwart corpus', () => {
       const mail = parsed.get(file);
       expect(mail).toBeDefined();
       if (!mail || mail instanceof MailParseError) throw new Error(`${file} did not parse`);
-      const ours = exception.field === 'subject' ? mail.subject : exception.field === 'from' ? (mail.from?.address ?? '') : mail.attachments.map((a) => a.filename).join('|');
+      const ours =
+        exception.field === 'subject'
+          ? mail.subject
+          : exception.field === 'from'
+            ? (mail.from?.address ?? '')
+            : mail.attachments.map((a) => a.filename).join('|');
       expect({ file, value: normalize(ours) }).toEqual({ file, value: normalize(exception.ours) });
     }
   });
@@ -156,9 +203,16 @@ describe('parser on the Stalwart corpus', () => {
       const ok = mail !== undefined && !(mail instanceof MailParseError) ? mail : null;
       const checks: Record<Field, [boolean, string]> = {
         from: [(ok?.from?.address ?? null) === expectedFrom(c.exp), `${ok?.from?.address} vs ${expectedFrom(c.exp)}`],
-        subject: [ok !== null && normalize(ok.subject) === normalize(expectedSubject(c.exp)), `${ok?.subject} vs ${expectedSubject(c.exp)}`],
+        subject: [
+          ok !== null && normalize(ok.subject) === normalize(expectedSubject(c.exp)),
+          `${ok?.subject} vs ${expectedSubject(c.exp)}`,
+        ],
         attachments: [
-          ok !== null && namesAgree(expectedAttachmentNames(c.exp), ok.attachments.map((a) => a.filename)),
+          ok !== null &&
+            namesAgree(
+              expectedAttachmentNames(c.exp),
+              ok.attachments.map((a) => a.filename),
+            ),
           `${ok?.attachments.map((a) => a.filename).join('|')} vs ${expectedAttachmentNames(c.exp).join('|')}`,
         ],
       };
@@ -173,7 +227,9 @@ describe('parser on the Stalwart corpus', () => {
       const r = rates[f];
       return `${f}: ${r.agree}/${r.total} = ${((100 * r.agree) / r.total).toFixed(1)}%${r.misses.length ? `\n    ${r.misses.join('\n    ')}` : ''}`;
     });
-    console.log(`parser corpus agreement (${cases.length} mails, ${Object.keys(EXCEPTIONS).length} documented exceptions):\n  ${report.join('\n  ')}`);
+    console.log(
+      `parser corpus agreement (${cases.length} mails, ${Object.keys(EXCEPTIONS).length} documented exceptions):\n  ${report.join('\n  ')}`,
+    );
     for (const field of Object.keys(rates) as Field[]) {
       expect({ field, rate: rates[field].agree / rates[field].total >= THRESHOLD }).toEqual({ field, rate: true });
     }

@@ -2,7 +2,8 @@ import type { AddressObject, EmailAddress } from 'mailparser';
 import { MailAddress } from './parsed-mail';
 
 const ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
-const ADDRESS_IN_TEXT = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/;
+const ADDRESS_IN_TEXT =
+  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/;
 
 function cleanName(name: string | undefined): string {
   return (name ?? '').replace(/\s+/g, ' ').trim();

@@ -67,7 +67,11 @@ const MAX_NAME_LENGTH = 200;
 
 /** A file name made safe to show and store: no control characters, trimmed, bounded length. */
 export function cleanFileName(name: string): string {
-  const cleaned = name.normalize('NFC').replace(/\p{Cc}/gu, '').replace(/\s+/g, ' ').trim();
+  const cleaned = name
+    .normalize('NFC')
+    .replace(/\p{Cc}/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (cleaned.length <= MAX_NAME_LENGTH) return cleaned;
   const dot = cleaned.lastIndexOf('.');
   const ext = dot > 0 && cleaned.length - dot <= 10 ? cleaned.slice(dot) : '';

@@ -19,7 +19,7 @@ const ALIASES: Record<string, string> = {
   cp936: 'gb18030',
   'euc-cn': 'gb18030',
   'ks_c_5601-1987': 'cp949',
-  'ks_c_5601': 'cp949',
+  ks_c_5601: 'cp949',
   'euc-kr': 'cp949',
   'x-sjis': 'shift_jis',
   sjis: 'shift_jis',
@@ -35,7 +35,17 @@ const ALIASES: Record<string, string> = {
 const DETECTION_LIMIT = 16 * 1024;
 
 /** Charsets tried when a mail declares nothing usable, besides what chardet proposes. */
-const FALLBACK_CANDIDATES = ['windows-1252', 'gb18030', 'shift_jis', 'koi8-r', 'windows-1251', 'iso-8859-2', 'big5', 'cp949', 'iso-8859-7'];
+const FALLBACK_CANDIDATES = [
+  'windows-1252',
+  'gb18030',
+  'shift_jis',
+  'koi8-r',
+  'windows-1251',
+  'iso-8859-2',
+  'big5',
+  'cp949',
+  'iso-8859-7',
+];
 
 /** The most frequent simplified Chinese characters: real GB text is full of them, misread bytes are not. */
 const COMMON_HANZI = new Set(
@@ -48,7 +58,10 @@ const COMMON_CYRILLIC = /[оеаинтсрвлОЕАИНТСРВЛ]/g;
 /** Resolves a declared charset label to an iconv-lite encoding name, or null when iconv-lite has none. */
 export function resolveCharset(label: string | null | undefined): string | null {
   if (!label) return null;
-  let name = label.trim().toLowerCase().replace(/^["']|["']$/g, '');
+  let name = label
+    .trim()
+    .toLowerCase()
+    .replace(/^["']|["']$/g, '');
   name = name.replace(/\*.*$/, ''); // RFC 2231 language suffix: utf-8*en
   name = ALIASES[name] ?? name;
   if (/^(cs)?unicode11utf7$|^utf7$/.test(name.replace(/[^a-z0-9]/g, ''))) name = 'utf-7';
@@ -110,7 +123,16 @@ export function textPlausibility(text: string): number {
     } else if (code >= 0x3040 && code <= 0x30ff) kana++;
     else if (code >= 0xff61 && code <= 0xff9f) halfKana++;
     else if (code >= 0xac00 && code <= 0xd7a3) hangul++;
-    else if ((code >= 0xa0 && code <= 0xbf) || (code >= 0x2000 && code <= 0x206f) || (code >= 0x3000 && code <= 0x303f) || (code >= 0xff00 && code <= 0xff60) || code === 0xd7 || code === 0xf7 || code === 0x20ac) punct++;
+    else if (
+      (code >= 0xa0 && code <= 0xbf) ||
+      (code >= 0x2000 && code <= 0x206f) ||
+      (code >= 0x3000 && code <= 0x303f) ||
+      (code >= 0xff00 && code <= 0xff60) ||
+      code === 0xd7 ||
+      code === 0xf7 ||
+      code === 0x20ac
+    )
+      punct++;
     else bad += 0.5;
   }
   if (nonAscii === 0) return 100;
@@ -118,7 +140,11 @@ export function textPlausibility(text: string): number {
   const quality =
     latinInWord * 1 +
     latin * 0.2 +
-    (cyrillic > 0 ? cyrillic * (0.6 * Math.min(1, cyrillicCommon / cyrillic / 0.45) + 0.4 * (cyrillicInner ? cyrillicLowerInner / cyrillicInner : 1)) : 0) +
+    (cyrillic > 0
+      ? cyrillic *
+        (0.6 * Math.min(1, cyrillicCommon / cyrillic / 0.45) +
+          0.4 * (cyrillicInner ? cyrillicLowerInner / cyrillicInner : 1))
+      : 0) +
     greek * 0.9 +
     commonHanzi * 1 +
     (hanzi - commonHanzi) * 0.25 +

@@ -21,7 +21,9 @@ describe('encoded words', () => {
   });
 
   it('detects the charset of a word with an unknown label', () => {
-    expect(decodeHeaderText(`=?x-unknown?B?${b64('Проблема с доступом к почте', 'koi8-r')}?=`)).toBe('Проблема с доступом к почте');
+    expect(decodeHeaderText(`=?x-unknown?B?${b64('Проблема с доступом к почте', 'koi8-r')}?=`)).toBe(
+      'Проблема с доступом к почте',
+    );
   });
 
   it('joins a multibyte character split across adjacent words', () => {
@@ -33,7 +35,9 @@ describe('encoded words', () => {
   it('rewrites words mailparser would misread into UTF-8 words and leaves the rest', () => {
     const header = 'Subject: =?utf-7?Q?Fr+APY-sche?= and more\r\nTo: =?utf-8?Q?J=C3=BCrgen?= <j@example.com>\r\n';
     const rewritten = rewriteEncodedWords(header);
-    expect(rewritten).toBe(`Subject: =?UTF-8?B?${Buffer.from('Frösche').toString('base64')}?= and more\r\nTo: =?utf-8?Q?J=C3=BCrgen?= <j@example.com>\r\n`);
+    expect(rewritten).toBe(
+      `Subject: =?UTF-8?B?${Buffer.from('Frösche').toString('base64')}?= and more\r\nTo: =?utf-8?Q?J=C3=BCrgen?= <j@example.com>\r\n`,
+    );
     expect(rewriteEncodedWords('Subject: =?utf-8?Q?ok?=\r\n')).toBeNull();
   });
 });

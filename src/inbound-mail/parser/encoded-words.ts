@@ -40,7 +40,8 @@ export function decodeWordBytes(bytes: Buffer, label: string, hints: readonly st
   const charset = resolveCharset(label);
   if (isAscii(bytes)) return charset === 'utf-7' ? iconv.decode(bytes, 'utf-7') : bytes.toString('latin1');
   if (!charset) return decodeUnknown(bytes, hints);
-  if (charset === 'utf-8') return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, detectCharset(bytes, hints));
+  if (charset === 'utf-8')
+    return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, detectCharset(bytes, hints));
   if (isUtf8(bytes) && charset === 'windows-1252') return bytes.toString('utf8');
   const decoded = iconv.decode(bytes, charset);
   if (decoded.includes('\ufffd') || textPlausibility(decoded) < 0) {

@@ -34,7 +34,8 @@ export function parseHeaderFields(block: string): HeaderField[] {
     current = { name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() };
     fields.push(current);
   }
-  for (const field of fields) if (field.value.length > MAX_FIELD_LENGTH) field.value = field.value.slice(0, MAX_FIELD_LENGTH);
+  for (const field of fields)
+    if (field.value.length > MAX_FIELD_LENGTH) field.value = field.value.slice(0, MAX_FIELD_LENGTH);
   return fields;
 }
 
@@ -93,7 +94,9 @@ export function parseStructured(header: string | null): StructuredValue {
 }
 
 function escapePercent(s: string): string {
-  return s.replace(/[%\x80-\uffff]/g, (c) => (c.charCodeAt(0) < 0x100 ? '%' + c.charCodeAt(0).toString(16).padStart(2, '0') : c));
+  return s.replace(/[%\x80-\uffff]/g, (c) =>
+    c.charCodeAt(0) < 0x100 ? '%' + c.charCodeAt(0).toString(16).padStart(2, '0') : c,
+  );
 }
 
 function decodeRfc2231(value: string): string {
@@ -112,5 +115,7 @@ function decodeRfc2231(value: string): string {
     }
   }
   const buf = Buffer.from(bytes);
-  return charset && !/^utf-?8$/.test(charset) && !/^(us-)?ascii$/.test(charset) ? buf.toString('latin1') : buf.toString('utf8');
+  return charset && !/^utf-?8$/.test(charset) && !/^(us-)?ascii$/.test(charset)
+    ? buf.toString('latin1')
+    : buf.toString('utf8');
 }

@@ -1,5 +1,6 @@
 /** Why a raw mail could not be parsed. */
-export type MailParseErrorCode = 'empty' | 'too-large' | 'header-too-large' | 'too-many-parts' | 'timeout' | 'malformed';
+export type MailParseErrorCode =
+  'empty' | 'too-large' | 'header-too-large' | 'too-many-parts' | 'timeout' | 'malformed';
 
 /**
  * The only error `parseMail` throws: the mail is unreadable or hostile. Callers quarantine the raw

@@ -109,7 +109,10 @@ export function walkMime(s: string): MimeBlock[] {
       contentType,
       contentTypeDefaulted: typeHeader === null,
       params: type.params,
-      transferEncoding: (firstField(fields, 'content-transfer-encoding') ?? '').toLowerCase().replace(/\(.*\)/, '').trim(),
+      transferEncoding: (firstField(fields, 'content-transfer-encoding') ?? '')
+        .toLowerCase()
+        .replace(/\(.*\)/, '')
+        .trim(),
       disposition: disposition.value,
       filename: disposition.params.filename || type.params.name || null,
     };
@@ -118,7 +121,13 @@ export function walkMime(s: string): MimeBlock[] {
     if (contentType.startsWith('multipart/') && type.params.boundary) {
       const parts = splitMultipart(s, bodyStart, region.end, type.params.boundary);
       for (let i = parts.length - 1; i >= 0; i--) {
-        stack.push({ start: parts[i][0], end: parts[i][1], depth: region.depth + 1, index: i, parentType: contentType });
+        stack.push({
+          start: parts[i][0],
+          end: parts[i][1],
+          depth: region.depth + 1,
+          index: i,
+          parentType: contentType,
+        });
       }
     } else if (
       contentType === 'message/rfc822' &&

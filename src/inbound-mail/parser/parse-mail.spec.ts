@@ -87,7 +87,17 @@ describe('parseMail', () => {
 
   it('derives text from HTML when a mail has only HTML', async () => {
     const parsed = await parseMail(
-      mail(['From: a@example.com', 'Content-Type: multipart/mixed; boundary="m"', '', '--m', 'Content-Type: text/html; charset=utf-8', '', '<p>Hello <b>there</b></p>', '--m--', '']),
+      mail([
+        'From: a@example.com',
+        'Content-Type: multipart/mixed; boundary="m"',
+        '',
+        '--m',
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        '<p>Hello <b>there</b></p>',
+        '--m--',
+        '',
+      ]),
     );
     expect(parsed.html).toContain('<b>there</b>');
     expect(parsed.text.trim()).toBe('Hello there');
@@ -197,7 +207,9 @@ describe('parseMail', () => {
 
     it('names an attached mail after its subject', async () => {
       const parsed = await parseMail(fixture('attached-message-nameless.eml'));
-      expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['Invoice 42 – overdue.eml', 'message/rfc822']]);
+      expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([
+        ['Invoice 42 – overdue.eml', 'message/rfc822'],
+      ]);
     });
   });
 
@@ -249,7 +261,17 @@ describe('parseMail', () => {
 
     it('keeps what it can of a truncated mail', async () => {
       const parsed = await parseMail(
-        mail(['From: a@example.com', 'Subject: cut', 'Content-Type: multipart/mixed; boundary="x"', '', '--x', 'Content-Type: application/pdf', 'Content-Transfer-Encoding: base64', '', 'JVBERi0xLjQK']),
+        mail([
+          'From: a@example.com',
+          'Subject: cut',
+          'Content-Type: multipart/mixed; boundary="x"',
+          '',
+          '--x',
+          'Content-Type: application/pdf',
+          'Content-Transfer-Encoding: base64',
+          '',
+          'JVBERi0xLjQK',
+        ]),
       );
       expect(parsed.subject).toBe('cut');
       expect(parsed.attachments.map((a) => a.filename)).toEqual(['attachment.pdf']);
@@ -257,7 +279,18 @@ describe('parseMail', () => {
 
     it('survives bad base64', async () => {
       const parsed = await parseMail(
-        mail(['From: a@example.com', 'Content-Type: multipart/mixed; boundary="x"', '', '--x', 'Content-Type: image/png', 'Content-Transfer-Encoding: base64', '', '====AAAA***!!', '--x--', '']),
+        mail([
+          'From: a@example.com',
+          'Content-Type: multipart/mixed; boundary="x"',
+          '',
+          '--x',
+          'Content-Type: image/png',
+          'Content-Transfer-Encoding: base64',
+          '',
+          '====AAAA***!!',
+          '--x--',
+          '',
+        ]),
       );
       expect(parsed.attachments.map((a) => a.filename)).toEqual(['image.png']);
     });

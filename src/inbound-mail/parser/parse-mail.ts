@@ -60,7 +60,13 @@ function firstValue(headers: Map<string, string>, name: string): string | null {
 /** The Date header, or null when missing or unreadable (mailparser would make up "now"). */
 function parseDate(value: string | null): Date | null {
   if (!value) return null;
-  for (const candidate of [value, value.replace(/\([^)]*\)/g, ' ').replace(/^\s*[A-Za-z]{3,9},?\s*/, '').trim()]) {
+  for (const candidate of [
+    value,
+    value
+      .replace(/\([^)]*\)/g, ' ')
+      .replace(/^\s*[A-Za-z]{3,9},?\s*/, '')
+      .trim(),
+  ]) {
     const date = new Date(candidate);
     if (!Number.isNaN(date.getTime())) return date;
   }
@@ -69,7 +75,10 @@ function parseDate(value: string | null): Date | null {
 
 /** Text for an HTML-only mail, from mailparser's own HTML-to-text conversion of a root HTML part. */
 async function htmlToText(html: string): Promise<string> {
-  const mail = Buffer.from(`Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}`, 'utf8');
+  const mail = Buffer.from(
+    `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}`,
+    'utf8',
+  );
   return (await simpleParser(mail, MAILPARSER_OPTIONS)).text ?? '';
 }
 
@@ -88,7 +97,9 @@ function toAttachments(list: Attachment[], html: string | null): ParsedAttachmen
       sha256: a.checksum ?? '',
       contentId,
       content,
-      inline: contentId !== null && (a.related === true || a.contentDisposition === 'inline' || (html ?? '').includes(`cid:${contentId}`)),
+      inline:
+        contentId !== null &&
+        (a.related === true || a.contentDisposition === 'inline' || (html ?? '').includes(`cid:${contentId}`)),
     };
   });
 }
@@ -138,7 +149,8 @@ function safeRepair(raw: Buffer): RepairedMail {
  */
 export async function parseMail(raw: Buffer): Promise<ParsedMail> {
   if (!Buffer.isBuffer(raw) || raw.length === 0) throw new MailParseError('empty', 'the mail is empty');
-  if (raw.length > MAX_RAW_MAIL_BYTES) throw new MailParseError('too-large', `the mail is larger than ${MAX_RAW_MAIL_BYTES} bytes`);
+  if (raw.length > MAX_RAW_MAIL_BYTES)
+    throw new MailParseError('too-large', `the mail is larger than ${MAX_RAW_MAIL_BYTES} bytes`);
   try {
     const repaired = safeRepair(raw);
     const mail = await withTimeout(simpleParser(repaired.raw, MAILPARSER_OPTIONS), PARSE_TIMEOUT_MS);

@@ -93,7 +93,8 @@ function withCharset(header: string, charset: string): string {
 
 /** Turns an `inline` disposition into `attachment`, or adds one. */
 function asAttachment(header: string): string {
-  if (/^content-disposition:/im.test(header)) return header.replace(/^(content-disposition:\s*)inline\b/im, '$1attachment');
+  if (/^content-disposition:/im.test(header))
+    return header.replace(/^(content-disposition:\s*)inline\b/im, '$1attachment');
   return 'Content-Disposition: attachment\r\n' + header;
 }
 
@@ -165,12 +166,18 @@ export function repairRawMail(raw: Buffer): RepairedMail {
         header = 'Content-Transfer-Encoding: base64\r\n' + header;
         const b64 = Buffer.from(text, 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
         edits.push({ start: block.bodyStart, end: block.bodyEnd, bytes: Buffer.from(b64, 'latin1') });
-      } else if (!clean || block.transferEncoding === 'base64' || block.transferEncoding === 'quoted-printable' || declared === 'windows-1252') {
+      } else if (
+        !clean ||
+        block.transferEncoding === 'base64' ||
+        block.transferEncoding === 'quoted-printable' ||
+        declared === 'windows-1252'
+      ) {
         const fix = bodyCharsetFix(body, block.params.charset, hints);
         if (fix) header = withCharset(header ?? Buffer.from(binaryHeader, 'latin1').toString('utf8'), fix);
       }
     }
-    if (header !== null) edits.push({ start: block.headerStart, end: block.headerEnd, bytes: Buffer.from(header, 'utf8') });
+    if (header !== null)
+      edits.push({ start: block.headerStart, end: block.headerEnd, bytes: Buffer.from(header, 'utf8') });
   }
   if (!edits.length) return { raw, topHeader };
   edits.sort((a, b) => a.start - b.start);
