@@ -20,11 +20,14 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: database reachable and migrations applied', security: [] })
+  @ApiOperation({
+    summary: 'Readiness: database reachable and migrations applied; IMAP poller and outbox state',
+    description: 'IMAP errors and an outbox backlog are reported but do not make the instance unready.',
+    security: [],
+  })
   @ApiOkResponse({ type: ReadyResponseDto })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Database unreachable or migrations pending' })
   async ready(): Promise<ReadyResponseDto> {
-    await this.health.checkReady();
-    return { status: 'ok', database: 'up', migrations: 'applied' };
+    return this.health.checkReady();
   }
 }

@@ -6,6 +6,37 @@ export class LiveResponseDto {
   status: 'ok';
 }
 
+export class ImapHealthDto {
+  @ApiProperty({ example: true, description: 'false when IMAP_URL is not set' })
+  enabled: boolean;
+
+  @ApiProperty({ example: true, description: "this instance holds the mailbox's leader lock and imports" })
+  leader: boolean;
+
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-25T09:00:00.000Z' })
+  lastSuccessAt: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'the latest failure while no round has succeeded since' })
+  lastError: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'messages above the cursor at the last look' })
+  backlog: number | null;
+}
+
+export class OutboxHealthDto {
+  @ApiProperty({ example: 0, description: 'mails waiting to be sent' })
+  pending: number;
+
+  @ApiProperty({ example: 0, description: 'pending mails whose time has come' })
+  due: number;
+
+  @ApiProperty({ example: 0, description: 'mails that failed for good (see GET /outbox?status=failed)' })
+  failed: number;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  oldestDueAt: string | null;
+}
+
 /** `GET /health/ready` when ready. */
 export class ReadyResponseDto {
   @ApiProperty({ example: 'ok' })
@@ -16,4 +47,10 @@ export class ReadyResponseDto {
 
   @ApiProperty({ example: 'applied', description: 'Every migration is applied.' })
   migrations: 'applied';
+
+  @ApiProperty({ type: ImapHealthDto })
+  imap: ImapHealthDto;
+
+  @ApiProperty({ type: OutboxHealthDto })
+  outbox: OutboxHealthDto;
 }

@@ -1,6 +1,9 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
+import { OutboxService } from '../outbound-mail/outbox.service';
+import { ReadyResponseDto } from './health.dto';
 
 /** How long a readiness probe waits for the database. */
 const PROBE_TIMEOUT_MS = 3000;
@@ -13,13 +16,17 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Readiness: the database answers and every migration is applied. */
+/** Readiness: the database answers and every migration is applied; reports the pollers' state. */
 @Injectable()
 export class HealthService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly imap: ImapPollerService,
+    private readonly outbox: OutboxService,
+  ) {}
 
-  /** Resolves when ready; 503 naming what is wrong otherwise. */
-  async checkReady(): Promise<void> {
+  /** The ready answer; 503 naming what is wrong otherwise. */
+  async checkReady(): Promise<ReadyResponseDto> {
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
     } catch (e) {
@@ -32,5 +39,20 @@ export class HealthService {
       throw new ServiceUnavailableException(`migrations could not be checked: ${(e as Error).message}`);
     }
     if (pending) throw new ServiceUnavailableException('database migrations are pending');
+    const imap = this.imap.status();
+    const outbox = await withTimeout(this.outbox.backlog(), PROBE_TIMEOUT_MS);
+    return {
+      status: 'ok',
+      database: 'up',
+      migrations: 'applied',
+      imap: {
+        enabled: imap.enabled,
+        leader: imap.leader,
+        lastSuccessAt: imap.lastSuccessAt?.toISOString() ?? null,
+        lastError: imap.lastError,
+        backlog: imap.backlog,
+      },
+      outbox: { ...outbox, oldestDueAt: outbox.oldestDueAt?.toISOString() ?? null },
+    };
   }
 }

@@ -23,6 +23,12 @@ describe('/health', () => {
     expect(res.body).toMatchObject({ status: 'ok', database: 'up', migrations: 'applied' });
   });
 
+  it('reports the IMAP poller (off without IMAP_URL) and the outbox backlog', async () => {
+    const res = await t.http().get('/health/ready');
+    expect(res.body.imap).toEqual({ enabled: false, leader: false, lastSuccessAt: null, lastError: null, backlog: null });
+    expect(res.body.outbox).toEqual({ pending: 0, due: 0, failed: 0, oldestDueAt: null });
+  });
+
   it('answers 503 JSON while a migration is pending', async () => {
     const rows: Array<{ id: number; timestamp: string; name: string }> = await t.db.dataSource.query(
       'SELECT id, timestamp, name FROM typeorm_migrations',

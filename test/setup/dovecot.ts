@@ -152,10 +152,21 @@ export async function startDovecot(): Promise<TestDovecot> {
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
-    const proc = spawn(binary!, ['-F', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: stopping kills the session processes too, as a real restart would.
+    const proc = spawn(binary!, ['-F', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     proc.stderr?.on('data', (d) => (stderr += d.toString()));
     proc.on('error', () => undefined);
+    // Never outlive the test process, even when it dies without running afterAll.
+    const killGroup = () => {
+      try {
+        process.kill(-proc.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    process.once('exit', killGroup);
+    proc.once('exit', () => process.off('exit', killGroup));
     child = proc;
     try {
       await waitForGreeting(port, proc, log);
@@ -174,6 +185,12 @@ export async function startDovecot(): Promise<TestDovecot> {
     const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
     await exited;
     clearTimeout(timer);
+    // The master leaves running imap sessions behind (they end with their client): end them.
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // the group is already empty
+    }
   }
 
   async function client(user = SUPPORT_USER): Promise<ImapFlow> {

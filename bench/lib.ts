@@ -1,0 +1,200 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { AppProcess, startAppProcess } from '../test/setup/app-process';
+
+/** Root of the repository (the benches run from dist/bench, compiled). */
+export const ROOT = path.resolve(typeof __dirname === 'string' ? __dirname : '.', '..', '..');
+/** The PostgreSQL server the benches create their databases on. */
+export const PG_BASE = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+/** Token the benches give the app for the webhook. */
+export const BENCH_TOKEN = 'bench-inbound-token-0123456789';
+export const BENCH_ADMIN = { email: 'admin@bench.test', password: 'bench-password-1' };
+
+/** Small seeded PRNG (mulberry32): every data set is generated, the same for the same seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The p-th percentile (0..100) of the values, nearest rank. */
+export function pct(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** A fresh database on the local PostgreSQL; drop() removes it. */
+export async function createDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    name,
+    url: `${PG_BASE}/${name}`,
+    async drop() {
+      const c = new Client({ connectionString: `${PG_BASE}/postgres` });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+let pgVersionCache: string | undefined;
+async function pgVersion(): Promise<string> {
+  if (pgVersionCache) return pgVersionCache;
+  try {
+    const c = new Client({ connectionString: `${PG_BASE}/postgres` });
+    await c.connect();
+    const r = await c.query('SHOW server_version');
+    await c.end();
+    pgVersionCache = String(r.rows[0].server_version).split(' ')[0];
+  } catch {
+    pgVersionCache = 'n/a';
+  }
+  return pgVersionCache;
+}
+
+/** `2 cpu, 23.5 GB, node v20, pg 15.20`: the machine column of BENCHMARKS.md. */
+export async function machine(): Promise<string> {
+  const cpus = os.availableParallelism?.() ?? os.cpus().length;
+  return `${cpus} cpu, ${round(os.totalmem() / 2 ** 30)} GB, node ${process.version}, pg ${await pgVersion()}`;
+}
+
+const RUNS_HEADER = '## Runs (appended by `npm run bench`)';
+
+/** Prints the figures and appends a dated row to BENCHMARKS.md (scenario | figures | targets | machine). */
+export async function record(scenario: string, figures: Record<string, string | number>, verdict: string): Promise<void> {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const text = Object.entries(figures)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const label = process.env.BENCH_LABEL ? ` (${process.env.BENCH_LABEL})` : '';
+  const row = `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${scenario}${label} | ${text} | ${verdict} | ${await machine()} |\n`;
+  console.log(`\n[${scenario}] ${text}\n  -> ${verdict}`);
+  let current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  if (!current.includes(RUNS_HEADER)) {
+    current += `\n${RUNS_HEADER}\n\n| date (UTC) | scenario | figures | targets | machine |\n|---|---|---|---|---|\n`;
+    fs.writeFileSync(file, current);
+  }
+  fs.appendFileSync(file, row);
+}
+
+/** `met`/`NOT met` for a comparison, with the figure. */
+export function check(label: string, ok: boolean): string {
+  return `${label} ${ok ? 'met' : 'NOT met'}`;
+}
+
+/** Starts the built app (dist/src/main.js) with bench defaults on top of `env`. */
+export function startApp(env: Record<string, string>, timeoutMs = 120_000): Promise<AppProcess> {
+  process.chdir(ROOT);
+  return startAppProcess(
+    {
+      INBOUND_TOKEN: BENCH_TOKEN,
+      ADMIN_EMAIL: BENCH_ADMIN.email,
+      ADMIN_PASSWORD: BENCH_ADMIN.password,
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdef',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    timeoutMs,
+  );
+}
+
+/** Resident set size of a process in MB (current and peak), from /proc. */
+export function rssOf(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+}
+
+/** Samples the RSS of `pid` every 100 ms until stopped; returns the highest seen. */
+export function rssSampler(pid: number): { stop: () => number } {
+  let max = 0;
+  const t = setInterval(() => {
+    try {
+      max = Math.max(max, rssOf(pid).rss);
+    } catch {
+      /* exited */
+    }
+  }, 100);
+  return {
+    stop() {
+      clearInterval(t);
+      try {
+        max = Math.max(max, rssOf(pid).rss);
+      } catch {
+        /* exited */
+      }
+      return max;
+    },
+  };
+}
+
+/** An operator access token for the app at `base`. */
+export async function login(base: string): Promise<string> {
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(BENCH_ADMIN),
+  });
+  if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+/** Runs `worker` on `concurrency` lanes over `count` jobs; returns each job's latency (ms) and the wall time. */
+export async function runPool(
+  count: number,
+  concurrency: number,
+  worker: (i: number) => Promise<void>,
+): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies = new Array<number>(count);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await worker(i);
+        latencies[i] = performance.now() - t0;
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Whether Dovecot is installed (the IMAP benches need it). */
+export function hasDovecot(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v dovecot || test -x /usr/sbin/dovecot'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` only when called as the main module: each bench file is also importable by bench/all. */
+export function main(mod: NodeJS.Module | undefined, fn: () => Promise<unknown>): void {
+  if (mod && require.main !== mod) return;
+  fn().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.stack ?? e);
+      process.exit(1);
+    },
+  );
+}
