@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 /**
@@ -6,7 +7,15 @@ import * as path from 'node:path';
  * `.env.sample` lists the same variables; a test keeps the two in step.
  */
 export interface AppConfig {
-  http: { port: number; host: string; corsOrigins: string[] };
+  http: { port: number; host: string; corsOrigins: string[]; trustProxy: string[] | false };
+  rateLimit: {
+    /** Login attempts per client IP per minute; 0 = no limit. */
+    loginPerMinute: number;
+    /** Failed logins per account per 15 minutes before the account is paused; 0 = no limit. */
+    loginFailuresPerAccount: number;
+    /** Webhook calls per client IP per minute; 0 = no limit. */
+    webhookPerMinute: number;
+  };
   dataDir: string;
   database: { url: string | undefined; poolSize: number };
   smtp: { url: string | undefined; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number };
@@ -20,7 +29,7 @@ export interface AppConfig {
   };
   outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
   imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean };
-  inbound: { token: string | undefined };
+  inbound: { token: string | undefined; hmacSecret: string | undefined };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -69,6 +78,27 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: off unless set; a comma list of `loopback`, `linklocal`, `uniquelocal`, IP addresses
+ * and CIDR ranges, handed to Express `trust proxy` (only those proxies may set X-Forwarded-For).
+ */
+function trustProxy(env: Env): string[] | false {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [ip, bits, extra] = item.split('/');
+    const family = net.isIP(ip);
+    const okCidr = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.includes(item) && (!family || !okCidr || extra !== undefined)) {
+      throw new ConfigError(`TRUST_PROXY must be a comma list of loopback, linklocal, uniquelocal, IPs or CIDR ranges (got "${item}")`);
+    }
+  }
+  return items.length ? items : false;
+}
+
 function email(env: Env, name: string, def: string): string {
   const v = str(env, name, def)!;
   if (!EMAIL.test(v)) throw new ConfigError(`${name} must be an email address (got "${v}")`);
@@ -104,6 +134,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (inboundToken !== undefined && inboundToken.length < 16) {
     throw new ConfigError('INBOUND_TOKEN must be at least 16 characters');
   }
+  const hmacSecret = str(env, 'INBOUND_HMAC_SECRET');
+  if (hmacSecret !== undefined && hmacSecret.length < 16) {
+    throw new ConfigError('INBOUND_HMAC_SECRET must be at least 16 characters');
+  }
   const adminPassword = str(env, 'ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 8) {
     throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
@@ -116,6 +150,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      trustProxy: trustProxy(env),
+    },
+    rateLimit: {
+      loginPerMinute: int(env, 'LOGIN_RATE_LIMIT', 20, 0, 1_000_000),
+      loginFailuresPerAccount: int(env, 'LOGIN_ACCOUNT_RATE_LIMIT', 10, 0, 1_000_000),
+      webhookPerMinute: int(env, 'WEBHOOK_RATE_LIMIT', 600, 0, 10_000_000),
     },
     dataDir: path.resolve(str(env, 'DATA_DIR', './data')!),
     database: {
@@ -148,7 +188,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       moveTo: str(env, 'IMAP_MOVE_TO'),
       idle: bool(env, 'IMAP_IDLE', true),
     },
-    inbound: { token: inboundToken },
+    inbound: { token: inboundToken, hmacSecret },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as AppConfig['logLevel'],
@@ -160,6 +200,10 @@ export const CONFIG_VARIABLES = [
   'PORT',
   'HOST',
   'CORS_ORIGINS',
+  'TRUST_PROXY',
+  'LOGIN_RATE_LIMIT',
+  'LOGIN_ACCOUNT_RATE_LIMIT',
+  'WEBHOOK_RATE_LIMIT',
   'DATA_DIR',
   'DATABASE_URL',
   'DATABASE_POOL_SIZE',
@@ -182,6 +226,7 @@ export const CONFIG_VARIABLES = [
   'IMAP_MOVE_TO',
   'IMAP_IDLE',
   'INBOUND_TOKEN',
+  'INBOUND_HMAC_SECRET',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'JWT_SECRET',

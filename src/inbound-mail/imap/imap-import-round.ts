@@ -35,6 +35,7 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
   const batchSize = o.batchSize ?? IMPORT_BATCH_SIZE;
   const lock = await client.getMailboxLock(o.mailbox);
   try {
+    await reselectIfReplaced(client, o.mailbox);
     if (!client.mailbox) throw new Error(`mailbox ${o.mailbox} is not open`);
     const uidValidity = String(client.mailbox.uidValidity);
     const before = await o.cursor.read();
@@ -74,6 +75,18 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
     return { imported, uidValidity };
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * A session keeps its view of a selected mailbox that another session deleted and recreated
+ * (Dovecot tells it nothing): STATUS shows the current UIDVALIDITY; on a change, SELECT again.
+ */
+async function reselectIfReplaced(client: ImapFlow, mailbox: string): Promise<void> {
+  const status = await client.status(mailbox, { uidValidity: true });
+  if (!status) throw new Error(`STATUS ${mailbox} failed`);
+  if (client.mailbox && status.uidValidity !== undefined && status.uidValidity !== client.mailbox.uidValidity) {
+    await client.mailboxOpen(mailbox);
   }
 }
 
