@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { RateLimitModule } from './common/rate-limit';
 import type { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source-options';
@@ -24,6 +25,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, config.database.poolSize)),
         ScheduleModule.forRoot(),
+        RateLimitModule,
         OperatorsModule,
         RequestsModule,
         OutboundMailModule,

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
+import { TooManyRequestsException } from './too-many-requests.exception';
 
 /** The one error shape of the API: `{ statusCode, error, message }`, never HTML, never a stack trace. */
 export interface ErrorBody {
@@ -38,6 +39,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     else if (body.statusCode >= 500) this.logger.warn(`${where}: ${err?.message}`);
     if (res.headersSent) return;
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    if (exception instanceof TooManyRequestsException) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     res.status(body.statusCode).json(body);
   }
 

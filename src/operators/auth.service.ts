@@ -3,6 +3,8 @@ import { JwtService } from '@nestjs/jwt';
 import type { AuthOperator } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { TooManyRequestsException } from '../common/too-many-requests.exception';
+import { LoginAttempts } from './login-attempts';
 import { Operator } from './operator.entity';
 import { OperatorsService } from './operators.service';
 
@@ -28,13 +30,23 @@ export class AuthService {
   constructor(
     private readonly operators: OperatorsService,
     private readonly jwt: JwtService,
+    private readonly attempts: LoginAttempts,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Checks the credentials and issues a token; 401 for wrong ones or a deactivated operator. */
+  /**
+   * Checks the credentials and issues a token; 401 for wrong ones or a deactivated operator; 429
+   * (whatever the password) while the account has too many recent failures.
+   */
   async login(email: string, password: string): Promise<LoginResult> {
+    const wait = this.attempts.blockedFor(email);
+    if (wait) throw new TooManyRequestsException('too many failed logins for this account; retry later', wait);
     const operator = await this.operators.verifyLogin(email, password);
-    if (!operator) throw new UnauthorizedException('invalid email or password');
+    if (!operator) {
+      this.attempts.recordFailure(email);
+      throw new UnauthorizedException('invalid email or password');
+    }
+    this.attempts.reset(email);
     const claims: TokenClaims = { sub: String(operator.id), tv: operator.tokenVersion, role: operator.role };
     const accessToken = await this.jwt.signAsync(claims);
     return { accessToken, expiresIn: this.config.auth.jwtTtlSeconds, operator };

@@ -6,6 +6,7 @@ import { AdminSeeder } from './admin-seeder';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { LoginAttempts } from './login-attempts';
 import { OperatorsController } from './operators.controller';
 import { OperatorsService } from './operators.service';
 
@@ -25,7 +26,7 @@ import { OperatorsService } from './operators.service';
     }),
   ],
   controllers: [AuthController, OperatorsController],
-  providers: [OperatorsService, AuthService, AuthGuard, AdminSeeder],
+  providers: [OperatorsService, AuthService, AuthGuard, AdminSeeder, LoginAttempts],
   exports: [OperatorsService, AuthService, AuthGuard],
 })
 export class OperatorsModule {}

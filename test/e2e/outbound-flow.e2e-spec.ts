@@ -8,7 +8,10 @@ describe('mail to the customer through the API', () => {
   let sink: SmtpSink;
   let auth: { Authorization: string };
   const alice = 'alice@customer.test';
-  const header = (m: SmtpSink['mails'][number], name: string) => String(m.parsed.headers.get(name) ?? '');
+  const header = (m: SmtpSink['mails'][number], name: string) => {
+    const v = m.parsed.headers.get(name);
+    return typeof v === 'string' ? v : '';
+  };
 
   beforeAll(async () => {
     sink = await SmtpSink.start();

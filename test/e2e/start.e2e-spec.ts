@@ -73,7 +73,7 @@ describe('npm start on the embedded database', () => {
   it('stops with exit code 1 and one line naming the variable on a bad value', async () => {
     const proc = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => proc.on('exit', r));
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toHaveLength(1);

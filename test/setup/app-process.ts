@@ -38,9 +38,10 @@ export async function startAppProcess(env: Record<string, string>, timeoutMs = 6
   });
   let out = '';
   // Without ANSI colours, so tests can read values out of the log.
-  const strip = (d: Buffer) => d.toString().replace(/\x1b\[[0-9;]*m/g, '');
-  proc.stdout!.on('data', (d: Buffer) => (out += strip(d)));
-  proc.stderr!.on('data', (d: Buffer) => (out += strip(d)));
+  const ansi = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g');
+  const strip = (d: Buffer) => d.toString().replace(ansi, '');
+  proc.stdout.on('data', (d: Buffer) => (out += strip(d)));
+  proc.stderr.on('data', (d: Buffer) => (out += strip(d)));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const end = Date.now() + timeoutMs;
   while (!/ready in \d+ ms/.test(out)) {

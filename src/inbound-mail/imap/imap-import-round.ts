@@ -35,7 +35,9 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
   const batchSize = o.batchSize ?? IMPORT_BATCH_SIZE;
   const lock = await client.getMailboxLock(o.mailbox);
   try {
-    await reselectIfReplaced(client, o.mailbox);
+    // SELECT again each round: a session keeps its view of a selected mailbox that another
+    // session deleted and recreated (Dovecot even answers STATUS from that view).
+    await client.mailboxOpen(o.mailbox);
     if (!client.mailbox) throw new Error(`mailbox ${o.mailbox} is not open`);
     const uidValidity = String(client.mailbox.uidValidity);
     const before = await o.cursor.read();
@@ -75,18 +77,6 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
     return { imported, uidValidity };
   } finally {
     lock.release();
-  }
-}
-
-/**
- * A session keeps its view of a selected mailbox that another session deleted and recreated
- * (Dovecot tells it nothing): STATUS shows the current UIDVALIDITY; on a change, SELECT again.
- */
-async function reselectIfReplaced(client: ImapFlow, mailbox: string): Promise<void> {
-  const status = await client.status(mailbox, { uidValidity: true });
-  if (!status) throw new Error(`STATUS ${mailbox} failed`);
-  if (client.mailbox && status.uidValidity !== undefined && status.uidValidity !== client.mailbox.uidValidity) {
-    await client.mailboxOpen(mailbox);
   }
 }
 

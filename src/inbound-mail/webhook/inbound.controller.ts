@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse, ApiBadRequestResponse } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiTooManyRequestsResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse, ApiBadRequestResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth.decorators';
+import { RateLimit } from '../../common/rate-limit';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { InboundMailService } from '../inbound-mail.service';
@@ -53,7 +54,15 @@ const BODY_DOC = {
 @ApiBadRequestResponse({ description: 'a body that is none of the accepted shapes' })
 @ApiPayloadTooLargeResponse({ description: 'body over INBOUND_MAX_BYTES' })
 @ApiServiceUnavailableResponse({ description: 'database unavailable: nothing was stored, retry' })
+@ApiTooManyRequestsResponse({ description: 'more than WEBHOOK_RATE_LIMIT calls per minute from this address; see Retry-After' })
+@ApiHeader({ name: 'X-MailDesk-Timestamp', required: false, description: 'unix seconds; required when INBOUND_HMAC_SECRET is set (at most 5 minutes off)' })
+@ApiHeader({
+  name: 'X-MailDesk-Signature',
+  required: false,
+  description: 'sha256=<hex HMAC-SHA256(INBOUND_HMAC_SECRET, timestamp + "." + raw body)>; required when INBOUND_HMAC_SECRET is set',
+})
 @Public()
+@RateLimit('webhook')
 @UseGuards(InboundTokenGuard)
 @Controller()
 export class InboundController {

@@ -1,0 +1,158 @@
+import * as fs from 'node:fs';
+import { AppProcess, freePort, startAppProcess } from '../setup/app-process';
+import { createTestDatabase, TestDatabase } from '../setup/database';
+import { dovecotAvailable, startDovecot, TestDovecot, rawMail as imapMail } from '../setup/dovecot';
+import { SmtpSink } from '../setup/smtp-sink';
+import { appEnv, plainMail, postUntilAccepted, report, sleep, tempDir, until, variant } from './support/harness';
+import { countBy, deliveriesByMessageId } from './support/counting';
+
+const KILLS = variant(5, 10);
+/** Longest random time between an app being ready and its SIGKILL. */
+const MAX_LIFE_MS = variant(2500, 5000);
+const WEBHOOK_SENDERS = 8;
+const IMAP_PER_ROUND = variant(25, 60);
+
+/**
+ * Item 7: the app is SIGKILLed at random moments while 8 senders post mail to the webhook and
+ * the IMAP poller imports a growing mailbox, then restarted; after the last restart every email
+ * the webhook acknowledged and every email of the mailbox is stored exactly once, and every
+ * request got its creation auto-reply (SMTP may repeat one per kill: the send and the "sent"
+ * mark cannot be atomic; the real count is reported).
+ */
+const maybe = dovecotAvailable() ? describe : describe.skip;
+maybe('crash: SIGKILL during webhook load and IMAP import', () => {
+  let db: TestDatabase;
+  let dovecot: TestDovecot;
+  let sink: SmtpSink;
+  let dataDir: string;
+  let app: AppProcess | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dovecot = await startDovecot();
+    sink = await SmtpSink.start();
+    dataDir = tempDir('crash');
+  });
+  afterAll(async () => {
+    await app?.kill();
+    await sink?.stop();
+    await dovecot?.stop();
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stores every acknowledged and imported email once and answers every request after repeated SIGKILLs', async () => {
+    const port = String(await freePort());
+    const base = `http://127.0.0.1:${port}`;
+    const env = appEnv({
+      PORT: port,
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      SMTP_URL: sink.url,
+      IMAP_URL: dovecot.url(),
+      IMAP_POLL_SECONDS: '1',
+      LOG_LEVEL: 'error',
+    });
+    const started = Date.now();
+
+    // Webhook senders: each posts new mails (a new customer each) until told to stop, retrying
+    // every mail until it is acknowledged, as a mail provider does.
+    let next = 0;
+    let loadOn = true;
+    const acked: string[] = [];
+    let unanswered = 0;
+    let unavailable = 0;
+    const senders = Array.from({ length: WEBHOOK_SENDERS }, async () => {
+      while (loadOn) {
+        const i = next++;
+        const id = `web-${i}@load.test`;
+        const seen = await postUntilAccepted(() => base, plainMail({ from: `web${i}@customer.test`, subject: `webhook ${i}`, messageId: id }), 180000);
+        unanswered += seen.filter((o) => o.status === 0).length;
+        unavailable += seen.filter((o) => o.status === 503).length;
+        acked.push(id);
+      }
+    });
+
+    const imapIds: string[] = [];
+    let imapNext = 0;
+    const appendRound = async () => {
+      const raws = Array.from({ length: IMAP_PER_ROUND }, () => {
+        const j = imapNext++;
+        imapIds.push(`imap-${j}@load.test`);
+        return imapMail({ from: `imap${j}@customer.test`, subject: `imap ${j}`, messageId: `imap-${j}@load.test` });
+      });
+      await dovecot.appendMany('support@example.test', raws);
+    };
+
+    const lives: number[] = [];
+    for (let round = 0; round < KILLS; round++) {
+      app = await startAppProcess(env);
+      const appending = appendRound();
+      const life = 300 + Math.floor(Math.random() * MAX_LIFE_MS);
+      lives.push(life);
+      await sleep(life);
+      await app.kill();
+      app = undefined;
+      await appending;
+    }
+    app = await startAppProcess(env);
+    await sleep(1000);
+    loadOn = false;
+    await Promise.all(senders);
+
+    // Everything settles: the mailbox is imported, the outbox drained.
+    await until(
+      'the IMAP import and the outbox to finish',
+      async () => {
+        const [r] = await db.dataSource.query(
+          `SELECT (SELECT count(*)::int FROM inbound_mail WHERE source = 'imap') AS imported,
+                  (SELECT count(*)::int FROM outbox WHERE status <> 'sent') AS unsent`,
+        );
+        return r.imported >= imapIds.length && r.unsent === 0;
+      },
+      120000,
+      500,
+    );
+    await sleep(1500); // a send in flight would show up now
+
+    const inbound = countBy(
+      await db.dataSource.query(`SELECT message_id AS key FROM messages WHERE direction = 'in'`),
+    );
+    const lost = [...acked, ...imapIds].filter((id) => !inbound.has(id));
+    const storedTwice = [...inbound].filter(([, n]) => n > 1).map(([k]) => k);
+    expect(lost).toEqual([]);
+    expect(storedTwice).toEqual([]);
+    const [{ requests }] = await db.dataSource.query(`SELECT count(*)::int AS requests FROM requests`);
+    expect(requests).toBe(acked.length + imapIds.length);
+
+    // Exactly one creation auto-reply per request in the database, all sent.
+    const perRequest: Array<{ request_id: number; n: number }> = await db.dataSource.query(
+      `SELECT r.id AS request_id, count(m.id)::int AS n FROM requests r
+         LEFT JOIN messages m ON m.request_id = r.id AND m.kind = 'auto_reply' GROUP BY r.id`,
+    );
+    expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
+    const replyIds: string[] = (await db.dataSource.query(`SELECT message_id FROM messages WHERE kind = 'auto_reply'`)).map(
+      (r: { message_id: string }) => r.message_id,
+    );
+    const delivered = deliveriesByMessageId(sink.mails);
+    const undelivered = replyIds.filter((id) => !delivered.has(id));
+    const duplicates = [...delivered.values()].reduce((s, n) => s + n - 1, 0);
+    expect(undelivered).toEqual([]);
+    expect(sink.mails.length).toBe(replyIds.length + duplicates);
+    // The documented limit: at most one repeated auto-reply per kill.
+    expect(duplicates).toBeLessThanOrEqual(KILLS);
+
+    report('crash', {
+      kills: KILLS,
+      lifeMs: lives,
+      webhookAcknowledged: acked.length,
+      imapImported: imapIds.length,
+      lost: lost.length,
+      storedTwice: storedTwice.length,
+      autoReplies: replyIds.length,
+      duplicateAutoReplies: duplicates,
+      retriesWithoutAnswer: unanswered,
+      answered503: unavailable,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+  }, 600000);
+});
