@@ -5,8 +5,12 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { AppProcess, startAppProcess } from '../test/setup/app-process';
 
-/** Root of the repository (the benches run from dist/bench, compiled). */
-export const ROOT = path.resolve(typeof __dirname === 'string' ? __dirname : '.', '..', '..');
+/** Root of the repository (the benches run compiled, from node_modules/.cache/maildesk-bench). */
+export const ROOT = ((): string => {
+  let d = path.resolve(typeof __dirname === 'string' ? __dirname : '.');
+  while (d !== path.dirname(d) && (d.includes(`${path.sep}node_modules`) || !fs.existsSync(path.join(d, 'package.json')))) d = path.dirname(d);
+  return d;
+})();
 /** The PostgreSQL server the benches create their databases on. */
 export const PG_BASE = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 /** Token the benches give the app for the webhook. */
@@ -98,16 +102,44 @@ export function check(label: string, ok: boolean): string {
   return `${label} ${ok ? 'met' : 'NOT met'}`;
 }
 
-/** Starts the built app (dist/src/main.js) with bench defaults on top of `env`. */
+let snapshot: string | undefined;
+
+/**
+ * A private copy of the built app (dist/ as `npm run bench` just built it), so a rebuild in the
+ * working tree during a long run cannot pull the files from under it. node_modules is linked.
+ */
+export function appDir(): string {
+  if (snapshot) return snapshot;
+  const dir = path.join(ROOT, 'node_modules', '.cache', 'maildesk-bench', 'app');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) throw new Error('dist/src/main.js is missing: run npx nest build');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      snapshot = dir;
+      return dir;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      execFileSync('sleep', ['1']);
+    }
+  }
+}
+
+/** Starts the built app (dist/src/main.js, from the snapshot) with bench defaults on top of `env`. */
 export function startApp(env: Record<string, string>, timeoutMs = 120_000): Promise<AppProcess> {
-  process.chdir(ROOT);
+  process.chdir(appDir());
   return startAppProcess(
     {
       INBOUND_TOKEN: BENCH_TOKEN,
       ADMIN_EMAIL: BENCH_ADMIN.email,
       ADMIN_PASSWORD: BENCH_ADMIN.password,
       JWT_SECRET: 'bench-jwt-secret-0123456789abcdef',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'log',
+      // A benchmark is one client sending as fast as it can: no per-address limits.
+      WEBHOOK_RATE_LIMIT: '0',
+      LOGIN_RATE_LIMIT: '0',
       ...env,
     },
     timeoutMs,
@@ -197,4 +229,39 @@ export function main(mod: NodeJS.Module | undefined, fn: () => Promise<unknown>)
       process.exit(1);
     },
   );
+}
+
+/** Applies MailDesk's migrations to `url` (the built runner in dist/). */
+export async function migrate(url: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const db = require(path.join(appDir(), 'dist/src/database/database.js')) as { runMigrations: (u: string) => Promise<string[]> };
+  await db.runMigrations(url);
+}
+
+/** POSTs one raw email to the webhook over a keep-alive agent; resolves with status and body. */
+export function postMail(base: string, raw: Buffer, agent: import('node:http').Agent): Promise<{ status: number; body: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const http = require('node:http') as typeof import('node:http');
+  const url = new URL('/inbound/mail', base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'message/rfc822', 'content-length': raw.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(120_000, () => req.destroy(new Error('webhook request timed out')));
+    req.on('error', reject);
+    req.end(raw);
+  });
 }

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { LevelWithSilent } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -9,7 +10,9 @@ import { AppConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
+import { loggerModule, pinoLevel } from './logging/logger.module';
 import { MessagesModule } from './messages/messages.module';
+import { MetricsCoreModule, MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './operators/auth.guard';
 import { OperatorsModule } from './operators/operators.module';
 import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
@@ -17,12 +20,17 @@ import { RequestsModule } from './requests/requests.module';
 
 @Module({})
 export class AppModule {
-  /** The whole application for one validated configuration and one database URL. */
-  static register(config: AppConfig, databaseUrl: string): DynamicModule {
+  /**
+   * The whole application for one validated configuration and one database URL; `logLevel`
+   * overrides LOG_LEVEL (tests quieten the logs with it).
+   */
+  static register(config: AppConfig, databaseUrl: string, logLevel: LevelWithSilent = pinoLevel(config)): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        loggerModule(config, logLevel),
+        MetricsCoreModule,
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, config.database.poolSize)),
         ScheduleModule.forRoot(),
         RateLimitModule,
@@ -32,6 +40,7 @@ export class AppModule {
         MessagesModule,
         InboundMailModule,
         HealthModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

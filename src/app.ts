@@ -1,5 +1,6 @@
 import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import type { IncomingMessage } from 'node:http';
@@ -7,8 +8,10 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { setupSwagger } from './common/swagger';
 import type { AppConfig } from './config/config';
-
-const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+import { pinoLevel } from './logging/logger.module';
+import { requestIdMiddleware } from './logging/request-id';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
 
 /** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
@@ -39,13 +42,18 @@ const API_CSP = { useDefaults: false, directives: { defaultSrc: ["'none'"], fram
  * so both run the same pipes, filters, body limits and Swagger.
  */
 export async function createApp(config: AppConfig, databaseUrl: string, logger?: LogLevel[] | false): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, databaseUrl), {
+  // Structured logs (nestjs-pino); what Nest logs while booting is buffered until the logger is in place.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, databaseUrl, pinoLevel(config, logger)), {
     bodyParser: false,
-    logger: logger ?? LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
+  // First: every request gets its id (logs, error answers, X-Request-Id) and is timed for /metrics.
+  app.use(requestIdMiddleware);
+  app.use(httpMetricsMiddleware(app.get(MetricsService)));
   // Only the proxies named in TRUST_PROXY may set the client address by X-Forwarded-For.
-  app.set('trust proxy', config.http.trustProxy === false ? false : config.http.trustProxy.join(','));
+  app.set('trust proxy', config.trustProxy === false ? false : config.trustProxy.join(','));
   const docsHelmet = helmet({ contentSecurityPolicy: DOCS_CSP });
   const apiHelmet = helmet({ contentSecurityPolicy: API_CSP });
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import type { Server } from 'node:http';
 import { createApp } from './app';
 import { ConfigError, loadConfig, readDotEnv } from './config/config';
 import { resolveSecrets } from './config/secrets';
 import { openDatabase, runMigrations } from './database/database';
+
+/** How long in-flight requests may take to finish after SIGTERM (Docker waits stop_grace_period, 30 s in compose). */
+const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
   readDotEnv();
@@ -22,17 +26,28 @@ async function main(): Promise<void> {
   const started = Date.now();
   const db = await openDatabase(config);
   const applied = await runMigrations(db.url);
-  if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);
   const app = await createApp(config, db.url);
+  // Logged once the structured logger is in place.
+  if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);
   await app.listen(config.http.port, config.http.host);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: finishing in-flight work, then stopping`);
-    // Nest closes the HTTP server (in-flight requests finish), then the modules' shutdown hooks run.
-    app
-      .close()
+    // 1. Stop accepting connections (a proxy moves on to the other instances at once) and let the
+    //    requests in flight finish; idle keep-alive connections are closed by Node.
+    // 2. Nest's shutdown hooks: the outbox dispatcher finishes its current dispatch, the IMAP poller
+    //    finishes its message, releases the leader lock and logs out; then the pool closes.
+    const server = app.getHttpServer() as Server;
+    const force = setTimeout(() => {
+      logger.warn(`requests still running after ${SHUTDOWN_GRACE_MS} ms: closing their connections`);
+      server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    new Promise<void>((resolve) => server.close(() => resolve()))
+      .then(() => clearTimeout(force))
+      .then(() => app.close())
       .then(() => db.close())
       .then(
         () => process.exit(0),
@@ -51,7 +66,10 @@ async function main(): Promise<void> {
   logger.log(`Swagger UI: ${base}/docs   OpenAPI: ${base}/docs-json`);
   logger.log(`outbound mail: ${config.smtp.url ? 'SMTP' : `files in ${config.dataDir}/outbox`}; IMAP polling: ${config.imap.url ? 'on' : 'off'}`);
   if (secrets.inboundTokenGenerated) {
-    logger.log(`inbound webhook token (INBOUND_TOKEN, kept in ${config.dataDir}/secrets.json): ${config.inbound.token}`);
+    // Text after the token keeps it a whole word in JSON logs too ("...: TOKEN (send it as ...)").
+    logger.log(
+      `inbound webhook token (INBOUND_TOKEN, kept in ${config.dataDir}/secrets.json): ${config.inbound.token} (send it as Authorization: Bearer)`,
+    );
   }
 }
 

@@ -14,4 +14,11 @@ export class ErrorResponseDto {
     description: 'What went wrong: one sentence, or one per invalid field.',
   })
   message: string | string[];
+
+  @ApiProperty({
+    required: false,
+    example: '6f1c2a4e-8d0b-4a57-9f43-2b7e5d0c9a11',
+    description: 'The request id (the X-Request-Id sent, else generated; also in the response header and the logs).',
+  })
+  requestId?: string;
 }

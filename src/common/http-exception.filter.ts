@@ -33,6 +33,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<{ headersSent?: boolean; status(code: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
     const req = ctx.getRequest<{ method?: string; url?: string; id?: string }>();
     const body = this.toBody(exception);
+    // The id of requestIdMiddleware (also in the X-Request-Id header and on the request's log lines).
+    if (typeof req?.id === 'string') body.requestId = req.id;
     const err = exception as Error;
     const where = `${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}`;
     if (body.statusCode === 500) this.logger.error(`${where}: ${err?.message}`, err?.stack);
@@ -66,7 +68,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof QueryFailedError) {
       const code = (exception as unknown as { driverError?: { code?: string } }).driverError?.code ?? e.code;
       if (code === '23505') return { statusCode: 409, error: 'Conflict', message: 'already exists' };
-      if (code === '22P02' || code === '22003' || code === '22007' || code === '22008') {
+      // Bad text representation, out of range, bad date, NUL byte or untranslatable character in a value.
+      if (['22P02', '22003', '22007', '22008', '22021', '22P05'].includes(code ?? '')) {
         return { statusCode: 400, error: 'Bad Request', message: 'invalid value' };
       }
     }

@@ -1,11 +1,12 @@
-import { ExecutionContext, Injectable, Module, SetMetadata } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
+import { CanActivate, ExecutionContext, Inject, Injectable, Module, SetMetadata } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
 const RATE_LIMIT = 'maildesk:rate-limit';
+/** Buckets kept at most; expired ones are dropped first, then the oldest, so memory stays bounded. */
+const MAX_BUCKETS = 100_000;
 
 /** The per-client-IP limits: `login` (POST /auth/login) and `webhook` (the inbound webhook routes). */
 export type RateLimitName = 'login' | 'webhook';
@@ -13,54 +14,66 @@ export type RateLimitName = 'login' | 'webhook';
 /** Puts a route (or controller) under one of the per-IP rate limits; routes without it are not limited. */
 export const RateLimit = (name: RateLimitName) => SetMetadata(RATE_LIMIT, name);
 
-function limitOf(context: ExecutionContext): RateLimitName | undefined {
-  return (Reflect.getMetadata(RATE_LIMIT, context.getHandler()) ?? Reflect.getMetadata(RATE_LIMIT, context.getClass())) as
-    | RateLimitName
-    | undefined;
-}
+/** Counts hits per key in fixed windows, in memory (so per instance). */
+export class FixedWindowCounter {
+  private readonly buckets = new Map<string, { hits: number; resetAt: number }>();
 
-/** The throttlers for one configuration: a fixed window of one minute per client IP; limit 0 = off. */
-export function rateLimitThrottlers(config: AppConfig): ThrottlerOptions[] {
-  const windows: Array<[RateLimitName, number]> = [
-    ['login', config.rateLimit.loginPerMinute],
-    ['webhook', config.rateLimit.webhookPerMinute],
-  ];
-  return windows.map(([name, limit]) => ({
-    name,
-    limit,
-    ttl: 60_000,
-    skipIf: (context: ExecutionContext) => limit === 0 || limitOf(context) !== name,
-    // One bucket per limit and client, whichever route of the group is called.
-    generateKey: (_context: ExecutionContext, tracker: string, throttler: string) => `${throttler}:${tracker}`,
-  }));
-}
+  /** Counts a hit; returns 0 when it is within `limit`, else the seconds until the window ends. */
+  hit(key: string, limit: number, windowMs: number, now = Date.now()): number {
+    let bucket = this.buckets.get(key);
+    if (!bucket || bucket.resetAt <= now) {
+      this.buckets.delete(key);
+      if (this.buckets.size >= MAX_BUCKETS) this.prune(now);
+      bucket = { hits: 0, resetAt: now + windowMs };
+      this.buckets.set(key, bucket);
+    }
+    bucket.hits++;
+    return bucket.hits <= limit ? 0 : Math.max(1, Math.ceil((bucket.resetAt - now) / 1000));
+  }
 
-/**
- * @nestjs/throttler's guard, answering in the API's error shape with a plain `Retry-After`. The client
- * is `req.ip`: the socket address, or X-Forwarded-For only from proxies named in TRUST_PROXY.
- */
-@Injectable()
-export class RateLimitGuard extends ThrottlerGuard {
-  protected override async throwThrottlingException(
-    context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
-    const what = limitOf(context) === 'login' ? 'login attempts' : 'webhook calls';
-    throw new TooManyRequestsException(
-      `too many ${what} from this address (${detail.limit} per minute); retry later`,
-      Math.max(1, detail.timeToBlockExpire),
-    );
+  private prune(now: number): void {
+    for (const [k, v] of this.buckets) if (v.resetAt <= now) this.buckets.delete(k);
+    for (const k of this.buckets.keys()) {
+      if (this.buckets.size < MAX_BUCKETS) break;
+      this.buckets.delete(k);
+    }
   }
 }
 
-/** Registers the rate limits (in-memory, per instance) and their global guard. */
-@Module({
-  imports: [
-    ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ throttlers: rateLimitThrottlers(config), setHeaders: false }),
-    }),
-  ],
-  providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
-})
+/**
+ * The global rate-limit guard: a route marked `@RateLimit(name)` takes at most the configured number
+ * of calls per minute per client IP, else 429 in the API's error shape with `Retry-After`. The client
+ * is `req.ip`: the socket address, or X-Forwarded-For only from proxies named in TRUST_PROXY. It runs
+ * before the routes' own guards, so wrong tokens count too.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly counter = new FixedWindowCounter();
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const name = this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!name) return true;
+    const limit = name === 'login' ? this.config.rateLimit.loginPerMinute : this.config.rateLimit.webhookPerMinute;
+    if (!limit) return true;
+    const req = context.switchToHttp().getRequest<{ ip?: string; socket?: { remoteAddress?: string } }>();
+    const client = req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+    const wait = this.counter.hit(`${name}:${client}`, limit, 60_000);
+    if (wait) {
+      const what = name === 'login' ? 'login attempts' : 'webhook calls';
+      throw new TooManyRequestsException(`too many ${what} from this address (${limit} per minute); retry later`, wait);
+    }
+    return true;
+  }
+}
+
+/** Registers the rate-limit guard globally. */
+@Module({ providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }] })
 export class RateLimitModule {}

@@ -7,7 +7,9 @@ import * as path from 'node:path';
  * `.env.sample` lists the same variables; a test keeps the two in step.
  */
 export interface AppConfig {
-  http: { port: number; host: string; corsOrigins: string[]; trustProxy: string[] | false };
+  http: { port: number; host: string; corsOrigins: string[] };
+  /** TRUST_PROXY: the proxies Express may take X-Forwarded-For from; false = none. */
+  trustProxy: string[] | false;
   rateLimit: {
     /** Login attempts per client IP per minute; 0 = no limit. */
     loginPerMinute: number;
@@ -33,6 +35,15 @@ export interface AppConfig {
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** `json` (one JSON object a line), `pretty` (coloured text) or `auto`: pretty on a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | 'auto';
+  /** Bearer token GET /metrics requires; undefined = /metrics is public. */
+  metricsToken: string | undefined;
+  /**
+   * Background work started at bootstrap: the IMAP poller, the outbox dispatcher and the first-admin
+   * seeding. Always true from the environment; the CLI (src/cli.ts) sets it false.
+   */
+  workers: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -106,6 +117,7 @@ function email(env: Env, name: string, def: string): string {
 }
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
 
 /** Reads `.env` in the working directory (never overriding the real environment) into `env`. */
 export function readDotEnv(env: Env = process.env, file = path.resolve('.env')): void {
@@ -125,6 +137,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const logLevel = str(env, 'LOG_LEVEL', 'log')!;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+  const logFormat = str(env, 'LOG_FORMAT', 'auto')!;
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+  }
+  const metricsToken = str(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
   }
   const jwtSecret = str(env, 'JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < 16) {
@@ -150,8 +170,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
-      trustProxy: trustProxy(env),
     },
+    trustProxy: trustProxy(env),
     rateLimit: {
       loginPerMinute: int(env, 'LOGIN_RATE_LIMIT', 20, 0, 1_000_000),
       loginFailuresPerAccount: int(env, 'LOGIN_ACCOUNT_RATE_LIMIT', 10, 0, 1_000_000),
@@ -192,6 +212,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as AppConfig['logLevel'],
+    logFormat: logFormat as AppConfig['logFormat'],
+    metricsToken,
+    workers: true,
   };
 }
 
@@ -232,4 +255,6 @@ export const CONFIG_VARIABLES = [
   'JWT_SECRET',
   'JWT_TTL_SECONDS',
   'LOG_LEVEL',
+  'LOG_FORMAT',
+  'METRICS_TOKEN',
 ] as const;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, NotFoundException, ConflictException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException, ConflictException, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import * as crypto from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConversationService } from '../messages/conversation.service';
 import { MessagesService } from '../messages/messages.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { RequestsService } from '../requests/requests.service';
 import { runFilters } from './filters';
@@ -16,6 +17,12 @@ import { IngestResult } from './ingest-result';
 import { MailParseError, parseMail } from './parser/parse-mail';
 import { ParsedMail } from './parser/parsed-mail';
 import { resolveThread } from './threading/thread-resolver';
+
+/** How one email is ingested. */
+export interface IngestOptions {
+  /** Old mail imported as history (CLI): stored as usual, never answered with an auto-reply. */
+  history?: boolean;
+}
 
 /** Thrown inside the ingest transaction to roll it back and answer `duplicate`. */
 class DuplicateMail extends Error {}
@@ -52,9 +59,20 @@ export class InboundMailService {
     private readonly messages: MessagesService,
     private readonly conversation: ConversationService,
     private readonly outbox: OutboxService,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  async ingest(raw: Buffer, source: InboundSource): Promise<IngestResult> {
+  /**
+   * Ingests one raw email. `history` (the CLI's imports of old mail) stores it like any other but
+   * sends no auto-reply.
+   */
+  async ingest(raw: Buffer, source: InboundSource, options: IngestOptions = {}): Promise<IngestResult> {
+    const result = await this.ingestUncounted(raw, source, options);
+    this.metrics?.countIngested(source, result.status);
+    return result;
+  }
+
+  private async ingestUncounted(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
     const hashKey = `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
     if (raw.length > this.config.mail.maxInboundBytes) {
       return this.quarantine(raw, source, hashKey, null, `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`);
@@ -68,7 +86,7 @@ export class InboundMailService {
     }
     const dedupeKey = mail.messageId ?? hashKey;
     try {
-      return await this.process(raw, source, mail, dedupeKey, hashKey);
+      return await this.process(raw, source, mail, dedupeKey, hashKey, options);
     } catch (e) {
       if (isDatabaseUnavailable(e)) throw e;
       this.logger.warn(`mail ${dedupeKey} quarantined: ${(e as Error).message}`);
@@ -76,7 +94,14 @@ export class InboundMailService {
     }
   }
 
-  private async process(raw: Buffer, source: InboundSource, mail: ParsedMail, dedupeKey: string, hashKey: string): Promise<IngestResult> {
+  private async process(
+    raw: Buffer,
+    source: InboundSource,
+    mail: ParsedMail,
+    dedupeKey: string,
+    hashKey: string,
+    options: IngestOptions,
+  ): Promise<IngestResult> {
     const decision = runFilters(mail, this.config);
     if (decision.action === 'quarantine') return this.quarantine(raw, source, dedupeKey, mail, decision.reason);
     const sender = mail.from?.address ?? '';
@@ -88,7 +113,7 @@ export class InboundMailService {
     try {
       stored = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
         const inboundId = await this.claim(manager, raw, source, mail, dedupeKey);
-        const result = await this.store(manager, mail, messageId, sender, decision, raw);
+        const result = await this.store(manager, mail, messageId, sender, decision, raw, options);
         await manager.query(
           `UPDATE inbound_mail SET status = $2, reason = $3, request_id = $4, message_row_id = $5, processed_at = clock_timestamp()
            WHERE id = $1`,
@@ -128,6 +153,7 @@ export class InboundMailService {
     sender: string,
     decision: FilterDecision,
     raw: Buffer,
+    options: IngestOptions,
   ): Promise<Stored> {
     const none = { requestId: null, messageRowId: null, autoReplyQueued: false };
     if (decision.action === 'ignore') return { status: 'ignored', reason: decision.reason, ...none };
@@ -157,7 +183,7 @@ export class InboundMailService {
       actor: 'customer',
       data: { messageId: message.id, direction: 'in', ...(automatic ? { automatic: decision.reason } : {}) },
     });
-    const autoReplyQueued = created && !automatic ? await this.conversation.sendAutoReply(manager, requestId, 'created') : false;
+    const autoReplyQueued = created && !automatic && !options.history ? await this.conversation.sendAutoReply(manager, requestId, 'created') : false;
     return {
       status: created ? 'created' : 'appended',
       reason: automatic ? decision.reason : null,

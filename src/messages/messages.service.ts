@@ -143,6 +143,15 @@ export class MessagesService {
     }));
   }
 
+  /** An attachment with its stored bytes, or null when there is none with this id. */
+  async loadAttachment(id: number): Promise<Attachment | null> {
+    return this.dataSource.manager
+      .createQueryBuilder(Attachment, 'a')
+      .addSelect('a.content')
+      .where('a.id = :id', { id })
+      .getOne();
+  }
+
   /** One message as the API shows it. */
   async view(messageId: number): Promise<MessageView> {
     const message = await this.dataSource.manager.findOneOrFail(Message, { where: { id: messageId } });

@@ -19,8 +19,9 @@ export class AdminSeeder implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Not in the CLI: there the operator it creates is the first one, and nobody would see a generated password. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.seed();
+    if (this.config.workers) await this.seed();
   }
 
   /** Returns true when it created the admin. */

@@ -50,9 +50,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     private readonly transport: MailTransport,
   ) {}
 
-  /** Starts the loop; the first pass runs at once (mail left over from a previous run goes out). */
+  /** Starts the loop (not in the CLI); the first pass runs at once (mail left over from a previous run goes out). */
   onApplicationBootstrap(): void {
-    this.start();
+    if (this.config.workers) this.start();
   }
 
   /** Starts the polling loop (idempotent). */

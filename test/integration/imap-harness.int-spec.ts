@@ -12,7 +12,11 @@ describeImap('throwaway Dovecot harness', () => {
   });
 
   it('stores appended mail with its flags and keeps it across a restart', async () => {
-    const uid = await dovecot.append(SUPPORT_USER, 'From: a@b.test\r\nSubject: hi\r\nMessage-ID: <h1@b.test>\r\n\r\nbody\r\n', ['\\Seen']);
+    const uid = await dovecot.append(
+      SUPPORT_USER,
+      'From: a@b.test\r\nSubject: hi\r\nMessage-ID: <h1@b.test>\r\n\r\nbody\r\n',
+      ['\\Seen'],
+    );
     await dovecot.restart();
     const c = await dovecot.client();
     try {
@@ -30,6 +34,8 @@ describeImap('throwaway Dovecot harness', () => {
   });
 
   it('builds IMAP URLs with percent-encoded credentials', async () => {
-    await expect(Promise.resolve(dovecot.url())).resolves.toBe(`imap://support%40example.test:secret@127.0.0.1:${dovecot.port}/INBOX`);
+    await expect(Promise.resolve(dovecot.url())).resolves.toBe(
+      `imap://support%40example.test:secret@127.0.0.1:${dovecot.port}/INBOX`,
+    );
   });
 });

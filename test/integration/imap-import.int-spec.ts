@@ -15,8 +15,15 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
   beforeAll(async () => {
     dovecot = await startDovecot();
     // Both are in the mailbox before the app starts; the second was already read by a human.
-    firstUid = await dovecot.append(SUPPORT_USER, rawMail({ from: 'Ann <ann@customer.test>', subject: 'Printer broken', messageId: 'ann-1@customer.test' }));
-    await dovecot.append(SUPPORT_USER, rawMail({ from: 'bob@customer.test', subject: 'VPN down', messageId: 'bob-1@customer.test' }), ['\\Seen']);
+    firstUid = await dovecot.append(
+      SUPPORT_USER,
+      rawMail({ from: 'Ann <ann@customer.test>', subject: 'Printer broken', messageId: 'ann-1@customer.test' }),
+    );
+    await dovecot.append(
+      SUPPORT_USER,
+      rawMail({ from: 'bob@customer.test', subject: 'VPN down', messageId: 'bob-1@customer.test' }),
+      ['\\Seen'],
+    );
     // A long polling interval: only IDLE can explain a pickup within seconds.
     t = await createTestApp({ IMAP_URL: dovecot.url(), IMAP_POLL_SECONDS: '300', IMAP_IDLE: 'true' });
   }, 30000);
@@ -41,7 +48,9 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
 
   it('imports mail a human already marked \\Seen (the cursor decides, not the flag)', async () => {
     await waitFor('bob imported', async () => (await inboundCount()) === 2);
-    const [row] = await t.db.dataSource.query(`SELECT status FROM inbound_mail WHERE message_id = 'bob-1@customer.test'`);
+    const [row] = await t.db.dataSource.query(
+      `SELECT status FROM inbound_mail WHERE message_id = 'bob-1@customer.test'`,
+    );
     expect(row).toEqual({ status: 'created' });
   });
 
@@ -53,7 +62,9 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
       try {
         const unseen = await c.search({ seen: false }, { uid: true });
         expect(unseen).toEqual([]);
-        const [cursor] = await t.db.dataSource.query('SELECT mailbox, uid_validity, last_uid, last_success_at FROM mailbox_cursors');
+        const [cursor] = await t.db.dataSource.query(
+          'SELECT mailbox, uid_validity, last_uid, last_success_at FROM mailbox_cursors',
+        );
         expect(cursor.mailbox).toBe(`imap://support%40example.test@127.0.0.1:${dovecot.port}/INBOX`);
         expect(cursor.uid_validity).toBe(String(c.mailbox && c.mailbox.uidValidity));
         expect(Number(cursor.last_uid)).toBe(firstUid + 1);
@@ -70,7 +81,12 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
     await waitFor('two imported mails', async () => (await inboundCount()) === 2);
     await dovecot.append(
       SUPPORT_USER,
-      rawMail({ from: 'ann@customer.test', subject: 'Re: Printer broken', messageId: 'ann-2@customer.test', inReplyTo: 'ann-1@customer.test' }),
+      rawMail({
+        from: 'ann@customer.test',
+        subject: 'Re: Printer broken',
+        messageId: 'ann-2@customer.test',
+        inReplyTo: 'ann-1@customer.test',
+      }),
     );
     await waitFor('the follow-up', async () => (await inboundCount()) === 3);
     const rows = await t.db.dataSource.query(
@@ -78,7 +94,9 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
     );
     expect(rows).toHaveLength(2);
     expect(rows[1].request_id).toBe(rows[0].request_id);
-    const [inbound] = await t.db.dataSource.query(`SELECT status FROM inbound_mail WHERE message_id = 'ann-2@customer.test'`);
+    const [inbound] = await t.db.dataSource.query(
+      `SELECT status FROM inbound_mail WHERE message_id = 'ann-2@customer.test'`,
+    );
     expect(inbound.status).toBe('appended');
   });
 
@@ -86,7 +104,10 @@ describeImap('IMAP poller: import, threading, IDLE', () => {
     await waitFor('earlier mail', async () => (await inboundCount()) === 3);
     await new Promise((r) => setTimeout(r, 500)); // let the poller settle into IDLE
     const started = Date.now();
-    await dovecot.append(SUPPORT_USER, rawMail({ from: 'cat@customer.test', subject: 'Password reset', messageId: 'cat-1@customer.test' }));
+    await dovecot.append(
+      SUPPORT_USER,
+      rawMail({ from: 'cat@customer.test', subject: 'Password reset', messageId: 'cat-1@customer.test' }),
+    );
     await waitFor('the IDLE pickup', async () => (await inboundCount()) === 4, 3000);
     const elapsed = Date.now() - started;
     console.info(`IMAP IDLE pickup after APPEND: ${elapsed} ms`);

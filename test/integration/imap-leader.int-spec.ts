@@ -46,7 +46,13 @@ describeImap('two app instances polling one mailbox', () => {
   const imported = async (): Promise<number> =>
     Number((await db.dataSource.query(`SELECT count(*) AS n FROM inbound_mail WHERE source = 'imap'`))[0].n);
   const mails = (from: number, to: number) =>
-    Array.from({ length: to - from }, (_, k) => rawMail({ from: `c${(from + k) % 9}@customer.test`, subject: `Ticket ${from + k}`, messageId: `t-${from + k}@customer.test` }));
+    Array.from({ length: to - from }, (_, k) =>
+      rawMail({
+        from: `c${(from + k) % 9}@customer.test`,
+        subject: `Ticket ${from + k}`,
+        messageId: `t-${from + k}@customer.test`,
+      }),
+    );
 
   beforeAll(async () => {
     [dovecot, db] = await Promise.all([startDovecot(), createTestDatabase()]);
@@ -61,7 +67,9 @@ describeImap('two app instances polling one mailbox', () => {
 
   it('imports each message exactly once, through one leader', async () => {
     if (db.embedded) {
-      console.warn('embedded PostgreSQL: one backend for all connections, advisory locks cannot elect a leader; skipped');
+      console.warn(
+        'embedded PostgreSQL: one backend for all connections, advisory locks cannot elect a leader; skipped',
+      );
       return;
     }
     await dovecot.appendMany(SUPPORT_USER, mails(0, 150));
@@ -80,10 +88,15 @@ describeImap('two app instances polling one mailbox', () => {
     const follower = leader === a ? b : a;
     await leader.app.close();
     instances.splice(instances.indexOf(leader), 1);
-    await dovecot.append(SUPPORT_USER, rawMail({ from: 'late@customer.test', subject: 'After failover', messageId: 'late-1@customer.test' }));
+    await dovecot.append(
+      SUPPORT_USER,
+      rawMail({ from: 'late@customer.test', subject: 'After failover', messageId: 'late-1@customer.test' }),
+    );
     await waitFor('the mail after failover', async () => (await imported()) === 201, 15000);
     expect(follower.poller.status().leader).toBe(true);
-    const [row] = await db.dataSource.query(`SELECT count(*) AS n FROM inbound_mail WHERE message_id = 'late-1@customer.test'`);
+    const [row] = await db.dataSource.query(
+      `SELECT count(*) AS n FROM inbound_mail WHERE message_id = 'late-1@customer.test'`,
+    );
     expect(Number(row.n)).toBe(1);
   }, 30000);
 });

@@ -18,7 +18,10 @@ describeImap('IMAP poller with IMAP_MOVE_TO', () => {
 
   it('moves imported mail, flagged \\Seen, to the folder, creating it first', async () => {
     for (const i of [1, 2]) {
-      await dovecot.append(SUPPORT_USER, rawMail({ from: `m${i}@customer.test`, subject: `Move ${i}`, messageId: `move-${i}@customer.test` }));
+      await dovecot.append(
+        SUPPORT_USER,
+        rawMail({ from: `m${i}@customer.test`, subject: `Move ${i}`, messageId: `move-${i}@customer.test` }),
+      );
     }
     t = await createTestApp({ IMAP_URL: dovecot.url(), IMAP_MOVE_TO: 'Done', IMAP_POLL_SECONDS: '1' });
     const c = await dovecot.client();

@@ -8,7 +8,8 @@ const describeImap = dovecotAvailable() ? describe : describe.skip;
 describeImap('IMAP poller on a mailbox whose UIDVALIDITY changes', () => {
   let dovecot: TestDovecot;
   let t: TestApp;
-  const mail = (i: number) => rawMail({ from: `u${i}@customer.test`, subject: `Case ${i}`, messageId: `case-${i}@customer.test` });
+  const mail = (i: number) =>
+    rawMail({ from: `u${i}@customer.test`, subject: `Case ${i}`, messageId: `case-${i}@customer.test` });
   const imported = async (): Promise<number> =>
     Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM inbound_mail WHERE source = 'imap'`))[0].n);
   const cursor = async () => (await t.db.dataSource.query('SELECT uid_validity, last_uid FROM mailbox_cursors'))[0];
@@ -47,7 +48,9 @@ describeImap('IMAP poller on a mailbox whose UIDVALIDITY changes', () => {
 
     const after = await cursor();
     expect(after.uid_validity).not.toBe(before.uid_validity);
-    const results = await Promise.all(ingest.mock.results.map((r) => r.value as Promise<{ status: string; messageId: string }>));
+    const results = await Promise.all(
+      ingest.mock.results.map((r) => r.value as Promise<{ status: string; messageId: string }>),
+    );
     expect(results.map((r) => `${r.messageId} ${r.status}`).sort()).toEqual([
       'case-1@customer.test duplicate',
       'case-2@customer.test duplicate',

@@ -126,7 +126,12 @@ namespace inbox {
   }
 }
 `;
-  fs.writeFileSync(path.join(dir, 'users'), Object.entries(users).map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(''));
+  fs.writeFileSync(
+    path.join(dir, 'users'),
+    Object.entries(users)
+      .map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`)
+      .join(''),
+  );
   const file = path.join(dir, 'dovecot.conf');
   fs.writeFileSync(file, conf);
   return file;
@@ -172,7 +177,7 @@ export async function startDovecot(): Promise<TestDovecot> {
       await waitForGreeting(port, proc, log);
     } catch (e) {
       proc.kill('SIGKILL');
-      throw new Error(`${(e as Error).message}\n${stderr}`);
+      throw new Error(`${(e as Error).message}\n${stderr}`, { cause: e });
     }
   }
 
@@ -194,7 +199,13 @@ export async function startDovecot(): Promise<TestDovecot> {
   }
 
   async function client(user = SUPPORT_USER): Promise<ImapFlow> {
-    const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: users[user] }, logger: false });
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      auth: { user, pass: users[user] },
+      logger: false,
+    });
     c.on('error', () => undefined);
     await c.connect();
     return c;
@@ -238,7 +249,14 @@ export async function startDovecot(): Promise<TestDovecot> {
 }
 
 /** A plain-text RFC 5322 mail for IMAP tests. */
-export function rawMail(o: { from: string; subject: string; messageId: string; inReplyTo?: string; body?: string; to?: string }): string {
+export function rawMail(o: {
+  from: string;
+  subject: string;
+  messageId: string;
+  inReplyTo?: string;
+  body?: string;
+  to?: string;
+}): string {
   const headers = [
     `From: ${o.from}`,
     `To: ${o.to ?? 'support@desk.test'}`,
@@ -253,7 +271,11 @@ export function rawMail(o: { from: string; subject: string; messageId: string; i
 }
 
 /** Polls `check` every 100 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | false | null | undefined>, timeoutMs = 20000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | false | null | undefined>,
+  timeoutMs = 20000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -87,5 +87,6 @@ async function markProcessed(client: ImapFlow, uids: number[], moveTo: string | 
   if (await client.messageMove(uids, moveTo, { uid: true })) return;
   // imapflow answers false on failure; the usual cause is a folder that does not exist yet.
   await client.mailboxCreate(moveTo).catch(() => undefined);
-  if (!(await client.messageMove(uids, moveTo, { uid: true }))) throw new Error(`could not move imported mail to ${moveTo}`);
+  if (!(await client.messageMove(uids, moveTo, { uid: true })))
+    throw new Error(`could not move imported mail to ${moveTo}`);
 }

@@ -79,14 +79,16 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Starts the loop in the background when IMAP_URL is set; never delays bootstrap. */
   onApplicationBootstrap(): void {
-    if (!this.target) return;
+    if (!this.target || !this.config.workers) return;
     this.cursor = new MailboxCursorStore(this.dataSource, this.target.key);
     this.lock = new MailboxLeaderLock(this.dataSource, this.target.key);
     this.scheduler.addInterval(
       this.intervalName,
       setInterval(() => this.signal.poke(), this.config.imap.pollSeconds * 1000),
     );
-    this.logger.log(`IMAP polling ${this.target.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`);
+    this.logger.log(
+      `IMAP polling ${this.target.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
+    );
     this.loop = this.run().catch((e) => this.logger.error(`IMAP poller stopped: ${describeError(e)}`));
   }
 
@@ -196,17 +198,19 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
 
   private async recordSuccess(): Promise<void> {
     const at = new Date();
-    await this.cursor!.recordSuccess(at);
     this.state.lastSuccessAt = at;
     this.state.lastError = null;
     this.state.lastErrorAt = null;
+    await this.cursor!.recordSuccess(at);
   }
 
   private async recordError(message: string): Promise<void> {
     const at = new Date();
     this.state.lastError = message;
     this.state.lastErrorAt = at;
-    await this.cursor!.recordError(message, at).catch((e) => this.logger.debug(`could not record the IMAP error: ${describeError(e)}`));
+    await this.cursor!.recordError(message, at).catch((e) =>
+      this.logger.debug(`could not record the IMAP error: ${describeError(e)}`),
+    );
   }
 
   /** A non-leader reports what the leader last wrote. */
@@ -229,7 +233,10 @@ function describeError(e: unknown): string {
 async function logoutQuietly(client: ImapFlow): Promise<void> {
   if (client.usable) {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([client.logout().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, IMAP_LOGOUT_TIMEOUT_MS)))]);
+    await Promise.race([
+      client.logout().catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, IMAP_LOGOUT_TIMEOUT_MS))),
+    ]);
     clearTimeout(timer);
   }
   client.close();

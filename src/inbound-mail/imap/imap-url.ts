@@ -34,7 +34,8 @@ export function parseImapUrl(raw: string): ImapTarget {
   if (!host) throw new Error('IMAP_URL has no host');
   const user = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
-  if (!user || !password) throw new Error('IMAP_URL must include a user and a password (imap://user:password@host/INBOX)');
+  if (!user || !password)
+    throw new Error('IMAP_URL must include a user and a password (imap://user:password@host/INBOX)');
   const port = url.port ? Number(url.port) : secure ? 993 : 143;
   const mailbox = decodeURIComponent(url.pathname.replace(/^\/+/, '')) || 'INBOX';
   const hostPart = host.includes(':') ? `[${host}]` : host;

@@ -63,7 +63,10 @@ export class MailboxCursorStore {
 
   /** Stamps a completed import round. */
   async recordSuccess(at: Date): Promise<void> {
-    await this.dataSource.query('UPDATE mailbox_cursors SET last_success_at = $2, updated_at = now() WHERE mailbox = $1', [this.mailbox, at]);
+    await this.dataSource.query(
+      'UPDATE mailbox_cursors SET last_success_at = $2, updated_at = now() WHERE mailbox = $1',
+      [this.mailbox, at],
+    );
   }
 
   /** Keeps the latest failure (the row is created if the very first connection failed). */

@@ -23,7 +23,9 @@ export class MailboxLeaderLock {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
-      const rows: { locked: boolean }[] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.key]);
+      const rows: { locked: boolean }[] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+        this.key,
+      ]);
       if (rows[0]?.locked) {
         this.runner = runner;
         return true;

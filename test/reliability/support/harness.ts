@@ -24,7 +24,7 @@ export function appEnv(extra: Record<string, string>): Record<string, string> {
     JWT_SECRET: 'reliability-jwt-secret-0123456789',
     OUTBOX_POLL_MS: '100',
     OUTBOX_RETRY_BASE_MS: '200',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'log',
     ...extra,
   };
 }

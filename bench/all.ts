@@ -1,0 +1,30 @@
+import { mailToReply, imapIngest } from './imap';
+import { hasDovecot, main } from './lib';
+import { memory, startTimes } from './memory-start';
+import { queueAtScale } from './queue-at-scale';
+import { webhookIngest } from './webhook-ingest';
+
+/** `npm run bench`: every scenario in turn; each prints its figures and appends its row to BENCHMARKS.md. */
+main(typeof module === 'object' ? module : undefined, async () => {
+  const t0 = Date.now();
+  const step = async (name: string, fn: () => Promise<unknown>) => {
+    const s = Date.now();
+    console.log(`\n=== ${name} ===`);
+    await fn();
+    console.log(`=== ${name}: ${Math.round((Date.now() - s) / 1000)} s ===`);
+  };
+  let webhookRate: number | undefined;
+  await step('webhook ingest', async () => {
+    webhookRate = (await webhookIngest()).app.rate;
+  });
+  if (hasDovecot()) {
+    await step('IMAP ingest', () => imapIngest(webhookRate));
+    await step('mail-to-reply latency', () => mailToReply());
+  } else {
+    console.warn('dovecot is not installed (apt-get install -y dovecot-imapd): IMAP scenarios skipped');
+  }
+  await step('queue at scale', () => queueAtScale());
+  await step('start time', () => startTimes());
+  await step('memory', () => memory());
+  console.log(`\nall scenarios in ${Math.round((Date.now() - t0) / 1000)} s`);
+});

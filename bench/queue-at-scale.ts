@@ -1,0 +1,210 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { appDir, check, createDatabase, login, main, migrate, pct, PG_BASE, record, ROOT, round, startApp } from './lib';
+import { SEED, seedQueue } from './queue-seed';
+
+const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
+const LEVELS = [10, 50];
+
+interface Shape {
+  name: string;
+  query: Record<string, string | number | string[]>;
+}
+
+/** The common shapes of GET /requests: (name, query). Dates derive from the seeded time line. */
+function shapes(now: Date): Shape[] {
+  const day = (d: number) => new Date(now.getTime() - d * 86_400_000).toISOString().slice(0, 10);
+  return [
+    { name: 'status=new, sort createdAt', query: { status: 'new', sort: 'createdAt' } },
+    { name: 'status=new,in_progress + operator', query: { status: 'new,in_progress', operatorId: 7 } },
+    { name: 'customer', query: { customer: 'customer4242@client254.example' } },
+    { name: 'date range (30 days)', query: { createdFrom: day(400), createdTo: day(371) } },
+    { name: 'page 200 of status=in_progress', query: { status: 'in_progress', page: 200 } },
+  ];
+}
+
+const qs = (q: Shape['query']) =>
+  new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
+
+function get(base: string, pathAndQuery: string, token: string, agent: http.Agent): Promise<number> {
+  const url = new URL(pathAndQuery, base);
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, agent, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error('GET timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** `concurrency` lanes calling the URL for SECONDS; latencies in ms. */
+async function load(base: string, url: string, token: string, concurrency: number): Promise<{ p50: number; p99: number; rps: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  let bad = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = 0; i < 100_000 && performance.now() < end; i++) {
+        const t0 = performance.now();
+        if ((await get(base, url, token, agent)) !== 200) bad++;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  agent.destroy();
+  if (bad) throw new Error(`${bad} GET ${url} answered non-200`);
+  return { p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), rps: round(latencies.length / ((performance.now() - started) / 1000)) };
+}
+
+/** The SQL the app runs for a query, captured from TypeORM with the app's own RequestQueryService. */
+async function captureSql(url: string, query: Shape['query']): Promise<Array<{ sql: string; params: unknown[] }>> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { DataSource } = require('typeorm') as typeof import('typeorm');
+  const { dataSourceOptions } = require(path.join(appDir(), 'dist/src/database/data-source-options.js'));
+  const { RequestQueryService } = require(path.join(appDir(), 'dist/src/requests/request-query.service.js'));
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const captured: Array<{ sql: string; params: unknown[] }> = [];
+  const noop = () => undefined;
+  const ds = new DataSource({
+    ...dataSourceOptions(url, 1),
+    logging: true,
+    logger: {
+      logQuery: (sql: string, params?: unknown[]) => captured.push({ sql, params: params ?? [] }),
+      logQueryError: noop,
+      logQuerySlow: noop,
+      logSchemaBuild: noop,
+      logMigration: noop,
+      log: noop,
+    },
+  });
+  await ds.initialize();
+  try {
+    const q: Record<string, unknown> = { ...query };
+    if (typeof q.status === 'string') q.status = (q.status as string).split(',');
+    captured.length = 0;
+    await new RequestQueryService(ds).list(q);
+    return captured.filter((c) => /^\s*SELECT/i.test(c.sql));
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/** EXPLAIN ANALYZE of each statement: the median total (planning + execution) ms over 5 runs, and the last plan. */
+async function explain(url: string, statements: Array<{ sql: string; params: unknown[] }>): Promise<{ ms: number; plans: string[] }> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    let total = 0;
+    const plans: string[] = [];
+    for (const s of statements) {
+      const runs: number[] = [];
+      let plan = '';
+      for (let i = 0; i < 5; i++) {
+        const r = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`, s.params);
+        plan = r.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
+        const num = (re: RegExp) => Number(re.exec(plan)?.[1] ?? 0);
+        runs.push(num(/Planning Time: ([\d.]+)/) + num(/Execution Time: ([\d.]+)/));
+      }
+      total += pct(runs, 50);
+      plans.push(`${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}`);
+    }
+    return { ms: round(total, 2), plans };
+  } finally {
+    await c.end();
+  }
+}
+
+const PLANS_START = '<!-- queue-plans:start -->';
+const PLANS_END = '<!-- queue-plans:end -->';
+
+/** Replaces the plans section of BENCHMARKS.md with this run's plans. */
+function writePlans(text: string): void {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const block = `${PLANS_START}\n${text}\n${PLANS_END}`;
+  const a = current.indexOf(PLANS_START);
+  const b = current.indexOf(PLANS_END);
+  const next = a >= 0 && b > a ? current.slice(0, a) + block + current.slice(b + PLANS_END.length) : `${current}\n## Queue plans (latest run)\n\n${block}\n`;
+  fs.writeFileSync(file, next);
+}
+
+/** Scenario 5: GET /requests over 1M requests / 3M messages vs. the same SQL alone. */
+export async function queueAtScale(): Promise<void> {
+  // BENCH_QUEUE_DB=<name of a database seeded by an earlier run>: reuse it (kept), to iterate on a fix.
+  const reuse = process.env.BENCH_QUEUE_DB;
+  const db = reuse
+    ? { name: reuse, url: `${PG_BASE}/${reuse}`, drop: async () => undefined }
+    : await createDatabase('bench_queue');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-'));
+  try {
+    let seeded = 0;
+    let app;
+    if (!reuse) {
+      await migrate(db.url);
+      app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir });
+      await app.stop(); // the admin exists now
+      seeded = await seedQueue(db.url);
+    } else {
+      await migrate(db.url);
+    }
+    console.log(`seeded ${SEED.requests} requests, ${SEED.requests * SEED.messagesPerRequest} messages in ${seeded} s`);
+    const now = new Date();
+    app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: '10' });
+    const rows: string[] = [];
+    const planText: string[] = [];
+    let worstRatio = 0;
+    let worstP99at10 = 0;
+    let seqScans = 0;
+    try {
+      const token = await login(app.base);
+      for (const shape of shapes(now)) {
+        const url = `/requests?${qs(shape.query)}`;
+        const statements = await captureSql(db.url, shape.query);
+        const sql = await explain(db.url, statements);
+        const scans = sql.plans.filter((p) => /Seq Scan/.test(p)).length;
+        seqScans += scans;
+        const figures: string[] = [];
+        for (const c of LEVELS) {
+          await load(app.base, url, token, 2); // warm-up
+          const r = await load(app.base, url, token, c);
+          figures.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
+          if (c === 10) {
+            worstP99at10 = Math.max(worstP99at10, r.p99);
+            worstRatio = Math.max(worstRatio, r.p99 / Math.max(sql.ms, 0.01));
+          }
+        }
+        const line = `${shape.name}: ${figures.join(', ')}; SQL ${sql.ms} ms${scans ? `, ${scans} SEQ SCAN` : ''}`;
+        console.log(line);
+        rows.push(line);
+        planText.push(`### ${shape.name} — \`GET ${url}\`\n\n\`\`\`\n${sql.plans.join('\n\n')}\n\`\`\``);
+      }
+    } finally {
+      await app.stop();
+    }
+    writePlans(planText.join('\n\n'));
+    await record(
+      'queue at scale',
+      { data: `${SEED.requests / 1e6}M requests, ${(SEED.requests * SEED.messagesPerRequest) / 1e6}M messages (${reuse ? 'reused' : `seeded in ${seeded} s`})`, shapes: rows.join('; ') },
+      [
+        check(`p99 <= 30 ms at 10 conns (worst ${worstP99at10})`, worstP99at10 <= 30),
+        check(`p99 <= 3x SQL (worst ${round(worstRatio)}x)`, worstRatio <= 3),
+        check(`no seq scan (${seqScans})`, seqScans === 0),
+      ].join('; '),
+    );
+  } finally {
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main(typeof module === 'object' ? module : undefined, queueAtScale);

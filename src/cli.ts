@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `maildesk <command>` (npm run cli -- <command>): operator and mailbox chores on the server's
+// configuration and database, without HTTP and without the background workers.
+import 'reflect-metadata';
+import { CliError, parseArgs, UsageError, checkArgs } from './cli/args';
+import type { Command } from './cli/command';
+import { openCliContext } from './cli/context';
+import { importImap, importMbox } from './cli/import-commands';
+import { operatorCreate, operatorResetPassword } from './cli/operator-commands';
+import { quarantineList, quarantineReplay } from './cli/quarantine-commands';
+
+/** Every command, in the order the usage text lists them. */
+export const COMMANDS: Command[] = [operatorCreate, operatorResetPassword, quarantineList, quarantineReplay, importMbox, importImap];
+
+/** Exit codes: 0 done, 1 the command failed, 2 it was called wrongly. */
+export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: maildesk <command> [arguments]   (npm run cli -- <command> ...)',
+    '',
+    ...COMMANDS.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.usage}`, `  ${''.padEnd(width)}    ${c.summary}`]),
+    '',
+    'Reads the same environment and .env as the server (DATABASE_URL, DATA_DIR, ...).',
+    'Exit codes: 0 done, 1 failed, 2 wrong usage.',
+  ].join('\n');
+}
+
+/** Runs one command line; resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let run;
+  try {
+    const args = parseArgs(argv);
+    if (args.command === 'help' || args.options.help === true) {
+      process.stdout.write(usage() + '\n');
+      return EXIT.ok;
+    }
+    if (args.command === undefined) throw new UsageError('no command given');
+    const command = COMMANDS.find((c) => c.name === args.command);
+    if (!command) throw new UsageError(`unknown command ${args.command}`);
+    try {
+      checkArgs(args, command.spec);
+      run = command.prepare(args);
+    } catch (e) {
+      if (e instanceof UsageError) throw new UsageError(`${e.message}\nusage: maildesk ${command.name} ${command.usage}`);
+      throw e;
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`maildesk: ${e.message}\n${e.message.includes('usage:') ? '' : `\n${usage()}\n`}`);
+    return EXIT.usage;
+  }
+  try {
+    const ctx = await openCliContext();
+    try {
+      return await run(ctx);
+    } finally {
+      await ctx.close();
+    }
+  } catch (e) {
+    const message = e instanceof CliError ? e.message : `failed: ${(e as Error).message}`;
+    process.stderr.write(`maildesk: ${message}\n`);
+    return EXIT.error;
+  }
+}
+
+if (typeof require === 'function' && require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`maildesk: ${e.stack ?? e.message}\n`);
+      process.exit(EXIT.error);
+    },
+  );
+}

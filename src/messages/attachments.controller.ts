@@ -1,0 +1,66 @@
+import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import { MessagesService } from './messages.service';
+
+/** A stored content type if it is a plain `type/subtype` (parameters kept), else octet-stream. */
+export function safeContentType(value: string | null | undefined): string {
+  const v = (value ?? '').trim();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(\s*;\s*[a-z0-9_.-]+=("[^"\r\n]*"|[^\s;"]+))*$/i.test(v)
+    ? v
+    : 'application/octet-stream';
+}
+
+/** `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987). */
+export function attachmentDisposition(filename: string): string {
+  const name = filename.replace(/[\r\n\\/]+/g, '_').trim() || 'attachment';
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["%;\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
+ * Attachment downloads. Always served as a download, sandboxed and never sniffed, so an HTML or SVG
+ * attachment sent by a customer cannot run in the API's origin.
+ */
+@ApiTags('messages')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@Controller('attachments')
+export class AttachmentsController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Download an attachment (its stored bytes and content type, as a file download)' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({
+    description: 'The attachment, with Content-Disposition: attachment and Content-Security-Policy: sandbox',
+    schema: { type: 'string', format: 'binary' },
+  })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such attachment' })
+  async download(
+    @Param('id', ParseIdPipe) id: number,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    const attachment = await this.messages.loadAttachment(id);
+    if (!attachment) throw new NotFoundException(`attachment ${id} does not exist`);
+    res.setHeader('Content-Type', safeContentType(attachment.contentType));
+    res.setHeader('Content-Disposition', attachmentDisposition(attachment.filename));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
+    res.setHeader('Cache-Control', 'private, no-store');
+    return new StreamableFile(attachment.content, { length: attachment.content.length });
+  }
+}

@@ -1,0 +1,61 @@
+import { Controller, Get, Header, Inject, Req, UnauthorizedException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Public } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../common/error.dto';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
+import { safeEqual } from '../inbound-mail/webhook/inbound-token.guard';
+import { OutboxService } from '../outbound-mail/outbox.service';
+import { MetricsService } from './metrics.service';
+
+/** Prometheus scrape endpoint: public, or behind `Authorization: Bearer <METRICS_TOKEN>` when that is set. */
+@ApiTags('metrics')
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly outbox: OutboxService,
+    private readonly imap: ImapPollerService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Prometheus metrics (text exposition format)',
+    description:
+      'HTTP latency by route, emails ingested by result, outbox backlog and failures, IMAP poll age, process metrics. ' +
+      'Public unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` is required.',
+    security: [],
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string', example: 'maildesk_outbox_pending 0\n' } })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'METRICS_TOKEN is set and the bearer token is missing or wrong' })
+  async scrape(@Req() req: { headers: Record<string, string | undefined>; res?: { type(t: string): unknown } }): Promise<string> {
+    const expected = this.config.metricsToken;
+    if (expected) {
+      const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+      if (!given || !safeEqual(given, expected)) throw new UnauthorizedException('a valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)');
+    }
+    await this.collect();
+    req.res?.type(this.metrics.registry.contentType);
+    return this.metrics.registry.metrics();
+  }
+
+  /** Sets the gauges that are read from the database and the poller at scrape time. */
+  private async collect(): Promise<void> {
+    const m = this.metrics;
+    const backlog = await this.outbox.backlog();
+    m.outboxPending.set(backlog.pending);
+    m.outboxDue.set(backlog.due);
+    m.outboxFailed.set(backlog.failed);
+    m.outboxOldestDueAge.set(backlog.oldestDueAt ? Math.max(0, (Date.now() - backlog.oldestDueAt.getTime()) / 1000) : 0);
+    const imap = this.imap.status();
+    if (m.imapPollAge && m.imapLeader) {
+      m.imapPollAge.set(imap.lastSuccessAt ? Math.max(0, (Date.now() - imap.lastSuccessAt.getTime()) / 1000) : Infinity);
+      m.imapLeader.set(imap.leader ? 1 : 0);
+    }
+  }
+}

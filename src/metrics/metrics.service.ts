@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import type { IngestStatus } from '../inbound-mail/ingest-result';
+
+/** Route label of requests that matched no route (keeps the label set bounded). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/**
+ * The application's Prometheus metrics, in a registry of its own (one per app instance, so tests
+ * that boot several apps in one process do not collide). Counters and histograms are updated
+ * where things happen; gauges of the outbox and the IMAP poller are set at scrape time.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  /** HTTP latency by route template (`/requests/:id`), method and status code. */
+  readonly httpDuration = new Histogram({
+    name: 'maildesk_http_request_duration_seconds',
+    help: 'HTTP request latency by route template, method and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Emails through the inbound pipeline by source and result. */
+  readonly mailsIngested = new Counter({
+    name: 'maildesk_mails_ingested_total',
+    help: 'Emails through the inbound pipeline, by source (webhook, imap, cli) and result (created, appended, duplicate, ignored, quarantined)',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxPending = new Gauge({
+    name: 'maildesk_outbox_pending',
+    help: 'Outbound mails waiting to be sent',
+    registers: [this.registry],
+  });
+
+  readonly outboxDue = new Gauge({
+    name: 'maildesk_outbox_due',
+    help: 'Pending outbound mails whose time has come',
+    registers: [this.registry],
+  });
+
+  readonly outboxFailed = new Gauge({
+    name: 'maildesk_outbox_failed',
+    help: 'Outbound mails that failed for good',
+    registers: [this.registry],
+  });
+
+  readonly outboxOldestDueAge = new Gauge({
+    name: 'maildesk_outbox_oldest_due_age_seconds',
+    help: 'How long the oldest due outbound mail has been waiting (0 when none)',
+    registers: [this.registry],
+  });
+
+  /** Only with IMAP_URL set: seconds since the last successful round (+Inf before the first one). */
+  readonly imapPollAge: Gauge | null;
+
+  /** Only with IMAP_URL set: 1 on the instance that holds the mailbox's leader lock. */
+  readonly imapLeader: Gauge | null;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    collectDefaultMetrics({ register: this.registry });
+    const imap = !!config.imap.url;
+    this.imapPollAge = imap
+      ? new Gauge({
+          name: 'maildesk_imap_poll_age_seconds',
+          help: 'Seconds since the last successful IMAP import round (the leader writes it; +Inf before the first one)',
+          registers: [this.registry],
+        })
+      : null;
+    this.imapLeader = imap
+      ? new Gauge({
+          name: 'maildesk_imap_leader',
+          help: '1 when this instance holds the mailbox leader lock and imports, else 0',
+          registers: [this.registry],
+        })
+      : null;
+  }
+
+  /** Counts one email through InboundMailService.ingest. */
+  countIngested(source: string, result: IngestStatus): void {
+    this.mailsIngested.inc({ source, result });
+  }
+}

@@ -1,0 +1,241 @@
+import { JwtService } from '@nestjs/jwt';
+import { createTestApp, TestApp } from '../setup/app';
+import { postRaw, rawMail } from '../setup/mail';
+import { expressRoutes, nestRoutes, routeKey } from '../setup/routes';
+
+/** Who calls: no token, an expired admin token, a deactivated operator's token, an operator, an admin. */
+const WHO = ['none', 'expired', 'deactivated', 'operator', 'admin'] as const;
+type Who = (typeof WHO)[number];
+
+/** Ids the probes use, created in beforeAll. */
+interface Fixtures {
+  requestId: number;
+  operatorId: number;
+  inboundId: number;
+  outboxId: number;
+  attachmentId: number;
+}
+
+interface Probe {
+  path: (f: Fixtures) => string;
+  body?: (who: Who) => unknown;
+  /** Expected status for none, expired, deactivated, operator, admin. */
+  expect: [number, number, number, number, number];
+}
+
+const PRIVATE = (operator: number, admin: number): Probe['expect'] => [401, 401, 401, operator, admin];
+
+/**
+ * The access matrix: every route the server serves, in the order the probes run (assign before close).
+ * A route missing here, or listed here but not served, fails the test.
+ */
+const MATRIX: Array<[string, Probe]> = [
+  ['GET /health/live', { path: () => '/health/live', expect: [200, 200, 200, 200, 200] }],
+  ['GET /health/ready', { path: () => '/health/ready', expect: [200, 200, 200, 200, 200] }],
+  // Public while METRICS_TOKEN is unset (the default).
+  ['GET /metrics', { path: () => '/metrics', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs', { path: () => '/docs', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs-json', { path: () => '/docs-json', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs-yaml', { path: () => '/docs-yaml', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs/index.html', { path: () => '/docs/index.html', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs/swagger-ui-init.js', { path: () => '/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] }],
+  ['GET /docs/docs/swagger-ui-init.js', { path: () => '/docs/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] }],
+  // Swagger registers the route, but its package ships no LICENSE file: 404 for everyone.
+  ['GET /docs/LICENSE', { path: () => '/docs/LICENSE', expect: [404, 404, 404, 404, 404] }],
+  [
+    'POST /auth/login',
+    {
+      path: () => '/auth/login',
+      body: () => ({ email: 'admin@desk.test', password: 'admin-password-1' }),
+      expect: [200, 200, 200, 200, 200],
+    },
+  ],
+  // An operator's bearer token is not the inbound token.
+  ['POST /inbound/mail', { path: () => '/inbound/mail', body: () => ({ raw: 'eA==' }), expect: [401, 401, 401, 401, 401] }],
+  [
+    'POST /requests/webhook/email',
+    { path: () => '/requests/webhook/email', body: () => ({ messages: [] }), expect: [401, 401, 401, 401, 401] },
+  ],
+  ['GET /operators', { path: () => '/operators', expect: PRIVATE(200, 200) }],
+  [
+    'POST /operators',
+    {
+      path: () => '/operators',
+      body: (who) => ({ name: 'New', email: `new-${who}@desk.test`, password: 'new-password-1', role: 'operator' }),
+      expect: PRIVATE(403, 201),
+    },
+  ],
+  ['PATCH /operators/:id', { path: (f) => `/operators/${f.operatorId}`, body: () => ({ name: 'Renamed' }), expect: PRIVATE(403, 200) }],
+  ['GET /requests', { path: () => '/requests', expect: PRIVATE(200, 200) }],
+  ['GET /requests/:id', { path: (f) => `/requests/${f.requestId}`, expect: PRIVATE(200, 200) }],
+  ['GET /requests/:id/events', { path: (f) => `/requests/${f.requestId}/events`, expect: PRIVATE(200, 200) }],
+  ['GET /requests/:id/messages', { path: (f) => `/requests/${f.requestId}/messages`, expect: PRIVATE(200, 200) }],
+  // The operator takes the request; the admin then finds it taken.
+  ['POST /requests/:id/assign', { path: (f) => `/requests/${f.requestId}/assign`, body: () => ({}), expect: PRIVATE(200, 409) }],
+  [
+    'POST /requests/:id/messages',
+    { path: (f) => `/requests/${f.requestId}/messages`, body: () => ({ text: 'On it.' }), expect: PRIVATE(201, 201) },
+  ],
+  ['POST /requests/:id/close', { path: (f) => `/requests/${f.requestId}/close`, expect: PRIVATE(200, 409) }],
+  ['GET /attachments/:id', { path: (f) => `/attachments/${f.attachmentId}`, expect: PRIVATE(200, 200) }],
+  ['GET /inbound/quarantine', { path: () => '/inbound/quarantine', expect: PRIVATE(403, 200) }],
+  // Not quarantined: 409 shows the admin got past the guard.
+  ['POST /inbound/quarantine/:id/replay', { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) }],
+  ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
+  // Pending or sent, not failed: 409 past the guard.
+  ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
+];
+
+const MAIL_WITH_ATTACHMENT = [
+  'From: Carol <carol@example.com>',
+  'To: support@desk.test',
+  'Subject: Screenshot',
+  'Message-ID: <matrix-1@example.com>',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b"',
+  '',
+  '--b',
+  'Content-Type: text/plain; charset=utf-8',
+  '',
+  'See attached.',
+  '--b',
+  'Content-Type: text/plain; name="notes.txt"',
+  'Content-Disposition: attachment; filename="notes.txt"',
+  '',
+  'some notes',
+  '--b--',
+  '',
+].join('\r\n');
+
+describe('access matrix: every route x who calls', () => {
+  let t: TestApp;
+  let fixtures: Fixtures;
+  const tokens = {} as Record<Who, string | undefined>;
+
+  async function createOperator(admin: string, email: string, password: string): Promise<number> {
+    const res = await t
+      .http()
+      .post('/operators')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: email.split('@')[0], email, password, role: 'operator' });
+    expect(res.status).toBe(201);
+    return res.body.id as number;
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_RATE_LIMIT: '1000' });
+    const admin = await t.adminToken();
+    await createOperator(admin, 'op@desk.test', 'op-password-1');
+    const goneId = await createOperator(admin, 'gone@desk.test', 'gone-password-1');
+    const targetId = await createOperator(admin, 'target@desk.test', 'target-password-1');
+    tokens.admin = admin;
+    tokens.operator = await t.login('op@desk.test', 'op-password-1');
+    tokens.deactivated = await t.login('gone@desk.test', 'gone-password-1');
+    const off = await t.http().patch(`/operators/${goneId}`).set('Authorization', `Bearer ${admin}`).send({ active: false });
+    expect(off.status).toBe(200);
+    // Valid signature, current token version, but expired.
+    tokens.expired = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync(
+      { sub: '1', tv: 0, role: 'admin' },
+      { expiresIn: -10 },
+    );
+    const ingested = await postRaw(t, Buffer.from(MAIL_WITH_ATTACHMENT));
+    expect(ingested.body.results[0].status).toBe('created');
+    const requestId = ingested.body.results[0].requestId as number;
+    const [inbound] = await t.db.dataSource.query('SELECT id FROM inbound_mail ORDER BY id LIMIT 1');
+    const [outbox] = await t.db.dataSource.query('SELECT id FROM outbox ORDER BY id LIMIT 1');
+    const [attachment] = await t.db.dataSource.query('SELECT id FROM attachments ORDER BY id LIMIT 1');
+    fixtures = { requestId, operatorId: targetId, inboundId: Number(inbound.id), outboxId: Number(outbox.id), attachmentId: attachment.id };
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('lists exactly the routes the server serves (a new route must be added to the matrix)', () => {
+    // Wildcard paths are middleware mounts (logging, metrics), not endpoints.
+    const served = new Set([...expressRoutes(t), ...nestRoutes(t)].filter((r) => !r.path.includes('*')).map(routeKey));
+    expect(MATRIX.map(([k]) => k).sort()).toEqual([...served].sort());
+  });
+
+  it('answers every route with the expected status for each caller', async () => {
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const [key, probe] of MATRIX) {
+      const method = key.split(' ')[0].toLowerCase() as 'get' | 'post' | 'patch';
+      for (const [i, who] of WHO.entries()) {
+        let req = t.http()[method](probe.path(fixtures));
+        if (tokens[who]) req = req.set('Authorization', `Bearer ${tokens[who]}`);
+        const res = probe.body ? await req.send(probe.body(who) as object) : await req;
+        got.push(`${key} as ${who} -> ${res.status}`);
+        want.push(`${key} as ${who} -> ${probe.expect[i]}`);
+        if (res.status === 401 || res.status === 403) {
+          expect(res.body).toMatchObject({ statusCode: res.status, error: expect.any(String) });
+        }
+      }
+    }
+    expect(got).toEqual(want);
+  });
+});
+
+describe('token revocation by token_version', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_RATE_LIMIT: '1000' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function newOperator(email: string, role: 'operator' | 'admin' = 'operator'): Promise<{ id: number; token: string }> {
+    const admin = await t.adminToken();
+    const res = await t
+      .http()
+      .post('/operators')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'X', email, password: 'first-password-1', role });
+    expect(res.status).toBe(201);
+    return { id: res.body.id, token: await t.login(email, 'first-password-1') };
+  }
+
+  const me = (token: string) => t.http().get('/operators').set('Authorization', `Bearer ${token}`);
+  const patch = async (id: number, body: object) =>
+    t.http().patch(`/operators/${id}`).set('Authorization', `Bearer ${await t.adminToken()}`).send(body);
+
+  it('ends existing tokens when the password changes; the new password works', async () => {
+    const { id, token } = await newOperator('pw@desk.test');
+    expect((await me(token)).status).toBe(200);
+    expect((await patch(id, { password: 'second-password-2' })).status).toBe(200);
+    expect((await me(token)).status).toBe(401);
+    const fresh = await t.login('pw@desk.test', 'second-password-2');
+    expect((await me(fresh)).status).toBe(200);
+    const old = await t.http().post('/auth/login').send({ email: 'pw@desk.test', password: 'first-password-1' });
+    expect(old.status).toBe(401);
+  });
+
+  it('ends existing tokens on deactivation, and reactivation does not bring them back', async () => {
+    const { id, token } = await newOperator('off@desk.test');
+    expect((await patch(id, { active: false })).status).toBe(200);
+    expect((await me(token)).status).toBe(401);
+    expect((await patch(id, { active: true })).status).toBe(200);
+    expect((await me(token)).status).toBe(401);
+    expect((await me(await t.login('off@desk.test', 'first-password-1'))).status).toBe(200);
+  });
+
+  it('takes a demoted admin’s admin rights at once, whatever role the token claims', async () => {
+    const { id, token } = await newOperator('boss2@desk.test', 'admin');
+    expect((await t.http().get('/outbox').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await patch(id, { role: 'operator' })).status).toBe(200);
+    expect((await t.http().get('/outbox').set('Authorization', `Bearer ${token}`)).status).toBe(403);
+  });
+
+  it('refuses a token carrying an older token version', async () => {
+    const { id } = await newOperator('tv@desk.test');
+    await patch(id, { password: 'second-password-2' });
+    const stale = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: String(id), tv: 0, role: 'operator' });
+    expect((await me(stale)).status).toBe(401);
+    const current = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: String(id), tv: 1, role: 'operator' });
+    expect((await me(current)).status).toBe(200);
+  });
+});

@@ -1,0 +1,94 @@
+import { signWebhookBody } from '../../src/inbound-mail/webhook/webhook-signature';
+import { createTestApp, TEST_INBOUND_TOKEN, TestApp } from '../setup/app';
+import { rawMail } from '../setup/mail';
+
+const SECRET = 'hmac-secret-0123456789abcdef';
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('webhook HMAC signature (INBOUND_HMAC_SECRET set)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ INBOUND_HMAC_SECRET: SECRET });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const post = (body: Buffer | string, type: string, headers: Record<string, string>) => {
+    let req = t.http().post('/inbound/mail').set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`).set('Content-Type', type);
+    for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+    return req.send(body);
+  };
+  const signed = (body: Buffer | string, ts = now(), secret = SECRET) => ({
+    'X-MailDesk-Timestamp': String(ts),
+    'X-MailDesk-Signature': signWebhookBody(secret, ts, body),
+  });
+  const count = async () => (await t.db.dataSource.query('SELECT count(*)::int AS n FROM inbound_mail'))[0].n as number;
+
+  it('accepts a raw email signed over its exact bytes', async () => {
+    const raw = rawMail({ from: 'a@example.com', subject: 'Signed raw', messageId: 'sig-1@example.com' });
+    const res = await post(raw, 'message/rfc822', signed(raw));
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].status).toBe('created');
+  });
+
+  it('accepts a JSON body signed over its raw bytes (not a re-serialisation)', async () => {
+    const raw = rawMail({ from: 'b@example.com', subject: 'Signed json', messageId: 'sig-2@example.com' });
+    const json = `{ "raw" :   "${raw.toString('base64')}" }`;
+    const res = await post(json, 'application/json', signed(json));
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].status).toBe('created');
+  });
+
+  it('refuses missing, wrong, tampered, stale and future signatures with 401, storing nothing', async () => {
+    const before = await count();
+    const raw = rawMail({ from: 'c@example.com', subject: 'Unsigned', messageId: 'sig-3@example.com' });
+    const cases: Array<[string, Record<string, string>, Buffer]> = [
+      ['no headers', {}, raw],
+      ['signature only', { 'X-MailDesk-Signature': signed(raw)['X-MailDesk-Signature'] }, raw],
+      ['wrong secret', signed(raw, now(), 'another-secret-0123456789'), raw],
+      ['tampered body', signed(raw), Buffer.concat([raw, Buffer.from('x')])],
+      ['six minutes old (replay)', signed(raw, now() - 360), raw],
+      ['six minutes ahead', signed(raw, now() + 360), raw],
+      ['not hex', { 'X-MailDesk-Timestamp': String(now()), 'X-MailDesk-Signature': 'sha256=zz' }, raw],
+      ['not a number', { ...signed(raw), 'X-MailDesk-Timestamp': 'yesterday' }, raw],
+    ];
+    for (const [name, headers, body] of cases) {
+      const res = await post(body, 'message/rfc822', headers);
+      expect({ name, status: res.status }).toEqual({ name, status: 401 });
+      expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    }
+    expect(await count()).toBe(before);
+  });
+
+  it('still requires the token besides the signature', async () => {
+    const raw = rawMail({ from: 'd@example.com', subject: 'No token', messageId: 'sig-4@example.com' });
+    const res = await t.http().post('/inbound/mail').set('Content-Type', 'message/rfc822').set(signed(raw)).send(raw);
+    expect(res.status).toBe(401);
+  });
+
+  it('accepts a signature four minutes old', async () => {
+    const raw = rawMail({ from: 'e@example.com', subject: 'Slightly late', messageId: 'sig-5@example.com' });
+    expect((await post(raw, 'message/rfc822', signed(raw, now() - 240))).status).toBe(200);
+  });
+});
+
+describe('webhook without INBOUND_HMAC_SECRET', () => {
+  it('needs only the token', async () => {
+    const t = await createTestApp();
+    try {
+      const raw = rawMail({ from: 'f@example.com', subject: 'Token only', messageId: 'sig-6@example.com' });
+      const res = await t
+        .http()
+        .post('/inbound/mail')
+        .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
+        .set('Content-Type', 'message/rfc822')
+        .send(raw);
+      expect(res.status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
