@@ -110,7 +110,8 @@ let snapshot: string | undefined;
  */
 export function appDir(): string {
   if (snapshot) return snapshot;
-  const dir = path.join(ROOT, 'node_modules', '.cache', 'maildesk-bench', 'app');
+  const dir = path.join(ROOT, 'node_modules', '.cache', 'maildesk-bench', `app-${process.pid}`);
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   for (let attempt = 0; ; attempt++) {
     try {
       if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) throw new Error('dist/src/main.js is missing: run npx nest build');

@@ -22,7 +22,13 @@ export class RequestsService {
 
   /** One request with its customer and operator, or null. */
   findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<ServiceRequest | null> {
-    return manager.findOne(ServiceRequest, { where: { id }, relations: { customer: true, operator: true } });
+    // One statement: findOne with relations runs two (a DISTINCT id query for its LIMIT 1, then the row).
+    return manager
+      .createQueryBuilder(ServiceRequest, 'r')
+      .innerJoinAndSelect('r.customer', 'customer')
+      .leftJoinAndSelect('r.operator', 'operator')
+      .where('r.id = :id', { id })
+      .getOne();
   }
 
   /** The request history, oldest first. */

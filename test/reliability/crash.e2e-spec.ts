@@ -9,7 +9,7 @@ import { countBy, deliveriesByMessageId } from './support/counting';
 
 const KILLS = variant(5, 10);
 /** Longest random time between an app being ready and its SIGKILL. */
-const MAX_LIFE_MS = variant(2500, 5000);
+const MAX_LIFE_MS = variant(3000, 5000);
 const WEBHOOK_SENDERS = 8;
 const IMAP_PER_ROUND = variant(25, 60);
 
@@ -94,7 +94,7 @@ maybe('crash: SIGKILL during webhook load and IMAP import', () => {
     for (let round = 0; round < KILLS; round++) {
       app = await startBuiltApp(env);
       const appending = appendRound();
-      const life = 300 + Math.floor(Math.random() * MAX_LIFE_MS);
+      const life = 800 + Math.floor(Math.random() * MAX_LIFE_MS);
       lives.push(life);
       await sleep(life);
       await app.kill();
