@@ -10,7 +10,14 @@ import { operatorCreate, operatorResetPassword } from './cli/operator-commands';
 import { quarantineList, quarantineReplay } from './cli/quarantine-commands';
 
 /** Every command, in the order the usage text lists them. */
-export const COMMANDS: Command[] = [operatorCreate, operatorResetPassword, quarantineList, quarantineReplay, importMbox, importImap];
+export const COMMANDS: Command[] = [
+  operatorCreate,
+  operatorResetPassword,
+  quarantineList,
+  quarantineReplay,
+  importMbox,
+  importImap,
+];
 
 /** Exit codes: 0 done, 1 the command failed, 2 it was called wrongly. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
@@ -43,7 +50,8 @@ export async function runCli(argv: string[]): Promise<number> {
       checkArgs(args, command.spec);
       run = command.prepare(args);
     } catch (e) {
-      if (e instanceof UsageError) throw new UsageError(`${e.message}\nusage: maildesk ${command.name} ${command.usage}`);
+      if (e instanceof UsageError)
+        throw new UsageError(`${e.message}\nusage: maildesk ${command.name} ${command.usage}`);
       throw e;
     }
   } catch (e) {

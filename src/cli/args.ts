@@ -80,6 +80,7 @@ export function optional(args: ParsedArgs, name: string): string | undefined {
 export function positiveInt(args: ParsedArgs, name: string, def: number, max: number): number {
   const v = optional(args, name);
   if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}`);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max)
+    throw new UsageError(`--${name} must be an integer from 1 to ${max}`);
   return Number(v);
 }

@@ -2,7 +2,11 @@ import { ImapFlow } from 'imapflow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InboundMailService } from '../inbound-mail/inbound-mail.service';
-import { IMAP_CONNECTION_TIMEOUT_MS, IMAP_GREETING_TIMEOUT_MS, IMAP_SOCKET_TIMEOUT_MS } from '../inbound-mail/imap/imap-poller.service';
+import {
+  IMAP_CONNECTION_TIMEOUT_MS,
+  IMAP_GREETING_TIMEOUT_MS,
+  IMAP_SOCKET_TIMEOUT_MS,
+} from '../inbound-mail/imap/imap-poller.service';
 import { ImapTarget, parseImapUrl } from '../inbound-mail/imap/imap-url';
 import { CliError, UsageError } from './args';
 import { Command, say } from './command';

@@ -16,7 +16,8 @@ export async function* readMbox(chunks: AsyncIterable<Buffer>): AsyncGenerator<B
   const finish = (): Buffer | null => {
     if (!current) return null;
     const last = current[current.length - 1];
-    if (last && (last.length === 1 || (last.length === 2 && last[0] === 13)) && last[last.length - 1] === 10) current.pop();
+    if (last && (last.length === 1 || (last.length === 2 && last[0] === 13)) && last[last.length - 1] === 10)
+      current.pop();
     const raw = Buffer.concat(current);
     current = null;
     return raw.length ? raw : null;

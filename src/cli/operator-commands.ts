@@ -33,9 +33,12 @@ export const operatorCreate: Command = {
     if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
     const { password, generated } = passwordOption(optional(args, 'password'));
     return async (ctx) => {
-      const op = await ctx.app.get(OperatorsService).create({ email, name, role, password }).catch((e: Error) => {
-        throw new CliError(e.message.includes('exists') ? `an operator with the email ${email} exists` : e.message);
-      });
+      const op = await ctx.app
+        .get(OperatorsService)
+        .create({ email, name, role, password })
+        .catch((e: Error) => {
+          throw new CliError(e.message.includes('exists') ? `an operator with the email ${email} exists` : e.message);
+        });
       say(`created operator ${op.id} ${op.email} (${op.role})`);
       if (generated) say(`password: ${password}   (shown once)`);
       return 0;

@@ -33,11 +33,22 @@ export const quarantineList: Command = {
       }
       for (const m of items) {
         say(
-          [m.id, m.receivedAt.toISOString(), m.source, m.fromAddress ?? '-', `"${oneLine(m.subject, 60)}"`, oneLine(m.reason, 120)].join('  '),
+          [
+            m.id,
+            m.receivedAt.toISOString(),
+            m.source,
+            m.fromAddress ?? '-',
+            `"${oneLine(m.subject, 60)}"`,
+            oneLine(m.reason, 120),
+          ].join('  '),
         );
       }
       const first = (page - 1) * limit + 1;
-      say(items.length ? `${first}-${first + items.length - 1} of ${total} quarantined` : `${total} quarantined (none on page ${page})`);
+      say(
+        items.length
+          ? `${first}-${first + items.length - 1} of ${total} quarantined`
+          : `${total} quarantined (none on page ${page})`,
+      );
       return 0;
     };
   },
@@ -53,7 +64,8 @@ export const quarantineReplay: Command = {
     const all = args.options.all === true;
     const id = args.positional[0];
     if (all === (id !== undefined)) throw new UsageError('give either the id of a quarantined mail or --all');
-    if (id !== undefined && !/^[1-9]\d{0,18}$/.test(id)) throw new UsageError(`the id must be a positive integer (got "${id}")`);
+    if (id !== undefined && !/^[1-9]\d{0,18}$/.test(id))
+      throw new UsageError(`the id must be a positive integer (got "${id}")`);
     return async (ctx) => {
       const inbound = ctx.app.get(InboundMailService);
       const ids = id ? [id] : await allQuarantinedIds(inbound);
@@ -65,7 +77,10 @@ export const quarantineReplay: Command = {
         if (result.status === 'quarantined') stillQuarantined++;
         say(`${one}: ${describe(result)}`);
       }
-      if (all) say(`replayed ${ids.length}; ${ids.length - stillQuarantined} processed, ${stillQuarantined} still quarantined`);
+      if (all)
+        say(
+          `replayed ${ids.length}; ${ids.length - stillQuarantined} processed, ${stillQuarantined} still quarantined`,
+        );
       return 0;
     };
   },

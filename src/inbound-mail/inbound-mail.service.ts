@@ -131,13 +131,16 @@ export class InboundMailService {
 
   /**
    * Inserts the raw mail under its dedupe key, first thing in the transaction: a concurrent copy
-   * waits here for this one to commit, then finds the key taken. A quarantined copy is taken over.
+   * waits here for this one to commit, then finds the key taken. A quarantined copy is taken over,
+   * and the row then keeps the bytes that were processed (a retry may differ from a broken copy).
    */
   private async claim(manager: EntityManager, raw: Buffer, source: InboundSource, mail: ParsedMail, dedupeKey: string): Promise<string> {
     const rows: Array<{ id: string }> = await manager.query(
       `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
-       ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1
+       ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1,
+         source = EXCLUDED.source, message_id = EXCLUDED.message_id, from_address = EXCLUDED.from_address,
+         subject = EXCLUDED.subject, size = EXCLUDED.size, raw = EXCLUDED.raw
          WHERE inbound_mail.status = 'quarantined'
        RETURNING id`,
       [source, dedupeKey, mail.messageId, mail.from?.address ?? null, mail.subject.slice(0, 1000), raw.length, raw],

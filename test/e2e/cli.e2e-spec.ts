@@ -22,7 +22,10 @@ let dataDir: string;
 function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(k),
+      ([k]) =>
+        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(
+          k,
+        ),
     ),
   );
   const full = {
@@ -38,8 +41,12 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [process.env.MDH_CLI ?? 'dist/src/cli.js', ...args],
-      { env: Object.fromEntries(Object.entries(full).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv, cwd: process.cwd(), timeout: 60_000 },
+      ['dist/src/cli.js', ...args],
+      {
+        env: Object.fromEntries(Object.entries(full).filter(([, v]) => v !== undefined)),
+        cwd: process.cwd(),
+        timeout: 60_000,
+      },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -50,6 +57,7 @@ async function count(sql: string): Promise<number> {
   return rows[0].n;
 }
 
+// Each test starts the CLI a few times (a Node process and a Nest context each): slow on a busy machine.
 beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-cli-'));
@@ -73,14 +81,16 @@ describe('maildesk CLI', () => {
     expect(missing.stderr).toContain('--name is required');
     const both = await cli(['quarantine:replay', '3', '--all']);
     expect(both.code).toBe(2);
-  });
+  }, 120_000);
 
   it('creates an operator with a generated password that verifies, and refuses a duplicate', async () => {
     const res = await cli(['operator:create', '--email', 'Lead@Desk.test', '--name', 'Team Lead', '--role', 'admin']);
     expect(res).toMatchObject({ code: 0 });
     const password = /password: (\S+)/.exec(res.stdout)?.[1];
     expect(password).toBeDefined();
-    const [row] = await db.dataSource.query(`SELECT role, password_hash, token_version FROM operators WHERE email = 'lead@desk.test'`);
+    const [row] = await db.dataSource.query(
+      `SELECT role, password_hash, token_version FROM operators WHERE email = 'lead@desk.test'`,
+    );
     expect(row.role).toBe('admin');
     await expect(argon2.verify(row.password_hash, password!)).resolves.toBe(true);
     // The CLI seeds no first admin of its own: the operator it created is the only one.
@@ -88,19 +98,21 @@ describe('maildesk CLI', () => {
     const again = await cli(['operator:create', '--email', 'lead@desk.test', '--name', 'Other']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('an operator with the email lead@desk.test exists');
-  });
+  }, 120_000);
 
   it('resets a password and bumps token_version; an unknown email exits 1', async () => {
     const before = await db.dataSource.query(`SELECT token_version FROM operators WHERE email = 'lead@desk.test'`);
     const res = await cli(['operator:reset-password', '--email', 'lead@desk.test', '--password', 'a-new-password-42']);
     expect(res).toMatchObject({ code: 0 });
-    const [row] = await db.dataSource.query(`SELECT password_hash, token_version FROM operators WHERE email = 'lead@desk.test'`);
+    const [row] = await db.dataSource.query(
+      `SELECT password_hash, token_version FROM operators WHERE email = 'lead@desk.test'`,
+    );
     expect(row.token_version).toBe(before[0].token_version + 1);
     await expect(argon2.verify(row.password_hash, 'a-new-password-42')).resolves.toBe(true);
     const unknown = await cli(['operator:reset-password', '--email', 'nobody@desk.test']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no operator has the email nobody@desk.test');
-  });
+  }, 120_000);
 
   it('imports an mbox as history without auto-replies, and a second run finds only duplicates', async () => {
     const first = await cli(['import:mbox', MBOX]);
@@ -109,7 +121,9 @@ describe('maildesk CLI', () => {
     expect(first.stdout).toContain('created 2, appended 1, duplicate 0, ignored 1, quarantined 1');
     await expect(count('SELECT count(*) FROM requests')).resolves.toBe(2);
     await expect(count(`SELECT count(*) FROM messages WHERE direction = 'in'`)).resolves.toBe(3);
-    await expect(count(`SELECT count(*) FROM messages WHERE text LIKE '%' || chr(10) || 'From the logs%'`)).resolves.toBe(1);
+    await expect(
+      count(`SELECT count(*) FROM messages WHERE text LIKE '%' || chr(10) || 'From the logs%'`),
+    ).resolves.toBe(1);
     await expect(count(`SELECT count(*) FROM inbound_mail WHERE source <> 'cli'`)).resolves.toBe(0);
     await expect(count('SELECT count(*) FROM outbox')).resolves.toBe(0);
 
@@ -120,7 +134,7 @@ describe('maildesk CLI', () => {
     await expect(count('SELECT count(*) FROM requests')).resolves.toBe(2);
     await expect(count('SELECT count(*) FROM messages')).resolves.toBe(3);
     await expect(count('SELECT count(*) FROM outbox')).resolves.toBe(0);
-  });
+  }, 120_000);
 
   it('exits 1 for a missing file or a file that is not an mbox', async () => {
     const missing = await cli(['import:mbox', path.join(dataDir, 'nope.mbox')]);
@@ -131,13 +145,15 @@ describe('maildesk CLI', () => {
     const bad = await cli(['import:mbox', notMbox]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('not an mbox file');
-  });
+  }, 120_000);
 
   it('lists quarantined mail and replays it: still quarantined, then processed once fixed', async () => {
     const list = await cli(['quarantine:list']);
     expect(list).toMatchObject({ code: 0 });
     const [row] = await db.dataSource.query(`SELECT id FROM inbound_mail WHERE status = 'quarantined'`);
-    expect(list.stdout).toMatch(new RegExp(`^${row.id}\\s.*cli.*"a mail without any From header".*no sender address in From`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^${row.id}\\s.*cli.*"a mail without any From header".*no sender address in From`, 'm'),
+    );
     expect(list.stdout).toContain('1-1 of 1 quarantined');
 
     const still = await cli(['quarantine:replay', String(row.id)]);
@@ -146,7 +162,10 @@ describe('maildesk CLI', () => {
 
     // The "fix": the raw mail gets its From header (as if the parser had learned to read it).
     const raw = fs.readFileSync(MBOX, 'latin1').split(/^From MAILER-DAEMON.*\n/m)[1];
-    await db.dataSource.query(`UPDATE inbound_mail SET raw = $2 WHERE id = $1`, [row.id, Buffer.from(`From: Carol <carol@example.test>\n${raw}`)]);
+    await db.dataSource.query(`UPDATE inbound_mail SET raw = $2 WHERE id = $1`, [
+      row.id,
+      Buffer.from(`From: Carol <carol@example.test>\n${raw}`),
+    ]);
     const replayed = await cli(['quarantine:replay', '--all']);
     expect(replayed).toMatchObject({ code: 0 });
     expect(replayed.stdout).toMatch(new RegExp(`${row.id}: created request \\d+`));
@@ -157,7 +176,7 @@ describe('maildesk CLI', () => {
     const unknown = await cli(['quarantine:replay', '999999']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('inbound mail 999999 does not exist');
-  });
+  }, 120_000);
 
   it('refuses an embedded database that a running server holds, with a clear message', async () => {
     const pgdata = path.join(dataDir, 'pgdata');
@@ -167,7 +186,7 @@ describe('maildesk CLI', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`in use by process ${process.pid}`);
     expect(res.stderr).toContain('stop the server first');
-  });
+  }, 120_000);
 });
 
 describeImap('maildesk import:imap', () => {
@@ -186,8 +205,17 @@ describeImap('maildesk import:imap', () => {
       SUPPORT_USER,
       [
         rawMail({ from: 'Dana <dana@example.test>', subject: 'Printer jam', messageId: 'imap-1@example.test' }),
-        rawMail({ from: 'Dana <dana@example.test>', subject: 'Re: Printer jam', messageId: 'imap-2@example.test', inReplyTo: 'imap-1@example.test' }),
-        rawMail({ from: 'Eve <eve@example.test>', subject: 'Badge does not open door 4', messageId: 'imap-3@example.test' }),
+        rawMail({
+          from: 'Dana <dana@example.test>',
+          subject: 'Re: Printer jam',
+          messageId: 'imap-2@example.test',
+          inReplyTo: 'imap-1@example.test',
+        }),
+        rawMail({
+          from: 'Eve <eve@example.test>',
+          subject: 'Badge does not open door 4',
+          messageId: 'imap-3@example.test',
+        }),
       ],
       'Processed',
     );
@@ -198,7 +226,9 @@ describeImap('maildesk import:imap', () => {
     expect(first.stdout).toContain('imported 3 mails');
     expect(first.stdout).toContain('created 2, appended 1, duplicate 0, ignored 0, quarantined 0');
     expect(first.stdout).not.toContain('secret'); // the password never shows
-    await expect(count(`SELECT count(*) FROM inbound_mail WHERE message_id LIKE 'imap-%' AND source = 'cli'`)).resolves.toBe(3);
+    await expect(
+      count(`SELECT count(*) FROM inbound_mail WHERE message_id LIKE 'imap-%' AND source = 'cli'`),
+    ).resolves.toBe(3);
     await expect(count('SELECT count(*) FROM outbox')).resolves.toBe(outboxBefore);
 
     const second = await cli(['import:imap', url]);
@@ -214,7 +244,7 @@ describeImap('maildesk import:imap', () => {
     } finally {
       await client.logout();
     }
-  });
+  }, 120_000);
 
   it('exits 1 for a folder that does not exist and 2 for a URL that is not IMAP', async () => {
     const missing = await cli(['import:imap', dovecot.url(SUPPORT_USER, 'NoSuchFolder')]);
@@ -222,5 +252,5 @@ describeImap('maildesk import:imap', () => {
     expect(missing.stderr).toContain('cannot open NoSuchFolder');
     const bad = await cli(['import:imap', 'http://example.test/INBOX']);
     expect(bad.code).toBe(2);
-  });
+  }, 120_000);
 });

@@ -42,6 +42,7 @@ describe('/health', () => {
         statusCode: 503,
         error: 'Service Unavailable',
         message: 'database migrations are pending',
+        requestId: expect.any(String),
       });
     } finally {
       for (const r of rows) {

@@ -65,7 +65,7 @@ function counter(metrics: string, name: string, labels: string): number {
   let nginx: TestNginx;
   const apps: AppProcess[] = [];
   const dirs: string[] = [];
-  const sql = <T = Record<string, unknown>>(q: string, p: unknown[] = []) => db.dataSource.query(q, p) as Promise<T[]>;
+  const sql = <T = Record<string, unknown>>(q: string, p: unknown[] = []): Promise<T[]> => db.dataSource.query<T[]>(q, p);
 
   beforeAll(async () => {
     [db, sink, dovecot] = await Promise.all([createTestDatabase(), SmtpSink.start(), startDovecot()]);
@@ -92,7 +92,7 @@ function counter(metrics: string, name: string, labels: string): number {
 
   afterAll(async () => {
     await nginx?.stop();
-    await Promise.all(apps.map((a) => (a.proc.exitCode === null && a.proc.signalCode === null ? a.stop() : undefined)));
+    await Promise.all(apps.filter((a) => a.proc.exitCode === null && a.proc.signalCode === null).map((a) => a.stop()));
     await Promise.all([dovecot?.stop(), sink?.stop(), db?.drop()]);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }, 30_000);

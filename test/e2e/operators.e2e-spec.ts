@@ -42,7 +42,12 @@ describe('/operators', () => {
       .set(auth(admin))
       .send({ name: 'Other', email: 'CAROL@desk.test', password: 'other-password-1', role: 'operator' });
     expect(res.status).toBe(409);
-    expect(res.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'an operator with this email exists' });
+    expect(res.body).toEqual({
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'an operator with this email exists',
+      requestId: expect.any(String),
+    });
   });
 
   it('answers 400 naming each invalid field', async () => {

@@ -5,10 +5,14 @@ import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { IS_PUBLIC } from '../../src/common/auth.decorators';
 import { createTestApp, TestApp } from '../setup/app';
 
+/** Where nestjs-pino mounts its middleware (its default `forRoutes`). */
+const LOGGER_MIDDLEWARE_PATH = '{/*splat}';
+
 /** The routes anyone may call without an operator token; a new one must be added here on purpose. */
 const PUBLIC_ROUTES = [
   'GET /health/live',
   'GET /health/ready',
+  'GET /metrics',
   'POST /auth/login',
   'POST /inbound/mail',
   'POST /requests/webhook/email',
@@ -56,7 +60,8 @@ function expressRoutes(t: TestApp): Route[] {
   };
   const out: Route[] = [];
   for (const layer of router.stack) {
-    if (!layer.route) continue;
+    // nestjs-pino's request-logging middleware is mounted on this catch-all for every method: not a route.
+    if (!layer.route || layer.route.path === LOGGER_MIDDLEWARE_PATH) continue;
     for (const path of [layer.route.path].flat()) {
       for (const [m, on] of Object.entries(layer.route.methods)) {
         if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: normalize(path) });

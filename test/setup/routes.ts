@@ -4,6 +4,9 @@ import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { IS_PUBLIC } from '../../src/common/auth.decorators';
 import type { TestApp } from './app';
 
+/** Where nestjs-pino mounts its middleware (its default `forRoutes`). */
+const LOGGER_MIDDLEWARE_PATH = '{/*splat}';
+
 /** One route: method and Express path (`/requests/:id`). */
 export interface Route {
   method: string;
@@ -50,7 +53,8 @@ export function expressRoutes(t: TestApp): Route[] {
   };
   const out: Route[] = [];
   for (const layer of router.stack) {
-    if (!layer.route) continue;
+    // nestjs-pino's request-logging middleware is mounted on this catch-all for every method: not a route.
+    if (!layer.route || layer.route.path === LOGGER_MIDDLEWARE_PATH) continue;
     for (const path of [layer.route.path].flat()) {
       for (const [m, on] of Object.entries(layer.route.methods)) {
         if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: normalizePath(path) });

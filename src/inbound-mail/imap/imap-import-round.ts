@@ -5,6 +5,20 @@ import { MailboxCursorStore } from './mailbox-cursor.store';
 /** Messages fetched per FETCH command: bounds memory whatever the mailbox size. */
 export const IMPORT_BATCH_SIZE = 200;
 
+/** Messages ingested at the same time within a batch (the webhook does the same for concurrent calls). */
+export const IMPORT_CONCURRENCY = 8;
+
+/**
+ * The sender address as written in the From header (lower-cased; '' when absent), read without
+ * parsing the mail: one sender's messages are ingested one after the other, in UID order.
+ */
+export function senderKey(raw: Buffer): string {
+  const head = raw.subarray(0, 32_768).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const from = /^from:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(end >= 0 ? head.slice(0, end) : head)?.[1] ?? '';
+  return (/<([^<>]*)>/.exec(from)?.[1] ?? from).trim().toLowerCase();
+}
+
 /** What one import round needs besides the connected client. */
 export interface ImportRoundOptions {
   mailbox: string;
@@ -26,8 +40,9 @@ export interface ImportRoundResult {
 }
 
 /**
- * One pass over the mailbox: every message with a UID above the cursor, in UID order, is ingested,
- * then the cursor advances to its UID (its own UPDATE, after ingest committed); processed mail is
+ * One pass over the mailbox: every message with a UID above the cursor is ingested (several at once,
+ * each sender's in UID order), and the cursor advances over the contiguous prefix of committed
+ * UIDs (its own UPDATE, after those ingests committed); processed mail is
  * flagged \Seen and optionally moved, per batch. The \Seen flag decides nothing. An ingest error
  * (database unavailable) ends the round with the cursor on the last committed message.
  */
@@ -50,27 +65,77 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
     let backlog = uids.length;
     o.onBacklog(backlog);
     let imported = 0;
+    let written = last;
+    let cursorWrites: Promise<void> = Promise.resolve();
     for (let i = 0; i < uids.length && !o.shouldStop(); i += batchSize) {
       const batch = uids.slice(i, i + batchSize);
       const done: number[] = [];
+      // Ingested concurrently (IMPORT_CONCURRENCY at once; one sender's mail in UID order); the
+      // cursor only moves over the contiguous prefix of committed UIDs, so a failure or a crash
+      // leaves it on a message before which everything is stored (the rest is deduplicated later).
+      const dispatched: number[] = [];
+      const committed = new Set<number>();
+      const inFlight = new Set<Promise<void>>();
+      const bySender = new Map<string, Promise<void>>();
+      let prefix = 0;
+      let failure: { error: unknown } | undefined;
+      let ingestFailed = false;
+      const advance = () => {
+        while (prefix < dispatched.length && committed.has(dispatched[prefix])) prefix++;
+        if (prefix > 0 && dispatched[prefix - 1] > last) last = dispatched[prefix - 1];
+        // Chained writes coalesce: each writes the prefix as it is when its turn comes.
+        cursorWrites = cursorWrites.then(async () => {
+          if (last <= written) return;
+          const to = last;
+          await o.cursor.advance(uidValidity, to);
+          written = to;
+        });
+        cursorWrites.catch((e) => (failure ??= { error: e }));
+      };
       try {
         // The UIDs between the first and last of the batch are exactly those SEARCH found.
         const range = `${batch[0]}:${batch[batch.length - 1]}`;
         for await (const msg of client.fetch(range, { uid: true, source: true }, { uid: true })) {
-          if (msg.uid <= last) continue;
+          if (msg.uid <= last || committed.has(msg.uid)) continue;
           if (!msg.source) throw new Error(`UID ${msg.uid}: the server returned no message source`);
-          await o.ingest(msg.source);
-          await o.cursor.advance(uidValidity, msg.uid);
-          last = msg.uid;
-          done.push(msg.uid);
-          imported++;
-          o.onBacklog(--backlog);
-          if (o.shouldStop()) break;
+          const { uid, source } = msg;
+          dispatched.push(uid);
+          const key = senderKey(source);
+          // A dispatched message is attempted even after a fetch failure (no gap of skipped
+          // messages before committed ones); after an ingest failure (database down) it is not.
+          const task = (bySender.get(key) ?? Promise.resolve()).then(async () => {
+            if (ingestFailed) return;
+            try {
+              await o.ingest(source);
+            } catch (e) {
+              ingestFailed = true;
+              failure ??= { error: e };
+              return;
+            }
+            committed.add(uid);
+            done.push(uid);
+            imported++;
+            o.onBacklog(--backlog);
+            advance();
+          });
+          bySender.set(key, task);
+          inFlight.add(task);
+          void task.finally(() => inFlight.delete(task));
+          // The round's first message goes alone: after an outage it finds out whether the
+          // database is back before several messages are fetched and attempted.
+          const limit = imported > 0 ? IMPORT_CONCURRENCY : 1;
+          while (inFlight.size >= limit) await Promise.race(inFlight);
+          if (failure || o.shouldStop()) break;
         }
       } catch (e) {
+        failure ??= { error: e };
+      }
+      await Promise.all(inFlight);
+      await cursorWrites.catch(() => undefined);
+      if (failure) {
         // Mark what was imported before the failure; the failure is what the caller must see.
         if (done.length && client.usable) await markProcessed(client, done, o.moveTo).catch(() => undefined);
-        throw e;
+        throw failure.error;
       }
       if (done.length) await markProcessed(client, done, o.moveTo);
     }
