@@ -106,8 +106,8 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
     }
     await c.query(INSERT_EVENT, [requestId, created ? 'created' : 'message', 'customer', null, JSON.stringify({ messageId: messageRowId, direction: 'in' })]);
     if (created) {
-      // ConversationService.sendAutoReply: findById (TypeORM: a DISTINCT id query, then the row), rate limit, thread, append, outbox, event.
-      await c.query(`SELECT DISTINCT id FROM (${REQUEST_BY_ID}) d ORDER BY id LIMIT 1`, [requestId]);
+      // ConversationService.sendAutoReply: findById (one statement since the bench's fix; TypeORM's
+      // findOne with relations ran a DISTINCT id query first), rate limit, thread, append, outbox, event.
       await c.query(REQUEST_BY_ID, [requestId]);
       await c.query(`SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`, [
         mail.from,
