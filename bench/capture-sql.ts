@@ -13,7 +13,11 @@ main(module, async () => {
   const plan = planMails(8, 2, 1);
   for (let i = 0; i < 8; i++) {
     const m = makeMail(plan, i, 'cap', 3);
-    const res = await fetch(`${app.base}/inbound/mail`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'message/rfc822' }, body: m.raw });
+    const res = await fetch(`${app.base}/inbound/mail`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'message/rfc822' },
+      body: m.raw,
+    });
     console.log(i, plan.order[i], !!m.attachment, res.status, await res.text());
   }
   await new Promise((r) => setTimeout(r, 1500));

@@ -9,7 +9,10 @@ export interface CeilingMail {
 }
 
 export function toCeilingMail(mail: BenchMail): CeilingMail {
-  return { mail, sha256: mail.attachment ? crypto.createHash('sha256').update(mail.attachment.content).digest('hex') : null };
+  return {
+    mail,
+    sha256: mail.attachment ? crypto.createHash('sha256').update(mail.attachment.content).digest('hex') : null,
+  };
 }
 
 const REQUEST_BY_ID = `SELECT r.*, c.id AS c_id, c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, o.id AS o_id, o.name AS o_name
@@ -51,7 +54,9 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
     const inboundId = claimed.rows[0].id;
     let requestId: number | null = null;
     if (mail.inReplyTo) {
-      const refs = await c.query('SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1)', [[mail.inReplyTo, mail.inReplyTo]]);
+      const refs = await c.query('SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1)', [
+        [mail.inReplyTo, mail.inReplyTo],
+      ]);
       for (const row of refs.rows) {
         const found = await c.query(
           `SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
@@ -75,7 +80,9 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
       );
       const customerId = customer.rows[0].id;
       for (let attempt = 0; attempt < 5 && requestId === null; attempt++) {
-        const open = await c.query(`SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`, [customerId]);
+        const open = await c.query(`SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`, [
+          customerId,
+        ]);
         if (open.rows[0]) {
           requestId = open.rows[0].id;
           break;
@@ -94,41 +101,97 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
     }
     const seq = (await c.query(NEXT_SEQ, [requestId, 'in', false])).rows[0].last_seq;
     const message = await c.query(INSERT_MESSAGE, [
-      requestId, seq, 'in', 'customer', null, mail.from, mail.fromName, ['support@desk.test'], [], mail.subject, mail.text, null,
-      mail.messageId, mail.inReplyTo, mail.inReplyTo ? [mail.inReplyTo] : [],
+      requestId,
+      seq,
+      'in',
+      'customer',
+      null,
+      mail.from,
+      mail.fromName,
+      ['support@desk.test'],
+      [],
+      mail.subject,
+      mail.text,
+      null,
+      mail.messageId,
+      mail.inReplyTo,
+      mail.inReplyTo ? [mail.inReplyTo] : [],
     ]);
     const messageRowId = message.rows[0].id;
     if (mail.attachment) {
       await c.query(
         `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-        [messageRowId, mail.attachment.filename, 'application/pdf', mail.attachment.content.length, m.sha256, null, mail.attachment.content],
+        [
+          messageRowId,
+          mail.attachment.filename,
+          'application/pdf',
+          mail.attachment.content.length,
+          m.sha256,
+          null,
+          mail.attachment.content,
+        ],
       );
     }
-    await c.query(INSERT_EVENT, [requestId, created ? 'created' : 'message', 'customer', null, JSON.stringify({ messageId: messageRowId, direction: 'in' })]);
+    await c.query(INSERT_EVENT, [
+      requestId,
+      created ? 'created' : 'message',
+      'customer',
+      null,
+      JSON.stringify({ messageId: messageRowId, direction: 'in' }),
+    ]);
     if (created) {
       // ConversationService.sendAutoReply: findById (one statement since the bench's fix; TypeORM's
       // findOne with relations ran a DISTINCT id query first), rate limit, thread, append, outbox, event.
       await c.query(REQUEST_BY_ID, [requestId]);
-      await c.query(`SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`, [
-        mail.from,
-        new Date(Date.now() - 3600_000),
+      await c.query(
+        `SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`,
+        [mail.from, new Date(Date.now() - 3600_000)],
+      );
+      await c.query(`SELECT * FROM messages WHERE request_id = $1 AND direction = $2 ORDER BY seq DESC LIMIT 1`, [
+        requestId,
+        'in',
       ]);
-      await c.query(`SELECT * FROM messages WHERE request_id = $1 AND direction = $2 ORDER BY seq DESC LIMIT 1`, [requestId, 'in']);
       const replySeq = (await c.query(NEXT_SEQ, [requestId, 'out', false])).rows[0].last_seq;
       const replyId = `md-ceiling.${n}@desk.test`;
       const reply = await c.query(INSERT_MESSAGE, [
-        requestId, replySeq, 'out', 'auto_reply', null, 'support@localhost', 'MailDesk Support', [mail.from], [],
-        `[#${requestId}] We received your request: ${mail.subject}`, 'We received your request and will answer soon.', null,
-        replyId, mail.messageId, [mail.messageId],
+        requestId,
+        replySeq,
+        'out',
+        'auto_reply',
+        null,
+        'support@localhost',
+        'MailDesk Support',
+        [mail.from],
+        [],
+        `[#${requestId}] We received your request: ${mail.subject}`,
+        'We received your request and will answer soon.',
+        null,
+        replyId,
+        mail.messageId,
+        [mail.messageId],
       ]);
       const outbox = await c.query(
         `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [reply.rows[0].id, 'auto_reply', mail.from, 'support@localhost', `[#${requestId}] We received your request`,
-          JSON.stringify({ 'Message-ID': `<${replyId}>`, 'Auto-Submitted': 'auto-replied' }), 'We received your request.', null],
+        [
+          reply.rows[0].id,
+          'auto_reply',
+          mail.from,
+          'support@localhost',
+          `[#${requestId}] We received your request`,
+          JSON.stringify({ 'Message-ID': `<${replyId}>`, 'Auto-Submitted': 'auto-replied' }),
+          'We received your request.',
+          null,
+        ],
       );
       outboxId = outbox.rows[0].id;
-      await c.query(INSERT_EVENT, [requestId, 'auto_reply_sent', 'system', null, JSON.stringify({ event: 'created', messageId: reply.rows[0].id })]);
+      await c.query(INSERT_EVENT, [
+        requestId,
+        'auto_reply_sent',
+        'system',
+        null,
+        JSON.stringify({ event: 'created', messageId: reply.rows[0].id }),
+      ]);
     }
     await c.query(
       `UPDATE inbound_mail SET status = $2, reason = $3, request_id = $4, message_row_id = $5, processed_at = clock_timestamp() WHERE id = $1`,

@@ -68,7 +68,8 @@ function randomBytes(r: () => number, n: number): Buffer {
 }
 
 const senderAddress = (s: number) => `customer${s}@client${s % 97}.example`;
-export const benchMessageId = (tag: string, sender: number, nth: number) => `${tag}.${sender}.${nth}@client${sender % 97}.example`;
+export const benchMessageId = (tag: string, sender: number, nth: number) =>
+  `${tag}.${sender}.${nth}@client${sender % 97}.example`;
 
 /**
  * The `i`-th email of the plan, generated deterministically: ~4 KB of text, one in ten with a
@@ -86,7 +87,9 @@ export function makeMail(plan: MailPlan, i: number, tag = 'bench', attachmentEve
   const inReplyTo = nth > 0 ? benchMessageId(tag, sender, nth - 1) : null;
   const text = `Hello,\r\n\r\n${paragraph(r, 4000)}\r\n\r\nRegards,\r\n${fromName}\r\n`;
   const withAttachment = attachmentEvery > 0 && (sender * 31 + nth) % attachmentEvery === 0;
-  const attachment = withAttachment ? { filename: `scan-${sender}-${nth}.pdf`, content: randomBytes(r, 100 * 1024) } : null;
+  const attachment = withAttachment
+    ? { filename: `scan-${sender}-${nth}.pdf`, content: randomBytes(r, 100 * 1024) }
+    : null;
   const headers = [
     `From: ${fromName} <${from}>`,
     'To: MailDesk Support <support@desk.test>',

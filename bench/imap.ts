@@ -67,7 +67,10 @@ function webhookRate(given?: number): number | undefined {
   if (process.env.BENCH_WEBHOOK_RATE) return Number(process.env.BENCH_WEBHOOK_RATE);
   const file = path.join(ROOT, 'BENCHMARKS.md');
   if (!fs.existsSync(file)) return undefined;
-  const rows = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('| webhook ingest'));
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('| webhook ingest'));
   const m = /app emails\/s ([\d.]+)/.exec(rows[rows.length - 1] ?? '');
   return m ? Number(m[1]) : undefined;
 }
@@ -112,7 +115,10 @@ export async function imapIngest(sameRunWebhookRate?: number): Promise<void> {
         'vs ceiling': `${Math.round((rate / ceiling) * 100)}%`,
         'webhook emails/s': webhook ?? 'n/a',
       },
-      check(`>= 80% of the webhook rate (${Number.isNaN(ratio) ? 'no webhook figure' : `${Math.round(ratio * 100)}%`})`, ratio >= 0.8),
+      check(
+        `>= 80% of the webhook rate (${Number.isNaN(ratio) ? 'no webhook figure' : `${Math.round(ratio * 100)}%`})`,
+        ratio >= 0.8,
+      ),
     );
   } finally {
     await dovecot.stop();
@@ -137,7 +143,13 @@ export async function mailToReply(): Promise<void> {
     return push(...items);
   };
   try {
-    const app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, IMAP_URL: dovecot.url(), IMAP_IDLE: 'true', SMTP_URL: sink.url });
+    const app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      IMAP_URL: dovecot.url(),
+      IMAP_IDLE: 'true',
+      SMTP_URL: sink.url,
+    });
     const plan = planMails(LATENCY_MAILS, LATENCY_MAILS, 7);
     const random = rng(99);
     const sent = new Map<string, number>();
@@ -157,7 +169,8 @@ export async function mailToReply(): Promise<void> {
       await app.stop();
     }
     const latencies = [...sent].filter(([id]) => arrived.has(id)).map(([id, t]) => arrived.get(id)! - t);
-    if (latencies.length < LATENCY_MAILS) throw new Error(`only ${latencies.length} of ${LATENCY_MAILS} auto-replies arrived`);
+    if (latencies.length < LATENCY_MAILS)
+      throw new Error(`only ${latencies.length} of ${LATENCY_MAILS} auto-replies arrived`);
     const p50 = round(pct(latencies, 50));
     const p99 = round(pct(latencies, 99));
     await record(

@@ -8,7 +8,11 @@ import { AppProcess, startAppProcess } from '../test/setup/app-process';
 /** Root of the repository (the benches run compiled, from node_modules/.cache/maildesk-bench). */
 export const ROOT = ((): string => {
   let d = path.resolve(typeof __dirname === 'string' ? __dirname : '.');
-  while (d !== path.dirname(d) && (d.includes(`${path.sep}node_modules`) || !fs.existsSync(path.join(d, 'package.json')))) d = path.dirname(d);
+  while (
+    d !== path.dirname(d) &&
+    (d.includes(`${path.sep}node_modules`) || !fs.existsSync(path.join(d, 'package.json')))
+  )
+    d = path.dirname(d);
   return d;
 })();
 /** The PostgreSQL server the benches create their databases on. */
@@ -39,7 +43,9 @@ export function pct(values: number[], p: number): number {
 export const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 /** A fresh database on the local PostgreSQL; drop() removes it. */
-export async function createDatabase(prefix: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createDatabase(
+  prefix: string,
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
   const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
   await admin.connect();
@@ -81,7 +87,11 @@ export async function machine(): Promise<string> {
 const RUNS_HEADER = '## Runs (appended by `npm run bench`)';
 
 /** Prints the figures and appends a dated row to BENCHMARKS.md (scenario | figures | targets | machine). */
-export async function record(scenario: string, figures: Record<string, string | number>, verdict: string): Promise<void> {
+export async function record(
+  scenario: string,
+  figures: Record<string, string | number>,
+  verdict: string,
+): Promise<void> {
   const file = path.join(ROOT, 'BENCHMARKS.md');
   const text = Object.entries(figures)
     .map(([k, v]) => `${k} ${v}`)
@@ -114,7 +124,8 @@ export function appDir(): string {
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   for (let attempt = 0; ; attempt++) {
     try {
-      if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) throw new Error('dist/src/main.js is missing: run npx nest build');
+      if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js')))
+        throw new Error('dist/src/main.js is missing: run npx nest build');
       fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true });
       fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
@@ -235,12 +246,18 @@ export function main(mod: NodeJS.Module | undefined, fn: () => Promise<unknown>)
 /** Applies MailDesk's migrations to `url` (the built runner in dist/). */
 export async function migrate(url: string): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const db = require(path.join(appDir(), 'dist/src/database/database.js')) as { runMigrations: (u: string) => Promise<string[]> };
+  const db = require(path.join(appDir(), 'dist/src/database/database.js')) as {
+    runMigrations: (u: string) => Promise<string[]>;
+  };
   await db.runMigrations(url);
 }
 
 /** POSTs one raw email to the webhook over a keep-alive agent; resolves with status and body. */
-export function postMail(base: string, raw: Buffer, agent: import('node:http').Agent): Promise<{ status: number; body: string }> {
+export function postMail(
+  base: string,
+  raw: Buffer,
+  agent: import('node:http').Agent,
+): Promise<{ status: number; body: string }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const http = require('node:http') as typeof import('node:http');
   const url = new URL('/inbound/mail', base);
@@ -252,7 +269,11 @@ export function postMail(base: string, raw: Buffer, agent: import('node:http').A
         path: url.pathname,
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'message/rfc822', 'content-length': raw.length },
+        headers: {
+          authorization: `Bearer ${BENCH_TOKEN}`,
+          'content-type': 'message/rfc822',
+          'content-length': raw.length,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -8,7 +8,9 @@ const REPEATS = 3;
 const MAILS = Number(process.env.BENCH_MEMORY_MAILS ?? 5_000);
 
 /** Wall time from spawning `node dist/src/main.js` until it logs "ready", and the time it reports itself. */
-async function timedStart(env: Record<string, string>): Promise<{ ms: number; reported: number; stop: () => Promise<unknown> }> {
+async function timedStart(
+  env: Record<string, string>,
+): Promise<{ ms: number; reported: number; stop: () => Promise<unknown> }> {
   const t0 = performance.now();
   const app = await startApp(env);
   const ms = Math.round(performance.now() - t0);
@@ -37,7 +39,10 @@ export async function startTimes(): Promise<void> {
         'PostgreSQL first start ms': `${pgFirst.ms} (${pgFirst.reported})`,
         'PostgreSQL restart ms': `${pgRestart.ms} (${pgRestart.reported})`,
       },
-      [check(`embedded first start <= 5 s (${round(first.ms / 1000)} s)`, first.ms <= 5000), check(`restart <= 2 s (${round(restart.ms / 1000)} s)`, restart.ms <= 2000)].join('; '),
+      [
+        check(`embedded first start <= 5 s (${round(first.ms / 1000)} s)`, first.ms <= 5000),
+        check(`restart <= 2 s (${round(restart.ms / 1000)} s)`, restart.ms <= 2000),
+      ].join('; '),
     );
   } finally {
     await db.drop();
@@ -50,7 +55,11 @@ export async function memory(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-'));
   const db = await createDatabase('bench_memory');
   try {
-    const app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? '16' });
+    const app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? '16',
+    });
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const pid = app.proc.pid!;
@@ -70,8 +79,16 @@ export async function memory(): Promise<void> {
       const growth = round(afters[REPEATS - 1] - afters[0]);
       await record(
         'memory',
-        { 'RSS at rest MB': rest, 'peak per repeat MB': peaks.join('/'), 'after each repeat MB': afters.join('/'), 'repeat': `${MAILS} mails x ${REPEATS}` },
-        [check(`RSS <= 300 MB under load (${peak})`, peak <= 300), check(`no growth across repeats (${growth >= 0 ? '+' : ''}${growth} MB)`, growth <= 20)].join('; '),
+        {
+          'RSS at rest MB': rest,
+          'peak per repeat MB': peaks.join('/'),
+          'after each repeat MB': afters.join('/'),
+          repeat: `${MAILS} mails x ${REPEATS}`,
+        },
+        [
+          check(`RSS <= 300 MB under load (${peak})`, peak <= 300),
+          check(`no growth across repeats (${growth >= 0 ? '+' : ''}${growth} MB)`, growth <= 20),
+        ].join('; '),
       );
     } finally {
       await app.stop();

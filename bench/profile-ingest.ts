@@ -12,7 +12,13 @@ main(typeof module === 'object' ? module : undefined, async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-'));
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-prof-'));
   try {
-    const app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: '16', NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-prof-preload.js')}`, MAILDESK_CPU_PROF: path.join(profDir, 'app.cpuprofile') });
+    const app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: '16',
+      NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-prof-preload.js')}`,
+      MAILDESK_CPU_PROF: path.join(profDir, 'app.cpuprofile'),
+    });
     const r = await postAll(app.base, mails);
     console.log(`${r.rate} emails/s p50 ${r.p50} p99 ${r.p99}`);
     await app.stop();
@@ -33,10 +39,18 @@ main(typeof module === 'object' ? module : undefined, async () => {
     const cf = byId.get(s)!.callFrame;
     const key = `${cf.functionName || '(anon)'} ${cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${cf.lineNumber}`;
     self.set(key, (self.get(key) ?? 0) + 1);
-    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1] ?? (cf.url.includes('/dist/') ? 'maildesk' : cf.url ? 'node:' + cf.url.split('/')[0] : cf.functionName);
+    const pkg =
+      /node_modules\/((@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1] ??
+      (cf.url.includes('/dist/') ? 'maildesk' : cf.url ? 'node:' + cf.url.split('/')[0] : cf.functionName);
     byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + 1);
   }
   const total = prof.samples.length;
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, c]) => `${((c / total) * 100).toFixed(1)}%  ${name}`);
-  console.log(`profile: ${path.join(profDir, file)}\n-- by package --\n${top(byPkg, 15).join('\n')}\n-- by function --\n${top(self, 30).join('\n')}`);
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, c]) => `${((c / total) * 100).toFixed(1)}%  ${name}`);
+  console.log(
+    `profile: ${path.join(profDir, file)}\n-- by package --\n${top(byPkg, 15).join('\n')}\n-- by function --\n${top(self, 30).join('\n')}`,
+  );
 });

@@ -3,7 +3,20 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { appDir, check, createDatabase, login, main, migrate, pct, PG_BASE, record, ROOT, round, startApp } from './lib';
+import {
+  appDir,
+  check,
+  createDatabase,
+  login,
+  main,
+  migrate,
+  pct,
+  PG_BASE,
+  record,
+  ROOT,
+  round,
+  startApp,
+} from './lib';
 import { SEED, seedQueue } from './queue-seed';
 
 const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
@@ -33,7 +46,13 @@ function get(base: string, pathAndQuery: string, token: string, agent: http.Agen
   const url = new URL(pathAndQuery, base);
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, agent, headers: { authorization: `Bearer ${token}` } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        agent,
+        headers: { authorization: `Bearer ${token}` },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -46,7 +65,12 @@ function get(base: string, pathAndQuery: string, token: string, agent: http.Agen
 }
 
 /** `concurrency` lanes calling the URL for SECONDS; latencies in ms. */
-async function load(base: string, url: string, token: string, concurrency: number): Promise<{ p50: number; p99: number; rps: number }> {
+async function load(
+  base: string,
+  url: string,
+  token: string,
+  concurrency: number,
+): Promise<{ p50: number; p99: number; rps: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
@@ -63,7 +87,11 @@ async function load(base: string, url: string, token: string, concurrency: numbe
   );
   agent.destroy();
   if (bad) throw new Error(`${bad} GET ${url} answered non-200`);
-  return { p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), rps: round(latencies.length / ((performance.now() - started) / 1000)) };
+  return {
+    p50: round(pct(latencies, 50)),
+    p99: round(pct(latencies, 99)),
+    rps: round(latencies.length / ((performance.now() - started) / 1000)),
+  };
 }
 
 /** The SQL the app runs for a query, captured from TypeORM with the app's own RequestQueryService. */
@@ -100,7 +128,10 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
 }
 
 /** EXPLAIN ANALYZE of each statement: the median total (planning + execution) ms over 5 runs, and the last plan. */
-async function explain(url: string, statements: Array<{ sql: string; params: unknown[] }>): Promise<{ ms: number; plans: string[] }> {
+async function explain(
+  url: string,
+  statements: Array<{ sql: string; params: unknown[] }>,
+): Promise<{ ms: number; plans: string[] }> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
@@ -134,7 +165,10 @@ function writePlans(text: string): void {
   const block = `${PLANS_START}\n${text}\n${PLANS_END}`;
   const a = current.indexOf(PLANS_START);
   const b = current.indexOf(PLANS_END);
-  const next = a >= 0 && b > a ? current.slice(0, a) + block + current.slice(b + PLANS_END.length) : `${current}\n## Queue plans (latest run)\n\n${block}\n`;
+  const next =
+    a >= 0 && b > a
+      ? current.slice(0, a) + block + current.slice(b + PLANS_END.length)
+      : `${current}\n## Queue plans (latest run)\n\n${block}\n`;
   fs.writeFileSync(file, next);
 }
 
@@ -194,7 +228,10 @@ export async function queueAtScale(): Promise<void> {
     writePlans(planText.join('\n\n'));
     await record(
       'queue at scale',
-      { data: `${SEED.requests / 1e6}M requests, ${(SEED.requests * SEED.messagesPerRequest) / 1e6}M messages (${reuse ? 'reused' : `seeded in ${seeded} s`})`, shapes: rows.join('; ') },
+      {
+        data: `${SEED.requests / 1e6}M requests, ${(SEED.requests * SEED.messagesPerRequest) / 1e6}M messages (${reuse ? 'reused' : `seeded in ${seeded} s`})`,
+        shapes: rows.join('; '),
+      },
       [
         check(`p99 <= 30 ms at 10 conns (worst ${worstP99at10})`, worstP99at10 <= 30),
         check(`p99 <= 3x SQL (worst ${round(worstRatio)}x)`, worstRatio <= 3),

@@ -34,13 +34,16 @@ export async function seedQueue(url: string, log: (s: string) => void = console.
       )
     ).rows as Array<{ indexname: string; indexdef: string }>;
     for (const d of defs) await c.query(`DROP INDEX ${d.indexname}`);
-    await c.query(`ALTER TABLE messages DROP CONSTRAINT messages_message_id_key, DROP CONSTRAINT messages_request_seq_key`);
+    await c.query(
+      `ALTER TABLE messages DROP CONSTRAINT messages_message_id_key, DROP CONSTRAINT messages_request_seq_key`,
+    );
     await c.query(
       `INSERT INTO operators (name, email, role, password_hash)
        SELECT 'Operator ' || g, 'operator' || g || '@desk.test', 'operator', 'x' FROM generate_series(1, $1) g`,
       [SEED.operators],
     );
-    const ops = (await c.query(`SELECT min(id)::int AS lo FROM operators WHERE email LIKE 'operator%@desk.test'`)).rows[0].lo as number;
+    const ops = (await c.query(`SELECT min(id)::int AS lo FROM operators WHERE email LIKE 'operator%@desk.test'`))
+      .rows[0].lo as number;
     log(`seeding ${SEED.customers} customers...`);
     await c.query(
       `INSERT INTO customers (email, name, created_at, updated_at)

@@ -5,7 +5,20 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { ceilingIngest, toCeilingMail } from './ceiling-sql';
 import { BenchMail, makeMail, planMails } from './emails';
-import { check, createDatabase, main, migrate, pct, postMail, record, round, rssOf, rssSampler, runPool, startApp } from './lib';
+import {
+  check,
+  createDatabase,
+  main,
+  migrate,
+  pct,
+  postMail,
+  record,
+  round,
+  rssOf,
+  rssSampler,
+  runPool,
+  startApp,
+} from './lib';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 5_000);
@@ -31,11 +44,18 @@ export async function postAll(base: string, mails: BenchMail[], concurrency = CO
   const failures: string[] = [];
   const { latencies, seconds } = await runPool(mails.length, concurrency, async (i) => {
     const res = await postMail(base, mails[i].raw, agent);
-    if (res.status !== 200 || !/"status":"(created|appended)"/.test(res.body)) failures.push(`${i}: ${res.status} ${res.body.slice(0, 200)}`);
+    if (res.status !== 200 || !/"status":"(created|appended)"/.test(res.body))
+      failures.push(`${i}: ${res.status} ${res.body.slice(0, 200)}`);
   });
   agent.destroy();
-  if (failures.length) throw new Error(`${failures.length} webhook calls failed, e.g. ${failures.slice(0, 3).join('; ')}`);
-  return { rate: round(mails.length / seconds), p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), seconds: round(seconds) };
+  if (failures.length)
+    throw new Error(`${failures.length} webhook calls failed, e.g. ${failures.slice(0, 3).join('; ')}`);
+  return {
+    rate: round(mails.length / seconds),
+    p50: round(pct(latencies, 50)),
+    p99: round(pct(latencies, 99)),
+    seconds: round(seconds),
+  };
 }
 
 /** The SQL ceiling: the same statements per mail straight through pg, pool of POOL, CONCURRENCY lanes. */
@@ -55,7 +75,13 @@ export async function sqlCeiling(mails: BenchMail[]): Promise<IngestFigures & { 
       }
     });
     await pool.end();
-    return { rate: round(prepared.length / seconds), p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), seconds: round(seconds), created };
+    return {
+      rate: round(prepared.length / seconds),
+      p50: round(pct(latencies, 50)),
+      p99: round(pct(latencies, 99)),
+      seconds: round(seconds),
+      created,
+    };
   } finally {
     await db.drop();
   }
@@ -73,7 +99,11 @@ async function stored(url: string): Promise<{ requests: number; inbound: number;
 }
 
 /** Scenario 2: webhook ingest vs. its SQL ceiling (also gives the RSS figures of scenario 6). */
-export async function webhookIngest(): Promise<{ app: IngestFigures; ceiling: IngestFigures; rss: { rest: number; peak: number; after: number } }> {
+export async function webhookIngest(): Promise<{
+  app: IngestFigures;
+  ceiling: IngestFigures;
+  rss: { rest: number; peak: number; after: number };
+}> {
   console.log(`generating ${MAILS} mails from ${SENDERS} senders...`);
   const mails = dataSet();
   const mb = round(mails.reduce((s, m) => s + m.raw.length, 0) / 2 ** 20);
@@ -84,7 +114,12 @@ export async function webhookIngest(): Promise<{ app: IngestFigures; ceiling: In
   let app: IngestFigures;
   let rss: { rest: number; peak: number; after: number };
   try {
-    const proc = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: String(POOL), LOG_LEVEL: 'log' });
+    const proc = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: String(POOL),
+      LOG_LEVEL: 'log',
+    });
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const rest = rssOf(proc.proc.pid!).rss;
@@ -120,7 +155,10 @@ export async function webhookIngest(): Promise<{ app: IngestFigures; ceiling: In
       ratio: `${Math.round(ratio * 100)}%`,
       'RSS rest/peak/after MB': `${rss.rest}/${rss.peak}/${rss.after}`,
     },
-    [check(`>= 50% of ceiling (${Math.round(ratio * 100)}%)`, ratio >= 0.5), check(`RSS <= 300 MB (${rss.peak})`, rss.peak <= 300)].join('; '),
+    [
+      check(`>= 50% of ceiling (${Math.round(ratio * 100)}%)`, ratio >= 0.5),
+      check(`RSS <= 300 MB (${rss.peak})`, rss.peak <= 300),
+    ].join('; '),
   );
   return { app, ceiling, rss };
 }

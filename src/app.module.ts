@@ -3,10 +3,12 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { LevelWithSilent } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BlocklistModule } from './blocklist/blocklist.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { RateLimitModule } from './common/rate-limit';
 import type { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
+import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
@@ -17,6 +19,7 @@ import { AuthGuard } from './operators/auth.guard';
 import { OperatorsModule } from './operators/operators.module';
 import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
 import { RequestsModule } from './requests/requests.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -39,6 +42,9 @@ export class AppModule {
         OutboundMailModule,
         MessagesModule,
         InboundMailModule,
+        CustomersModule,
+        BlocklistModule,
+        WebhooksModule,
         HealthModule,
         MetricsModule,
       ],

@@ -21,7 +21,7 @@ function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
   (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
 }
 
-/** Swagger UI needs its own scripts and inline styles; everything else is JSON and gets `default-src 'none'`. */
+/** Swagger UI and ReDoc need their own scripts, inline styles and (ReDoc) a blob: worker; everything else is JSON and gets `default-src 'none'`. */
 const DOCS_CSP = {
   useDefaults: false,
   directives: {
@@ -30,6 +30,7 @@ const DOCS_CSP = {
     styleSrc: ["'self'", "'unsafe-inline'"],
     imgSrc: ["'self'", 'data:'],
     connectSrc: ["'self'"],
+    workerSrc: ["'self'", 'blob:'],
     frameAncestors: ["'none'"],
     objectSrc: ["'none'"],
     baseUri: ["'self'"],
@@ -57,7 +58,7 @@ export async function createApp(config: AppConfig, databaseUrl: string, logger?:
   const docsHelmet = helmet({ contentSecurityPolicy: DOCS_CSP });
   const apiHelmet = helmet({ contentSecurityPolicy: API_CSP });
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
-    (/^\/docs(?:[/?#-]|$)/.test(req.url) ? docsHelmet : apiHelmet)(req, res, next),
+    (/^\/(?:docs|redoc)(?:[/?#-]|$)/.test(req.url) ? docsHelmet : apiHelmet)(req, res, next),
   );
   const inboundLimit = config.mail.maxInboundBytes;
   // A JSON body carries base64 (4/3 of the mail) plus some framing.

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { setupRedoc } from './redoc';
 
 export function buildOpenApi(app: INestApplication, serverUrl: string): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -17,11 +18,12 @@ export function buildOpenApi(app: INestApplication, serverUrl: string): OpenAPIO
   return SwaggerModule.createDocument(app, config);
 }
 
-/** Swagger UI at /docs, the OpenAPI JSON at /docs-json. */
+/** Swagger UI at /docs, the OpenAPI JSON at /docs-json, ReDoc at /redoc. */
 export function setupSwagger(app: INestApplication, serverUrl: string): void {
   const document = buildOpenApi(app, serverUrl);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  setupRedoc(app);
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { isTimeZone, parseBusinessHours, type WeeklySchedule } from '../sla/business-hours';
 
 /**
  * Every environment variable MailDesk reads, validated once at start into one typed object.
@@ -30,7 +31,20 @@ export interface AppConfig {
     maxInboundBytes: number;
   };
   outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
+  /** Files an operator attaches to a message: largest file (ATTACHMENT_MAX_BYTES) and at most `maxFiles` per message. */
+  attachments: { maxBytes: number; maxFiles: number };
+  /** Outgoing webhooks: per-call timeout, attempts before a delivery is failed, first retry delay. */
+  webhooks: { timeoutMs: number; maxAttempts: number; retryBaseMs: number };
   imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean };
+  /**
+   * Service levels: first-response and resolution targets in business minutes (0 = no target),
+   * the weekly business hours (null = always open) in `timeZone`, and how often breaches are checked.
+   */
+  sla: { firstResponseMinutes: number; resolutionMinutes: number; businessHours: WeeklySchedule | null; timeZone: string; checkSeconds: number };
+  /** Satisfaction rating links in the closing mail: base URL of the links and their lifetime. */
+  feedback: { publicUrl: string; linkTtlDays: number };
+  /** Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer. */
+  assignment: { operatorMaxOpen: number; reassignNotify: boolean };
   inbound: { token: string | undefined; hmacSecret: string | undefined };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
@@ -159,12 +173,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('INBOUND_HMAC_SECRET must be at least 16 characters');
   }
   const adminPassword = str(env, 'ADMIN_PASSWORD');
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const timeZone = str(env, 'BUSINESS_TIMEZONE', 'UTC')!;
+  if (!isTimeZone(timeZone)) throw new ConfigError(`BUSINESS_TIMEZONE must be an IANA time zone like Europe/Berlin (got "${timeZone}")`);
+  let businessHours: WeeklySchedule | null;
+  try {
+    businessHours = parseBusinessHours(str(env, 'BUSINESS_HOURS'));
+  } catch (e) {
+    throw new ConfigError(`BUSINESS_HOURS must look like "Mon-Fri 09:00-17:00" (${(e as Error).message})`);
+  }
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://127.0.0.1:${port}`;
   if (adminPassword !== undefined && adminPassword.length < 8) {
     throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
   }
   return {
     http: {
-      port: int(env, 'PORT', 3000, 0, 65535),
+      port,
       host: str(env, 'HOST', '127.0.0.1')!,
       corsOrigins: (str(env, 'CORS_ORIGINS') ?? '')
         .split(',')
@@ -202,11 +226,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
       batchSize: int(env, 'OUTBOX_BATCH_SIZE', 20, 1, 1000),
       retryBaseMs: int(env, 'OUTBOX_RETRY_BASE_MS', 5000, 10, 3600000),
     },
+    attachments: { maxBytes: int(env, 'ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 100 * 1024 * 1024), maxFiles: 10 },
+    webhooks: {
+      timeoutMs: int(env, 'WEBHOOK_DELIVERY_TIMEOUT_MS', 10000, 100, 120000),
+      maxAttempts: int(env, 'WEBHOOK_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
+      retryBaseMs: int(env, 'WEBHOOK_DELIVERY_RETRY_BASE_MS', 5000, 10, 3600000),
+    },
     imap: {
       url: url(env, 'IMAP_URL', ['imap:', 'imaps:']),
       pollSeconds: int(env, 'IMAP_POLL_SECONDS', 30, 1, 86400),
       moveTo: str(env, 'IMAP_MOVE_TO'),
       idle: bool(env, 'IMAP_IDLE', true),
+    },
+    sla: {
+      firstResponseMinutes: int(env, 'SLA_FIRST_RESPONSE_MINUTES', 240, 0, 525_600),
+      resolutionMinutes: int(env, 'SLA_RESOLUTION_MINUTES', 2880, 0, 525_600),
+      businessHours,
+      timeZone,
+      checkSeconds: int(env, 'SLA_CHECK_SECONDS', 30, 1, 3600),
+    },
+    feedback: { publicUrl: publicUrl.replace(/\/+$/, ''), linkTtlDays: int(env, 'RATING_LINK_TTL_DAYS', 30, 1, 3650) },
+    assignment: {
+      operatorMaxOpen: int(env, 'OPERATOR_MAX_OPEN', 0, 0, 1_000_000),
+      reassignNotify: bool(env, 'REASSIGN_NOTIFY', false),
     },
     inbound: { token: inboundToken, hmacSecret },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
@@ -244,12 +286,25 @@ export const CONFIG_VARIABLES = [
   'OUTBOX_MAX_ATTEMPTS',
   'OUTBOX_BATCH_SIZE',
   'OUTBOX_RETRY_BASE_MS',
+  'ATTACHMENT_MAX_BYTES',
+  'WEBHOOK_DELIVERY_TIMEOUT_MS',
+  'WEBHOOK_DELIVERY_MAX_ATTEMPTS',
+  'WEBHOOK_DELIVERY_RETRY_BASE_MS',
   'IMAP_URL',
   'IMAP_POLL_SECONDS',
   'IMAP_MOVE_TO',
   'IMAP_IDLE',
   'INBOUND_TOKEN',
   'INBOUND_HMAC_SECRET',
+  'SLA_FIRST_RESPONSE_MINUTES',
+  'SLA_RESOLUTION_MINUTES',
+  'SLA_CHECK_SECONDS',
+  'BUSINESS_HOURS',
+  'BUSINESS_TIMEZONE',
+  'PUBLIC_URL',
+  'RATING_LINK_TTL_DAYS',
+  'OPERATOR_MAX_OPEN',
+  'REASSIGN_NOTIFY',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'JWT_SECRET',

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BlocklistModule } from '../blocklist/blocklist.module';
 import { MessagesModule } from '../messages/messages.module';
 import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { RequestsModule } from '../requests/requests.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { ImapPollerService } from './imap/imap-poller.service';
 import { InboundMail } from './inbound-mail.entity';
 import { InboundMailService } from './inbound-mail.service';
@@ -12,7 +14,7 @@ import { InboundTokenGuard } from './webhook/inbound-token.guard';
 import { QuarantineController } from './webhook/quarantine.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([InboundMail, MailboxCursor]), RequestsModule, MessagesModule, OutboundMailModule],
+  imports: [TypeOrmModule.forFeature([InboundMail, MailboxCursor]), RequestsModule, MessagesModule, OutboundMailModule, BlocklistModule, WebhooksModule],
   controllers: [InboundController, QuarantineController],
   providers: [InboundMailService, InboundTokenGuard, ImapPollerService],
   exports: [InboundMailService, ImapPollerService],

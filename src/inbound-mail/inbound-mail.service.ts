@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, NotFoundException, ConflictException, Optio
 import { InjectDataSource } from '@nestjs/typeorm';
 import * as crypto from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { BlocklistService } from '../blocklist/blocklist.service';
 import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -10,6 +11,8 @@ import { MessagesService } from '../messages/messages.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { RequestsService } from '../requests/requests.service';
+import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
+import { WebhooksService } from '../webhooks/webhooks.service';
 import { runFilters } from './filters';
 import { FilterDecision } from './filters/filter';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
@@ -59,6 +62,8 @@ export class InboundMailService {
     private readonly messages: MessagesService,
     private readonly conversation: ConversationService,
     private readonly outbox: OutboxService,
+    private readonly blocklist: BlocklistService,
+    private readonly webhooks: WebhooksService,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
@@ -102,7 +107,12 @@ export class InboundMailService {
     hashKey: string,
     options: IngestOptions,
   ): Promise<IngestResult> {
-    const decision = runFilters(mail, this.config);
+    let decision = runFilters(mail, this.config);
+    // After the header filters (own mail, bounces stay what they are): the blocklist, a database check.
+    if (decision.action === 'continue' || decision.action === 'automatic') {
+      const blocked = await this.blocklist.match(mail.from?.address ?? '');
+      if (blocked) decision = { action: 'ignore', reason: `sender is blocked: ${blocked.pattern}` };
+    }
     if (decision.action === 'quarantine') return this.quarantine(raw, source, dedupeKey, mail, decision.reason);
     const sender = mail.from?.address ?? '';
     if (!sender && decision.action !== 'ignore' && decision.action !== 'bounce') {
@@ -186,6 +196,7 @@ export class InboundMailService {
       actor: 'customer',
       data: { messageId: message.id, direction: 'in', ...(automatic ? { automatic: decision.reason } : {}) },
     });
+    await this.notifyWebhooks(manager, requestId, created, mail, sender, message.id);
     const autoReplyQueued = created && !automatic && !options.history ? await this.conversation.sendAutoReply(manager, requestId, 'created') : false;
     return {
       status: created ? 'created' : 'appended',
@@ -194,6 +205,20 @@ export class InboundMailService {
       messageRowId: message.id,
       autoReplyQueued,
     };
+  }
+
+  /** Queues `request.created` (for a new request) and `message.received` in the ingest transaction. */
+  private async notifyWebhooks(manager: EntityManager, requestId: number, created: boolean, mail: ParsedMail, sender: string, messageRowId: number) {
+    const customer = { email: sender, name: mail.from?.name || null };
+    if (created) await this.webhooks.enqueue(manager, 'request.created', { requestId, subject: mail.subject.trim() || '(no subject)', customer });
+    await this.webhooks.enqueue(manager, 'message.received', {
+      requestId,
+      messageId: messageRowId,
+      from: customer,
+      subject: mail.subject,
+      text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
+      attachments: mail.attachments.map((a) => a.filename),
+    });
   }
 
   private appendInbound(manager: EntityManager, requestId: number, mail: ParsedMail, messageId: string, kind: 'customer' | 'system') {

@@ -10,7 +10,9 @@ import { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
 import { ServiceRequest } from '../requests/request.entity';
 import { RequestsService } from '../requests/requests.service';
-import { MessagesService, MessageView } from './messages.service';
+import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { MessagesService, MessageView, NewAttachment } from './messages.service';
 
 /** Addresses that never get an automatic answer (RFC 3834 section 2 and common practice). */
 const NEVER_AUTO_REPLY = /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+._-].*)?@/i;
@@ -42,6 +44,7 @@ export class ConversationService {
     private readonly operators: OperatorsService,
     private readonly outbox: OutboxService,
     private readonly templates: TemplatesService,
+    private readonly webhooks: WebhooksService,
   ) {}
 
   /** `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer. */
@@ -64,6 +67,13 @@ export class ConversationService {
         data: { operatorId: assignee, operatorName: operator.name },
       });
       await this.sendAutoReply(manager, requestId, 'assigned', { operatorName: operator.name });
+      await this.webhooks.enqueue(manager, 'request.assigned', {
+        requestId,
+        subject: request.subject,
+        operatorId: assignee,
+        operatorName: operator.name,
+        assignedBy: actor.id,
+      });
     });
     this.outbox.kick();
     return (await this.requests.findById(requestId))!;
@@ -78,6 +88,7 @@ export class ConversationService {
       }
       await this.requests.addEvent(manager, requestId, { type: 'closed', actor: 'operator', operatorId: actor.id });
       await this.sendAutoReply(manager, requestId, 'closed', { operatorName: actor.name });
+      await this.webhooks.enqueue(manager, 'request.closed', { requestId, subject: request.subject, closedBy: actor.id, operatorName: actor.name });
     });
     this.outbox.kick();
     return (await this.requests.findById(requestId))!;
@@ -87,7 +98,7 @@ export class ConversationService {
   async postOperatorMessage(
     requestId: number,
     actor: AuthOperator,
-    body: { text: string; html?: string | null },
+    body: { text: string; html?: string | null; attachments?: NewAttachment[] },
   ): Promise<MessageView> {
     const messageRowId = await this.dataSource.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
@@ -110,6 +121,7 @@ export class ConversationService {
         messageId,
         inReplyTo: thread.inReplyTo,
         references: thread.references,
+        attachments: body.attachments,
         firstResponse: true,
       });
       await this.outbox.enqueue(manager, {
@@ -128,6 +140,16 @@ export class ConversationService {
         actor: 'operator',
         operatorId: actor.id,
         data: { messageId: message.id, direction: 'out' },
+      });
+      await this.webhooks.enqueue(manager, 'message.sent', {
+        requestId,
+        messageId: message.id,
+        operatorId: actor.id,
+        operatorName: actor.name,
+        to,
+        subject,
+        text: body.text.slice(0, WEBHOOK_TEXT_LIMIT),
+        attachments: (body.attachments ?? []).map((a) => a.filename),
       });
       return message.id;
     });

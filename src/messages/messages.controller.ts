@@ -1,13 +1,17 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiPayloadTooLargeResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -18,8 +22,9 @@ import { AssignRequestDto } from '../requests/dto/assign.dto';
 import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
 import { RequestsService } from '../requests/requests.service';
 import { ConversationService } from './conversation.service';
-import { MessageListDto, MessageResponseDto, PostMessageDto, toMessageResponse } from './dto/message.dto';
+import { MessageListDto, MessageResponseDto, PostMessageDto, PostMessageFormDto, toMessageResponse } from './dto/message.dto';
 import { MessagesService } from './messages.service';
+import { toNewAttachments, type UploadedFile } from './uploaded-files';
 
 /**
  * Working a request's conversation: take it, close it, read and write its messages. (Lives in the
@@ -78,14 +83,22 @@ export class MessagesController {
   }
 
   @Post(':id/messages')
-  @ApiOperation({ summary: 'Write to the customer: stored and emailed in their thread' })
+  @UseInterceptors(AnyFilesInterceptor())
+  @ApiOperation({
+    summary: 'Write to the customer: stored and emailed in their thread (JSON, or multipart/form-data with files as attachments)',
+  })
+  @ApiConsumes('application/json', 'multipart/form-data')
+  @ApiBody({ type: PostMessageFormDto })
   @ApiCreatedResponse({ type: MessageResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is closed' })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'A file over ATTACHMENT_MAX_BYTES' })
   async post(
     @Param('id', ParseIdPipe) id: number,
     @Body() body: PostMessageDto,
     @CurrentOperator() actor: AuthOperator,
+    @UploadedFiles() files?: UploadedFile[],
   ): Promise<MessageResponseDto> {
-    return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, body));
+    const message = { text: body.text, html: body.html, attachments: toNewAttachments(files) };
+    return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, message));
   }
 }

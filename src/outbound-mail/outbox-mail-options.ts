@@ -26,12 +26,19 @@ export function outboxFromRow(row: Record<string, unknown>): OutboxMail {
   return m;
 }
 
+/** A file a mail carries: an attachment of the conversation message the outbox row delivers. */
+export interface OutboxAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
 /**
- * The nodemailer message for an outbox row: our Message-ID, threading headers, From/To as stored
+ * The nodemailer message for an outbox row (with its message's files as attachments): our Message-ID, threading headers, From/To as stored
  * at enqueue time, Date = when the mail was written, text + HTML alternative, and the envelope
  * (MAIL FROM the support address, RCPT TO the one recipient). Content never reads files or URLs.
  */
-export function toMailOptions(row: OutboxMail): SendMailOptions {
+export function toMailOptions(row: OutboxMail, attachments: OutboxAttachment[] = []): SendMailOptions {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(row.headers ?? {})) {
     if (!OWN_OPTIONS.includes(k)) headers[k] = v;
@@ -47,6 +54,7 @@ export function toMailOptions(row: OutboxMail): SendMailOptions {
     date: row.createdAt,
     text: row.text,
     html: row.html ?? undefined,
+    ...(attachments.length ? { attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) } : {}),
     headers,
     envelope: { from: row.fromAddress, to: [row.toAddress] },
     disableFileAccess: true,

@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { MailTransport } from './mail-transport';
-import { outboxFromRow, toMailOptions } from './outbox-mail-options';
+import { OutboxAttachment, outboxFromRow, toMailOptions } from './outbox-mail-options';
 import { OutboxMail } from './outbox.entity';
 import { classifySendError } from './send-error';
 
@@ -174,7 +174,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     let sent = false;
     let failure: ReturnType<typeof classifySendError> | undefined;
     try {
-      await this.transport.send(toMailOptions(row), row.id);
+      await this.transport.send(toMailOptions(row, await this.attachmentsOf(row)), row.id);
       sent = true;
     } catch (e) {
       failure = classifySendError(e);
@@ -206,6 +206,16 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
       // The lease expires by itself; the row is attempted again then.
       this.logger.error(`outbox #${row.id}: could not record the outcome (sent=${sent}): ${(e as Error).message}`);
     }
+  }
+
+  /** The files of an operator's message (the outbox row carries them by its messages.id). */
+  private async attachmentsOf(row: OutboxMail): Promise<OutboxAttachment[]> {
+    if (row.kind !== 'operator' || row.messageId === null) return [];
+    const rows: Array<{ filename: string; content_type: string; content: Buffer }> = await this.dataSource.query(
+      `SELECT filename, content_type, content FROM attachments WHERE message_id = $1 ORDER BY id`,
+      [row.messageId],
+    );
+    return rows.map((a) => ({ filename: a.filename, contentType: a.content_type, content: a.content }));
   }
 
   /** The row is sent; so is the conversation message it carried. */

@@ -8,7 +8,13 @@ export type RequestEventType =
   | 'reply_sent'
   | 'auto_reply_sent'
   | 'auto_reply_suppressed'
-  | 'bounce';
+  | 'bounce'
+  | 'note'
+  | 'sla_breached'
+  | 'sla_changed'
+  | 'reassigned'
+  | 'unassigned'
+  | 'rated';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

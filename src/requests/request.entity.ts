@@ -51,4 +51,27 @@ export class ServiceRequest {
 
   @Column('timestamptz', { name: 'last_message_at', nullable: true })
   lastMessageAt: Date | null;
+
+  /** When the first operator answer is due (SLA); null = no target. */
+  @Column('timestamptz', { name: 'first_response_due_at', nullable: true })
+  firstResponseDueAt: Date | null;
+
+  /** When the request should be closed (SLA); null = no target. */
+  @Column('timestamptz', { name: 'resolution_due_at', nullable: true })
+  resolutionDueAt: Date | null;
+
+  /** When the breach check found the first-response target missed (set once). */
+  @Column('timestamptz', { name: 'sla_breached_first_response_at', nullable: true })
+  slaBreachedFirstResponseAt: Date | null;
+
+  /** When the breach check found the resolution target missed (set once). */
+  @Column('timestamptz', { name: 'sla_breached_resolution_at', nullable: true })
+  slaBreachedResolutionAt: Date | null;
+
+  /** The customer's rating 1-5 from the closing mail's links. */
+  @Column('smallint', { name: 'satisfaction_rating', nullable: true })
+  satisfactionRating: number | null;
+
+  @Column('timestamptz', { name: 'satisfaction_rated_at', nullable: true })
+  satisfactionRatedAt: Date | null;
 }

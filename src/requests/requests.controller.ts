@@ -1,18 +1,21 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ListRequestsQuery } from './dto/list-requests.query';
 import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
 import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
+import { UpdateSlaDto } from './dto/sla.dto';
 import { RequestQueryService } from './request-query.service';
 import { RequestsService } from './requests.service';
 
@@ -51,6 +54,31 @@ export class RequestsController {
     const request = await this.requests.findById(id);
     if (!request) throw new NotFoundException(`request ${id} does not exist`);
     return toRequestResponse(request);
+  }
+
+  @Patch(':id/sla')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Override the SLA due dates of one request (admins); null removes a target' })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id or date, or an empty body' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+  async updateSla(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: UpdateSlaDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    if (body.firstResponseDueAt === undefined && body.resolutionDueAt === undefined) {
+      throw new BadRequestException('give firstResponseDueAt, resolutionDueAt or both');
+    }
+    const date = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : new Date(v));
+    const found = await this.requests.setDueDates(
+      id,
+      { firstResponseDueAt: date(body.firstResponseDueAt), resolutionDueAt: date(body.resolutionDueAt) },
+      actor.id,
+    );
+    if (!found) throw new NotFoundException(`request ${id} does not exist`);
+    return toRequestResponse((await this.requests.findById(id))!);
   }
 
   @Get(':id/events')

@@ -6,11 +6,12 @@ import { RequestQueryService } from './request-query.service';
 import { ServiceRequest } from './request.entity';
 import { RequestsController } from './requests.controller';
 import { RequestsService } from './requests.service';
+import { SlaMonitor } from './sla-monitor';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceRequest, Customer, RequestEvent])],
   controllers: [RequestsController],
-  providers: [RequestsService, RequestQueryService],
+  providers: [RequestsService, RequestQueryService, SlaMonitor],
   exports: [RequestsService],
 })
 export class RequestsModule {}

@@ -17,6 +17,29 @@ export class PostMessageDto {
   html?: string;
 }
 
+/** Body of `POST /requests/:id/notes`. */
+export class PostNoteDto {
+  @ApiProperty({ example: 'Customer called: the printer is the one by the kitchen.', maxLength: 100000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100_000)
+  text: string;
+}
+
+/**
+ * `POST /requests/:id/messages` as multipart/form-data: the same fields, plus files (in `files` or
+ * `files[]`) sent as attachments of the message. For Swagger only; the fields are validated as PostMessageDto.
+ */
+export class PostMessageFormDto extends PostMessageDto {
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', format: 'binary' },
+    example: [],
+    description: 'multipart/form-data only: up to 10 files of at most ATTACHMENT_MAX_BYTES each (default 10 MB), emailed as attachments.',
+  })
+  files?: unknown[];
+}
+
 /** Attachment metadata (the content is not part of the message response). */
 export class AttachmentDto {
   @ApiProperty({ example: 5 })

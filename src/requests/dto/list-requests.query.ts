@@ -82,7 +82,8 @@ export class ListRequestsQuery extends PageQuery {
   createdTo?: string;
 
   @ApiPropertyOptional({
-    description: 'Full-text search in subjects and message texts (web-search syntax: words, "phrases", -excluded, or).',
+    description:
+      'Full-text search in subjects and message texts (web-search syntax: words, "phrases", -excluded, or). Without `sort`, the best matches come first (a hit in the subject weighs more than one in a message), then the newest.',
     example: 'printer jammed',
   })
   @IsOptional()
@@ -92,10 +93,20 @@ export class ListRequestsQuery extends PageQuery {
   q?: string;
 
   @ApiPropertyOptional({
+    description:
+      'true: open requests past a target (first response due without an answer, or resolution due); false: the others.',
+    enum: ['true', 'false'],
+    example: 'true',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'overdue must be true or false' })
+  overdue?: 'true' | 'false';
+
+  @ApiPropertyOptional({
     enum: REQUEST_SORTS,
     default: '-createdAt',
     example: '-lastMessageAt',
-    description: '`-` prefix: descending.',
+    description: '`-` prefix: descending. Default: `-createdAt`, or relevance when `q` is given.',
   })
   @IsOptional()
   @IsIn(REQUEST_SORTS, { message: `sort must be one of ${REQUEST_SORTS.join(', ')}` })

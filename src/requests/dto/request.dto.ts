@@ -25,6 +25,15 @@ export class RequestOperatorDto {
   email: string;
 }
 
+/** The customer's rating of a closed request. */
+export class SatisfactionDto {
+  @ApiProperty({ example: 5, minimum: 1, maximum: 5, description: '1 (poor) to 5 (excellent).' })
+  rating: number;
+
+  @ApiProperty({ example: '2025-11-26T08:15:00.000Z', format: 'date-time' })
+  ratedAt: string;
+}
+
 /** A request as the API shows it. */
 export class RequestResponseDto {
   @ApiProperty({ example: 42 })
@@ -70,6 +79,33 @@ export class RequestResponseDto {
     description: 'First operator message.',
   })
   firstResponseAt: string | null;
+
+  @ApiProperty({
+    example: '2025-11-25T13:30:00.000Z',
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'First-response target (SLA, in business time); null = none.',
+  })
+  firstResponseDueAt: string | null;
+
+  @ApiProperty({
+    example: '2025-11-27T09:30:00.000Z',
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Resolution target (SLA, in business time); null = none.',
+  })
+  resolutionDueAt: string | null;
+
+  @ApiProperty({
+    example: false,
+    description: 'Open and past a target: first response due without an answer, or resolution due.',
+  })
+  overdue: boolean;
+
+  @ApiProperty({ type: SatisfactionDto, nullable: true, description: "The customer's rating, once given." })
+  satisfaction: SatisfactionDto | null;
 }
 
 /** One page of `GET /requests`. */
@@ -91,6 +127,16 @@ function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;
 }
 
+/** Open and past a target (the same rule as `GET /requests?overdue=true`). */
+export function isOverdue(
+  r: Pick<ServiceRequest, 'status' | 'firstResponseAt' | 'firstResponseDueAt' | 'resolutionDueAt'>,
+  now: number,
+): boolean {
+  if (r.status === 'closed') return false;
+  const past = (d: Date | string | null) => d !== null && d !== undefined && new Date(d).getTime() < now;
+  return (r.firstResponseAt === null && past(r.firstResponseDueAt)) || past(r.resolutionDueAt);
+}
+
 /** Maps a request (with customer and operator loaded) to its response. */
 export function toRequestResponse(r: ServiceRequest): RequestResponseDto {
   if (!r.customer) throw new Error(`request ${r.id} was loaded without its customer`);
@@ -106,5 +152,12 @@ export function toRequestResponse(r: ServiceRequest): RequestResponseDto {
     closedAt: iso(r.closedAt),
     lastMessageAt: iso(r.lastMessageAt),
     firstResponseAt: iso(r.firstResponseAt),
+    firstResponseDueAt: iso(r.firstResponseDueAt),
+    resolutionDueAt: iso(r.resolutionDueAt),
+    overdue: isOverdue(r, Date.now()),
+    satisfaction:
+      r.satisfactionRating && r.satisfactionRatedAt
+        ? { rating: r.satisfactionRating, ratedAt: iso(r.satisfactionRatedAt)! }
+        : null,
   };
 }

@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Roles } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import { CustomerDetailDto, CustomerPageDto, ListCustomersQuery, toCustomerDetail, toCustomerResponse, UpdateCustomerDto } from './customers.dto';
+import { CustomersService } from './customers.service';
+
+/** Customers: every operator searches and reads them; admins rename and block them. */
+@ApiTags('customers')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@Controller('customers')
+export class CustomersController {
+  constructor(private readonly customers: CustomersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Search customers by address or name, paginated' })
+  @ApiOkResponse({ type: CustomerPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad q, page or limit' })
+  async list(@Query() query: ListCustomersQuery): Promise<CustomerPageDto> {
+    const page = await this.customers.list(query.q, query.page, query.limit);
+    return { ...page, items: page.items.map(toCustomerResponse) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One customer with their requests (newest first)' })
+  @ApiOkResponse({ type: CustomerDetailDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
+  async get(@Param('id', ParseIdPipe) id: number): Promise<CustomerDetailDto> {
+    return toCustomerDetail(await this.customers.get(id));
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Rename or block/unblock a customer (admin)' })
+  @ApiOkResponse({ type: CustomerDetailDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid fields or id' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
+  async update(@Param('id', ParseIdPipe) id: number, @Body() body: UpdateCustomerDto): Promise<CustomerDetailDto> {
+    return toCustomerDetail(await this.customers.update(id, body));
+  }
+}

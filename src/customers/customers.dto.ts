@@ -1,0 +1,96 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { PageQuery } from '../common/pagination';
+import type { CustomerRequest, CustomerSummary } from './customers.service';
+
+/** Query of `GET /customers`. */
+export class ListCustomersQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'Part of the address or name (case-insensitive; % and _ are literal).', example: 'jane' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(320)
+  q?: string;
+}
+
+/** Body of `PATCH /customers/:id`. */
+export class UpdateCustomerDto {
+  @ApiPropertyOptional({ example: 'Jane Doe', nullable: true, type: String, maxLength: 200, description: 'null clears it.' })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString()
+  @MaxLength(200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ example: true, description: 'A blocked customer opens no request and gets no auto-reply.' })
+  @IsOptional()
+  @IsBoolean()
+  blocked?: boolean;
+}
+
+/** A customer. */
+export class CustomerDto {
+  @ApiProperty({ example: 7 })
+  id: number;
+
+  @ApiProperty({ example: 'jane@example.com' })
+  email: string;
+
+  @ApiProperty({ example: 'Jane Doe', nullable: true, type: String })
+  name: string | null;
+
+  @ApiProperty({ example: false })
+  blocked: boolean;
+
+  @ApiProperty({ example: '2025-11-25T10:00:00.000Z', format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ example: 3, description: 'Requests of this customer, any status.' })
+  requestCount: number;
+}
+
+/** `GET /customers`. */
+export class CustomerPageDto {
+  @ApiProperty({ type: [CustomerDto] })
+  items: CustomerDto[];
+
+  @ApiProperty({ example: 1 })
+  total: number;
+
+  @ApiProperty({ example: 1 })
+  page: number;
+
+  @ApiProperty({ example: 20 })
+  limit: number;
+}
+
+/** One request of a customer. */
+export class CustomerRequestDto {
+  @ApiProperty({ example: 42 })
+  id: number;
+
+  @ApiProperty({ enum: ['new', 'in_progress', 'closed'], example: 'in_progress' })
+  status: string;
+
+  @ApiProperty({ example: 'Printer on floor 3 is jammed' })
+  subject: string;
+
+  @ApiProperty({ example: '2025-11-25T10:00:00.000Z', format: 'date-time' })
+  createdAt: string;
+}
+
+/** `GET /customers/:id`: the customer and their requests, newest first. */
+export class CustomerDetailDto extends CustomerDto {
+  @ApiProperty({ type: [CustomerRequestDto] })
+  requests: CustomerRequestDto[];
+}
+
+/** Maps a customer to its response. */
+export function toCustomerResponse(c: CustomerSummary): CustomerDto {
+  return { id: c.id, email: c.email, name: c.name, blocked: c.blocked, createdAt: c.createdAt.toISOString(), requestCount: c.requestCount };
+}
+
+/** Maps a customer with requests to its response. */
+export function toCustomerDetail(c: CustomerSummary & { requests: CustomerRequest[] }): CustomerDetailDto {
+  return { ...toCustomerResponse(c), requests: c.requests.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
+}

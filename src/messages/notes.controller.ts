@@ -1,0 +1,37 @@
+import { Body, Controller, Param, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import { MessageResponseDto, PostNoteDto, toMessageResponse } from './dto/message.dto';
+import { NotesService } from './notes.service';
+
+/** Internal notes on a request: seen by operators in the conversation, never emailed. */
+@ApiTags('requests')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@Controller('requests')
+export class NotesController {
+  constructor(private readonly notes: NotesService) {}
+
+  @Post(':id/notes')
+  @ApiOperation({ summary: 'Add an internal note (kind note in GET /requests/:id/messages; never emailed)' })
+  @ApiCreatedResponse({ type: MessageResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+  async add(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: PostNoteDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<MessageResponseDto> {
+    return toMessageResponse(await this.notes.add(id, actor, body.text));
+  }
+}

@@ -1,0 +1,19 @@
+/** The events a webhook can subscribe to. */
+export const WEBHOOK_EVENTS = ['request.created', 'request.assigned', 'request.closed', 'message.received', 'message.sent'] as const;
+
+/** One webhook event name. */
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** The JSON body of every delivery. */
+export interface WebhookPayload {
+  event: WebhookEvent;
+  /** ISO 8601: when the change happened (its transaction). */
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** Longest message text carried in an event (a chat notification needs the start of it). */
+export const WEBHOOK_TEXT_LIMIT = 4000;
+
+/** Key set in `queryRunner.data` when a transaction queued deliveries: the dispatcher is woken on commit. */
+export const WEBHOOK_KICK = 'maildesk.webhookKick';

@@ -1,0 +1,233 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { CLAIM_LOCK, KICK_DELAY_MS, retryDelayMs } from '../outbound-mail/outbox.dispatcher';
+import { WEBHOOK_KICK } from './webhook-events';
+import { signWebhook } from './webhook-signature';
+import { deliveryFromRow, WebhookDelivery } from './webhooks.service';
+
+/** A claimed delivery with where it goes. */
+interface Claimed extends WebhookDelivery {
+  url: string;
+  secret: string;
+}
+
+/** Outcome of one HTTP call. */
+interface CallResult {
+  ok: boolean;
+  /** Not worth retrying (a 4xx other than 408 and 429). */
+  permanent: boolean;
+  statusCode: number | null;
+  error: string | null;
+}
+
+/** Deliveries claimed per round. */
+const BATCH_SIZE = 20;
+
+/**
+ * Sends queued webhook deliveries, the way OutboxDispatcher sends mail: a self-rescheduling
+ * timer claims due rows in one autocommitted statement (`FOR UPDATE SKIP LOCKED` and a lease, so
+ * several instances never send one twice at once), POSTs each as signed JSON with a timeout, then
+ * marks it delivered (2xx), retries it with exponential backoff and jitter (network errors,
+ * timeouts, 5xx, 408, 429) or marks it failed (other 4xx, or attempts exhausted). Woken when a
+ * transaction that queued deliveries commits.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, EntitySubscriberInterface {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = Infinity;
+  private running = false;
+  private active: Promise<number> | null = null;
+  private rerun = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    dataSource.subscribers.push(this);
+  }
+
+  /** Starts the loop (not in the CLI). */
+  onApplicationBootstrap(): void {
+    if (this.config.workers) this.start();
+  }
+
+  /** Starts the polling loop (idempotent); the first round runs at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops the loop and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueAt = Infinity;
+    await this.active?.catch(() => 0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** TypeORM hook: a transaction that queued deliveries committed. */
+  afterTransactionCommit(event: TransactionCommitEvent): void {
+    const qr = event.queryRunner;
+    if (qr.isTransactionActive || !qr.data?.[WEBHOOK_KICK]) return;
+    delete qr.data[WEBHOOK_KICK];
+    this.kick();
+  }
+
+  /** TypeORM hook: forget the mark of a rolled back transaction. */
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    const qr = event.queryRunner;
+    if (!qr.isTransactionActive && qr.data) delete qr.data[WEBHOOK_KICK];
+  }
+
+  /** Asks for a round soon (debounced); after the current one when one runs. */
+  kick(): void {
+    if (!this.running) return;
+    if (this.active) {
+      this.rerun = true;
+      return;
+    }
+    this.schedule(KICK_DELAY_MS);
+  }
+
+  /** Sends every due delivery; resolves with how many were attempted. Calls are serialised. */
+  dispatchOnce(): Promise<number> {
+    if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
+    const run = this.drain().finally(() => {
+      this.active = null;
+      if (this.rerun) {
+        this.rerun = false;
+        this.schedule(0);
+      }
+    });
+    this.active = run;
+    return run;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.timerDueAt <= at) return;
+    clearTimeout(this.timer);
+    this.timerDueAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueAt = Infinity;
+      void this.tick();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.dispatchOnce();
+    } catch (e) {
+      this.logger.warn(`webhook dispatch failed: ${(e as Error).message}`);
+    } finally {
+      this.schedule(this.config.outbox.pollMs);
+    }
+  }
+
+  private async drain(): Promise<number> {
+    let total = 0;
+    while (this.running || total === 0) {
+      const rows = await this.claim();
+      if (rows.length === 0) break;
+      await Promise.all(rows.map((row) => this.deliver(row)));
+      total += rows.length;
+      if (rows.length < BATCH_SIZE) break;
+    }
+    return total;
+  }
+
+  /** Leases due deliveries and counts the attempt, in one autocommitted statement. */
+  private async claim(): Promise<Claimed[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE webhook_deliveries SET locked_until = now() + interval '${CLAIM_LOCK}', attempts = attempts + 1
+          WHERE id IN (SELECT id FROM webhook_deliveries
+                        WHERE status = 'pending' AND next_attempt_at <= now()
+                          AND (locked_until IS NULL OR locked_until < now())
+                        ORDER BY next_attempt_at, id
+                        LIMIT $1
+                        FOR UPDATE SKIP LOCKED)
+          RETURNING *)
+       SELECT c.*, w.url, w.secret FROM claimed c JOIN webhooks w ON w.id = c.webhook_id ORDER BY c.next_attempt_at, c.id`,
+      [BATCH_SIZE],
+    );
+    return rows.map((r) => ({ ...deliveryFromRow(r), url: r.url as string, secret: r.secret as string }));
+  }
+
+  /** One signed POST with a timeout. */
+  private async call(row: Claimed): Promise<CallResult> {
+    const body = JSON.stringify(row.payload);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    try {
+      const res = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'MailDesk-Webhooks/1',
+          'X-MailDesk-Event': row.event,
+          'X-MailDesk-Delivery': String(row.id),
+          'X-MailDesk-Timestamp': timestamp,
+          'X-MailDesk-Signature': signWebhook(row.secret, timestamp, body),
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.config.webhooks.timeoutMs),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) return { ok: true, permanent: false, statusCode: res.status, error: null };
+      const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+      return { ok: false, permanent, statusCode: res.status, error: `HTTP ${res.status}` };
+    } catch (e) {
+      const err = e as Error & { cause?: { message?: string } };
+      const reason = err.name === 'TimeoutError' ? `timeout after ${this.config.webhooks.timeoutMs} ms` : (err.cause?.message ?? err.message);
+      return { ok: false, permanent: false, statusCode: null, error: reason.slice(0, 500) };
+    }
+  }
+
+  private async deliver(row: Claimed): Promise<void> {
+    const result = await this.call(row);
+    try {
+      if (result.ok) {
+        await this.dataSource.query(
+          `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_status_code = $2, last_error = NULL
+            WHERE id = $1`,
+          [row.id, result.statusCode],
+        );
+      } else if (result.permanent || row.attempts >= this.config.webhooks.maxAttempts) {
+        this.logger.warn(`webhook delivery #${row.id} (${row.event}) failed after ${row.attempts} attempt(s): ${result.error}`);
+        await this.dataSource.query(
+          `UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, last_status_code = $2, last_error = $3 WHERE id = $1`,
+          [row.id, result.statusCode, result.error],
+        );
+      } else {
+        const delay = retryDelayMs(row.attempts, this.config.webhooks.retryBaseMs);
+        await this.dataSource.query(
+          `UPDATE webhook_deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL,
+                  last_status_code = $3, last_error = $4
+            WHERE id = $1`,
+          [row.id, delay, result.statusCode, result.error],
+        );
+        this.schedule(delay);
+      }
+    } catch (e) {
+      // The lease expires by itself; the delivery is attempted again then.
+      this.logger.error(`webhook delivery #${row.id}: could not record the outcome: ${(e as Error).message}`);
+    }
+  }
+}

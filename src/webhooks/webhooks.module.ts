@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { WebhookDispatcher } from './webhook.dispatcher';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+/** Outgoing webhooks: other modules queue events in their transaction through WebhooksService. */
+@Module({
+  controllers: [WebhooksController],
+  providers: [WebhooksService, WebhookDispatcher],
+  exports: [WebhooksService],
+})
+export class WebhooksModule {}
