@@ -45,7 +45,9 @@ export class HelpDeskTools1764200000000 implements MigrationInterface {
         delivered_at     timestamptz,
         created_at       timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending'`);
+    await q.query(
+      `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending'`,
+    );
     await q.query(`CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id)`);
   }
 

@@ -10,6 +10,7 @@ import type { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { FeedbackModule } from './feedback/feedback.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
@@ -18,6 +19,7 @@ import { MetricsCoreModule, MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './operators/auth.guard';
 import { OperatorsModule } from './operators/operators.module';
 import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
+import { ReportsModule } from './reports/reports.module';
 import { RequestsModule } from './requests/requests.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -45,6 +47,8 @@ export class AppModule {
         CustomersModule,
         BlocklistModule,
         WebhooksModule,
+        ReportsModule,
+        FeedbackModule,
         HealthModule,
         MetricsModule,
       ],

@@ -15,7 +15,12 @@ import {
 import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
-import { BlockedPatternDto, BlockedPatternListDto, CreateBlockedPatternDto, toBlockedPatternResponse } from './blocklist.dto';
+import {
+  BlockedPatternDto,
+  BlockedPatternListDto,
+  CreateBlockedPatternDto,
+  toBlockedPatternResponse,
+} from './blocklist.dto';
 import { BlocklistService } from './blocklist.service';
 
 /** Blocked senders (admins): their mail is stored as `ignored`, opens no request and is never answered. */
@@ -40,7 +45,10 @@ export class BlocklistController {
   @ApiCreatedResponse({ type: BlockedPatternDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Not an address, @domain or *.domain' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The pattern is already blocked' })
-  async create(@Body() body: CreateBlockedPatternDto, @CurrentOperator() actor: AuthOperator): Promise<BlockedPatternDto> {
+  async create(
+    @Body() body: CreateBlockedPatternDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<BlockedPatternDto> {
     return toBlockedPatternResponse(await this.blocklist.add(body.pattern, body.reason ?? null, actor.id));
   }
 

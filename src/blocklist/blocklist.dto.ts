@@ -6,7 +6,8 @@ import { BlockedPattern } from './blocklist.service';
 export class CreateBlockedPatternDto {
   @ApiProperty({
     example: '@spam.example',
-    description: 'An address (`spam@example.com`), a domain (`@spam.example`) or a domain with its subdomains (`*.spam.example`). Case-insensitive.',
+    description:
+      'An address (`spam@example.com`), a domain (`@spam.example`) or a domain with its subdomains (`*.spam.example`). Case-insensitive.',
     maxLength: 320,
   })
   @IsString()
@@ -29,7 +30,11 @@ export class BlockedPatternDto {
   @ApiProperty({ example: '@spam.example' })
   pattern: string;
 
-  @ApiProperty({ enum: ['address', 'domain', 'subdomains'], example: 'domain', description: '`subdomains`: the domain and every subdomain.' })
+  @ApiProperty({
+    enum: ['address', 'domain', 'subdomains'],
+    example: 'domain',
+    description: '`subdomains`: the domain and every subdomain.',
+  })
   kind: string;
 
   @ApiProperty({ example: 'Sends advertising every hour', nullable: true, type: String })

@@ -30,7 +30,10 @@ export function normalizePattern(raw: string): string {
     : p.startsWith('@')
       ? DOMAIN.test(p.slice(1))
       : p.includes('@') && LOCAL.test(p.slice(0, p.lastIndexOf('@'))) && DOMAIN.test(p.slice(p.lastIndexOf('@') + 1));
-  if (!ok) throw new BadRequestException('pattern must be an address (spam@example.com), a domain (@example.com) or a domain with its subdomains (*.example.com)');
+  if (!ok)
+    throw new BadRequestException(
+      'pattern must be an address (spam@example.com), a domain (@example.com) or a domain with its subdomains (*.example.com)',
+    );
   return p;
 }
 

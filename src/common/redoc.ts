@@ -32,9 +32,12 @@ export function setupRedoc(app: INestApplication): void {
   http.get('/redoc', (_req: unknown, res: { type(t: string): { send(b: string): void } }) => {
     res.type('text/html; charset=utf-8').send(REDOC_HTML);
   });
-  http.get('/redoc/redoc.standalone.js', (_req: unknown, res: { type(t: string): unknown; setHeader(k: string, v: string): void; end(b: Buffer): void }) => {
-    res.type('application/javascript; charset=utf-8');
-    res.setHeader('Cache-Control', 'public, max-age=86400');
-    res.end((bundle ??= fs.readFileSync(file)));
-  });
+  http.get(
+    '/redoc/redoc.standalone.js',
+    (_req: unknown, res: { type(t: string): unknown; setHeader(k: string, v: string): void; end(b: Buffer): void }) => {
+      res.type('application/javascript; charset=utf-8');
+      res.setHeader('Cache-Control', 'public, max-age=86400');
+      res.end((bundle ??= fs.readFileSync(file)));
+    },
+  );
 }

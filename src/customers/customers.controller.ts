@@ -12,7 +12,14 @@ import {
 import { Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
-import { CustomerDetailDto, CustomerPageDto, ListCustomersQuery, toCustomerDetail, toCustomerResponse, UpdateCustomerDto } from './customers.dto';
+import {
+  CustomerDetailDto,
+  CustomerPageDto,
+  ListCustomersQuery,
+  toCustomerDetail,
+  toCustomerResponse,
+  UpdateCustomerDto,
+} from './customers.dto';
 import { CustomersService } from './customers.service';
 
 /** Customers: every operator searches and reads them; admins rename and block them. */

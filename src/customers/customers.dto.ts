@@ -5,7 +5,10 @@ import type { CustomerRequest, CustomerSummary } from './customers.service';
 
 /** Query of `GET /customers`. */
 export class ListCustomersQuery extends PageQuery {
-  @ApiPropertyOptional({ description: 'Part of the address or name (case-insensitive; % and _ are literal).', example: 'jane' })
+  @ApiPropertyOptional({
+    description: 'Part of the address or name (case-insensitive; % and _ are literal).',
+    example: 'jane',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -15,7 +18,13 @@ export class ListCustomersQuery extends PageQuery {
 
 /** Body of `PATCH /customers/:id`. */
 export class UpdateCustomerDto {
-  @ApiPropertyOptional({ example: 'Jane Doe', nullable: true, type: String, maxLength: 200, description: 'null clears it.' })
+  @ApiPropertyOptional({
+    example: 'Jane Doe',
+    nullable: true,
+    type: String,
+    maxLength: 200,
+    description: 'null clears it.',
+  })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString()
@@ -87,10 +96,20 @@ export class CustomerDetailDto extends CustomerDto {
 
 /** Maps a customer to its response. */
 export function toCustomerResponse(c: CustomerSummary): CustomerDto {
-  return { id: c.id, email: c.email, name: c.name, blocked: c.blocked, createdAt: c.createdAt.toISOString(), requestCount: c.requestCount };
+  return {
+    id: c.id,
+    email: c.email,
+    name: c.name,
+    blocked: c.blocked,
+    createdAt: c.createdAt.toISOString(),
+    requestCount: c.requestCount,
+  };
 }
 
 /** Maps a customer with requests to its response. */
 export function toCustomerDetail(c: CustomerSummary & { requests: CustomerRequest[] }): CustomerDetailDto {
-  return { ...toCustomerResponse(c), requests: c.requests.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
+  return {
+    ...toCustomerResponse(c),
+    requests: c.requests.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+  };
 }

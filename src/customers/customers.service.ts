@@ -48,10 +48,16 @@ export class CustomersService {
 
   /** Customers whose address or name contains `q` (case-insensitive, literal), by address. */
   async list(q: string | undefined, page: number, limit: number): Promise<Page<CustomerSummary>> {
-    const where = q ? `WHERE c.email ILIKE '%' || $1 || '%' OR c.name ILIKE '%' || $1 || '%'` : `WHERE $1::text IS NULL`;
+    const where = q
+      ? `WHERE c.email ILIKE '%' || $1 || '%' OR c.name ILIKE '%' || $1 || '%'`
+      : `WHERE $1::text IS NULL`;
     const param = q ? escapeLike(q.trim()) : null;
     const [rows, counted]: [Record<string, unknown>[], Array<{ n: number }>] = await Promise.all([
-      this.dataSource.query(`${SELECT} ${where} ORDER BY c.email, c.id OFFSET $2 LIMIT $3`, [param, (page - 1) * limit, limit]),
+      this.dataSource.query(`${SELECT} ${where} ORDER BY c.email, c.id OFFSET $2 LIMIT $3`, [
+        param,
+        (page - 1) * limit,
+        limit,
+      ]),
       this.dataSource.query(`SELECT count(*)::int AS n FROM customers c ${where}`, [param]),
     ]);
     return { items: rows.map(fromRow), total: counted[0].n, page, limit };
@@ -67,12 +73,20 @@ export class CustomersService {
     );
     return {
       ...fromRow(rows[0]),
-      requests: requests.map((r) => ({ id: Number(r.id), status: r.status as string, subject: r.subject as string, createdAt: new Date(r.created_at as string | Date) })),
+      requests: requests.map((r) => ({
+        id: Number(r.id),
+        status: r.status as string,
+        subject: r.subject as string,
+        createdAt: new Date(r.created_at as string | Date),
+      })),
     };
   }
 
   /** Changes name and/or blocked (a blocked customer gets no auto-reply and opens no request); 404 when unknown. */
-  async update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<CustomerSummary & { requests: CustomerRequest[] }> {
+  async update(
+    id: number,
+    change: { name?: string | null; blocked?: boolean },
+  ): Promise<CustomerSummary & { requests: CustomerRequest[] }> {
     const [, count]: [unknown, number] = await this.dataSource.query(
       `UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked), updated_at = now() WHERE id = $1`,
       [id, change.name !== undefined, change.name?.trim() || null, change.blocked ?? null],

@@ -95,7 +95,15 @@ export class InboundMailService {
     } catch (e) {
       if (isDatabaseUnavailable(e)) throw e;
       this.logger.warn(`mail ${dedupeKey} quarantined: ${(e as Error).message}`);
-      return this.quarantine(raw, source, dedupeKey, mail, `processing failed: ${(e as Error).message}`);
+      const reason = `processing failed: ${(e as Error).message}`;
+      try {
+        return await this.quarantine(raw, source, dedupeKey, mail, reason);
+      } catch (again) {
+        // A header value PostgreSQL cannot store as text (e.g. a NUL byte in the Message-ID): keep
+        // the raw bytes under their hash, without the parsed fields.
+        if (isDatabaseUnavailable(again)) throw again;
+        return this.quarantine(raw, source, hashKey, null, `${reason}; header fields not storable: ${(again as Error).message}`);
+      }
     }
   }
 

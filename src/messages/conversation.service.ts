@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuthOperator } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { ratingLinks } from '../feedback/rating-token';
 import { OperatorsService } from '../operators/operators.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
@@ -47,7 +48,11 @@ export class ConversationService {
     private readonly webhooks: WebhooksService,
   ) {}
 
-  /** `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer. */
+  /**
+   * `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer.
+   * An admin naming `operatorId` for a request in progress reassigns it instead (see reassign).
+   * 409 when the assignee already holds OPERATOR_MAX_OPEN requests in progress.
+   */
   async assign(requestId: number, actor: AuthOperator, operatorId?: number): Promise<ServiceRequest> {
     const assignee = operatorId ?? actor.id;
     if (assignee !== actor.id && actor.role !== 'admin') {
@@ -57,6 +62,12 @@ export class ConversationService {
     if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
     await this.dataSource.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
+      const current = await this.requests.lockForUpdate(manager, requestId);
+      if (actor.role === 'admin' && operatorId !== undefined && current?.status === 'in_progress') {
+        await this.reassignLocked(manager, request, current.operatorId, { id: assignee, name: operator.name }, actor);
+        return;
+      }
+      if (current?.status === 'new') await this.checkCapacity(manager, assignee);
       if (!(await this.requests.transition(manager, requestId, 'new', 'in_progress', assignee))) {
         throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
       }
@@ -77,6 +88,73 @@ export class ConversationService {
     });
     this.outbox.kick();
     return (await this.requests.findById(requestId))!;
+  }
+
+  /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
+  async unassign(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
+    await this.dataSource.transaction(async (manager) => {
+      const current = await this.requests.lockForUpdate(manager, requestId);
+      if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
+      if (current.status !== 'in_progress' || !(await this.requests.setAssignee(manager, requestId, null))) {
+        throw new ConflictException(`request ${requestId} is ${current.status}: only a request in progress can be unassigned`);
+      }
+      await this.requests.addEvent(manager, requestId, {
+        type: 'unassigned',
+        actor: 'operator',
+        operatorId: actor.id,
+        data: { fromOperatorId: current.operatorId },
+      });
+    });
+    return (await this.requests.findById(requestId))!;
+  }
+
+  /**
+   * Moves a request in progress (row locked by the caller) to another operator: a `reassigned` event;
+   * the customer is mailed only with REASSIGN_NOTIFY.
+   */
+  private async reassignLocked(
+    manager: EntityManager,
+    request: ServiceRequest,
+    fromOperatorId: number | null,
+    to: { id: number; name: string },
+    actor: AuthOperator,
+  ): Promise<void> {
+    if (fromOperatorId === to.id) throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
+    await this.checkCapacity(manager, to.id);
+    if (!(await this.requests.setAssignee(manager, request.id, to.id))) {
+      throw new ConflictException(`request ${request.id} is not in progress: it cannot be reassigned`);
+    }
+    await this.requests.addEvent(manager, request.id, {
+      type: 'reassigned',
+      actor: 'operator',
+      operatorId: actor.id,
+      data: { fromOperatorId, operatorId: to.id, operatorName: to.name },
+    });
+    if (this.config.assignment.reassignNotify) await this.sendAutoReply(manager, request.id, 'assigned', { operatorName: to.name });
+    await this.webhooks.enqueue(manager, 'request.assigned', {
+      requestId: request.id,
+      subject: request.subject,
+      operatorId: to.id,
+      operatorName: to.name,
+      assignedBy: actor.id,
+      reassignedFrom: fromOperatorId,
+    });
+  }
+
+  /**
+   * 409 when the operator already holds OPERATOR_MAX_OPEN requests in progress. The operator's row
+   * lock makes concurrent assignments to one operator count one after the other.
+   */
+  private async checkCapacity(manager: EntityManager, operatorId: number): Promise<void> {
+    const max = this.config.assignment.operatorMaxOpen;
+    if (max <= 0) return;
+    await manager.query(`SELECT id FROM operators WHERE id = $1 FOR UPDATE`, [operatorId]);
+    const open = await this.requests.countInProgress(manager, operatorId);
+    if (open >= max) {
+      throw new ConflictException(
+        `operator ${operatorId} already has ${open} requests in progress (the limit, OPERATOR_MAX_OPEN, is ${max})`,
+      );
+    }
   }
 
   /** `in_progress` -> `closed`; mails the customer. */
@@ -185,6 +263,10 @@ export class ConversationService {
       operatorName: vars.operatorName ?? request.operator?.name ?? '',
       supportName: this.config.mail.supportName,
       supportAddress: this.config.mail.supportAddress,
+      ratingLinks:
+        event === 'closed'
+          ? ratingLinks(this.config.auth.jwtSecret!, this.config.feedback.publicUrl, requestId, this.config.feedback.linkTtlDays)
+          : [],
     });
     const thread = await this.threadOf(manager, requestId);
     const messageId = this.outbox.newMessageId();

@@ -15,7 +15,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
+import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AssignRequestDto } from '../requests/dto/assign.dto';
@@ -46,13 +46,17 @@ export class MessagesController {
   @Post(':id/assign')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Take a request (new -> in_progress): to yourself, or (admins) to operatorId; mails the customer',
+    summary:
+      'Take a request (new -> in_progress): to yourself, or (admins) to operatorId; mails the customer. ' +
+      'An admin naming operatorId for a request in progress reassigns it',
   })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'A non-admin assigning someone else' })
   @ApiConflictResponse({
     type: ErrorResponseDto,
-    description: 'The request is not new (someone took it, or it is closed)',
+    description:
+      'The request is not new (someone took it, or it is closed; admins may reassign a request in progress by naming operatorId), ' +
+      'or the assignee already holds OPERATOR_MAX_OPEN requests in progress',
   })
   async assign(
     @Param('id', ParseIdPipe) id: number,
@@ -60,6 +64,17 @@ export class MessagesController {
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
     return toRequestResponse(await this.conversation.assign(id, actor, body.operatorId));
+  }
+
+  @Post(':id/unassign')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Put a request in progress back in the queue (in_progress -> new, no assignee); admins' })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not in progress' })
+  async unassign(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
+    return toRequestResponse(await this.conversation.unassign(id, actor));
   }
 
   @Post(':id/close')

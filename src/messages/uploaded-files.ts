@@ -13,7 +13,11 @@ export interface UploadedFile {
 /** Files of a multipart `POST /requests/:id/messages` as attachments of the message (names without paths). */
 export function toNewAttachments(files: UploadedFile[] | undefined): NewAttachment[] {
   return (files ?? []).map((f) => ({
-    filename: (f.originalname.split(/[\\/]/).pop() ?? '').replace(/[\r\n\0]+/g, ' ').trim().slice(0, 255) || 'attachment',
+    filename:
+      (f.originalname.split(/[\\/]/).pop() ?? '')
+        .replace(/[\r\n\0]+/g, ' ')
+        .trim()
+        .slice(0, 255) || 'attachment',
     contentType: /^[\w.+-]+\/[\w.+-]+$/.test(f.mimetype) ? f.mimetype.toLowerCase() : 'application/octet-stream',
     size: f.buffer.length,
     sha256: crypto.createHash('sha256').update(f.buffer).digest('hex'),

@@ -74,6 +74,15 @@ describe('TemplatesService', () => {
     expect(() => service({ TEMPLATES_DIR: dir })).toThrow(/unknown placeholder \{\{firstName\}\}/);
   });
 
+  it('puts the rating links in the closing mail: one a line in text, escaped links in HTML', () => {
+    const links = [1, 2, 3, 4, 5].map((rating) => ({ rating, url: `https://desk.test/feedback/9.${rating}.1&x<` }));
+    const mail = service().render('closed', { requestId: 9, subject: 'Done', ratingLinks: links });
+    expect(mail.text).toContain('1 (poor): https://desk.test/feedback/9.1.1&x<\n2 (fair): ');
+    expect(mail.text).toContain('5 (excellent): https://desk.test/feedback/9.5.1&x<');
+    expect(mail.html).toContain('<a href="https://desk.test/feedback/9.5.1&amp;x&lt;">5 &ndash; excellent</a>');
+    expect(mail.html).not.toContain('{{ratingLinks}}');
+  });
+
   it('refuses a TEMPLATES_DIR that does not exist', () => {
     expect(() => service({ TEMPLATES_DIR: path.join(dir, 'missing') })).toThrow(/is not a directory/);
   });

@@ -17,7 +17,11 @@ export interface TemplateVars {
   supportName?: string | null;
   /** Defaults to SUPPORT_ADDRESS. */
   supportAddress?: string | null;
+  /** The satisfaction links of the closing mail (rating 1-5 and its URL); empty elsewhere. */
+  ratingLinks?: Array<{ rating: number; url: string }>;
 }
+
+const RATING_LABELS: Record<number, string> = { 1: 'poor', 2: 'fair', 3: 'good', 4: 'very good', 5: 'excellent' };
 
 /** The placeholders a template may contain. */
 export const TEMPLATE_PLACEHOLDERS = [
@@ -28,6 +32,7 @@ export const TEMPLATE_PLACEHOLDERS = [
   'operatorName',
   'supportName',
   'supportAddress',
+  'ratingLinks',
 ] as const;
 
 export const AUTO_REPLY_EVENTS: readonly AutoReplyEvent[] = ['created', 'assigned', 'closed'];
@@ -98,11 +103,18 @@ export class TemplatesService {
       operatorName: vars.operatorName?.trim() || 'our support team',
       supportName: vars.supportName?.trim() || this.supportName,
       supportAddress: vars.supportAddress?.trim() || this.supportAddress,
+      ratingLinks: (vars.ratingLinks ?? []).map((l) => `${l.rating} (${RATING_LABELS[l.rating] ?? l.rating}): ${l.url}`).join('\n'),
     };
+    // The HTML links are built here from escaped parts; every other value is escaped as a whole.
+    const ratingHtml = (vars.ratingLinks ?? [])
+      .map((l) => `<a href="${escapeHtml(l.url)}">${l.rating} &ndash; ${escapeHtml(RATING_LABELS[l.rating] ?? String(l.rating))}</a>`)
+      .join(' &nbsp;|&nbsp; ');
     const fill = (part: Part, escape: (v: string) => string) => {
       const body = this.templates.get(`${event}.${part}`);
       if (body === undefined) throw new Error(`no template for event "${event}"`);
-      return body.replace(PLACEHOLDER, (_m, name: string) => escape(values[name]));
+      return body.replace(PLACEHOLDER, (_m, name: string) =>
+        part === 'html' && name === 'ratingLinks' ? ratingHtml : escape(values[name]),
+      );
     };
     return {
       subject: fill('subject', (v) => v.replace(/[\r\n]+\s*/g, ' '))

@@ -1,5 +1,11 @@
 /** The events a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['request.created', 'request.assigned', 'request.closed', 'message.received', 'message.sent'] as const;
+export const WEBHOOK_EVENTS = [
+  'request.created',
+  'request.assigned',
+  'request.closed',
+  'message.received',
+  'message.sent',
+] as const;
 
 /** One webhook event name. */
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

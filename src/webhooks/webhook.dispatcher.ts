@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -34,7 +41,9 @@ const BATCH_SIZE = 20;
  * transaction that queued deliveries commits.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, EntitySubscriberInterface {
+export class WebhookDispatcher
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, EntitySubscriberInterface
+{
   private readonly logger = new Logger(WebhookDispatcher.name);
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = Infinity;
@@ -190,12 +199,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         signal: AbortSignal.timeout(this.config.webhooks.timeoutMs),
       });
       await res.body?.cancel().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { ok: true, permanent: false, statusCode: res.status, error: null };
+      if (res.status >= 200 && res.status < 300)
+        return { ok: true, permanent: false, statusCode: res.status, error: null };
       const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
       return { ok: false, permanent, statusCode: res.status, error: `HTTP ${res.status}` };
     } catch (e) {
       const err = e as Error & { cause?: { message?: string } };
-      const reason = err.name === 'TimeoutError' ? `timeout after ${this.config.webhooks.timeoutMs} ms` : (err.cause?.message ?? err.message);
+      const reason =
+        err.name === 'TimeoutError'
+          ? `timeout after ${this.config.webhooks.timeoutMs} ms`
+          : (err.cause?.message ?? err.message);
       return { ok: false, permanent: false, statusCode: null, error: reason.slice(0, 500) };
     }
   }
@@ -210,7 +223,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
           [row.id, result.statusCode],
         );
       } else if (result.permanent || row.attempts >= this.config.webhooks.maxAttempts) {
-        this.logger.warn(`webhook delivery #${row.id} (${row.event}) failed after ${row.attempts} attempt(s): ${result.error}`);
+        this.logger.warn(
+          `webhook delivery #${row.id} (${row.event}) failed after ${row.attempts} attempt(s): ${result.error}`,
+        );
         await this.dataSource.query(
           `UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, last_status_code = $2, last_error = $3 WHERE id = $1`,
           [row.id, result.statusCode, result.error],

@@ -5,10 +5,17 @@ import type { Webhook, WebhookDelivery } from './webhooks.service';
 
 /** Body of `POST /webhooks`. */
 export class CreateWebhookDto {
-  @ApiProperty({ example: 'https://chat.example.com/hooks/maildesk', description: 'http(s) URL that receives a JSON POST per event.', maxLength: 2000 })
+  @ApiProperty({
+    example: 'https://chat.example.com/hooks/maildesk',
+    description: 'http(s) URL that receives a JSON POST per event.',
+    maxLength: 2000,
+  })
   @IsString()
   @MaxLength(2000)
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'url must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'url must be an http(s) URL' },
+  )
   url: string;
 
   @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true, example: ['request.created', 'message.received'] })
@@ -82,7 +89,11 @@ export class WebhookDeliveryDto {
   event: string;
 
   @ApiProperty({
-    example: { event: 'request.created', occurredAt: '2025-11-25T10:00:00.000Z', data: { requestId: 42, subject: 'Printer on floor 3 is jammed' } },
+    example: {
+      event: 'request.created',
+      occurredAt: '2025-11-25T10:00:00.000Z',
+      data: { requestId: 42, subject: 'Printer on floor 3 is jammed' },
+    },
     description: 'The JSON body posted.',
     type: 'object',
     additionalProperties: true,
@@ -95,7 +106,11 @@ export class WebhookDeliveryDto {
   @ApiProperty({ example: 3 })
   attempts: number;
 
-  @ApiProperty({ example: '2025-11-25T10:00:05.000Z', format: 'date-time', description: 'When a pending delivery is tried next.' })
+  @ApiProperty({
+    example: '2025-11-25T10:00:05.000Z',
+    format: 'date-time',
+    description: 'When a pending delivery is tried next.',
+  })
   nextAttemptAt: string;
 
   @ApiProperty({ example: 200, nullable: true, type: Number })
@@ -134,7 +149,9 @@ export function toWebhookResponse(w: Webhook): WebhookDto {
     events: w.events,
     description: w.description,
     createdAt: w.createdAt.toISOString(),
-    lastDelivery: w.lastDelivery ? { status: w.lastDelivery.status, at: w.lastDelivery.at.toISOString(), statusCode: w.lastDelivery.statusCode } : null,
+    lastDelivery: w.lastDelivery
+      ? { status: w.lastDelivery.status, at: w.lastDelivery.at.toISOString(), statusCode: w.lastDelivery.statusCode }
+      : null,
   };
 }
 

@@ -60,7 +60,13 @@ function webhookFromRow(r: Record<string, unknown>): Webhook {
     events: r.events as WebhookEvent[],
     description: (r.description as string | null) ?? null,
     createdAt: date(r.created_at),
-    lastDelivery: r.last_status ? { status: r.last_status as DeliveryStatus, at: date(r.last_at), statusCode: (r.last_code as number | null) ?? null } : null,
+    lastDelivery: r.last_status
+      ? {
+          status: r.last_status as DeliveryStatus,
+          at: date(r.last_at),
+          statusCode: (r.last_code as number | null) ?? null,
+        }
+      : null,
   };
 }
 
@@ -91,14 +97,18 @@ export class WebhooksService {
   }
 
   /** Registers a webhook; the answer carries its signing secret (the only time it is shown). */
-  async create(body: { url: string; events: WebhookEvent[]; description?: string | null }, operatorId: number): Promise<Webhook & { secret: string }> {
+  async create(
+    body: { url: string; events: WebhookEvent[]; description?: string | null },
+    operatorId: number,
+  ): Promise<Webhook & { secret: string }> {
     let url: URL;
     try {
       url = new URL(body.url);
     } catch {
       throw new BadRequestException('url must be an http(s) URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequestException('url must be http or https');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new BadRequestException('url must be http or https');
     const secret = newWebhookSecret();
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `INSERT INTO webhooks (url, events, secret, description, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
@@ -124,11 +134,10 @@ export class WebhooksService {
     const exists: unknown[] = await this.dataSource.query(`SELECT 1 FROM webhooks WHERE id = $1`, [webhookId]);
     if (!exists.length) throw new NotFoundException(`webhook ${webhookId} does not exist`);
     const [rows, counted]: [Record<string, unknown>[], Array<{ n: number }>] = await Promise.all([
-      this.dataSource.query(`SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3`, [
-        webhookId,
-        (page - 1) * limit,
-        limit,
-      ]),
+      this.dataSource.query(
+        `SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3`,
+        [webhookId, (page - 1) * limit, limit],
+      ),
       this.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = $1`, [webhookId]),
     ]);
     return { items: rows.map(deliveryFromRow), total: counted[0].n, page, limit };

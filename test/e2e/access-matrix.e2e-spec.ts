@@ -14,6 +14,10 @@ interface Fixtures {
   inboundId: number;
   outboxId: number;
   attachmentId: number;
+  customerId: number;
+  blocklistId: number;
+  webhookId: number;
+  doomedWebhookId: number;
 }
 
 interface Probe {
@@ -42,6 +46,8 @@ const MATRIX: Array<[string, Probe]> = [
   ['GET /docs/docs/swagger-ui-init.js', { path: () => '/docs/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] }],
   // Swagger registers the route, but its package ships no LICENSE file: 404 for everyone.
   ['GET /docs/LICENSE', { path: () => '/docs/LICENSE', expect: [404, 404, 404, 404, 404] }],
+  ['GET /redoc', { path: () => '/redoc', expect: [200, 200, 200, 200, 200] }],
+  ['GET /redoc/redoc.standalone.js', { path: () => '/redoc/redoc.standalone.js', expect: [200, 200, 200, 200, 200] }],
   [
     'POST /auth/login',
     {
@@ -78,6 +84,20 @@ const MATRIX: Array<[string, Probe]> = [
   ],
   ['POST /requests/:id/close', { path: (f) => `/requests/${f.requestId}/close`, expect: PRIVATE(200, 409) }],
   ['GET /attachments/:id', { path: (f) => `/attachments/${f.attachmentId}`, expect: PRIVATE(200, 200) }],
+  ['POST /requests/:id/notes', { path: (f) => `/requests/${f.requestId}/notes`, body: () => ({ text: 'Internal.' }), expect: PRIVATE(201, 201) }],
+  ['GET /customers', { path: () => '/customers?q=carol', expect: PRIVATE(200, 200) }],
+  ['GET /customers/:id', { path: (f) => `/customers/${f.customerId}`, expect: PRIVATE(200, 200) }],
+  ['PATCH /customers/:id', { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) }],
+  ['GET /blocklist', { path: () => '/blocklist', expect: PRIVATE(403, 200) }],
+  ['POST /blocklist', { path: () => '/blocklist', body: (who) => ({ pattern: `@${who}.example` }), expect: PRIVATE(403, 201) }],
+  ['DELETE /blocklist/:id', { path: (f) => `/blocklist/${f.blocklistId}`, expect: PRIVATE(403, 204) }],
+  ['GET /webhooks', { path: () => '/webhooks', expect: PRIVATE(403, 200) }],
+  [
+    'POST /webhooks',
+    { path: () => '/webhooks', body: () => ({ url: 'http://127.0.0.1:9/hook', events: ['request.created'] }), expect: PRIVATE(403, 201) },
+  ],
+  ['GET /webhooks/:id/deliveries', { path: (f) => `/webhooks/${f.webhookId}/deliveries`, expect: PRIVATE(403, 200) }],
+  ['DELETE /webhooks/:id', { path: (f) => `/webhooks/${f.doomedWebhookId}`, expect: PRIVATE(403, 204) }],
   ['GET /inbound/quarantine', { path: () => '/inbound/quarantine', expect: PRIVATE(403, 200) }],
   // Not quarantined: 409 shows the admin got past the guard.
   ['POST /inbound/quarantine/:id/replay', { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) }],
@@ -144,7 +164,22 @@ describe('access matrix: every route x who calls', () => {
     const [inbound] = await t.db.dataSource.query('SELECT id FROM inbound_mail ORDER BY id LIMIT 1');
     const [outbox] = await t.db.dataSource.query('SELECT id FROM outbox ORDER BY id LIMIT 1');
     const [attachment] = await t.db.dataSource.query('SELECT id FROM attachments ORDER BY id LIMIT 1');
-    fixtures = { requestId, operatorId: targetId, inboundId: Number(inbound.id), outboxId: Number(outbox.id), attachmentId: attachment.id };
+    const [customer] = await t.db.dataSource.query(`SELECT id FROM customers WHERE email = 'carol@example.com'`);
+    const [blocked] = await t.db.dataSource.query(`INSERT INTO blocklist (pattern) VALUES ('@matrix.example') RETURNING id`);
+    const hooks = await t.db.dataSource.query(
+      `INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/a', '{request.created}', 's'), ('http://127.0.0.1:9/b', '{request.created}', 's') RETURNING id`,
+    );
+    fixtures = {
+      requestId,
+      operatorId: targetId,
+      inboundId: Number(inbound.id),
+      outboxId: Number(outbox.id),
+      attachmentId: attachment.id,
+      customerId: customer.id,
+      blocklistId: blocked.id,
+      webhookId: hooks[0].id,
+      doomedWebhookId: hooks[1].id,
+    };
   });
 
   afterAll(async () => {
@@ -161,7 +196,7 @@ describe('access matrix: every route x who calls', () => {
     const got: string[] = [];
     const want: string[] = [];
     for (const [key, probe] of MATRIX) {
-      const method = key.split(' ')[0].toLowerCase() as 'get' | 'post' | 'patch';
+      const method = key.split(' ')[0].toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
       for (const [i, who] of WHO.entries()) {
         let req = t.http()[method](probe.path(fixtures));
         if (tokens[who]) req = req.set('Authorization', `Bearer ${tokens[who]}`);

@@ -36,7 +36,12 @@ describe('help-desk tools', () => {
 
   describe('ranked search', () => {
     it('puts a subject hit before a message hit without sort, and keeps an explicit sort', async () => {
-      const inBody = await newRequest('a1@rank.test', 'Question about invoices', 'The scanner on floor 2 is broken.', 'rank-1@rank.test');
+      const inBody = await newRequest(
+        'a1@rank.test',
+        'Question about invoices',
+        'The scanner on floor 2 is broken.',
+        'rank-1@rank.test',
+      );
       const inSubject = await newRequest('a2@rank.test', 'Scanner broken', 'It makes noise.', 'rank-2@rank.test');
       const older = await newRequest('a3@rank.test', 'Scanner scanner scanner', 'scanner', 'rank-3@rank.test');
       const ranked = await t.http().get('/requests?q=scanner').set(auth(operator));
@@ -57,13 +62,27 @@ describe('help-desk tools', () => {
       const id = await newRequest('note@customer.test', 'VPN down', 'Cannot connect.', 'note-1@customer.test');
       await waitFor(async () => sink.mails.some((m) => m.envelope.to.includes('note@customer.test')));
       const outboxBefore = await sql<{ n: number }>(t, 'SELECT count(*)::int AS n FROM outbox');
-      const res = await t.http().post(`/requests/${id}/notes`).set(auth(operator)).send({ text: 'Checked the VPN logs: certificate expired.' });
+      const res = await t
+        .http()
+        .post(`/requests/${id}/notes`)
+        .set(auth(operator))
+        .send({ text: 'Checked the VPN logs: certificate expired.' });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ kind: 'note', direction: 'out', text: 'Checked the VPN logs: certificate expired.', to: [], delivery: null });
+      expect(res.body).toMatchObject({
+        kind: 'note',
+        direction: 'out',
+        text: 'Checked the VPN logs: certificate expired.',
+        to: [],
+        delivery: null,
+      });
       const messages = await t.http().get(`/requests/${id}/messages`).set(auth(operator));
       expect(messages.body.items.map((m: { kind: string }) => m.kind)).toEqual(['customer', 'auto_reply', 'note']);
       const events = await t.http().get(`/requests/${id}/events`).set(auth(operator));
-      expect(events.body.items.at(-1)).toMatchObject({ type: 'note', actor: 'operator', data: { messageId: res.body.id } });
+      expect(events.body.items.at(-1)).toMatchObject({
+        type: 'note',
+        actor: 'operator',
+        data: { messageId: res.body.id },
+      });
       const outboxAfter = await sql<{ n: number }>(t, 'SELECT count(*)::int AS n FROM outbox');
       expect(outboxAfter[0].n).toBe(outboxBefore[0].n);
     });
@@ -83,7 +102,10 @@ describe('help-desk tools', () => {
         .post(`/requests/${id}/messages`)
         .set(auth(operator))
         .field('text', 'Here is the manual and the driver notes.')
-        .attach('files', Buffer.from('%PDF-1.4 manual'), { filename: 'Руководство.pdf', contentType: 'application/pdf' })
+        .attach('files', Buffer.from('%PDF-1.4 manual'), {
+          filename: 'Руководство.pdf',
+          contentType: 'application/pdf',
+        })
         .attach('files[]', Buffer.from('driver notes'), { filename: 'notes.txt', contentType: 'text/plain' });
       expect(res.status).toBe(201);
       expect(res.body.text).toBe('Here is the manual and the driver notes.');
@@ -104,7 +126,11 @@ describe('help-desk tools', () => {
 
     it('still takes a JSON body, and refuses a file over ATTACHMENT_MAX_BYTES with 413 and too many files with 400', async () => {
       const id = await newRequest('big@customer.test', 'Big file', 'Hi', 'big-1@customer.test');
-      const json = await t.http().post(`/requests/${id}/messages`).set(auth(operator)).send({ text: 'Plain JSON reply.' });
+      const json = await t
+        .http()
+        .post(`/requests/${id}/messages`)
+        .set(auth(operator))
+        .send({ text: 'Plain JSON reply.' });
       expect(json.status).toBe(201);
       expect(json.body.attachments).toEqual([]);
       const big = await t
@@ -118,7 +144,9 @@ describe('help-desk tools', () => {
       let many = t.http().post(`/requests/${id}/messages`).set(auth(operator)).field('text', 'many');
       for (let i = 0; i < 11; i++) many = many.attach('files', Buffer.from(`f${i}`), { filename: `f${i}.txt` });
       expect((await many).status).toBe(400);
-      const texts = (await sql<{ text: string }>(t, 'SELECT text FROM messages WHERE request_id = $1', [id])).map((m) => m.text);
+      const texts = (await sql<{ text: string }>(t, 'SELECT text FROM messages WHERE request_id = $1', [id])).map(
+        (m) => m.text,
+      );
       expect(texts).not.toContain('too big');
       expect(texts).not.toContain('many');
     });
@@ -139,7 +167,12 @@ describe('help-desk tools', () => {
       // "_" is not a wildcard: "zac_" matches nothing.
       expect((await t.http().get('/customers?q=zac_').set(auth(operator))).body.items).toEqual([]);
       const paged = await t.http().get('/customers?q=cust.test&limit=1&page=2').set(auth(operator));
-      expect(paged.body).toMatchObject({ total: 2, page: 2, limit: 1, items: [{ email: 'zoe_1@cust.test', name: 'Zoe 100% Real', requestCount: 1 }] });
+      expect(paged.body).toMatchObject({
+        total: 2,
+        page: 2,
+        limit: 1,
+        items: [{ email: 'zoe_1@cust.test', name: 'Zoe 100% Real', requestCount: 1 }],
+      });
     });
 
     it('shows a customer with their requests, and lets an admin rename and block them', async () => {
@@ -147,10 +180,20 @@ describe('help-desk tools', () => {
       const [{ id }] = await sql<{ id: number }>(t, `SELECT id FROM customers WHERE email = 'kim@cust.test'`);
       const one = await t.http().get(`/customers/${id}`).set(auth(operator));
       expect(one.status).toBe(200);
-      expect(one.body).toMatchObject({ id, email: 'kim@cust.test', name: 'Kim', blocked: false, requests: [{ id: requestId, status: 'new', subject: 'Broken mouse' }] });
+      expect(one.body).toMatchObject({
+        id,
+        email: 'kim@cust.test',
+        name: 'Kim',
+        blocked: false,
+        requests: [{ id: requestId, status: 'new', subject: 'Broken mouse' }],
+      });
       expect((await t.http().get('/customers/999999').set(auth(operator))).status).toBe(404);
       expect((await t.http().patch(`/customers/${id}`).set(auth(operator)).send({ blocked: true })).status).toBe(403);
-      const patched = await t.http().patch(`/customers/${id}`).set(auth(admin)).send({ blocked: true, name: 'Kim Lee' });
+      const patched = await t
+        .http()
+        .patch(`/customers/${id}`)
+        .set(auth(admin))
+        .send({ blocked: true, name: 'Kim Lee' });
       expect(patched.status).toBe(200);
       expect(patched.body).toMatchObject({ blocked: true, name: 'Kim Lee' });
       expect((await t.http().patch(`/customers/${id}`).set(auth(admin)).send({ blocked: 'yes' })).status).toBe(400);

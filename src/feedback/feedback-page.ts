@@ -1,0 +1,15 @@
+/** HTML-escapes a text for element content and attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** The small page a rating link answers with; every value is escaped. No scripts or styles (the API's CSP forbids them). */
+export function feedbackPage(supportName: string, title: string, text: string): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title></head>`,
+    `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p><p>${escapeHtml(supportName)}</p></body></html>`,
+    '',
+  ].join('\n');
+}

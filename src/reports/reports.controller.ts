@@ -1,0 +1,77 @@
+import { BadRequestException, Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse, getSchemaPath } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ErrorResponseDto } from '../common/error.dto';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { ReportQueryDto } from './dto/report-query.dto';
+import { ReportSummaryDto } from './dto/report-summary.dto';
+import { summaryCsv } from './report-csv';
+import { reportRange, ReportPeriodError } from './report-period';
+import { ReportsService } from './reports.service';
+
+const CSV_EXAMPLE = 'metric,operator_id,operator_name,value\r\nperiod_from,,,2026-10-31T23:00:00.000Z\r\ncreated,,,20\r\noperator_closed,2,Ada Lovelace,6\r\n';
+
+/** Reports for operators and admins: JSON, or CSV with `Accept: text/csv`. */
+@ApiTags('reports')
+@ApiBearerAuth('operator')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@Controller('reports')
+export class ReportsController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reports: ReportsService,
+  ) {}
+
+  @Get('summary')
+  @ApiOperation({
+    summary: 'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV)',
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({
+    description: 'The summary; as CSV (one metric a row) with Accept: text/csv',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ReportSummaryDto) } },
+      'text/csv': { schema: { type: 'string', example: CSV_EXAMPLE } },
+    },
+  })
+  @ApiOkResponse({ type: ReportSummaryDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown period or time zone; invalid, zoneless or reversed from/to; period together with from/to' })
+  async summary(
+    @Query() query: ReportQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ReportSummaryDto | string> {
+    const timeZone = query.tz ?? this.config.sla.timeZone;
+    let range: { from: Date; to: Date };
+    try {
+      range = reportRange(query, timeZone);
+    } catch (e) {
+      if (e instanceof ReportPeriodError) throw new BadRequestException(e.message);
+      throw e;
+    }
+    const summary = await this.reports.summary(range.from, range.to, timeZone);
+    if (wantsCsv(accept)) {
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="maildesk-summary-${range.from.toISOString().slice(0, 10)}.csv"`);
+      return summaryCsv(summary);
+    }
+    return summary;
+  }
+}
+
+/** True when the Accept header prefers text/csv to JSON. */
+function wantsCsv(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const q = (type: string) => {
+    for (const part of accept.split(',')) {
+      const [mime, ...params] = part.trim().split(';').map((s) => s.trim().toLowerCase());
+      if (mime === type) {
+        const qp = params.find((p) => p.startsWith('q='));
+        return qp ? Number(qp.slice(2)) || 0 : 1;
+      }
+    }
+    return 0;
+  };
+  return q('text/csv') > 0 && q('text/csv') >= q('application/json');
+}
