@@ -25,6 +25,7 @@ export class FeedbackController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Record a satisfaction rating from a closing-mail link (public; a later click within validity changes it)',
+    security: [],
   })
   @ApiParam({ name: 'token', description: 'Signed token from the link: request id, rating, expiry, HMAC.', example: '42.5.1767225600.3q2-7w0Jj1xZ0mJ5b8oV2zM4c1lQ9e6uT8yR0pWnK3s' })
   @ApiProduces('text/html')

@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
@@ -35,7 +35,7 @@ export class ReportsController {
       'text/csv': { schema: { type: 'string', example: CSV_EXAMPLE } },
     },
   })
-  @ApiOkResponse({ type: ReportSummaryDto })
+  @ApiExtraModels(ReportSummaryDto)
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown period or time zone; invalid, zoneless or reversed from/to; period together with from/to' })
   async summary(
     @Query() query: ReportQueryDto,

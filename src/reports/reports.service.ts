@@ -16,7 +16,7 @@ export class ReportsService {
   /** Counts, durations, SLA misses, satisfaction and the per-operator breakdown of [from, to). */
   async summary(from: Date, to: Date, timeZone: string): Promise<ReportSummaryDto> {
     const [[created], [closed], operators] = await Promise.all([
-      this.dataSource.query(
+      this.dataSource.query<Array<Record<string, unknown>>>(
         `SELECT count(*)::int AS created,
                 count(*) FILTER (WHERE status = 'new')::int AS s_new,
                 count(*) FILTER (WHERE status = 'in_progress')::int AS s_in_progress,
@@ -28,8 +28,8 @@ export class ReportsService {
                                     OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
            FROM requests WHERE created_at >= $1 AND created_at < $2`,
         [from, to],
-      ) as Promise<Array<Record<string, unknown>>>,
-      this.dataSource.query(
+      ),
+      this.dataSource.query<Array<Record<string, unknown>>>(
         `SELECT count(*)::int AS closed,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) AS res_median,
                 avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
@@ -37,8 +37,8 @@ export class ReportsService {
                 avg(satisfaction_rating)::float8 AS rating_average
            FROM requests WHERE closed_at >= $1 AND closed_at < $2`,
         [from, to],
-      ) as Promise<Array<Record<string, unknown>>>,
-      this.dataSource.query(
+      ),
+      this.dataSource.query<Array<Record<string, unknown>>>(
         `WITH assigned AS (
            SELECT operator_id, count(*)::int AS assigned FROM requests
             WHERE created_at >= $1 AND created_at < $2 AND operator_id IS NOT NULL GROUP BY operator_id),
@@ -50,7 +50,7 @@ export class ReportsService {
            FROM assigned a FULL JOIN closed c USING (operator_id) JOIN operators o ON o.id = operator_id
           ORDER BY o.id`,
         [from, to],
-      ) as Promise<Array<Record<string, unknown>>>,
+      ),
     ]);
     const createdCount = created.created as number;
     const overdue = created.overdue as number;

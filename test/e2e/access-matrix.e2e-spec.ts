@@ -83,6 +83,15 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/requests/${f.requestId}/messages`, body: () => ({ text: 'On it.' }), expect: PRIVATE(201, 201) },
   ],
   ['POST /requests/:id/close', { path: (f) => `/requests/${f.requestId}/close`, expect: PRIVATE(200, 409) }],
+  // Closed by now: 409 shows the admin got past the guard.
+  ['POST /requests/:id/unassign', { path: (f) => `/requests/${f.requestId}/unassign`, expect: PRIVATE(403, 409) }],
+  [
+    'PATCH /requests/:id/sla',
+    { path: (f) => `/requests/${f.requestId}/sla`, body: () => ({ resolutionDueAt: '2030-01-01T00:00:00Z' }), expect: PRIVATE(403, 200) },
+  ],
+  ['GET /reports/summary', { path: () => '/reports/summary?period=month', expect: PRIVATE(200, 200) }],
+  // Public: the signed token is the credential; a forged one is 400 for everyone.
+  ['GET /feedback/:token', { path: () => '/feedback/1.5.9999999999.forged', expect: [400, 400, 400, 400, 400] }],
   ['GET /attachments/:id', { path: (f) => `/attachments/${f.attachmentId}`, expect: PRIVATE(200, 200) }],
   ['POST /requests/:id/notes', { path: (f) => `/requests/${f.requestId}/notes`, body: () => ({ text: 'Internal.' }), expect: PRIVATE(201, 201) }],
   ['GET /customers', { path: () => '/customers?q=carol', expect: PRIVATE(200, 200) }],

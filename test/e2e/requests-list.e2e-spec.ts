@@ -114,6 +114,10 @@ describe('GET /requests', () => {
       closedAt: null,
       lastMessageAt: null,
       firstResponseAt: null,
+      firstResponseDueAt: null,
+      resolutionDueAt: null,
+      overdue: false,
+      satisfaction: null,
     });
   });
 

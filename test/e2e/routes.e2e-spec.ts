@@ -19,6 +19,7 @@ const PUBLIC_ROUTES = [
   'POST /auth/login',
   'POST /inbound/mail',
   'POST /requests/webhook/email',
+  'GET /feedback/:token',
 ];
 
 interface Route {

@@ -8,7 +8,8 @@ export class RequestEventDto {
 
   @ApiProperty({
     example: 'assigned',
-    description: 'created, message, assigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, ...',
+    description:
+      'created, message, assigned, reassigned, unassigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, sla_breached, sla_changed, rated, ...',
   })
   type: string;
 

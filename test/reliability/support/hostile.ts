@@ -128,6 +128,11 @@ export function extremeMails(): Array<{ name: string; raw: Buffer }> {
       ),
     },
     { name: 'headers only, no body', raw: Buffer.from(HEAD('x-headers-only@fuzz.test')) },
+    {
+      // Found by the fuzzer: PostgreSQL text cannot hold NUL, so the quarantine row itself failed (a 400).
+      name: 'NUL byte in the Message-ID, no From',
+      raw: Buffer.from('Qrom: x@customer.test\r\nTo: support@desk.test\r\nSubject: nul\r\nMessage-ID: <nul-\u0000-id@fuzz.test>\r\n\r\nhi\r\n', 'latin1'),
+    },
     { name: 'binary garbage', raw: Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 131 + 7) & 0xff)) },
     { name: 'unterminated encoded words', raw: Buffer.from(HEAD('x-encoded@fuzz.test').replace('Subject: hostile', `Subject: ${'=?utf-8?B?'.repeat(5000)}`) + 'Content-Type: text/plain\r\n\r\nhi\r\n') },
   ];
