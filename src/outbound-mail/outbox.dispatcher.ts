@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
+import { DispatchLoop } from '../common/dispatch-loop';
 import { APP_CONFIG } from '../config/config.module';
 import { MailTransport } from './mail-transport';
 import { OutboxAttachment, outboxFromRow, toMailOptions } from './outbox-mail-options';
@@ -18,8 +19,6 @@ import { classifySendError } from './send-error';
 export const MAX_RETRY_DELAY_MS = 3_600_000;
 /** How long a claimed row stays invisible to other dispatchers while it is being sent. */
 export const CLAIM_LOCK = '2 minutes';
-/** Debounce of kick(): enqueues committed within this window share one dispatch. */
-export const KICK_DELAY_MS = 20;
 
 /** Wait before the next attempt: base * 2^(attempts-1), times a 0.5..1.5 jitter, at most one hour. */
 export function retryDelayMs(attempts: number, baseMs: number, random: () => number = Math.random): number {
@@ -37,18 +36,20 @@ export function retryDelayMs(attempts: number, baseMs: number, random: () => num
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxDispatcher.name);
-  private timer: NodeJS.Timeout | undefined;
-  private timerDueAt = Infinity;
-  private running = false;
-  private stopping = false;
-  private active: Promise<number> | null = null;
-  private rerun = false;
+  private readonly loop: DispatchLoop;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transport: MailTransport,
-  ) {}
+  ) {
+    this.loop = new DispatchLoop({
+      name: 'outbox',
+      pollMs: config.outbox.pollMs,
+      logger: this.logger,
+      drain: () => this.drain(),
+    });
+  }
 
   /** Starts the loop (not in the CLI); the first pass runs at once (mail left over from a previous run goes out). */
   onApplicationBootstrap(): void {
@@ -57,23 +58,15 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Starts the polling loop (idempotent). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.stopping = false;
     this.logger.log(
       `dispatching outbound mail through ${this.transport.describe()} every ${this.config.outbox.pollMs} ms`,
     );
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops the loop and waits for the dispatch in progress to finish. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDueAt = Infinity;
-    await this.active?.catch(() => 0);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -89,60 +82,21 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
    * committed. Runs after the current dispatch when one is in progress; no-op when stopped.
    */
   kick(): void {
-    if (!this.running) return;
-    if (this.active) {
-      this.rerun = true;
-      return;
-    }
-    this.schedule(KICK_DELAY_MS);
+    this.loop.kick();
   }
 
   /**
    * Sends every due mail, batch after batch, until none is due; resolves with the number of
-   * mails attempted. Calls are serialised: one waits for the dispatch in progress, then runs.
-   * After stop() it claims nothing (resolves 0).
+   * mails attempted. Calls are serialised. After stop() it claims nothing (resolves 0).
    */
   dispatchOnce(): Promise<number> {
-    if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
-    const run = this.drain().finally(() => {
-      this.active = null;
-      if (this.rerun) {
-        this.rerun = false;
-        this.schedule(0);
-      }
-    });
-    this.active = run;
-    return run;
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    const at = Date.now() + ms;
-    if (this.timer && this.timerDueAt <= at) return;
-    clearTimeout(this.timer);
-    this.timerDueAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerDueAt = Infinity;
-      void this.tick();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.dispatchOnce();
-    } catch (e) {
-      this.logger.warn(`outbox dispatch failed: ${(e as Error).message}`);
-    } finally {
-      this.schedule(this.config.outbox.pollMs);
-    }
+    return this.loop.dispatchOnce();
   }
 
   private async drain(): Promise<number> {
     const batchSize = this.config.outbox.batchSize;
     let total = 0;
-    while (!this.stopping) {
+    while (!this.loop.isStopped) {
       const rows = await this.claim(batchSize);
       if (rows.length === 0) break;
       await Promise.all(rows.map((row) => this.deliver(row)));
@@ -200,7 +154,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
             WHERE id = $1`,
           [row.id, delay, failure!.reason],
         );
-        this.schedule(delay);
+        this.loop.wakeIn(delay);
       }
     } catch (e) {
       // The lease expires by itself; the row is attempted again then.

@@ -9,7 +9,8 @@ import {
 import { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { CLAIM_LOCK, KICK_DELAY_MS, retryDelayMs } from '../outbound-mail/outbox.dispatcher';
+import { DispatchLoop } from '../common/dispatch-loop';
+import { CLAIM_LOCK, retryDelayMs } from '../outbound-mail/outbox.dispatcher';
 import { WEBHOOK_KICK } from './webhook-events';
 import { signWebhook } from './webhook-signature';
 import { deliveryFromRow, WebhookDelivery } from './webhooks.service';
@@ -45,17 +46,19 @@ export class WebhookDispatcher
   implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, EntitySubscriberInterface
 {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private timer: NodeJS.Timeout | undefined;
-  private timerDueAt = Infinity;
-  private running = false;
-  private active: Promise<number> | null = null;
-  private rerun = false;
+  private readonly loop: DispatchLoop;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     dataSource.subscribers.push(this);
+    this.loop = new DispatchLoop({
+      name: 'webhook',
+      pollMs: config.outbox.pollMs,
+      logger: this.logger,
+      drain: () => this.drain(),
+    });
   }
 
   /** Starts the loop (not in the CLI). */
@@ -65,18 +68,12 @@ export class WebhookDispatcher
 
   /** Starts the polling loop (idempotent); the first round runs at once. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops the loop and waits for the round in progress. */
-  async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDueAt = Infinity;
-    await this.active?.catch(() => 0);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -103,55 +100,17 @@ export class WebhookDispatcher
 
   /** Asks for a round soon (debounced); after the current one when one runs. */
   kick(): void {
-    if (!this.running) return;
-    if (this.active) {
-      this.rerun = true;
-      return;
-    }
-    this.schedule(KICK_DELAY_MS);
+    this.loop.kick();
   }
 
   /** Sends every due delivery; resolves with how many were attempted. Calls are serialised. */
   dispatchOnce(): Promise<number> {
-    if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
-    const run = this.drain().finally(() => {
-      this.active = null;
-      if (this.rerun) {
-        this.rerun = false;
-        this.schedule(0);
-      }
-    });
-    this.active = run;
-    return run;
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    const at = Date.now() + ms;
-    if (this.timer && this.timerDueAt <= at) return;
-    clearTimeout(this.timer);
-    this.timerDueAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerDueAt = Infinity;
-      void this.tick();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.dispatchOnce();
-    } catch (e) {
-      this.logger.warn(`webhook dispatch failed: ${(e as Error).message}`);
-    } finally {
-      this.schedule(this.config.outbox.pollMs);
-    }
+    return this.loop.dispatchOnce();
   }
 
   private async drain(): Promise<number> {
     let total = 0;
-    while (this.running || total === 0) {
+    while (!this.loop.isStopped) {
       const rows = await this.claim();
       if (rows.length === 0) break;
       await Promise.all(rows.map((row) => this.deliver(row)));
@@ -238,7 +197,7 @@ export class WebhookDispatcher
             WHERE id = $1`,
           [row.id, delay, result.statusCode, result.error],
         );
-        this.schedule(delay);
+        this.loop.wakeIn(delay);
       }
     } catch (e) {
       // The lease expires by itself; the delivery is attempted again then.

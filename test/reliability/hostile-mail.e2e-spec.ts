@@ -10,7 +10,7 @@ import { startBuiltApp } from './support/app';
 import { appEnv, postMail, PostOutcome, report, rssMb, sleep, tempDir, variant } from './support/harness';
 import { extremeMails, mutate, mutations, seedMails, withMessageId } from './support/hostile';
 
-const RUNS = variant(150, 1500);
+const RUNS = variant(300, 5000);
 /** Largest email accepted in this test: room for the 20 MB zip-bomb-like attachment. */
 const MAX_BYTES = 32 * 1024 * 1024;
 /** The app's resident memory must stay below this whatever it is sent. */
