@@ -1,12 +1,6 @@
-import { RequestMethod } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
-import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import { IS_PUBLIC } from '../../src/common/auth.decorators';
 import { createTestApp, TestApp } from '../setup/app';
-
-/** Where nestjs-pino mounts its middleware (its default `forRoutes`). */
-const LOGGER_MIDDLEWARE_PATH = '{/*splat}';
+import { expressRoutes, nestRoutes, normalizePath as normalize, routeKey as key } from '../setup/routes';
 
 /** Paths served outside Nest, public: Swagger UI and its documents, ReDoc and its bundle. */
 const isDocs = (path: string) => path.startsWith('/docs') || path.startsWith('/redoc');
@@ -21,59 +15,6 @@ const PUBLIC_ROUTES = [
   'POST /requests/webhook/email',
   'GET /feedback/:token',
 ];
-
-interface Route {
-  method: string;
-  path: string;
-}
-
-const key = (r: Route) => `${r.method} ${r.path}`;
-const normalize = (p: string) => ('/' + p.replace(/^\/+|\/+$/g, '')).replace(/\/{2,}/g, '/');
-
-/** Every route Nest knows, from the controllers' metadata, with whether it is @Public(). */
-function nestRoutes(t: TestApp): Array<Route & { isPublic: boolean }> {
-  const reflector = new Reflector();
-  const scanner = new MetadataScanner();
-  const out: Array<Route & { isPublic: boolean }> = [];
-  for (const module of t.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const instance = wrapper.instance as object | undefined;
-      const metatype = wrapper.metatype as (new (...args: unknown[]) => unknown) | null;
-      if (!instance || !metatype) continue;
-      const proto = Object.getPrototypeOf(instance) as Record<string, unknown>;
-      const base = [Reflect.getMetadata(PATH_METADATA, metatype) ?? ''].flat() as string[];
-      for (const name of scanner.getAllMethodNames(proto)) {
-        const handler = proto[name] as (...args: unknown[]) => unknown;
-        const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
-        if (sub === undefined) continue;
-        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
-        const isPublic = !!reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, metatype]);
-        for (const b of base)
-          for (const s of [sub].flat()) out.push({ method, path: normalize(`${b}/${s}`), isPublic });
-      }
-    }
-  }
-  return out;
-}
-
-/** Every route the HTTP server itself serves (the express router stack). */
-function expressRoutes(t: TestApp): Route[] {
-  const server = t.app.getHttpAdapter().getInstance() as { _router?: unknown; router?: unknown };
-  const router = (server._router ?? server.router) as {
-    stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }>;
-  };
-  const out: Route[] = [];
-  for (const layer of router.stack) {
-    // nestjs-pino's request-logging middleware is mounted on this catch-all for every method: not a route.
-    if (!layer.route || layer.route.path === LOGGER_MIDDLEWARE_PATH) continue;
-    for (const path of [layer.route.path].flat()) {
-      for (const [m, on] of Object.entries(layer.route.methods)) {
-        if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: normalize(path) });
-      }
-    }
-  }
-  return out;
-}
 
 /**
  * Validates an OpenAPI document with @apidevtools/swagger-parser in a plain Node process: the
