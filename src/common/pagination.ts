@@ -28,3 +28,25 @@ export interface Page<T> {
   page: number;
   limit: number;
 }
+
+/**
+ * The Swagger-documented class of one page of `item`s (`{ items, total, page, limit }`), so every
+ * paginated answer has the same documented shape.
+ */
+export function PageDtoOf<T>(item: new (...args: never[]) => T): new () => Page<T> {
+  class PageDto implements Page<T> {
+    @ApiProperty({ type: [item] })
+    items: T[];
+
+    @ApiProperty({ example: 1, description: 'items matching, on every page' })
+    total: number;
+
+    @ApiProperty({ example: 1 })
+    page: number;
+
+    @ApiProperty({ example: 20 })
+    limit: number;
+  }
+  Object.defineProperty(PageDto, 'name', { value: `${item.name.replace(/(Response)?(Dto)?$/, '')}PageDto` });
+  return PageDto;
+}

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
-import { PageQuery } from '../common/pagination';
+import { PageQuery, PageDtoOf } from '../common/pagination';
 import type { CustomerRequest, CustomerSummary } from './customers.service';
 
 /** Query of `GET /customers`. */
@@ -59,19 +59,7 @@ export class CustomerDto {
 }
 
 /** `GET /customers`. */
-export class CustomerPageDto {
-  @ApiProperty({ type: [CustomerDto] })
-  items: CustomerDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 20 })
-  limit: number;
-}
+export class CustomerPageDto extends PageDtoOf(CustomerDto) {}
 
 /** One request of a customer. */
 export class CustomerRequestDto {

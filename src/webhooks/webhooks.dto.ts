@@ -1,3 +1,4 @@
+import { PageDtoOf } from '../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
 import { type WebhookEvent, WEBHOOK_EVENTS } from './webhook-events';
@@ -127,19 +128,7 @@ export class WebhookDeliveryDto {
 }
 
 /** `GET /webhooks/:id/deliveries`. */
-export class WebhookDeliveryPageDto {
-  @ApiProperty({ type: [WebhookDeliveryDto] })
-  items: WebhookDeliveryDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 20 })
-  limit: number;
-}
+export class WebhookDeliveryPageDto extends PageDtoOf(WebhookDeliveryDto) {}
 
 /** Maps a webhook to its response. */
 export function toWebhookResponse(w: Webhook): WebhookDto {

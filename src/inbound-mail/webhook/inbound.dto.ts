@@ -1,3 +1,4 @@
+import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty } from '@nestjs/swagger';
 import { InboundMail } from '../inbound-mail.entity';
 import { IngestResult } from '../ingest-result';
@@ -12,7 +13,12 @@ export class IngestResultDto implements IngestResult {
   @ApiProperty({ type: String, nullable: true, example: 'CAF1x9Q@mail.example.com' })
   messageId: string | null;
 
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'why it was ignored, quarantined or a duplicate' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'why it was ignored, quarantined or a duplicate',
+  })
   reason: string | null;
 }
 
@@ -50,19 +56,7 @@ export class QuarantinedMailDto {
   receivedAt: string;
 }
 
-export class QuarantinePageDto {
-  @ApiProperty({ type: [QuarantinedMailDto] })
-  items: QuarantinedMailDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 20 })
-  limit: number;
-}
+export class QuarantinePageDto extends PageDtoOf(QuarantinedMailDto) {}
 
 export function toQuarantinedMail(m: InboundMail): QuarantinedMailDto {
   return {

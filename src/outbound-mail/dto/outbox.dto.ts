@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { PageQuery } from '../../common/pagination';
+import { PageQuery, PageDtoOf } from '../../common/pagination';
 import type { OutboxMail, OutboxStatus } from '../outbox.entity';
 
 const STATUSES: OutboxStatus[] = ['pending', 'sent', 'failed'];
@@ -59,19 +59,7 @@ export class OutboxMailResponse {
 }
 
 /** One page of outgoing mail. */
-export class OutboxPageResponse {
-  @ApiProperty({ type: [OutboxMailResponse] })
-  items: OutboxMailResponse[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 20 })
-  limit: number;
-}
+export class OutboxPageResponse extends PageDtoOf(OutboxMailResponse) {}
 
 /** The API view of an outbox row. */
 export function toOutboxMailResponse(m: OutboxMail): OutboxMailResponse {

@@ -1,3 +1,4 @@
+import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty } from '@nestjs/swagger';
 import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
 
@@ -109,19 +110,7 @@ export class RequestResponseDto {
 }
 
 /** One page of `GET /requests`. */
-export class RequestPageDto {
-  @ApiProperty({ type: [RequestResponseDto] })
-  items: RequestResponseDto[];
-
-  @ApiProperty({ example: 135, description: 'Matching requests on all pages.' })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 20 })
-  limit: number;
-}
+export class RequestPageDto extends PageDtoOf(RequestResponseDto) {}
 
 function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;
