@@ -1,18 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { AdminApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
@@ -24,11 +21,7 @@ import {
 import { BlocklistService } from './blocklist.service';
 
 /** Blocked senders (admins): their mail is stored as `ignored`, opens no request and is never answered. */
-@ApiTags('blocklist')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
-@Roles('admin')
+@AdminApi('blocklist')
 @Controller('blocklist')
 export class BlocklistController {
   constructor(private readonly blocklist: BlocklistService) {}

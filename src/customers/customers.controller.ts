@@ -1,13 +1,11 @@
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -23,9 +21,7 @@ import {
 import { CustomersService } from './customers.service';
 
 /** Customers: every operator searches and reads them; admins rename and block them. */
-@ApiTags('customers')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('customers')
 @Controller('customers')
 export class CustomersController {
   constructor(private readonly customers: CustomersService) {}

@@ -1,14 +1,6 @@
 import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { OperatorApi } from '../common/api.decorators';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
@@ -17,7 +9,9 @@ import { MessagesService } from './messages.service';
 /** A stored content type if it is a plain `type/subtype` (parameters kept), else octet-stream. */
 export function safeContentType(value: string | null | undefined): string {
   const v = (value ?? '').trim();
-  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(\s*;\s*[a-z0-9_.-]+=("[^"\r\n]*"|[^\s;"]+))*$/i.test(v)
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(\s*;\s*[a-z0-9_.-]+=("[^"\r\n]*"|[^\s;"]+))*$/i.test(
+    v,
+  )
     ? v
     : 'application/octet-stream';
 }
@@ -34,9 +28,7 @@ export function attachmentDisposition(filename: string): string {
  * Attachment downloads. Always served as a download, sandboxed and never sniffed, so an HTML or SVG
  * attachment sent by a customer cannot run in the API's origin.
  */
-@ApiTags('messages')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('messages')
 @Controller('attachments')
 export class AttachmentsController {
   constructor(private readonly messages: MessagesService) {}

@@ -1,8 +1,18 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  UploadedFiles,
+  UseInterceptors,
+} from '@nestjs/common';
+import { OperatorApi } from '../common/api.decorators';
 import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
   ApiConsumes,
   ApiConflictResponse,
@@ -12,8 +22,6 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -22,7 +30,13 @@ import { AssignRequestDto } from '../requests/dto/assign.dto';
 import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
 import { RequestsService } from '../requests/requests.service';
 import { ConversationService } from './conversation.service';
-import { MessageListDto, MessageResponseDto, PostMessageDto, PostMessageFormDto, toMessageResponse } from './dto/message.dto';
+import {
+  MessageListDto,
+  MessageResponseDto,
+  PostMessageDto,
+  PostMessageFormDto,
+  toMessageResponse,
+} from './dto/message.dto';
 import { MessagesService } from './messages.service';
 import { toNewAttachments, type UploadedFile } from './uploaded-files';
 
@@ -30,9 +44,7 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
  * Working a request's conversation: take it, close it, read and write its messages. (Lives in the
  * messages module because these actions send mail to the customer.)
  */
-@ApiTags('requests')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('requests')
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
 @Controller('requests')
@@ -73,7 +85,10 @@ export class MessagesController {
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is not in progress' })
-  async unassign(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
+  async unassign(
+    @Param('id', ParseIdPipe) id: number,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
     return toRequestResponse(await this.conversation.unassign(id, actor));
   }
 
@@ -100,7 +115,8 @@ export class MessagesController {
   @Post(':id/messages')
   @UseInterceptors(AnyFilesInterceptor())
   @ApiOperation({
-    summary: 'Write to the customer: stored and emailed in their thread (JSON, or multipart/form-data with files as attachments)',
+    summary:
+      'Write to the customer: stored and emailed in their thread (JSON, or multipart/form-data with files as attachments)',
   })
   @ApiConsumes('application/json', 'multipart/form-data')
   @ApiBody({ type: PostMessageFormDto })

@@ -1,13 +1,6 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { OperatorApi } from '../common/api.decorators';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOperation } from '@nestjs/swagger';
 import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
@@ -15,9 +8,7 @@ import { MessageResponseDto, PostNoteDto, toMessageResponse } from './dto/messag
 import { NotesService } from './notes.service';
 
 /** Internal notes on a request: seen by operators in the conversation, never emailed. */
-@ApiTags('requests')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('requests')
 @Controller('requests')
 export class NotesController {
   constructor(private readonly notes: NotesService) {}

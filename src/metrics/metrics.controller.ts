@@ -31,13 +31,22 @@ export class MetricsController {
     security: [],
   })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string', example: 'maildesk_outbox_pending 0\n' } })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'METRICS_TOKEN is set and the bearer token is missing or wrong' })
-  async scrape(@Req() req: { headers: Record<string, string | undefined>; res?: { type(t: string): unknown } }): Promise<string> {
+  @ApiOkResponse({
+    description: 'Prometheus text format 0.0.4',
+    schema: { type: 'string', example: 'maildesk_outbox_pending 0\n' },
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description: 'METRICS_TOKEN is set and the bearer token is missing or wrong',
+  })
+  async scrape(
+    @Req() req: { headers: Record<string, string | undefined>; res?: { type(t: string): unknown } },
+  ): Promise<string> {
     const expected = this.config.metricsToken;
     if (expected) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
-      if (!given || !safeEqual(given, expected)) throw new UnauthorizedException('a valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)');
+      if (!given || !safeEqual(given, expected))
+        throw new UnauthorizedException('a valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)');
     }
     await this.collect();
     req.res?.type(this.metrics.registry.contentType);
@@ -51,10 +60,14 @@ export class MetricsController {
     m.outboxPending.set(backlog.pending);
     m.outboxDue.set(backlog.due);
     m.outboxFailed.set(backlog.failed);
-    m.outboxOldestDueAge.set(backlog.oldestDueAt ? Math.max(0, (Date.now() - backlog.oldestDueAt.getTime()) / 1000) : 0);
+    m.outboxOldestDueAge.set(
+      backlog.oldestDueAt ? Math.max(0, (Date.now() - backlog.oldestDueAt.getTime()) / 1000) : 0,
+    );
     const imap = this.imap.status();
     if (m.imapPollAge && m.imapLeader) {
-      m.imapPollAge.set(imap.lastSuccessAt ? Math.max(0, (Date.now() - imap.lastSuccessAt.getTime()) / 1000) : Infinity);
+      m.imapPollAge.set(
+        imap.lastSuccessAt ? Math.max(0, (Date.now() - imap.lastSuccessAt.getTime()) / 1000) : Infinity,
+      );
       m.imapLeader.set(imap.leader ? 1 : 0);
     }
   }

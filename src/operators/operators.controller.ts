@@ -1,15 +1,13 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
+import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -24,9 +22,7 @@ import { OperatorsService } from './operators.service';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 
 /** Operator accounts: every operator may list them; admins create and change them. */
-@ApiTags('operators')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('operators')
 @Controller('operators')
 export class OperatorsController {
   constructor(private readonly operators: OperatorsService) {}

@@ -1,25 +1,11 @@
 import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiForbiddenResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { Roles } from '../common/auth.decorators';
-import { ErrorResponseDto } from '../common/error.dto';
+import { AdminApi } from '../common/api.decorators';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { OutboxListQuery, OutboxMailResponse, OutboxPageResponse, toOutboxMailResponse } from './dto/outbox.dto';
 import { OutboxService } from './outbox.service';
 
 /** Admin view of outgoing mail: what is queued, sent or failed, and retrying failed mail. */
-@ApiTags('outbox')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
-@Roles('admin')
+@AdminApi('outbox')
 @Controller('outbox')
 export class OutboxController {
   constructor(private readonly outbox: OutboxService) {}

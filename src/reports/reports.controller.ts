@@ -1,5 +1,13 @@
 import { BadRequestException, Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse, getSchemaPath } from '@nestjs/swagger';
+import { OperatorApi } from '../common/api.decorators';
+import {
+  ApiBadRequestResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
@@ -10,12 +18,11 @@ import { summaryCsv } from './report-csv';
 import { reportRange, ReportPeriodError } from './report-period';
 import { ReportsService } from './reports.service';
 
-const CSV_EXAMPLE = 'metric,operator_id,operator_name,value\r\nperiod_from,,,2026-10-31T23:00:00.000Z\r\ncreated,,,20\r\noperator_closed,2,Ada Lovelace,6\r\n';
+const CSV_EXAMPLE =
+  'metric,operator_id,operator_name,value\r\nperiod_from,,,2026-10-31T23:00:00.000Z\r\ncreated,,,20\r\noperator_closed,2,Ada Lovelace,6\r\n';
 
 /** Reports for operators and admins: JSON, or CSV with `Accept: text/csv`. */
-@ApiTags('reports')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('reports')
 @Controller('reports')
 export class ReportsController {
   constructor(
@@ -25,7 +32,8 @@ export class ReportsController {
 
   @Get('summary')
   @ApiOperation({
-    summary: 'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV)',
+    summary:
+      'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV)',
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
@@ -36,7 +44,10 @@ export class ReportsController {
     },
   })
   @ApiExtraModels(ReportSummaryDto)
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown period or time zone; invalid, zoneless or reversed from/to; period together with from/to' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Unknown period or time zone; invalid, zoneless or reversed from/to; period together with from/to',
+  })
   async summary(
     @Query() query: ReportQueryDto,
     @Headers('accept') accept: string | undefined,
@@ -53,7 +64,10 @@ export class ReportsController {
     const summary = await this.reports.summary(range.from, range.to, timeZone);
     if (wantsCsv(accept)) {
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="maildesk-summary-${range.from.toISOString().slice(0, 10)}.csv"`);
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="maildesk-summary-${range.from.toISOString().slice(0, 10)}.csv"`,
+      );
       return summaryCsv(summary);
     }
     return summary;
@@ -65,7 +79,10 @@ function wantsCsv(accept: string | undefined): boolean {
   if (!accept) return false;
   const q = (type: string) => {
     for (const part of accept.split(',')) {
-      const [mime, ...params] = part.trim().split(';').map((s) => s.trim().toLowerCase());
+      const [mime, ...params] = part
+        .trim()
+        .split(';')
+        .map((s) => s.trim().toLowerCase());
       if (mime === type) {
         const qp = params.find((p) => p.startsWith('q='));
         return qp ? Number(qp.slice(2)) || 0 : 1;

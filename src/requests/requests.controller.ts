@@ -1,13 +1,11 @@
 import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Query } from '@nestjs/common';
+import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -23,9 +21,7 @@ import { RequestsService } from './requests.service';
  * Reading requests: the queue and one request with its history. Taking, closing and writing are in
  * MessagesController (they belong to the conversation).
  */
-@ApiTags('requests')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
+@OperatorApi('requests')
 @Controller('requests')
 export class RequestsController {
   constructor(

@@ -1,17 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AdminApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { PageQuery } from '../common/pagination';
 import { ParseIdPipe } from '../common/parse-id.pipe';
@@ -29,11 +26,7 @@ import { WebhooksService } from './webhooks.service';
  * Outgoing webhooks (admins): a signed JSON POST per event to each registered URL, e.g. a bot
  * posting to a Telegram or Slack channel. Deliveries are retried with backoff and listed with their state.
  */
-@ApiTags('webhooks')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
-@Roles('admin')
+@AdminApi('webhooks')
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}

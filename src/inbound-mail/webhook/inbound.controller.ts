@@ -1,5 +1,19 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiTooManyRequestsResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse, ApiBadRequestResponse } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiHeader,
+  ApiOkResponse,
+  ApiTooManyRequestsResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiQuery,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
 import { Public } from '../../common/auth.decorators';
 import { RateLimit } from '../../common/rate-limit';
 import type { AppConfig } from '../../config/config';
@@ -20,7 +34,11 @@ const BODY_DOC = {
     oneOf: [
       { type: 'string', format: 'binary' },
       { type: 'object', properties: { raw: { type: 'string', format: 'byte' } }, required: ['raw'] },
-      { type: 'object', properties: { raws: { type: 'array', items: { type: 'string', format: 'byte' } } }, required: ['raws'] },
+      {
+        type: 'object',
+        properties: { raws: { type: 'array', items: { type: 'string', format: 'byte' } } },
+        required: ['raws'],
+      },
       {
         type: 'object',
         properties: {
@@ -28,7 +46,11 @@ const BODY_DOC = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { title: { type: 'string' }, description: { type: 'string' }, user_email: { type: 'string' } },
+              properties: {
+                title: { type: 'string' },
+                description: { type: 'string' },
+                user_email: { type: 'string' },
+              },
               required: ['title', 'description', 'user_email'],
             },
           },
@@ -41,7 +63,15 @@ const BODY_DOC = {
     raw: { summary: 'one raw email, base64', value: { raw: Buffer.from(RAW_EXAMPLE).toString('base64') } },
     appsScript: {
       summary: 'Apps Script batch',
-      value: { messages: [{ title: 'Printer is broken', description: 'The printer on floor 3 shows E42.', user_email: 'alice@example.com' }] },
+      value: {
+        messages: [
+          {
+            title: 'Printer is broken',
+            description: 'The printer on floor 3 shows E42.',
+            user_email: 'alice@example.com',
+          },
+        ],
+      },
     },
   },
 };
@@ -54,12 +84,19 @@ const BODY_DOC = {
 @ApiBadRequestResponse({ description: 'a body that is none of the accepted shapes' })
 @ApiPayloadTooLargeResponse({ description: 'body over INBOUND_MAX_BYTES' })
 @ApiServiceUnavailableResponse({ description: 'database unavailable: nothing was stored, retry' })
-@ApiTooManyRequestsResponse({ description: 'more than WEBHOOK_RATE_LIMIT calls per minute from this address; see Retry-After' })
-@ApiHeader({ name: 'X-MailDesk-Timestamp', required: false, description: 'unix seconds; required when INBOUND_HMAC_SECRET is set (at most 5 minutes off)' })
+@ApiTooManyRequestsResponse({
+  description: 'more than WEBHOOK_RATE_LIMIT calls per minute from this address; see Retry-After',
+})
+@ApiHeader({
+  name: 'X-MailDesk-Timestamp',
+  required: false,
+  description: 'unix seconds; required when INBOUND_HMAC_SECRET is set (at most 5 minutes off)',
+})
 @ApiHeader({
   name: 'X-MailDesk-Signature',
   required: false,
-  description: 'sha256=<hex HMAC-SHA256(INBOUND_HMAC_SECRET, timestamp + "." + raw body)>; required when INBOUND_HMAC_SECRET is set',
+  description:
+    'sha256=<hex HMAC-SHA256(INBOUND_HMAC_SECRET, timestamp + "." + raw body)>; required when INBOUND_HMAC_SECRET is set',
 })
 @Public()
 @RateLimit('webhook')
@@ -73,7 +110,9 @@ export class InboundController {
 
   @Post('inbound/mail')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Receive email (raw MIME, base64 JSON or Apps Script batch); answers after commit, one result per email' })
+  @ApiOperation({
+    summary: 'Receive email (raw MIME, base64 JSON or Apps Script batch); answers after commit, one result per email',
+  })
   @ApiConsumes('message/rfc822', 'application/json')
   @ApiBody(BODY_DOC)
   @ApiOkResponse({ type: IngestResponseDto })

@@ -1,18 +1,14 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { AdminApi } from '../../common/api.decorators';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../../common/error.dto';
 import { ParseIdPipe } from '../../common/parse-id.pipe';
-import { Roles } from '../../common/auth.decorators';
 import { PageQuery } from '../../common/pagination';
 import { InboundMailService } from '../inbound-mail.service';
 import { IngestResultDto, QuarantinePageDto, toQuarantinedMail } from './inbound.dto';
 
 /** Admins look at mail that could not be processed and replay it after a fix. */
-@ApiTags('inbound')
-@ApiBearerAuth('operator')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or revoked token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
-@Roles('admin')
+@AdminApi('inbound')
 @Controller('inbound/quarantine')
 export class QuarantineController {
   constructor(private readonly inbound: InboundMailService) {}
