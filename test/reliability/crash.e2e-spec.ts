@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { AppProcess, freePort } from '../setup/app-process';
-import { startBuiltApp } from './support/app';
+import { removeBuiltApp, startBuiltApp } from './support/app';
 import { createTestDatabase, TestDatabase } from '../setup/database';
 import { dovecotAvailable, startDovecot, TestDovecot, rawMail as imapMail } from '../setup/dovecot';
 import { SmtpSink } from '../setup/smtp-sink';
@@ -42,6 +42,7 @@ maybe('crash: SIGKILL during webhook load and IMAP import', () => {
     await dovecot?.stop();
     await db?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    removeBuiltApp();
   });
 
   it('stores every acknowledged and imported email once and answers every request after repeated SIGKILLs', async () => {

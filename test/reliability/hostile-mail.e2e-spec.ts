@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { AppProcess } from '../setup/app-process';
 import { createTestDatabase, TestDatabase } from '../setup/database';
 import { SmtpSink } from '../setup/smtp-sink';
-import { startBuiltApp } from './support/app';
+import { removeBuiltApp, startBuiltApp } from './support/app';
 import { appEnv, postMail, PostOutcome, report, rssMb, sleep, tempDir, variant } from './support/harness';
 import { extremeMails, mutate, mutations, seedMails, withMessageId } from './support/hostile';
 
@@ -45,6 +45,7 @@ describe('hostile mail through the webhook', () => {
     await sink?.stop();
     await db?.drop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    removeBuiltApp();
   });
 
   /** Keeps an input that broke the app, for the report. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { AppProcess } from '../setup/app-process';
 import { createTestDatabase, TestDatabase } from '../setup/database';
 import { SmtpSink } from '../setup/smtp-sink';
-import { startBuiltApp } from './support/app';
+import { removeBuiltApp, startBuiltApp } from './support/app';
 import { adminToken, appEnv, plainMail, report, rssMb, sleep, tempDir, TOKEN, until, variant } from './support/harness';
 import { query } from './support/query';
 
@@ -48,6 +48,7 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
       await db.drop();
     }
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    removeBuiltApp();
   });
 
   /** Backends on the test database other than the asking one, by state. */

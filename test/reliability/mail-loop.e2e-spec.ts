@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { AppProcess } from '../setup/app-process';
 import { createTestDatabase, TestDatabase } from '../setup/database';
 import { SmtpSink } from '../setup/smtp-sink';
-import { startBuiltApp } from './support/app';
+import { removeBuiltApp, startBuiltApp } from './support/app';
 import { adminToken, appEnv, plainMail, postUntilAccepted, report, sleep, tempDir } from './support/harness';
 
 const LIMIT = 5;
@@ -40,6 +40,7 @@ describe('mail loop with an auto-responder', () => {
     await sink?.stop();
     await db?.drop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    removeBuiltApp();
   });
 
   /** Answers every mail the sink receives for `customer`, in `style`; resolves with the counts once quiet. */

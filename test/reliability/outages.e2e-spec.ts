@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { AppProcess } from '../setup/app-process';
-import { startBuiltApp } from './support/app';
+import { removeBuiltApp, startBuiltApp } from './support/app';
 import { dovecotAvailable, rawMail as imapMail, startDovecot, TestDovecot } from '../setup/dovecot';
 import { SmtpSink } from '../setup/smtp-sink';
 import { countBy, deliveriesByMessageId } from './support/counting';
@@ -52,6 +52,7 @@ maybe('outages of PostgreSQL, SMTP and IMAP', () => {
     await dovecot?.stop();
     pg?.destroy();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    removeBuiltApp();
   });
 
   /** Message-IDs of incoming messages, with how often each is stored. */

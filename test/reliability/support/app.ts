@@ -9,7 +9,7 @@ let snapshot: string | undefined;
 /**
  * A private copy of the built app (dist/, with node_modules linked): these tests restart the app
  * many times over minutes, and a `nest build` running meanwhile (it empties dist/) must not make a
- * restart fail. Made once per test file; removed at process exit.
+ * restart fail. Made once per test file; removeBuiltApp() deletes it.
  */
 async function builtApp(): Promise<string> {
   if (snapshot) return snapshot;
@@ -22,9 +22,14 @@ async function builtApp(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-built-'));
   fs.cpSync(path.resolve('dist'), path.join(dir, 'dist'), { recursive: true });
   fs.symlinkSync(path.resolve('node_modules'), path.join(dir, 'node_modules'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   snapshot = dir;
   return dir;
+}
+
+/** Removes the private copy of dist/ (call in afterAll, once every app process has stopped). */
+export function removeBuiltApp(): void {
+  if (snapshot) fs.rmSync(snapshot, { recursive: true, force: true });
+  snapshot = undefined;
 }
 
 /**
