@@ -98,10 +98,14 @@ export class RequestQueryService {
       qb.andWhere(query.overdue === 'true' ? overdue : `NOT coalesce(${overdue}, false)`);
     }
     if (query.q !== undefined) {
+      // Two GIN index lookups (subjects, messages) unioned into the matching ids: an OR of the two
+      // conditions per request row would make PostgreSQL test every request.
       qb.andWhere(
-        `(to_tsvector('simple', r.subject) @@ websearch_to_tsquery('simple', :q) OR EXISTS (
-           SELECT 1 FROM messages m WHERE m.request_id = r.id
-             AND to_tsvector('simple', coalesce(m.subject, '') || ' ' || coalesce(m.text, '')) @@ websearch_to_tsquery('simple', :q)))`,
+        `r.id IN (
+           SELECT rs.id FROM requests rs WHERE to_tsvector('simple', rs.subject) @@ websearch_to_tsquery('simple', :q)
+           UNION
+           SELECT m.request_id FROM messages m
+            WHERE to_tsvector('simple', coalesce(m.subject, '') || ' ' || coalesce(m.text, '')) @@ websearch_to_tsquery('simple', :q))`,
         { q: query.q },
       );
     }
