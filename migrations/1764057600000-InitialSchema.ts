@@ -46,7 +46,9 @@ export class InitialSchema1764057600000 implements MigrationInterface {
         last_message_at     timestamptz
       )`);
     // The invariant: at most one open request per customer.
-    await q.query(`CREATE UNIQUE INDEX requests_one_open_per_customer ON requests (customer_id) WHERE status <> 'closed'`);
+    await q.query(
+      `CREATE UNIQUE INDEX requests_one_open_per_customer ON requests (customer_id) WHERE status <> 'closed'`,
+    );
     // Indexes serving the filters and sorts of GET /requests.
     await q.query(`CREATE INDEX requests_status_created ON requests (status, created_at, id)`);
     await q.query(`CREATE INDEX requests_created ON requests (created_at, id)`);

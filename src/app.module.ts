@@ -29,7 +29,11 @@ export class AppModule {
    * The whole application for one validated configuration and one database URL; `logLevel`
    * overrides LOG_LEVEL (tests quieten the logs with it).
    */
-  static register(config: AppConfig, databaseUrl: string, logLevel: LevelWithSilent = pinoLevel(config)): DynamicModule {
+  static register(
+    config: AppConfig,
+    databaseUrl: string,
+    logLevel: LevelWithSilent = pinoLevel(config),
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [

@@ -42,12 +42,19 @@ const API_CSP = { useDefaults: false, directives: { defaultSrc: ["'none'"], fram
  * Builds the configured Nest application (not yet listening): used by main.ts and by the tests,
  * so both run the same pipes, filters, body limits and Swagger.
  */
-export async function createApp(config: AppConfig, databaseUrl: string, logger?: LogLevel[] | false): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  databaseUrl: string,
+  logger?: LogLevel[] | false,
+): Promise<INestApplication> {
   // Structured logs (nestjs-pino); what Nest logs while booting is buffered until the logger is in place.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, databaseUrl, pinoLevel(config, logger)), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register(config, databaseUrl, pinoLevel(config, logger)),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
   // First: every request gets its id (logs, error answers, X-Request-Id) and is timed for /metrics.
@@ -64,14 +71,23 @@ export async function createApp(config: AppConfig, databaseUrl: string, logger?:
   // A JSON body carries base64 (4/3 of the mail) plus some framing.
   app.use(
     WEBHOOK_PATHS,
-    express.raw({ type: ['message/rfc822', 'text/plain', 'application/octet-stream'], limit: inboundLimit, verify: keepRawBody }),
+    express.raw({
+      type: ['message/rfc822', 'text/plain', 'application/octet-stream'],
+      limit: inboundLimit,
+      verify: keepRawBody,
+    }),
   );
   app.use(WEBHOOK_PATHS, express.json({ limit: Math.ceil(inboundLimit * 1.4) + 64 * 1024, verify: keepRawBody }));
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
   app.use(express.urlencoded({ extended: false, limit: '1mb', verify: keepRawBody }));
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
   app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, transformOptions: { enableImplicitConversion: false } }),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      transformOptions: { enableImplicitConversion: false },
+    }),
   );
   setupSwagger(app, `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`);
   return app;

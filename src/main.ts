@@ -64,7 +64,9 @@ async function main(): Promise<void> {
     `ready in ${Date.now() - started} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : 'PostgreSQL from DATABASE_URL'})`,
   );
   logger.log(`Swagger UI: ${base}/docs   OpenAPI: ${base}/docs-json`);
-  logger.log(`outbound mail: ${config.smtp.url ? 'SMTP' : `files in ${config.dataDir}/outbox`}; IMAP polling: ${config.imap.url ? 'on' : 'off'}`);
+  logger.log(
+    `outbound mail: ${config.smtp.url ? 'SMTP' : `files in ${config.dataDir}/outbox`}; IMAP polling: ${config.imap.url ? 'on' : 'off'}`,
+  );
   if (secrets.inboundTokenGenerated) {
     // Text after the token keeps it a whole word in JSON logs too ("...: TOKEN (send it as ...)").
     logger.log(

@@ -11,7 +11,16 @@ export interface ErrorBody {
   requestId?: string;
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 
 /** True where the error says the database cannot be reached (the caller should retry later). */
 export function isDatabaseUnavailable(e: unknown): boolean {
@@ -30,7 +39,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<{ headersSent?: boolean; status(code: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
+    const res = ctx.getResponse<{
+      headersSent?: boolean;
+      status(code: number): { json(b: unknown): void };
+      setHeader(k: string, v: string): void;
+    }>();
     const req = ctx.getRequest<{ method?: string; url?: string; id?: string }>();
     const body = this.toBody(exception);
     // The id of requestIdMiddleware (also in the X-Request-Id header and on the request's log lines).
@@ -41,7 +54,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     else if (body.statusCode >= 500) this.logger.warn(`${where}: ${err?.message}`);
     if (res.headersSent) return;
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
-    if (exception instanceof TooManyRequestsException) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (exception instanceof TooManyRequestsException)
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     res.status(body.statusCode).json(body);
   }
 
@@ -49,8 +63,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const r = exception.getResponse();
-      const message =
-        typeof r === 'string' ? r : ((r as { message?: string | string[] }).message ?? exception.message);
+      const message = typeof r === 'string' ? r : ((r as { message?: string | string[] }).message ?? exception.message);
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     const e = exception as { code?: string; type?: string; status?: number; statusCode?: number; message?: string };
@@ -74,7 +87,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       }
     }
     if (isDatabaseUnavailable(exception)) {
-      return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: 'Service Unavailable', message: 'database unavailable, retry later' };
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: 'database unavailable, retry later',
+      };
     }
     return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
   }

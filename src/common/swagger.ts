@@ -11,7 +11,10 @@ export function buildOpenApi(app: INestApplication, serverUrl: string): OpenAPIO
     )
     .setVersion('0.1.0')
     .addServer(serverUrl)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /auth/login' }, 'operator')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /auth/login' },
+      'operator',
+    )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'INBOUND_TOKEN' }, 'inbound')
     .addSecurityRequirements('operator')
     .build();

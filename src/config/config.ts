@@ -40,7 +40,13 @@ export interface AppConfig {
    * Service levels: first-response and resolution targets in business minutes (0 = no target),
    * the weekly business hours (null = always open) in `timeZone`, and how often breaches are checked.
    */
-  sla: { firstResponseMinutes: number; resolutionMinutes: number; businessHours: WeeklySchedule | null; timeZone: string; checkSeconds: number };
+  sla: {
+    firstResponseMinutes: number;
+    resolutionMinutes: number;
+    businessHours: WeeklySchedule | null;
+    timeZone: string;
+    checkSeconds: number;
+  };
   /** Satisfaction rating links in the closing mail: base URL of the links and their lifetime. */
   feedback: { publicUrl: string; linkTtlDays: number };
   /** Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer. */
@@ -96,7 +102,9 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must be a URL like ${protocols[0]}//host:port (got an unparsable value)`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')} (got ${parsed.protocol}//)`);
+    throw new ConfigError(
+      `${name} must start with ${protocols.map((p) => p + '//').join(' or ')} (got ${parsed.protocol}//)`,
+    );
   }
   return raw;
 }
@@ -112,13 +120,18 @@ const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 function trustProxy(env: Env): string[] | false {
   const raw = str(env, 'TRUST_PROXY');
   if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
     const [ip, bits, extra] = item.split('/');
     const family = net.isIP(ip);
     const okCidr = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
     if (!PROXY_NAMES.includes(item) && (!family || !okCidr || extra !== undefined)) {
-      throw new ConfigError(`TRUST_PROXY must be a comma list of loopback, linklocal, uniquelocal, IPs or CIDR ranges (got "${item}")`);
+      throw new ConfigError(
+        `TRUST_PROXY must be a comma list of loopback, linklocal, uniquelocal, IPs or CIDR ranges (got "${item}")`,
+      );
     }
   }
   return items.length ? items : false;
@@ -175,7 +188,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const adminPassword = str(env, 'ADMIN_PASSWORD');
   const port = int(env, 'PORT', 3000, 0, 65535);
   const timeZone = str(env, 'BUSINESS_TIMEZONE', 'UTC')!;
-  if (!isTimeZone(timeZone)) throw new ConfigError(`BUSINESS_TIMEZONE must be an IANA time zone like Europe/Berlin (got "${timeZone}")`);
+  if (!isTimeZone(timeZone))
+    throw new ConfigError(`BUSINESS_TIMEZONE must be an IANA time zone like Europe/Berlin (got "${timeZone}")`);
   let businessHours: WeeklySchedule | null;
   try {
     businessHours = parseBusinessHours(str(env, 'BUSINESS_HOURS'));

@@ -26,7 +26,11 @@ export function signRatingToken(secret: string, claim: RatingClaim): string {
  * The claim of a token, or why it is refused: `invalid` (malformed or a wrong signature) or
  * `expired` (a valid signature past its expiry).
  */
-export function verifyRatingToken(secret: string, token: string, nowMs = Date.now()): RatingClaim | 'invalid' | 'expired' {
+export function verifyRatingToken(
+  secret: string,
+  token: string,
+  nowMs = Date.now(),
+): RatingClaim | 'invalid' | 'expired' {
   const m = /^(\d{1,10})\.([1-5])\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return 'invalid';
   const expected = Buffer.from(signature(secret, `${m[1]}.${m[2]}.${m[3]}`));

@@ -16,7 +16,12 @@ export class ImapHealthDto {
   @ApiProperty({ type: String, nullable: true, example: '2026-11-25T09:00:00.000Z' })
   lastSuccessAt: string | null;
 
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'the latest failure while no round has succeeded since' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'the latest failure while no round has succeeded since',
+  })
   lastError: string | null;
 
   @ApiProperty({ type: Number, nullable: true, example: 0, description: 'messages above the cursor at the last look' })

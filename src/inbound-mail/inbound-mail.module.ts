@@ -14,7 +14,14 @@ import { InboundTokenGuard } from './webhook/inbound-token.guard';
 import { QuarantineController } from './webhook/quarantine.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([InboundMail, MailboxCursor]), RequestsModule, MessagesModule, OutboundMailModule, BlocklistModule, WebhooksModule],
+  imports: [
+    TypeOrmModule.forFeature([InboundMail, MailboxCursor]),
+    RequestsModule,
+    MessagesModule,
+    OutboundMailModule,
+    BlocklistModule,
+    WebhooksModule,
+  ],
   controllers: [InboundController, QuarantineController],
   providers: [InboundMailService, InboundTokenGuard, ImapPollerService],
   exports: [InboundMailService, ImapPollerService],

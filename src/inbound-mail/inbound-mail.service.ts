@@ -80,13 +80,20 @@ export class InboundMailService {
   private async ingestUncounted(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
     const hashKey = `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
     if (raw.length > this.config.mail.maxInboundBytes) {
-      return this.quarantine(raw, source, hashKey, null, `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`);
+      return this.quarantine(
+        raw,
+        source,
+        hashKey,
+        null,
+        `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`,
+      );
     }
     let mail: ParsedMail;
     try {
       mail = await parseMail(raw);
     } catch (e) {
-      const reason = e instanceof MailParseError ? `unparsable: ${e.message}` : `parser failed: ${(e as Error).message}`;
+      const reason =
+        e instanceof MailParseError ? `unparsable: ${e.message}` : `parser failed: ${(e as Error).message}`;
       return this.quarantine(raw, source, hashKey, null, reason);
     }
     const dedupeKey = mail.messageId ?? hashKey;
@@ -102,7 +109,13 @@ export class InboundMailService {
         // A header value PostgreSQL cannot store as text (e.g. a NUL byte in the Message-ID): keep
         // the raw bytes under their hash, without the parsed fields.
         if (isDatabaseUnavailable(again)) throw again;
-        return this.quarantine(raw, source, hashKey, null, `${reason}; header fields not storable: ${(again as Error).message}`);
+        return this.quarantine(
+          raw,
+          source,
+          hashKey,
+          null,
+          `${reason}; header fields not storable: ${(again as Error).message}`,
+        );
       }
     }
   }
@@ -140,7 +153,13 @@ export class InboundMailService {
         return result;
       });
     } catch (e) {
-      if (e instanceof DuplicateMail) return { status: 'duplicate', requestId: await this.requestOf(dedupeKey), messageId, reason: 'already received' };
+      if (e instanceof DuplicateMail)
+        return {
+          status: 'duplicate',
+          requestId: await this.requestOf(dedupeKey),
+          messageId,
+          reason: 'already received',
+        };
       throw e;
     }
     if (stored.autoReplyQueued) this.outbox.kick();
@@ -152,7 +171,13 @@ export class InboundMailService {
    * waits here for this one to commit, then finds the key taken. A quarantined copy is taken over,
    * and the row then keeps the bytes that were processed (a retry may differ from a broken copy).
    */
-  private async claim(manager: EntityManager, raw: Buffer, source: InboundSource, mail: ParsedMail, dedupeKey: string): Promise<string> {
+  private async claim(
+    manager: EntityManager,
+    raw: Buffer,
+    source: InboundSource,
+    mail: ParsedMail,
+    dedupeKey: string,
+  ): Promise<string> {
     const rows: Array<{ id: string }> = await manager.query(
       `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
@@ -179,12 +204,25 @@ export class InboundMailService {
     const none = { requestId: null, messageRowId: null, autoReplyQueued: false };
     if (decision.action === 'ignore') return { status: 'ignored', reason: decision.reason, ...none };
     if (decision.action === 'bounce') {
-      const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter((x): x is string => !!x && x !== mail.messageId);
+      const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter(
+        (x): x is string => !!x && x !== mail.messageId,
+      );
       const [requestId] = await this.messages.requestIdsForMessageIds(manager, ids);
-      if (requestId === undefined) return { status: 'ignored', reason: `${decision.reason}; refers to no known request`, ...none };
+      if (requestId === undefined)
+        return { status: 'ignored', reason: `${decision.reason}; refers to no known request`, ...none };
       const message = await this.appendInbound(manager, requestId, mail, messageId, 'system');
-      await this.requests.addEvent(manager, requestId, { type: 'bounce', actor: 'system', data: { messageId: message.id, reason: decision.reason } });
-      return { status: 'appended', reason: decision.reason, requestId, messageRowId: message.id, autoReplyQueued: false };
+      await this.requests.addEvent(manager, requestId, {
+        type: 'bounce',
+        actor: 'system',
+        data: { messageId: message.id, reason: decision.reason },
+      });
+      return {
+        status: 'appended',
+        reason: decision.reason,
+        requestId,
+        messageRowId: message.id,
+        autoReplyQueued: false,
+      };
     }
     const automatic = decision.action === 'automatic';
     const thread = await resolveThread(manager, mail, sender, this.requests, this.messages);
@@ -196,7 +234,12 @@ export class InboundMailService {
       const customer = await this.requests.upsertCustomer(manager, sender, mail.from?.name || null);
       if (customer.blocked) return { status: 'ignored', reason: 'sender is blocked', ...none };
       const subject = mail.subject.trim() || '(no subject)';
-      ({ id: requestId, created } = await this.requests.openRequestFor(manager, customer.id, subject, thread.previousRequestId));
+      ({ id: requestId, created } = await this.requests.openRequestFor(
+        manager,
+        customer.id,
+        subject,
+        thread.previousRequestId,
+      ));
     }
     const message = await this.appendInbound(manager, requestId, mail, messageId, 'customer');
     await this.requests.addEvent(manager, requestId, {
@@ -205,7 +248,10 @@ export class InboundMailService {
       data: { messageId: message.id, direction: 'in', ...(automatic ? { automatic: decision.reason } : {}) },
     });
     await this.notifyWebhooks(manager, requestId, created, mail, sender, message.id);
-    const autoReplyQueued = created && !automatic && !options.history ? await this.conversation.sendAutoReply(manager, requestId, 'created') : false;
+    const autoReplyQueued =
+      created && !automatic && !options.history
+        ? await this.conversation.sendAutoReply(manager, requestId, 'created')
+        : false;
     return {
       status: created ? 'created' : 'appended',
       reason: automatic ? decision.reason : null,
@@ -216,9 +262,21 @@ export class InboundMailService {
   }
 
   /** Queues `request.created` (for a new request) and `message.received` in the ingest transaction. */
-  private async notifyWebhooks(manager: EntityManager, requestId: number, created: boolean, mail: ParsedMail, sender: string, messageRowId: number) {
+  private async notifyWebhooks(
+    manager: EntityManager,
+    requestId: number,
+    created: boolean,
+    mail: ParsedMail,
+    sender: string,
+    messageRowId: number,
+  ) {
     const customer = { email: sender, name: mail.from?.name || null };
-    if (created) await this.webhooks.enqueue(manager, 'request.created', { requestId, subject: mail.subject.trim() || '(no subject)', customer });
+    if (created)
+      await this.webhooks.enqueue(manager, 'request.created', {
+        requestId,
+        subject: mail.subject.trim() || '(no subject)',
+        customer,
+      });
     await this.webhooks.enqueue(manager, 'message.received', {
       requestId,
       messageId: messageRowId,
@@ -229,7 +287,13 @@ export class InboundMailService {
     });
   }
 
-  private appendInbound(manager: EntityManager, requestId: number, mail: ParsedMail, messageId: string, kind: 'customer' | 'system') {
+  private appendInbound(
+    manager: EntityManager,
+    requestId: number,
+    mail: ParsedMail,
+    messageId: string,
+    kind: 'customer' | 'system',
+  ) {
     return this.messages.append(manager, {
       requestId,
       direction: 'in',
@@ -256,7 +320,13 @@ export class InboundMailService {
   }
 
   /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
-  private async quarantine(raw: Buffer, source: InboundSource, dedupeKey: string, mail: ParsedMail | null, reason: string): Promise<IngestResult> {
+  private async quarantine(
+    raw: Buffer,
+    source: InboundSource,
+    dedupeKey: string,
+    mail: ParsedMail | null,
+    reason: string,
+  ): Promise<IngestResult> {
     const rows: Array<{ id: string }> = await this.dataSource.query(
       `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status, reason, processed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'quarantined', $8, clock_timestamp())
@@ -264,9 +334,24 @@ export class InboundMailService {
          processed_at = EXCLUDED.processed_at
          WHERE inbound_mail.status = 'quarantined'
        RETURNING id`,
-      [source, dedupeKey, mail?.messageId ?? null, mail?.from?.address ?? null, mail?.subject?.slice(0, 1000) ?? null, raw.length, raw, reason.slice(0, 2000)],
+      [
+        source,
+        dedupeKey,
+        mail?.messageId ?? null,
+        mail?.from?.address ?? null,
+        mail?.subject?.slice(0, 1000) ?? null,
+        raw.length,
+        raw,
+        reason.slice(0, 2000),
+      ],
     );
-    if (!rows[0]) return { status: 'duplicate', requestId: await this.requestOf(dedupeKey), messageId: mail?.messageId ?? null, reason: 'already received' };
+    if (!rows[0])
+      return {
+        status: 'duplicate',
+        requestId: await this.requestOf(dedupeKey),
+        messageId: mail?.messageId ?? null,
+        reason: 'already received',
+      };
     return { status: 'quarantined', requestId: null, messageId: mail?.messageId ?? null, reason };
   }
 
@@ -296,11 +381,15 @@ export class InboundMailService {
       select: { id: true, status: true, raw: true, source: true },
     });
     if (!row) throw new NotFoundException(`inbound mail ${id} does not exist`);
-    if (row.status !== 'quarantined') throw new ConflictException(`inbound mail ${id} is ${row.status}, not quarantined`);
+    if (row.status !== 'quarantined')
+      throw new ConflictException(`inbound mail ${id} is ${row.status}, not quarantined`);
     const result = await this.ingest(row.raw, row.source);
     if (result.status !== 'quarantined') {
       // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
-      await this.dataSource.query(`UPDATE inbound_mail SET status = 'replayed', processed_at = clock_timestamp() WHERE id = $1 AND status = 'quarantined'`, [id]);
+      await this.dataSource.query(
+        `UPDATE inbound_mail SET status = 'replayed', processed_at = clock_timestamp() WHERE id = $1 AND status = 'quarantined'`,
+        [id],
+      );
     }
     return result;
   }

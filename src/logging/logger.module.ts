@@ -6,7 +6,13 @@ import pretty from 'pino-pretty';
 import type { AppConfig } from '../config/config';
 
 const NEST_LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
-const PINO_LEVEL: Record<string, Level> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const PINO_LEVEL: Record<string, Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
 
 /** What the logs never show: credentials in headers and any password, token or secret field. */
 export const REDACTED_PATHS = [
@@ -67,7 +73,13 @@ export function loggerModule(config: AppConfig, level: LevelWithSilent): Dynamic
       `${req.method} ${redactUrl(req.url ?? '')} ${res.statusCode}`,
     serializers: {
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      req: (req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown>; remoteAddress?: string }) => ({
+      req: (req: {
+        id?: unknown;
+        method?: string;
+        url?: string;
+        headers?: Record<string, unknown>;
+        remoteAddress?: string;
+      }) => ({
         id: req.id,
         method: req.method,
         url: redactUrl(req.url ?? ''),
@@ -77,7 +89,13 @@ export function loggerModule(config: AppConfig, level: LevelWithSilent): Dynamic
     },
   };
   const stream = usePretty(config)
-    ? pretty({ colorize: !!process.stdout.isTTY && !process.env.NO_COLOR, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,req,res,context', messageFormat: '{if context}[{context}] {end}{msg}' })
+    ? pretty({
+        colorize: !!process.stdout.isTTY && !process.env.NO_COLOR,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,req,res,context',
+        messageFormat: '{if context}[{context}] {end}{msg}',
+      })
     : undefined;
   return LoggerModule.forRoot({ pinoHttp: stream ? [options, stream] : options });
 }

@@ -1,4 +1,12 @@
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthOperator } from '../common/auth.decorators';
@@ -16,7 +24,8 @@ import { WebhooksService } from '../webhooks/webhooks.service';
 import { MessagesService, MessageView, NewAttachment } from './messages.service';
 
 /** Addresses that never get an automatic answer (RFC 3834 section 2 and common practice). */
-const NEVER_AUTO_REPLY = /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+._-].*)?@/i;
+const NEVER_AUTO_REPLY =
+  /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+._-].*)?@/i;
 
 /** Strips reply prefixes and our own request tokens, for building our subjects. */
 export function baseSubject(subject: string): string {
@@ -96,7 +105,9 @@ export class ConversationService {
       const current = await this.requests.lockForUpdate(manager, requestId);
       if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
       if (current.status !== 'in_progress' || !(await this.requests.setAssignee(manager, requestId, null))) {
-        throw new ConflictException(`request ${requestId} is ${current.status}: only a request in progress can be unassigned`);
+        throw new ConflictException(
+          `request ${requestId} is ${current.status}: only a request in progress can be unassigned`,
+        );
       }
       await this.requests.addEvent(manager, requestId, {
         type: 'unassigned',
@@ -119,7 +130,8 @@ export class ConversationService {
     to: { id: number; name: string },
     actor: AuthOperator,
   ): Promise<void> {
-    if (fromOperatorId === to.id) throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
+    if (fromOperatorId === to.id)
+      throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
     await this.checkCapacity(manager, to.id);
     if (!(await this.requests.setAssignee(manager, request.id, to.id))) {
       throw new ConflictException(`request ${request.id} is not in progress: it cannot be reassigned`);
@@ -130,7 +142,8 @@ export class ConversationService {
       operatorId: actor.id,
       data: { fromOperatorId, operatorId: to.id, operatorName: to.name },
     });
-    if (this.config.assignment.reassignNotify) await this.sendAutoReply(manager, request.id, 'assigned', { operatorName: to.name });
+    if (this.config.assignment.reassignNotify)
+      await this.sendAutoReply(manager, request.id, 'assigned', { operatorName: to.name });
     await this.webhooks.enqueue(manager, 'request.assigned', {
       requestId: request.id,
       subject: request.subject,
@@ -162,11 +175,18 @@ export class ConversationService {
     await this.dataSource.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
       if (!(await this.requests.transition(manager, requestId, 'in_progress', 'closed'))) {
-        throw new ConflictException(`request ${requestId} is ${request.status}: only a request in progress can be closed`);
+        throw new ConflictException(
+          `request ${requestId} is ${request.status}: only a request in progress can be closed`,
+        );
       }
       await this.requests.addEvent(manager, requestId, { type: 'closed', actor: 'operator', operatorId: actor.id });
       await this.sendAutoReply(manager, requestId, 'closed', { operatorName: actor.name });
-      await this.webhooks.enqueue(manager, 'request.closed', { requestId, subject: request.subject, closedBy: actor.id, operatorName: actor.name });
+      await this.webhooks.enqueue(manager, 'request.closed', {
+        requestId,
+        subject: request.subject,
+        closedBy: actor.id,
+        operatorName: actor.name,
+      });
     });
     this.outbox.kick();
     return (await this.requests.findById(requestId))!;
@@ -251,7 +271,11 @@ export class ConversationService {
     const to = customer.email;
     const reason = await this.suppressionReason(manager, to, customer.blocked);
     if (reason) {
-      await this.requests.addEvent(manager, requestId, { type: 'auto_reply_suppressed', actor: 'system', data: { event, reason } });
+      await this.requests.addEvent(manager, requestId, {
+        type: 'auto_reply_suppressed',
+        actor: 'system',
+        data: { event, reason },
+      });
       this.logger.log(`auto-reply "${event}" for request ${requestId} not sent: ${reason}`);
       return false;
     }
@@ -265,7 +289,12 @@ export class ConversationService {
       supportAddress: this.config.mail.supportAddress,
       ratingLinks:
         event === 'closed'
-          ? ratingLinks(this.config.auth.jwtSecret!, this.config.feedback.publicUrl, requestId, this.config.feedback.linkTtlDays)
+          ? ratingLinks(
+              this.config.auth.jwtSecret!,
+              this.config.feedback.publicUrl,
+              requestId,
+              this.config.feedback.linkTtlDays,
+            )
           : [],
     });
     const thread = await this.threadOf(manager, requestId);
@@ -296,7 +325,11 @@ export class ConversationService {
       autoReply: true,
       messageRowId: message.id,
     });
-    await this.requests.addEvent(manager, requestId, { type: 'auto_reply_sent', actor: 'system', data: { event, messageId: message.id } });
+    await this.requests.addEvent(manager, requestId, {
+      type: 'auto_reply_sent',
+      actor: 'system',
+      data: { event, messageId: message.id },
+    });
     return true;
   }
 
@@ -311,7 +344,10 @@ export class ConversationService {
   }
 
   /** In-Reply-To and References for a mail we send on this request: under the customer's latest message. */
-  private async threadOf(manager: EntityManager, requestId: number): Promise<{ inReplyTo: string | null; references: string[] }> {
+  private async threadOf(
+    manager: EntityManager,
+    requestId: number,
+  ): Promise<{ inReplyTo: string | null; references: string[] }> {
     const parent = await this.messages.latestInbound(manager, requestId);
     if (!parent) return { inReplyTo: null, references: [] };
     const references = [...parent.references.filter((r) => r !== parent.messageId), parent.messageId];

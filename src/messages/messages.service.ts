@@ -134,7 +134,10 @@ export class MessagesService {
     const messages = await this.dataSource.manager.find(Message, { where: { requestId }, order: { seq: 'ASC' } });
     if (!messages.length) return [];
     const ids = messages.map((m) => m.id);
-    const attachments = await this.dataSource.manager.find(Attachment, { where: { messageId: In(ids) }, order: { id: 'ASC' } });
+    const attachments = await this.dataSource.manager.find(Attachment, {
+      where: { messageId: In(ids) },
+      order: { id: 'ASC' },
+    });
     const deliveries = await this.outbox.deliveryFor(ids.filter((_, i) => messages[i].direction === 'out'));
     return messages.map((message) => ({
       message,

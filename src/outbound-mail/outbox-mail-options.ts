@@ -54,7 +54,15 @@ export function toMailOptions(row: OutboxMail, attachments: OutboxAttachment[] =
     date: row.createdAt,
     text: row.text,
     html: row.html ?? undefined,
-    ...(attachments.length ? { attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) } : {}),
+    ...(attachments.length
+      ? {
+          attachments: attachments.map((a) => ({
+            filename: a.filename,
+            contentType: a.contentType,
+            content: a.content,
+          })),
+        }
+      : {}),
     headers,
     envelope: { from: row.fromAddress, to: [row.toAddress] },
     disableFileAccess: true,

@@ -103,11 +103,16 @@ export class TemplatesService {
       operatorName: vars.operatorName?.trim() || 'our support team',
       supportName: vars.supportName?.trim() || this.supportName,
       supportAddress: vars.supportAddress?.trim() || this.supportAddress,
-      ratingLinks: (vars.ratingLinks ?? []).map((l) => `${l.rating} (${RATING_LABELS[l.rating] ?? l.rating}): ${l.url}`).join('\n'),
+      ratingLinks: (vars.ratingLinks ?? [])
+        .map((l) => `${l.rating} (${RATING_LABELS[l.rating] ?? l.rating}): ${l.url}`)
+        .join('\n'),
     };
     // The HTML links are built here from escaped parts; every other value is escaped as a whole.
     const ratingHtml = (vars.ratingLinks ?? [])
-      .map((l) => `<a href="${escapeHtml(l.url)}">${l.rating} &ndash; ${escapeHtml(RATING_LABELS[l.rating] ?? String(l.rating))}</a>`)
+      .map(
+        (l) =>
+          `<a href="${escapeHtml(l.url)}">${l.rating} &ndash; ${escapeHtml(RATING_LABELS[l.rating] ?? String(l.rating))}</a>`,
+      )
       .join(' &nbsp;|&nbsp; ');
     const fill = (part: Part, escape: (v: string) => string) => {
       const body = this.templates.get(`${event}.${part}`);

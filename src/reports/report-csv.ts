@@ -38,5 +38,7 @@ export function summaryCsv(r: ReportSummaryDto): string {
     rows.push(['operator_closed', o.operatorId, o.name, o.closed]);
     rows.push(['operator_median_resolution_seconds', o.operatorId, o.name, o.medianResolutionSeconds]);
   }
-  return ['metric,operator_id,operator_name,value', ...rows.map((row) => row.map(field).join(','))].join('\r\n') + '\r\n';
+  return (
+    ['metric,operator_id,operator_name,value', ...rows.map((row) => row.map(field).join(','))].join('\r\n') + '\r\n'
+  );
 }

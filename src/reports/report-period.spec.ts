@@ -5,14 +5,29 @@ const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOSt
 
 describe('reportRange', () => {
   it('takes today in the given zone', () => {
-    expect(iso(reportRange({ period: 'today' }, 'UTC', NOW))).toEqual(['2026-11-25T00:00:00.000Z', '2026-11-26T00:00:00.000Z']);
-    expect(iso(reportRange({ period: 'today' }, 'Europe/Berlin', NOW))).toEqual(['2026-11-25T23:00:00.000Z', '2026-11-26T23:00:00.000Z']);
-    expect(iso(reportRange({}, 'Europe/Berlin', NOW))).toEqual(['2026-11-25T23:00:00.000Z', '2026-11-26T23:00:00.000Z']);
+    expect(iso(reportRange({ period: 'today' }, 'UTC', NOW))).toEqual([
+      '2026-11-25T00:00:00.000Z',
+      '2026-11-26T00:00:00.000Z',
+    ]);
+    expect(iso(reportRange({ period: 'today' }, 'Europe/Berlin', NOW))).toEqual([
+      '2026-11-25T23:00:00.000Z',
+      '2026-11-26T23:00:00.000Z',
+    ]);
+    expect(iso(reportRange({}, 'Europe/Berlin', NOW))).toEqual([
+      '2026-11-25T23:00:00.000Z',
+      '2026-11-26T23:00:00.000Z',
+    ]);
   });
 
   it('takes the ISO week from Monday and the calendar month', () => {
-    expect(iso(reportRange({ period: 'week' }, 'Europe/Berlin', NOW))).toEqual(['2026-11-22T23:00:00.000Z', '2026-11-29T23:00:00.000Z']);
-    expect(iso(reportRange({ period: 'month' }, 'Europe/Berlin', NOW))).toEqual(['2026-10-31T23:00:00.000Z', '2026-11-30T23:00:00.000Z']);
+    expect(iso(reportRange({ period: 'week' }, 'Europe/Berlin', NOW))).toEqual([
+      '2026-11-22T23:00:00.000Z',
+      '2026-11-29T23:00:00.000Z',
+    ]);
+    expect(iso(reportRange({ period: 'month' }, 'Europe/Berlin', NOW))).toEqual([
+      '2026-10-31T23:00:00.000Z',
+      '2026-11-30T23:00:00.000Z',
+    ]);
     expect(iso(reportRange({ period: 'month' }, 'UTC', new Date('2026-12-15T12:00:00Z')))).toEqual([
       '2026-12-01T00:00:00.000Z',
       '2027-01-01T00:00:00.000Z',
@@ -33,7 +48,10 @@ describe('reportRange', () => {
       '2026-11-01T10:00:00.000Z',
       '2026-11-02T09:00:00.000Z',
     ]);
-    expect(iso(reportRange({ from: '2026-11-20' }, 'UTC', NOW))).toEqual(['2026-11-20T00:00:00.000Z', NOW.toISOString()]);
+    expect(iso(reportRange({ from: '2026-11-20' }, 'UTC', NOW))).toEqual([
+      '2026-11-20T00:00:00.000Z',
+      NOW.toISOString(),
+    ]);
   });
 
   it('refuses mixed, reversed, zoneless or impossible ranges and unknown zones', () => {

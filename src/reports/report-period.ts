@@ -22,7 +22,8 @@ function boundary(name: string, value: string, zone: string, end: boolean): Date
     if (check.getUTCMonth() + 1 !== Number(m[2])) throw new ReportPeriodError(`${name} is not a valid date`);
     return d;
   }
-  if (!HAS_ZONE.test(value)) throw new ReportPeriodError(`${name} must be a date or a date-time with a zone (Z or +01:00)`);
+  if (!HAS_ZONE.test(value))
+    throw new ReportPeriodError(`${name} must be a date or a date-time with a zone (Z or +01:00)`);
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new ReportPeriodError(`${name} is not a valid date`);
   return d;
@@ -52,7 +53,10 @@ export function reportRange(
       return { from: midnight(zone, p.year, p.month, p.day), to: midnight(zone, p.year, p.month, p.day + 1) };
     case 'week': {
       const back = (p.weekday + 6) % 7;
-      return { from: midnight(zone, p.year, p.month, p.day - back), to: midnight(zone, p.year, p.month, p.day - back + 7) };
+      return {
+        from: midnight(zone, p.year, p.month, p.day - back),
+        to: midnight(zone, p.year, p.month, p.day - back + 7),
+      };
     }
     case 'month':
       return { from: midnight(zone, p.year, p.month, 1), to: midnight(zone, p.year, p.month + 1, 1) };

@@ -54,16 +54,29 @@ export class ReportsService {
     ]);
     const createdCount = created.created as number;
     const overdue = created.overdue as number;
-    const rounded = (v: unknown, digits: number) => (v === null || v === undefined ? null : Math.round(Number(v) * 10 ** digits) / 10 ** digits);
+    const rounded = (v: unknown, digits: number) =>
+      v === null || v === undefined ? null : Math.round(Number(v) * 10 ** digits) / 10 ** digits;
     return {
       period: { from: from.toISOString(), to: to.toISOString(), timeZone },
       requests: {
         created: createdCount,
         closed: closed.closed as number,
-        byStatus: { new: created.s_new as number, in_progress: created.s_in_progress as number, closed: created.s_closed as number },
+        byStatus: {
+          new: created.s_new as number,
+          in_progress: created.s_in_progress as number,
+          closed: created.s_closed as number,
+        },
       },
-      firstResponse: { count: created.fr_count as number, medianSeconds: rounded(created.fr_median, 3), averageSeconds: rounded(created.fr_average, 3) },
-      resolution: { count: closed.closed as number, medianSeconds: rounded(closed.res_median, 3), averageSeconds: rounded(closed.res_average, 3) },
+      firstResponse: {
+        count: created.fr_count as number,
+        medianSeconds: rounded(created.fr_median, 3),
+        averageSeconds: rounded(created.fr_average, 3),
+      },
+      resolution: {
+        count: closed.closed as number,
+        medianSeconds: rounded(closed.res_median, 3),
+        averageSeconds: rounded(closed.res_average, 3),
+      },
       overdue: { count: overdue, share: createdCount ? Math.round((overdue / createdCount) * 10_000) / 10_000 : 0 },
       satisfaction: { count: closed.rated as number, average: rounded(closed.rating_average, 2) },
       operators: operators.map((o) => ({

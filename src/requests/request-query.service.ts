@@ -35,13 +35,20 @@ export class RequestQueryService {
     const page = query.page ?? 1;
     const limit = query.limit ?? 20;
     const qb = this.filtered(
-      this.dataSource.getRepository(ServiceRequest).createQueryBuilder('r').innerJoinAndSelect('r.customer', 'c').leftJoinAndSelect('r.operator', 'o'),
+      this.dataSource
+        .getRepository(ServiceRequest)
+        .createQueryBuilder('r')
+        .innerJoinAndSelect('r.customer', 'c')
+        .leftJoinAndSelect('r.operator', 'o'),
       query,
     );
     // The total counts requests alone: every request has exactly one customer and at most one
     // operator, so the joins (and TypeORM's COUNT(DISTINCT) over them) only cost time; with them a
     // 50,000-row status count took ~300 ms on 1M requests, without them an index-only scan.
-    const counted = this.filtered(this.dataSource.createQueryBuilder().select('count(*)::int', 'n').from(ServiceRequest, 'r'), query);
+    const counted = this.filtered(
+      this.dataSource.createQueryBuilder().select('count(*)::int', 'n').from(ServiceRequest, 'r'),
+      query,
+    );
     if (query.q !== undefined && query.sort === undefined) {
       // Ranked search: subject matches first, best first; then the newest.
       qb.orderBy(SEARCH_RANK, 'DESC').addOrderBy('r.id', 'DESC');
@@ -76,7 +83,10 @@ export class RequestQueryService {
   }
 
   /** The filters of `query` on a query builder whose requests alias is `r` (bound parameters only). */
-  private filtered<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, query: ListRequestsQuery): SelectQueryBuilder<T> {
+  private filtered<T extends ObjectLiteral>(
+    qb: SelectQueryBuilder<T>,
+    query: ListRequestsQuery,
+  ): SelectQueryBuilder<T> {
     if (query.status?.length) qb.andWhere('r.status IN (:...statuses)', { statuses: [...new Set(query.status)] });
     if (query.operatorId !== undefined) qb.andWhere('r.operator_id = :operatorId', { operatorId: query.operatorId });
     if (query.customer !== undefined)

@@ -29,7 +29,8 @@ export class RequestsService {
   /** SLA due dates for a request created at `createdAt`: the configured targets counted in business time. */
   dueDates(createdAt: Date): { firstResponseDueAt: Date | null; resolutionDueAt: Date | null } {
     const { firstResponseMinutes, resolutionMinutes, businessHours, timeZone } = this.config.sla;
-    const due = (minutes: number) => (minutes > 0 ? addBusinessMinutes(createdAt, minutes, businessHours, timeZone) : null);
+    const due = (minutes: number) =>
+      minutes > 0 ? addBusinessMinutes(createdAt, minutes, businessHours, timeZone) : null;
     return { firstResponseDueAt: due(firstResponseMinutes), resolutionDueAt: due(resolutionMinutes) };
   }
 
@@ -128,7 +129,12 @@ export class RequestsService {
    * Reserves the next message number on a request (row lock until commit keeps `seq` gapless) and
    * touches its activity times.
    */
-  async nextSeq(manager: EntityManager, requestId: number, direction: 'in' | 'out', firstResponse: boolean): Promise<number> {
+  async nextSeq(
+    manager: EntityManager,
+    requestId: number,
+    direction: 'in' | 'out',
+    firstResponse: boolean,
+  ): Promise<number> {
     // TypeORM answers an UPDATE ... RETURNING with [rows, rowCount].
     const [rows]: [Array<{ last_seq: number }>, number] = await manager.query(
       `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
@@ -163,7 +169,10 @@ export class RequestsService {
   }
 
   /** Status and assignee of a request, row-locked for this transaction; null when it does not exist. */
-  async lockForUpdate(manager: EntityManager, requestId: number): Promise<{ status: ServiceRequest['status']; operatorId: number | null } | null> {
+  async lockForUpdate(
+    manager: EntityManager,
+    requestId: number,
+  ): Promise<{ status: ServiceRequest['status']; operatorId: number | null } | null> {
     const rows: Array<{ status: ServiceRequest['status']; operator_id: number | null }> = await manager.query(
       `SELECT status, operator_id FROM requests WHERE id = $1 FOR UPDATE`,
       [requestId],
@@ -205,17 +214,26 @@ export class RequestsService {
       const sets: string[] = [];
       const params: unknown[] = [requestId];
       const data: Record<string, unknown> = {};
-      const column = { firstResponseDueAt: ['first_response_due_at', 'sla_breached_first_response_at'], resolutionDueAt: ['resolution_due_at', 'sla_breached_resolution_at'] } as const;
+      const column = {
+        firstResponseDueAt: ['first_response_due_at', 'sla_breached_first_response_at'],
+        resolutionDueAt: ['resolution_due_at', 'sla_breached_resolution_at'],
+      } as const;
       for (const key of ['firstResponseDueAt', 'resolutionDueAt'] as const) {
         const value = changes[key];
         if (value === undefined) continue;
         const [due, breached] = column[key];
         params.push(value);
         const p = `$${params.length}`;
-        sets.push(`${due} = ${p}`, `${breached} = CASE WHEN ${p}::timestamptz IS NULL OR ${p}::timestamptz > clock_timestamp() THEN NULL ELSE ${breached} END`);
+        sets.push(
+          `${due} = ${p}`,
+          `${breached} = CASE WHEN ${p}::timestamptz IS NULL OR ${p}::timestamptz > clock_timestamp() THEN NULL ELSE ${breached} END`,
+        );
         data[key] = value ? value.toISOString() : null;
       }
-      await manager.query(`UPDATE requests SET ${sets.join(', ')}, updated_at = clock_timestamp() WHERE id = $1`, params);
+      await manager.query(
+        `UPDATE requests SET ${sets.join(', ')}, updated_at = clock_timestamp() WHERE id = $1`,
+        params,
+      );
       await this.addEvent(manager, requestId, { type: 'sla_changed', actor: 'operator', operatorId, data });
       return true;
     });
@@ -264,10 +282,16 @@ export class RequestsService {
         [requestId, rating],
       );
       if (rows.length === 0) {
-        const exists: unknown[] = await manager.query(`SELECT 1 FROM requests WHERE id = $1 AND status = 'closed'`, [requestId]);
+        const exists: unknown[] = await manager.query(`SELECT 1 FROM requests WHERE id = $1 AND status = 'closed'`, [
+          requestId,
+        ]);
         return exists.length ? 'unchanged' : 'missing';
       }
-      await this.addEvent(manager, requestId, { type: 'rated', actor: 'customer', data: { rating, previous: rows[0].previous } });
+      await this.addEvent(manager, requestId, {
+        type: 'rated',
+        actor: 'customer',
+        data: { rating, previous: rows[0].previous },
+      });
       return 'recorded';
     });
   }

@@ -15,7 +15,8 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 /** `09:00` -> 540; `24:00` allowed as a closing time. */
 function minutesOf(hhmm: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(hhmm);
-  if (!m || Number(m[2]) > 59 || Number(m[1]) * 60 + Number(m[2]) > 24 * 60) throw new Error(`"${hhmm}" is not a time HH:MM`);
+  if (!m || Number(m[2]) > 59 || Number(m[1]) * 60 + Number(m[2]) > 24 * 60)
+    throw new Error(`"${hhmm}" is not a time HH:MM`);
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
@@ -34,11 +35,17 @@ export function parseBusinessHours(spec: string | undefined): WeeklySchedule | n
   const text = (spec ?? '').trim();
   if (text === '' || /^(always|24\/7)$/i.test(text)) return ALWAYS_OPEN;
   const week: WeeklySchedule = DAYS.map(() => []);
-  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z,\s-]+?)\s+([\d:,\s-]+)$/.exec(part);
     if (!m) throw new Error(`"${part}" is not "Days HH:MM-HH:MM"`);
     const days = new Set<number>();
-    for (const d of m[1].split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const d of m[1]
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [from, to] = d.split('-').map((s) => s.trim());
       const a = dayIndex(from);
       const b = to === undefined ? a : dayIndex(to);
@@ -47,7 +54,10 @@ export function parseBusinessHours(spec: string | undefined): WeeklySchedule | n
         if (i === b) break;
       }
     }
-    for (const interval of m[2].split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const interval of m[2]
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [open, close] = interval.split('-').map((s) => s.trim());
       if (close === undefined) throw new Error(`"${interval}" is not HH:MM-HH:MM`);
       const o = minutesOf(open);
@@ -93,7 +103,10 @@ function formatter(zone: string): Intl.DateTimeFormat {
 }
 
 /** The wall-clock fields of instant `ms` in `zone`. */
-export function localParts(ms: number, zone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number; weekday: number } {
+export function localParts(
+  ms: number,
+  zone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number; weekday: number } {
   const parts: Record<string, string> = {};
   for (const p of formatter(zone).formatToParts(new Date(ms))) parts[p.type] = p.value;
   return {

@@ -1,6 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { createTestApp, TestApp } from '../setup/app';
-import { postRaw, rawMail } from '../setup/mail';
+import { postRaw } from '../setup/mail';
 import { expressRoutes, nestRoutes, routeKey } from '../setup/routes';
 
 /** Who calls: no token, an expired admin token, a deactivated operator's token, an operator, an admin. */
@@ -43,7 +43,10 @@ const MATRIX: Array<[string, Probe]> = [
   ['GET /docs-yaml', { path: () => '/docs-yaml', expect: [200, 200, 200, 200, 200] }],
   ['GET /docs/index.html', { path: () => '/docs/index.html', expect: [200, 200, 200, 200, 200] }],
   ['GET /docs/swagger-ui-init.js', { path: () => '/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] }],
-  ['GET /docs/docs/swagger-ui-init.js', { path: () => '/docs/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] }],
+  [
+    'GET /docs/docs/swagger-ui-init.js',
+    { path: () => '/docs/docs/swagger-ui-init.js', expect: [200, 200, 200, 200, 200] },
+  ],
   // Swagger registers the route, but its package ships no LICENSE file: 404 for everyone.
   ['GET /docs/LICENSE', { path: () => '/docs/LICENSE', expect: [404, 404, 404, 404, 404] }],
   ['GET /redoc', { path: () => '/redoc', expect: [200, 200, 200, 200, 200] }],
@@ -57,7 +60,10 @@ const MATRIX: Array<[string, Probe]> = [
     },
   ],
   // An operator's bearer token is not the inbound token.
-  ['POST /inbound/mail', { path: () => '/inbound/mail', body: () => ({ raw: 'eA==' }), expect: [401, 401, 401, 401, 401] }],
+  [
+    'POST /inbound/mail',
+    { path: () => '/inbound/mail', body: () => ({ raw: 'eA==' }), expect: [401, 401, 401, 401, 401] },
+  ],
   [
     'POST /requests/webhook/email',
     { path: () => '/requests/webhook/email', body: () => ({ messages: [] }), expect: [401, 401, 401, 401, 401] },
@@ -71,13 +77,19 @@ const MATRIX: Array<[string, Probe]> = [
       expect: PRIVATE(403, 201),
     },
   ],
-  ['PATCH /operators/:id', { path: (f) => `/operators/${f.operatorId}`, body: () => ({ name: 'Renamed' }), expect: PRIVATE(403, 200) }],
+  [
+    'PATCH /operators/:id',
+    { path: (f) => `/operators/${f.operatorId}`, body: () => ({ name: 'Renamed' }), expect: PRIVATE(403, 200) },
+  ],
   ['GET /requests', { path: () => '/requests', expect: PRIVATE(200, 200) }],
   ['GET /requests/:id', { path: (f) => `/requests/${f.requestId}`, expect: PRIVATE(200, 200) }],
   ['GET /requests/:id/events', { path: (f) => `/requests/${f.requestId}/events`, expect: PRIVATE(200, 200) }],
   ['GET /requests/:id/messages', { path: (f) => `/requests/${f.requestId}/messages`, expect: PRIVATE(200, 200) }],
   // The operator takes the request; the admin then finds it taken.
-  ['POST /requests/:id/assign', { path: (f) => `/requests/${f.requestId}/assign`, body: () => ({}), expect: PRIVATE(200, 409) }],
+  [
+    'POST /requests/:id/assign',
+    { path: (f) => `/requests/${f.requestId}/assign`, body: () => ({}), expect: PRIVATE(200, 409) },
+  ],
   [
     'POST /requests/:id/messages',
     { path: (f) => `/requests/${f.requestId}/messages`, body: () => ({ text: 'On it.' }), expect: PRIVATE(201, 201) },
@@ -87,29 +99,49 @@ const MATRIX: Array<[string, Probe]> = [
   ['POST /requests/:id/unassign', { path: (f) => `/requests/${f.requestId}/unassign`, expect: PRIVATE(403, 409) }],
   [
     'PATCH /requests/:id/sla',
-    { path: (f) => `/requests/${f.requestId}/sla`, body: () => ({ resolutionDueAt: '2030-01-01T00:00:00Z' }), expect: PRIVATE(403, 200) },
+    {
+      path: (f) => `/requests/${f.requestId}/sla`,
+      body: () => ({ resolutionDueAt: '2030-01-01T00:00:00Z' }),
+      expect: PRIVATE(403, 200),
+    },
   ],
   ['GET /reports/summary', { path: () => '/reports/summary?period=month', expect: PRIVATE(200, 200) }],
   // Public: the signed token is the credential; a forged one is 400 for everyone.
   ['GET /feedback/:token', { path: () => '/feedback/1.5.9999999999.forged', expect: [400, 400, 400, 400, 400] }],
   ['GET /attachments/:id', { path: (f) => `/attachments/${f.attachmentId}`, expect: PRIVATE(200, 200) }],
-  ['POST /requests/:id/notes', { path: (f) => `/requests/${f.requestId}/notes`, body: () => ({ text: 'Internal.' }), expect: PRIVATE(201, 201) }],
+  [
+    'POST /requests/:id/notes',
+    { path: (f) => `/requests/${f.requestId}/notes`, body: () => ({ text: 'Internal.' }), expect: PRIVATE(201, 201) },
+  ],
   ['GET /customers', { path: () => '/customers?q=carol', expect: PRIVATE(200, 200) }],
   ['GET /customers/:id', { path: (f) => `/customers/${f.customerId}`, expect: PRIVATE(200, 200) }],
-  ['PATCH /customers/:id', { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) }],
+  [
+    'PATCH /customers/:id',
+    { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) },
+  ],
   ['GET /blocklist', { path: () => '/blocklist', expect: PRIVATE(403, 200) }],
-  ['POST /blocklist', { path: () => '/blocklist', body: (who) => ({ pattern: `@${who}.example` }), expect: PRIVATE(403, 201) }],
+  [
+    'POST /blocklist',
+    { path: () => '/blocklist', body: (who) => ({ pattern: `@${who}.example` }), expect: PRIVATE(403, 201) },
+  ],
   ['DELETE /blocklist/:id', { path: (f) => `/blocklist/${f.blocklistId}`, expect: PRIVATE(403, 204) }],
   ['GET /webhooks', { path: () => '/webhooks', expect: PRIVATE(403, 200) }],
   [
     'POST /webhooks',
-    { path: () => '/webhooks', body: () => ({ url: 'http://127.0.0.1:9/hook', events: ['request.created'] }), expect: PRIVATE(403, 201) },
+    {
+      path: () => '/webhooks',
+      body: () => ({ url: 'http://127.0.0.1:9/hook', events: ['request.created'] }),
+      expect: PRIVATE(403, 201),
+    },
   ],
   ['GET /webhooks/:id/deliveries', { path: (f) => `/webhooks/${f.webhookId}/deliveries`, expect: PRIVATE(403, 200) }],
   ['DELETE /webhooks/:id', { path: (f) => `/webhooks/${f.doomedWebhookId}`, expect: PRIVATE(403, 204) }],
   ['GET /inbound/quarantine', { path: () => '/inbound/quarantine', expect: PRIVATE(403, 200) }],
   // Not quarantined: 409 shows the admin got past the guard.
-  ['POST /inbound/quarantine/:id/replay', { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) }],
+  [
+    'POST /inbound/quarantine/:id/replay',
+    { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) },
+  ],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
@@ -160,7 +192,11 @@ describe('access matrix: every route x who calls', () => {
     tokens.admin = admin;
     tokens.operator = await t.login('op@desk.test', 'op-password-1');
     tokens.deactivated = await t.login('gone@desk.test', 'gone-password-1');
-    const off = await t.http().patch(`/operators/${goneId}`).set('Authorization', `Bearer ${admin}`).send({ active: false });
+    const off = await t
+      .http()
+      .patch(`/operators/${goneId}`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ active: false });
     expect(off.status).toBe(200);
     // Valid signature, current token version, but expired.
     tokens.expired = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync(
@@ -174,7 +210,9 @@ describe('access matrix: every route x who calls', () => {
     const [outbox] = await t.db.dataSource.query('SELECT id FROM outbox ORDER BY id LIMIT 1');
     const [attachment] = await t.db.dataSource.query('SELECT id FROM attachments ORDER BY id LIMIT 1');
     const [customer] = await t.db.dataSource.query(`SELECT id FROM customers WHERE email = 'carol@example.com'`);
-    const [blocked] = await t.db.dataSource.query(`INSERT INTO blocklist (pattern) VALUES ('@matrix.example') RETURNING id`);
+    const [blocked] = await t.db.dataSource.query(
+      `INSERT INTO blocklist (pattern) VALUES ('@matrix.example') RETURNING id`,
+    );
     const hooks = await t.db.dataSource.query(
       `INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/a', '{request.created}', 's'), ('http://127.0.0.1:9/b', '{request.created}', 's') RETURNING id`,
     );
@@ -232,7 +270,10 @@ describe('token revocation by token_version', () => {
     await t?.close();
   });
 
-  async function newOperator(email: string, role: 'operator' | 'admin' = 'operator'): Promise<{ id: number; token: string }> {
+  async function newOperator(
+    email: string,
+    role: 'operator' | 'admin' = 'operator',
+  ): Promise<{ id: number; token: string }> {
     const admin = await t.adminToken();
     const res = await t
       .http()
@@ -245,7 +286,11 @@ describe('token revocation by token_version', () => {
 
   const me = (token: string) => t.http().get('/operators').set('Authorization', `Bearer ${token}`);
   const patch = async (id: number, body: object) =>
-    t.http().patch(`/operators/${id}`).set('Authorization', `Bearer ${await t.adminToken()}`).send(body);
+    t
+      .http()
+      .patch(`/operators/${id}`)
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send(body);
 
   it('ends existing tokens when the password changes; the new password works', async () => {
     const { id, token } = await newOperator('pw@desk.test');
@@ -277,9 +322,17 @@ describe('token revocation by token_version', () => {
   it('refuses a token carrying an older token version', async () => {
     const { id } = await newOperator('tv@desk.test');
     await patch(id, { password: 'second-password-2' });
-    const stale = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: String(id), tv: 0, role: 'operator' });
+    const stale = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({
+      sub: String(id),
+      tv: 0,
+      role: 'operator',
+    });
     expect((await me(stale)).status).toBe(401);
-    const current = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({ sub: String(id), tv: 1, role: 'operator' });
+    const current = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({
+      sub: String(id),
+      tv: 1,
+      role: 'operator',
+    });
     expect((await me(current)).status).toBe(200);
   });
 });

@@ -19,18 +19,28 @@ async function setup(env: Record<string, string>) {
   let n = 0;
   const newRequest = async (): Promise<number> => {
     n += 1;
-    const res = await postRaw(t, rawMail({ from: `as${n}@example.com`, subject: `Assign ${n}`, messageId: `as-${n}@example.com` }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: `as${n}@example.com`, subject: `Assign ${n}`, messageId: `as-${n}@example.com` }),
+    );
     return res.body.results[0].requestId as number;
   };
   return { t, admin, ada: operators.ada, bob: operators.bob, newRequest };
 }
 
 const autoReplies = async (t: TestApp, id: number) =>
-  (await sql<{ n: number }>(t, `SELECT count(*)::int AS n FROM messages WHERE request_id = $1 AND kind = 'auto_reply'`, [id]))[0].n;
+  (
+    await sql<{ n: number }>(
+      t,
+      `SELECT count(*)::int AS n FROM messages WHERE request_id = $1 AND kind = 'auto_reply'`,
+      [id],
+    )
+  )[0].n;
 
 describe('operator capacity, reassign and unassign', () => {
   let s: Awaited<ReturnType<typeof setup>>;
-  const assign = (id: number, token: string, body: object = {}) => s.t.http().post(`/requests/${id}/assign`).set(auth(token)).send(body);
+  const assign = (id: number, token: string, body: object = {}) =>
+    s.t.http().post(`/requests/${id}/assign`).set(auth(token)).send(body);
 
   beforeAll(async () => {
     s = await setup({ OPERATOR_MAX_OPEN: '2' });
@@ -62,7 +72,11 @@ describe('operator capacity, reassign and unassign', () => {
     const [x, y] = [await s.newRequest(), await s.newRequest()];
     const statuses = (await Promise.all([assign(x, s.bob.token), assign(y, s.bob.token)])).map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
-    const [row] = await sql<{ n: number }>(s.t, `SELECT count(*)::int AS n FROM requests WHERE operator_id = $1 AND status = 'in_progress'`, [s.bob.id]);
+    const [row] = await sql<{ n: number }>(
+      s.t,
+      `SELECT count(*)::int AS n FROM requests WHERE operator_id = $1 AND status = 'in_progress'`,
+      [s.bob.id],
+    );
     expect(row.n).toBe(2);
     await sql(s.t, `UPDATE requests SET status = 'closed', closed_at = now() WHERE operator_id = $1`, [s.bob.id]);
   });
@@ -86,7 +100,10 @@ describe('operator capacity, reassign and unassign', () => {
     expect(res.body).toMatchObject({ status: 'in_progress', operator: { id: s.bob.id, name: 'bob' } });
     expect(await autoReplies(s.t, id)).toBe(before);
     const events = (await s.t.http().get(`/requests/${id}/events`).set(auth(s.admin))).body.items;
-    expect(events.at(-1)).toMatchObject({ type: 'reassigned', data: { fromOperatorId: s.ada.id, operatorId: s.bob.id, operatorName: 'bob' } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'reassigned',
+      data: { fromOperatorId: s.ada.id, operatorId: s.bob.id, operatorName: 'bob' },
+    });
     // To the same operator again: 409.
     expect((await assign(id, s.admin, { operatorId: s.bob.id })).status).toBe(409);
     await s.t.http().post(`/requests/${id}/close`).set(auth(s.bob.token));
@@ -135,7 +152,9 @@ describe('reassignment with REASSIGN_NOTIFY=true', () => {
     const id = await s.newRequest();
     expect((await s.t.http().post(`/requests/${id}/assign`).set(auth(s.ada.token)).send({})).status).toBe(200);
     const before = await autoReplies(s.t, id);
-    expect((await s.t.http().post(`/requests/${id}/assign`).set(auth(s.admin)).send({ operatorId: s.bob.id })).status).toBe(200);
+    expect(
+      (await s.t.http().post(`/requests/${id}/assign`).set(auth(s.admin)).send({ operatorId: s.bob.id })).status,
+    ).toBe(200);
     expect(await autoReplies(s.t, id)).toBe(before + 1);
     const [last] = await sql<{ text: string }>(
       s.t,

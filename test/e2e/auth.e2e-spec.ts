@@ -35,7 +35,12 @@ describe('POST /auth/login and the auth guard', () => {
   it('answers 401 JSON for a wrong password', async () => {
     const res = await t.http().post('/auth/login').send({ email: TEST_ADMIN.email, password: 'wrong-password' });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'invalid email or password', requestId: expect.any(String) });
+    expect(res.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'invalid email or password',
+      requestId: expect.any(String),
+    });
   });
 
   it('answers 401 for an unknown email', async () => {

@@ -11,7 +11,10 @@ describe('satisfaction rating links in the closing mail', () => {
 
   async function closedRequest(): Promise<{ id: number; links: string[]; html: string }> {
     n += 1;
-    const res = await postRaw(t, rawMail({ from: `rate${n}@example.com`, subject: `Rate ${n}`, messageId: `rate-${n}@example.com` }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: `rate${n}@example.com`, subject: `Rate ${n}`, messageId: `rate-${n}@example.com` }),
+    );
     const id = res.body.results[0].requestId as number;
     expect((await t.http().post(`/requests/${id}/assign`).set(auth(admin)).send({})).status).toBe(200);
     expect((await t.http().post(`/requests/${id}/close`).set(auth(admin))).status).toBe(200);
@@ -20,11 +23,17 @@ describe('satisfaction rating links in the closing mail', () => {
       `SELECT text, html FROM messages WHERE request_id = $1 AND kind = 'auto_reply' ORDER BY seq DESC LIMIT 1`,
       [id],
     );
-    return { id, links: [...mail.text.matchAll(/https:\/\/desk\.example\.com\/feedback\/(\S+)/g)].map((m) => m[1]), html: mail.html };
+    return {
+      id,
+      links: [...mail.text.matchAll(/https:\/\/desk\.example\.com\/feedback\/(\S+)/g)].map((m) => m[1]),
+      html: mail.html,
+    };
   }
 
   const rated = async (id: number) =>
-    (await t.http().get(`/requests/${id}/events`).set(auth(admin))).body.items.filter((e: { type: string }) => e.type === 'rated');
+    (await t.http().get(`/requests/${id}/events`).set(auth(admin))).body.items.filter(
+      (e: { type: string }) => e.type === 'rated',
+    );
 
   beforeAll(async () => {
     t = await createTestApp({ PUBLIC_URL: 'https://desk.example.com/', SUPPORT_NAME: 'Desk <b>&</b>' });
@@ -54,7 +63,9 @@ describe('satisfaction rating links in the closing mail', () => {
     expect(res.text).not.toContain('<b>');
     const request = (await t.http().get(`/requests/${id}`).set(auth(admin))).body;
     expect(request.satisfaction).toEqual({ rating: 4, ratedAt: expect.any(String) });
-    expect(await rated(id)).toEqual([expect.objectContaining({ actor: 'customer', data: { rating: 4, previous: null } })]);
+    expect(await rated(id)).toEqual([
+      expect.objectContaining({ actor: 'customer', data: { rating: 4, previous: null } }),
+    ]);
   });
 
   it('records a repeated click once, and lets a later click change the rating', async () => {
@@ -84,7 +95,11 @@ describe('satisfaction rating links in the closing mail', () => {
       expect(res.headers['content-type']).toMatch(/^text\/html/);
       expect(res.text).toContain('not valid');
     }
-    const expired = signRatingToken(t.config.auth.jwtSecret!, { requestId: id, rating: 5, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    const expired = signRatingToken(t.config.auth.jwtSecret!, {
+      requestId: id,
+      rating: 5,
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
     const res = await t.http().get(`/feedback/${expired}`);
     expect(res.status).toBe(410);
     expect(res.text).toContain('expired');
@@ -92,10 +107,15 @@ describe('satisfaction rating links in the closing mail', () => {
   });
 
   it('answers 404 for a request that does not exist or is not closed', async () => {
-    const open = await postRaw(t, rawMail({ from: 'open@example.com', subject: 'Open', messageId: 'open-1@example.com' }));
+    const open = await postRaw(
+      t,
+      rawMail({ from: 'open@example.com', subject: 'Open', messageId: 'open-1@example.com' }),
+    );
     const expiresAt = Math.floor(Date.now() / 1000) + 600;
     for (const requestId of [open.body.results[0].requestId as number, 999_999]) {
-      const res = await t.http().get(`/feedback/${signRatingToken(t.config.auth.jwtSecret!, { requestId, rating: 5, expiresAt })}`);
+      const res = await t
+        .http()
+        .get(`/feedback/${signRatingToken(t.config.auth.jwtSecret!, { requestId, rating: 5, expiresAt })}`);
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
     }

@@ -56,7 +56,11 @@ const PER_BATCH = 200;
     }
     const batches = Array.from({ length: BATCHES }, (_, b) =>
       Array.from({ length: PER_BATCH }, (_, i) =>
-        rawMail({ from: `c${b}-${i}@customer.test`, subject: `Batch ${b} mail ${i}`, messageId: `graceful-${b}-${i}@customer.test` }).toString('base64'),
+        rawMail({
+          from: `c${b}-${i}@customer.test`,
+          subject: `Batch ${b} mail ${i}`,
+          messageId: `graceful-${b}-${i}@customer.test`,
+        }).toString('base64'),
       ),
     );
     const inFlight = batches.map((raws) =>
@@ -64,7 +68,10 @@ const PER_BATCH = 200;
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ raws }),
-      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { results: Array<{ status: string }> } })),
+      }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { results: Array<{ status: string }> },
+      })),
     );
     // Let the batches arrive and start, then stop the app while they run.
     const exited = new Promise<number | null>((resolve) => app.proc.once('exit', (code) => resolve(code)));
@@ -91,10 +98,14 @@ const PER_BATCH = 200;
     expect(app.output()).toMatch(/SIGTERM: finishing in-flight work, then stopping/);
 
     // Everything acknowledged is stored, each once.
-    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbound_mail WHERE message_id LIKE 'graceful-%'`);
+    const [{ n }] = await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM inbound_mail WHERE message_id LIKE 'graceful-%'`,
+    );
     expect(n).toBe(BATCHES * PER_BATCH);
     // The dispatch in progress finished: no outbox row is left leased, every sent mail is marked sent.
-    const [{ leased }] = await db.dataSource.query(`SELECT count(*)::int AS leased FROM outbox WHERE locked_until IS NOT NULL`);
+    const [{ leased }] = await db.dataSource.query(
+      `SELECT count(*)::int AS leased FROM outbox WHERE locked_until IS NOT NULL`,
+    );
     expect(leased).toBe(0);
     const [{ sent }] = await db.dataSource.query(`SELECT count(*)::int AS sent FROM outbox WHERE status = 'sent'`);
     expect(sent).toBe(sink.mails.length);

@@ -25,7 +25,13 @@ describe('/health', () => {
 
   it('reports the IMAP poller (off without IMAP_URL) and the outbox backlog', async () => {
     const res = await t.http().get('/health/ready');
-    expect(res.body.imap).toEqual({ enabled: false, leader: false, lastSuccessAt: null, lastError: null, backlog: null });
+    expect(res.body.imap).toEqual({
+      enabled: false,
+      leader: false,
+      lastSuccessAt: null,
+      lastError: null,
+      backlog: null,
+    });
     expect(res.body.outbox).toEqual({ pending: 0, due: 0, failed: 0, oldestDueAt: null });
   });
 

@@ -20,7 +20,7 @@ function mailWithAttachments(messageId: string): Buffer {
       'See attached.',
       '--b',
       'Content-Type: text/html; charset=utf-8; name="=?UTF-8?B?UmVjaG51bmcgw6TDtsO8IDIwMjUuaHRtbA==?="',
-      'Content-Disposition: attachment; filename*=UTF-8\'\'Rechnung%20%C3%A4%C3%B6%C3%BC%202025.html',
+      "Content-Disposition: attachment; filename*=UTF-8''Rechnung%20%C3%A4%C3%B6%C3%BC%202025.html",
       'Content-Transfer-Encoding: base64',
       '',
       Buffer.from(html).toString('base64'),
@@ -75,7 +75,11 @@ describe('HTTP hardening', () => {
   });
 
   it('sends no CORS headers when CORS_ORIGINS is unset', async () => {
-    const res = await t.http().options('/requests').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET');
+    const res = await t
+      .http()
+      .options('/requests')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'GET');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     const get = await t.http().get('/health/live').set('Origin', 'https://evil.example');
     expect(get.headers['access-control-allow-origin']).toBeUndefined();
@@ -87,7 +91,12 @@ describe('HTTP hardening', () => {
       .http()
       .post('/operators')
       .set('Authorization', `Bearer ${admin}`)
-      .send({ name: 'x'.repeat(1024 * 1024 + 10), email: 'big@desk.test', password: 'big-password-1', role: 'operator' });
+      .send({
+        name: 'x'.repeat(1024 * 1024 + 10),
+        email: 'big@desk.test',
+        password: 'big-password-1',
+        role: 'operator',
+      });
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
     const form = await t
@@ -99,14 +108,26 @@ describe('HTTP hardening', () => {
   });
 
   it('lets the webhook take mail larger than 1 MB (its own limit)', async () => {
-    const raw = rawMail({ from: 'big@example.com', subject: 'Large', messageId: 'large-1@example.com', text: 'y'.repeat(1536 * 1024) });
+    const raw = rawMail({
+      from: 'big@example.com',
+      subject: 'Large',
+      messageId: 'large-1@example.com',
+      text: 'y'.repeat(1536 * 1024),
+    });
     const res = await postRaw(t, raw);
     expect(res.status).toBe(200);
     const json = await t
       .http()
       .post('/inbound/mail')
       .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
-      .send({ raw: rawMail({ from: 'big@example.com', subject: 'Large 2', messageId: 'large-2@example.com', text: 'z'.repeat(1536 * 1024) }).toString('base64') });
+      .send({
+        raw: rawMail({
+          from: 'big@example.com',
+          subject: 'Large 2',
+          messageId: 'large-2@example.com',
+          text: 'z'.repeat(1536 * 1024),
+        }).toString('base64'),
+      });
     expect(json.status).toBe(200);
   });
 
@@ -161,7 +182,12 @@ describe('HTTP hardening with settings', () => {
   it('answers 413 over INBOUND_MAX_BYTES on the webhook, raw and JSON', async () => {
     const t = await createTestApp({ INBOUND_MAX_BYTES: '4096' });
     try {
-      const raw = rawMail({ from: 'x@example.com', subject: 'Too big', messageId: 'big-1@example.com', text: 'q'.repeat(8192) });
+      const raw = rawMail({
+        from: 'x@example.com',
+        subject: 'Too big',
+        messageId: 'big-1@example.com',
+        text: 'q'.repeat(8192),
+      });
       const r1 = await postRaw(t, raw);
       expect(r1.status).toBe(413);
       expect(r1.body).toMatchObject({ statusCode: 413 });

@@ -41,7 +41,12 @@ describe('the shared corpus through POST /inbound/mail', () => {
         problems.push(`${file}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
         continue;
       }
-      const [r] = res.body.results as Array<{ status: string; requestId: number | null; messageId: string | null; reason: string | null }>;
+      const [r] = res.body.results as Array<{
+        status: string;
+        requestId: number | null;
+        messageId: string | null;
+        reason: string | null;
+      }>;
       const parsed = await parseMail(raw).catch(() => null);
       const key = parsed?.messageId ?? null;
       if (r.status === 'duplicate') {
@@ -69,9 +74,12 @@ describe('the shared corpus through POST /inbound/mail', () => {
         problems.push(`${file}: no stored message ${r.messageId}`);
         continue;
       }
-      if (m.from_address !== (parsed!.from?.address ?? '')) problems.push(`${file}: from ${m.from_address} != ${parsed!.from?.address}`);
-      if (m.subject !== parsed!.subject) problems.push(`${file}: subject ${JSON.stringify(m.subject)} != ${JSON.stringify(parsed!.subject)}`);
-      if (Number(m.n) !== parsed!.attachments.length) problems.push(`${file}: ${m.n} attachments stored, ${parsed!.attachments.length} parsed`);
+      if (m.from_address !== (parsed!.from?.address ?? ''))
+        problems.push(`${file}: from ${m.from_address} != ${parsed!.from?.address}`);
+      if (m.subject !== parsed!.subject)
+        problems.push(`${file}: subject ${JSON.stringify(m.subject)} != ${JSON.stringify(parsed!.subject)}`);
+      if (Number(m.n) !== parsed!.attachments.length)
+        problems.push(`${file}: ${m.n} attachments stored, ${parsed!.attachments.length} parsed`);
     }
     expect(problems).toEqual([]);
     const [{ n }] = await sql<{ n: string }>(t, `SELECT count(*) AS n FROM inbound_mail`);

@@ -18,10 +18,18 @@ describe('inbound threading', () => {
   });
 
   const result = async (name: string, vars: Record<string, string | number> = {}) => {
-    const res = await postRaw(t, fixture(`threading/${name}`, { RUN, REQUEST: requestId, PARENT: autoReplyId, ...vars }));
+    const res = await postRaw(
+      t,
+      fixture(`threading/${name}`, { RUN, REQUEST: requestId, PARENT: autoReplyId, ...vars }),
+    );
     expect(res.status).toBe(200);
     expect(res.body.results).toHaveLength(1);
-    return res.body.results[0] as { status: string; requestId: number | null; messageId: string; reason: string | null };
+    return res.body.results[0] as {
+      status: string;
+      requestId: number | null;
+      messageId: string;
+      reason: string | null;
+    };
   };
   const outboxTo = async (address: string) =>
     Number((await sql<{ n: string }>(t, `SELECT count(*) AS n FROM outbox WHERE to_address = $1`, [address]))[0].n);
@@ -35,7 +43,12 @@ describe('inbound threading', () => {
       `SELECT r.status, r.subject, c.email, c.name FROM requests r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1`,
       [requestId],
     );
-    expect(req).toEqual({ status: 'new', subject: 'Printer on floor 3 is broken', email: 'alice@customer.test', name: 'Alice Example' });
+    expect(req).toEqual({
+      status: 'new',
+      subject: 'Printer on floor 3 is broken',
+      email: 'alice@customer.test',
+      name: 'Alice Example',
+    });
     const [reply] = await sql<{ message_id: string; kind: string; in_reply_to: string }>(
       t,
       `SELECT message_id, kind, in_reply_to FROM messages WHERE request_id = $1 AND direction = 'out'`,
@@ -83,7 +96,9 @@ describe('inbound threading', () => {
     expect(r).toMatchObject({ status: 'appended', requestId });
     const daemon = await sql(t, `SELECT id FROM customers WHERE email LIKE 'mailer-daemon%'`);
     expect(daemon).toHaveLength(0);
-    const [m] = await sql<{ kind: string }>(t, `SELECT kind FROM messages WHERE message_id = $1`, [`bounce.${RUN}@mx.customer.test`]);
+    const [m] = await sql<{ kind: string }>(t, `SELECT kind FROM messages WHERE message_id = $1`, [
+      `bounce.${RUN}@mx.customer.test`,
+    ]);
     expect(m.kind).toBe('system');
     await expect(outboxTo('mailer-daemon@mx.customer.test')).resolves.toBe(0);
   });
@@ -118,7 +133,11 @@ describe('inbound threading', () => {
     const r = await result('reply-to-closed-request-opens-new.eml');
     expect(r.status).toBe('created');
     expect(r.requestId).not.toBe(requestId);
-    const [next] = await sql<{ previous_request_id: number }>(t, `SELECT previous_request_id FROM requests WHERE id = $1`, [r.requestId]);
+    const [next] = await sql<{ previous_request_id: number }>(
+      t,
+      `SELECT previous_request_id FROM requests WHERE id = $1`,
+      [r.requestId],
+    );
     expect(next.previous_request_id).toBe(requestId);
     const [old] = await sql<{ status: string }>(t, `SELECT status FROM requests WHERE id = $1`, [requestId]);
     expect(old.status).toBe('closed');
@@ -127,7 +146,9 @@ describe('inbound threading', () => {
   it('opens exactly one request for 50 concurrent mails from one new sender, with gapless seq', async () => {
     const from = `dave.${RUN}@customer.test`;
     const posts = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => postRaw(t, rawMail({ from, subject: `Outage #${i}`, messageId: `h${i}.${RUN}@customer.test` }))),
+      Array.from({ length: 50 }, (_, i) =>
+        postRaw(t, rawMail({ from, subject: `Outage #${i}`, messageId: `h${i}.${RUN}@customer.test` })),
+      ),
     );
     expect(posts.map((p) => p.status)).toEqual(Array(50).fill(200));
     const statuses = posts.map((p) => p.body.results[0].status as string);

@@ -26,30 +26,54 @@ describe('POST /inbound/mail', () => {
   });
 
   it('creates a request from raw MIME, writes the auto-reply to the file outbox, and answers duplicate on retry', async () => {
-    const raw = rawMail({ from: 'Erin <Erin@Customer.TEST>', subject: 'VPN down', messageId: `vpn.${RUN}@customer.test` });
+    const raw = rawMail({
+      from: 'Erin <Erin@Customer.TEST>',
+      subject: 'VPN down',
+      messageId: `vpn.${RUN}@customer.test`,
+    });
     const res = await postRaw(t, raw);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual([{ status: 'created', requestId: expect.any(Number), messageId: `vpn.${RUN}@customer.test`, reason: null }]);
+    expect(res.body.results).toEqual([
+      { status: 'created', requestId: expect.any(Number), messageId: `vpn.${RUN}@customer.test`, reason: null },
+    ]);
     const requestId = res.body.results[0].requestId;
     const dir = path.join(t.dataDir, 'outbox');
-    const files = await waitFor(async () => fs.existsSync(dir) && fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).length > 0 && fs.readdirSync(dir));
-    const eml = fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.eml'))!), 'utf8');
+    const files = await waitFor(
+      async () =>
+        fs.existsSync(dir) && fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).length > 0 && fs.readdirSync(dir),
+    );
+    const eml = fs.readFileSync(
+      path.join(
+        dir,
+        files.find((f) => f.endsWith('.eml'))!,
+      ),
+      'utf8',
+    );
     expect(eml).toMatch(/^To: erin@customer\.test/im);
     expect(eml).toMatch(new RegExp(`^Subject: .*\\[#${requestId}\\]`, 'im'));
     expect(eml).toMatch(/^Auto-Submitted: auto-replied/im);
 
     const again = await postRaw(t, raw);
     expect(again.body.results[0]).toMatchObject({ status: 'duplicate', requestId });
-    await expect(sql(t, `SELECT id FROM messages WHERE message_id = $1`, [`vpn.${RUN}@customer.test`])).resolves.toHaveLength(1);
+    await expect(
+      sql(t, `SELECT id FROM messages WHERE message_id = $1`, [`vpn.${RUN}@customer.test`]),
+    ).resolves.toHaveLength(1);
   });
 
   it('accepts ?token= and JSON { raw } and { raws }', async () => {
     const one = rawMail({ from: 'fay@customer.test', subject: 'one', messageId: `one.${RUN}@customer.test` });
     const two = rawMail({ from: 'fay@customer.test', subject: 'two', messageId: `two.${RUN}@customer.test` });
-    const r1 = await t.http().post(`/inbound/mail?token=${TEST_INBOUND_TOKEN}`).send({ raw: one.toString('base64') });
+    const r1 = await t
+      .http()
+      .post(`/inbound/mail?token=${TEST_INBOUND_TOKEN}`)
+      .send({ raw: one.toString('base64') });
     expect(r1.status).toBe(200);
     expect(r1.body.results[0].status).toBe('created');
-    const r2 = await t.http().post('/inbound/mail').set(auth).send({ raws: [one.toString('base64'), two.toString('base64')] });
+    const r2 = await t
+      .http()
+      .post('/inbound/mail')
+      .set(auth)
+      .send({ raws: [one.toString('base64'), two.toString('base64')] });
     expect(r2.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'appended']);
   });
 
@@ -64,7 +88,9 @@ describe('POST /inbound/mail', () => {
     const res = await t.http().post('/requests/webhook/email/').set(auth).send(body);
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['created', 'appended']);
-    const [req] = await sql<{ subject: string }>(t, `SELECT subject FROM requests WHERE id = $1`, [res.body.results[0].requestId]);
+    const [req] = await sql<{ subject: string }>(t, `SELECT subject FROM requests WHERE id = $1`, [
+      res.body.results[0].requestId,
+    ]);
     expect(req.subject).toBe(`First ${RUN}`);
     const retry = await t.http().post('/inbound/mail').set(auth).send(body);
     expect(retry.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
@@ -88,7 +114,12 @@ describe('POST /inbound/mail', () => {
   });
 
   it('answers 413 JSON for a body over INBOUND_MAX_BYTES', async () => {
-    const big = rawMail({ from: 'hal@customer.test', subject: 'big', messageId: `big.${RUN}@c.test`, text: 'x'.repeat(70000) });
+    const big = rawMail({
+      from: 'hal@customer.test',
+      subject: 'big',
+      messageId: `big.${RUN}@c.test`,
+      text: 'x'.repeat(70000),
+    });
     const res = await postRaw(t, big);
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ statusCode: 413 });
@@ -117,7 +148,10 @@ describe('POST /inbound/mail', () => {
     await c.connect();
     try {
       await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-      await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+      await c.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [name],
+      );
       const raw = rawMail({ from: 'ida@customer.test', subject: 'during outage', messageId: `outage.${RUN}@c.test` });
       const res = await postRaw(t, raw);
       expect(res.status).toBe(503);

@@ -1,7 +1,16 @@
 import { createTestApp, TestApp } from '../setup/app';
 import { postRaw, rawMail } from '../setup/mail';
 
-const TABLES = ['operators', 'customers', 'requests', 'messages', 'attachments', 'request_events', 'inbound_mail', 'outbox'];
+const TABLES = [
+  'operators',
+  'customers',
+  'requests',
+  'messages',
+  'attachments',
+  'request_events',
+  'inbound_mail',
+  'outbox',
+];
 
 /** SQL-injection and type-confusion values for one query parameter. */
 const PAYLOADS = [
@@ -36,7 +45,8 @@ describe('GET /requests and path ids under injection and type confusion', () => 
 
   async function countRows(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const table of TABLES) out[table] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
+    for (const table of TABLES)
+      out[table] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
     return out;
   }
 
@@ -69,7 +79,13 @@ describe('GET /requests and path ids under injection and type confusion', () => 
         const p = acceptable(res, `${param}=${JSON.stringify(payload.slice(0, 30))}`);
         if (p) problems.push(p);
       }
-      for (const shape of [`${param}[]=new`, `${param}[]=1&${param}[]=2`, `${param}[a]=b`, `${param}[$ne]=1`, `${param}=1&${param}=2`]) {
+      for (const shape of [
+        `${param}[]=new`,
+        `${param}[]=1&${param}[]=2`,
+        `${param}[a]=b`,
+        `${param}[$ne]=1`,
+        `${param}=1&${param}=2`,
+      ]) {
         const p = acceptable(await get(`/requests?${shape}`), shape);
         if (p) problems.push(p);
       }
@@ -81,7 +97,12 @@ describe('GET /requests and path ids under injection and type confusion', () => 
     for (const param of ['customer', 'q']) {
       for (const payload of ["' OR 1=1--", '1;DROP TABLE requests', "nobody@example.com' OR '1'='1"]) {
         const res = await get(`/requests?${param}=${encodeURIComponent(payload)}`);
-        expect({ param, payload, status: res.status, total: res.body.total }).toEqual({ param, payload, status: 200, total: 0 });
+        expect({ param, payload, status: res.status, total: res.body.total }).toEqual({
+          param,
+          payload,
+          status: 200,
+          total: 0,
+        });
       }
     }
     // In q, "or" is the web-search operator: the words alice@example.com or 1, i.e. Alice's request only.
@@ -98,7 +119,20 @@ describe('GET /requests and path ids under injection and type confusion', () => 
   });
 
   it('answers 400 for malformed path ids on every id route, never 500', async () => {
-    const ids = ["1' OR '1'='1", '1;DROP TABLE requests', '-1', '0', '1.5', '1e3', 'NaN', '99999999999999999999', '2147483648', '%00', 'x'.repeat(5000), '1%20OR%201=1'];
+    const ids = [
+      "1' OR '1'='1",
+      '1;DROP TABLE requests',
+      '-1',
+      '0',
+      '1.5',
+      '1e3',
+      'NaN',
+      '99999999999999999999',
+      '2147483648',
+      '%00',
+      'x'.repeat(5000),
+      '1%20OR%201=1',
+    ];
     const routes = [
       (id: string) => get(`/requests/${id}`),
       (id: string) => get(`/requests/${id}/events`),
@@ -106,7 +140,8 @@ describe('GET /requests and path ids under injection and type confusion', () => 
       (id: string) => get(`/attachments/${id}`),
       (id: string) => t.http().post(`/requests/${id}/assign`).set('Authorization', `Bearer ${admin}`).send({}),
       (id: string) => t.http().post(`/requests/${id}/close`).set('Authorization', `Bearer ${admin}`),
-      (id: string) => t.http().post(`/requests/${id}/messages`).set('Authorization', `Bearer ${admin}`).send({ text: 'x' }),
+      (id: string) =>
+        t.http().post(`/requests/${id}/messages`).set('Authorization', `Bearer ${admin}`).send({ text: 'x' }),
       (id: string) => t.http().patch(`/operators/${id}`).set('Authorization', `Bearer ${admin}`).send({ name: 'x' }),
       (id: string) => t.http().post(`/inbound/quarantine/${id}/replay`).set('Authorization', `Bearer ${admin}`),
       (id: string) => t.http().post(`/outbox/${id}/retry`).set('Authorization', `Bearer ${admin}`),
@@ -115,7 +150,8 @@ describe('GET /requests and path ids under injection and type confusion', () => 
     for (const [i, route] of routes.entries()) {
       for (const id of ids) {
         const res = await route(encodeURIComponent(id).replace(/%25/g, '%'));
-        if (![400, 404].includes(res.status) || res.body.statusCode !== res.status) problems.push(`route ${i} id ${id.slice(0, 20)}: ${res.status}`);
+        if (![400, 404].includes(res.status) || res.body.statusCode !== res.status)
+          problems.push(`route ${i} id ${id.slice(0, 20)}: ${res.status}`);
       }
     }
     expect(problems).toEqual([]);

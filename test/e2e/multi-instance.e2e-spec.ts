@@ -65,7 +65,8 @@ function counter(metrics: string, name: string, labels: string): number {
   let nginx: TestNginx;
   const apps: AppProcess[] = [];
   const dirs: string[] = [];
-  const sql = <T = Record<string, unknown>>(q: string, p: unknown[] = []): Promise<T[]> => db.dataSource.query<T[]>(q, p);
+  const sql = <T = Record<string, unknown>>(q: string, p: unknown[] = []): Promise<T[]> =>
+    db.dataSource.query<T[]>(q, p);
 
   beforeAll(async () => {
     [db, sink, dovecot] = await Promise.all([createTestDatabase(), SmtpSink.start(), startDovecot()]);
@@ -113,7 +114,9 @@ function counter(metrics: string, name: string, labels: string): number {
     await new Promise((r) => setTimeout(r, 1000));
     const ids = sink.mails.map((m) => m.parsed.messageId);
     expect(new Set(ids).size).toBe(ids.length);
-    const outbox = await sql<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM outbox GROUP BY status`);
+    const outbox = await sql<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM outbox GROUP BY status`,
+    );
     expect(outbox).toEqual([{ status: 'sent', n: sink.mails.length }]);
     expect(sink.mails.length).toBe(40);
   }, 40_000);
@@ -127,7 +130,9 @@ function counter(metrics: string, name: string, labels: string): number {
       const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM inbound_mail WHERE source = 'imap'`);
       return n === 20;
     });
-    const ready = await Promise.all(apps.map(async (a) => (await (await fetch(`${a.base}/health/ready`)).json()) as { imap: { leader: boolean } }));
+    const ready = await Promise.all(
+      apps.map(async (a) => (await (await fetch(`${a.base}/health/ready`)).json()) as { imap: { leader: boolean } }),
+    );
     expect(ready.map((r) => r.imap.leader).filter(Boolean)).toHaveLength(1);
     const metrics = await Promise.all(apps.map(async (a) => (await fetch(`${a.base}/metrics`)).text()));
     const imported = metrics.map((m) => counter(m, 'maildesk_mails_ingested_total', 'source="imap"'));
@@ -159,12 +164,17 @@ function counter(metrics: string, name: string, labels: string): number {
     );
     expect(rows).toHaveLength(60);
     expect(rows.every((r) => r.n === 1)).toBe(true);
-    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM inbound_mail WHERE message_id = ANY($1)`, [acknowledged]);
+    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM inbound_mail WHERE message_id = ANY($1)`, [
+      acknowledged,
+    ]);
     expect(n).toBe(60);
 
     // After the kill, nginx kept answering from the survivor.
     const dead = new URL(apps[1].base).port;
-    const after = nginx.accessLog().slice(before).filter((l) => l.includes('"POST /inbound/mail'));
+    const after = nginx
+      .accessLog()
+      .slice(before)
+      .filter((l) => l.includes('"POST /inbound/mail'));
     const last = after.slice(-10);
     expect(last.every((l) => / 200 /.test(l) && !l.includes(`upstream=127.0.0.1:${dead} `))).toBe(true);
     // At most the requests in flight on the killed instance failed (and were retried).

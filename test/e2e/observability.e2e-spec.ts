@@ -21,7 +21,12 @@ describe('request ids and /metrics', () => {
     const res = await t.http().get('/requests/1').set('X-Request-Id', 'trace-42.a');
     expect(res.status).toBe(401);
     expect(res.headers['x-request-id']).toBe('trace-42.a');
-    expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.any(String), requestId: 'trace-42.a' });
+    expect(res.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: expect.any(String),
+      requestId: 'trace-42.a',
+    });
   });
 
   it('generates a request id when none (or an unusable one) is sent', async () => {
@@ -35,8 +40,14 @@ describe('request ids and /metrics', () => {
 
   it('serves Prometheus metrics: latency by route template, mails ingested by result, outbox backlog', async () => {
     await t.http().get('/health/live').expect(200);
-    await t.http().get('/requests/17').set('Authorization', `Bearer ${await t.adminToken()}`);
-    const created = await postRaw(t, rawMail({ from: 'm1@customer.test', subject: 'Metrics', messageId: 'metrics-1@customer.test' }));
+    await t
+      .http()
+      .get('/requests/17')
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
+    const created = await postRaw(
+      t,
+      rawMail({ from: 'm1@customer.test', subject: 'Metrics', messageId: 'metrics-1@customer.test' }),
+    );
     expect(created.body.results[0].status).toBe('created');
     await postRaw(t, rawMail({ from: 'm1@customer.test', subject: 'Metrics', messageId: 'metrics-1@customer.test' }));
 
@@ -44,9 +55,15 @@ describe('request ids and /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.text;
-    expect(text).toMatch(/maildesk_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} [1-9]/);
-    expect(text).toMatch(/maildesk_http_request_duration_seconds_count\{method="GET",route="\/requests\/:id",status_code="404"\} 1/);
-    expect(text).toMatch(/maildesk_http_request_duration_seconds_count\{method="POST",route="\/inbound\/mail",status_code="200"\} 2/);
+    expect(text).toMatch(
+      /maildesk_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /maildesk_http_request_duration_seconds_count\{method="GET",route="\/requests\/:id",status_code="404"\} 1/,
+    );
+    expect(text).toMatch(
+      /maildesk_http_request_duration_seconds_count\{method="POST",route="\/inbound\/mail",status_code="200"\} 2/,
+    );
     expect(text).toMatch(/maildesk_mails_ingested_total\{source="webhook",result="created"\} 1/);
     expect(text).toMatch(/maildesk_mails_ingested_total\{source="webhook",result="duplicate"\} 1/);
     expect(text).toMatch(/^maildesk_outbox_pending \d+$/m);
@@ -62,7 +79,16 @@ describe('request ids and /metrics', () => {
 
   it('documents /metrics in Swagger as public text/plain', async () => {
     const doc = (await t.http().get('/docs-json')).body as {
-      paths: Record<string, { get: { tags: string[]; security: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> } }>;
+      paths: Record<
+        string,
+        {
+          get: {
+            tags: string[];
+            security: unknown[];
+            responses: Record<string, { content?: Record<string, unknown> }>;
+          };
+        }
+      >;
     };
     const op = doc.paths['/metrics'].get;
     expect(op.tags).toEqual(['metrics']);
@@ -82,7 +108,14 @@ describe('/metrics with METRICS_TOKEN', () => {
     expect((await t.http().get('/metrics')).status).toBe(401);
     expect((await t.http().get('/metrics').set('Authorization', 'Bearer wrong-token-0123456789')).status).toBe(401);
     // An operator token is not the metrics token either.
-    expect((await t.http().get('/metrics').set('Authorization', `Bearer ${await t.adminToken()}`)).status).toBe(401);
+    expect(
+      (
+        await t
+          .http()
+          .get('/metrics')
+          .set('Authorization', `Bearer ${await t.adminToken()}`)
+      ).status,
+    ).toBe(401);
     const ok = await t.http().get('/metrics').set('Authorization', 'Bearer metrics-token-0123456789');
     expect(ok.status).toBe(200);
     expect(ok.text).toMatch(/maildesk_outbox_pending/);
@@ -113,10 +146,19 @@ describe('logs of the built app', () => {
   it('are JSON lines with the request id on each request, secrets redacted, the start lines greppable', async () => {
     const db = await createTestDatabase();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-logs-'));
-    const app = await startAppProcess({ DATABASE_URL: db.url, DATA_DIR: dataDir, INBOUND_TOKEN: TEST_INBOUND_TOKEN, JWT_SECRET: 'logs-jwt-secret-0123456789abcdef' });
+    const app = await startAppProcess({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      INBOUND_TOKEN: TEST_INBOUND_TOKEN,
+      JWT_SECRET: 'logs-jwt-secret-0123456789abcdef',
+    });
     try {
       await fetch(`${app.base}/requests?token=query-secret-value`, {
-        headers: { authorization: 'Bearer header-secret-value', cookie: 'sid=cookie-secret-value', 'x-request-id': 'log-trace-7' },
+        headers: {
+          authorization: 'Bearer header-secret-value',
+          cookie: 'sid=cookie-secret-value',
+          'x-request-id': 'log-trace-7',
+        },
       });
       await fetch(`${app.base}/auth/login`, {
         method: 'POST',
@@ -131,7 +173,10 @@ describe('logs of the built app', () => {
     }
     const out = app.output();
     const lines = out.split('\n').filter(Boolean);
-    const parsed = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string; req?: { url: string; headers: Record<string, string> } });
+    const parsed = lines.map(
+      (l) =>
+        JSON.parse(l) as { msg: string; requestId?: string; req?: { url: string; headers: Record<string, string> } },
+    );
     expect(parsed.some((l) => /^ready in \d+ ms/.test(l.msg))).toBe(true);
     expect(out).toMatch(/created admin admin@localhost with password \S+ \(shown once\)/);
     const req = parsed.find((l) => l.requestId === 'log-trace-7' && l.req);

@@ -26,7 +26,10 @@ describe('mail to the customer through the API', () => {
   const mailsTo = (to: string) => sink.mails.filter((m) => m.envelope.to.includes(to));
 
   it('answers creation, assignment, an operator message and closing, each threaded under the customer mail', async () => {
-    const res = await postRaw(t, rawMail({ from: `Alice <${alice}>`, subject: 'Broken printer', messageId: 'p1@customer.test' }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: `Alice <${alice}>`, subject: 'Broken printer', messageId: 'p1@customer.test' }),
+    );
     const requestId = res.body.results[0].requestId as number;
     await waitFor(async () => mailsTo(alice).length === 1);
     const [created] = mailsTo(alice);
@@ -42,7 +45,12 @@ describe('mail to the customer through the API', () => {
     await waitFor(async () => mailsTo(alice).length === 2);
     expect(mailsTo(alice)[1].parsed.text).toMatch(/Admin|assigned|taken|working/i);
 
-    const posted = await t.http().post(`/requests/${requestId}/messages`).set(auth).send({ text: 'A technician is on the way.' }).expect(201);
+    const posted = await t
+      .http()
+      .post(`/requests/${requestId}/messages`)
+      .set(auth)
+      .send({ text: 'A technician is on the way.' })
+      .expect(201);
     await waitFor(async () => mailsTo(alice).length === 3);
     const reply = mailsTo(alice)[2];
     expect(reply.parsed.text).toContain('A technician is on the way.');
@@ -54,12 +62,23 @@ describe('mail to the customer through the API', () => {
       const m = list.body.items.find((x: { messageId: string }) => x.messageId === posted.body.messageId);
       return m?.delivery?.status === 'sent' && m;
     });
-    expect(delivered.delivery).toMatchObject({ status: 'sent', attempts: 1, lastError: null, sentAt: expect.any(String) });
+    expect(delivered.delivery).toMatchObject({
+      status: 'sent',
+      attempts: 1,
+      lastError: null,
+      sentAt: expect.any(String),
+    });
 
     await t.http().post(`/requests/${requestId}/close`).set(auth).expect(200);
     await waitFor(async () => mailsTo(alice).length === 4);
     const list = await t.http().get(`/requests/${requestId}/messages`).set(auth);
-    expect(list.body.items.map((m: { kind: string }) => m.kind)).toEqual(['customer', 'auto_reply', 'auto_reply', 'operator', 'auto_reply']);
+    expect(list.body.items.map((m: { kind: string }) => m.kind)).toEqual([
+      'customer',
+      'auto_reply',
+      'auto_reply',
+      'operator',
+      'auto_reply',
+    ]);
     expect(new Set(mailsTo(alice).map((m) => m.parsed.messageId)).size).toBe(4);
   });
 
@@ -75,7 +94,10 @@ describe('mail to the customer through the API', () => {
   });
 
   it('never auto-replies to no-reply senders or blocked customers', async () => {
-    const r1 = await postRaw(t, rawMail({ from: 'no-reply@shop.test', subject: 'Your order', messageId: 'n1@shop.test' }));
+    const r1 = await postRaw(
+      t,
+      rawMail({ from: 'no-reply@shop.test', subject: 'Your order', messageId: 'n1@shop.test' }),
+    );
     expect(r1.body.results[0].status).toBe('created');
     await sql(t, `INSERT INTO customers (email, blocked) VALUES ('spammer@spam.test', true)`);
     const r2 = await postRaw(t, rawMail({ from: 'spammer@spam.test', subject: 'Buy', messageId: 's1@spam.test' }));
@@ -86,11 +108,19 @@ describe('mail to the customer through the API', () => {
   });
 
   it('shows a mail the server refused for good as failed, with the reason, on the message', async () => {
-    const res = await postRaw(t, rawMail({ from: 'bob@customer.test', subject: 'Refused', messageId: 'b1@customer.test' }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: 'bob@customer.test', subject: 'Refused', messageId: 'b1@customer.test' }),
+    );
     const requestId = res.body.results[0].requestId as number;
     await waitFor(async () => mailsTo('bob@customer.test').length === 1);
     sink.failNext(1, 550, 'No such user');
-    const posted = await t.http().post(`/requests/${requestId}/messages`).set(auth).send({ text: 'Hello?' }).expect(201);
+    const posted = await t
+      .http()
+      .post(`/requests/${requestId}/messages`)
+      .set(auth)
+      .send({ text: 'Hello?' })
+      .expect(201);
     const failed = await waitFor(async () => {
       const list = await t.http().get(`/requests/${requestId}/messages`).set(auth);
       const m = list.body.items.find((x: { id: number }) => x.id === posted.body.id);

@@ -36,7 +36,8 @@ describe('outbox across a crash', () => {
       OUTBOX_RETRY_BASE_MS: '200',
     };
     const first = await startAppProcess(env);
-    const raw = 'From: lea@customer.test\r\nTo: support@desk.test\r\nSubject: crash\r\nMessage-ID: <crash@customer.test>\r\n\r\nHello\r\n';
+    const raw =
+      'From: lea@customer.test\r\nTo: support@desk.test\r\nSubject: crash\r\nMessage-ID: <crash@customer.test>\r\n\r\nHello\r\n';
     const res = await fetch(`${first.base}/inbound/mail`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822' },

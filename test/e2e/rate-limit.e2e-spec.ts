@@ -45,12 +45,19 @@ describe('rate limits: login per IP and per account, webhook per IP', () => {
   });
 
   it('limits webhook calls per client IP, counting calls with a wrong token too', async () => {
-    const post = (token: string) => t.http().post('/inbound/mail').set('Authorization', `Bearer ${token}`).send({ raw: '' });
+    const post = (token: string) =>
+      t.http().post('/inbound/mail').set('Authorization', `Bearer ${token}`).send({ raw: '' });
     for (let i = 0; i < 2; i++) expect((await post('wrong-token-0123456789')).status).toBe(401);
     for (let i = 0; i < 2; i++) expect((await post(TEST_INBOUND_TOKEN)).status).toBe(400);
     expect429(await post(TEST_INBOUND_TOKEN));
     // The legacy path shares the bucket.
-    expect429(await t.http().post('/requests/webhook/email').set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`).send({ messages: [] }));
+    expect429(
+      await t
+        .http()
+        .post('/requests/webhook/email')
+        .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
+        .send({ messages: [] }),
+    );
   });
 
   it('leaves other routes unlimited', async () => {
@@ -71,7 +78,11 @@ describe('TRUST_PROXY', () => {
 
   it('takes the client address from X-Forwarded-For sent by a trusted proxy', async () => {
     const login = (ip: string) =>
-      t.http().post('/auth/login').set('X-Forwarded-For', ip).send({ email: TEST_ADMIN.email, password: TEST_ADMIN.password });
+      t
+        .http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email: TEST_ADMIN.email, password: TEST_ADMIN.password });
     expect((await login('198.51.100.1')).status).toBe(200);
     expect((await login('198.51.100.1')).status).toBe(200);
     expect((await login('198.51.100.1')).status).toBe(429);
@@ -83,8 +94,16 @@ describe('TRUST_PROXY validation', () => {
   it('rejects a value that is no proxy name, IP or CIDR', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/99' })).toThrow(/TRUST_PROXY/);
-    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      '::1',
+    ]);
     expect(loadConfig({}).trustProxy).toBe(false);
-    expect(loadConfig({}).rateLimit).toEqual({ loginPerMinute: 20, loginFailuresPerAccount: 10, webhookPerMinute: 600 });
+    expect(loadConfig({}).rateLimit).toEqual({
+      loginPerMinute: 20,
+      loginFailuresPerAccount: 10,
+      webhookPerMinute: 600,
+    });
   });
 });

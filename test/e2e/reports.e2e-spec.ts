@@ -35,15 +35,37 @@ describe('GET /reports/summary', () => {
 
   async function seed(
     n: number,
-    r: { created: string; fr?: string; closed?: string; status: string; op?: number; frDue?: string; resDue?: string; rating?: number },
+    r: {
+      created: string;
+      fr?: string;
+      closed?: string;
+      status: string;
+      op?: number;
+      frDue?: string;
+      resDue?: string;
+      rating?: number;
+    },
   ): Promise<void> {
-    const [c] = await sql<{ id: number }>(t, `INSERT INTO customers (email) VALUES ($1) RETURNING id`, [`r${n}@example.com`]);
+    const [c] = await sql<{ id: number }>(t, `INSERT INTO customers (email) VALUES ($1) RETURNING id`, [
+      `r${n}@example.com`,
+    ]);
     await sql(
       t,
       `INSERT INTO requests (customer_id, subject, status, operator_id, created_at, updated_at, first_response_at, closed_at,
                              first_response_due_at, resolution_due_at, satisfaction_rating, satisfaction_rated_at)
        VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, CASE WHEN $10::smallint IS NULL THEN NULL ELSE $7::timestamptz END)`,
-      [c.id, `R${n}`, r.status, r.op ?? null, r.created, r.fr ?? null, r.closed ?? null, r.frDue ?? null, r.resDue ?? null, r.rating ?? null],
+      [
+        c.id,
+        `R${n}`,
+        r.status,
+        r.op ?? null,
+        r.created,
+        r.fr ?? null,
+        r.closed ?? null,
+        r.frDue ?? null,
+        r.resDue ?? null,
+        r.rating ?? null,
+      ],
     );
   }
 
@@ -52,12 +74,57 @@ describe('GET /reports/summary', () => {
     ada = await createOperator('Ada');
     bob = await createOperator('Bob');
     operator = await t.login('ada@desk.test', 'Ada-password-1');
-    await seed(1, { created: '2026-11-02T10:00:00Z', fr: '2026-11-02T10:30:00Z', closed: '2026-11-02T12:00:00Z', status: 'closed', op: ada, frDue: '2026-11-02T11:00:00Z', resDue: '2026-11-03T10:00:00Z', rating: 5 });
-    await seed(2, { created: '2026-11-03T09:00:00Z', fr: '2026-11-03T11:00:00Z', closed: '2026-11-04T09:00:00Z', status: 'closed', op: ada, frDue: '2026-11-03T10:00:00Z', resDue: '2026-11-05T09:00:00Z', rating: 3 });
-    await seed(3, { created: '2026-11-05T08:00:00Z', fr: '2026-11-05T08:10:00Z', closed: '2026-11-05T09:00:00Z', status: 'closed', op: bob, frDue: '2026-11-05T12:00:00Z', resDue: '2026-11-06T08:00:00Z' });
-    await seed(4, { created: '2026-11-10T12:00:00Z', status: 'new', frDue: '2026-11-10T16:00:00Z', resDue: '2026-11-12T12:00:00Z' });
-    await seed(5, { created: '2026-11-20T12:00:00Z', fr: '2026-11-20T13:00:00Z', status: 'in_progress', op: bob, frDue: '2026-11-20T16:00:00Z', resDue: '2099-01-01T00:00:00Z' });
-    await seed(6, { created: '2026-10-31T23:30:00Z', fr: '2026-11-01T00:30:00Z', closed: '2026-11-01T01:30:00Z', status: 'closed', op: ada, rating: 4 });
+    await seed(1, {
+      created: '2026-11-02T10:00:00Z',
+      fr: '2026-11-02T10:30:00Z',
+      closed: '2026-11-02T12:00:00Z',
+      status: 'closed',
+      op: ada,
+      frDue: '2026-11-02T11:00:00Z',
+      resDue: '2026-11-03T10:00:00Z',
+      rating: 5,
+    });
+    await seed(2, {
+      created: '2026-11-03T09:00:00Z',
+      fr: '2026-11-03T11:00:00Z',
+      closed: '2026-11-04T09:00:00Z',
+      status: 'closed',
+      op: ada,
+      frDue: '2026-11-03T10:00:00Z',
+      resDue: '2026-11-05T09:00:00Z',
+      rating: 3,
+    });
+    await seed(3, {
+      created: '2026-11-05T08:00:00Z',
+      fr: '2026-11-05T08:10:00Z',
+      closed: '2026-11-05T09:00:00Z',
+      status: 'closed',
+      op: bob,
+      frDue: '2026-11-05T12:00:00Z',
+      resDue: '2026-11-06T08:00:00Z',
+    });
+    await seed(4, {
+      created: '2026-11-10T12:00:00Z',
+      status: 'new',
+      frDue: '2026-11-10T16:00:00Z',
+      resDue: '2026-11-12T12:00:00Z',
+    });
+    await seed(5, {
+      created: '2026-11-20T12:00:00Z',
+      fr: '2026-11-20T13:00:00Z',
+      status: 'in_progress',
+      op: bob,
+      frDue: '2026-11-20T16:00:00Z',
+      resDue: '2099-01-01T00:00:00Z',
+    });
+    await seed(6, {
+      created: '2026-10-31T23:30:00Z',
+      fr: '2026-11-01T00:30:00Z',
+      closed: '2026-11-01T01:30:00Z',
+      status: 'closed',
+      op: ada,
+      rating: 4,
+    });
     await seed(7, { created: '2026-12-01T00:30:00Z', status: 'new' });
     await seed(8, { created: '2026-11-30T23:30:00Z', status: 'new' });
   });
@@ -87,14 +154,27 @@ describe('GET /reports/summary', () => {
   });
 
   it('moves the boundaries with the time zone (Berlin: R6 in, R8 out)', async () => {
-    const res = await t.http().get('/reports/summary?from=2026-11-01&to=2026-11-30&tz=Europe/Berlin').set(auth(operator));
+    const res = await t
+      .http()
+      .get('/reports/summary?from=2026-11-01&to=2026-11-30&tz=Europe/Berlin')
+      .set(auth(operator));
     expect(res.status).toBe(200);
-    expect(res.body.period).toEqual({ from: '2026-10-31T23:00:00.000Z', to: '2026-11-30T23:00:00.000Z', timeZone: 'Europe/Berlin' });
+    expect(res.body.period).toEqual({
+      from: '2026-10-31T23:00:00.000Z',
+      to: '2026-11-30T23:00:00.000Z',
+      timeZone: 'Europe/Berlin',
+    });
     expect(res.body.requests).toEqual({ created: 6, closed: 4, byStatus: { new: 1, in_progress: 1, closed: 4 } });
     // 600, 1800, 3600, 3600, 7200
     expect(res.body.firstResponse).toEqual({ count: 5, medianSeconds: 3600, averageSeconds: 3360 });
     expect(res.body.overdue).toEqual({ count: 2, share: 0.3333 });
-    expect(res.body.operators[0]).toEqual({ operatorId: ada, name: 'Ada', assigned: 3, closed: 3, medianResolutionSeconds: 7200 });
+    expect(res.body.operators[0]).toEqual({
+      operatorId: ada,
+      name: 'Ada',
+      assigned: 3,
+      closed: 3,
+      medianResolutionSeconds: 7200,
+    });
   });
 
   it('takes BUSINESS_TIMEZONE-less default UTC and a date-time range as given', async () => {
@@ -106,7 +186,9 @@ describe('GET /reports/summary', () => {
     expect(res.status).toBe(200);
     expect(res.body.period.timeZone).toBe('UTC');
     expect(res.body.requests).toEqual({ created: 2, closed: 1, byStatus: { new: 0, in_progress: 0, closed: 2 } });
-    expect(res.body.operators).toEqual([{ operatorId: ada, name: 'Ada', assigned: 2, closed: 1, medianResolutionSeconds: 7200 }]);
+    expect(res.body.operators).toEqual([
+      { operatorId: ada, name: 'Ada', assigned: 2, closed: 1, medianResolutionSeconds: 7200 },
+    ]);
   });
 
   it('answers nulls and zeros for an empty period', async () => {

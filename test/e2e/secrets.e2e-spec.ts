@@ -33,7 +33,8 @@ describe('secrets never reach logs or error answers', () => {
   const answers: string[] = [];
 
   beforeAll(() => {
-    if (!fs.existsSync('dist/src/main.js')) execFileSync('npx', ['nest', 'build'], { stdio: 'ignore', timeout: 120_000 });
+    if (!fs.existsSync('dist/src/main.js'))
+      execFileSync('npx', ['nest', 'build'], { stdio: 'ignore', timeout: 120_000 });
   }, 130_000);
 
   beforeAll(async () => {
@@ -91,14 +92,37 @@ describe('secrets never reach logs or error answers', () => {
     const token = login.json().accessToken as string;
     const auth = { authorization: `Bearer ${token}` };
     expect(
-      (await call('POST', '/operators', { name: 'Op', email: 'op@desk.test', password: SECRETS.operator, role: 'operator' }, auth)).status,
+      (
+        await call(
+          'POST',
+          '/operators',
+          { name: 'Op', email: 'op@desk.test', password: SECRETS.operator, role: 'operator' },
+          auth,
+        )
+      ).status,
     ).toBe(201);
-    expect((await call('POST', '/operators', { name: 'Op', email: 'op@desk.test', password: SECRETS.operator, role: 'operator' }, auth)).status).toBe(409);
+    expect(
+      (
+        await call(
+          'POST',
+          '/operators',
+          { name: 'Op', email: 'op@desk.test', password: SECRETS.operator, role: 'operator' },
+          auth,
+        )
+      ).status,
+    ).toBe(409);
     expect((await call('POST', '/auth/login', { email: 'op@desk.test', password: SECRETS.operator })).status).toBe(200);
-    expect((await call('POST', '/inbound/mail', { raw: 'eA==' }, { authorization: `Bearer ${SECRETS.wrongToken}` })).status).toBe(401);
+    expect(
+      (await call('POST', '/inbound/mail', { raw: 'eA==' }, { authorization: `Bearer ${SECRETS.wrongToken}` })).status,
+    ).toBe(401);
     expect((await call('POST', `/inbound/mail?token=${SECRETS.wrongToken}`, { raw: 'eA==' })).status).toBe(401);
     const mail = rawMail({ from: 'alice@example.com', subject: 'Help', messageId: 'secrets-1@example.com' });
-    const ingested = await call('POST', '/inbound/mail', { raw: mail.toString('base64') }, { authorization: `Bearer ${SECRETS.inbound}` });
+    const ingested = await call(
+      'POST',
+      '/inbound/mail',
+      { raw: mail.toString('base64') },
+      { authorization: `Bearer ${SECRETS.inbound}` },
+    );
     expect(ingested.status).toBe(200);
     expect((await call('POST', `/inbound/mail?token=${SECRETS.inbound}`, { raw: 'not base64 !' })).status).toBe(400);
     expect((await call('GET', '/requests?q=%00', undefined, auth)).status).toBe(400);
@@ -114,7 +138,10 @@ describe('secrets never reach logs or error answers', () => {
 
     const everything = app.output() + '\n' + answers.join('\n');
     const leaked = [...Object.entries(SECRETS), ['accessToken', token]]
-      .flatMap(([k, v]) => [app!.output().includes(v) ? `${k} in the log` : '', answers.join('\n').includes(v) ? `${k} in an answer` : ''])
+      .flatMap(([k, v]) => [
+        app!.output().includes(v) ? `${k} in the log` : '',
+        answers.join('\n').includes(v) ? `${k} in an answer` : '',
+      ])
       .filter(Boolean);
     expect(leaked).toEqual([]);
     expect(app.output()).toMatch(/created admin admin@desk.test with the password from ADMIN_PASSWORD/);

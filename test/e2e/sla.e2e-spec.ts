@@ -13,14 +13,21 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
   /** A request opened by a real inbound mail (so openRequestFor sets its due dates). */
   async function newRequest(): Promise<number> {
     n += 1;
-    const res = await postRaw(t, rawMail({ from: `sla${n}@example.com`, subject: `SLA ${n}`, messageId: `sla-${n}@example.com` }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: `sla${n}@example.com`, subject: `SLA ${n}`, messageId: `sla-${n}@example.com` }),
+    );
     expect(res.body.results[0].status).toBe('created');
     return res.body.results[0].requestId as number;
   }
 
   beforeAll(async () => {
     // Always open (the default schedule): due dates are plain additions. The breach check runs every second.
-    t = await createTestApp({ SLA_FIRST_RESPONSE_MINUTES: '60', SLA_RESOLUTION_MINUTES: '1440', SLA_CHECK_SECONDS: '1' });
+    t = await createTestApp({
+      SLA_FIRST_RESPONSE_MINUTES: '60',
+      SLA_RESOLUTION_MINUTES: '1440',
+      SLA_CHECK_SECONDS: '1',
+    });
     admin = await t.adminToken();
     const op = await t
       .http()
@@ -58,7 +65,11 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
               resolution_due_at = now() - interval '1 minute' WHERE id = $1`,
       [answeredLate],
     );
-    await sql(t, `UPDATE requests SET status = 'closed', closed_at = now(), resolution_due_at = now() - interval '1 day' WHERE id = $1`, [closedLate]);
+    await sql(
+      t,
+      `UPDATE requests SET status = 'closed', closed_at = now(), resolution_due_at = now() - interval '1 day' WHERE id = $1`,
+      [closedLate],
+    );
     const overdue = await t.http().get('/requests?overdue=true&limit=100').set(auth(operator));
     expect(overdue.status).toBe(200);
     const ids = overdue.body.items.map((r: { id: number }) => r.id);
@@ -81,7 +92,9 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
       [id],
     );
     const events = async () =>
-      (await t.http().get(`/requests/${id}/events`).set(auth(operator))).body.items.filter((e: { type: string }) => e.type === 'sla_breached');
+      (await t.http().get(`/requests/${id}/events`).set(auth(operator))).body.items.filter(
+        (e: { type: string }) => e.type === 'sla_breached',
+      );
     await waitFor(async () => (await events()).length === 2, 10_000);
     // Several more checks (every second), one of them concurrent with ours: still exactly two.
     const service = t.app.get(RequestsService);
@@ -95,10 +108,16 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
   it('does not report a first response as missed once the operator answered in time', async () => {
     const id = await newRequest();
     await t.http().post(`/requests/${id}/assign`).set(auth(operator)).send({});
-    expect((await t.http().post(`/requests/${id}/messages`).set(auth(operator)).send({ text: 'On it.' })).status).toBe(201);
+    expect((await t.http().post(`/requests/${id}/messages`).set(auth(operator)).send({ text: 'On it.' })).status).toBe(
+      201,
+    );
     await sql(t, `UPDATE requests SET first_response_due_at = now() - interval '1 minute' WHERE id = $1`, [id]);
     await new Promise((r) => setTimeout(r, 2500));
-    const [row] = await sql<{ breached: Date | null }>(t, `SELECT sla_breached_first_response_at AS breached FROM requests WHERE id = $1`, [id]);
+    const [row] = await sql<{ breached: Date | null }>(
+      t,
+      `SELECT sla_breached_first_response_at AS breached FROM requests WHERE id = $1`,
+      [id],
+    );
     expect(row.breached).toBeNull();
     expect((await t.http().get(`/requests/${id}`).set(auth(operator))).body.overdue).toBe(false);
   });
@@ -127,16 +146,22 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
       ).length;
     await waitFor(async () => (await breaches()) === 1);
     const soon = new Date(Date.now() + 1500).toISOString();
-    expect((await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({ firstResponseDueAt: soon })).status).toBe(200);
+    expect(
+      (await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({ firstResponseDueAt: soon })).status,
+    ).toBe(200);
     await waitFor(async () => (await breaches()) === 2, 10_000);
   });
 
   it('answers 400 for an empty or invalid body and 404 for an unknown request', async () => {
     const id = await newRequest();
     expect((await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({})).status).toBe(400);
-    expect((await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({ resolutionDueAt: 'tomorrow' })).status).toBe(400);
+    expect(
+      (await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({ resolutionDueAt: 'tomorrow' })).status,
+    ).toBe(400);
     expect((await t.http().patch(`/requests/${id}/sla`).set(auth(admin)).send({ other: 1 })).status).toBe(400);
-    expect((await t.http().patch('/requests/999999/sla').set(auth(admin)).send({ resolutionDueAt: null })).status).toBe(404);
+    expect((await t.http().patch('/requests/999999/sla').set(auth(admin)).send({ resolutionDueAt: null })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -162,12 +187,17 @@ describe('SLA in business hours', () => {
     const due = service.dueDates(new Date('2026-11-27T15:00:00Z'));
     expect(due.firstResponseDueAt?.toISOString()).toBe('2026-11-30T11:00:00.000Z'); // Monday 12:00 Berlin
     expect(due.resolutionDueAt?.toISOString()).toBe('2026-12-07T15:00:00.000Z'); // 48 business hours: Monday a week later, 16:00 Berlin
-    const res = await postRaw(t, rawMail({ from: 'bh@example.com', subject: 'Business hours', messageId: 'bh-1@example.com' }));
+    const res = await postRaw(
+      t,
+      rawMail({ from: 'bh@example.com', subject: 'Business hours', messageId: 'bh-1@example.com' }),
+    );
     const [row] = await sql<{ created_at: Date; first_response_due_at: Date }>(
       t,
       'SELECT created_at, first_response_due_at FROM requests WHERE id = $1',
       [res.body.results[0].requestId],
     );
-    expect(row.first_response_due_at.toISOString()).toBe(service.dueDates(row.created_at).firstResponseDueAt!.toISOString());
+    expect(row.first_response_due_at.toISOString()).toBe(
+      service.dueDates(row.created_at).firstResponseDueAt!.toISOString(),
+    );
   });
 });

@@ -35,7 +35,8 @@ describe('npm start on the embedded database', () => {
         body: JSON.stringify({ email: 'admin@localhost', password }),
       });
       expect(login.status).toBe(200);
-      const raw = 'From: kim@customer.test\r\nTo: support@localhost\r\nSubject: kept\r\nMessage-ID: <kept@customer.test>\r\n\r\nHello\r\n';
+      const raw =
+        'From: kim@customer.test\r\nTo: support@localhost\r\nSubject: kept\r\nMessage-ID: <kept@customer.test>\r\n\r\nHello\r\n';
       const posted = await fetch(`${base}/inbound/mail`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822' },
@@ -71,7 +72,10 @@ describe('npm start on the embedded database', () => {
   }, 120000);
 
   it('stops with exit code 1 and one line naming the variable on a bad value', async () => {
-    const proc = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['dist/src/main.js'], {
+      env: { ...process.env, PORT: 'abc' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => proc.on('exit', r));

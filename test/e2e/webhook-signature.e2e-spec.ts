@@ -17,7 +17,11 @@ describe('webhook HMAC signature (INBOUND_HMAC_SECRET set)', () => {
   });
 
   const post = (body: Buffer | string, type: string, headers: Record<string, string>) => {
-    let req = t.http().post('/inbound/mail').set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`).set('Content-Type', type);
+    let req = t
+      .http()
+      .post('/inbound/mail')
+      .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
+      .set('Content-Type', type);
     for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
     return req.send(body);
   };

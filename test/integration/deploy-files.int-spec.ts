@@ -71,7 +71,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('names only variables MailDesk reads, in compose and in docker/maildesk.env', () => {
-    const named = [...appNames.flatMap((n) => Object.keys(services[n].environment ?? {})), ...envFileKeys('docker/maildesk.env')];
+    const named = [
+      ...appNames.flatMap((n) => Object.keys(services[n].environment ?? {})),
+      ...envFileKeys('docker/maildesk.env'),
+    ];
     expect(named.length).toBeGreaterThan(5);
     expect(named.filter((k) => !known.has(k))).toEqual([]);
   });
@@ -84,7 +87,9 @@ describe('docker-compose.yml', () => {
     }
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['INBOUND_TOKEN', 'JWT_SECRET', 'ADMIN_PASSWORD']));
     const app = services.maildesk1.environment ?? {};
-    const resolved = Object.fromEntries(Object.entries(app).map(([k, v]) => [k, v.replace(/\$\{(\w+):-([^}]*)\}/g, '$2')]));
+    const resolved = Object.fromEntries(
+      Object.entries(app).map(([k, v]) => [k, v.replace(/\$\{(\w+):-([^}]*)\}/g, '$2')]),
+    );
     expect(() => loadConfig({ ...env, ...resolved })).not.toThrow();
   });
 });
@@ -136,7 +141,11 @@ describe('nginx/maildesk.conf', () => {
 describe('docker/Dockerfile', () => {
   const dockerfile = read('docker/Dockerfile');
   const lines = dockerfile.split('\n').filter((l) => !l.trim().startsWith('#'));
-  const instructions = lines.join('\n').replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim());
+  const instructions = lines
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim());
 
   it('builds in one stage and runs from a slim image of the same Node major', () => {
     const froms = instructions.filter((l) => l.startsWith('FROM '));
@@ -148,7 +157,9 @@ describe('docker/Dockerfile', () => {
   });
 
   it('runs as the non-root user node, with a healthcheck on /health/live, starting what npm start starts', () => {
-    const runtime = instructions.slice(instructions.findIndex((l) => l.startsWith('FROM node:20-bookworm-slim AS runtime')));
+    const runtime = instructions.slice(
+      instructions.findIndex((l) => l.startsWith('FROM node:20-bookworm-slim AS runtime')),
+    );
     const user = runtime.findIndex((l) => l.startsWith('USER '));
     const cmd = runtime.findIndex((l) => l.startsWith('CMD '));
     expect(runtime[user]).toBe('USER node');

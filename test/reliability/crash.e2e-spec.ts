@@ -70,7 +70,11 @@ maybe('crash: SIGKILL during webhook load and IMAP import', () => {
       while (loadOn && !failures.length) {
         const i = next++;
         const id = `web-${i}@load.test`;
-        const seen = await postUntilAccepted(() => base, plainMail({ from: `web${i}@customer.test`, subject: `webhook ${i}`, messageId: id }), 180000);
+        const seen = await postUntilAccepted(
+          () => base,
+          plainMail({ from: `web${i}@customer.test`, subject: `webhook ${i}`, messageId: id }),
+          180000,
+        );
         unanswered += seen.filter((o) => o.status === 0).length;
         unavailable += seen.filter((o) => o.status === 503).length;
         acked.push(id);
@@ -132,9 +136,7 @@ maybe('crash: SIGKILL during webhook load and IMAP import', () => {
     const settleSeconds = Math.round((Date.now() - restartedAt) / 1000);
     await sleep(1500); // a send in flight would show up now
 
-    const inbound = countBy(
-      await db.dataSource.query(`SELECT message_id AS key FROM messages WHERE direction = 'in'`),
-    );
+    const inbound = countBy(await db.dataSource.query(`SELECT message_id AS key FROM messages WHERE direction = 'in'`));
     const lost = [...acked, ...imapIds].filter((id) => !inbound.has(id));
     const storedTwice = [...inbound].filter(([, n]) => n > 1).map(([k]) => k);
     expect(lost).toEqual([]);
@@ -148,9 +150,9 @@ maybe('crash: SIGKILL during webhook load and IMAP import', () => {
          LEFT JOIN messages m ON m.request_id = r.id AND m.kind = 'auto_reply' GROUP BY r.id`,
     );
     expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
-    const replyIds: string[] = (await db.dataSource.query(`SELECT message_id FROM messages WHERE kind = 'auto_reply'`)).map(
-      (r: { message_id: string }) => r.message_id,
-    );
+    const replyIds: string[] = (
+      await db.dataSource.query(`SELECT message_id FROM messages WHERE kind = 'auto_reply'`)
+    ).map((r: { message_id: string }) => r.message_id);
     const delivered = deliveriesByMessageId(sink.mails);
     const undelivered = replyIds.filter((id) => !delivered.has(id));
     const duplicates = [...delivered.values()].reduce((s, n) => s + n - 1, 0);

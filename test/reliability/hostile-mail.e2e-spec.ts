@@ -36,7 +36,13 @@ describe('hostile mail through the webhook', () => {
     sink = await SmtpSink.start();
     dataDir = tempDir('hostile');
     app = await startBuiltApp(
-      appEnv({ DATABASE_URL: db.url, DATA_DIR: dataDir, SMTP_URL: sink.url, INBOUND_MAX_BYTES: String(MAX_BYTES), LOG_LEVEL: 'log' }),
+      appEnv({
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        SMTP_URL: sink.url,
+        INBOUND_MAX_BYTES: String(MAX_BYTES),
+        LOG_LEVEL: 'log',
+      }),
     );
     baselineRss = rssMb(app);
   }, 120000);
@@ -50,7 +56,10 @@ describe('hostile mail through the webhook', () => {
 
   /** Keeps an input that broke the app, for the report. */
   function keep(raw: Buffer, what: string): string {
-    const file = path.join(os.tmpdir(), `maildesk-hostile-${crypto.createHash('sha256').update(raw).digest('hex').slice(0, 12)}.eml`);
+    const file = path.join(
+      os.tmpdir(),
+      `maildesk-hostile-${crypto.createHash('sha256').update(raw).digest('hex').slice(0, 12)}.eml`,
+    );
     fs.writeFileSync(file, raw);
     return `${what} (input saved to ${file})`;
   }
@@ -62,7 +71,8 @@ describe('hostile mail through the webhook', () => {
     if (app.proc.exitCode !== null || app.proc.signalCode !== null) {
       throw new Error(keep(raw, `the app died on ${name}:\n${app.output().slice(-3000)}`));
     }
-    if (o.status !== 200) throw new Error(keep(raw, `${name}: answered ${o.status || o.error} ${JSON.stringify(o.body)} after ${o.ms} ms`));
+    if (o.status !== 200)
+      throw new Error(keep(raw, `${name}: answered ${o.status || o.error} ${JSON.stringify(o.body)} after ${o.ms} ms`));
     const result = o.body?.results?.[0];
     if (!result) throw new Error(keep(raw, `${name}: no result in ${JSON.stringify(o.body)}`));
     statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
@@ -107,7 +117,9 @@ describe('hostile mail through the webhook', () => {
     await fc.assert(
       fc.asyncProperty(fc.nat(seeds.length - 1), mutations, fc.boolean(), async (which, muts, freshId) => {
         const seed = seeds[which];
-        const base = freshId ? withMessageId(seed.raw, `fuzz-${n++}-${crypto.randomBytes(4).toString('hex')}@fuzz.test`) : seed.raw;
+        const base = freshId
+          ? withMessageId(seed.raw, `fuzz-${n++}-${crypto.randomBytes(4).toString('hex')}@fuzz.test`)
+          : seed.raw;
         const raw = muts.reduce(mutate, base);
         await check(raw, `${seed.name} with ${JSON.stringify(muts)}`);
       }),

@@ -37,7 +37,13 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
     sink = await SmtpSink.start();
     dataDir = tempDir('load');
     app = await startBuiltApp(
-      appEnv({ DATABASE_URL: db.url, DATA_DIR: dataDir, SMTP_URL: sink.url, DATABASE_POOL_SIZE: String(POOL_SIZE), AUTO_REPLY_LIMIT_PER_HOUR: '1000' }),
+      appEnv({
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        SMTP_URL: sink.url,
+        DATABASE_POOL_SIZE: String(POOL_SIZE),
+        AUTO_REPLY_LIMIT_PER_HOUR: '1000',
+      }),
     );
   }, 120000);
   afterAll(async () => {
@@ -76,7 +82,16 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
   let mailNo = 0;
   /** Runs the load for `ms`: 200 webhook senders in a loop, and operators listing requests. */
   async function load(ms: number, access: string): Promise<Phase> {
-    const p: Phase = { posted: 0, listed: 0, errors: [], acked: [], latencies: [], maxBackends: 0, maxRssMb: 0, seconds: ms / 1000 };
+    const p: Phase = {
+      posted: 0,
+      listed: 0,
+      errors: [],
+      acked: [],
+      latencies: [],
+      maxBackends: 0,
+      maxRssMb: 0,
+      seconds: ms / 1000,
+    };
     const end = Date.now() + ms;
     const sender = async () => {
       while (Date.now() < end) {
@@ -90,7 +105,12 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
           const res = await fetch(`${app.base}/inbound/mail`, {
             method: 'POST',
             headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822' },
-            body: plainMail({ from, subject: regular ? 'Re: still broken' : `load ${i}`, messageId: id, text: 'x'.repeat(2000) }),
+            body: plainMail({
+              from,
+              subject: regular ? 'Re: still broken' : `load ${i}`,
+              messageId: id,
+              text: 'x'.repeat(2000),
+            }),
           });
           await res.arrayBuffer();
           p.posted++;
@@ -103,7 +123,12 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
       }
     };
     const operator = async (k: number) => {
-      const urls = ['/requests?limit=50', '/requests?status=new&limit=20', '/requests?sort=-createdAt&limit=100', `/requests?q=load&limit=20`];
+      const urls = [
+        '/requests?limit=50',
+        '/requests?status=new&limit=20',
+        '/requests?sort=-createdAt&limit=100',
+        `/requests?q=load&limit=20`,
+      ];
       while (Date.now() < end) {
         try {
           const res = await fetch(`${app.base}${urls[(p.listed + k) % urls.length]}`, {
@@ -134,15 +159,21 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
 
   /** Waits until the outbox is drained and the pool has closed its idle connections. */
   async function settle(): Promise<{ rssMb: number; backends: Record<string, number> }> {
-    await until('the outbox to drain', async () => {
-      const [r] = await query<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM outbox WHERE status <> 'sent'`);
-      return r.n === 0;
-    }, 120000, 500);
+    await until(
+      'the outbox to drain',
+      async () => {
+        const [r] = await query<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM outbox WHERE status <> 'sent'`);
+        return r.n === 0;
+      },
+      120000,
+      500,
+    );
     await sleep(12000); // pg's idleTimeoutMillis (10 s) closes the connections the peak opened
     return { rssMb: rssMb(app), backends: await backends() };
   }
 
-  const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+  const pct = (xs: number[], q: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 
   it('holds 200 concurrent webhook connections with zero errors, stable memory and no connection leak', async () => {
     const access = await adminToken(app.base);
@@ -163,7 +194,9 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
       errors: main.errors.length,
       warmupPosts: warm.posted,
       warmupErrors: warm.errors.length,
-      errorKinds: Object.fromEntries([...new Set(main.errors)].map((k) => [k, main.errors.filter((e) => e === k).length])),
+      errorKinds: Object.fromEntries(
+        [...new Set(main.errors)].map((k) => [k, main.errors.filter((e) => e === k).length]),
+      ),
       latencyMs: { p50: pct(main.latencies, 0.5), p99: pct(main.latencies, 0.99), max: pct(main.latencies, 1) },
       rssMb: { start: startRss, afterWarmup: before.rssMb, peak: main.maxRssMb, after: after.rssMb },
       dbBackends: { afterWarmup: before.backends, peak: main.maxBackends, after: after.backends },
@@ -183,7 +216,10 @@ describe('load: 200 concurrent webhook connections with operators listing', () =
       [acked],
     );
     expect(stored).toBe(acked.length);
-    const [{ n: inRows }] = await query<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM messages WHERE direction = 'in'`);
+    const [{ n: inRows }] = await query<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM messages WHERE direction = 'in'`,
+    );
     expect(inRows).toBe(acked.length);
   }, 600000);
 });

@@ -44,13 +44,20 @@ describe('mail loop with an auto-responder', () => {
   });
 
   /** Answers every mail the sink receives for `customer`, in `style`; resolves with the counts once quiet. */
-  async function exchange(customer: string, style: Style, operatorCloses: boolean): Promise<{ sent: number; answered: number; seconds: number }> {
+  async function exchange(
+    customer: string,
+    style: Style,
+    operatorCloses: boolean,
+  ): Promise<{ sent: number; answered: number; seconds: number }> {
     const started = Date.now();
     let seen = 0;
     let answered = 0;
     let lastActivity = Date.now();
     const ours = () => sink.mails.filter((m) => m.envelope.to.includes(customer));
-    await postUntilAccepted(() => app.base, plainMail({ from: customer, subject: 'Printer on fire', messageId: `first-${customer}` }));
+    await postUntilAccepted(
+      () => app.base,
+      plainMail({ from: customer, subject: 'Printer on fire', messageId: `first-${customer}` }),
+    );
     while (Date.now() - lastActivity < QUIET_MS) {
       const mails = ours();
       for (const mail of mails.slice(seen)) {
@@ -68,7 +75,12 @@ describe('mail loop with an auto-responder', () => {
                 headers: { 'Auto-Submitted': 'auto-replied', 'In-Reply-To': mail.parsed.messageId ?? '' },
                 text: 'I am out of the office.',
               })
-            : plainMail({ from: customer, subject: `Re: ${subject}`, messageId: `re-${answered}-${customer}`, text: 'Thank you for your mail.' });
+            : plainMail({
+                from: customer,
+                subject: `Re: ${subject}`,
+                messageId: `re-${answered}-${customer}`,
+                text: 'Thank you for your mail.',
+              });
         await postUntilAccepted(() => app.base, raw);
       }
       if (operatorCloses) {
@@ -82,7 +94,9 @@ describe('mail loop with an auto-responder', () => {
   /** The operator: takes and closes each new request of `customer`; true when it closed one. */
   async function closeEveryNewRequest(customer: string): Promise<boolean> {
     const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json' };
-    const res = await fetch(`${app.base}/requests?status=new&customer=${encodeURIComponent(customer)}&limit=100`, { headers });
+    const res = await fetch(`${app.base}/requests?status=new&customer=${encodeURIComponent(customer)}&limit=100`, {
+      headers,
+    });
     const list = (await res.json()) as { items: Array<{ id: number }> };
     for (const r of list.items) {
       await fetch(`${app.base}/requests/${r.id}/assign`, { method: 'POST', headers, body: '{}' });

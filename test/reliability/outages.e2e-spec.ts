@@ -57,7 +57,9 @@ maybe('outages of PostgreSQL, SMTP and IMAP', () => {
 
   /** Message-IDs of incoming messages, with how often each is stored. */
   async function storedInbound(): Promise<Map<string, number>> {
-    return countBy(await query<{ key: string }>(dbUrl, `SELECT message_id AS key FROM messages WHERE direction = 'in'`));
+    return countBy(
+      await query<{ key: string }>(dbUrl, `SELECT message_id AS key FROM messages WHERE direction = 'in'`),
+    );
   }
 
   it('answers 503 while PostgreSQL is down, recovers by itself within seconds and loses nothing acknowledged', async () => {
@@ -72,7 +74,10 @@ maybe('outages of PostgreSQL, SMTP and IMAP', () => {
       while (loadOn) {
         const i = next++;
         const id = `pg-${i}@load.test`;
-        const seen = await postUntilAccepted(() => app.base, plainMail({ from: `pg${i}@customer.test`, subject: `pg ${i}`, messageId: id }));
+        const seen = await postUntilAccepted(
+          () => app.base,
+          plainMail({ from: `pg${i}@customer.test`, subject: `pg ${i}`, messageId: id }),
+        );
         for (const o of seen) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
         if (upAt && !firstOkAfterUp) firstOkAfterUp = Date.now();
         acked.push(id);
@@ -126,14 +131,20 @@ maybe('outages of PostgreSQL, SMTP and IMAP', () => {
   }, 180000);
 
   it('delivers every auto-reply once after an SMTP outage', async () => {
-    const [{ n: before }] = await query<{ n: number }>(dbUrl, `SELECT count(*)::int AS n FROM messages WHERE kind = 'auto_reply'`);
+    const [{ n: before }] = await query<{ n: number }>(
+      dbUrl,
+      `SELECT count(*)::int AS n FROM messages WHERE kind = 'auto_reply'`,
+    );
     await sink.stop();
     const downAt = Date.now();
     const ids: string[] = [];
     let i = 0;
     while (Date.now() - downAt < SMTP_DOWN_MS) {
       const id = `smtp-${i}@load.test`;
-      await postUntilAccepted(() => app.base, plainMail({ from: `smtp${i}@customer.test`, subject: `smtp ${i}`, messageId: id }));
+      await postUntilAccepted(
+        () => app.base,
+        plainMail({ from: `smtp${i}@customer.test`, subject: `smtp ${i}`, messageId: id }),
+      );
       ids.push(id);
       i++;
       await sleep(SMTP_DOWN_MS / 20);
@@ -181,14 +192,21 @@ maybe('outages of PostgreSQL, SMTP and IMAP', () => {
 
   it('imports every mailbox mail once across a Dovecot restart', async () => {
     const ids = Array.from({ length: IMAP_MAILS }, (_, j) => `dove-${j}@load.test`);
-    const raws = ids.map((id, j) => imapMail({ from: `dove${j}@customer.test`, subject: `dovecot ${j}`, messageId: id }));
+    const raws = ids.map((id, j) =>
+      imapMail({ from: `dove${j}@customer.test`, subject: `dovecot ${j}`, messageId: id }),
+    );
     const half = Math.floor(raws.length / 2);
     await dovecot.appendMany('support@example.test', raws.slice(0, half));
     // Restart while the first half is being imported.
-    await until('the import to start', async () => {
-      const s = await storedInbound();
-      return ids.some((id) => s.has(id));
-    }, 30000, 50);
+    await until(
+      'the import to start',
+      async () => {
+        const s = await storedInbound();
+        return ids.some((id) => s.has(id));
+      },
+      30000,
+      50,
+    );
     await dovecot.restart();
     const restartedAt = Date.now();
     await dovecot.appendMany('support@example.test', raws.slice(half));

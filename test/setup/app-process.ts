@@ -28,7 +28,10 @@ export interface AppProcess {
 export async function startAppProcess(env: Record<string, string>, timeoutMs = 60000): Promise<AppProcess> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(k),
+      ([k]) =>
+        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(
+          k,
+        ),
     ),
   );
   const port = env.PORT ?? String(await freePort());

@@ -5,11 +5,20 @@ import { TestApp, TEST_INBOUND_TOKEN } from './app';
 /** A `.eml` fixture of test/fixtures with `{{NAME}}` placeholders filled in. */
 export function fixture(name: string, vars: Record<string, string | number> = {}): Buffer {
   const text = fs.readFileSync(path.resolve('test/fixtures', name), 'utf8');
-  return Buffer.from(text.replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(vars[k] ?? `{{${k}}}`)), 'utf8');
+  return Buffer.from(
+    text.replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(vars[k] ?? `{{${k}}}`)),
+    'utf8',
+  );
 }
 
 /** A plain text email. */
-export function rawMail(o: { from: string; subject: string; messageId?: string; text?: string; headers?: Record<string, string> }): Buffer {
+export function rawMail(o: {
+  from: string;
+  subject: string;
+  messageId?: string;
+  text?: string;
+  headers?: Record<string, string>;
+}): Buffer {
   return Buffer.from(
     [
       `From: ${o.from}`,
@@ -29,7 +38,12 @@ export function rawMail(o: { from: string; subject: string; messageId?: string; 
 
 /** POST /inbound/mail with a raw email; returns the supertest response. */
 export function postRaw(t: TestApp, raw: Buffer, token = TEST_INBOUND_TOKEN) {
-  return t.http().post('/inbound/mail').set('Authorization', `Bearer ${token}`).set('Content-Type', 'message/rfc822').send(raw);
+  return t
+    .http()
+    .post('/inbound/mail')
+    .set('Authorization', `Bearer ${token}`)
+    .set('Content-Type', 'message/rfc822')
+    .send(raw);
 }
 
 /** Rows of a query on the test database. */
@@ -37,7 +51,11 @@ export function sql<T = Record<string, unknown>>(t: TestApp, query: string, para
   return t.db.dataSource.query(query, params);
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10000, stepMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10000,
+  stepMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

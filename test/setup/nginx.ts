@@ -37,7 +37,8 @@ export function localConfig(dir: string, port: number, o: NginxOptions): string 
   let conf = fs.readFileSync(NGINX_CONF, 'utf8');
   const servers = o.upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=2 fail_timeout=10s;`).join('\n');
   conf = conf.replace(/(upstream maildesk \{\n(?:\s*#.*\n)*)(?:\s*server \S+:\d+[^;]*;\n)+/, `$1${servers}\n`);
-  if (!conf.includes(`127.0.0.1:${o.upstreams[0]}`)) throw new Error('nginx/maildesk.conf: no upstream server lines found');
+  if (!conf.includes(`127.0.0.1:${o.upstreams[0]}`))
+    throw new Error('nginx/maildesk.conf: no upstream server lines found');
   conf = conf.replace(/listen 80;/, `listen 127.0.0.1:${port};`);
   conf = conf.replace(/access_log \S+ maildesk;/, `access_log ${dir}/access.log maildesk;`);
   if (o.inboundRate) conf = conf.replace(/(zone=maildesk_inbound:\S+ rate=)\S+;/, `$1${o.inboundRate};`);
@@ -104,7 +105,9 @@ export interface TestNginx {
 export async function startNginx(o: NginxOptions): Promise<TestNginx> {
   const port = await freePort();
   const { dir, main } = prepareDir(port, o);
-  const proc: ChildProcess = spawn(nginxBinary()!, ['-p', dir, '-c', main, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(nginxBinary()!, ['-p', dir, '-c', main, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

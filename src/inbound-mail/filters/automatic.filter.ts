@@ -6,10 +6,19 @@ export const automaticFilter: InboundFilter = {
   name: 'automatic',
   check(mail: ParsedMail): FilterDecision {
     const autoSubmitted = header(mail, 'auto-submitted');
-    if (autoSubmitted && !autoSubmitted.startsWith('no')) return { action: 'automatic', reason: `automatic: Auto-Submitted: ${autoSubmitted}` };
+    if (autoSubmitted && !autoSubmitted.startsWith('no'))
+      return { action: 'automatic', reason: `automatic: Auto-Submitted: ${autoSubmitted}` };
     const precedence = header(mail, 'precedence');
-    if (/^(bulk|junk|list|auto_reply)\b/.test(precedence)) return { action: 'automatic', reason: `automatic: Precedence: ${precedence}` };
-    for (const name of ['x-auto-response-suppress', 'x-autoreply', 'x-autorespond', 'x-loop', 'list-unsubscribe', 'list-id']) {
+    if (/^(bulk|junk|list|auto_reply)\b/.test(precedence))
+      return { action: 'automatic', reason: `automatic: Precedence: ${precedence}` };
+    for (const name of [
+      'x-auto-response-suppress',
+      'x-autoreply',
+      'x-autorespond',
+      'x-loop',
+      'list-unsubscribe',
+      'list-id',
+    ]) {
       if (mail.headers.has(name)) return { action: 'automatic', reason: `automatic: ${name} header` };
     }
     return CONTINUE;

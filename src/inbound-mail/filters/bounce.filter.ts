@@ -10,7 +10,8 @@ export const bounceFilter: InboundFilter = {
     if (mail.contentType === 'multipart/report' && mail.reportType === 'delivery-status') {
       return { action: 'bounce', reason: 'bounce: delivery status report' };
     }
-    if (mail.from && DAEMON.test(mail.from.address)) return { action: 'bounce', reason: `bounce: sent by ${mail.from.address}` };
+    if (mail.from && DAEMON.test(mail.from.address))
+      return { action: 'bounce', reason: `bounce: sent by ${mail.from.address}` };
     if (header(mail, 'return-path') === '<>') return { action: 'bounce', reason: 'bounce: null Return-Path' };
     return CONTINUE;
   },

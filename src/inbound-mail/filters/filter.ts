@@ -10,8 +10,7 @@ import { ParsedMail } from '../parser/parsed-mail';
  * - `quarantine`: kept raw with the reason, for an admin to look at and replay.
  */
 export type FilterDecision =
-  | { action: 'continue' }
-  | { action: 'ignore' | 'bounce' | 'automatic' | 'quarantine'; reason: string };
+  { action: 'continue' } | { action: 'ignore' | 'bounce' | 'automatic' | 'quarantine'; reason: string };
 
 export interface InboundFilter {
   readonly name: string;

@@ -13,7 +13,8 @@ export const ownMailFilter: InboundFilter = {
     if (domain && domain === config.mail.messageIdDomain && mail.messageId?.startsWith(OWN_MESSAGE_ID_PREFIX)) {
       return { action: 'ignore', reason: "own mail: carries MailDesk's own Message-ID" };
     }
-    if (header(mail, 'x-loop').includes(support)) return { action: 'ignore', reason: 'own mail: X-Loop names the support address' };
+    if (header(mail, 'x-loop').includes(support))
+      return { action: 'ignore', reason: 'own mail: X-Loop names the support address' };
     return CONTINUE;
   },
 };

@@ -29,11 +29,18 @@ export class InboundTokenGuard implements CanActivate {
     const given = bearer ?? query;
     const expected = this.config.inbound.token;
     if (!given || !expected || !safeEqual(given, expected)) {
-      throw new UnauthorizedException('a valid inbound token is required (Authorization: Bearer <INBOUND_TOKEN> or ?token=)');
+      throw new UnauthorizedException(
+        'a valid inbound token is required (Authorization: Bearer <INBOUND_TOKEN> or ?token=)',
+      );
     }
     const secret = this.config.inbound.hmacSecret;
     if (secret) {
-      const problem = signatureProblem(secret, req.headers[TIMESTAMP_HEADER], req.headers[SIGNATURE_HEADER], req.rawBody ?? Buffer.alloc(0));
+      const problem = signatureProblem(
+        secret,
+        req.headers[TIMESTAMP_HEADER],
+        req.headers[SIGNATURE_HEADER],
+        req.rawBody ?? Buffer.alloc(0),
+      );
       if (problem) throw new UnauthorizedException(problem);
     }
     return true;

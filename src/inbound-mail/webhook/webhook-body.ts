@@ -20,7 +20,9 @@ function encodeHeader(value: string): string {
  * duplicate.
  */
 export function appsScriptToRaw(m: AppsScriptMessage, supportAddress: string): Buffer {
-  const body = Buffer.from(m.description.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
+  const body = Buffer.from(m.description.replace(/\r?\n/g, '\r\n'), 'utf8')
+    .toString('base64')
+    .replace(/.{76}/g, '$&\r\n');
   return Buffer.from(
     [
       `From: ${m.user_email.trim()}`,
@@ -62,7 +64,8 @@ export function emailsOfBody(body: unknown, supportAddress: string): Buffer[] {
   if (keys.length !== 1) throw new BadRequestException('JSON body must have exactly one of raw, raws, messages');
   if ('raw' in b) return [decodeBase64(b.raw, 'raw')];
   if ('raws' in b) {
-    if (!Array.isArray(b.raws) || !b.raws.length || b.raws.length > 1000) throw new BadRequestException('raws must be an array of 1 to 1000 base64 strings');
+    if (!Array.isArray(b.raws) || !b.raws.length || b.raws.length > 1000)
+      throw new BadRequestException('raws must be an array of 1 to 1000 base64 strings');
     return b.raws.map((r, i) => decodeBase64(r, `raws[${i}]`));
   }
   if ('messages' in b) {
@@ -71,10 +74,19 @@ export function emailsOfBody(body: unknown, supportAddress: string): Buffer[] {
     }
     const items = b.messages.map((m: unknown, i) => {
       const o = m as Record<string, unknown>;
-      if (!o || typeof o !== 'object' || typeof o.title !== 'string' || typeof o.description !== 'string' || typeof o.user_email !== 'string') {
-        throw new BadRequestException(`messages[${i}] must be { title: string, description: string, user_email: string }`);
+      if (
+        !o ||
+        typeof o !== 'object' ||
+        typeof o.title !== 'string' ||
+        typeof o.description !== 'string' ||
+        typeof o.user_email !== 'string'
+      ) {
+        throw new BadRequestException(
+          `messages[${i}] must be { title: string, description: string, user_email: string }`,
+        );
       }
-      if (!EMAIL.test(o.user_email.trim())) throw new BadRequestException(`messages[${i}].user_email is not an email address`);
+      if (!EMAIL.test(o.user_email.trim()))
+        throw new BadRequestException(`messages[${i}].user_email is not an email address`);
       return appsScriptToRaw(o as unknown as AppsScriptMessage, supportAddress);
     });
     return items.reverse();

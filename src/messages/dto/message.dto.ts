@@ -35,7 +35,8 @@ export class PostMessageFormDto extends PostMessageDto {
     type: 'array',
     items: { type: 'string', format: 'binary' },
     example: [],
-    description: 'multipart/form-data only: up to 10 files of at most ATTACHMENT_MAX_BYTES each (default 10 MB), emailed as attachments.',
+    description:
+      'multipart/form-data only: up to 10 files of at most ATTACHMENT_MAX_BYTES each (default 10 MB), emailed as attachments.',
   })
   files?: unknown[];
 }

@@ -41,7 +41,12 @@ export class ReportDurationDto {
   @ApiProperty({ example: 14, description: 'Requests measured.' })
   count: number;
 
-  @ApiProperty({ example: 5400, nullable: true, type: Number, description: 'Median (percentile_cont 0.5), seconds; null with no data.' })
+  @ApiProperty({
+    example: 5400,
+    nullable: true,
+    type: Number,
+    description: 'Median (percentile_cont 0.5), seconds; null with no data.',
+  })
   medianSeconds: number | null;
 
   @ApiProperty({ example: 7260.5, nullable: true, type: Number, description: 'Mean, seconds; null with no data.' })
@@ -92,7 +97,10 @@ export class ReportSummaryDto {
   @ApiProperty({ type: ReportRequestsDto })
   requests: ReportRequestsDto;
 
-  @ApiProperty({ type: ReportDurationDto, description: 'Creation to first operator message, requests created in the period.' })
+  @ApiProperty({
+    type: ReportDurationDto,
+    description: 'Creation to first operator message, requests created in the period.',
+  })
   firstResponse: ReportDurationDto;
 
   @ApiProperty({ type: ReportDurationDto, description: 'Creation to closing, requests closed in the period.' })

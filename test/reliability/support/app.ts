@@ -40,7 +40,10 @@ export async function startBuiltApp(env: Record<string, string>, timeoutMs = 600
   const cwd = await builtApp();
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$|AUTO_REPLY_|WEBHOOK_|LOGIN_)/.test(k),
+      ([k]) =>
+        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$|AUTO_REPLY_|WEBHOOK_|LOGIN_)/.test(
+          k,
+        ),
     ),
   );
   const port = env.PORT ?? String(await freePort());

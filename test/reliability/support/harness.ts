@@ -37,7 +37,13 @@ export function tempDir(prefix: string): string {
 }
 
 /** A plain-text email with a Message-ID. */
-export function plainMail(o: { from: string; subject: string; messageId: string; text?: string; headers?: Record<string, string> }): Buffer {
+export function plainMail(o: {
+  from: string;
+  subject: string;
+  messageId: string;
+  text?: string;
+  headers?: Record<string, string>;
+}): Buffer {
   return Buffer.from(
     [
       `From: ${o.from}`,
@@ -58,7 +64,9 @@ export function plainMail(o: { from: string; subject: string; messageId: string;
 /** Result of one webhook call: the HTTP status (0: no answer) and the parsed body. */
 export interface PostOutcome {
   status: number;
-  body: { results?: Array<{ status: string; requestId: number | null; messageId: string | null; reason: string | null }> } | undefined;
+  body:
+    | { results?: Array<{ status: string; requestId: number | null; messageId: string | null; reason: string | null }> }
+    | undefined;
   error?: string;
   ms: number;
 }
@@ -98,8 +106,10 @@ export async function postUntilAccepted(base: () => string, raw: Buffer, deadlin
     const o = await postMail(base(), raw);
     seen.push(o);
     if (o.status === 200) return seen;
-    if (o.status !== 0 && o.status !== 503 && o.status !== 429) throw new Error(`webhook answered ${o.status}: ${JSON.stringify(o.body)}`);
-    if (Date.now() > end) throw new Error(`webhook did not accept a mail within ${deadlineMs} ms (last: ${o.status} ${o.error ?? ''})`);
+    if (o.status !== 0 && o.status !== 503 && o.status !== 429)
+      throw new Error(`webhook answered ${o.status}: ${JSON.stringify(o.body)}`);
+    if (Date.now() > end)
+      throw new Error(`webhook did not accept a mail within ${deadlineMs} ms (last: ${o.status} ${o.error ?? ''})`);
     await sleep(100 + Math.random() * 200);
   }
 }
@@ -136,7 +146,12 @@ export function rssMb(app: AppProcess): number {
 }
 
 /** Polls `check` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | false | null | undefined>, timeoutMs = 30000, stepMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | false | null | undefined>,
+  timeoutMs = 30000,
+  stepMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -88,9 +88,16 @@ export function mutate(raw: Buffer, m: Mutation): Buffer {
     case 'drop-header-body-separator':
       return bytes(text.replace(/\r?\n\r?\n/, '\r\n'));
     case 'garbage-content-type':
-      return bytes(text.replace(/^Content-Type:[^\r\n]*/gim, `Content-Type: multipart/${'x'.repeat(m.seed % 50)}; boundary=; charset="\u00ff\u00fe"`));
+      return bytes(
+        text.replace(
+          /^Content-Type:[^\r\n]*/gim,
+          `Content-Type: multipart/${'x'.repeat(m.seed % 50)}; boundary=; charset="\u00ff\u00fe"`,
+        ),
+      );
     case 'huge-parameter':
-      return bytes(text.replace(/^Content-Type:([^\r\n]*)/im, `Content-Type:$1; name*0*=utf-8''${'%E2%82%AC'.repeat(20000)}`));
+      return bytes(
+        text.replace(/^Content-Type:([^\r\n]*)/im, `Content-Type:$1; name*0*=utf-8''${'%E2%82%AC'.repeat(20000)}`),
+      );
   }
 }
 
@@ -108,15 +115,43 @@ export function extremeMails(): Array<{ name: string; raw: Buffer }> {
   const recipients = Array.from({ length: 10000 }, (_, i) => `r${i}@recipients.test`).join(',\r\n ');
   const nest = 500;
   let deep = 'Content-Type: text/plain\r\n\r\ninnermost\r\n';
-  for (let i = nest - 1; i >= 0; i--) deep = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${deep}\r\n--b${i}--\r\n`;
-  const zeros = Buffer.alloc(20 * 1024 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n');
-  const manyParts = Array.from({ length: 5000 }, (_, i) => `--m\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('') + '--m--\r\n';
+  for (let i = nest - 1; i >= 0; i--)
+    deep = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${deep}\r\n--b${i}--\r\n`;
+  const zeros = Buffer.alloc(20 * 1024 * 1024)
+    .toString('base64')
+    .replace(/.{76}/g, '$&\r\n');
+  const manyParts =
+    Array.from({ length: 5000 }, (_, i) => `--m\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('') +
+    '--m--\r\n';
   return [
-    { name: '10,000 recipients', raw: Buffer.from(HEAD('x-recipients@fuzz.test').replace('To: support@desk.test', `To: support@desk.test,\r\n ${recipients}`) + 'Content-Type: text/plain\r\n\r\nhi\r\n') },
-    { name: '1 MB header line', raw: Buffer.from(HEAD('x-long-header@fuzz.test', `X-Long: ${'a'.repeat(1024 * 1024)}\r\n`) + 'Content-Type: text/plain\r\n\r\nhi\r\n') },
-    { name: '1 MB subject without spaces', raw: Buffer.from(HEAD('x-long-subject@fuzz.test').replace('Subject: hostile', `Subject: ${'s'.repeat(1024 * 1024)}`) + 'Content-Type: text/plain\r\n\r\nhi\r\n') },
+    {
+      name: '10,000 recipients',
+      raw: Buffer.from(
+        HEAD('x-recipients@fuzz.test').replace('To: support@desk.test', `To: support@desk.test,\r\n ${recipients}`) +
+          'Content-Type: text/plain\r\n\r\nhi\r\n',
+      ),
+    },
+    {
+      name: '1 MB header line',
+      raw: Buffer.from(
+        HEAD('x-long-header@fuzz.test', `X-Long: ${'a'.repeat(1024 * 1024)}\r\n`) +
+          'Content-Type: text/plain\r\n\r\nhi\r\n',
+      ),
+    },
+    {
+      name: '1 MB subject without spaces',
+      raw: Buffer.from(
+        HEAD('x-long-subject@fuzz.test').replace('Subject: hostile', `Subject: ${'s'.repeat(1024 * 1024)}`) +
+          'Content-Type: text/plain\r\n\r\nhi\r\n',
+      ),
+    },
     { name: `${nest} levels of multipart nesting`, raw: Buffer.from(HEAD('x-deep@fuzz.test') + deep) },
-    { name: '5,000 parts', raw: Buffer.from(HEAD('x-many-parts@fuzz.test', 'Content-Type: multipart/mixed; boundary="m"\r\n') + '\r\n' + manyParts) },
+    {
+      name: '5,000 parts',
+      raw: Buffer.from(
+        HEAD('x-many-parts@fuzz.test', 'Content-Type: multipart/mixed; boundary="m"\r\n') + '\r\n' + manyParts,
+      ),
+    },
     {
       name: '20 MB of zeros, base64 attachment',
       raw: Buffer.from(
@@ -131,9 +166,18 @@ export function extremeMails(): Array<{ name: string; raw: Buffer }> {
     {
       // Found by the fuzzer: PostgreSQL text cannot hold NUL, so the quarantine row itself failed (a 400).
       name: 'NUL byte in the Message-ID, no From',
-      raw: Buffer.from('Qrom: x@customer.test\r\nTo: support@desk.test\r\nSubject: nul\r\nMessage-ID: <nul-\u0000-id@fuzz.test>\r\n\r\nhi\r\n', 'latin1'),
+      raw: Buffer.from(
+        'Qrom: x@customer.test\r\nTo: support@desk.test\r\nSubject: nul\r\nMessage-ID: <nul-\u0000-id@fuzz.test>\r\n\r\nhi\r\n',
+        'latin1',
+      ),
     },
     { name: 'binary garbage', raw: Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 131 + 7) & 0xff)) },
-    { name: 'unterminated encoded words', raw: Buffer.from(HEAD('x-encoded@fuzz.test').replace('Subject: hostile', `Subject: ${'=?utf-8?B?'.repeat(5000)}`) + 'Content-Type: text/plain\r\n\r\nhi\r\n') },
+    {
+      name: 'unterminated encoded words',
+      raw: Buffer.from(
+        HEAD('x-encoded@fuzz.test').replace('Subject: hostile', `Subject: ${'=?utf-8?B?'.repeat(5000)}`) +
+          'Content-Type: text/plain\r\n\r\nhi\r\n',
+      ),
+    },
   ];
 }
