@@ -55,13 +55,17 @@ export async function seedQueue(url: string, log: (s: string) => void = console.
     // Request g: created (n - g) * 95 s ago (about three years), customer g % customers (the open
     // ones, the newest, are on distinct customers), open when among the newest `open`.
     await c.query(
-      `INSERT INTO requests (customer_id, subject, status, operator_id, last_seq, created_at, updated_at, first_response_at, closed_at, last_message_at)
-       SELECT $2 + (g % $3),
-              (ARRAY['Printer','VPN','Invoice','Laptop','Password','Wifi','Refund','Order'])[1 + g % 8] || ' problem #' || g,
+      `INSERT INTO requests (customer_id, subject, search_vector, status, operator_id, last_seq, created_at, updated_at, first_response_at, closed_at, last_message_at)
+       SELECT $2 + (g % $3), subj,
+              -- what MessagesService.append adds for the two customer messages (the auto-reply is not indexed)
+              strip(to_tsvector('simple', 'customer' || (g % $3 + 1) || '@client' || ((g % $3 + 1) % 997) || '.example '
+                                       || subj || ' Hello, ' || subj || ' since yesterday; message 1 of the conversation. '
+                                       || subj || ' Hello, ' || subj || ' since yesterday; message 3 of the conversation.')),
               st, CASE WHEN st = 'new' THEN NULL ELSE $4 + ((g::bigint * 7919) % $5)::int END, 3,
               ts, ts + interval '2 hours', CASE WHEN st = 'new' THEN NULL ELSE ts + interval '1 hour' END,
               CASE WHEN st = 'closed' THEN ts + interval '2 hours' END, ts + interval '2 hours'
          FROM (SELECT g, now() - ($1 - g) * interval '95 seconds' AS ts,
+                      (ARRAY['Printer','VPN','Invoice','Laptop','Password','Wifi','Refund','Order'])[1 + g % 8] || ' problem #' || g AS subj,
                       CASE WHEN g > $1 - $6 THEN 'new' WHEN g > $1 - $7 THEN 'in_progress' ELSE 'closed' END AS st
                  FROM generate_series(1, $1) g) s`,
       [n, cust, SEED.customers, ops, SEED.operators, SEED.newCount, open],

@@ -1,6 +1,12 @@
 import { InitialSchema1764057600000 } from './1764057600000-InitialSchema';
 import { SlaRatingsCapacity1764100000000 } from './1764100000000-SlaRatingsCapacity';
 import { HelpDeskTools1764200000000 } from './1764200000000-HelpDeskTools';
+import { RequestSearchVector1764300000000 } from './1764300000000-RequestSearchVector';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
-export const MIGRATIONS = [InitialSchema1764057600000, SlaRatingsCapacity1764100000000, HelpDeskTools1764200000000];
+export const MIGRATIONS = [
+  InitialSchema1764057600000,
+  SlaRatingsCapacity1764100000000,
+  HelpDeskTools1764200000000,
+  RequestSearchVector1764300000000,
+];

@@ -60,7 +60,15 @@ export class MessagesService {
 
   /** Appends a message to a request in the caller's transaction, with the next gapless seq. */
   async append(manager: EntityManager, m: NewMessage): Promise<Message> {
-    const seq = await this.requests.nextSeq(manager, m.requestId, m.direction, m.firstResponse ?? false);
+    // What people wrote is searchable (a customer's mail with its sender's address); automatic
+    // answers and system mail (bounces) are not.
+    const searchText =
+      m.kind === 'customer'
+        ? `${m.fromAddress} ${m.subject} ${m.text}`
+        : m.kind === 'operator' || m.kind === 'note'
+          ? `${m.subject} ${m.text}`
+          : '';
+    const seq = await this.requests.nextSeq(manager, m.requestId, m.direction, m.firstResponse ?? false, searchText);
     const rows: Array<{ id: number; created_at: Date }> = await manager.query(
       `INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
                              cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)

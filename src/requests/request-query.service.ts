@@ -23,8 +23,8 @@ function toDate(name: string, value: string): Date {
 
 /**
  * The request list (`GET /requests`): filters, whitelisted sort and pagination, built with the
- * query builder and bound parameters only. The text search uses the same expressions as the GIN
- * indexes of the migration.
+ * query builder and bound parameters only. The text search reads the stored, GIN-indexed
+ * `requests.search_vector` (subjects and texts of the conversation).
  */
 @Injectable()
 export class RequestQueryService {
@@ -107,16 +107,7 @@ export class RequestQueryService {
       qb.andWhere(query.overdue === 'true' ? overdue : `NOT coalesce(${overdue}, false)`);
     }
     if (query.q !== undefined) {
-      // Two GIN index lookups (subjects, messages) unioned into the matching ids: an OR of the two
-      // conditions per request row would make PostgreSQL test every request.
-      qb.andWhere(
-        `r.id IN (
-           SELECT rs.id FROM requests rs WHERE to_tsvector('simple', rs.subject) @@ websearch_to_tsquery('simple', :q)
-           UNION
-           SELECT m.request_id FROM messages m
-            WHERE to_tsvector('simple', coalesce(m.subject, '') || ' ' || coalesce(m.text, '')) @@ websearch_to_tsquery('simple', :q))`,
-        { q: query.q },
-      );
+      qb.andWhere(`r.search_vector @@ websearch_to_tsquery('simple', :q)`, { q: query.q });
     }
     return qb;
   }

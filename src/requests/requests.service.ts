@@ -134,14 +134,17 @@ export class RequestsService {
     requestId: number,
     direction: 'in' | 'out',
     firstResponse: boolean,
+    searchText = '',
   ): Promise<number> {
-    // TypeORM answers an UPDATE ... RETURNING with [rows, rowCount].
+    // `searchText` joins the request's search vector (positions stripped, at most 10,000 characters
+    // per message) in the same statement. TypeORM answers an UPDATE ... RETURNING with [rows, rowCount].
     const [rows]: [Array<{ last_seq: number }>, number] = await manager.query(
       `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
               last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
-              first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END
+              first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END,
+              search_vector = CASE WHEN $4 = '' THEN search_vector ELSE search_vector || strip(to_tsvector('simple', left($4, 10000))) END
        WHERE id = $1 RETURNING last_seq`,
-      [requestId, direction, firstResponse],
+      [requestId, direction, firstResponse, searchText],
     );
     if (!rows[0]) throw new Error(`request ${requestId} does not exist`);
     return rows[0].last_seq;

@@ -18,9 +18,22 @@ async function seedRequest(t: TestApp, s: Seed): Promise<number> {
     [s.customer, s.customer.split('@')[0]],
   );
   const [r] = await t.db.dataSource.query(
-    `INSERT INTO requests (customer_id, subject, status, operator_id, created_at, updated_at, last_message_at, closed_at, last_seq)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $3 = 'closed' THEN $6::timestamptz END, $8) RETURNING id`,
-    [c.id, s.subject, s.status, s.operatorId ?? null, s.createdAt, s.updatedAt, s.lastMessageAt, s.body ? 1 : 0],
+    // search_vector as MessagesService.append builds it from the conversation (subject and text).
+    `INSERT INTO requests (customer_id, subject, status, operator_id, created_at, updated_at, last_message_at, closed_at, last_seq, search_vector)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $3 = 'closed' THEN $6::timestamptz END, $8,
+             strip(to_tsvector('simple', $2 || ' ' || $9)))
+     RETURNING id`,
+    [
+      c.id,
+      s.subject,
+      s.status,
+      s.operatorId ?? null,
+      s.createdAt,
+      s.updatedAt,
+      s.lastMessageAt,
+      s.body ? 1 : 0,
+      s.body ?? '',
+    ],
   );
   if (s.body) {
     await t.db.dataSource.query(
