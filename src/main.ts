@@ -26,6 +26,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const db = await openDatabase(config);
   const applied = await runMigrations(db.url);
+  // The embedded PostgreSQL runs one transaction at a time whatever the pool, and pglite-socket can
+  // interleave the extended-protocol messages of two connections ("unnamed prepared statement does
+  // not exist"): one connection serialises them cleanly.
+  if (db.embedded) config.database.poolSize = 1;
   const app = await createApp(config, db.url);
   // Logged once the structured logger is in place.
   if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);

@@ -43,6 +43,8 @@ export async function openCliContext(): Promise<CliContext> {
     }
     throw new CliError(`cannot open the database: ${message}`);
   }
+  // One connection on the embedded database, as the server does (see src/main.ts).
+  if (db.embedded) config.database.poolSize = 1;
   try {
     await runMigrations(db.url);
     const app = await NestFactory.createApplicationContext(AppModule.register(config, db.url), {

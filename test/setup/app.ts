@@ -41,6 +41,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: 'warn',
     ...env,
   });
+  // One connection on the embedded fallback, as src/main.ts does.
+  if (db.embedded) config.database.poolSize = 1;
   const app = await createApp(config, db.url, process.env.TEST_LOGS ? undefined : ['error']);
   await app.init();
   let admin: string | undefined;
