@@ -21,21 +21,33 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
+export interface AppProcessOptions {
+  /** Where `dist/src/main.js` is run from (default: this working directory). */
+  cwd?: string;
+  /** Keep only about this many characters of the newest log (long runs); default: all of it. */
+  maxLogChars?: number;
+}
+
 /**
  * The built app (`node dist/src/main.js`, exactly what `npm start` runs) as a child process with
  * only `env` and the harmless part of this environment; resolves once it logged "ready".
  */
-export async function startAppProcess(env: Record<string, string>, timeoutMs = 60000): Promise<AppProcess> {
+export async function startAppProcess(
+  env: Record<string, string>,
+  timeoutMs = 60000,
+  options: AppProcessOptions = {},
+): Promise<AppProcess> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) =>
-        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$)/.test(
+        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$|AUTO_REPLY_|WEBHOOK_|LOGIN_)/.test(
           k,
         ),
     ),
   );
   const port = env.PORT ?? String(await freePort());
   const proc = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: options.cwd,
     env: { ...clean, LOG_LEVEL: 'log', NO_COLOR: '1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,8 +55,12 @@ export async function startAppProcess(env: Record<string, string>, timeoutMs = 6
   // Without ANSI colours, so tests can read values out of the log.
   const ansi = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g');
   const strip = (d: Buffer) => d.toString().replace(ansi, '');
-  proc.stdout.on('data', (d: Buffer) => (out += strip(d)));
-  proc.stderr.on('data', (d: Buffer) => (out += strip(d)));
+  const keep = (d: Buffer) => {
+    out += strip(d);
+    if (options.maxLogChars && out.length > 2 * options.maxLogChars) out = out.slice(-options.maxLogChars);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const end = Date.now() + timeoutMs;
   while (!/ready in \d+ ms/.test(out)) {
@@ -60,10 +76,12 @@ export async function startAppProcess(env: Record<string, string>, timeoutMs = 6
     base: `http://127.0.0.1:${port}`,
     output: () => out,
     async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
       return exited;
     },
     async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGKILL');
       await exited;
     },

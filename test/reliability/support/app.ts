@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppProcess, freePort } from '../../setup/app-process';
+import { AppProcess, startAppProcess } from '../../setup/app-process';
 
 let snapshot: string | undefined;
 
@@ -32,59 +31,7 @@ export function removeBuiltApp(): void {
   snapshot = undefined;
 }
 
-/**
- * The built app as a child process, like test/setup/app-process.ts startAppProcess (same clean
- * environment, resolves once it logged "ready"), but run from the private copy of dist/.
- */
+/** The built app as a child process (startAppProcess), run from the private copy of dist/, keeping the newest 200 kB of its log. */
 export async function startBuiltApp(env: Record<string, string>, timeoutMs = 60000): Promise<AppProcess> {
-  const cwd = await builtApp();
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) =>
-        !/^(DATABASE_URL|SMTP_|IMAP_|INBOUND_|ADMIN_|JWT_|PORT$|HOST$|DATA_DIR$|SUPPORT_|OUTBOX_|LOG_LEVEL$|NODE_OPTIONS$|AUTO_REPLY_|WEBHOOK_|LOGIN_)/.test(
-          k,
-        ),
-    ),
-  );
-  const port = env.PORT ?? String(await freePort());
-  const proc = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd,
-    env: { ...clean, LOG_LEVEL: 'log', NO_COLOR: '1', ...env, PORT: port },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
-  const strip = (d: Buffer) => d.toString().replace(ansi, '');
-  // Keeps the last 200 kB only: a long run logs a lot.
-  const keep = (d: Buffer) => {
-    out += strip(d);
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const end = Date.now() + timeoutMs;
-  while (!/ready in \d+ ms/.test(out)) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`app exited ${proc.exitCode}:\n${out}`);
-    if (Date.now() > end) {
-      proc.kill('SIGKILL');
-      throw new Error(`app did not start within ${timeoutMs} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    proc,
-    base: `http://127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      return exited;
-    },
-    async kill() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return startAppProcess(env, timeoutMs, { cwd: await builtApp(), maxLogChars: 200_000 });
 }
