@@ -45,8 +45,9 @@ export const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 /** A fresh database on the local PostgreSQL; drop() removes it. */
 export async function createDatabase(
   prefix: string,
+  exactName = false,
 ): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+  const name = exactName ? prefix : `${prefix}_${process.pid}_${Date.now().toString(36)}`;
   const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -61,6 +62,17 @@ export async function createDatabase(
       await c.end();
     },
   };
+}
+
+/** Whether the local PostgreSQL has a database of that name. */
+export async function databaseExists(name: string): Promise<boolean> {
+  const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  try {
+    return (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  } finally {
+    await admin.end();
+  }
 }
 
 let pgVersionCache: string | undefined;

@@ -2,6 +2,7 @@ import { InitialSchema1764057600000 } from './1764057600000-InitialSchema';
 import { SlaRatingsCapacity1764100000000 } from './1764100000000-SlaRatingsCapacity';
 import { HelpDeskTools1764200000000 } from './1764200000000-HelpDeskTools';
 import { RequestSearchVector1764300000000 } from './1764300000000-RequestSearchVector';
+import { ReportCoveringIndexes1764400000000 } from './1764400000000-ReportCoveringIndexes';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   SlaRatingsCapacity1764100000000,
   HelpDeskTools1764200000000,
   RequestSearchVector1764300000000,
+  ReportCoveringIndexes1764400000000,
 ];

@@ -51,6 +51,8 @@ export interface AppConfig {
   feedback: { publicUrl: string; linkTtlDays: number };
   /** Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer. */
   assignment: { operatorMaxOpen: number; reassignNotify: boolean };
+  /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
+  queue: { countLimit: number };
   inbound: { token: string | undefined; hmacSecret: string | undefined };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
@@ -264,6 +266,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       operatorMaxOpen: int(env, 'OPERATOR_MAX_OPEN', 0, 0, 1_000_000),
       reassignNotify: bool(env, 'REASSIGN_NOTIFY', false),
     },
+    queue: { countLimit: int(env, 'REQUESTS_COUNT_LIMIT', 10_000, 0, 100_000_000) },
     inbound: { token: inboundToken, hmacSecret },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },
@@ -319,6 +322,7 @@ export const CONFIG_VARIABLES = [
   'RATING_LINK_TTL_DAYS',
   'OPERATOR_MAX_OPEN',
   'REASSIGN_NOTIFY',
+  'REQUESTS_COUNT_LIMIT',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'JWT_SECRET',

@@ -62,7 +62,7 @@ export class AuthService {
     }
     const id = Number(claims.sub);
     const operator =
-      Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.findActiveById(id) : null;
+      Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.activeIdentity(id) : null;
     if (!operator || operator.tokenVersion !== claims.tv) throw new UnauthorizedException('token is no longer valid');
     return { id: operator.id, email: operator.email, name: operator.name, role: operator.role };
   }

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import type { AppConfig } from '../config/config';
@@ -19,7 +20,9 @@ import { OperatorsService } from './operators.service';
         if (!config.auth.jwtSecret)
           throw new Error('JWT_SECRET is not resolved (call resolveSecrets before starting the app)');
         return {
-          secret: config.auth.jwtSecret,
+          // A KeyObject, made once: given the string, jsonwebtoken first tries to parse it as a PEM
+          // public key on every verify (a throw and catch: 16% of the CPU of GET /requests).
+          secret: createSecretKey(Buffer.from(config.auth.jwtSecret)),
           signOptions: { expiresIn: config.auth.jwtTtlSeconds, algorithm: 'HS256' },
         };
       },

@@ -45,6 +45,8 @@ async function seedRequest(t: TestApp, s: Seed): Promise<number> {
   return r.id as number;
 }
 
+const idsOf = (res: { body: { items: Array<{ id: number }> } }) => res.body.items.map((i) => i.id);
+
 describe('GET /requests', () => {
   let t: TestApp;
   let token: string;
@@ -55,7 +57,6 @@ describe('GET /requests', () => {
     const res = await t.http().get(`/requests${query}`).set('Authorization', `Bearer ${token}`);
     return res;
   };
-  const idsOf = (res: { body: { items: Array<{ id: number }> } }) => res.body.items.map((i) => i.id);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -112,7 +113,7 @@ describe('GET /requests', () => {
   it('returns a page with items, total, page and limit, newest first by default', async () => {
     const res = await list('');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ total: 4, page: 1, limit: 20 });
+    expect(res.body).toMatchObject({ total: 4, totalExact: true, page: 1, limit: 20 });
     expect(idsOf(res)).toEqual([ids.mail, ids.vpn, ids.printer, ids.laptop]);
     const vpn = res.body.items.find((i: { id: number }) => i.id === ids.vpn);
     expect(vpn).toEqual({
@@ -250,5 +251,53 @@ describe('GET /requests', () => {
 
   it('needs a token', async () => {
     expect((await t.http().get('/requests')).status).toBe(401);
+  });
+});
+
+describe('GET /requests past REQUESTS_COUNT_LIMIT', () => {
+  let t: TestApp;
+  let token: string;
+  const ids: number[] = [];
+  const list = async (query: string) =>
+    t.http().get(`/requests${query}`).set('Authorization', `Bearer ${token}`);
+
+  beforeAll(async () => {
+    t = await createTestApp({ REQUESTS_COUNT_LIMIT: '3' });
+    token = await t.adminToken();
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        await seedRequest(t, {
+          customer: `c${i}@example.com`,
+          subject: `Request ${i}`,
+          status: i < 4 ? 'new' : 'closed',
+          createdAt: `2025-03-0${i + 1}T10:00:00Z`,
+          updatedAt: `2025-03-0${i + 1}T10:00:00Z`,
+          lastMessageAt: null,
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('counts exactly up to the limit', async () => {
+    const res = await list('?status=closed');
+    expect(res.body).toMatchObject({ total: 1, totalExact: true });
+    const three = await list('?createdFrom=2025-03-03');
+    expect(three.body).toMatchObject({ total: 3, totalExact: true });
+  });
+
+  it('past the limit answers the limit as a lower bound, and every page is still there', async () => {
+    const p1 = await list('?sort=id&limit=2&page=1');
+    expect(p1.status).toBe(200);
+    expect(p1.body).toMatchObject({ total: 3, totalExact: false, page: 1, limit: 2 });
+    const p3 = await list('?sort=id&limit=2&page=3');
+    expect(p3.body).toMatchObject({ total: 3, totalExact: false, page: 3 });
+    expect([...idsOf(p1), ...idsOf(await list('?sort=id&limit=2&page=2')), ...idsOf(p3)]).toEqual(ids);
+    const news = await list('?status=new');
+    expect(news.body).toMatchObject({ total: 3, totalExact: false });
+    expect(news.body.items).toHaveLength(4);
   });
 });

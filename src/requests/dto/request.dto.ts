@@ -110,7 +110,14 @@ export class RequestResponseDto {
 }
 
 /** One page of `GET /requests`. */
-export class RequestPageDto extends PageDtoOf(RequestResponseDto) {}
+export class RequestPageDto extends PageDtoOf(RequestResponseDto) {
+  @ApiProperty({
+    example: true,
+    description:
+      'false when more requests match than REQUESTS_COUNT_LIMIT (default 10,000): `total` is then that limit, a lower bound; every page can still be read. A search ranked by relevance (`q` without `sort`) is always counted exactly.',
+  })
+  totalExact: boolean;
+}
 
 function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;

@@ -1,0 +1,110 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createDatabase, login, main, PG_BASE, startApp } from './lib';
+import { dataSet, postAll } from './webhook-ingest';
+
+const PROFILED = (profDir: string) => ({
+  NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-prof-preload.js')}`,
+  MAILDESK_CPU_PROF: path.join(profDir, 'app.cpuprofile'),
+});
+
+/** The app under webhook load (BENCH_MAILS mails). */
+async function ingestLoad(profDir: string, dataDir: string): Promise<void> {
+  const n = Number(process.env.BENCH_MAILS ?? 3000);
+  const mails = dataSet(n, n / 4, 'prof');
+  const db = await createDatabase('bench_profile');
+  try {
+    const app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: '16',
+      ...PROFILED(profDir),
+    });
+    const r = await postAll(app.base, mails);
+    console.log(`${r.rate} emails/s p50 ${r.p50} p99 ${r.p99}`);
+    await app.stop();
+  } finally {
+    await db.drop();
+  }
+}
+
+/** The app answering GET BENCH_PROFILE_URL at 10 connections for 10 s, on the queue database BENCH_QUEUE_DB. */
+async function queueLoad(profDir: string, dataDir: string): Promise<void> {
+  const name = process.env.BENCH_QUEUE_DB;
+  if (!name) throw new Error('set BENCH_QUEUE_DB to a database seeded by `BENCH_QUEUE_DB=<name> npm run bench:queue`');
+  const url = process.env.BENCH_PROFILE_URL ?? '/requests?customer=customer4242%40client254.example';
+  const app = await startApp({
+    DATABASE_URL: `${PG_BASE}/${name}`,
+    DATA_DIR: dataDir,
+    DATABASE_POOL_SIZE: '10',
+    ...PROFILED(profDir),
+  });
+  try {
+    const token = await login(app.base);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+    const end = Date.now() + 10_000;
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (Date.now() < end) {
+          await new Promise<void>((resolve, reject) =>
+            http
+              .get(`${app.base}${url}`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+                res.resume();
+                res.on('end', () => resolve());
+              })
+              .on('error', reject),
+          );
+          n++;
+        }
+      }),
+    );
+    agent.destroy();
+    console.log(`${n / 10} req/s on ${url}`);
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * Dev helper (`npm run bench:profile [queue]`): a CPU profile of the app under webhook load, or
+ * (`queue`) under GET /requests load; prints the top self-time functions and packages.
+ */
+main(typeof module === 'object' ? module : undefined, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-'));
+  const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-prof-'));
+  try {
+    await (process.argv[2] === 'queue' ? queueLoad : ingestLoad)(profDir, dataDir);
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no profile written');
+  const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[];
+  };
+  const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));
+  const self = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  for (const s of prof.samples) {
+    const cf = byId.get(s)!.callFrame;
+    const key = `${cf.functionName || '(anon)'} ${cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${cf.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+    const pkg =
+      /node_modules\/((@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1] ??
+      (cf.url.includes('/dist/') ? 'maildesk' : cf.url ? 'node:' + cf.url.split('/')[0] : cf.functionName);
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + 1);
+  }
+  const total = prof.samples.length;
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, c]) => `${((c / total) * 100).toFixed(1)}%  ${name}`);
+  console.log(
+    `profile: ${path.join(profDir, file)}\n-- by package --\n${top(byPkg, 15).join('\n')}\n-- by function --\n${top(self, 30).join('\n')}`,
+  );
+});
