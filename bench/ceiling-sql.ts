@@ -18,14 +18,25 @@ export function toCeilingMail(mail: BenchMail): CeilingMail {
 const REQUEST_BY_ID = `SELECT r.*, c.id AS c_id, c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, o.id AS o_id, o.name AS o_name
   FROM requests r INNER JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id WHERE r.id = $1`;
 
-const NEXT_SEQ = `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
-  last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
-  first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END
-  WHERE id = $1 RETURNING last_seq`;
+/** MessagesService.append: the request's next seq, activity times and search vector, then the message. */
+const APPEND_MESSAGE = `WITH s AS (UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
+    last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
+    first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END,
+    search_vector = CASE WHEN $4 = '' THEN search_vector ELSE search_vector || strip(to_tsvector('simple', left($4, 10000))) END
+  WHERE id = $1 RETURNING last_seq)
+  INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
+    cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
+  SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
+    $13::text, $14::text, $15::text, $16::text[], clock_timestamp() FROM s
+  RETURNING id, seq, created_at`;
 
-const INSERT_MESSAGE = `INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
-  cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
-  VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, clock_timestamp()) RETURNING id, created_at`;
+/** WebhooksService.enqueueAll (no webhook registered in the bench: inserts nothing, as in the app). */
+const ENQUEUE_WEBHOOKS = `INSERT INTO webhook_deliveries (webhook_id, event, payload)
+  SELECT w.id, e.event, jsonb_build_object('event', e.event, 'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', e.data)
+    FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS e(event, data, n)
+    JOIN webhooks w ON e.event = ANY (w.events)
+   ORDER BY e.n, w.id
+  RETURNING id`;
 
 const INSERT_EVENT = `INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`;
 
@@ -38,8 +49,12 @@ const INSERT_EVENT = `INSERT INTO request_events (request_id, type, actor, opera
  */
 export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): Promise<boolean> {
   const mail = m.mail;
+  // The blocklist check, before the transaction (BlocklistService.match: the address and its domains).
+  const labels = (mail.from.split('@')[1] ?? '').split('.');
+  await c.query(`SELECT * FROM blocklist WHERE pattern = ANY ($1) ORDER BY length(pattern) DESC LIMIT 1`, [
+    [mail.from, `@${labels.join('.')}`, ...labels.map((_, i) => `*.${labels.slice(i).join('.')}`)],
+  ]);
   await c.query('START TRANSACTION');
-  await c.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
   let created = false;
   let outboxId: string | null = null;
   try {
@@ -96,14 +111,21 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
         if (inserted.rows[0]) {
           requestId = inserted.rows[0].id;
           created = true;
+          // The SLA due dates (default targets: 240 and 2880 business minutes, always open).
+          const now = Date.now();
+          await c.query(`UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`, [
+            requestId,
+            new Date(now + 240 * 60_000),
+            new Date(now + 2880 * 60_000),
+          ]);
         }
       }
     }
-    const seq = (await c.query(NEXT_SEQ, [requestId, 'in', false])).rows[0].last_seq;
-    const message = await c.query(INSERT_MESSAGE, [
+    const message = await c.query(APPEND_MESSAGE, [
       requestId,
-      seq,
       'in',
+      false,
+      `${mail.from} ${mail.subject} ${mail.text}`,
       'customer',
       null,
       mail.from,
@@ -139,6 +161,19 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
       null,
       JSON.stringify({ messageId: messageRowId, direction: 'in' }),
     ]);
+    const customer = { email: mail.from, name: mail.fromName };
+    const received = {
+      requestId,
+      messageId: messageRowId,
+      from: customer,
+      subject: mail.subject,
+      text: mail.text.slice(0, 4000),
+      attachments: mail.attachment ? [mail.attachment.filename] : [],
+    };
+    await c.query(ENQUEUE_WEBHOOKS, [
+      created ? ['request.created', 'message.received'] : ['message.received'],
+      (created ? [{ requestId, subject: mail.subject, customer }, received] : [received]).map((d) => JSON.stringify(d)),
+    ]);
     if (created) {
       // ConversationService.sendAutoReply: findById (one statement since the bench's fix; TypeORM's
       // findOne with relations ran a DISTINCT id query first), rate limit, thread, append, outbox, event.
@@ -151,12 +186,12 @@ export async function ceilingIngest(c: PoolClient, m: CeilingMail, n: number): P
         requestId,
         'in',
       ]);
-      const replySeq = (await c.query(NEXT_SEQ, [requestId, 'out', false])).rows[0].last_seq;
       const replyId = `md-ceiling.${n}@desk.test`;
-      const reply = await c.query(INSERT_MESSAGE, [
+      const reply = await c.query(APPEND_MESSAGE, [
         requestId,
-        replySeq,
         'out',
+        false,
+        '',
         'auto_reply',
         null,
         'support@localhost',

@@ -142,7 +142,8 @@ export class InboundMailService {
     const messageId = mail.messageId ?? `${hashKey.slice(7, 39)}@no-message-id.invalid`;
     let stored: Stored;
     try {
-      stored = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
+      // PostgreSQL's default READ COMMITTED (not named: TypeORM would spend a round trip on SET TRANSACTION).
+      stored = await this.dataSource.transaction(async (manager) => {
         const inboundId = await this.claim(manager, raw, source, mail, dedupeKey);
         const result = await this.store(manager, mail, messageId, sender, decision, raw, options);
         await manager.query(
@@ -271,20 +272,29 @@ export class InboundMailService {
     messageRowId: number,
   ) {
     const customer = { email: sender, name: mail.from?.name || null };
-    if (created)
-      await this.webhooks.enqueue(manager, 'request.created', {
+    const received = {
+      event: 'message.received' as const,
+      data: {
         requestId,
-        subject: mail.subject.trim() || '(no subject)',
-        customer,
-      });
-    await this.webhooks.enqueue(manager, 'message.received', {
-      requestId,
-      messageId: messageRowId,
-      from: customer,
-      subject: mail.subject,
-      text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
-      attachments: mail.attachments.map((a) => a.filename),
-    });
+        messageId: messageRowId,
+        from: customer,
+        subject: mail.subject,
+        text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
+        attachments: mail.attachments.map((a) => a.filename),
+      },
+    };
+    await this.webhooks.enqueueAll(
+      manager,
+      created
+        ? [
+            {
+              event: 'request.created',
+              data: { requestId, subject: mail.subject.trim() || '(no subject)', customer },
+            },
+            received,
+          ]
+        : [received],
+    );
   }
 
   private appendInbound(

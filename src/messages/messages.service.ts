@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { OutboxService } from '../outbound-mail/outbox.service';
-import { RequestsService } from '../requests/requests.service';
+import { NEXT_SEQ_UPDATE } from '../requests/requests.service';
 import { Attachment } from './attachment.entity';
 import { Message, MessageDirection, MessageKind } from './message.entity';
 
@@ -54,7 +54,6 @@ export interface NewMessage {
 export class MessagesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly requests: RequestsService,
     private readonly outbox: OutboxService,
   ) {}
 
@@ -68,16 +67,20 @@ export class MessagesService {
         : m.kind === 'operator' || m.kind === 'note'
           ? `${m.subject} ${m.text}`
           : '';
-    const seq = await this.requests.nextSeq(manager, m.requestId, m.direction, m.firstResponse ?? false, searchText);
-    const rows: Array<{ id: number; created_at: Date }> = await manager.query(
-      `INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
+    // One statement: the request's next message number (its row lock until commit keeps `seq`
+    // gapless), its activity times and search vector (NEXT_SEQ_UPDATE), then the row.
+    const rows: Array<{ id: number; seq: number; created_at: Date }> = await manager.query(
+      `WITH s AS (${NEXT_SEQ_UPDATE})
+       INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
                              cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, clock_timestamp())
-       RETURNING id, created_at`,
+       SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
+              $13::text, $14::text, $15::text, $16::text[], clock_timestamp() FROM s
+       RETURNING id, seq, created_at`,
       [
         m.requestId,
-        seq,
         m.direction,
+        m.firstResponse ?? false,
+        searchText,
         m.kind,
         m.operatorId ?? null,
         m.fromAddress,
@@ -92,6 +95,8 @@ export class MessagesService {
         m.references ?? [],
       ],
     );
+    if (!rows[0]) throw new Error(`request ${m.requestId} does not exist`);
+    const seq = rows[0].seq;
     const id = rows[0].id;
     for (const a of m.attachments ?? []) {
       await manager.query(

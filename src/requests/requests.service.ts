@@ -8,6 +8,19 @@ import { Customer } from './customer.entity';
 import { EventActor, RequestEvent, RequestEventType } from './request-event.entity';
 import { ServiceRequest } from './request.entity';
 
+/**
+ * Reserves the next message number on request $1 (its row lock until commit keeps `seq` gapless),
+ * touches its activity times ($2: direction 'in' or 'out'; $3: whether this is the first response)
+ * and appends $4 to its search vector (positions stripped, at most 10,000 characters per message;
+ * '' adds nothing). RETURNING last_seq. MessagesService.append runs it in the CTE that inserts the
+ * message.
+ */
+export const NEXT_SEQ_UPDATE = `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
+         last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
+         first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END,
+         search_vector = CASE WHEN $4 = '' THEN search_vector ELSE search_vector || strip(to_tsvector('simple', left($4, 10000))) END
+       WHERE id = $1 RETURNING last_seq`;
+
 export interface NewEvent {
   type: RequestEventType;
   actor: EventActor;
@@ -123,31 +136,6 @@ export class RequestsService {
       }
     }
     throw new Error(`could not open a request for customer ${customerId}`);
-  }
-
-  /**
-   * Reserves the next message number on a request (row lock until commit keeps `seq` gapless) and
-   * touches its activity times.
-   */
-  async nextSeq(
-    manager: EntityManager,
-    requestId: number,
-    direction: 'in' | 'out',
-    firstResponse: boolean,
-    searchText = '',
-  ): Promise<number> {
-    // `searchText` joins the request's search vector (positions stripped, at most 10,000 characters
-    // per message) in the same statement. TypeORM answers an UPDATE ... RETURNING with [rows, rowCount].
-    const [rows]: [Array<{ last_seq: number }>, number] = await manager.query(
-      `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
-              last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
-              first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END,
-              search_vector = CASE WHEN $4 = '' THEN search_vector ELSE search_vector || strip(to_tsvector('simple', left($4, 10000))) END
-       WHERE id = $1 RETURNING last_seq`,
-      [requestId, direction, firstResponse, searchText],
-    );
-    if (!rows[0]) throw new Error(`request ${requestId} does not exist`);
-    return rows[0].last_seq;
   }
 
   /**
