@@ -1,7 +1,7 @@
 import { mailToReply, imapIngest } from './imap';
 import { hasDovecot, main } from './lib';
 import { memory, startTimes } from './memory-start';
-import { queueAtScale } from './queue-at-scale';
+import { queueAtScale, searchAt100k } from './queue-at-scale';
 import { webhookIngest } from './webhook-ingest';
 
 /** `npm run bench`: every scenario in turn; each prints its figures and appends its row to BENCHMARKS.md. */
@@ -24,6 +24,7 @@ main(typeof module === 'object' ? module : undefined, async () => {
     console.warn('dovecot is not installed (apt-get install -y dovecot-imapd): IMAP scenarios skipped');
   }
   await step('queue at scale', () => queueAtScale());
+  await step('search at 100k', () => searchAt100k());
   await step('start time', () => startTimes());
   await step('memory', () => memory());
   console.log(`\nall scenarios in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -164,6 +164,8 @@ export function startApp(env: Record<string, string>, timeoutMs = 120_000): Prom
       // A benchmark is one client sending as fast as it can: no per-address limits.
       WEBHOOK_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT: '0',
+      // BENCH_APP_NODE_OPTIONS: Node flags for the app (to measure a flag before the start script gets it).
+      ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
       ...env,
     },
     timeoutMs,

@@ -1,14 +1,22 @@
 import { Client } from 'pg';
 
-export const SEED = {
-  requests: Number(process.env.BENCH_QUEUE_REQUESTS ?? 1_000_000),
-  messagesPerRequest: 3,
-  customers: 250_000,
-  operators: 50,
-  /** The newest requests are open: this many `new`, then this many `in_progress`; the rest closed. */
-  newCount: 50_000,
-  inProgressCount: 100_000,
-};
+/** What the seed generates for `requests` requests (the other counts scale with it; 1M: the issue's size). */
+export function seedPlan(requests: number) {
+  const k = requests / 1_000_000;
+  return {
+    requests,
+    messagesPerRequest: 3,
+    customers: Math.round(250_000 * k),
+    operators: 50,
+    /** The newest requests are open: this many `new`, then this many `in_progress`; the rest closed. */
+    newCount: Math.round(50_000 * k),
+    inProgressCount: Math.round(100_000 * k),
+  };
+}
+export type SeedPlan = ReturnType<typeof seedPlan>;
+
+/** The queue scenario's size: BENCH_QUEUE_REQUESTS, 1M by default. */
+export const SEED = seedPlan(Number(process.env.BENCH_QUEUE_REQUESTS ?? 1_000_000));
 
 /**
  * Seeds the queue with generate_series (deterministic: every value derives from the row number):
@@ -16,7 +24,12 @@ export const SEED = {
  * and messages are dropped first and rebuilt after (their definitions are read back from
  * pg_indexes, so the schema stays exactly the migrated one). Returns seconds taken.
  */
-export async function seedQueue(url: string, log: (s: string) => void = console.log): Promise<number> {
+export async function seedQueue(
+  url: string,
+  log: (s: string) => void = console.log,
+  plan: SeedPlan = SEED,
+): Promise<number> {
+  const SEED = plan;
   const started = Date.now();
   const c = new Client({ connectionString: url });
   await c.connect();
