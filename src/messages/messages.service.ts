@@ -138,8 +138,15 @@ export class MessagesService {
   }
 
   /** The latest customer (inbound) message of a request: what replies thread under. */
-  latestInbound(manager: EntityManager, requestId: number): Promise<Message | null> {
-    return manager.findOne(Message, { where: { requestId, direction: 'in' }, order: { seq: 'DESC' } });
+  async latestInbound(
+    manager: EntityManager,
+    requestId: number,
+  ): Promise<Pick<Message, 'messageId' | 'references'> | null> {
+    const rows: Array<{ message_id: string; references: string[] }> = await manager.query(
+      `SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' ORDER BY seq DESC LIMIT 1`,
+      [requestId],
+    );
+    return rows[0] ? { messageId: rows[0].message_id, references: rows[0].references } : null;
   }
 
   /** The whole conversation in order, with attachments (metadata) and delivery state. */

@@ -5,7 +5,8 @@ import { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ListRequestsQuery, REQUEST_SORT_COLUMNS, RequestSortKey } from './dto/list-requests.query';
-import { RequestStatus, ServiceRequest } from './request.entity';
+import { REQUEST_COLUMNS, RequestRow, requestFromRow } from './request-row';
+import { ServiceRequest } from './request.entity';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -19,35 +20,6 @@ function toDate(name: string, value: string): Date {
   const d = new Date(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(d.getTime())) throw new BadRequestException(`${name} is not a valid date`);
   return d;
-}
-
-/** A row of the page statement: the request's columns, its customer's (c_) and operator's (o_), and the count. */
-interface Row {
-  total: number;
-  id: number | null;
-  status: RequestStatus;
-  subject: string;
-  customer_id: number;
-  operator_id: number | null;
-  previous_request_id: number | null;
-  last_seq: number;
-  created_at: Date;
-  updated_at: Date;
-  first_response_at: Date | null;
-  closed_at: Date | null;
-  last_message_at: Date | null;
-  first_response_due_at: Date | null;
-  resolution_due_at: Date | null;
-  sla_breached_first_response_at: Date | null;
-  sla_breached_resolution_at: Date | null;
-  satisfaction_rating: number | null;
-  satisfaction_rated_at: Date | null;
-  c_email: string;
-  c_name: string | null;
-  c_blocked: boolean;
-  o_name: string | null;
-  o_email: string | null;
-  o_role: string | null;
 }
 
 /**
@@ -121,22 +93,17 @@ export class RequestQueryService {
     }
     const sql = `
       WITH ${ctes}
-      SELECT total.n AS total, r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
-        r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
-        r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
-        r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-        c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-        o.name AS o_name, o.email AS o_email, o.role AS o_role
+      SELECT total.n AS total, ${REQUEST_COLUMNS}
       FROM total
       LEFT JOIN (ids JOIN requests r ON r.id = ids.id
         JOIN customers c ON c.id = r.customer_id
         LEFT JOIN operators o ON o.id = r.operator_id) ON true
       ORDER BY ${sort.order}`;
-    const rows: Row[] = await this.dataSource.query(sql, params);
+    const rows: Array<RequestRow & { total: number }> = await this.dataSource.query(sql, params);
     const n = rows[0]?.total ?? 0;
     const exact = !countLimit || n <= countLimit || ranked;
     return {
-      items: rows.filter((row) => row.id !== null).map(toRequest),
+      items: rows.filter((row) => row.id !== null).map(requestFromRow),
       total: exact ? n : countLimit,
       totalExact: exact,
       page,
@@ -190,33 +157,4 @@ export class RequestQueryService {
     if (query.q !== undefined) and.push(`r.search_vector @@ websearch_to_tsquery('simple', ${bind(query.q)})`);
     return and;
   }
-}
-
-/** A row of the page as the entity shape `toRequestResponse` maps (customer and operator loaded). */
-function toRequest(row: Row): ServiceRequest {
-  return {
-    id: row.id!,
-    customerId: row.customer_id,
-    customer: { id: row.customer_id, email: row.c_email, name: row.c_name, blocked: row.c_blocked },
-    subject: row.subject,
-    status: row.status,
-    operatorId: row.operator_id,
-    operator:
-      row.operator_id === null
-        ? null
-        : { id: row.operator_id, name: row.o_name!, email: row.o_email!, role: row.o_role },
-    previousRequestId: row.previous_request_id,
-    lastSeq: row.last_seq,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    firstResponseAt: row.first_response_at,
-    closedAt: row.closed_at,
-    lastMessageAt: row.last_message_at,
-    firstResponseDueAt: row.first_response_due_at,
-    resolutionDueAt: row.resolution_due_at,
-    slaBreachedFirstResponseAt: row.sla_breached_first_response_at,
-    slaBreachedResolutionAt: row.sla_breached_resolution_at,
-    satisfactionRating: row.satisfaction_rating,
-    satisfactionRatedAt: row.satisfaction_rated_at,
-  } as ServiceRequest;
 }

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { EventActor, RequestEvent, RequestEventType } from './request-event.entity';
+import { REQUEST_COLUMNS, RequestRow, requestFromRow } from './request-row';
 import { ServiceRequest } from './request.entity';
 
 /**
@@ -48,14 +49,14 @@ export class RequestsService {
   }
 
   /** One request with its customer and operator, or null. */
-  findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<ServiceRequest | null> {
-    // One statement: findOne with relations runs two (a DISTINCT id query for its LIMIT 1, then the row).
-    return manager
-      .createQueryBuilder(ServiceRequest, 'r')
-      .innerJoinAndSelect('r.customer', 'customer')
-      .leftJoinAndSelect('r.operator', 'operator')
-      .where('r.id = :id', { id })
-      .getOne();
+  async findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<ServiceRequest | null> {
+    const rows: RequestRow[] = await manager.query(
+      `SELECT ${REQUEST_COLUMNS}
+         FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+        WHERE r.id = $1`,
+      [id],
+    );
+    return rows[0] ? requestFromRow(rows[0]) : null;
   }
 
   /** The request history, oldest first. */
