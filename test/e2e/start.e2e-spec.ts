@@ -71,6 +71,28 @@ describe('npm start on the embedded database', () => {
     }
   }, 120000);
 
+  it('starts a new data directory from the build template, and runs initdb when the template does not load', async () => {
+    expect(fs.existsSync('dist/pglite-template.tar.gz')).toBe(true);
+    // A copy of dist/ (inside the repository, so node_modules resolves) whose template is damaged.
+    const copy = fs.mkdtempSync(path.join('node_modules', '.cache', 'maildesk-start-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-template-'));
+    try {
+      fs.cpSync('dist', path.join(copy, 'dist'), { recursive: true });
+      fs.writeFileSync(path.join(copy, 'dist', 'pglite-template.tar.gz'), 'not a tar archive');
+      const port = await freePort();
+      const app = await start({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'log' }, 60_000, { cwd: copy });
+      try {
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+        expect(fs.existsSync(path.join(dir, 'pgdata', 'PG_VERSION'))).toBe(true);
+      } finally {
+        await expect(app.stop()).resolves.toBe(0);
+      }
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
+
   it('stops with exit code 1 and one line naming the variable on a bad value', async () => {
     const proc = spawn(process.execPath, ['dist/src/main.js'], {
       env: { ...process.env, PORT: 'abc' },

@@ -156,6 +156,13 @@ describe('docker/Dockerfile', () => {
     expect(dockerfile).toMatch(/COPY --from=build \/app\/node_modules \.\/node_modules/);
   });
 
+  it('copies every file `npm run build` runs into the build stage (the embedded template script)', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    const scripts = [...pkg.scripts.build.matchAll(/node (\S+\.mjs)/g)].map((m) => m[1]);
+    expect(scripts).toEqual(['scripts/pglite-template.mjs']);
+    for (const file of scripts) expect(dockerfile).toContain(`COPY ${file} ./scripts/`);
+  });
+
   it('runs as the non-root user node, with a healthcheck on /health/live, starting what npm start starts', () => {
     const runtime = instructions.slice(
       instructions.findIndex((l) => l.startsWith('FROM node:20-bookworm-slim AS runtime')),
