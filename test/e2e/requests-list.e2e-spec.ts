@@ -216,6 +216,18 @@ describe('GET /requests', () => {
     expect(statusDesc).toEqual(['new', 'in_progress', 'closed', 'closed']);
   });
 
+  it('orders several statuses (merged per status) exactly as the same requests unfiltered, on every sort and page', async () => {
+    for (const sort of ['createdAt', '-createdAt', 'updatedAt', '-lastMessageAt', 'lastMessageAt', 'status', '-id']) {
+      for (const page of [1, 2]) {
+        const all = await list(`?sort=${sort}&limit=3&page=${page}`);
+        const merged = await list(`?status=closed,new,in_progress&sort=${sort}&limit=3&page=${page}`);
+        expect(merged.status).toBe(200);
+        expect(idsOf(merged)).toEqual(idsOf(all));
+        expect(merged.body.total).toBe(all.body.total);
+      }
+    }
+  });
+
   it('answers 400 for any other sort, including SQL', async () => {
     for (const sort of ['subject', 'created_at', '--createdAt', '-createdAt;DROP TABLE requests', 'r.id', '']) {
       const res = await list(`?sort=${encodeURIComponent(sort)}`);
