@@ -132,14 +132,21 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
   }
 }
 
+/** The app's session settings (no parallel query, ...): the SQL alone runs with the app's plans. */
+function appSessionOptions(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const options = require(path.join(appDir(), 'dist/src/database/data-source-options.js')) as {
+    SESSION_OPTIONS: string;
+  };
+  return options.SESSION_OPTIONS;
+}
+
 /** EXPLAIN ANALYZE of each statement: the median total (planning + execution) ms over 5 runs, and the last plan. */
 async function explain(
   url: string,
   statements: Array<{ sql: string; params: unknown[] }>,
 ): Promise<{ ms: number; plans: string[] }> {
-  // The app's session settings (no parallel query), so the plans are the app's.
-  const { SESSION_OPTIONS } = require(path.join(appDir(), 'dist/src/database/data-source-options.js')); // eslint-disable-line @typescript-eslint/no-require-imports
-  const c = new Client({ connectionString: url, options: SESSION_OPTIONS });
+  const c = new Client({ connectionString: url, options: appSessionOptions() });
   await c.connect();
   try {
     let total = 0;
@@ -172,8 +179,7 @@ async function sqlLoad(
   statements: Array<{ sql: string; params: unknown[] }>,
   concurrency: number,
 ): Promise<{ p50: number; p99: number; rps: number }> {
-  const { SESSION_OPTIONS } = require(path.join(appDir(), 'dist/src/database/data-source-options.js')); // eslint-disable-line @typescript-eslint/no-require-imports
-  const pool = new Pool({ connectionString: url, max: concurrency, options: SESSION_OPTIONS });
+  const pool = new Pool({ connectionString: url, max: concurrency, options: appSessionOptions() });
   const { rows } = await pool.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
   const adminId = rows[0].id as number;
   const latencies: number[] = [];

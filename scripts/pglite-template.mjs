@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// Run after `nest build`: the app's own check of the installed version, from dist/.
 const require = createRequire(path.join(root, 'package.json'));
-let dir = path.dirname(require.resolve('@electric-sql/pglite'));
-while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+const version = require('./dist/src/database/embedded-postgres.js').installedPGliteVersion();
 
 const cache = path.join(root, 'node_modules', '.cache', 'maildesk', `pglite-template-${version}.tar.gz`);
 if (!fs.existsSync(cache)) {

@@ -59,6 +59,16 @@ function templateFor(dir: string): string | undefined {
   return templateFile();
 }
 
+/**
+ * The version of the installed PGlite (its package.json is not in its exports): what the template
+ * is made by and checked against (scripts/pglite-template.mjs calls this from dist/).
+ */
+export function installedPGliteVersion(): string | undefined {
+  let pkg = path.dirname(require.resolve('@electric-sql/pglite'));
+  while (!fs.existsSync(path.join(pkg, 'package.json'))) pkg = path.dirname(pkg);
+  return (JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { version?: string }).version;
+}
+
 /** The build's template, when it is there and was made by the PGlite installed now. */
 function templateFile(): string | undefined {
   // Compiled, this file is dist/src/database/embedded-postgres.js (no __dirname in the ESM tests).
@@ -68,11 +78,7 @@ function templateFile(): string | undefined {
   try {
     const made = (JSON.parse(fs.readFileSync(path.join(dist, 'pglite-template.json'), 'utf8')) as { pglite?: string })
       .pglite;
-    let pkg = path.dirname(require.resolve('@electric-sql/pglite'));
-    while (!fs.existsSync(path.join(pkg, 'package.json'))) pkg = path.dirname(pkg);
-    const installed = (JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { version?: string })
-      .version;
-    return made && made === installed && fs.existsSync(file) ? file : undefined;
+    return made && made === installedPGliteVersion() && fs.existsSync(file) ? file : undefined;
   } catch {
     return undefined;
   }

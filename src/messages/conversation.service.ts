@@ -67,7 +67,7 @@ export class ConversationService {
     if (assignee !== actor.id && actor.role !== 'admin') {
       throw new ForbiddenException('only an admin can assign a request to someone else');
     }
-    const operator = assignee === actor.id ? actor : await this.operators.findActiveById(assignee);
+    const operator = assignee === actor.id ? actor : await this.operators.activeIdentity(assignee);
     if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
     await this.dataSource.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);

@@ -59,7 +59,9 @@ export class RequestQueryService {
         : statuses.length === 1
           ? `r.status = ${statuses[0]}`
           : `r.status IN (${statuses.join(', ')})`;
-    const sort = this.sort(query, bind);
+    // Ranked search: relevance order (no `sort` given), every match read, ranked and counted.
+    const ranked = query.q !== undefined && query.sort === undefined;
+    const sort = this.sort(query, ranked, bind);
     const countLimit = this.config.queue.countLimit;
     // The count reads at most countLimit + 1 matches (an index-only scan for the usual filters).
     const counted = () =>
@@ -69,7 +71,6 @@ export class RequestQueryService {
     const pageLimit = bind(limit);
     const pageOffset = bind((page - 1) * limit);
     let ctes: string;
-    const ranked = query.q !== undefined && query.sort === undefined;
     if (ranked) {
       // Ranked search: every match is read and ranked anyway, so they are read once (one GIN scan,
       // not one for the count and one for the page) and counted exactly.
@@ -115,8 +116,12 @@ export class RequestQueryService {
    * ORDER BY of the page (over `requests r`): the whitelisted sort column then id, or relevance for a
    * search without `sort`; `column` is the sort column besides id (none for id or relevance).
    */
-  private sort(query: ListRequestsQuery, bind: (value: unknown) => string): { order: string; column?: string } {
-    if (query.q !== undefined && query.sort === undefined) {
+  private sort(
+    query: ListRequestsQuery,
+    ranked: boolean,
+    bind: (value: unknown) => string,
+  ): { order: string; column?: string } {
+    if (ranked) {
       // Relevance: how well the subject matches (a hit only in a message ranks 0), then the newest.
       // (Ranking message texts too meant re-parsing every matching message: 300 ms for a common word
       // over 100,000 requests.)

@@ -8,13 +8,7 @@ async function setup(env: Record<string, string>) {
   const admin = await t.adminToken();
   const operators: Record<string, { id: number; token: string }> = {};
   for (const name of ['ada', 'bob']) {
-    const res = await t
-      .http()
-      .post('/operators')
-      .set(auth(admin))
-      .send({ name, email: `${name}@desk.test`, password: `${name}-password-1`, role: 'operator' });
-    expect(res.status).toBe(201);
-    operators[name] = { id: res.body.id, token: await t.login(`${name}@desk.test`, `${name}-password-1`) };
+    operators[name] = await t.createOperator({ name, email: `${name}@desk.test`, password: `${name}-password-1` });
   }
   let n = 0;
   const newRequest = async (): Promise<number> => {

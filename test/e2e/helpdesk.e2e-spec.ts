@@ -20,13 +20,11 @@ describe('help-desk tools', () => {
     sink = await SmtpSink.start();
     t = await createTestApp({ SMTP_URL: sink.url, ATTACHMENT_MAX_BYTES: '2048', LOGIN_RATE_LIMIT: '1000' });
     admin = await t.adminToken();
-    const op = await t
-      .http()
-      .post('/operators')
-      .set(auth(admin))
-      .send({ name: 'Olga', email: 'olga@desk.test', password: 'olga-password-1', role: 'operator' });
-    expect(op.status).toBe(201);
-    operator = await t.login('olga@desk.test', 'olga-password-1');
+    ({ token: operator } = await t.createOperator({
+      name: 'Olga',
+      email: 'olga@desk.test',
+      password: 'olga-password-1',
+    }));
   });
 
   afterAll(async () => {

@@ -32,13 +32,7 @@ describe('working a request: get, assign, close, messages, events', () => {
   }
 
   async function createOperator(name: string, email: string): Promise<{ id: number; token: string }> {
-    const res = await t
-      .http()
-      .post('/operators')
-      .set(auth(admin))
-      .send({ name, email, password: `${name}-password-1`, role: 'operator' });
-    expect(res.status).toBe(201);
-    return { id: res.body.id, token: await t.login(email, `${name}-password-1`) };
+    return t.createOperator({ name, email, password: `${name}-password-1` });
   }
 
   beforeAll(async () => {

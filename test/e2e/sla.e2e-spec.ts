@@ -29,13 +29,11 @@ describe('SLA: due dates, overdue list, breach events, admin override', () => {
       SLA_CHECK_SECONDS: '1',
     });
     admin = await t.adminToken();
-    const op = await t
-      .http()
-      .post('/operators')
-      .set(auth(admin))
-      .send({ name: 'Olga', email: 'olga@desk.test', password: 'olga-password-1', role: 'operator' });
-    expect(op.status).toBe(201);
-    operator = await t.login('olga@desk.test', 'olga-password-1');
+    ({ token: operator } = await t.createOperator({
+      name: 'Olga',
+      email: 'olga@desk.test',
+      password: 'olga-password-1',
+    }));
   });
 
   afterAll(async () => {

@@ -20,6 +20,13 @@ export interface TestApp {
   /** Bearer token of the seeded admin. */
   adminToken(): Promise<string>;
   login(email: string, password: string): Promise<string>;
+  /** Creates an operator (`role` operator by default) as the admin, asserts the 201, and logs in. */
+  createOperator(op: {
+    name: string;
+    email: string;
+    password: string;
+    role?: 'operator' | 'admin';
+  }): Promise<{ id: number; token: string }>;
   close(): Promise<void>;
 }
 
@@ -56,6 +63,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       const res = await request(app.getHttpServer()).post('/auth/login').send({ email, password });
       if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.accessToken as string;
+    },
+    async createOperator({ name, email, password, role = 'operator' }) {
+      const res = await request(app.getHttpServer())
+        .post('/operators')
+        .set('Authorization', `Bearer ${await t.adminToken()}`)
+        .send({ name, email, password, role });
+      expect(res.status).toBe(201);
+      return { id: res.body.id as number, token: await t.login(email, password) };
     },
     async adminToken() {
       admin ??= await t.login(TEST_ADMIN.email, TEST_ADMIN.password);
