@@ -105,6 +105,8 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
   const { DataSource } = require('typeorm') as typeof import('typeorm');
   const { dataSourceOptions } = require(path.join(appDir(), 'dist/src/database/data-source-options.js'));
   const { RequestQueryService } = require(path.join(appDir(), 'dist/src/requests/request-query.service.js'));
+  // The app's defaults (REQUESTS_COUNT_LIMIT and the rest), as the app under load runs with them.
+  const { loadConfig } = require(path.join(appDir(), 'dist/src/config/config.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
   const captured: Array<{ sql: string; params: unknown[] }> = [];
   const noop = () => undefined;
@@ -125,7 +127,7 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
     const q: Record<string, unknown> = { ...query };
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
     captured.length = 0;
-    await new RequestQueryService(ds, { queue: { countLimit: 10_000 } }).list(q);
+    await new RequestQueryService(ds, loadConfig({})).list(q);
     return captured.filter((c) => /^\s*(SELECT|WITH)/i.test(c.sql));
   } finally {
     await ds.destroy();
@@ -161,7 +163,17 @@ async function explain(
         runs.push(num(/Planning Time: ([\d.]+)/) + num(/Execution Time: ([\d.]+)/));
       }
       total += pct(runs, 50);
-      plans.push(`${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}`);
+      // The app runs it as a named prepared statement (src/database/prepared.ts), for which
+      // PostgreSQL may keep one generic plan after five runs: that plan too, forced.
+      const literal = (v: unknown) => (typeof v === 'number' ? String(v) : c.escapeLiteral(String(v)));
+      await c.query(`PREPARE bench_generic AS ${s.sql}`);
+      await c.query(`SET plan_cache_mode = force_generic_plan`);
+      const g = await c.query(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic(${s.params.map(literal).join(', ')})`);
+      await c.query(`RESET plan_cache_mode; DEALLOCATE bench_generic`);
+      const generic = g.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
+      plans.push(
+        `${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}\n\n-- generic plan (what a prepared statement may keep):\n${generic}`,
+      );
     }
     return { ms: round(total, 2), plans };
   } finally {
@@ -179,6 +191,10 @@ async function sqlLoad(
   statements: Array<{ sql: string; params: unknown[] }>,
   concurrency: number,
 ): Promise<{ p50: number; p99: number; rps: number }> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { statementName } = require(path.join(appDir(), 'dist/src/database/prepared.js'));
+  const { ACTIVE_IDENTITY_SQL: AUTH_SQL } = require(path.join(appDir(), 'dist/src/operators/operators.service.js'));
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const pool = new Pool({ connectionString: url, max: concurrency, options: appSessionOptions() });
   const { rows } = await pool.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
   const adminId = rows[0].id as number;
@@ -190,10 +206,9 @@ async function sqlLoad(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < end) {
           const t0 = performance.now();
-          await pool.query(`SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`, [
-            adminId,
-          ]);
-          for (const s of statements) await pool.query(s.sql, s.params);
+          // As the app sends them: named prepared statements (src/database/prepared.ts).
+          await pool.query({ name: statementName(AUTH_SQL), text: AUTH_SQL, values: [adminId] });
+          for (const s of statements) await pool.query({ name: statementName(s.sql), text: s.sql, values: s.params });
           latencies.push(performance.now() - t0);
         }
       }),
@@ -284,7 +299,8 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
           if (c === 1) p99at1 = r.p99;
           if (c === 10) {
             p99at10 = r.p99;
-            worstP99at10 = Math.max(worstP99at10, r.p99);
+            // Issue 6's 30 ms is for the five list shapes; the searches have their own check below.
+            if (!shape.name.startsWith('search')) worstP99at10 = Math.max(worstP99at10, r.p99);
             worstRatio = Math.max(worstRatio, r.p99 / Math.max(alone.p99, 0.01));
           }
         }
@@ -323,7 +339,7 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         ...(searchOnly
           ? []
           : [
-              check(`p99 <= 30 ms at 10 conns (worst ${worstP99at10})`, worstP99at10 <= 30),
+              check(`list shapes p99 <= 30 ms at 10 conns (worst ${worstP99at10})`, worstP99at10 <= 30),
               check(`p99 <= 3x the SQL alone at 10 conns (worst ${round(worstRatio)}x)`, worstRatio <= 3),
             ]),
         check(`no seq scan of requests, customers, messages (${seqScans})`, seqScans === 0),

@@ -266,7 +266,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       operatorMaxOpen: int(env, 'OPERATOR_MAX_OPEN', 0, 0, 1_000_000),
       reassignNotify: bool(env, 'REASSIGN_NOTIFY', false),
     },
-    queue: { countLimit: int(env, 'REQUESTS_COUNT_LIMIT', 10_000, 0, 100_000_000) },
+    queue: { countLimit: int(env, 'REQUESTS_COUNT_LIMIT', 1_000, 0, 100_000_000) },
     inbound: { token: inboundToken, hmacSecret },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },

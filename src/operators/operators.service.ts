@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { DataSource, Not, Repository } from 'typeorm';
+import { preparedQuery } from '../database/prepared';
 import { Operator, OperatorRole } from './operator.entity';
 
 /** Who an access token's operator is now. */
@@ -24,6 +25,9 @@ export interface OperatorChanges {
   password?: string;
 }
 
+/** The operator lookup of every authenticated call (also run by the queue bench's SQL-alone ceiling). */
+export const ACTIVE_IDENTITY_SQL = `SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`;
+
 /**
  * Operators and their credentials. Operators are deactivated, never deleted; deactivation and a
  * password change bump `token_version`, which ends every token issued before.
@@ -34,7 +38,7 @@ export class OperatorsService {
   /** Compared against when the email is unknown, so a login takes as long either way. */
   private dummyHash?: Promise<string>;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(Operator);
   }
 
@@ -57,9 +61,7 @@ export class OperatorsService {
    */
   async activeIdentity(id: number): Promise<Identity | null> {
     const rows: Array<Pick<Operator, 'id' | 'email' | 'name' | 'role'> & { token_version: number }> =
-      await this.repo.query(`SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`, [
-        id,
-      ]);
+      await preparedQuery(this.dataSource, ACTIVE_IDENTITY_SQL, [id]);
     const row = rows[0];
     return row
       ? { id: row.id, email: row.email, name: row.name, role: row.role, tokenVersion: row.token_version }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { preparedQuery } from '../database/prepared';
 import { ListRequestsQuery, REQUEST_SORT_COLUMNS, RequestSortKey } from './dto/list-requests.query';
 import { REQUEST_COLUMNS, RequestRow, requestFromRow } from './request-row';
 import { ServiceRequest } from './request.entity';
@@ -30,7 +31,7 @@ function toDate(name: string, value: string): Date {
  * its indexes, and only those rows are joined to their customer and operator (an offset of 4,000
  * joins 20 rows, not 4,020); the count runs in the same statement over `requests` alone and stops
  * after REQUESTS_COUNT_LIMIT + 1 matches, so a filter matching 50,000 requests costs what one
- * matching 10,000 does; past the limit the answer says `totalExact: false`. The text search reads
+ * matching 1,000 does; past the limit the answer says `totalExact: false`. The text search reads
  * the stored, GIN-indexed `requests.search_vector` (subjects and texts of the conversation).
  */
 @Injectable()
@@ -100,16 +101,27 @@ export class RequestQueryService {
         JOIN customers c ON c.id = r.customer_id
         LEFT JOIN operators o ON o.id = r.operator_id) ON true
       ORDER BY ${sort.order}`;
-    const rows: Array<RequestRow & { total: number }> = await this.dataSource.query(sql, params);
-    const n = rows[0]?.total ?? 0;
-    const exact = !countLimit || n <= countLimit || ranked;
-    return {
-      items: rows.filter((row) => row.id !== null).map(requestFromRow),
-      total: exact ? n : countLimit,
-      totalExact: exact,
-      page,
-      limit,
-    };
+    const rows = await preparedQuery<RequestRow & { total: number }>(this.dataSource, sql, params);
+    const items = rows.filter((row) => row.id !== null).map(requestFromRow);
+    return { items, ...this.total(rows[0]?.total ?? 0, ranked, (page - 1) * limit, items.length, limit), page, limit };
+  }
+
+  /**
+   * The total from the count `n`, read up to countLimit + 1 matches. Past the limit, the page itself
+   * says more: a partial page is the last one (the total is exact), a full one shows at least its end.
+   */
+  private total(
+    n: number,
+    ranked: boolean,
+    offset: number,
+    shown: number,
+    limit: number,
+  ): { total: number; totalExact: boolean } {
+    const countLimit = this.config.queue.countLimit;
+    if (!countLimit || n <= countLimit || ranked) return { total: n, totalExact: true };
+    if (shown > 0 && shown < limit) return { total: offset + shown, totalExact: true };
+    // A full page shows matches up to its end; an empty one (past the end) proves only the limit.
+    return { total: shown ? Math.max(countLimit, offset + shown) : countLimit, totalExact: false };
   }
 
   /**

@@ -6,8 +6,13 @@ import { APP_CONFIG } from '../config/config.module';
 import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { EventActor, RequestEvent, RequestEventType } from './request-event.entity';
+import { preparedQuery } from '../database/prepared';
 import { REQUEST_COLUMNS, RequestRow, requestFromRow } from './request-row';
 import { ServiceRequest } from './request.entity';
+
+const FIND_BY_ID = `SELECT ${REQUEST_COLUMNS}
+  FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+  WHERE r.id = $1`;
 
 /**
  * Reserves the next message number on request $1 (its row lock until commit keeps `seq` gapless),
@@ -50,12 +55,11 @@ export class RequestsService {
 
   /** One request with its customer and operator, or null. */
   async findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<ServiceRequest | null> {
-    const rows: RequestRow[] = await manager.query(
-      `SELECT ${REQUEST_COLUMNS}
-         FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
-        WHERE r.id = $1`,
-      [id],
-    );
+    // Outside a transaction (API reads, auto-replies) as a prepared statement.
+    const rows: RequestRow[] =
+      manager === this.dataSource.manager
+        ? await preparedQuery(this.dataSource, FIND_BY_ID, [id])
+        : await manager.query(FIND_BY_ID, [id]);
     return rows[0] ? requestFromRow(rows[0]) : null;
   }
 

@@ -270,8 +270,7 @@ describe('GET /requests past REQUESTS_COUNT_LIMIT', () => {
   let t: TestApp;
   let token: string;
   const ids: number[] = [];
-  const list = async (query: string) =>
-    t.http().get(`/requests${query}`).set('Authorization', `Bearer ${token}`);
+  const list = async (query: string) => t.http().get(`/requests${query}`).set('Authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
     t = await createTestApp({ REQUESTS_COUNT_LIMIT: '3' });
@@ -301,15 +300,23 @@ describe('GET /requests past REQUESTS_COUNT_LIMIT', () => {
     expect(three.body).toMatchObject({ total: 3, totalExact: true });
   });
 
-  it('past the limit answers the limit as a lower bound, and every page is still there', async () => {
+  it('past the limit answers a lower bound (the limit or the end of the page), exact on the last page, and every page is still there', async () => {
     const p1 = await list('?sort=id&limit=2&page=1');
     expect(p1.status).toBe(200);
     expect(p1.body).toMatchObject({ total: 3, totalExact: false, page: 1, limit: 2 });
+    // A full page past the limit: at least up to its end.
+    const p2 = await list('?sort=id&limit=2&page=2');
+    expect(p2.body).toMatchObject({ total: 4, totalExact: false, page: 2 });
+    // A page that is not full is the last one: the total is exact again.
     const p3 = await list('?sort=id&limit=2&page=3');
-    expect(p3.body).toMatchObject({ total: 3, totalExact: false, page: 3 });
-    expect([...idsOf(p1), ...idsOf(await list('?sort=id&limit=2&page=2')), ...idsOf(p3)]).toEqual(ids);
+    expect(p3.body).toMatchObject({ total: 5, totalExact: true, page: 3 });
+    // Past the end: the limit, as a lower bound.
+    const p4 = await list('?sort=id&limit=2&page=4');
+    expect(p4.body).toMatchObject({ total: 3, totalExact: false, items: [] });
+    expect([...idsOf(p1), ...idsOf(p2), ...idsOf(p3)]).toEqual(ids);
     const news = await list('?status=new');
-    expect(news.body).toMatchObject({ total: 3, totalExact: false });
+    // 4 matches, over the limit, but all on one page that is not full: counted by the page.
+    expect(news.body).toMatchObject({ total: 4, totalExact: true });
     expect(news.body.items).toHaveLength(4);
   });
 });

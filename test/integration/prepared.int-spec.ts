@@ -1,0 +1,83 @@
+import { DataSource, QueryFailedError } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options';
+import { runMigrations } from '../../src/database/database';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { preparedQuery, statementName } from '../../src/database/prepared';
+import { createTestDatabase, TestDatabase } from '../setup/database';
+
+const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
+const PREPARED = `SELECT name, statement FROM pg_prepared_statements ORDER BY name`;
+
+/** The prepared-statement path on one connection, so that the session's statements can be seen. */
+function describePrepared(where: string, open: () => Promise<{ ds: DataSource; close: () => Promise<void> }>) {
+  describe(`preparedQuery on ${where}`, () => {
+    let ds: DataSource;
+    let close: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ ds, close } = await open());
+      await ds.query(
+        `INSERT INTO operators (name, email, password_hash, role) VALUES ('Ann', 'ann@desk.test', 'x', 'operator')`,
+      );
+    });
+
+    afterAll(async () => {
+      await close?.();
+    });
+
+    it('answers rows, and prepares each text once per connection under its hash name', async () => {
+      const [{ id }] = await ds.query(`SELECT id FROM operators WHERE email = 'ann@desk.test'`);
+      for (let i = 0; i < 3; i++) {
+        await expect(preparedQuery(ds, LOOKUP, [id])).resolves.toEqual([{ id, email: 'ann@desk.test' }]);
+      }
+      await expect(preparedQuery(ds, LOOKUP, [-1])).resolves.toEqual([]);
+      const statements = await preparedQuery<{ name: string; statement: string }>(ds, PREPARED, []);
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          { name: statementName(LOOKUP), statement: LOOKUP },
+          { name: statementName(PREPARED), statement: PREPARED },
+        ]),
+      );
+      expect(statements.filter((s) => s.statement === LOOKUP)).toHaveLength(1);
+    });
+
+    it('names are stable per text, distinct across texts and within PostgreSQL limits', () => {
+      expect(statementName(LOOKUP)).toBe(statementName(`${LOOKUP}`));
+      expect(statementName(LOOKUP)).not.toBe(statementName(`${LOOKUP} `));
+      expect(statementName(LOOKUP)).toMatch(/^md_[0-9a-f]{24}$/);
+    });
+
+    it("fails as DataSource.query does: a QueryFailedError carrying PostgreSQL's code, and the connection goes on", async () => {
+      const failed = preparedQuery(ds, `SELECT $1::int AS n`, ['not a number']);
+      await expect(failed).rejects.toBeInstanceOf(QueryFailedError);
+      await expect(failed).rejects.toMatchObject({ driverError: { code: '22P02' } });
+      await expect(preparedQuery(ds, `SELECT $1::int AS n`, ['7'])).resolves.toEqual([{ n: 7 }]);
+    });
+  });
+}
+
+let db: TestDatabase;
+describePrepared('PostgreSQL', async () => {
+  db = await createTestDatabase();
+  const ds = await new DataSource(dataSourceOptions(db.url, 1)).initialize();
+  return {
+    ds,
+    close: async () => {
+      await ds.destroy();
+      await db.drop();
+    },
+  };
+});
+
+describePrepared('the embedded database (pglite-socket)', async () => {
+  const embedded = await startEmbeddedPostgres('memory://', 40);
+  await runMigrations(embedded.url);
+  const ds = await new DataSource(dataSourceOptions(embedded.url, 1)).initialize();
+  return {
+    ds,
+    close: async () => {
+      await ds.destroy();
+      await embedded.close();
+    },
+  };
+});
