@@ -99,7 +99,10 @@ async function load(
   };
 }
 
-/** The SQL the app runs for a query, captured from TypeORM with the app's own RequestQueryService. */
+/**
+ * The SQL the app runs for a query, captured with the app's own RequestQueryService: every
+ * statement its connection sends (the list goes straight to the pool as a prepared statement).
+ */
 async function captureSql(url: string, query: Shape['query']): Promise<Array<{ sql: string; params: unknown[] }>> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { DataSource } = require('typeorm') as typeof import('typeorm');
@@ -109,27 +112,24 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
   const { loadConfig } = require(path.join(appDir(), 'dist/src/config/config.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
   const captured: Array<{ sql: string; params: unknown[] }> = [];
-  const noop = () => undefined;
-  const ds = new DataSource({
-    ...dataSourceOptions(url, 1),
-    logging: true,
-    logger: {
-      logQuery: (sql: string, params?: unknown[]) => captured.push({ sql, params: params ?? [] }),
-      logQueryError: noop,
-      logQuerySlow: noop,
-      logSchemaBuild: noop,
-      logMigration: noop,
-      log: noop,
-    },
-  });
+  const ds = new DataSource(dataSourceOptions(url, 1));
   await ds.initialize();
+  // The app's dist resolves pg from this node_modules: the same Client class.
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function (this: Client, ...args: unknown[]) {
+    const [first, second] = args as [string | { text?: string; values?: unknown[] }, unknown];
+    if (typeof first === 'string') captured.push({ sql: first, params: Array.isArray(second) ? second : [] });
+    else if (first?.text) captured.push({ sql: first.text, params: first.values ?? [] });
+    return original.apply(this, args);
+  };
   try {
     const q: Record<string, unknown> = { ...query };
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
-    captured.length = 0;
     await new RequestQueryService(ds, loadConfig({})).list(q);
     return captured.filter((c) => /^\s*(SELECT|WITH)/i.test(c.sql));
   } finally {
+    proto.query = original;
     await ds.destroy();
   }
 }
@@ -163,17 +163,7 @@ async function explain(
         runs.push(num(/Planning Time: ([\d.]+)/) + num(/Execution Time: ([\d.]+)/));
       }
       total += pct(runs, 50);
-      // The app runs it as a named prepared statement (src/database/prepared.ts), for which
-      // PostgreSQL may keep one generic plan after five runs: that plan too, forced.
-      const literal = (v: unknown) => (typeof v === 'number' ? String(v) : c.escapeLiteral(String(v)));
-      await c.query(`PREPARE bench_generic AS ${s.sql}`);
-      await c.query(`SET plan_cache_mode = force_generic_plan`);
-      const g = await c.query(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic(${s.params.map(literal).join(', ')})`);
-      await c.query(`RESET plan_cache_mode; DEALLOCATE bench_generic`);
-      const generic = g.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
-      plans.push(
-        `${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}\n\n-- generic plan (what a prepared statement may keep):\n${generic}`,
-      );
+      plans.push(`${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}`);
     }
     return { ms: round(total, 2), plans };
   } finally {

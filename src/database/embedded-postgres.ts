@@ -35,6 +35,9 @@ export async function startEmbeddedPostgres(dir: string, maxConnections = 20): P
     }
   }
   db ??= await PGlite.create(dir);
+  // PGlite is one backend session for every socket connection, and pglite-socket ignores the
+  // startup options: the settings of SESSION_OPTIONS that matter here, set on that session.
+  await db.exec(`SET plan_cache_mode = force_custom_plan; SET default_transaction_isolation = 'read committed'`);
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   return {

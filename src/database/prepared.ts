@@ -19,10 +19,10 @@ export function statementName(text: string): string {
  * Runs a read of a hot path (the operator lookup of every API call, `GET /requests`,
  * `GET /requests/:id`) as a named prepared statement, straight on the connection pool.
  *
- * PostgreSQL parses a named statement once per connection and, after five runs, may keep one
- * generic plan for it: planning the list statement cost as much as running it. TypeORM's
- * `query()` only sends unnamed statements and takes a query runner per call (a pool checkout, an
- * event broadcast); on 1M requests the two together were a quarter of the CPU of a list call
+ * PostgreSQL parses a named statement once per connection, not at every call; it still plans it
+ * for its values every time (`plan_cache_mode=force_custom_plan` in SESSION_OPTIONS: a generic plan
+ * of the list reads the whole table). TypeORM's `query()` only sends unnamed statements and takes
+ * a query runner per call; on 1M requests, skipping both took a fifth of the CPU of a list call
  * (BENCHMARKS.md). The texts are the application's own, with every value bound, so the set of
  * names is small and fixed. Errors come back as TypeORM's `QueryFailedError`, logged by its
  * logger, exactly as from `DataSource.query()`.

@@ -41,6 +41,12 @@ function describePrepared(where: string, open: () => Promise<{ ds: DataSource; c
       expect(statements.filter((s) => s.statement === LOOKUP)).toHaveLength(1);
     });
 
+    it('plans every run for its values (no generic plan blind to status and LIMIT)', async () => {
+      await expect(preparedQuery(ds, `SELECT current_setting('plan_cache_mode') AS mode`, [])).resolves.toEqual([
+        { mode: 'force_custom_plan' },
+      ]);
+    });
+
     it('names are stable per text, distinct across texts and within PostgreSQL limits', () => {
       expect(statementName(LOOKUP)).toBe(statementName(`${LOOKUP}`));
       expect(statementName(LOOKUP)).not.toBe(statementName(`${LOOKUP} `));
