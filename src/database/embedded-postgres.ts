@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SESSION_SETTINGS } from './data-source-options';
 
 export interface DatabaseHandle {
   /** postgres:// URL the pg driver connects to. */
@@ -36,8 +37,12 @@ export async function startEmbeddedPostgres(dir: string, maxConnections = 20): P
   }
   db ??= await PGlite.create(dir);
   // PGlite is one backend session for every socket connection, and pglite-socket ignores the
-  // startup options: the settings of SESSION_OPTIONS that matter here, set on that session.
-  await db.exec(`SET plan_cache_mode = force_custom_plan; SET default_transaction_isolation = 'read committed'`);
+  // startup options: SESSION_SETTINGS are set on that session instead.
+  await db.exec(
+    Object.entries(SESSION_SETTINGS)
+      .map(([name, value]) => `SET ${name} = '${value}';`)
+      .join(' '),
+  );
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   return {

@@ -69,8 +69,9 @@ export class RequestQueryService {
       countLimit
         ? `SELECT count(*)::int AS n FROM (SELECT 1 FROM requests r ${where(allStatuses)} LIMIT ${bind(countLimit + 1)}) m`
         : `SELECT count(*)::int AS n FROM requests r ${where(allStatuses)}`;
+    const offset = (page - 1) * limit;
     const pageLimit = bind(limit);
-    const pageOffset = bind((page - 1) * limit);
+    const pageOffset = bind(offset);
     let ctes: string;
     if (ranked) {
       // Ranked search: every match is read and ranked anyway, so they are read once (one GIN scan,
@@ -82,7 +83,7 @@ export class RequestQueryService {
       // Several statuses, sorted by a column: each status's requests in sort order (an index range
       // each, e.g. requests_status_created), merged. With IN (...) the planner must either sort every
       // match or walk the whole time line filtering (51,000 rows for "new,in_progress + operator 7").
-      const upTo = bind((page - 1) * limit + limit);
+      const upTo = bind(offset + limit);
       const branches = statuses.map(
         (st) =>
           `(SELECT r.id, ${sort.column} FROM requests r ${where(`r.status = ${st}`)} ORDER BY ${sort.order} LIMIT ${upTo})`,
@@ -103,7 +104,7 @@ export class RequestQueryService {
       ORDER BY ${sort.order}`;
     const rows = await preparedQuery<RequestRow & { total: number }>(this.dataSource, sql, params);
     const items = rows.filter((row) => row.id !== null).map(requestFromRow);
-    return { items, ...this.total(rows[0]?.total ?? 0, ranked, (page - 1) * limit, items.length, limit), page, limit };
+    return { items, ...this.total(rows[0]?.total ?? 0, ranked, offset, items.length, limit), page, limit };
   }
 
   /**

@@ -55,7 +55,8 @@ export class RequestsService {
 
   /** One request with its customer and operator, or null. */
   async findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<ServiceRequest | null> {
-    // Outside a transaction (API reads, auto-replies) as a prepared statement.
+    // Outside a transaction (API reads, the request answered after an action) as a prepared
+    // statement; inside one (ingest, auto-replies, notes) on the transaction's connection.
     const rows: RequestRow[] =
       manager === this.dataSource.manager
         ? await preparedQuery(this.dataSource, FIND_BY_ID, [id])

@@ -3,25 +3,31 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { preparedQuery, statementName } from '../../src/database/prepared';
-import { createTestDatabase, TestDatabase } from '../setup/database';
+import { createTestDatabase } from '../setup/database';
 
 const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
 const PREPARED = `SELECT name, statement FROM pg_prepared_statements ORDER BY name`;
 
-/** The prepared-statement path on one connection, so that the session's statements can be seen. */
-function describePrepared(where: string, open: () => Promise<{ ds: DataSource; close: () => Promise<void> }>) {
+/**
+ * The prepared-statement path on one connection (the app's DataSource options, pool of 1), so that
+ * the session's statements can be seen; `open` gives a migrated database.
+ */
+function describePrepared(where: string, open: () => Promise<{ url: string; close: () => Promise<void> }>) {
   describe(`preparedQuery on ${where}`, () => {
     let ds: DataSource;
-    let close: () => Promise<void>;
+    let close: (() => Promise<void>) | undefined;
 
     beforeAll(async () => {
-      ({ ds, close } = await open());
+      const db = await open();
+      close = db.close;
+      ds = await new DataSource(dataSourceOptions(db.url, 1)).initialize();
       await ds.query(
         `INSERT INTO operators (name, email, password_hash, role) VALUES ('Ann', 'ann@desk.test', 'x', 'operator')`,
       );
     });
 
     afterAll(async () => {
+      await ds?.destroy();
       await close?.();
     });
 
@@ -62,28 +68,13 @@ function describePrepared(where: string, open: () => Promise<{ ds: DataSource; c
   });
 }
 
-let db: TestDatabase;
 describePrepared('PostgreSQL', async () => {
-  db = await createTestDatabase();
-  const ds = await new DataSource(dataSourceOptions(db.url, 1)).initialize();
-  return {
-    ds,
-    close: async () => {
-      await ds.destroy();
-      await db.drop();
-    },
-  };
+  const db = await createTestDatabase();
+  return { url: db.url, close: () => db.drop() };
 });
 
 describePrepared('the embedded database (pglite-socket)', async () => {
   const embedded = await startEmbeddedPostgres('memory://', 40);
   await runMigrations(embedded.url);
-  const ds = await new DataSource(dataSourceOptions(embedded.url, 1)).initialize();
-  return {
-    ds,
-    close: async () => {
-      await ds.destroy();
-      await embedded.close();
-    },
-  };
+  return { url: embedded.url, close: () => embedded.close() };
 });
