@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 
 /** Statement names by SQL text: a name is a hash of the text, so one text always has one name. */
@@ -15,28 +15,64 @@ export function statementName(text: string): string {
   return name;
 }
 
+/** How many named statements one connection keeps; past it, the least recently used is deallocated. */
+export const STATEMENTS_PER_CONNECTION = 200;
+
+/** Per pool connection: its named statements, least recently used first. */
+const prepared = new WeakMap<PoolClient, Map<string, true>>();
+
+/** Makes room for `name` on `client` (LRU), deallocating the statement used longest ago. */
+async function admit(client: PoolClient, name: string): Promise<void> {
+  let names = prepared.get(client);
+  if (!names) prepared.set(client, (names = new Map()));
+  if (names.delete(name)) {
+    names.set(name, true);
+    return;
+  }
+  names.set(name, true);
+  if (names.size <= STATEMENTS_PER_CONNECTION) return;
+  const [oldest] = names.keys();
+  names.delete(oldest);
+  await client.query(`DEALLOCATE ${oldest}`).catch((e: { code?: unknown }) => {
+    if (e.code !== '26000') throw e; // already gone: nothing to free
+  });
+  // pg remembers which names it parsed on this connection; forget this one so a later use parses it again.
+  delete (client as unknown as { connection: { parsedStatements: Record<string, unknown> } }).connection
+    .parsedStatements[oldest];
+}
+
 /**
  * Runs a read of a hot path (the operator lookup of every API call, `GET /requests`,
- * `GET /requests/:id`) as a named prepared statement, straight on the connection pool.
+ * `GET /requests/:id`) straight on the connection pool, by default as a named prepared statement.
  *
- * PostgreSQL parses a named statement once per connection, not at every call; it still plans it
- * for its values every time (`plan_cache_mode=force_custom_plan` in SESSION_OPTIONS: a generic plan
- * of the list reads the whole table). TypeORM's `query()` only sends unnamed statements and takes
- * a query runner per call; on 1M requests, skipping both took a fifth of the CPU of a list call
- * (BENCHMARKS.md). The texts are the application's own, with every value bound, so the set of
- * names is small and fixed. Errors come back as TypeORM's `QueryFailedError`, logged by its
- * logger, exactly as from `DataSource.query()`.
+ * PostgreSQL parses a named statement once per connection, and after five runs plans it once too
+ * when its generic plan costs no more than the ones made for the values (plan_cache_mode `auto`):
+ * on 1M requests planning the list took longer than running it (BENCHMARKS.md). The texts must let
+ * the planner cost a generic plan: LIMIT and OFFSET are literals (a bound LIMIT is costed as 10% of
+ * the table, and that plan reads all of it). `{ named: false }` sends an unnamed statement, planned
+ * for its values every time: for reads whose best plan depends on the values (text search).
+ * TypeORM's `query()` only sends unnamed statements and takes a query runner per call; skipping it
+ * took a fifth of the CPU of a list call. Each connection keeps at most STATEMENTS_PER_CONNECTION
+ * statements (one per page of a list, say), the least recently used deallocated. Errors come back
+ * as TypeORM's `QueryFailedError`, logged by its logger, exactly as from `DataSource.query()`.
  *
  * Behind PgBouncer in transaction mode, named statements need PgBouncer 1.21 or later with
  * `max_prepared_statements` set (README).
  */
-export async function preparedQuery<T>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
+export async function preparedQuery<T>(
+  dataSource: DataSource,
+  text: string,
+  values: unknown[],
+  { named = true }: { named?: boolean } = {},
+): Promise<T[]> {
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
-  const query = { name: statementName(text), text, values };
+  const name = named ? statementName(text) : undefined;
+  const query = { name, text, values };
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     try {
+      if (name) await admit(client, name);
       return (await client.query(query)).rows as T[];
     } catch (e) {
       // PostgreSQL drops a statement whose first run failed (a value it could not bind); the

@@ -2,7 +2,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { preparedQuery, statementName } from '../../src/database/prepared';
+import { preparedQuery, STATEMENTS_PER_CONNECTION, statementName } from '../../src/database/prepared';
 import { createTestDatabase } from '../setup/database';
 
 const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
@@ -47,10 +47,38 @@ function describePrepared(where: string, open: () => Promise<{ url: string; clos
       expect(statements.filter((s) => s.statement === LOOKUP)).toHaveLength(1);
     });
 
-    it('plans every run for its values (no generic plan blind to status and LIMIT)', async () => {
+    it("lets PostgreSQL choose the plan (auto), so a statement run often gets one plan for all values", async () => {
       await expect(preparedQuery(ds, `SELECT current_setting('plan_cache_mode') AS mode`, [])).resolves.toEqual([
-        { mode: 'force_custom_plan' },
+        { mode: 'auto' },
       ]);
+      for (let i = 0; i < 8; i++) await preparedQuery(ds, LOOKUP, [i + 1]);
+      const [plans] = await preparedQuery<{ generic: number; custom: number }>(
+        ds,
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = $1`,
+        [statementName(LOOKUP)],
+      );
+      expect(plans.custom).toBe(5);
+      expect(plans.generic).toBeGreaterThan(0);
+    });
+
+    it('sends an unnamed statement on request (planned for its values), leaving nothing prepared', async () => {
+      const once = `SELECT $1::int + 1 AS n`;
+      await expect(preparedQuery(ds, once, [41], { named: false })).resolves.toEqual([{ n: 42 }]);
+      await expect(
+        preparedQuery(ds, `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`, [once]),
+      ).resolves.toEqual([{ n: 0 }]);
+    });
+
+    it(`keeps at most ${STATEMENTS_PER_CONNECTION} statements per connection, dropping the least recently used`, async () => {
+      const text = (i: number) => `SELECT ${i} AS n, $1::int AS m`;
+      const count = `SELECT count(*)::int AS n, count(*) FILTER (WHERE statement = $1)::int AS first FROM pg_prepared_statements`;
+      for (let i = 0; i <= STATEMENTS_PER_CONNECTION; i++) await preparedQuery(ds, text(i), [i]);
+      const [after] = await preparedQuery<{ n: number; first: number }>(ds, count, [text(0)]);
+      expect(after.n).toBe(STATEMENTS_PER_CONNECTION);
+      expect(after.first).toBe(0);
+      // The dropped text is parsed again when it comes back, and the connection goes on.
+      await expect(preparedQuery(ds, text(0), [7])).resolves.toEqual([{ n: 0, m: 7 }]);
+      await expect(preparedQuery(ds, count, [text(0)])).resolves.toEqual([{ n: STATEMENTS_PER_CONNECTION, first: 1 }]);
     });
 
     it('names are stable per text, distinct across texts and within PostgreSQL limits', () => {
