@@ -99,11 +99,18 @@ async function load(
   };
 }
 
+/** A statement the app sends: named ones are prepared once per connection (src/database/prepared.ts). */
+interface Statement {
+  sql: string;
+  params: unknown[];
+  named: boolean;
+}
+
 /**
  * The SQL the app runs for a query, captured with the app's own RequestQueryService: every
  * statement its connection sends (the list goes straight to the pool as a prepared statement).
  */
-async function captureSql(url: string, query: Shape['query']): Promise<Array<{ sql: string; params: unknown[] }>> {
+async function captureSql(url: string, query: Shape['query']): Promise<Statement[]> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { DataSource } = require('typeorm') as typeof import('typeorm');
   const { dataSourceOptions } = require(path.join(appDir(), 'dist/src/database/data-source-options.js'));
@@ -111,16 +118,16 @@ async function captureSql(url: string, query: Shape['query']): Promise<Array<{ s
   // The app's defaults (REQUESTS_COUNT_LIMIT and the rest), as the app under load runs with them.
   const { loadConfig } = require(path.join(appDir(), 'dist/src/config/config.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const captured: Array<{ sql: string; params: unknown[] }> = [];
+  const captured: Statement[] = [];
   const ds = new DataSource(dataSourceOptions(url, 1));
   await ds.initialize();
   // The app's dist resolves pg from this node_modules: the same Client class.
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   proto.query = function (this: Client, ...args: unknown[]) {
-    const [first, second] = args as [string | { text?: string; values?: unknown[] }, unknown];
-    if (typeof first === 'string') captured.push({ sql: first, params: Array.isArray(second) ? second : [] });
-    else if (first?.text) captured.push({ sql: first.text, params: first.values ?? [] });
+    const [first, second] = args as [string | { name?: string; text?: string; values?: unknown[] }, unknown];
+    if (typeof first === 'string') captured.push({ sql: first, params: Array.isArray(second) ? second : [], named: false });
+    else if (first?.text) captured.push({ sql: first.text, params: first.values ?? [], named: !!first.name });
     return original.apply(this, args);
   };
   try {
@@ -143,27 +150,53 @@ function appSessionOptions(): string {
   return options.SESSION_OPTIONS;
 }
 
-/** EXPLAIN ANALYZE of each statement: the median total (planning + execution) ms over 5 runs, and the last plan. */
-async function explain(
-  url: string,
-  statements: Array<{ sql: string; params: unknown[] }>,
-): Promise<{ ms: number; plans: string[] }> {
+/** A bound value as an SQL literal, for `EXECUTE name(...)`. */
+function sqlLiteral(c: Client, v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') return String(v);
+  return c.escapeLiteral(v instanceof Date ? v.toISOString() : String(v));
+}
+
+/**
+ * EXPLAIN ANALYZE of each statement as the app's connections run it: the median total (planning +
+ * execution) ms over 5 runs, and the last plan. A named statement is prepared and run 6 times
+ * first, as on a connection of the app, so its plan is the one PostgreSQL settled on (`generic`:
+ * planned once for all values; `custom`: planned at each run).
+ */
+async function explain(url: string, statements: Statement[]): Promise<{ ms: number; plans: string[] }> {
   const c = new Client({ connectionString: url, options: appSessionOptions() });
   await c.connect();
   try {
     let total = 0;
     const plans: string[] = [];
-    for (const s of statements) {
+    for (const [i, s] of statements.entries()) {
+      const name = `bench_explain_${i}`;
+      let text = `EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`;
+      let values = s.params;
+      if (s.named) {
+        for (let k = 0; k < 6; k++) await c.query({ name, text: s.sql, values: s.params });
+        text = `EXPLAIN (ANALYZE, BUFFERS) EXECUTE ${name}(${s.params.map((v) => sqlLiteral(c, v)).join(', ')})`;
+        values = [];
+      }
       const runs: number[] = [];
       let plan = '';
-      for (let i = 0; i < 5; i++) {
-        const r = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`, s.params);
+      for (let k = 0; k < 5; k++) {
+        const r = await c.query(text, values);
         plan = r.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
         const num = (re: RegExp) => Number(re.exec(plan)?.[1] ?? 0);
         runs.push(num(/Planning Time: ([\d.]+)/) + num(/Execution Time: ([\d.]+)/));
       }
+      let kind = 'unnamed: planned for its values at each run';
+      if (s.named) {
+        const { rows } = await c.query(
+          `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = $1`,
+          [name],
+        );
+        kind = rows[0]?.generic > 0 ? 'prepared, generic plan (planned once)' : 'prepared, custom plan at each run';
+        await c.query(`DEALLOCATE ${name}`);
+      }
       total += pct(runs, 50);
-      plans.push(`${s.sql}\n-- params: ${JSON.stringify(s.params)}\n${plan}`);
+      plans.push(`${s.sql}\n-- params: ${JSON.stringify(s.params)}\n-- ${kind}\n${plan}`);
     }
     return { ms: round(total, 2), plans };
   } finally {
@@ -178,7 +211,7 @@ async function explain(
  */
 async function sqlLoad(
   url: string,
-  statements: Array<{ sql: string; params: unknown[] }>,
+  statements: Statement[],
   concurrency: number,
 ): Promise<{ p50: number; p99: number; rps: number }> {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -196,9 +229,10 @@ async function sqlLoad(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < end) {
           const t0 = performance.now();
-          // As the app sends them: named prepared statements (src/database/prepared.ts).
+          // As the app sends them: named prepared statements, or unnamed (src/database/prepared.ts).
           await pool.query({ name: statementName(AUTH_SQL), text: AUTH_SQL, values: [adminId] });
-          for (const s of statements) await pool.query({ name: statementName(s.sql), text: s.sql, values: s.params });
+          for (const s of statements)
+            await pool.query({ name: s.named ? statementName(s.sql) : undefined, text: s.sql, values: s.params });
           latencies.push(performance.now() - t0);
         }
       }),

@@ -157,6 +157,7 @@ describe('logs of the built app', () => {
         headers: {
           authorization: 'Bearer header-secret-value',
           cookie: 'sid=cookie-secret-value',
+          'user-agent': 'curl/8.0',
           'x-request-id': 'log-trace-7',
         },
       });
@@ -175,14 +176,19 @@ describe('logs of the built app', () => {
     const lines = out.split('\n').filter(Boolean);
     const parsed = lines.map(
       (l) =>
-        JSON.parse(l) as { msg: string; requestId?: string; req?: { url: string; headers: Record<string, string> } },
+        JSON.parse(l) as {
+          msg: string;
+          requestId?: string;
+          req?: { url: string; method: string; userAgent?: string; headers?: unknown };
+        },
     );
     expect(parsed.some((l) => /^ready in \d+ ms/.test(l.msg))).toBe(true);
     expect(out).toMatch(/created admin admin@localhost with password \S+ \(shown once\)/);
     const req = parsed.find((l) => l.requestId === 'log-trace-7' && l.req);
     expect(req?.req?.url).toBe('/requests?token=[redacted]');
-    expect(req?.req?.headers.authorization).toBe('[redacted]');
-    expect(req?.req?.headers.cookie).toBe('[redacted]');
+    // Who asked and what, not the headers (they carry the credentials).
+    expect(req?.req).toMatchObject({ method: 'GET', userAgent: 'curl/8.0' });
+    expect(req?.req?.headers).toBeUndefined();
     expect(parsed.some((l) => l.requestId === 'log-trace-8')).toBe(true);
     expect(out).not.toMatch(/query-secret-value|header-secret-value|cookie-secret-value|body-secret-value/);
   }, 60_000);
