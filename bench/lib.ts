@@ -235,14 +235,48 @@ export async function runPool(
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Whether Dovecot is installed (the IMAP benches need it). */
-export function hasDovecot(): boolean {
+/** Whether `command` is on the PATH (or in /usr/sbin). */
+function installed(command: string): boolean {
   try {
-    execFileSync('sh', ['-c', 'command -v dovecot || test -x /usr/sbin/dovecot'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
+}
+
+/** Debian packages the benches drive: Dovecot (IMAP scenarios) and wrk (the queue's HTTP load). */
+const BENCH_PACKAGES = { dovecot: 'dovecot-imapd', wrk: 'wrk' };
+
+/**
+ * Installs the missing BENCH_PACKAGES with apt-get, as `.ci/run` does for the tests, when running
+ * as root on a fresh machine; otherwise leaves them to the caller (hasDovecot, requireWrk).
+ */
+export function ensureBenchPackages(): void {
+  const missing = Object.entries(BENCH_PACKAGES)
+    .filter(([command]) => !installed(command))
+    .map(([, pkg]) => pkg);
+  if (!missing.length || process.getuid?.() !== 0 || !installed('apt-get')) return;
+  console.log(`installing ${missing.join(', ')} (apt-get)...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'ignore', env });
+  } catch {
+    execFileSync('apt-get', ['update'], { stdio: 'ignore', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'ignore', env });
+  }
+}
+
+/** wrk, the queue scenario's HTTP load generator: installed if possible, else an error saying how. */
+export function requireWrk(): void {
+  ensureBenchPackages();
+  if (!installed('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
+}
+
+/** Whether Dovecot is installed (the IMAP benches need it). */
+export function hasDovecot(): boolean {
+  ensureBenchPackages();
+  return installed('dovecot');
 }
 
 /** Runs `fn` only when called as the main module: each bench file is also importable by bench/all. */

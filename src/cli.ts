@@ -2,6 +2,7 @@
 // `maildesk <command>` (npm run cli -- <command>): operator and mailbox chores on the server's
 // configuration and database, without HTTP and without the background workers.
 import 'reflect-metadata';
+import { tuneHeap } from './runtime/heap';
 import { CliError, parseArgs, UsageError, checkArgs } from './cli/args';
 import type { Command } from './cli/command';
 import { openCliContext } from './cli/context';
@@ -74,6 +75,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (typeof require === 'function' && require.main === module) {
+  tuneHeap();
   runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {

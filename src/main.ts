@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { tuneHeap } from './runtime/heap';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { createApp } from './app';
@@ -10,6 +11,7 @@ import { openDatabase, runMigrations } from './database/database';
 const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
+  tuneHeap();
   readDotEnv();
   let config;
   try {
