@@ -24,9 +24,19 @@ export interface LoginResult {
   operator: Operator;
 }
 
+/** How many verified tokens AuthService remembers (the oldest is forgotten first). */
+export const VERIFIED_TOKENS = 1_000;
+
 /** Login and the access tokens: signed JWTs that stay valid only while the token version matches. */
 @Injectable()
 export class AuthService {
+  /**
+   * Tokens whose signature was checked, with their claims, until they expire: the HMAC and the
+   * JSON decoding were 3% of a list call's CPU, the same work for the same string on every call.
+   * Revocation is unaffected: the token version is read from the database on every call.
+   */
+  private readonly verified = new Map<string, { claims: TokenClaims; expiresAt: number }>();
+
   constructor(
     private readonly operators: OperatorsService,
     private readonly jwt: JwtService,
@@ -54,16 +64,29 @@ export class AuthService {
 
   /** The operator a bearer token stands for; 401 when it is invalid, expired, or revoked. */
   async authenticate(token: string): Promise<AuthOperator> {
-    let claims: TokenClaims;
-    try {
-      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
-    } catch {
-      throw new UnauthorizedException('invalid or expired token');
-    }
+    const claims = await this.verify(token);
     const id = Number(claims.sub);
     const operator =
       Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.activeIdentity(id) : null;
     if (!operator || operator.tokenVersion !== claims.tv) throw new UnauthorizedException('token is no longer valid');
     return { id: operator.id, email: operator.email, name: operator.name, role: operator.role };
+  }
+
+  /** The claims of a validly signed, unexpired token (remembered until it expires); 401 otherwise. */
+  private async verify(token: string): Promise<TokenClaims> {
+    const known = this.verified.get(token);
+    if (known && known.expiresAt > Date.now()) return known.claims;
+    let claims: TokenClaims & { exp?: number };
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims & { exp?: number }>(token, { algorithms: ['HS256'] });
+    } catch {
+      this.verified.delete(token);
+      throw new UnauthorizedException('invalid or expired token');
+    }
+    if (claims.exp) {
+      if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { claims, expiresAt: claims.exp * 1000 });
+    }
+    return claims;
   }
 }

@@ -95,6 +95,21 @@ describe('POST /auth/login and the auth guard', () => {
     expect(res.status).toBe(401);
   });
 
+  it('remembers a verified token only until it expires, and never for a forged copy', async () => {
+    const { JwtService } = await import('@nestjs/jwt');
+    const short = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync(
+      { sub: '1', tv: 0, role: 'admin' },
+      { expiresIn: 2 },
+    );
+    const get = (token: string) => t.http().get('/operators').set('Authorization', `Bearer ${token}`);
+    expect((await get(short)).status).toBe(200);
+    expect((await get(short)).status).toBe(200); // the remembered verification
+    const [h, p] = short.split('.');
+    expect((await get(`${h}.${p}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`)).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await get(short)).status).toBe(401);
+  });
+
   it('accepts a token signed with the right secret only while it names an existing operator', async () => {
     const { JwtService } = await import('@nestjs/jwt');
     const ghost = await new JwtService({ secret: t.config.auth.jwtSecret }).signAsync({
