@@ -6,6 +6,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', useESM: true }] },
   testRegex: '(src|test)/.*\\.(spec|e2e-spec|int-spec)\\.ts$',
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/reliability/'],
+  // content-disposition 3 (of @fastify/static) is ESM only, which Jest cannot require on Node 20.
+  moduleNameMapper: { '^content-disposition$': '<rootDir>/test/setup/content-disposition.cjs' },
   testTimeout: 30000,
   maxWorkers: 2,
 };

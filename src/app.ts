@@ -1,85 +1,106 @@
 import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import express from 'express';
-import type { IncomingMessage } from 'node:http';
-import helmet from 'helmet';
 import { AppModule } from './app.module';
+import { registerBodyParsers } from './common/body-parsers';
+import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import type { AppConfig } from './config/config';
 import { pinoLevel } from './logging/logger.module';
-import { requestIdMiddleware } from './logging/request-id';
-import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id';
+import { registerHttpMetrics } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
 
 /** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
 
-/** Keeps the exact body bytes on `req.rawBody` (the webhook signature is computed over them). */
-function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
-  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
+/** Node's own keep-alive timeout (Fastify's default is 72 s): idle connections close as they did on Express. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Node's own limit for receiving a whole request (Fastify's default is none). */
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** One route the HTTP server serves: method and path as registered (`/requests/:id`). */
+export interface ServedRoute {
+  method: string;
+  path: string;
+}
+const servedRoutes = new WeakMap<object, ServedRoute[]>();
+
+/** Every route the Fastify instance of `app` registered (Nest's, Swagger UI's, ReDoc's), HEAD twins included. */
+export function routesServed(app: INestApplication): ServedRoute[] {
+  return servedRoutes.get(app.getHttpAdapter().getInstance() as object) ?? [];
 }
 
-/** Swagger UI and ReDoc need their own scripts, inline styles and (ReDoc) a blob: worker; everything else is JSON and gets `default-src 'none'`. */
-const DOCS_CSP = {
-  useDefaults: false,
-  directives: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'", "'unsafe-inline'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    connectSrc: ["'self'"],
-    workerSrc: ["'self'", 'blob:'],
-    frameAncestors: ["'none'"],
-    objectSrc: ["'none'"],
-    baseUri: ["'self'"],
-  },
-};
-const API_CSP = { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } };
-
 /**
- * Builds the configured Nest application (not yet listening): used by main.ts and by the tests,
- * so both run the same pipes, filters, body limits and Swagger.
+ * Builds the configured Nest application (not yet listening) on Fastify: used by main.ts and by
+ * the tests, so both run the same pipes, filters, body limits and Swagger. A caller that does not
+ * `listen()` must `await app.init()` and then the Fastify instance's `ready()` before serving.
  */
 export async function createApp(
   config: AppConfig,
   databaseUrl: string,
   logger?: LogLevel[] | false,
 ): Promise<INestApplication> {
-  // Structured logs (nestjs-pino); what Nest logs while booting is buffered until the logger is in place.
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.register(config, databaseUrl, pinoLevel(config, logger)),
-    {
-      bodyParser: false,
-      bufferLogs: true,
+  const adapter = new FastifyAdapter({
+    // Only the proxies named in TRUST_PROXY may set the client address by X-Forwarded-For.
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    // Every request gets its id first (logs, error answers, X-Request-Id).
+    genReqId: requestIdOf,
+    // Routes as Express matched them: a trailing slash and the letter case do not matter, and a
+    // route parameter may be as long as the URL.
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16 * 1024 },
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // The router refuses a malformed URL (400) before any hook runs: answered in the API's error
+    // shape with the same headers as every other answer.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 400;
+      void reply
+        .code(statusCode)
+        .headers(API_HEADERS)
+        .header(REQUEST_ID_HEADER, request.id)
+        .send({
+          statusCode,
+          error: STATUS_CODES[statusCode] ?? 'Error',
+          message: error.message,
+          requestId: request.id,
+        });
     },
+  });
+  const fastify = adapter.getInstance<FastifyInstance>();
+  const routes: ServedRoute[] = [];
+  servedRoutes.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, path: route.url });
+  });
+  // Structured logs (nestjs-pino); what Nest logs while booting is buffered until the logger is in place.
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, databaseUrl, pinoLevel(config, logger)),
+    adapter,
+    { bodyParser: false, bufferLogs: true },
   );
   app.useLogger(app.get(PinoNestLogger));
-  app.disable('x-powered-by');
-  // First: every request gets its id (logs, error answers, X-Request-Id) and is timed for /metrics.
-  app.use(requestIdMiddleware);
-  app.use(httpMetricsMiddleware(app.get(MetricsService)));
-  // Only the proxies named in TRUST_PROXY may set the client address by X-Forwarded-For.
-  app.set('trust proxy', config.trustProxy === false ? false : config.trustProxy.join(','));
-  const docsHelmet = helmet({ contentSecurityPolicy: DOCS_CSP });
-  const apiHelmet = helmet({ contentSecurityPolicy: API_CSP });
-  app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
-    (/^\/(?:docs|redoc)(?:[/?#-]|$)/.test(req.url) ? docsHelmet : apiHelmet)(req, res, next),
-  );
+  // Helmet's security headers (a CSP for the docs pages, a no-content one for the API) and the
+  // request id, on every answer, 404s and errors included.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(DOCS_PATH.test(request.url) ? DOCS_HEADERS : API_HEADERS);
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  // Every request is timed for /metrics.
+  registerHttpMetrics(fastify, app.get(MetricsService));
   const inboundLimit = config.mail.maxInboundBytes;
-  // A JSON body carries base64 (4/3 of the mail) plus some framing.
-  app.use(
-    WEBHOOK_PATHS,
-    express.raw({
-      type: ['message/rfc822', 'text/plain', 'application/octet-stream'],
-      limit: inboundLimit,
-      verify: keepRawBody,
-    }),
-  );
-  app.use(WEBHOOK_PATHS, express.json({ limit: Math.ceil(inboundLimit * 1.4) + 64 * 1024, verify: keepRawBody }));
-  app.use(express.json({ limit: '1mb', verify: keepRawBody }));
-  app.use(express.urlencoded({ extended: false, limit: '1mb', verify: keepRawBody }));
+  registerBodyParsers(fastify, {
+    webhookRoutes: WEBHOOK_PATHS,
+    webhookRaw: inboundLimit,
+    // A JSON body carries base64 (4/3 of the mail) plus some framing.
+    webhookJson: Math.ceil(inboundLimit * 1.4) + 64 * 1024,
+    json: 1024 * 1024,
+    urlencoded: 1024 * 1024,
+  });
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
   app.useGlobalPipes(
     new ValidationPipe({

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 import { TooManyRequestsException } from './too-many-requests.exception';
@@ -37,26 +38,27 @@ export function isDatabaseUnavailable(e: unknown): boolean {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<{
-      headersSent?: boolean;
-      status(code: number): { json(b: unknown): void };
-      setHeader(k: string, v: string): void;
-    }>();
+    // A Fastify reply, or the raw response where a middleware failed: the adapter answers either.
+    const res = ctx.getResponse<unknown>();
     const req = ctx.getRequest<{ method?: string; url?: string; id?: string }>();
+    const http = this.adapterHost.httpAdapter;
     const body = this.toBody(exception);
-    // The id of requestIdMiddleware (also in the X-Request-Id header and on the request's log lines).
+    // The request id (Fastify's request.id, from X-Request-Id or generated; also in the
+    // X-Request-Id header and on the request's log lines).
     if (typeof req?.id === 'string') body.requestId = req.id;
     const err = exception as Error;
     const where = `${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}`;
     if (body.statusCode === 500) this.logger.error(`${where}: ${err?.message}`, err?.stack);
     else if (body.statusCode >= 500) this.logger.warn(`${where}: ${err?.message}`);
-    if (res.headersSent) return;
-    if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    if (http.isHeadersSent(res)) return;
+    if (body.statusCode === 503) http.setHeader(res, 'Retry-After', '5');
     if (exception instanceof TooManyRequestsException)
-      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    res.status(body.statusCode).json(body);
+      http.setHeader(res, 'Retry-After', String(exception.retryAfterSeconds));
+    http.reply(res, body, body.statusCode);
   }
 
   private toBody(exception: unknown): ErrorBody {
@@ -67,7 +69,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     const e = exception as { code?: string; type?: string; status?: number; statusCode?: number; message?: string };
-    // body-parser errors (too large, malformed JSON) carry their own 4xx status.
+    // Errors of HTTP parsing that are no HttpException (http-errors or Fastify's, e.g. a malformed
+    // URL) carry their own 4xx status; the body parsers (common/body-parsers.ts) throw HttpExceptions.
     const status = e?.statusCode ?? e?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const message =

@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -26,18 +27,16 @@ function bundlePath(): string {
 
 /** ReDoc at /redoc (beside Swagger UI at /docs), public like the docs, over the same OpenAPI document. */
 export function setupRedoc(app: INestApplication): void {
-  const http = app.getHttpAdapter();
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const file = bundlePath();
   let bundle: Buffer | undefined;
-  http.get('/redoc', (_req: unknown, res: { type(t: string): { send(b: string): void } }) => {
-    res.type('text/html; charset=utf-8').send(REDOC_HTML);
+  fastify.get('/redoc', (_request, reply) => {
+    void reply.type('text/html; charset=utf-8').send(REDOC_HTML);
   });
-  http.get(
-    '/redoc/redoc.standalone.js',
-    (_req: unknown, res: { type(t: string): unknown; setHeader(k: string, v: string): void; end(b: Buffer): void }) => {
-      res.type('application/javascript; charset=utf-8');
-      res.setHeader('Cache-Control', 'public, max-age=86400');
-      res.end((bundle ??= fs.readFileSync(file)));
-    },
-  );
+  fastify.get('/redoc/redoc.standalone.js', (_request, reply) => {
+    void reply
+      .type('application/javascript; charset=utf-8')
+      .header('Cache-Control', 'public, max-age=86400')
+      .send((bundle ??= fs.readFileSync(file)));
+  });
 }

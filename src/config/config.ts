@@ -9,7 +9,7 @@ import { isTimeZone, parseBusinessHours, type WeeklySchedule } from '../sla/busi
  */
 export interface AppConfig {
   http: { port: number; host: string; corsOrigins: string[] };
-  /** TRUST_PROXY: the proxies Express may take X-Forwarded-For from; false = none. */
+  /** TRUST_PROXY: the proxies Fastify may take X-Forwarded-For from (its `trustProxy`); false = none. */
   trustProxy: string[] | false;
   rateLimit: {
     /** Login attempts per client IP per minute; 0 = no limit. */
@@ -117,7 +117,7 @@ const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /**
  * TRUST_PROXY: off unless set; a comma list of `loopback`, `linklocal`, `uniquelocal`, IP addresses
- * and CIDR ranges, handed to Express `trust proxy` (only those proxies may set X-Forwarded-For).
+ * and CIDR ranges, handed to Fastify's `trustProxy` (only those proxies may set X-Forwarded-For).
  */
 function trustProxy(env: Env): string[] | false {
   const raw = str(env, 'TRUST_PROXY');

@@ -8,7 +8,7 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -56,7 +56,7 @@ export class FeedbackController {
     description: 'The request does not exist or is not closed: an HTML page saying so',
     content: { 'text/html': { schema: { type: 'string', example: '<!DOCTYPE html><html>…</html>' } } },
   })
-  async rate(@Param('token') token: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+  async rate(@Param('token') token: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
     const claim = verifyRatingToken(this.config.auth.jwtSecret!, token);
     const name = this.config.mail.supportName;
     if (claim === 'invalid') {

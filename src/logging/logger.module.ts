@@ -29,6 +29,15 @@ export const REDACTED_PATHS = [
 /** Requests not worth a log line each: probes and scrapes. */
 const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 
+/**
+ * The URL the client asked for: pino-http runs as Nest middleware on Fastify (through middie),
+ * which may rewrite `req.url` to the part below the middleware's mount path; `originalUrl` is
+ * the whole one.
+ */
+function urlOf(req: IncomingMessage & { originalUrl?: string }): string {
+  return req.originalUrl ?? req.url ?? '';
+}
+
 /** The URL with the values of `token`-like query parameters replaced (the webhook accepts `?token=`). */
 export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|access_token|password)=)[^&#]*/gi, '$1[redacted]');
@@ -62,11 +71,11 @@ export function loggerModule(config: AppConfig, level: LevelWithSilent): Dynamic
     // Only the id on lines logged inside a request; the full request on its completion line.
     quietReqLogger: true,
     customAttributeKeys: { reqId: 'requestId' },
-    autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(req.url ?? '') },
+    autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(urlOf(req)) },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
       err || res.statusCode >= 500 ? ('error' as const) : ('info' as const),
     customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
-      `${req.method} ${redactUrl(req.url ?? '')} ${res.statusCode}`,
+      `${req.method} ${redactUrl(urlOf(req))} ${res.statusCode}`,
     serializers: {
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       // No header dump: the line says who asked (address, user agent) and what; headers carry

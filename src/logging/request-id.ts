@@ -1,5 +1,5 @@
-import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 
 /** Header carrying the request id, in and out. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -8,14 +8,12 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /**
- * Gives every request an id (`req.id`): the caller's (or the proxy's) X-Request-Id when it is
- * acceptable, else a new UUID, and echoes it in the X-Request-Id response header. Runs first, so
- * the log lines, the error answers (`requestId`) and the response of every request carry it.
+ * The id of a request (Fastify's `genReqId`, so it is `request.id`, and the raw request's `id` the
+ * log lines read): the caller's (or the proxy's) X-Request-Id when it is acceptable, else a new
+ * UUID. app.ts echoes it in the X-Request-Id response header; the error answers carry it as
+ * `requestId`.
  */
-export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
+export function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers[REQUEST_ID_HEADER];
-  const id = typeof incoming === 'string' && ACCEPTABLE_ID.test(incoming) ? incoming : randomUUID();
-  (req as Request & { id: string }).id = id;
-  res.setHeader('X-Request-Id', id);
-  next();
+  return typeof incoming === 'string' && ACCEPTABLE_ID.test(incoming) ? incoming : randomUUID();
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { MessagesService } from './messages.service';
@@ -44,15 +44,15 @@ export class AttachmentsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such attachment' })
   async download(
     @Param('id', ParseIdPipe) id: number,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<StreamableFile> {
     const attachment = await this.messages.loadAttachment(id);
     if (!attachment) throw new NotFoundException(`attachment ${id} does not exist`);
-    res.setHeader('Content-Type', safeContentType(attachment.contentType));
-    res.setHeader('Content-Disposition', attachmentDisposition(attachment.filename));
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
-    res.setHeader('Cache-Control', 'private, no-store');
+    res.header('Content-Type', safeContentType(attachment.contentType));
+    res.header('Content-Disposition', attachmentDisposition(attachment.filename));
+    res.header('X-Content-Type-Options', 'nosniff');
+    res.header('Content-Security-Policy', "sandbox; default-src 'none'");
+    res.header('Cache-Control', 'private, no-store');
     return new StreamableFile(attachment.content, { length: attachment.content.length });
   }
 }

@@ -10,7 +10,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
-import { AnyFilesInterceptor } from '@nestjs/platform-express';
+import { AnyFilesInterceptor } from '@nestjs/platform-fastify/multipart';
 import {
   ApiBadRequestResponse,
   ApiBody,

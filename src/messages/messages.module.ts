@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MulterModule } from '@nestjs/platform-express';
+import { MultipartModule } from '@nestjs/platform-fastify/multipart';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -19,7 +19,7 @@ import { NotesService } from './notes.service';
 @Module({
   imports: [
     // Files an operator attaches (multipart POST /requests/:id/messages): in memory, limited by ATTACHMENT_MAX_BYTES.
-    MulterModule.registerAsync({
+    MultipartModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         limits: { fileSize: config.attachments.maxBytes, files: config.attachments.maxFiles, fieldSize: 1024 * 1024 },

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { NewAttachment } from './messages.service';
 
-/** What multer (memory storage) gives for one uploaded file. */
+/** What the multipart interceptor (memory storage, multer's shape) gives for one uploaded file. */
 export interface UploadedFile {
   fieldname: string;
   originalname: string;

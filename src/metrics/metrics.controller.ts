@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Req, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Res, UnauthorizedException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -40,16 +41,17 @@ export class MetricsController {
     description: 'METRICS_TOKEN is set and the bearer token is missing or wrong',
   })
   async scrape(
-    @Req() req: { headers: Record<string, string | undefined>; res?: { type(t: string): unknown } },
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<string> {
     const expected = this.config.metricsToken;
     if (expected) {
-      const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+      const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
       if (!given || !safeEqual(given, expected))
         throw new UnauthorizedException('a valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)');
     }
     await this.collect();
-    req.res?.type(this.metrics.registry.contentType);
+    res.type(this.metrics.registry.contentType);
     return this.metrics.registry.metrics();
   }
 

@@ -8,7 +8,7 @@ import {
   ApiProduces,
   getSchemaPath,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -51,7 +51,7 @@ export class ReportsController {
   async summary(
     @Query() query: ReportQueryDto,
     @Headers('accept') accept: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<ReportSummaryDto | string> {
     const timeZone = query.tz ?? this.config.sla.timeZone;
     let range: { from: Date; to: Date };
@@ -63,8 +63,8 @@ export class ReportsController {
     }
     const summary = await this.reports.summary(range.from, range.to, timeZone);
     if (wantsCsv(accept)) {
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader(
+      res.header('Content-Type', 'text/csv; charset=utf-8');
+      res.header(
         'Content-Disposition',
         `attachment; filename="maildesk-summary-${range.from.toISOString().slice(0, 10)}.csv"`,
       );

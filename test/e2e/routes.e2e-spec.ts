@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createTestApp, TestApp } from '../setup/app';
-import { expressRoutes, nestRoutes, normalizePath as normalize, routeKey as key } from '../setup/routes';
+import { serverRoutes, nestRoutes, normalizePath as normalize, routeKey as key } from '../setup/routes';
 
 /** Paths served outside Nest, public: Swagger UI and its documents, ReDoc and its bundle. */
 const isDocs = (path: string) => path.startsWith('/docs') || path.startsWith('/redoc');
@@ -66,12 +66,12 @@ describe('routes, auth coverage, Swagger and the error shape', () => {
 
   it('serves no route outside Nest but the Swagger docs and ReDoc', () => {
     const nest = new Set(nestRoutes(t).map(key));
-    const stray = expressRoutes(t).filter((r) => !nest.has(key(r)) && !isDocs(r.path));
+    const stray = serverRoutes(t).filter((r) => !nest.has(key(r)) && !isDocs(r.path));
     expect(stray).toEqual([]);
   });
 
   it('answers 401 JSON without a token on every other route the server serves', async () => {
-    const routes = expressRoutes(t).filter((r) => !PUBLIC_ROUTES.includes(key(r)) && !isDocs(r.path));
+    const routes = serverRoutes(t).filter((r) => !PUBLIC_ROUTES.includes(key(r)) && !isDocs(r.path));
     expect(routes.length).toBeGreaterThanOrEqual(10);
     for (const r of routes) {
       const path = r.path.replace(/:(\w+)/g, '1');

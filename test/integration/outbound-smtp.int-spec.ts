@@ -1,4 +1,6 @@
 import { INestApplication, Logger, ValidationPipe } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import * as fs from 'node:fs';
@@ -98,10 +100,11 @@ beforeAll(async () => {
   const moduleRef = await Test.createTestingModule({
     imports: [AppConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(db.url, 4)), OutboundMailModule],
   }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error'] });
+  app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: ['error'] });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(new HttpExceptionFilter(app.get(HttpAdapterHost)));
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   ds = app.get(DataSource);
   outbox = app.get(OutboxService);
   dispatcher = app.get(OutboxDispatcher);

@@ -52,6 +52,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   if (db.embedded) config.database.poolSize = 1;
   const app = await createApp(config, db.url, process.env.TEST_LOGS ? undefined : ['error']);
   await app.init();
+  // Fastify serves once its plugins (Swagger UI's static files, multipart) have loaded.
+  await app.getHttpAdapter().getInstance().ready();
   let admin: string | undefined;
   const t: TestApp = {
     app,

@@ -1,13 +1,11 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { routesServed } from '../../src/app';
 import { IS_PUBLIC } from '../../src/common/auth.decorators';
 import type { TestApp } from './app';
 
-/** Where nestjs-pino mounts its middleware (its default `forRoutes`). */
-const LOGGER_MIDDLEWARE_PATH = '{/*splat}';
-
-/** One route: method and Express path (`/requests/:id`). */
+/** One route: method and route path (`/requests/:id`). */
 export interface Route {
   method: string;
   path: string;
@@ -45,21 +43,11 @@ export function nestRoutes(t: TestApp): Array<Route & { isPublic: boolean }> {
   return out;
 }
 
-/** Every route the HTTP server itself serves (the Express router stack, Swagger's included). */
-export function expressRoutes(t: TestApp): Route[] {
-  const server = t.app.getHttpAdapter().getInstance() as { _router?: unknown; router?: unknown };
-  const router = (server._router ?? server.router) as {
-    stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }>;
-  };
-  const out: Route[] = [];
-  for (const layer of router.stack) {
-    // nestjs-pino's request-logging middleware is mounted on this catch-all for every method: not a route.
-    if (!layer.route || layer.route.path === LOGGER_MIDDLEWARE_PATH) continue;
-    for (const path of [layer.route.path].flat()) {
-      for (const [m, on] of Object.entries(layer.route.methods)) {
-        if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: normalizePath(path) });
-      }
-    }
-  }
-  return out;
+/** Every route the HTTP server itself serves (Fastify's routes, Swagger's included; the HEAD twins of GET routes left out). */
+export function serverRoutes(t: TestApp): Route[] {
+  const all = routesServed(t.app);
+  const gets = new Set(all.filter((r) => r.method === 'GET').map((r) => r.path));
+  return all
+    .filter((r) => !(r.method === 'HEAD' && gets.has(r.path)))
+    .map((r) => ({ method: r.method, path: normalizePath(r.path) }));
 }

@@ -1,0 +1,196 @@
+import {
+  BadRequestException,
+  HttpException,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import iconv from 'iconv-lite';
+import type { IncomingMessage } from 'node:http';
+import * as querystring from 'node:querystring';
+import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+
+/** Where each kind of body is accepted and how large it may be (bytes, after decompression). */
+export interface BodyLimits {
+  /** Route templates (as registered: `/inbound/mail`) whose bodies may be whole emails. */
+  webhookRoutes: readonly string[];
+  /** Raw MIME (`message/rfc822`, `text/plain`, `application/octet-stream`) on the webhook routes. */
+  webhookRaw: number;
+  /** JSON on the webhook routes. */
+  webhookJson: number;
+  /** JSON elsewhere. */
+  json: number;
+  /** application/x-www-form-urlencoded everywhere. */
+  urlencoded: number;
+}
+
+/** Content types read as raw bytes on the webhook routes. */
+export const RAW_MAIL_TYPES = ['message/rfc822', 'text/plain', 'application/octet-stream'];
+
+/** Most form fields taken (as the Express urlencoded parser's parameterLimit). */
+const PARAMETER_LIMIT = 1000;
+
+/** The exact body bytes (after Content-Encoding), for the webhook's signature check. */
+export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
+
+const tooLarge = () => new PayloadTooLargeException('request body is larger than the limit');
+const notJson = () => new BadRequestException('request body is not valid JSON');
+
+function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  const charset = (m?.[1] ?? m?.[2])?.toLowerCase();
+  return charset || undefined;
+}
+
+/** Waits until the rest of the request has been read off (so the answer does not race the upload), then fails. */
+function drainThenFail(req: IncomingMessage, error: HttpException): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (req.complete || req.destroyed) return reject(error);
+    req.once('end', () => reject(error));
+    req.once('close', () => reject(error));
+    req.resume();
+  });
+}
+
+/**
+ * Reads the whole body of a request into one buffer, up to `limit` bytes: gzip, deflate and br
+ * Content-Encodings are decompressed first (the limit counts decompressed bytes), as Express's
+ * body parsers do. 413 beyond the limit (declared or read), 415 for another encoding, 400 for an
+ * aborted upload or a body shorter or longer than its Content-Length.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  let inflate: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  let declared: number | undefined;
+  if (encoding === 'identity') {
+    const header = req.headers['content-length'];
+    declared = header === undefined ? undefined : Number(header);
+    if (declared !== undefined && declared > limit) return drainThenFail(req, tooLarge());
+  } else if (encoding === 'gzip' || encoding === 'x-gzip') {
+    inflate = zlib.createGunzip();
+  } else if (encoding === 'deflate') {
+    inflate = zlib.createInflate();
+  } else if (encoding === 'br') {
+    inflate = zlib.createBrotliDecompress();
+  } else {
+    return drainThenFail(req, new UnsupportedMediaTypeException(`unsupported content encoding "${encoding}"`));
+  }
+  const stream: Readable = inflate ? req.pipe(inflate) : req;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      req.removeListener('aborted', onAborted);
+    };
+    const fail = (error: HttpException) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (inflate) {
+        req.unpipe(inflate);
+        inflate.on('error', () => undefined);
+        inflate.destroy();
+      }
+      drainThenFail(req, error).catch(reject);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) return fail(tooLarge());
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (settled) return;
+      if (declared !== undefined && received !== declared) {
+        return fail(new BadRequestException('request size did not match content length'));
+      }
+      settled = true;
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+    };
+    const onError = (e: Error) =>
+      fail(inflate ? new BadRequestException(e.message) : new BadRequestException('request aborted'));
+    const onAborted = () => fail(new BadRequestException('request aborted'));
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+    req.once('aborted', onAborted);
+  });
+}
+
+/** Text of a body in its declared charset (a byte order mark dropped), 415 for a charset not known. */
+function decode(body: Buffer, charset: string): string {
+  let text: string;
+  if (charset === 'utf-8' || charset === 'utf8') text = body.toString('utf8');
+  else if (iconv.encodingExists(charset)) text = iconv.decode(body, charset, { stripBOM: false });
+  else throw new UnsupportedMediaTypeException(`unsupported charset "${String(charset).toUpperCase()}"`);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** JSON as Express's strict parser takes it: an object or array; an empty body is `{}`. */
+export function parseJsonBody(body: Buffer, charset = 'utf-8'): unknown {
+  if (!charset.startsWith('utf-'))
+    throw new UnsupportedMediaTypeException(`unsupported charset "${charset.toUpperCase()}"`);
+  if (body.length === 0) return {};
+  const text = decode(body, charset);
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '{' && first !== '[') throw notJson();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw notJson();
+  }
+}
+
+/** Form fields as Express's non-extended parser takes them (repeated keys become arrays); 413 past 1,000 fields. */
+export function parseFormBody(body: Buffer, charset = 'utf-8'): Record<string, string | string[]> {
+  if (charset !== 'utf-8' && charset !== 'iso-8859-1') {
+    throw new UnsupportedMediaTypeException(`unsupported charset "${charset.toUpperCase()}"`);
+  }
+  if (body.length === 0) return {};
+  const text = decode(body, charset);
+  let fields = 1;
+  for (let i = text.indexOf('&'); i !== -1; i = text.indexOf('&', i + 1)) {
+    if (++fields > PARAMETER_LIMIT) throw new PayloadTooLargeException('too many parameters');
+  }
+  return querystring.parse(text, '&', '=', { maxKeys: 0 }) as Record<string, string | string[]>;
+}
+
+/**
+ * Replaces Fastify's body parsers with the ones of the API, matching what Express's body-parser
+ * did: JSON (a larger limit on the webhook routes), urlencoded forms, raw MIME bytes on the
+ * webhook routes only, and every other type (or another type on another route) left unread with
+ * no body, so the route answers as it would without one (never 415). The bytes of a parsed body
+ * are kept on `request.rawBody`. multipart/form-data is @fastify/multipart's (the upload
+ * interceptor reads it).
+ */
+export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits): void {
+  const webhook = new Set(limits.webhookRoutes);
+  const isWebhook = (request: FastifyRequest) => webhook.has(request.routeOptions.url ?? '');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', async (request: RequestWithRawBody, payload: IncomingMessage) => {
+    const body = await readBody(payload, isWebhook(request) ? limits.webhookJson : limits.json);
+    request.rawBody = body;
+    return parseJsonBody(body, charsetOf(request.headers['content-type']));
+  });
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    async (request: RequestWithRawBody, payload: IncomingMessage) => {
+      const body = await readBody(payload, limits.urlencoded);
+      request.rawBody = body;
+      return parseFormBody(body, charsetOf(request.headers['content-type']));
+    },
+  );
+  fastify.addContentTypeParser(RAW_MAIL_TYPES, (request: RequestWithRawBody, payload: IncomingMessage, done) => {
+    if (!isWebhook(request)) return done(null, undefined);
+    readBody(payload, limits.webhookRaw).then((body) => {
+      request.rawBody = body;
+      done(null, body);
+    }, done);
+  });
+  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+}
