@@ -33,7 +33,9 @@ describe('outbox across a crash', () => {
       INBOUND_TOKEN: TOKEN,
       ADMIN_PASSWORD: 'admin-password-1',
       OUTBOX_POLL_MS: '100',
-      OUTBOX_RETRY_BASE_MS: '200',
+      // The first retry comes 2-6 s after the failed attempt: the kill lands while nothing holds the
+      // row (a kill during an attempt leaves its 2-minute lease: README, outbox).
+      OUTBOX_RETRY_BASE_MS: '4000',
     };
     const first = await startAppProcess(env);
     const raw =
@@ -44,10 +46,10 @@ describe('outbox across a crash', () => {
       body: raw,
     });
     expect(res.status).toBe(200);
-    // Committed, and at least one failed attempt: the mail is waiting for SMTP.
+    // Committed, one failed attempt, and waiting for SMTP (not claimed by an attempt).
     await waitFor(async () => {
-      const [row] = await db.dataSource.query(`SELECT attempts FROM outbox WHERE kind = 'auto_reply'`);
-      return row && row.attempts >= 1;
+      const [row] = await db.dataSource.query(`SELECT attempts, locked_until FROM outbox WHERE kind = 'auto_reply'`);
+      return row && row.attempts >= 1 && row.locked_until === null;
     });
     await first.kill();
 
