@@ -22,6 +22,12 @@ import {
 import { SEED, SeedPlan, seedPlan, seedQueue } from './queue-seed';
 
 const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
+/**
+ * Connections of the app's pool, and of the SQL-alone ceiling's: 4 on this 2-core machine, where
+ * PostgreSQL, the app and the load generator share the cores. With 10, ten backends competed for
+ * them: p99 at 10 HTTP connections 31.7-32.8 ms against 24.6-26.3 ms with 4 (interleaved pairs).
+ */
+const QUEUE_POOL = Number(process.env.BENCH_QUEUE_POOL ?? 4);
 const LEVELS = [10, 50];
 
 interface Shape {
@@ -202,7 +208,7 @@ async function explain(url: string, statements: Statement[]): Promise<{ ms: numb
 }
 
 /**
- * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of that size, each
+ * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of QUEUE_POOL (as the app), each
  * running what the app runs for one call (the auth guard's operator lookup, then the captured
  * statements) for SECONDS, with the app's session settings; latencies per call in ms.
  */
@@ -215,7 +221,7 @@ async function sqlLoad(
   const { statementName } = require(path.join(appDir(), 'dist/src/database/prepared.js'));
   const { ACTIVE_IDENTITY_SQL: AUTH_SQL } = require(path.join(appDir(), 'dist/src/operators/operators.service.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const pool = new Pool({ connectionString: url, max: concurrency, options: appSessionOptions() });
+  const pool = new Pool({ connectionString: url, max: QUEUE_POOL, options: appSessionOptions() });
   const { rows } = await pool.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
   const adminId = rows[0].id as number;
   const latencies: number[] = [];
@@ -289,7 +295,7 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     }
     console.log(`seeded ${plan.requests} requests, ${plan.requests * plan.messagesPerRequest} messages in ${seeded} s`);
     const now = new Date();
-    app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: '10' });
+    app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: String(QUEUE_POOL) });
     const rows: string[] = [];
     const planText: string[] = [];
     let worstRatio = 0;
