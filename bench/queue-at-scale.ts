@@ -63,7 +63,7 @@ function wrkMs(value: string): number {
 
 /**
  * `concurrency` keep-alive connections calling the URL for SECONDS, driven by wrk (C, one thread
- * per 10 connections): the load generator shares the 2 cores with the app and PostgreSQL, and
+ * per 10 connections, at most 2): the load generator shares the 2 cores with the app and PostgreSQL, and
  * Node's http client cost 0.3-0.6 ms of CPU per call, a fifth of what the app itself used.
  */
 function load(
@@ -208,9 +208,10 @@ async function explain(url: string, statements: Statement[]): Promise<{ ms: numb
 }
 
 /**
- * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of QUEUE_POOL (as the app), each
- * running what the app runs for one call (the auth guard's operator lookup, then the captured
- * statements) for SECONDS, with the app's session settings; latencies per call in ms.
+ * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of QUEUE_POOL
+ * connections (as the app's), each running what the app runs for one call (the auth guard's
+ * operator lookup, then the captured statements) for SECONDS, with the app's session settings;
+ * latencies per call in ms.
  */
 async function sqlLoad(
   url: string,

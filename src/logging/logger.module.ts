@@ -61,8 +61,8 @@ export function usePretty(config: AppConfig, isTty = !!process.stdout.isTTY): bo
 
 /**
  * nestjs-pino for the whole app: JSON lines (or pino-pretty), one `request completed` line per
- * request with method, URL, client address, user agent, status and time, `requestId` on every line logged while handling a
- * request, secrets redacted.
+ * request with method, URL, client address, user agent, status and time, `requestId` on every line
+ * logged while handling a request, secrets redacted.
  */
 export function loggerModule(config: AppConfig, level: LevelWithSilent): DynamicModule {
   const options = {

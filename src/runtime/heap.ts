@@ -9,7 +9,11 @@ import * as v8 from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 50;
 
-/** Applies HEAP_GROWING_PERCENT unless node was started with its own. Call before the app loads. */
+/**
+ * Applies HEAP_GROWING_PERCENT unless node was started with its own. Called first thing in main()
+ * and in the CLI's entry, before the app is built: the modules are loaded by then, which is fine,
+ * as V8 reads the factor at every full collection.
+ */
 export function tuneHeap(execArgv: readonly string[] = process.execArgv): boolean {
   if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);

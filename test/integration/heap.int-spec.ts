@@ -6,7 +6,7 @@ const HEAP = path.resolve('dist/src/runtime/heap.js');
 /**
  * A process that keeps ~30 MB alive while replacing it quickly (what a burst of mails does: every
  * mail's objects outlive a few young collections), printing its largest heap in MB. `setup` runs
- * first, as main.ts runs tuneHeap() before the app loads.
+ * first, as main.ts runs tuneHeap() before it builds the app.
  */
 function peakHeapMb(setup: string, nodeFlags: string[] = []): number {
   const program = `${setup}
