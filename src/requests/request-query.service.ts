@@ -5,9 +5,10 @@ import { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { preparedQuery } from '../database/prepared';
+import { ISO_TIMESTAMPS, type IsoString } from '../database/timestamps';
 import { ListRequestsQuery, REQUEST_SORT_COLUMNS, RequestSortKey } from './dto/list-requests.query';
 import { REQUEST_COLUMNS, RequestRow, requestFromRow } from './request-row';
-import { ServiceRequest } from './request.entity';
+import type { RequestView } from './dto/request.dto';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -18,7 +19,7 @@ function literal(n: number): string {
 }
 
 /** One page of requests and how many match: exactly, or (totalExact false) at least `total`. */
-export interface RequestPage extends Page<ServiceRequest> {
+export interface RequestPage extends Page<RequestView> {
   totalExact: boolean;
 }
 
@@ -112,8 +113,10 @@ export class RequestQueryService {
       ORDER BY ${sort.order}`;
     // A search's best plan depends on its words (a rare one: the GIN index; a common one with a
     // sort: walk the sort's index), so it is planned for them every time.
-    const rows = await preparedQuery<RequestRow & { total: number }>(this.dataSource, sql, params, {
+    // The dates are read as the answer's ISO strings (ISO_TIMESTAMPS): no Date per column and row.
+    const rows = await preparedQuery<RequestRow<IsoString> & { total: number }>(this.dataSource, sql, params, {
       named: query.q === undefined,
+      types: ISO_TIMESTAMPS,
     });
     const items = rows.filter((row) => row.id !== null).map(requestFromRow);
     return { items, ...this.total(rows[0]?.total ?? 0, ranked, offset, items.length, limit), page, limit };

@@ -1,3 +1,5 @@
+import type { IsoString } from '../database/timestamps';
+import type { RequestView } from './dto/request.dto';
 import type { RequestStatus, ServiceRequest } from './request.entity';
 
 /**
@@ -13,8 +15,11 @@ export const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.oper
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
         o.name AS o_name, o.email AS o_email, o.role AS o_role`;
 
-/** A row of REQUEST_COLUMNS: the request's columns, its customer's (c_) and operator's (o_). */
-export interface RequestRow {
+/**
+ * A row of REQUEST_COLUMNS: the request's columns, its customer's (c_) and operator's (o_); its
+ * timestamps are Dates, or ISO strings when read with ISO_TIMESTAMPS (`D`).
+ */
+export interface RequestRow<D extends Date | IsoString = Date> {
   id: number | null;
   status: RequestStatus;
   subject: string;
@@ -22,17 +27,17 @@ export interface RequestRow {
   operator_id: number | null;
   previous_request_id: number | null;
   last_seq: number;
-  created_at: Date;
-  updated_at: Date;
-  first_response_at: Date | null;
-  closed_at: Date | null;
-  last_message_at: Date | null;
-  first_response_due_at: Date | null;
-  resolution_due_at: Date | null;
-  sla_breached_first_response_at: Date | null;
-  sla_breached_resolution_at: Date | null;
+  created_at: D;
+  updated_at: D;
+  first_response_at: D | null;
+  closed_at: D | null;
+  last_message_at: D | null;
+  first_response_due_at: D | null;
+  resolution_due_at: D | null;
+  sla_breached_first_response_at: D | null;
+  sla_breached_resolution_at: D | null;
   satisfaction_rating: number | null;
-  satisfaction_rated_at: Date | null;
+  satisfaction_rated_at: D | null;
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
@@ -42,7 +47,9 @@ export interface RequestRow {
 }
 
 /** A row of REQUEST_COLUMNS as the entity shape `toRequestResponse` maps (customer and operator loaded). */
-export function requestFromRow(row: RequestRow): ServiceRequest {
+export function requestFromRow(row: RequestRow): ServiceRequest;
+export function requestFromRow(row: RequestRow<IsoString>): RequestView;
+export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceRequest | RequestView {
   return {
     id: row.id!,
     customerId: row.customer_id,
@@ -67,5 +74,5 @@ export function requestFromRow(row: RequestRow): ServiceRequest {
     slaBreachedResolutionAt: row.sla_breached_resolution_at,
     satisfactionRating: row.satisfaction_rating,
     satisfactionRatedAt: row.satisfaction_rated_at,
-  } as ServiceRequest;
+  } as RequestView;
 }

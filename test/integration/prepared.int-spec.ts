@@ -3,6 +3,7 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { preparedQuery, STATEMENTS_PER_CONNECTION, statementName } from '../../src/database/prepared';
+import { ISO_TIMESTAMPS } from '../../src/database/timestamps';
 import { createTestDatabase } from '../setup/database';
 
 const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
@@ -59,6 +60,39 @@ function describePrepared(where: string, open: () => Promise<{ url: string; clos
       );
       expect(plans.custom).toBe(5);
       expect(plans.generic).toBeGreaterThan(0);
+    });
+
+    it('reads timestamptz as the ISO strings Date#toISOString() gives, with ISO_TIMESTAMPS', async () => {
+      // Fractions of every length, a whole second, a leap day, the epoch, a year past 9999, and a
+      // session in another time zone (an offset in the text: pg's own parser).
+      const values = `SELECT v FROM unnest($1::timestamptz[]) WITH ORDINALITY AS t(v, i) ORDER BY i`;
+      const stamps = [
+        '2025-10-31T12:34:56.789012Z',
+        '2025-10-31T12:34:56.7Z',
+        '2025-10-31T12:34:56.78Z',
+        '2025-10-31T12:34:56Z',
+        '2024-02-29T23:59:59.999999Z',
+        '1970-01-01T00:00:00Z',
+        '12025-01-01T00:00:00.5Z',
+      ];
+      const asDates = await preparedQuery<{ v: Date }>(ds, values, [stamps]);
+      const asIso = await preparedQuery<{ v: string }>(ds, values, [stamps], { types: ISO_TIMESTAMPS });
+      expect(asIso.map((r) => r.v)).toEqual(asDates.map((r) => r.v.toISOString()));
+      expect(asIso[0].v).toBe('2025-10-31T12:34:56.789Z');
+      expect(asIso[3].v).toBe('2025-10-31T12:34:56.000Z');
+      // Other columns keep pg's parsers.
+      await expect(
+        preparedQuery(ds, `SELECT 1::int AS n, true AS b, NULL::timestamptz AS t`, [], { types: ISO_TIMESTAMPS }),
+      ).resolves.toEqual([{ n: 1, b: true, t: null }]);
+      const client = await (ds.driver as unknown as { master: import('pg').Pool }).master.connect();
+      try {
+        await client.query(`SET TimeZone = 'Asia/Kolkata'`);
+        const { rows } = await client.query({ text: values, values: [stamps.slice(0, 1)], types: ISO_TIMESTAMPS });
+        expect(rows).toEqual([{ v: '2025-10-31T12:34:56.789Z' }]);
+      } finally {
+        await client.query(`RESET TimeZone`);
+        client.release();
+      }
     });
 
     it('sends an unnamed statement on request (planned for its values), leaving nothing prepared', async () => {

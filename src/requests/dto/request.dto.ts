@@ -1,4 +1,5 @@
 import { PageDtoOf } from '../../common/pagination';
+import type { IsoString } from '../../database/timestamps';
 import { ApiProperty } from '@nestjs/swagger';
 import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
 
@@ -119,22 +120,36 @@ export class RequestPageDto extends PageDtoOf(RequestResponseDto) {
   totalExact: boolean;
 }
 
-function iso(d: Date | string | null | undefined): string | null {
-  return d ? new Date(d).toISOString() : null;
+/**
+ * A request as toRequestResponse reads it: the entity, or a row read with ISO_TIMESTAMPS whose
+ * dates are already the ISO strings of the answer.
+ */
+export type RequestView = {
+  [K in keyof ServiceRequest]: ServiceRequest[K] extends Date
+    ? Date | IsoString
+    : ServiceRequest[K] extends Date | null
+      ? Date | IsoString | null
+      : ServiceRequest[K];
+};
+
+function iso(d: Date | IsoString | null | undefined): string | null {
+  if (!d) return null;
+  return typeof d === 'string' ? d : d.toISOString();
 }
 
 /** Open and past a target (the same rule as `GET /requests?overdue=true`). */
 export function isOverdue(
-  r: Pick<ServiceRequest, 'status' | 'firstResponseAt' | 'firstResponseDueAt' | 'resolutionDueAt'>,
+  r: Pick<RequestView, 'status' | 'firstResponseAt' | 'firstResponseDueAt' | 'resolutionDueAt'>,
   now: number,
 ): boolean {
   if (r.status === 'closed') return false;
-  const past = (d: Date | string | null) => d !== null && d !== undefined && new Date(d).getTime() < now;
+  const past = (d: Date | IsoString | null) =>
+    d !== null && d !== undefined && (typeof d === 'string' ? Date.parse(d) : d.getTime()) < now;
   return (r.firstResponseAt === null && past(r.firstResponseDueAt)) || past(r.resolutionDueAt);
 }
 
 /** Maps a request (with customer and operator loaded) to its response. */
-export function toRequestResponse(r: ServiceRequest): RequestResponseDto {
+export function toRequestResponse(r: RequestView): RequestResponseDto {
   if (!r.customer) throw new Error(`request ${r.id} was loaded without its customer`);
   return {
     id: r.id,
