@@ -306,7 +306,12 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     let worstReportP99 = 0;
     try {
       const token = await login(app.base);
-      for (const shape of shapes(now, plan).filter((sh) => !searchOnly || sh.name.startsWith('search'))) {
+      // BENCH_QUEUE_SHAPES=customer,days: only the shapes whose names contain one of these (to iterate on a fix).
+      const only = process.env.BENCH_QUEUE_SHAPES?.split(',');
+      const chosen = shapes(now, plan).filter(
+        (sh) => (!searchOnly || sh.name.startsWith('search')) && (!only || only.some((o) => sh.name.includes(o))),
+      );
+      for (const shape of chosen) {
         const url = `/requests?${qs(shape.query)}`;
         const statements = await captureSql(db.url, shape.query);
         const sql = await explain(db.url, statements);

@@ -1,4 +1,4 @@
-import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
+import { QueryMemoValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/config';
 import { pinoLevel } from './logging/logger.module';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id';
@@ -103,7 +104,7 @@ export async function createApp(
   });
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
   app.useGlobalPipes(
-    new ValidationPipe({
+    new QueryMemoValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
