@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Pool } from 'pg';
+import { Client, type CustomTypesConfig, Pool } from 'pg';
 import {
   appDir,
   check,
@@ -29,6 +30,9 @@ const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
  */
 const QUEUE_POOL = Number(process.env.BENCH_QUEUE_POOL ?? 4);
 const LEVELS = [10, 50];
+/** At 10 connections: ROUNDS turns of SLICE_SECONDS each for the SQL alone, then the app. */
+const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
+const SLICE_SECONDS = Number(process.env.BENCH_QUEUE_SLICE_SECONDS ?? 2);
 
 interface Shape {
   name: string;
@@ -66,14 +70,17 @@ function wrkMs(value: string): number {
  * per 10 connections, at most 2): the load generator shares the 2 cores with the app and PostgreSQL, and
  * Node's http client cost 0.3-0.6 ms of CPU per call, a fifth of what the app itself used.
  */
-function load(
+async function load(
   base: string,
   url: string,
   token: string,
   concurrency: number,
-): { p50: number; p99: number; rps: number } {
+  seconds = SECONDS,
+): Promise<{ p50: number; p99: number; rps: number; latencies: Weighted[] }> {
   const threads = String(Math.min(2, Math.ceil(concurrency / 10)));
-  const out = execFileSync(
+  // Not execFileSync: this process must keep reading the app's log pipe meanwhile, as a log
+  // collector does (a full pipe held the app's log lines in its heap, 1.4 MB/s at 3,500 calls/s).
+  const { stdout: out } = await promisify(execFile)(
     'wrk',
     [
       '-t',
@@ -81,15 +88,17 @@ function load(
       '-c',
       String(concurrency),
       '-d',
-      `${SECONDS}s`,
+      `${seconds}s`,
       '--latency',
       '--timeout',
       '30s',
+      '-s',
+      rawLatencyScript(),
       '-H',
       `Authorization: Bearer ${token}`,
       `${base}${url}`,
     ],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', maxBuffer: 4 * 1024 * 1024 },
   );
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out) ?? /Socket errors: (.*)/.exec(out);
   if (bad) throw new Error(`GET ${url}: ${bad[0]}\n${out}`);
@@ -98,7 +107,33 @@ function load(
     p50: round(at(50)),
     p99: round(at(99)),
     rps: round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])),
+    latencies: rawLatencies(out),
   };
+}
+
+/**
+ * A wrk script whose done() prints the latency distribution as 1,000 quantiles (`RAW <requests>
+ * <µs> <µs> ...`, the 0.05th to the 99.95th percentile): wrk prints only a few percentiles, and
+ * its raw values cannot be listed fast.
+ */
+function rawLatencyScript(): string {
+  const file = path.join(os.tmpdir(), 'maildesk-bench-wrk-quantiles.lua');
+  fs.writeFileSync(
+    file,
+    `done = function(summary, latency, requests)
+  local out = {}
+  for k = 1, 1000 do out[k] = latency:percentile((k - 0.5) / 10) end
+  io.write('RAW ' .. summary.requests .. ' ' .. table.concat(out, ' ') .. '\\n')
+end
+`,
+  );
+  return file;
+}
+
+/** wrk's RAW line as latencies (ms), each quantile standing for requests/1,000 of them. */
+function rawLatencies(out: string): Weighted[] {
+  const [requests, ...quantiles] = (/^RAW (.*)$/m.exec(out)?.[1] ?? '').split(' ').map(Number);
+  return quantiles.map((us) => ({ ms: us / 1000, weight: requests / quantiles.length }));
 }
 
 /** A statement the app sends: named ones are prepared once per connection (src/database/prepared.ts). */
@@ -106,6 +141,8 @@ interface Statement {
   sql: string;
   params: unknown[];
   named: boolean;
+  /** The type parsers the app reads its rows with (ISO_TIMESTAMPS for the list), if not pg's. */
+  types?: CustomTypesConfig;
 }
 
 /**
@@ -127,10 +164,14 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   proto.query = function (this: Client, ...args: unknown[]) {
-    const [first, second] = args as [string | { name?: string; text?: string; values?: unknown[] }, unknown];
+    const [first, second] = args as [
+      string | { name?: string; text?: string; values?: unknown[]; types?: CustomTypesConfig },
+      unknown,
+    ];
     if (typeof first === 'string')
       captured.push({ sql: first, params: Array.isArray(second) ? second : [], named: false });
-    else if (first?.text) captured.push({ sql: first.text, params: first.values ?? [], named: !!first.name });
+    else if (first?.text)
+      captured.push({ sql: first.text, params: first.values ?? [], named: !!first.name, types: first.types });
     return original.apply(this, args);
   };
   try {
@@ -210,14 +251,15 @@ async function explain(url: string, statements: Statement[]): Promise<{ ms: numb
 /**
  * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of QUEUE_POOL
  * connections (as the app's), each running what the app runs for one call (the auth guard's
- * operator lookup, then the captured statements) for SECONDS, with the app's session settings;
- * latencies per call in ms.
+ * operator lookup, then the captured statements) for `seconds` after 0.3 s untimed, with the
+ * app's session settings; latencies per call in ms.
  */
 async function sqlLoad(
   url: string,
   statements: Statement[],
   concurrency: number,
-): Promise<{ p50: number; p99: number; rps: number }> {
+  seconds = SECONDS,
+): Promise<{ p50: number; p99: number; rps: number; latencies: Weighted[] }> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { statementName } = require(path.join(appDir(), 'dist/src/database/prepared.js'));
   const { ACTIVE_IDENTITY_SQL: AUTH_SQL } = require(path.join(appDir(), 'dist/src/operators/operators.service.js'));
@@ -226,21 +268,34 @@ async function sqlLoad(
   const { rows } = await pool.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
   const adminId = rows[0].id as number;
   const latencies: number[] = [];
-  const started = performance.now();
-  const end = started + SECONDS * 1000;
-  try {
-    await Promise.all(
+  // As the app sends them: named prepared statements, or unnamed (src/database/prepared.ts), rows
+  // parsed with the same types.
+  const call = async () => {
+    await pool.query({ name: statementName(AUTH_SQL), text: AUTH_SQL, values: [adminId] });
+    for (const s of statements)
+      await pool.query({
+        name: s.named ? statementName(s.sql) : undefined,
+        text: s.sql,
+        values: s.params,
+        types: s.types,
+      });
+  };
+  const lanes = async (until: number, record: boolean) =>
+    Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
+        while (performance.now() < until) {
           const t0 = performance.now();
-          // As the app sends them: named prepared statements, or unnamed (src/database/prepared.ts).
-          await pool.query({ name: statementName(AUTH_SQL), text: AUTH_SQL, values: [adminId] });
-          for (const s of statements)
-            await pool.query({ name: s.named ? statementName(s.sql) : undefined, text: s.sql, values: s.params });
-          latencies.push(performance.now() - t0);
+          await call();
+          if (record) latencies.push(performance.now() - t0);
         }
       }),
     );
+  let started = performance.now();
+  try {
+    // Untimed first: each connection prepares its statements and PostgreSQL settles on their plans.
+    await lanes(started + 300, false);
+    started = performance.now();
+    await lanes(started + seconds * 1000, true);
   } finally {
     await pool.end();
   }
@@ -248,7 +303,33 @@ async function sqlLoad(
     p50: round(pct(latencies, 50), 2),
     p99: round(pct(latencies, 99), 2),
     rps: round(latencies.length / ((performance.now() - started) / 1000)),
+    latencies: latencies.map((ms) => ({ ms, weight: 1 })),
   };
+}
+
+/** A latency (ms) standing for `weight` calls. */
+interface Weighted {
+  ms: number;
+  weight: number;
+}
+
+/** The p-th percentile of weighted latencies. */
+function weightedPct(values: Weighted[], p: number): number {
+  const sorted = [...values].sort((a, b) => a.ms - b.ms);
+  const total = sorted.reduce((n, v) => n + v.weight, 0);
+  let seen = 0;
+  for (const v of sorted) {
+    seen += v.weight;
+    if (seen >= (total * p) / 100) return v.ms;
+  }
+  return sorted.at(-1)?.ms ?? NaN;
+}
+
+/** p50, p99 and calls/s of the latencies of `runs` (ms), run for `seconds` in all. */
+function merged(runs: { latencies: Weighted[] }[], seconds: number): { p50: number; p99: number; rps: number } {
+  const all = runs.flatMap((r) => r.latencies);
+  const calls = all.reduce((n, v) => n + v.weight, 0);
+  return { p50: round(weightedPct(all, 50), 2), p99: round(weightedPct(all, 99), 2), rps: round(calls / seconds) };
 }
 
 const PLANS_START = '<!-- queue-plans:start -->';
@@ -322,13 +403,22 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         ).length;
         const smallScans = sql.plans.filter((p) => /Seq Scan on operators\b/.test(p)).length;
         seqScans += scans;
-        const alone = await sqlLoad(db.url, statements, 10);
+        // At 10 connections the app and the SQL alone take turns, ROUNDS slices each, so that both
+        // see the same machine: its speed moves by 2x within minutes (BENCHMARKS.md), and a ratio of
+        // two runs a minute apart measured that as much as the app.
+        await load(app.base, url, token, 2, 2); // warm-up
+        const slices: { app: { latencies: Weighted[] }[]; sql: { latencies: Weighted[] }[] } = { app: [], sql: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          slices.sql.push(await sqlLoad(db.url, statements, 10, SLICE_SECONDS));
+          slices.app.push(await load(app.base, url, token, 10, SLICE_SECONDS));
+        }
+        const alone = merged(slices.sql, ROUNDS * SLICE_SECONDS);
         const figures: string[] = [];
         let p99at10 = 0;
         let p99at1 = 0;
         for (const c of searchOnly ? [1, ...LEVELS] : LEVELS) {
-          load(app.base, url, token, 2); // warm-up
-          const r = load(app.base, url, token, c);
+          if (c !== 10) await load(app.base, url, token, 2, 2); // warm-up
+          const r = c === 10 ? merged(slices.app, ROUNDS * SLICE_SECONDS) : await load(app.base, url, token, c);
           figures.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
           if (c === 1) p99at1 = r.p99;
           if (c === 10) {
@@ -352,8 +442,8 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
             ['report period=month', '/reports/summary?period=month'],
             ['report one year', `/reports/summary?from=${yearAgo}&to=${now.toISOString().slice(0, 10)}`],
           ]) {
-        const one = load(app.base, url, token, 1);
-        const r = load(app.base, url, token, 10);
+        const one = await load(app.base, url, token, 1);
+        const r = await load(app.base, url, token, 10);
         worstReportP99 = Math.max(worstReportP99, one.p99);
         const line = `${name}: c1 p50/p99 ${one.p50}/${one.p99} ms, c10 p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`;
         console.log(line);
