@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,7 @@ import {
   startApp,
 } from './lib';
 import { SEED, SeedPlan, seedPlan, seedQueue } from './queue-seed';
+import { freePort } from '../test/setup/app-process';
 
 const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
 /**
@@ -30,7 +31,7 @@ const SECONDS = Number(process.env.BENCH_QUEUE_SECONDS ?? 5);
  */
 const QUEUE_POOL = Number(process.env.BENCH_QUEUE_POOL ?? 4);
 const LEVELS = [10, 50];
-/** At 10 connections: ROUNDS turns of SLICE_SECONDS each for the SQL alone, then the app. */
+/** At 10 connections: ROUNDS turns of SLICE_SECONDS each for the SQL alone, the HTTP floor, then the app. */
 const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
 const SLICE_SECONDS = Number(process.env.BENCH_QUEUE_SLICE_SECONDS ?? 2);
 
@@ -332,6 +333,40 @@ function merged(runs: { latencies: Weighted[] }[], seconds: number): { p50: numb
   return { p50: round(weightedPct(all, 50), 2), p99: round(weightedPct(all, 99), 2), rps: round(calls / seconds) };
 }
 
+/**
+ * The HTTP floor for a shape (bench/http-floor.ts) as a child process: a bare Fastify route running
+ * the same statements on a pool of QUEUE_POOL; resolves with its base URL and a stop function.
+ */
+async function startFloor(url: string, statements: Statement[]): Promise<{ base: string; stop: () => void }> {
+  const file = path.join(os.tmpdir(), `maildesk-bench-floor-${process.pid}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params, named: s.named, iso: !!s.types }))),
+  );
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
+  await c.end();
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(__dirname, 'http-floor.js')], {
+    env: {
+      ...process.env,
+      FLOOR_URL: url,
+      FLOOR_POOL: String(QUEUE_POOL),
+      FLOOR_PORT: String(port),
+      FLOOR_APP_DIR: appDir(),
+      FLOOR_OPERATOR: String(rows[0].id),
+      FLOOR_STATEMENTS: file,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.on('exit', (code) => reject(new Error(`http floor exited ${code}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
 const PLANS_START = '<!-- queue-plans:start -->';
 const PLANS_END = '<!-- queue-plans:end -->';
 
@@ -403,16 +438,25 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         ).length;
         const smallScans = sql.plans.filter((p) => /Seq Scan on operators\b/.test(p)).length;
         seqScans += scans;
-        // At 10 connections the app and the SQL alone take turns, ROUNDS slices each, so that both
-        // see the same machine: its speed moves by 2x within minutes (BENCHMARKS.md), and a ratio of
+        // At 10 connections the app, the HTTP floor and the SQL alone take turns, ROUNDS slices each,
+        // so that all see the same machine: its speed moves by 2x within minutes (BENCHMARKS.md), and a ratio of
         // two runs a minute apart measured that as much as the app.
-        await load(app.base, url, token, 2, 2); // warm-up
-        const slices: { app: { latencies: Weighted[] }[]; sql: { latencies: Weighted[] }[] } = { app: [], sql: [] };
-        for (let round = 0; round < ROUNDS; round++) {
-          slices.sql.push(await sqlLoad(db.url, statements, 10, SLICE_SECONDS));
-          slices.app.push(await load(app.base, url, token, 10, SLICE_SECONDS));
+        // The HTTP floor (a bare route running the same SQL) takes its turn too.
+        const floorServer = await startFloor(db.url, statements);
+        const slices: Record<'app' | 'sql' | 'floor', { latencies: Weighted[] }[]> = { app: [], sql: [], floor: [] };
+        try {
+          await load(app.base, url, token, 2, 2); // warm-up
+          await load(floorServer.base, url, token, 2, 2);
+          for (let round = 0; round < ROUNDS; round++) {
+            slices.sql.push(await sqlLoad(db.url, statements, 10, SLICE_SECONDS));
+            slices.floor.push(await load(floorServer.base, url, token, 10, SLICE_SECONDS));
+            slices.app.push(await load(app.base, url, token, 10, SLICE_SECONDS));
+          }
+        } finally {
+          floorServer.stop();
         }
         const alone = merged(slices.sql, ROUNDS * SLICE_SECONDS);
+        const floor = merged(slices.floor, ROUNDS * SLICE_SECONDS);
         const figures: string[] = [];
         let p99at10 = 0;
         let p99at1 = 0;
@@ -428,7 +472,7 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
             worstRatio = Math.max(worstRatio, r.p99 / Math.max(alone.p99, 0.01));
           }
         }
-        const line = `${shape.name}: ${figures.join(', ')}; SQL alone c10 p50/p99 ${alone.p50}/${alone.p99} ms (${alone.rps}/s), p99 ratio ${round(p99at10 / Math.max(alone.p99, 0.01))}x; EXPLAIN ANALYZE ${sql.ms} ms${scans ? `, ${scans} SEQ SCAN` : ''}${smallScans ? ', seq scan of operators' : ''}`;
+        const line = `${shape.name}: ${figures.join(', ')}; SQL alone c10 p50/p99 ${alone.p50}/${alone.p99} ms (${alone.rps}/s), p99 ratio ${round(p99at10 / Math.max(alone.p99, 0.01))}x; HTTP floor c10 p50/p99 ${floor.p50}/${floor.p99} ms (${floor.rps} req/s; ${round(floor.p99 / Math.max(alone.p99, 0.01))}x the SQL, app ${round(p99at10 / Math.max(floor.p99, 0.01))}x the floor); EXPLAIN ANALYZE ${sql.ms} ms${scans ? `, ${scans} SEQ SCAN` : ''}${smallScans ? ', seq scan of operators' : ''}`;
         console.log(line);
         rows.push(line);
         planText.push(`### ${shape.name} — \`GET ${url}\`\n\n\`\`\`\n${sql.plans.join('\n\n')}\n\`\`\``);
