@@ -23,8 +23,9 @@ describe('tuneHeap (dist/src/runtime/heap.js)', () => {
   it('keeps the heap near what it holds: a churning 30 MB live set stays well under the heap V8 grows by default', () => {
     const untuned = peakHeapMb('');
     const tuned = peakHeapMb(`require(${JSON.stringify(HEAP)}).tuneHeap([]);`);
-    expect(tuned).toBeLessThan(110);
-    expect(tuned).toBeLessThan(untuned * 0.75);
+    // About 120 MB at 2x against 155-177 MB (V8's own factor; 89 MB at 1.5x, BENCHMARKS.md change 22).
+    expect(tuned).toBeLessThan(135);
+    expect(tuned).toBeLessThan(untuned * 0.8);
   });
 
   it("leaves node's own --heap-growing-percent alone", () => {
