@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 
 /** How many validated query strings are remembered, per DTO class. */
 export const REMEMBERED_QUERIES = 500;
@@ -18,10 +18,6 @@ const MAX_KEY_CHARS = 1024;
  */
 export class QueryMemoValidationPipe extends ValidationPipe {
   private readonly remembered = new Map<unknown, Map<string, object>>();
-
-  constructor(options: ValidationPipeOptions) {
-    super(options);
-  }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const type = metadata.metatype;
