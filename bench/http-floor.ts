@@ -7,33 +7,25 @@
  * itself adds; this one's over the SQL alone is the HTTP hop and Node's event loop on the same cores.
  *
  * Input (environment): FLOOR_URL (database), FLOOR_POOL, FLOOR_PORT, FLOOR_APP_DIR (the app snapshot
- * whose dist/ it loads), FLOOR_OPERATOR (the operator id to look up), FLOOR_STATEMENTS (a JSON file:
- * [{ sql, params, named, iso }]). Prints `listening` when ready.
+ * whose dist/ it loads), FLOOR_OPERATOR (the operator id to look up), FLOOR_STATEMENTS (a JSON file
+ * of the statements: app-call.ts). Prints `listening` when ready.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Fastify from 'fastify';
 import { Pool } from 'pg';
-
-interface FloorStatement {
-  sql: string;
-  params: unknown[];
-  named: boolean;
-  /** Rows read with the app's ISO_TIMESTAMPS. */
-  iso: boolean;
-}
+import { appCall, type Statement } from './app-call';
 
 async function main(): Promise<void> {
-  const dist = path.join(process.env.FLOOR_APP_DIR!, 'dist/src');
+  const appDir = process.env.FLOOR_APP_DIR!;
+  const dist = path.join(appDir, 'dist/src');
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { SESSION_OPTIONS } = require(path.join(dist, 'database/data-source-options.js'));
-  const { ACTIVE_IDENTITY_SQL } = require(path.join(dist, 'operators/operators.service.js'));
-  const { statementName } = require(path.join(dist, 'database/prepared.js'));
-  const { ISO_TIMESTAMPS } = require(path.join(dist, 'database/timestamps.js'));
   const { requestFromRow } = require(path.join(dist, 'requests/request-row.js'));
   const { toRequestResponse } = require(path.join(dist, 'requests/dto/request.dto.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const statements = JSON.parse(fs.readFileSync(process.env.FLOOR_STATEMENTS!, 'utf8')) as FloorStatement[];
+  const call = appCall(appDir);
+  const statements = JSON.parse(fs.readFileSync(process.env.FLOOR_STATEMENTS!, 'utf8')) as Statement[];
   const operator = Number(process.env.FLOOR_OPERATOR);
   const pool = new Pool({
     connectionString: process.env.FLOOR_URL,
@@ -42,18 +34,7 @@ async function main(): Promise<void> {
   });
   const app = Fastify();
   app.get('/requests', async () => {
-    await pool.query({ name: statementName(ACTIVE_IDENTITY_SQL), text: ACTIVE_IDENTITY_SQL, values: [operator] });
-    let rows: Array<{ id: number | null; total: number }> = [];
-    for (const s of statements) {
-      rows = (
-        await pool.query({
-          name: s.named ? statementName(s.sql) : undefined,
-          text: s.sql,
-          values: s.params,
-          types: s.iso ? ISO_TIMESTAMPS : undefined,
-        })
-      ).rows;
-    }
+    const rows = await call(pool, operator, statements);
     const items = rows.filter((r) => r.id !== null).map((r) => toRequestResponse(requestFromRow(r as never)));
     return { items, total: rows[0]?.total ?? 0 };
   });

@@ -20,6 +20,7 @@ import {
   round,
   startApp,
 } from './lib';
+import { appCall, type Statement } from './app-call';
 import { SEED, SeedPlan, seedPlan, seedQueue } from './queue-seed';
 import { freePort } from '../test/setup/app-process';
 
@@ -117,7 +118,9 @@ async function load(
  * <µs> <µs> ...`, the 0.05th to the 99.95th percentile): wrk prints only a few percentiles, and
  * its raw values cannot be listed fast.
  */
+let quantilesScript: string | undefined;
 function rawLatencyScript(): string {
+  if (quantilesScript) return quantilesScript;
   const file = path.join(os.tmpdir(), 'maildesk-bench-wrk-quantiles.lua');
   fs.writeFileSync(
     file,
@@ -128,22 +131,13 @@ function rawLatencyScript(): string {
 end
 `,
   );
-  return file;
+  return (quantilesScript = file);
 }
 
 /** wrk's RAW line as latencies (ms), each quantile standing for requests/1,000 of them. */
 function rawLatencies(out: string): Weighted[] {
   const [requests, ...quantiles] = (/^RAW (.*)$/m.exec(out)?.[1] ?? '').split(' ').map(Number);
   return quantiles.map((us) => ({ ms: us / 1000, weight: requests / quantiles.length }));
-}
-
-/** A statement the app sends: named ones are prepared once per connection (src/database/prepared.ts). */
-interface Statement {
-  sql: string;
-  params: unknown[];
-  named: boolean;
-  /** The type parsers the app reads its rows with (ISO_TIMESTAMPS for the list), if not pg's. */
-  types?: CustomTypesConfig;
 }
 
 /**
@@ -170,9 +164,9 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
       unknown,
     ];
     if (typeof first === 'string')
-      captured.push({ sql: first, params: Array.isArray(second) ? second : [], named: false });
+      captured.push({ sql: first, params: Array.isArray(second) ? second : [], named: false, iso: false });
     else if (first?.text)
-      captured.push({ sql: first.text, params: first.values ?? [], named: !!first.name, types: first.types });
+      captured.push({ sql: first.text, params: first.values ?? [], named: !!first.name, iso: !!first.types });
     return original.apply(this, args);
   };
   try {
@@ -251,61 +245,38 @@ async function explain(url: string, statements: Statement[]): Promise<{ ms: numb
 
 /**
  * The same SQL alone at the same concurrency: `concurrency` lanes on a pool of QUEUE_POOL
- * connections (as the app's), each running what the app runs for one call (the auth guard's
- * operator lookup, then the captured statements) for `seconds` after 0.3 s untimed, with the
- * app's session settings; latencies per call in ms.
+ * connections (as the app's), each running what the app runs for one call (appCall: the auth
+ * guard's lookup of `operatorId`, then the captured statements) for `seconds` after 0.3 s untimed,
+ * with the app's session settings; latencies per call in ms.
  */
 async function sqlLoad(
   url: string,
+  operatorId: number,
   statements: Statement[],
   concurrency: number,
-  seconds = SECONDS,
-): Promise<{ p50: number; p99: number; rps: number; latencies: Weighted[] }> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { statementName } = require(path.join(appDir(), 'dist/src/database/prepared.js'));
-  const { ACTIVE_IDENTITY_SQL: AUTH_SQL } = require(path.join(appDir(), 'dist/src/operators/operators.service.js'));
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  seconds: number,
+): Promise<{ latencies: Weighted[] }> {
+  const call = appCall(appDir());
   const pool = new Pool({ connectionString: url, max: QUEUE_POOL, options: appSessionOptions() });
-  const { rows } = await pool.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
-  const adminId = rows[0].id as number;
-  const latencies: number[] = [];
-  // As the app sends them: named prepared statements, or unnamed (src/database/prepared.ts), rows
-  // parsed with the same types.
-  const call = async () => {
-    await pool.query({ name: statementName(AUTH_SQL), text: AUTH_SQL, values: [adminId] });
-    for (const s of statements)
-      await pool.query({
-        name: s.named ? statementName(s.sql) : undefined,
-        text: s.sql,
-        values: s.params,
-        types: s.types,
-      });
-  };
+  const latencies: Weighted[] = [];
   const lanes = async (until: number, record: boolean) =>
     Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < until) {
           const t0 = performance.now();
-          await call();
-          if (record) latencies.push(performance.now() - t0);
+          await call(pool, operatorId, statements);
+          if (record) latencies.push({ ms: performance.now() - t0, weight: 1 });
         }
       }),
     );
-  let started = performance.now();
   try {
     // Untimed first: each connection prepares its statements and PostgreSQL settles on their plans.
-    await lanes(started + 300, false);
-    started = performance.now();
-    await lanes(started + seconds * 1000, true);
+    await lanes(performance.now() + 300, false);
+    await lanes(performance.now() + seconds * 1000, true);
   } finally {
     await pool.end();
   }
-  return {
-    p50: round(pct(latencies, 50), 2),
-    p99: round(pct(latencies, 99), 2),
-    rps: round(latencies.length / ((performance.now() - started) / 1000)),
-    latencies: latencies.map((ms) => ({ ms, weight: 1 })),
-  };
+  return { latencies };
 }
 
 /** A latency (ms) standing for `weight` calls. */
@@ -333,20 +304,29 @@ function merged(runs: { latencies: Weighted[] }[], seconds: number): { p50: numb
   return { p50: round(weightedPct(all, 50), 2), p99: round(weightedPct(all, 99), 2), rps: round(calls / seconds) };
 }
 
-/**
- * The HTTP floor for a shape (bench/http-floor.ts) as a child process: a bare Fastify route running
- * the same statements on a pool of QUEUE_POOL; resolves with its base URL and a stop function.
- */
-async function startFloor(url: string, statements: Statement[]): Promise<{ base: string; stop: () => void }> {
-  const file = path.join(os.tmpdir(), `maildesk-bench-floor-${process.pid}.json`);
-  fs.writeFileSync(
-    file,
-    JSON.stringify(statements.map((s) => ({ sql: s.sql, params: s.params, named: s.named, iso: !!s.types }))),
-  );
+/** The id of the first admin (the bench's login). */
+async function firstAdminId(url: string): Promise<number> {
   const c = new Client({ connectionString: url });
   await c.connect();
-  const { rows } = await c.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
-  await c.end();
+  try {
+    const { rows } = await c.query(`SELECT id FROM operators WHERE role = 'admin' ORDER BY id LIMIT 1`);
+    return rows[0].id as number;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * The HTTP floor for a shape (bench/http-floor.ts) as a child process: a bare Fastify route running
+ * the same call (appCall) on a pool of QUEUE_POOL; resolves with its base URL and a stop function.
+ */
+async function startFloor(
+  url: string,
+  operatorId: number,
+  statements: Statement[],
+): Promise<{ base: string; stop: () => void }> {
+  const file = path.join(os.tmpdir(), `maildesk-bench-floor-${process.pid}.json`);
+  fs.writeFileSync(file, JSON.stringify(statements));
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, 'http-floor.js')], {
     env: {
@@ -355,7 +335,7 @@ async function startFloor(url: string, statements: Statement[]): Promise<{ base:
       FLOOR_POOL: String(QUEUE_POOL),
       FLOOR_PORT: String(port),
       FLOOR_APP_DIR: appDir(),
-      FLOOR_OPERATOR: String(rows[0].id),
+      FLOOR_OPERATOR: String(operatorId),
       FLOOR_STATEMENTS: file,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -364,7 +344,13 @@ async function startFloor(url: string, statements: Statement[]): Promise<{ base:
     child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
     child.on('exit', (code) => reject(new Error(`http floor exited ${code}`)));
   });
-  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill();
+      fs.rmSync(file, { force: true });
+    },
+  };
 }
 
 const PLANS_START = '<!-- queue-plans:start -->';
@@ -422,6 +408,8 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     let worstReportP99 = 0;
     try {
       const token = await login(app.base);
+      // The operator the token is for: the SQL alone and the floor look it up as the auth guard does.
+      const adminId = await firstAdminId(db.url);
       // BENCH_QUEUE_SHAPES=customer,days: only the shapes whose names contain one of these (to iterate on a fix).
       const only = process.env.BENCH_QUEUE_SHAPES?.split(',');
       const chosen = shapes(now, plan).filter(
@@ -438,17 +426,17 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         ).length;
         const smallScans = sql.plans.filter((p) => /Seq Scan on operators\b/.test(p)).length;
         seqScans += scans;
-        // At 10 connections the app, the HTTP floor and the SQL alone take turns, ROUNDS slices each,
-        // so that all see the same machine: its speed moves by 2x within minutes (BENCHMARKS.md), and a ratio of
-        // two runs a minute apart measured that as much as the app.
-        // The HTTP floor (a bare route running the same SQL) takes its turn too.
-        const floorServer = await startFloor(db.url, statements);
+        // At 10 connections the SQL alone, the HTTP floor (a bare route running the same SQL) and the
+        // app take turns, ROUNDS slices each, so that all see the same machine: its speed moves by 2x
+        // within minutes (BENCHMARKS.md), and a ratio of two runs a minute apart measured that as
+        // much as the app.
+        const floorServer = await startFloor(db.url, adminId, statements);
         const slices: Record<'app' | 'sql' | 'floor', { latencies: Weighted[] }[]> = { app: [], sql: [], floor: [] };
         try {
           await load(app.base, url, token, 2, 2); // warm-up
           await load(floorServer.base, url, token, 2, 2);
           for (let round = 0; round < ROUNDS; round++) {
-            slices.sql.push(await sqlLoad(db.url, statements, 10, SLICE_SECONDS));
+            slices.sql.push(await sqlLoad(db.url, adminId, statements, 10, SLICE_SECONDS));
             slices.floor.push(await load(floorServer.base, url, token, 10, SLICE_SECONDS));
             slices.app.push(await load(app.base, url, token, 10, SLICE_SECONDS));
           }
