@@ -183,7 +183,7 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
 /** The app's session settings (no parallel query, ...): the SQL alone runs with the app's plans. */
 function appSessionOptions(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const options = require(path.join(appDir(), 'dist/src/database/data-source-options.js')) as {
+  const options = require(path.join(appDir(), 'dist/src/database/session-settings.js')) as {
     SESSION_OPTIONS: string;
   };
   return options.SESSION_OPTIONS;

@@ -3,8 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { AppConfig, ConfigError, loadConfig, readDotEnv } from '../config/config';
 import { resolveSecrets } from '../config/secrets';
-import { openDatabase, runMigrations } from '../database/database';
+import { runMigrations } from '../database/database';
 import type { DatabaseHandle } from '../database/embedded-postgres';
+import { openDatabase } from '../database/open-database';
 import { CliError } from './args';
 
 /** The application without HTTP and without background work, on the server's config and database. */

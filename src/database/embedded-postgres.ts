@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SESSION_SETTINGS } from './data-source-options';
+import { SESSION_SETTINGS } from './session-settings';
 
 export interface DatabaseHandle {
   /** postgres:// URL the pg driver connects to. */
@@ -9,20 +9,44 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** A PGlite cluster served on a loopback port: what runs in the embedded database's thread. */
+export interface ServedPGlite {
+  url: string;
+  close(): Promise<void>;
+}
+
 /**
  * The embedded default: PGlite (PostgreSQL compiled to WASM) on `dir`, served on a loopback port by
  * pglite-socket, so the app uses the ordinary `pg` driver and the same SQL as on a real server.
- * `dir` = 'memory://' keeps nothing (tests).
+ * `dir` = 'memory://' keeps nothing (tests). In this thread: the server runs it on a thread of its
+ * own (src/database/embedded-thread.ts); the tests, which have no built worker file, here.
  */
 export async function startEmbeddedPostgres(dir: string, maxConnections = 20): Promise<DatabaseHandle> {
+  const release = lockDataDir(dir);
+  try {
+    const served = await servePGlite(dir, maxConnections);
+    return {
+      url: served.url,
+      embedded: true,
+      async close() {
+        await served.close();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+/**
+ * Opens (or creates) the cluster in `dir` and serves it on 127.0.0.1, a free port. The caller holds
+ * the data directory's lock (lockDataDir).
+ */
+export async function servePGlite(dir: string, maxConnections: number): Promise<ServedPGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  let lockFile: string | undefined;
-  if (!dir.startsWith('memory://')) {
-    fs.mkdirSync(dir, { recursive: true });
-    lockFile = path.join(dir, 'maildesk.pid');
-    takeLock(lockFile);
-  }
+  if (!dir.startsWith('memory://')) fs.mkdirSync(dir, { recursive: true });
   const template = templateFor(dir);
   let db;
   if (template) {
@@ -31,7 +55,7 @@ export async function startEmbeddedPostgres(dir: string, maxConnections = 20): P
     } catch {
       // Not loadable: empty the directory again (but for the lock) and run initdb.
       for (const entry of fs.readdirSync(dir)) {
-        if (entry !== 'maildesk.pid') fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+        if (entry !== LOCK_FILE) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
       }
     }
   }
@@ -47,13 +71,25 @@ export async function startEmbeddedPostgres(dir: string, maxConnections = 20): P
   await server.start();
   return {
     url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
-    embedded: true,
     async close() {
       await server.stop();
       await db.close();
-      if (lockFile) fs.rmSync(lockFile, { force: true });
     },
   };
+}
+
+const LOCK_FILE = 'maildesk.pid';
+
+/**
+ * One process per embedded data directory: PGlite would corrupt it if two opened it. Takes the
+ * lock (creating `dir`) and returns its release; nothing to lock for 'memory://'.
+ */
+export function lockDataDir(dir: string): () => void {
+  if (dir.startsWith('memory://')) return () => {};
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, LOCK_FILE);
+  takeLock(file);
+  return () => fs.rmSync(file, { force: true });
 }
 
 /**
@@ -92,7 +128,6 @@ function templateFile(): string | undefined {
   }
 }
 
-/** One process per embedded data directory: PGlite would corrupt it if two opened it. */
 function takeLock(file: string): void {
   if (fs.existsSync(file)) {
     const pid = Number(fs.readFileSync(file, 'utf8'));

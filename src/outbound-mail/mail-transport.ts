@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 
@@ -21,24 +21,28 @@ export interface TransportResult {
 @Injectable()
 export class MailTransport implements OnApplicationShutdown {
   private readonly logger = new Logger(MailTransport.name);
-  private readonly smtp?: Transporter;
-  private readonly stream?: Transporter;
+  /** Made with the first mail: nodemailer is loaded then, not at start. */
+  private transporter?: Promise<Transporter>;
   /** Where .eml files go when there is no SMTP server. */
   readonly outboxDir: string;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.outboxDir = path.join(config.dataDir, 'outbox');
-    if (config.smtp.url) {
-      this.smtp = nodemailer.createTransport({
-        url: config.smtp.url,
-        pool: true,
-        connectionTimeout: config.smtp.connectionTimeoutMs,
-        greetingTimeout: config.smtp.greetingTimeoutMs,
-        socketTimeout: config.smtp.socketTimeoutMs,
-      });
-    } else {
-      this.stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-    }
+  }
+
+  private transport(): Promise<Transporter> {
+    return (this.transporter ??= import('nodemailer').then(({ default: nodemailer }) => {
+      const smtp = this.config.smtp;
+      return smtp.url
+        ? nodemailer.createTransport({
+            url: smtp.url,
+            pool: true,
+            connectionTimeout: smtp.connectionTimeoutMs,
+            greetingTimeout: smtp.greetingTimeoutMs,
+            socketTimeout: smtp.socketTimeoutMs,
+          })
+        : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+    }));
   }
 
   /** 'smtp://host:port' (no credentials) or 'file:<dir>': for logs and health. */
@@ -50,18 +54,19 @@ export class MailTransport implements OnApplicationShutdown {
 
   /** Sends one mail; rejects with nodemailer's error (code, responseCode, response) on failure. */
   async send(mail: SendMailOptions, outboxId: string): Promise<TransportResult> {
-    if (this.smtp) {
-      const info = (await this.smtp.sendMail(mail)) as { response?: string };
+    const transport = await this.transport();
+    if (this.config.smtp.url) {
+      const info = (await transport.sendMail(mail)) as { response?: string };
       return { response: info.response ?? '' };
     }
-    const info = (await this.stream!.sendMail(mail)) as { message: Buffer };
+    const info = (await transport.sendMail(mail)) as { message: Buffer };
     const file = await this.writeEml(info.message, outboxId);
     return { response: `written to ${file}` };
   }
 
   /** Closes the SMTP connection pool. */
-  onApplicationShutdown(): void {
-    this.smtp?.close();
+  async onApplicationShutdown(): Promise<void> {
+    if (this.config.smtp.url && this.transporter) (await this.transporter).close();
   }
 
   private async writeEml(message: Buffer, outboxId: string): Promise<string> {

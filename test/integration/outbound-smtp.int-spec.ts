@@ -313,7 +313,7 @@ describe('outbound mail over SMTP', () => {
       expect(counts[0]).toBeGreaterThan(0);
       expect(counts[1]).toBeGreaterThan(0);
     } finally {
-      transports.forEach((t) => t.onApplicationShutdown());
+      await Promise.all(transports.map((t) => t.onApplicationShutdown()));
       await Promise.all(sources.map((s) => s.destroy()));
     }
     expect(sink.mails.length - before).toBe(500);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -138,7 +138,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   /** One IMAP session while leading: returns at shutdown, throws on any failure. */
   private async lead(onSuccess: () => void): Promise<void> {
     const target = this.target!;
-    const client = this.createClient(target);
+    const client = await this.createClient(target);
     client.on('error', (e: Error) => this.logger.debug(`IMAP client error: ${describeError(e)}`));
     client.on('exists', () => this.signal.poke());
     client.on('close', () => this.signal.poke());
@@ -180,7 +180,9 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  private createClient(t: ImapTarget): ImapFlow {
+  /** imapflow is loaded here, not at start: a server without IMAP_URL never needs it. */
+  private async createClient(t: ImapTarget): Promise<ImapFlow> {
+    const { ImapFlow } = await import('imapflow');
     return new ImapFlow({
       host: t.host,
       port: t.port,

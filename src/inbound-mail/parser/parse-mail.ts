@@ -1,4 +1,4 @@
-import { simpleParser, type Attachment, type ParsedMail as MailparserMail, type SimpleParserOptions } from 'mailparser';
+import type { Attachment, ParsedMail as MailparserMail, SimpleParserOptions } from 'mailparser';
 import { senderFrom, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
 import { decodeHeaderText } from './encoded-words';
@@ -79,6 +79,7 @@ async function htmlToText(html: string): Promise<string> {
     `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}`,
     'utf8',
   );
+  const { simpleParser } = await loadMailparser();
   return (await simpleParser(mail, MAILPARSER_OPTIONS)).text ?? '';
 }
 
@@ -142,6 +143,13 @@ function safeRepair(raw: Buffer): RepairedMail {
   }
 }
 
+let mailparser: Promise<typeof import('mailparser')> | undefined;
+
+/** mailparser (and the nodemailer it brings) is loaded with the first mail, not at start. */
+function loadMailparser(): Promise<typeof import('mailparser')> {
+  return (mailparser ??= import('mailparser'));
+}
+
 /**
  * Parses raw RFC 5322 bytes into our `ParsedMail`. Legacy mail is repaired first (undeclared 8-bit
  * header text, UTF-7 and mislabelled charsets, text parts without charset), then parsed with
@@ -153,6 +161,7 @@ export async function parseMail(raw: Buffer): Promise<ParsedMail> {
     throw new MailParseError('too-large', `the mail is larger than ${MAX_RAW_MAIL_BYTES} bytes`);
   try {
     const repaired = safeRepair(raw);
+    const { simpleParser } = await loadMailparser();
     const mail = await withTimeout(simpleParser(repaired.raw, MAILPARSER_OPTIONS), PARSE_TIMEOUT_MS);
     return await toParsedMail(mail, repaired.topHeader, raw.length);
   } catch (err) {
