@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
@@ -12,6 +12,7 @@ import { QueryMemoValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/config';
 import { pinoLevel } from './logging/logger.module';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id';
+import { registerRequestLog } from './logging/request-log';
 import { registerHttpMetrics } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
 
@@ -92,6 +93,7 @@ export async function createApp(
     done();
   });
   // Every request is timed for /metrics.
+  registerRequestLog(fastify, await app.resolve(PinoLogger));
   registerHttpMetrics(fastify, app.get(MetricsService));
   const inboundLimit = config.mail.maxInboundBytes;
   registerBodyParsers(fastify, {

@@ -1,5 +1,4 @@
 import type { DynamicModule, LogLevel } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { Level, LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
@@ -26,18 +25,6 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-/** Requests not worth a log line each: probes and scrapes. */
-const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
-
-/**
- * The URL the client asked for: pino-http runs as Nest middleware on Fastify (through middie),
- * which may rewrite `req.url` to the part below the middleware's mount path; `originalUrl` is
- * the whole one.
- */
-function urlOf(req: IncomingMessage & { originalUrl?: string }): string {
-  return req.originalUrl ?? req.url ?? '';
-}
-
 /** The URL with the values of `token`-like query parameters replaced (the webhook accepts `?token=`). */
 export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|access_token|password)=)[^&#]*/gi, '$1[redacted]');
@@ -60,40 +47,16 @@ export function usePretty(config: AppConfig, isTty = !!process.stdout.isTTY): bo
 }
 
 /**
- * nestjs-pino for the whole app: JSON lines (or pino-pretty), one `request completed` line per
- * request with method, URL, client address, user agent, status and time, `requestId` on every line
- * logged while handling a request, secrets redacted.
+ * nestjs-pino for the whole app: JSON lines (or pino-pretty), secrets redacted. Its HTTP middleware
+ * is not mounted (`forRoutes: []`): the request lines and the `requestId` of lines logged inside a
+ * request come from Fastify hooks (src/logging/request-log.ts).
  */
 export function loggerModule(config: AppConfig, level: LevelWithSilent): DynamicModule {
   const options = {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // Only the id on lines logged inside a request; the full request on its completion line.
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'requestId' },
-    autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(urlOf(req)) },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-      err || res.statusCode >= 500 ? ('error' as const) : ('info' as const),
-    customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
-      `${req.method} ${redactUrl(urlOf(req))} ${res.statusCode}`,
-    serializers: {
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      // No header dump: the line says who asked (address, user agent) and what; headers carry
-      // credentials, and serialising and redacting all of them was a tenth of a list call's CPU.
-      req: (req: {
-        id?: unknown;
-        method?: string;
-        url?: string;
-        headers?: Record<string, unknown>;
-        remoteAddress?: string;
-      }) => ({
-        id: req.id,
-        method: req.method,
-        url: redactUrl(req.url ?? ''),
-        remoteAddress: req.remoteAddress,
-        userAgent: req.headers?.['user-agent'],
-      }),
-    },
+    // The serializers are pino's own (the request line is shaped where it is logged), not pino-http's.
+    wrapSerializers: false,
   };
   const stream = usePretty(config)
     ? pretty({
@@ -104,5 +67,5 @@ export function loggerModule(config: AppConfig, level: LevelWithSilent): Dynamic
         messageFormat: '{if context}[{context}] {end}{msg}',
       })
     : undefined;
-  return LoggerModule.forRoot({ pinoHttp: stream ? [options, stream] : options });
+  return LoggerModule.forRoot({ pinoHttp: stream ? [options, stream] : options, forRoutes: [] });
 }

@@ -166,6 +166,18 @@ describe('logs of the built app', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': 'log-trace-8' },
         body: JSON.stringify({ email: 'admin@localhost', password: 'body-secret-value' }),
       });
+      // A line the app logs while handling a request (after reading its body): the auto-reply to a
+      // no-reply address is not sent, and says so.
+      const mail = await fetch(`${app.base}/inbound/mail`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TEST_INBOUND_TOKEN}`,
+          'content-type': 'message/rfc822',
+          'x-request-id': 'log-trace-9',
+        },
+        body: 'From: no-reply@shop.example\r\nTo: support@localhost\r\nSubject: Your order\r\nMessage-ID: <log-trace-9@shop.example>\r\n\r\nShipped.\r\n',
+      });
+      expect(mail.status).toBe(200);
       await new Promise((r) => setTimeout(r, 200));
     } finally {
       await expect(app.stop()).resolves.toBe(0);
@@ -190,6 +202,13 @@ describe('logs of the built app', () => {
     expect(req?.req).toMatchObject({ method: 'GET', userAgent: 'curl/8.0' });
     expect(req?.req?.headers).toBeUndefined();
     expect(parsed.some((l) => l.requestId === 'log-trace-8')).toBe(true);
+    const inside = parsed.find((l) => /auto-reply "created" for request \d+ not sent/.test(l.msg));
+    expect(inside?.requestId).toBe('log-trace-9');
+    // The completion line: status and time, once per request.
+    const done = parsed.filter((l) => l.requestId === 'log-trace-9' && l.req);
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ msg: 'POST /inbound/mail 200', res: { statusCode: 200 } });
+    expect(typeof (done[0] as { responseTime?: unknown }).responseTime).toBe('number');
     expect(out).not.toMatch(/query-secret-value|header-secret-value|cookie-secret-value|body-secret-value/);
   }, 60_000);
 });
