@@ -105,4 +105,25 @@ describe('npm start on the embedded database', () => {
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/PORT must be an integer/);
   });
+
+  it('stops with exit code 1 and the reason when the embedded database cannot open its data directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bad-'));
+    fs.mkdirSync(path.join(dir, 'pgdata'));
+    fs.writeFileSync(path.join(dir, 'pgdata', 'PG_VERSION'), '99\n');
+    try {
+      const proc = spawn(process.execPath, ['dist/src/main.js'], {
+        env: { ...process.env, DATABASE_URL: '', DATA_DIR: dir, PORT: String(await freePort()) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise((r) => proc.on('exit', r));
+      expect(code).toBe(1);
+      expect(err).toMatch(/failed to start: the embedded database did not start: /);
+      // The data directory's lock is released: the next start is not refused as "in use".
+      expect(fs.existsSync(path.join(dir, 'pgdata', 'maildesk.pid'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
 });
