@@ -19,7 +19,7 @@ export interface ServedPGlite {
  * The embedded default: PGlite (PostgreSQL compiled to WASM) on `dir`, served on a loopback port by
  * pglite-socket, so the app uses the ordinary `pg` driver and the same SQL as on a real server.
  * `dir` = 'memory://' keeps nothing (tests). In this thread: the server runs it on a thread of its
- * own (src/database/embedded-thread.ts); the tests, which have no built worker file, here.
+ * own (src/database/open-database.ts); the tests, which have no built worker file, here.
  */
 export async function startEmbeddedPostgres(dir: string, maxConnections = 20): Promise<DatabaseHandle> {
   const release = lockDataDir(dir);
@@ -41,12 +41,11 @@ export async function startEmbeddedPostgres(dir: string, maxConnections = 20): P
 
 /**
  * Opens (or creates) the cluster in `dir` and serves it on 127.0.0.1, a free port. The caller holds
- * the data directory's lock (lockDataDir).
+ * the data directory's lock (lockDataDir, which also creates the directory).
  */
 export async function servePGlite(dir: string, maxConnections: number): Promise<ServedPGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  if (!dir.startsWith('memory://')) fs.mkdirSync(dir, { recursive: true });
   const template = templateFor(dir);
   let db;
   if (template) {
