@@ -44,10 +44,26 @@ describe('docker-compose.yml', () => {
     expect(compose.volumes).toHaveProperty('pgdata');
     expect(services.postgres.healthcheck?.test.join(' ')).toMatch(/pg_isready/);
     expect(services.mailpit.image).toMatch(/^axllent\/mailpit/);
-    expect(services.mailpit.ports).toEqual(['8025:8025']);
+    expect(services.mailpit.ports).toEqual(['127.0.0.1:8025:8025']);
     expect(services.nginx.ports).toEqual(['8080:80']);
     expect(services.nginx.volumes).toEqual(['../nginx/maildesk.conf:/etc/nginx/conf.d/default.conf:ro']);
     expect(fs.existsSync(path.join(ROOT, 'docker', '../nginx/maildesk.conf'))).toBe(true);
+  });
+
+  it('publishes only nginx on every interface: each port of a helper (Mailpit, PostgreSQL) is bound to 127.0.0.1', () => {
+    // Mailpit shows every mail sent (rating links included) without a login: never on a public interface.
+    for (const [name, s] of Object.entries(services)) {
+      if (name === 'nginx') continue;
+      for (const port of s.ports ?? []) {
+        const spec = typeof port === 'string' ? port : JSON.stringify(port);
+        expect({ name, spec, loopback: /^127\.0\.0\.1:\d+:\d+(\/(tcp|udp))?$/.test(spec) }).toEqual({
+          name,
+          spec,
+          loopback: true,
+        });
+      }
+    }
+    expect(services.mailpit.ports?.length).toBeGreaterThan(0);
   });
 
   it('builds both instances from docker/Dockerfile, after PostgreSQL is healthy, configured by docker/maildesk.env', () => {
