@@ -2,17 +2,33 @@ import { createHash } from 'node:crypto';
 import type { CustomTypesConfig, Pool, PoolClient } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 
-/** Statement names by SQL text: a name is a hash of the text, so one text always has one name. */
+/**
+ * How many texts' names are remembered; past it, the least recently used is forgotten. The texts
+ * are unbounded (GET /requests writes LIMIT and OFFSET into its text: one per page of the queue),
+ * so this cache is bounded: 5 connections' worth of STATEMENTS_PER_CONNECTION. A forgotten name costs
+ * one SHA-1 when its text comes back, and is the same name (still prepared where it was).
+ */
+export const STATEMENT_NAMES_CACHED = 1000;
+
+/** Statement names by SQL text, least recently used first: a name is a hash of the text, so one text always has one name. */
 const names = new Map<string, string>();
 
 /** The name of a statement: `md_` and 24 hex digits of its SHA-1 (PostgreSQL allows 63 bytes). */
 export function statementName(text: string): string {
   let name = names.get(text);
-  if (!name) {
+  if (name) {
+    names.delete(text);
+  } else {
     name = `md_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-    names.set(text, name);
+    if (names.size >= STATEMENT_NAMES_CACHED) names.delete(names.keys().next().value!);
   }
+  names.set(text, name);
   return name;
+}
+
+/** How many texts' names are remembered now (for the tests). */
+export function statementNamesCached(): number {
+  return names.size;
 }
 
 /** How many named statements one connection keeps; past it, the least recently used is deallocated. */

@@ -2,7 +2,13 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { preparedQuery, STATEMENTS_PER_CONNECTION, statementName } from '../../src/database/prepared';
+import {
+  preparedQuery,
+  STATEMENT_NAMES_CACHED,
+  STATEMENTS_PER_CONNECTION,
+  statementName,
+  statementNamesCached,
+} from '../../src/database/prepared';
 import { ISO_TIMESTAMPS } from '../../src/database/timestamps';
 import { createTestDatabase } from '../setup/database';
 
@@ -113,6 +119,19 @@ function describePrepared(where: string, open: () => Promise<{ url: string; clos
       // The dropped text is parsed again when it comes back, and the connection goes on.
       await expect(preparedQuery(ds, text(0), [7])).resolves.toEqual([{ n: 0, m: 7 }]);
       await expect(preparedQuery(ds, count, [text(0)])).resolves.toEqual([{ n: STATEMENTS_PER_CONNECTION, first: 1 }]);
+    });
+
+    it(`remembers at most ${STATEMENT_NAMES_CACHED} texts' names while paging through many offsets`, async () => {
+      // GET /requests writes LIMIT and OFFSET into the text: each page of a long queue is a new text.
+      const page = (offset: number) => `SELECT id FROM operators ORDER BY id LIMIT 50 OFFSET ${offset}`;
+      for (let i = 0; i < STATEMENT_NAMES_CACHED + 300; i++) {
+        await preparedQuery(ds, page(i * 50), []);
+        expect(statementNamesCached()).toBeLessThanOrEqual(STATEMENT_NAMES_CACHED);
+      }
+      // A text whose name was forgotten gets the same name again, and still runs.
+      expect(statementName(page(0))).toMatch(/^md_[0-9a-f]{24}$/);
+      await expect(preparedQuery(ds, page(0), [])).resolves.toHaveLength(1);
+      await expect(preparedQuery(ds, LOOKUP, [-1])).resolves.toEqual([]);
     });
 
     it('names are stable per text, distinct across texts and within PostgreSQL limits', () => {
