@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
+import { redactQueryError } from '../database/query-logger';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
 /** The one error shape of the API: `{ statusCode, error, message }`, never HTML, never a stack trace. */
@@ -52,8 +53,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (typeof req?.id === 'string') body.requestId = req.id;
     const err = exception as Error;
     const where = `${req?.method} ${req?.url?.split('?')[0]} -> ${body.statusCode}`;
-    if (body.statusCode === 500) this.logger.error(`${where}: ${err?.message}`, err?.stack);
-    else if (body.statusCode >= 500) this.logger.warn(`${where}: ${err?.message}`);
+    // A failed statement's message can quote a value (query-logger.ts redacts it; the statement was logged there).
+    const redact = (text?: string) =>
+      exception instanceof QueryFailedError && text ? redactQueryError(text, exception.parameters) : text;
+    const why = redact(err?.message);
+    if (body.statusCode === 500) this.logger.error(`${where}: ${why}`, redact(err?.stack));
+    else if (body.statusCode >= 500) this.logger.warn(`${where}: ${why}`);
     if (http.isHeadersSent(res)) return;
     if (body.statusCode === 503) http.setHeader(res, 'Retry-After', '5');
     if (exception instanceof TooManyRequestsException)

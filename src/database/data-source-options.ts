@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
+import { QueryErrorLogger } from './query-logger';
 import { SESSION_OPTIONS } from './session-settings';
 
 /** The one DataSource definition, shared by the app, the typeorm CLI and the tests. */
@@ -14,7 +15,9 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
+    // Failed statements only, without their parameters or the driver's detail (query-logger.ts).
     logging: ['error'],
+    logger: new QueryErrorLogger(),
     extra: { max: poolSize, connectionTimeoutMillis: 15000, options: SESSION_OPTIONS },
   };
 }
