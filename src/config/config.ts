@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { isTimeZone, parseBusinessHours, type WeeklySchedule } from '../sla/business-hours';
+import { placeholderMessage } from './placeholder-secrets';
 
 /**
  * Every environment variable MailDesk reads, validated once at start into one typed object.
@@ -202,6 +203,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (adminPassword !== undefined && adminPassword.length < 8) {
     throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
   }
+  // Placeholder, sample and guessable secrets are refused (the rule: placeholder-secrets.ts).
+  const given = { jwtSecret, inboundToken, hmacSecret, metricsToken, adminPassword };
+  const names = ['JWT_SECRET', 'INBOUND_TOKEN', 'INBOUND_HMAC_SECRET', 'METRICS_TOKEN', 'ADMIN_PASSWORD'];
+  Object.values(given).forEach((value, i) => {
+    const refused = placeholderMessage(names[i], value);
+    if (refused) throw new ConfigError(refused);
+  });
   return {
     http: {
       port,

@@ -78,7 +78,10 @@ describe('docker-compose.yml', () => {
       expect(s.environment?.HOST).toBe('0.0.0.0');
       expect(s.stop_grace_period).toBe('30s');
       expect(s.ports).toBeUndefined();
+      // One DATA_DIR for all: secrets generated at the first start are shared.
+      expect(s.volumes).toEqual(['maildesk-data:/data']);
     }
+    expect(compose.volumes).toHaveProperty('maildesk-data');
     expect(fs.existsSync(path.join(ROOT, 'docker/maildesk.env'))).toBe(true);
     expect(services.nginx.depends_on).toEqual({
       maildesk1: { condition: 'service_healthy' },
@@ -95,13 +98,16 @@ describe('docker-compose.yml', () => {
     expect(named.filter((k) => !known.has(k))).toEqual([]);
   });
 
-  it('sets the shared secrets every instance needs in docker/maildesk.env, and its values pass loadConfig', () => {
+  it('names the secrets in docker/maildesk.env without a value (no usable sample secret), and its values pass loadConfig', () => {
     const env: Record<string, string> = {};
     for (const line of read('docker/maildesk.env').split(/\r?\n/)) {
       const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
       if (m) env[m[1]] = m[2];
     }
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['INBOUND_TOKEN', 'JWT_SECRET', 'ADMIN_PASSWORD']));
+    for (const name of ['INBOUND_TOKEN', 'JWT_SECRET', 'ADMIN_PASSWORD'])
+      expect({ name, value: env[name] }).toEqual({ name, value: '' });
+    expect(read('docker/maildesk.env')).toMatch(/openssl rand -hex 32/);
     const app = services.maildesk1.environment ?? {};
     const resolved = Object.fromEntries(
       Object.entries(app).map(([k, v]) => [k, v.replace(/\$\{(\w+):-([^}]*)\}/g, '$2')]),
