@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const { runMigrations } = require('./database/database') as typeof import('./database/database');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const logger = new Logger('MailDesk');
+  for (const warning of secrets.warnings) logger.warn(warning);
   const db = await opening;
   const applied = await runMigrations(db.url);
   // The embedded PostgreSQL runs one transaction at a time whatever the pool, and pglite-socket can
@@ -81,9 +82,10 @@ async function main(): Promise<void> {
     `outbound mail: ${config.smtp.url ? 'SMTP' : `files in ${config.dataDir}/outbox`}; IMAP polling: ${config.imap.url ? 'on' : 'off'}`,
   );
   if (secrets.inboundTokenGenerated) {
+    // Only at the start that generated it (like the admin password): later starts read it from the file.
     // Text after the token keeps it a whole word in JSON logs too ("...: TOKEN (send it as ...)").
     logger.log(
-      `inbound webhook token (INBOUND_TOKEN, kept in ${config.dataDir}/secrets.json): ${config.inbound.token} (send it as Authorization: Bearer)`,
+      `inbound webhook token (INBOUND_TOKEN, kept in ${config.dataDir}/secrets.json, shown once): ${config.inbound.token} (send it as Authorization: Bearer)`,
     );
   }
 }

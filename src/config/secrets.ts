@@ -9,25 +9,116 @@ interface StoredSecrets {
 }
 
 export interface ResolvedSecrets {
-  /** True where the inbound token was generated now or earlier (not from the environment): it is printed at start. */
+  /**
+   * True only when this start generated the inbound token (the first start on this DATA_DIR): it
+   * is printed then, once. A token read back from secrets.json, or given by the environment, is
+   * never printed.
+   */
   inboundTokenGenerated: boolean;
+  /** Problems to log once the logger is up (a secrets.json others could read, now tightened). */
+  warnings: string[];
+}
+
+const FILE_MODE = 0o600;
+
+/** How many times a creation that lost the race to another instance reads the winner's file and tries again. */
+const CREATE_ATTEMPTS = 5;
+
+function readStored(file: string): StoredSecrets | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as StoredSecrets;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Writes `content` to `file` atomically, mode 0600: a temporary file in the same directory
+ * (created 0600, written, fsynced), then renamed over `file` (`replace`), or hard-linked to it
+ * when it must not exist yet (false when another process created it first). A crash leaves the
+ * old file or the new one, never a part; no reader ever sees the file readable by others.
+ */
+function writeAtomically(file: string, content: string, replace: boolean): boolean {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomUUID()}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  try {
+    try {
+      fs.fchmodSync(fd, FILE_MODE); // whatever the umask
+      fs.writeFileSync(fd, content);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (replace) {
+      fs.renameSync(tmp, file);
+    } else {
+      try {
+        fs.linkSync(tmp, file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  // The directory entry too (best effort: not every file system lets a directory be fsynced).
+  try {
+    const dirFd = fs.openSync(path.dirname(file), 'r');
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch {
+    /* the rename itself is atomic */
+  }
+  return true;
 }
 
 /**
  * Fills `INBOUND_TOKEN` and `JWT_SECRET` when the environment leaves them unset: generated once and
- * kept in DATA_DIR/secrets.json (mode 0600) so tokens survive a restart.
+ * kept in DATA_DIR/secrets.json so tokens survive a restart.
+ *
+ * The file is read at every start and written only when a secret is missing from it: atomically
+ * (writeAtomically: a 0600 temporary file renamed into place), so a crash never leaves it half
+ * written and it is never readable by others, even for a moment. Its first creation is
+ * exclusive: instances sharing a DATA_DIR (docker-compose) that start together all end up with
+ * the secrets of the one that created it. An existing file readable or writable by group or others
+ * is tightened to 0600 with a warning (it held the secrets; the warning says to rotate them if
+ * others could read it).
  */
 export function resolveSecrets(config: AppConfig): ResolvedSecrets {
-  if (config.inbound.token && config.auth.jwtSecret) return { inboundTokenGenerated: false };
+  const warnings: string[] = [];
+  if (config.inbound.token && config.auth.jwtSecret) return { inboundTokenGenerated: false, warnings };
   const file = path.join(config.dataDir, 'secrets.json');
-  let stored: StoredSecrets = {};
-  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredSecrets;
-  const generated = !config.inbound.token;
-  stored.inboundToken ??= crypto.randomBytes(24).toString('base64url');
-  stored.jwtSecret ??= crypto.randomBytes(32).toString('base64url');
   fs.mkdirSync(config.dataDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+  let generatedToken: boolean;
+  for (let attempt = 1; ; attempt++) {
+    const existing = readStored(file);
+    if (existing) {
+      const mode = fs.statSync(file).mode & 0o777;
+      if (mode & 0o077) {
+        fs.chmodSync(file, FILE_MODE);
+        warnings.push(
+          `${file} was open to other users (mode 0${mode.toString(8)}): set to 0600; rotate the secrets in it if others could read it`,
+        );
+      }
+    }
+    const stored: StoredSecrets = { ...existing };
+    generatedToken = !stored.inboundToken && !config.inbound.token;
+    stored.inboundToken ||= crypto.randomBytes(24).toString('base64url');
+    stored.jwtSecret ||= crypto.randomBytes(32).toString('base64url');
+    const missing =
+      !existing || existing.inboundToken !== stored.inboundToken || existing.jwtSecret !== stored.jwtSecret;
+    if (!missing) break;
+    if (writeAtomically(file, JSON.stringify(stored, null, 2) + '\n', existing !== undefined)) break;
+    // Another instance created the file first: take its secrets.
+    if (attempt >= CREATE_ATTEMPTS) throw new Error(`could not create ${file}`);
+  }
+  const stored = readStored(file) ?? {};
   config.inbound.token ??= stored.inboundToken;
   config.auth.jwtSecret ??= stored.jwtSecret;
-  return { inboundTokenGenerated: generated };
+  return { inboundTokenGenerated: generatedToken && config.inbound.token === stored.inboundToken, warnings };
 }

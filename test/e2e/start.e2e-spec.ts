@@ -50,7 +50,11 @@ describe('npm start on the embedded database', () => {
 
     const second = await start(env);
     try {
+      // The admin password and the generated inbound token are printed once, at the start that made them.
       expect(second.output()).not.toMatch(/created admin/);
+      expect(second.output()).not.toMatch(/inbound webhook token/);
+      expect(second.output()).not.toContain(token);
+      expect(fs.statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
       const login = await fetch(`${base}/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
