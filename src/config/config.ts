@@ -15,7 +15,7 @@ export interface AppConfig {
   rateLimit: {
     /** Login attempts per client IP per minute; 0 = no limit. */
     loginPerMinute: number;
-    /** Failed logins per account per 15 minutes before the account is paused; 0 = no limit. */
+    /** Failed logins per account and client address per 15 minutes before that address is paused for it (operators/login-attempts.ts); 0 = no limit. */
     loginFailuresPerAccount: number;
     /** Webhook calls per client IP per minute; 0 = no limit. */
     webhookPerMinute: number;

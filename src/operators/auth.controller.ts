@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiOkResponse,
@@ -30,10 +30,11 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong credentials or deactivated operator' })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
-    description: 'Too many attempts from this address, or too many failures for this account; see Retry-After',
+    description:
+      'Too many attempts from this address, or too many failures for this account from this address; see Retry-After',
   })
-  async login(@Body() body: LoginDto): Promise<LoginResponseDto> {
-    const r = await this.auth.login(body.email, body.password);
+  async login(@Body() body: LoginDto, @Ip() ip: string): Promise<LoginResponseDto> {
+    const r = await this.auth.login(body.email, body.password, ip);
     return {
       accessToken: r.accessToken,
       tokenType: 'Bearer',

@@ -46,17 +46,20 @@ export class AuthService {
 
   /**
    * Checks the credentials and issues a token; 401 for wrong ones or a deactivated operator; 429
-   * (whatever the password) while the account has too many recent failures.
+   * (whatever the password) while this client address has too many recent failures on the
+   * account; slowed down while the account has many from any address (LoginAttempts).
    */
-  async login(email: string, password: string): Promise<LoginResult> {
-    const wait = this.attempts.blockedFor(email);
+  async login(email: string, password: string, ip = 'unknown'): Promise<LoginResult> {
+    const wait = this.attempts.blockedFor(email, ip);
     if (wait) throw new TooManyRequestsException('too many failed logins for this account; retry later', wait);
+    const delay = this.attempts.delayFor(email);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     const operator = await this.operators.verifyLogin(email, password);
     if (!operator) {
-      this.attempts.recordFailure(email);
+      this.attempts.recordFailure(email, ip);
       throw new UnauthorizedException('invalid email or password');
     }
-    this.attempts.reset(email);
+    this.attempts.reset(email, ip);
     const claims: TokenClaims = { sub: String(operator.id), tv: operator.tokenVersion, role: operator.role };
     const accessToken = await this.jwt.signAsync(claims);
     return { accessToken, expiresIn: this.config.auth.jwtTtlSeconds, operator };

@@ -24,7 +24,7 @@ describe('rate limits: login per IP and per account, webhook per IP', () => {
     return (ip ? req.set('X-Forwarded-For', ip) : req).send({ email, password });
   };
 
-  it('pauses an account after LOGIN_ACCOUNT_RATE_LIMIT failures, even for the right password, without touching others', async () => {
+  it('pauses an account for the address that failed LOGIN_ACCOUNT_RATE_LIMIT times, even for the right password', async () => {
     const admin = await t.adminToken();
     await t
       .http()
@@ -88,6 +88,35 @@ describe('TRUST_PROXY', () => {
     expect((await login('198.51.100.1')).status).toBe(429);
     expect((await login('198.51.100.2')).status).toBe(200);
   });
+});
+
+describe('the account lockout cannot be turned against the account', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ TRUST_PROXY: 'loopback', LOGIN_RATE_LIMIT: '0', LOGIN_ACCOUNT_RATE_LIMIT: '10' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const login = (ip: string, password: string) =>
+    t.http().post('/auth/login').set('X-Forwarded-For', ip).send({ email: TEST_ADMIN.email, password });
+
+  it("an attacker's address failing 50 times is 429'd; the real admin still logs in from another address", async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 50; i++) answers.push((await login('203.0.113.66', `guess-${i}`)).status);
+    expect(answers.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(new Set(answers.slice(10))).toEqual(new Set([429]));
+    const blocked = await login('203.0.113.66', TEST_ADMIN.password);
+    expect429(blocked);
+    const started = Date.now();
+    const admin = await login('198.51.100.20', TEST_ADMIN.password);
+    expect(admin.status).toBe(200);
+    expect(admin.body.accessToken).toEqual(expect.any(String));
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
 });
 
 describe('TRUST_PROXY validation', () => {
