@@ -34,8 +34,11 @@ export interface AppConfig {
   outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
   /** Files an operator attaches to a message: largest file (ATTACHMENT_MAX_BYTES) and at most `maxFiles` per message. */
   attachments: { maxBytes: number; maxFiles: number };
-  /** Outgoing webhooks: per-call timeout, attempts before a delivery is failed, first retry delay. */
-  webhooks: { timeoutMs: number; maxAttempts: number; retryBaseMs: number };
+  /**
+   * Outgoing webhooks: per-call timeout, attempts before a delivery is failed, first retry delay;
+   * whether targets on loopback, private and link-local addresses are allowed (webhooks/webhook-target.ts).
+   */
+  webhooks: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; allowPrivateTargets: boolean };
   imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean };
   /**
    * Service levels: first-response and resolution targets in business minutes (0 = no target),
@@ -255,6 +258,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       timeoutMs: int(env, 'WEBHOOK_DELIVERY_TIMEOUT_MS', 10000, 100, 120000),
       maxAttempts: int(env, 'WEBHOOK_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
       retryBaseMs: int(env, 'WEBHOOK_DELIVERY_RETRY_BASE_MS', 5000, 10, 3600000),
+      allowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     },
     imap: {
       url: url(env, 'IMAP_URL', ['imap:', 'imaps:']),
@@ -315,6 +319,7 @@ export const CONFIG_VARIABLES = [
   'WEBHOOK_DELIVERY_TIMEOUT_MS',
   'WEBHOOK_DELIVERY_MAX_ATTEMPTS',
   'WEBHOOK_DELIVERY_RETRY_BASE_MS',
+  'WEBHOOK_ALLOW_PRIVATE_TARGETS',
   'IMAP_URL',
   'IMAP_POLL_SECONDS',
   'IMAP_MOVE_TO',

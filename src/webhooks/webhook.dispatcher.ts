@@ -6,6 +6,9 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
 import { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -13,6 +16,7 @@ import { DispatchLoop } from '../common/dispatch-loop';
 import { CLAIM_LOCK, retryDelayMs } from '../outbound-mail/outbox.dispatcher';
 import { WEBHOOK_KICK } from './webhook-events';
 import { signWebhook } from './webhook-signature';
+import { deliveryErrorClass, guardedLookup, isPrivateAddress, PrivateAddressError } from './webhook-target';
 import { deliveryFromRow, WebhookDelivery } from './webhooks.service';
 
 /** A claimed delivery with where it goes. */
@@ -47,11 +51,17 @@ export class WebhookDispatcher
 {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly loop: DispatchLoop;
+  /** Resolves and checks every target's addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS). */
+  private readonly lookup: ReturnType<typeof guardedLookup>;
+  /** Own connection pools (keep-alive): a pooled socket is one that connected to a checked address. */
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 20 });
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    this.lookup = guardedLookup(config.webhooks.allowPrivateTargets);
     dataSource.subscribers.push(this);
     this.loop = new DispatchLoop({
       name: 'webhook',
@@ -78,6 +88,8 @@ export class WebhookDispatcher
 
   async onModuleDestroy(): Promise<void> {
     await this.stop();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -138,37 +150,59 @@ export class WebhookDispatcher
     return rows.map((r) => ({ ...deliveryFromRow(r), url: r.url as string, secret: r.secret as string }));
   }
 
-  /** One signed POST with a timeout. */
+  /**
+   * One signed POST with a timeout, by node:http(s) with a guarded `lookup` (webhook-target.ts):
+   * unless WEBHOOK_ALLOW_PRIVATE_TARGETS, a literal private address is refused before connecting
+   * and a host name is refused when any address it resolves to is private, the socket connecting
+   * to the address that was checked. Redirects are not followed. A failure reports its class
+   * (`timeout`, `refused`, `tls`, `dns`, `private address`, `network`, or `HTTP <status>`), never
+   * its cause.
+   */
   private async call(row: Claimed): Promise<CallResult> {
     const body = JSON.stringify(row.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
+    const allowPrivate = this.config.webhooks.allowPrivateTargets;
     try {
-      const res = await fetch(row.url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'MailDesk-Webhooks/1',
-          'X-MailDesk-Event': row.event,
-          'X-MailDesk-Delivery': String(row.id),
-          'X-MailDesk-Timestamp': timestamp,
-          'X-MailDesk-Signature': signWebhook(row.secret, timestamp, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.webhooks.timeoutMs),
+      const url = new URL(row.url);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      if (!allowPrivate && net.isIP(host) && isPrivateAddress(host)) throw new PrivateAddressError(host);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = (url.protocol === 'https:' ? https : http).request(
+          url,
+          {
+            method: 'POST',
+            agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+            lookup: this.lookup,
+            headers: {
+              'Content-Type': 'application/json',
+              'Content-Length': Buffer.byteLength(body),
+              'User-Agent': 'MailDesk-Webhooks/1',
+              'X-MailDesk-Event': row.event,
+              'X-MailDesk-Delivery': String(row.id),
+              'X-MailDesk-Timestamp': timestamp,
+              'X-MailDesk-Signature': signWebhook(row.secret, timestamp, body),
+            },
+          },
+          (res) => {
+            res.resume(); // the answer's body is not read
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        const timer = setTimeout(
+          () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
+          this.config.webhooks.timeoutMs,
+        );
+        req.on('close', () => clearTimeout(timer));
+        req.on('error', reject);
+        req.end(body);
       });
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300)
-        return { ok: true, permanent: false, statusCode: res.status, error: null };
-      const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-      return { ok: false, permanent, statusCode: res.status, error: `HTTP ${res.status}` };
+      if (status >= 200 && status < 300) return { ok: true, permanent: false, statusCode: status, error: null };
+      const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+      return { ok: false, permanent, statusCode: status, error: `HTTP ${status}` };
     } catch (e) {
-      const err = e as Error & { cause?: { message?: string } };
-      const reason =
-        err.name === 'TimeoutError'
-          ? `timeout after ${this.config.webhooks.timeoutMs} ms`
-          : (err.cause?.message ?? err.message);
-      return { ok: false, permanent: false, statusCode: null, error: reason.slice(0, 500) };
+      const error = deliveryErrorClass(e);
+      // A private target stays private: not worth retrying.
+      return { ok: false, permanent: error === 'private address', statusCode: null, error };
     }
   }
 

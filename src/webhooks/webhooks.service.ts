@@ -1,9 +1,12 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Page } from '../common/pagination';
 import { WEBHOOK_KICK, type WebhookEvent, type WebhookPayload } from './webhook-events';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { newWebhookSecret } from './webhook-signature';
+import { refusedTarget } from './webhook-target';
 
 /** A registered webhook (its secret is shown only when it is created). */
 export interface Webhook {
@@ -81,7 +84,10 @@ const WEBHOOK_SELECT = `SELECT w.*, d.status AS last_status, coalesce(d.delivere
  */
 @Injectable()
 export class WebhooksService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Queues `event` for every webhook subscribed to it, in the caller's transaction. */
   enqueue(manager: EntityManager, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
@@ -122,6 +128,8 @@ export class WebhooksService {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new BadRequestException('url must be http or https');
+    const refused = refusedTarget(url, this.config.webhooks.allowPrivateTargets);
+    if (refused) throw new BadRequestException(refused);
     const secret = newWebhookSecret();
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `INSERT INTO webhooks (url, events, secret, description, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *`,

@@ -184,7 +184,8 @@ describe('access matrix: every route x who calls', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp({ LOGIN_RATE_LIMIT: '1000' });
+    // POST /webhooks registers http://127.0.0.1:9/hook (a closed port: nothing is ever delivered).
+    t = await createTestApp({ LOGIN_RATE_LIMIT: '1000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
     const admin = await t.adminToken();
     await createOperator(admin, 'op@desk.test', 'op-password-1');
     const goneId = await createOperator(admin, 'gone@desk.test', 'gone-password-1');

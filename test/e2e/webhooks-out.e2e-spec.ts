@@ -1,8 +1,10 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createTestApp, TestApp } from '../setup/app';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
+import { WebhookDispatcher } from '../../src/webhooks/webhook.dispatcher';
 
 /** One call the receiver got. */
 interface Received {
@@ -62,6 +64,8 @@ describe('outgoing webhooks', () => {
     rx = new Receiver();
     await rx.start();
     t = await createTestApp({
+      // The receiver listens on 127.0.0.1.
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
       WEBHOOK_DELIVERY_RETRY_BASE_MS: '50',
       WEBHOOK_DELIVERY_MAX_ATTEMPTS: '3',
       LOGIN_RATE_LIMIT: '1000',
@@ -227,5 +231,140 @@ describe('outgoing webhooks', () => {
       limit: 1,
       items: [{ event: 'request.assigned', status: 'failed', lastError: 'HTTP 503' }],
     });
+  });
+});
+
+/** Queues one delivery to `url` (a row as if registered earlier) and waits for its outcome. */
+async function deliverOnce(
+  t: TestApp,
+  url: string,
+): Promise<{ status: string; last_error: string; last_status_code: number | null }> {
+  const [hook] = await sql<{ id: number }>(
+    t,
+    `INSERT INTO webhooks (url, events, secret) VALUES ($1, '{request.created}', 'whsec_test') RETURNING id`,
+    [url],
+  );
+  await sql(t, `INSERT INTO webhook_deliveries (webhook_id, event, payload) VALUES ($1, 'request.created', '{}')`, [
+    hook.id,
+  ]);
+  t.app.get(WebhookDispatcher).kick();
+  return waitFor(async () => {
+    const [row] = await sql<{ status: string; last_error: string; last_status_code: number | null }>(
+      t,
+      `SELECT status, last_error, last_status_code FROM webhook_deliveries WHERE webhook_id = $1`,
+      [hook.id],
+    );
+    return row.status !== 'pending' && row;
+  }, 15000);
+}
+
+describe('outgoing webhooks: private targets refused (WEBHOOK_ALLOW_PRIVATE_TARGETS unset)', () => {
+  let t: TestApp;
+  let rx: Receiver;
+  let admin: string;
+
+  beforeAll(async () => {
+    rx = new Receiver();
+    await rx.start();
+    t = await createTestApp({ WEBHOOK_DELIVERY_MAX_ATTEMPTS: '1', LOGIN_RATE_LIMIT: '1000' });
+    admin = await t.adminToken();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await rx?.stop();
+  });
+
+  it('refuses a loopback, private, link-local or metadata address at registration (400)', async () => {
+    const port = new URL(rx.url).port;
+    for (const url of [
+      `${rx.url}/hook`,
+      `http://localhost:${port}/hook`,
+      `http://[::1]:${port}/hook`,
+      `http://[::ffff:127.0.0.1]:${port}/hook`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.5/hook',
+      'http://192.168.1.10/hook',
+      'http://100.64.0.1/hook',
+      'http://0.0.0.0/hook',
+      'http://[fd00::1]/hook',
+      'http://[fe80::1]/hook',
+    ]) {
+      const res = await t
+        .http()
+        .post('/webhooks')
+        .set('Authorization', `Bearer ${admin}`)
+        .send({ url, events: ['request.created'] });
+      expect({ url, status: res.status }).toEqual({ url, status: 400 });
+      expect(res.body.message).toMatch(/private/);
+    }
+    // A host name is accepted: it is checked when connecting.
+    const named = await t
+      .http()
+      .post('/webhooks')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ url: 'https://chat.example.com/hooks/maildesk', events: ['request.closed'] });
+    expect(named.status).toBe(201);
+  });
+
+  it('refuses at connection time a host name that resolves to a loopback address: nothing reaches it', async () => {
+    const port = new URL(rx.url).port;
+    const before = rx.calls.length;
+    const outcome = await deliverOnce(t, `http://localhost:${port}/rebound`);
+    expect(outcome).toEqual({ status: 'failed', last_error: 'private address', last_status_code: null });
+    expect(rx.calls.length).toBe(before);
+  });
+});
+
+describe('outgoing webhooks: a failed delivery reports a class of error, not its cause', () => {
+  let t: TestApp;
+  let silent: net.Server;
+  let silentPort: number;
+  let plain: http.Server;
+  let plainPort: number;
+  const sockets: net.Socket[] = [];
+
+  beforeAll(async () => {
+    // Accepts connections and never answers.
+    silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    silentPort = (silent.address() as AddressInfo).port;
+    // Plain HTTP, answering 500: an https:// URL to it fails the TLS handshake.
+    plain = http.createServer((_req, res) => res.writeHead(500).end('internal detail 10.1.2.3'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    plainPort = (plain.address() as AddressInfo).port;
+    t = await createTestApp({
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      WEBHOOK_DELIVERY_MAX_ATTEMPTS: '1',
+      WEBHOOK_DELIVERY_TIMEOUT_MS: '300',
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent?.close(r));
+    await new Promise((r) => plain?.close(r));
+  });
+
+  it('timeout, refused, tls, dns and HTTP <status>', async () => {
+    const closed = await new Promise<number>((r) => {
+      const s = net.createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => r(p));
+      });
+    });
+    const cases: Array<[string, string]> = [
+      [`http://127.0.0.1:${silentPort}/`, 'timeout'],
+      [`http://127.0.0.1:${closed}/`, 'refused'],
+      [`https://127.0.0.1:${plainPort}/`, 'tls'],
+      ['http://no-such-host.invalid/', 'dns'],
+      [`http://127.0.0.1:${plainPort}/`, 'HTTP 500'],
+    ];
+    for (const [url, error] of cases) {
+      const outcome = await deliverOnce(t, url);
+      expect({ url, status: outcome.status, error: outcome.last_error }).toEqual({ url, status: 'failed', error });
+    }
   });
 });
