@@ -54,7 +54,7 @@ function describePrepared(where: string, open: () => Promise<{ url: string; clos
       expect(statements.filter((s) => s.statement === LOOKUP)).toHaveLength(1);
     });
 
-    it("lets PostgreSQL choose the plan (auto), so a statement run often gets one plan for all values", async () => {
+    it('lets PostgreSQL choose the plan (auto), so a statement run often gets one plan for all values', async () => {
       await expect(preparedQuery(ds, `SELECT current_setting('plan_cache_mode') AS mode`, [])).resolves.toEqual([
         { mode: 'auto' },
       ]);
