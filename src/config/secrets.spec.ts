@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -68,4 +69,35 @@ describe('resolveSecrets (DATA_DIR/secrets.json)', () => {
     );
     expect(fs.existsSync(file())).toBe(false);
   });
+
+  const built = path.resolve('dist/src/config/secrets.js');
+  (fs.existsSync(built) ? it : it.skip)(
+    'instances starting together on one DATA_DIR end up with the same secrets (the first creation wins)',
+    async () => {
+      const script = `
+        const { loadConfig } = require(${JSON.stringify(path.resolve('dist/src/config/config.js'))});
+        const { resolveSecrets } = require(${JSON.stringify(built)});
+        const c = loadConfig({ DATA_DIR: process.argv[1] });
+        const r = resolveSecrets(c);
+        process.stdout.write(JSON.stringify({ token: c.inbound.token, jwt: c.auth.jwtSecret, generated: r.inboundTokenGenerated }));`;
+      const run = () =>
+        new Promise<{ token: string; jwt: string; generated: boolean }>((resolve, reject) => {
+          const child = spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`exit ${code}`))));
+        });
+      const results = await Promise.all(Array.from({ length: 6 }, run));
+      expect(new Set(results.map((r) => r.token)).size).toBe(1);
+      expect(new Set(results.map((r) => r.jwt)).size).toBe(1);
+      expect(results.filter((r) => r.generated)).toHaveLength(1);
+      expect(JSON.parse(fs.readFileSync(file(), 'utf8'))).toEqual({
+        inboundToken: results[0].token,
+        jwtSecret: results[0].jwt,
+      });
+      expect(fs.readdirSync(dir)).toEqual(['secrets.json']);
+    },
+    30_000,
+  );
 });
