@@ -111,7 +111,9 @@ export interface ProbeReport {
  * `stop`, then it posts every sample.
  */
 function runProber(cfg: ProbeConfig): void {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.maxInFlight * 2 });
+  // A connection per probe, as a load balancer's health check: a kept-alive socket the server
+  // closed after its 5 s keep-alive timeout, reused at that moment, is an ECONNRESET of the client.
+  const agent = false;
   const report: ProbeReport = {
     health: [],
     requests: [],
@@ -146,7 +148,6 @@ function runProber(cfg: ProbeConfig): void {
     void Promise.all(inFlight).then(() => {
       loop.disable();
       report.ownLoopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-      agent.destroy();
       parentPort!.postMessage(report);
     });
   });

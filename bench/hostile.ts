@@ -3,7 +3,6 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { extremeMails, mutate, mutations } from '../test/reliability/support/hostile';
@@ -286,8 +285,17 @@ const CLK_TCK = ((): number => {
   }
 })();
 
-/** CPU time (user + system, all threads) the process used so far, ms; NaN once it is gone. */
+/** CPU time from /proc/<pid>/stat (utime + stime), ms; NaN once the process is gone. */
+let lastCpuMs = NaN;
+
+/** CPU time (user + system, all threads) the process used so far, ms; once it is gone, the last reading. */
 export function cpuMs(pid: number): number {
+  const ms = readCpuMs(pid);
+  if (Number.isFinite(ms)) lastCpuMs = ms;
+  return Number.isFinite(ms) ? ms : lastCpuMs;
+}
+
+function readCpuMs(pid: number): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -577,6 +585,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       console.error(`\n!!! the app exited (code ${code}, signal ${signal}) during the ${phase} phase`);
     });
     const alive = () => !died;
+    console.log(`app: pid ${pid}, ${running.base}, database ${db.name}`);
 
     if (seedMails.length) {
       console.log(`seeding ${seedMails.length} ordinary mails...`);
@@ -593,6 +602,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       maxInFlight: 64,
     });
     const sampler = setInterval(() => {
+      cpuMs(pid);
       const r = rssNow(pid).rss;
       if (!(r > 0)) return;
       if (phase !== 'idle' && phase !== 'start') rss.sampledPeak = Math.max(rss.sampledPeak, r);
@@ -617,7 +627,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       if (CPU_MAILS > 0) {
         phase = 'alone';
         console.log(`each kind alone: ${CPU_MAILS} mail(s) of each of ${kinds.length} kinds, one at a time...`);
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
         windows.alone = { start: now(), end: 0 };
         let timeoutsInARow = 0;
         for (const kind of kinds) {
@@ -630,7 +639,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
           c0 = cpuMs(pid);
           for (let k = 0; k < CPU_MAILS && alive(); k++) {
             const raw = kind.make(k + 1);
-            const r = await postRaw(running.base, raw, agent);
+            const r = await postRaw(running.base, raw);
             const o = outcomeOf(kind.name, 'alone', k + 1, raw.length, r);
             outcomes.push(o);
             console.log(`  ${kind.name}: ${label(o)} in ${o.ms} ms (${round(raw.length / 1024)} KB)`);
@@ -648,7 +657,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
           kindWindows[kind.name] = w;
         }
         windows.alone.end = now();
-        agent.destroy();
       }
 
       // The stream: LANES hostile mails at a time, every kind in turn, bombs in parallel.
@@ -656,7 +664,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
         phase = 'stream';
         const bounds = [STREAM_SECONDS ? `${STREAM_SECONDS} s` : '', ROUNDS ? `${ROUNDS} rounds` : ''].filter(Boolean);
         console.log(`stream: ${LANES} lanes of hostile mail for ${bounds.join(' or ')}, bombs in parallel...`);
-        const agent = new http.Agent({ keepAlive: true, maxSockets: LANES });
         const bomber = startBombs(running.base);
         windows.stream = { start: now(), end: 0 };
         c0 = cpuMs(pid);
@@ -673,7 +680,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
               const kind = kinds[next++ % kinds.length];
               const n = 1000 + (sent[kind.name] = (sent[kind.name] ?? 0) + 1);
               const raw = kind.make(n);
-              const r = await postRaw(running.base, raw, agent);
+              const r = await postRaw(running.base, raw);
               const o = outcomeOf(kind.name, 'stream', n, raw.length, r);
               outcomes.push(o);
               if (!o.ok) console.log(`  stream: ${kind.name}: ${label(o)} in ${o.ms} ms`);
@@ -689,7 +696,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
           seconds: (windows.stream.end - windows.stream.start) / 1000,
           mails: streamMails,
         };
-        agent.destroy();
       }
       phase = 'end';
       const end = rssNow(pid);
@@ -933,8 +939,11 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
   return result;
 }
 
-/** POSTs one raw hostile mail to the webhook with the bench token; bounded by BENCH_HOSTILE_TIMEOUT_MS. */
-function postRaw(base: string, raw: Buffer, agent: http.Agent): Promise<CallResult> {
+/**
+ * POSTs one raw hostile mail to the webhook with the bench token, on a connection of its own (no
+ * keep-alive race with the server's 5 s idle timeout); bounded by BENCH_HOSTILE_TIMEOUT_MS.
+ */
+function postRaw(base: string, raw: Buffer): Promise<CallResult> {
   return call({
     base,
     method: 'POST',
@@ -942,7 +951,7 @@ function postRaw(base: string, raw: Buffer, agent: http.Agent): Promise<CallResu
     headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'message/rfc822' },
     body: raw,
     timeoutMs: MAIL_TIMEOUT_MS,
-    agent,
+    agent: false,
   });
 }
 
