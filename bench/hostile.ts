@@ -535,12 +535,14 @@ function startBombs(base: string): {
   };
 }
 
-async function stopApp(app: AppProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 20 s; says which stopped it. */
+async function stopApp(app: AppProcess): Promise<string> {
+  const t0 = performance.now();
   const stopped = await Promise.race([app.stop().then(() => true), sleep(20_000).then(() => false)]);
-  if (!stopped) {
-    console.warn('the app did not stop within 20 s of SIGTERM: killed');
-    await app.kill();
-  }
+  if (stopped) return `SIGTERM, ${Math.round(performance.now() - t0)} ms`;
+  console.warn('the app did not stop within 20 s of SIGTERM: killed');
+  await app.kill();
+  return 'SIGKILL (no exit within 20 s of SIGTERM)';
 }
 
 export async function hostileBench(): Promise<Record<string, unknown>> {
@@ -568,6 +570,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
   let probes: ProbeReport | undefined;
   let bombs: { results: BombOutcome[]; skipped: Record<string, number> } = { results: [], skipped: {} };
   let appLogTail = '';
+  let stoppedBy = '';
   let app: AppProcess | undefined;
   try {
     app = await startApp({
@@ -708,7 +711,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     appLogTail = running.output().slice(-4000);
   } finally {
     phase = 'stopping';
-    if (app) await stopApp(app);
+    if (app) stoppedBy = await stopApp(app);
     await db.drop().catch((e: Error) => console.warn(`could not drop ${db.name}: ${e.message}`));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -836,6 +839,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     perKind,
     bombs: bombSummary,
     died: died ?? null,
+    stoppedBy,
     mails: outcomes,
     bombResults: bombs.results,
     appLogTail: died ? died.log : appLogTail.slice(-1500),
