@@ -572,7 +572,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
   let phase = 'start';
   let probes: ProbeReport | undefined;
   let bombs: { results: BombOutcome[]; skipped: Record<string, number> } = { results: [], skipped: {} };
-  let appLogTail = '';
+  let appLogTail: string | undefined;
   let stoppedBy = '';
   let app: AppProcess | undefined;
   try {
@@ -848,7 +848,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     stoppedBy,
     mails: outcomes,
     bombResults: bombs.results,
-    appLogTail: died ? died.log : appLogTail.slice(-1500),
+    appLogTail: died ? died.log : (appLogTail ?? '').slice(-1500),
   };
 
   // ---- files and tables
