@@ -605,7 +605,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       healthEveryMs: HEALTH_EVERY_MS,
       requestsEveryMs: REQUESTS_EVERY_MS,
       timeoutMs: PROBE_TIMEOUT_MS,
-      maxInFlight: 64,
     });
     const sampler = setInterval(() => {
       cpuMs(pid);
