@@ -574,6 +574,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
   let bombs: { results: BombOutcome[]; skipped: Record<string, number> } = { results: [], skipped: {} };
   let appLogTail: string | undefined;
   let stoppedBy = '';
+  const setupErrors: string[] = [];
   let app: AppProcess | undefined;
   try {
     app = await startApp({
@@ -593,11 +594,19 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     const alive = () => !died;
     console.log(`app: pid ${pid}, ${running.base}, database ${db.name}`);
 
+    // A server that fails here is reported like one that fails later (the probes then fail too).
     if (seedMails.length) {
       console.log(`seeding ${seedMails.length} ordinary mails...`);
-      await postAll(running.base, seedMails, 8);
+      await postAll(running.base, seedMails, 8).catch((e: Error) => {
+        setupErrors.push(`seeding: ${e.message.slice(0, 500)}`);
+        console.error(`seeding failed: ${e.message.slice(0, 500)}`);
+      });
     }
-    const token = await login(running.base);
+    const token = await login(running.base).catch((e: Error) => {
+      setupErrors.push(`login: ${e.message.slice(0, 500)}`);
+      console.error(`login failed (GET /requests will fail): ${e.message.slice(0, 500)}`);
+      return '';
+    });
     const prober = startProber({
       hostileProbe: true,
       base: running.base,
@@ -844,6 +853,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     perKind,
     bombs: bombSummary,
     died: died ?? null,
+    setupErrors,
     stoppedBy,
     mails: outcomes,
     bombResults: bombs.results,
@@ -927,6 +937,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     ['target', 'this run', ''],
     ...Object.values(targets).map((t) => [t.target, t.value, t.met ? 'met' : 'NOT met']),
   ]);
+  if (setupErrors.length) console.log(`\nsetup errors: ${setupErrors.join('; ')}`);
   if (died) console.log(`\nthe app died; the end of its log:\n${died.log.slice(-2000)}`);
   console.log(`\nresult file: ${file}`);
 
