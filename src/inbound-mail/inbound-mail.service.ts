@@ -208,9 +208,11 @@ export class InboundMailService {
       const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter(
         (x): x is string => !!x && x !== mail.messageId,
       );
-      const [requestId] = await this.messages.requestIdsForMessageIds(manager, ids);
+      // Only mail the desk sent can bounce back to it: a quoted customer Message-ID (backscatter,
+      // forged bounces) attaches to nothing.
+      const [requestId] = await this.messages.requestIdsForOwnMessageIds(manager, ids);
       if (requestId === undefined)
-        return { status: 'ignored', reason: `${decision.reason}; refers to no known request`, ...none };
+        return { status: 'ignored', reason: `${decision.reason}; refers to no mail the desk sent`, ...none };
       const message = await this.appendInbound(manager, requestId, mail, messageId, 'system');
       await this.requests.addEvent(manager, requestId, {
         type: 'bounce',

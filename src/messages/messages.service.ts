@@ -137,6 +137,19 @@ export class MessagesService {
     return rows.map((r) => r.request_id);
   }
 
+  /**
+   * The requests whose mail the desk itself sent under one of these Message-IDs (outgoing messages
+   * only): what a bounce may attach to. A customer's own Message-ID quoted by a bounce is not ours.
+   */
+  async requestIdsForOwnMessageIds(manager: EntityManager, messageIds: string[]): Promise<number[]> {
+    if (!messageIds.length) return [];
+    const rows: Array<{ request_id: number }> = await manager.query(
+      `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1) AND direction = 'out'`,
+      [messageIds],
+    );
+    return rows.map((r) => r.request_id);
+  }
+
   /** The latest customer (inbound) message of a request: what replies thread under. */
   async latestInbound(
     manager: EntityManager,
