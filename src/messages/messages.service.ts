@@ -4,7 +4,7 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { NEXT_SEQ_UPDATE } from '../requests/requests.service';
 import { Attachment } from './attachment.entity';
-import { Message, MessageDirection, MessageKind } from './message.entity';
+import { Message, MessageDirection, MessageKind, SenderSource } from './message.entity';
 
 export interface Delivery {
   status: 'pending' | 'sent' | 'failed';
@@ -36,6 +36,8 @@ export interface NewMessage {
   operatorId?: number | null;
   fromAddress: string;
   fromName?: string | null;
+  /** Inbound mail: where the sender address was found (From or a fallback); null for ours. */
+  senderSource?: SenderSource | null;
   to: string[];
   cc?: string[];
   subject: string;
@@ -72,9 +74,10 @@ export class MessagesService {
     const rows: Array<{ id: number; seq: number; created_at: Date }> = await manager.query(
       `WITH s AS (${NEXT_SEQ_UPDATE})
        INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
-                             cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
+                             cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at,
+                             sender_source)
        SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
-              $13::text, $14::text, $15::text, $16::text[], clock_timestamp() FROM s
+              $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text FROM s
        RETURNING id, seq, created_at`,
       [
         m.requestId,
@@ -93,6 +96,7 @@ export class MessagesService {
         m.messageId,
         m.inReplyTo ?? null,
         m.references ?? [],
+        m.senderSource ?? null,
       ],
     );
     if (!rows[0]) throw new Error(`request ${m.requestId} does not exist`);
@@ -114,6 +118,7 @@ export class MessagesService {
       operatorId: m.operatorId ?? null,
       fromAddress: m.fromAddress,
       fromName: m.fromName ?? null,
+      senderSource: m.senderSource ?? null,
       toAddresses: m.to,
       ccAddresses: m.cc ?? [],
       subject: m.subject,

@@ -94,6 +94,18 @@ export class MessageResponseDto {
   @ApiProperty({ example: 'MailDesk Support', nullable: true, type: String })
   fromName: string | null;
 
+  @ApiProperty({
+    enum: ['from', 'sender', 'reply-to', 'return-path', 'envelope'],
+    example: 'from',
+    nullable: true,
+    type: String,
+    description:
+      'Received mail: where `from` was found. `from` normally; when the From header had no usable address ' +
+      '(missing, garbled, a name alone), the first of the Sender, Reply-To and Return-Path headers that had one, ' +
+      'else the envelope sender (an mbox `From ` line). null for mail the desk wrote and messages stored before.',
+  })
+  senderSource: string | null;
+
   @ApiProperty({ example: ['jane@example.com'], type: [String] })
   to: string[];
 
@@ -149,6 +161,7 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     kind: m.kind,
     from: m.fromAddress,
     fromName: m.fromName,
+    senderSource: m.senderSource ?? null,
     to: m.toAddresses,
     cc: m.ccAddresses,
     subject: m.subject,
