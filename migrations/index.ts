@@ -3,6 +3,7 @@ import { SlaRatingsCapacity1764100000000 } from './1764100000000-SlaRatingsCapac
 import { HelpDeskTools1764200000000 } from './1764200000000-HelpDeskTools';
 import { RequestSearchVector1764300000000 } from './1764300000000-RequestSearchVector';
 import { ReportCoveringIndexes1764400000000 } from './1764400000000-ReportCoveringIndexes';
+import { SenderFallback1764500000000 } from './1764500000000-SenderFallback';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   HelpDeskTools1764200000000,
   RequestSearchVector1764300000000,
   ReportCoveringIndexes1764400000000,
+  SenderFallback1764500000000,
 ];

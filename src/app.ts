@@ -19,6 +19,17 @@ import { MetricsService } from './metrics/metrics.service';
 /** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
 
+/**
+ * The one alias the router knows: API.md documents the Apps Script's webhook with a trailing slash
+ * (`POST /requests/webhook/email/`), so that exact path is read as the route without it.
+ */
+const WEBHOOK_SLASH_ALIAS = /^\/requests\/webhook\/email\/(?=\?|$)/;
+
+/** The URL the router matches: `url` as sent, but for the documented trailing-slash alias of the webhook. */
+export function routedUrl(url: string): string {
+  return url.replace(WEBHOOK_SLASH_ALIAS, '/requests/webhook/email');
+}
+
 /** Node's own keep-alive timeout (Fastify's default is 72 s): idle connections close as they did on Express. */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** Node's own limit for receiving a whole request (Fastify's default is none). */
@@ -51,9 +62,11 @@ export async function createApp(
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     // Every request gets its id first (logs, error answers, X-Request-Id).
     genReqId: requestIdOf,
-    // Routes as Express matched them: a trailing slash and the letter case do not matter, and a
-    // route parameter may be as long as the URL.
-    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16 * 1024 },
+    // Strict routes: the letter case and a trailing slash matter (`/METRICS`, `/auth/login/` are
+    // 404), so a proxy's exact-path rules (nginx/maildesk.conf) cover every path the app serves; the
+    // one documented alias is rewritten first (routedUrl). A route parameter may be as long as the URL.
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 16 * 1024 },
+    rewriteUrl: (request: { url?: string }) => routedUrl(request.url ?? '/'),
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // The router refuses a malformed URL (400) before any hook runs: answered in the API's error

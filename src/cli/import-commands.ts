@@ -11,16 +11,18 @@ import { ImapTarget, parseImapUrl } from '../inbound-mail/imap/imap-url';
 import { CliError, UsageError } from './args';
 import { Command, say } from './command';
 import type { CliContext } from './context';
-import { MboxError, readMbox } from './mbox';
+import { MboxError, readMboxMessages } from './mbox';
 import { formatCounts, ImportProgress } from './progress';
 
 /** UIDs fetched per FETCH command, as the poller does. */
 const IMAP_BATCH = 200;
 
 /** Ingests one old mail as history: stored and threaded as usual, never answered. */
-function historyIngest(ctx: CliContext): (raw: Buffer) => ReturnType<InboundMailService['ingest']> {
+function historyIngest(
+  ctx: CliContext,
+): (raw: Buffer, envelopeFrom?: string | null) => ReturnType<InboundMailService['ingest']> {
   const inbound = ctx.app.get(InboundMailService);
-  return (raw) => inbound.ingest(raw, 'cli', { history: true });
+  return (raw, envelopeFrom) => inbound.ingest(raw, 'cli', { history: true, envelopeFrom });
 }
 
 function summary(progress: ImportProgress, from: string): number {
@@ -48,8 +50,9 @@ export const importMbox: Command = {
       const progress = new ImportProgress(`import ${path.basename(file)}`);
       const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
       try {
-        for await (const raw of readMbox(stream)) {
-          progress.record(await ingest(raw), size ? stream.bytesRead / size : 1);
+        // The `From ` line's sender is the envelope sender: the last fallback for a mail without a From address.
+        for await (const { raw, envelopeFrom } of readMboxMessages(stream)) {
+          progress.record(await ingest(raw, envelopeFrom), size ? stream.bytesRead / size : 1);
         }
       } catch (e) {
         if (e instanceof MboxError) throw new CliError(`${file}: ${e.message}`);

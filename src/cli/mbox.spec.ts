@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { MboxError, readMbox } from './mbox';
+import { MboxError, readMbox, readMboxMessages } from './mbox';
 
 async function split(text: string, chunkSize = 7): Promise<string[]> {
   const buf = Buffer.from(text, 'latin1');
@@ -27,5 +27,18 @@ describe('readMbox', () => {
     expect(await split('')).toEqual([]);
     expect(await split('\n\n')).toEqual([]);
     await expect(split('Subject: not an mbox\n\nbody\n')).rejects.toThrow(MboxError);
+  });
+
+  it('gives each message the envelope sender of its `From ` line', async () => {
+    const mbox =
+      'From jane@example.com Mon Nov 24 09:00:00 2025\r\nSubject: one\r\n\r\nhi\r\n\r\n' +
+      'From MAILER-DAEMON Mon Nov 24 09:01:00 2025\nSubject: two\n\nbye\n';
+    const out: Array<{ text: string; envelopeFrom: string | null }> = [];
+    for await (const m of readMboxMessages(Readable.from([Buffer.from(mbox, 'latin1')])))
+      out.push({ text: m.raw.toString('latin1'), envelopeFrom: m.envelopeFrom });
+    expect(out).toEqual([
+      { text: 'Subject: one\r\n\r\nhi\r\n', envelopeFrom: 'jane@example.com' },
+      { text: 'Subject: two\n\nbye\n', envelopeFrom: 'MAILER-DAEMON' },
+    ]);
   });
 });

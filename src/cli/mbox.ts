@@ -10,24 +10,44 @@ const ESCAPED_FROM = /^>+From /;
  * The blank line the writer put before each separator is removed; bytes are kept as they are.
  */
 export async function* readMbox(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const message of readMboxMessages(chunks)) yield message.raw;
+}
+
+/** One message of an mbox: its bytes and the envelope sender of its `From ` line. */
+export interface MboxMessage {
+  raw: Buffer;
+  /** The first word of the `From ` separator (`From jane@example.com Wed Nov 25 ...`); null when none. */
+  envelopeFrom: string | null;
+}
+
+/** The sender word of a `From ` separator line (`-` and `MAILER-DAEMON` included: the caller checks it). */
+export function separatorSender(line: Buffer): string | null {
+  const word = /^From +(\S+)/.exec(line.subarray(0, 1024).toString('latin1'));
+  return word ? word[1] : null;
+}
+
+/** As readMbox, with each message's envelope sender. */
+export async function* readMboxMessages(chunks: AsyncIterable<Buffer>): AsyncGenerator<MboxMessage> {
   let current: Buffer[] | null = null;
+  let currentSender: string | null = null;
   let carry: Buffer = Buffer.alloc(0);
 
-  const finish = (): Buffer | null => {
+  const finish = (): MboxMessage | null => {
     if (!current) return null;
     const last = current[current.length - 1];
     if (last && (last.length === 1 || (last.length === 2 && last[0] === 13)) && last[last.length - 1] === 10)
       current.pop();
     const raw = Buffer.concat(current);
     current = null;
-    return raw.length ? raw : null;
+    return raw.length ? { raw, envelopeFrom: currentSender } : null;
   };
 
   // Returns a finished message when `line` starts the next one.
-  const take = (line: Buffer): Buffer | null => {
+  const take = (line: Buffer): MboxMessage | null => {
     if (line.subarray(0, 5).equals(FROM)) {
       const done = finish();
       current = [];
+      currentSender = separatorSender(line);
       return done;
     }
     if (!current) {

@@ -17,6 +17,7 @@ import { runFilters } from './filters';
 import { FilterDecision } from './filters/filter';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
 import { IngestResult } from './ingest-result';
+import { envelopeSender } from './parser/addresses';
 import { MailParseError, parseMail } from './parser/parse-mail';
 import { ParsedMail } from './parser/parsed-mail';
 import { resolveThread } from './threading/thread-resolver';
@@ -25,6 +26,11 @@ import { resolveThread } from './threading/thread-resolver';
 export interface IngestOptions {
   /** Old mail imported as history (CLI): stored as usual, never answered with an auto-reply. */
   history?: boolean;
+  /**
+   * The envelope sender (the mbox `From ` line, SMTP MAIL FROM): the sender of last resort when no
+   * header has an address (`senderSource: 'envelope'`).
+   */
+  envelopeFrom?: string | null;
 }
 
 /** Thrown inside the ingest transaction to roll it back and answer `duplicate`. */
@@ -128,6 +134,8 @@ export class InboundMailService {
     hashKey: string,
     options: IngestOptions,
   ): Promise<IngestResult> {
+    const envelope = mail.from ? null : envelopeSender(options.envelopeFrom);
+    if (envelope) mail = { ...mail, from: envelope, senderSource: 'envelope' };
     let decision = runFilters(mail, this.config);
     // After the header filters (own mail, bounces stay what they are): the blocklist, a database check.
     if (decision.action === 'continue' || decision.action === 'automatic') {
@@ -137,6 +145,7 @@ export class InboundMailService {
     if (decision.action === 'quarantine') return this.quarantine(raw, source, dedupeKey, mail, decision.reason);
     const sender = mail.from?.address ?? '';
     if (!sender && decision.action !== 'ignore' && decision.action !== 'bounce') {
+      // Nor in Sender, Reply-To, Return-Path or the envelope (the reason is kept as it always was).
       return this.quarantine(raw, source, dedupeKey, mail, 'no sender address in From');
     }
     const messageId = mail.messageId ?? `${hashKey.slice(7, 39)}@no-message-id.invalid`;
@@ -208,9 +217,11 @@ export class InboundMailService {
       const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter(
         (x): x is string => !!x && x !== mail.messageId,
       );
-      const [requestId] = await this.messages.requestIdsForMessageIds(manager, ids);
+      // Only mail the desk sent can bounce back to it: a quoted customer Message-ID (backscatter,
+      // forged bounces) attaches to nothing.
+      const [requestId] = await this.messages.requestIdsForOwnMessageIds(manager, ids);
       if (requestId === undefined)
-        return { status: 'ignored', reason: `${decision.reason}; refers to no known request`, ...none };
+        return { status: 'ignored', reason: `${decision.reason}; refers to no mail the desk sent`, ...none };
       const message = await this.appendInbound(manager, requestId, mail, messageId, 'system');
       await this.requests.addEvent(manager, requestId, {
         type: 'bounce',
@@ -310,6 +321,7 @@ export class InboundMailService {
       kind,
       fromAddress: mail.from?.address ?? '',
       fromName: mail.from?.name || null,
+      senderSource: mail.senderSource,
       to: mail.to.map((a) => a.address),
       cc: mail.cc.map((a) => a.address),
       subject: mail.subject,

@@ -3,6 +3,8 @@ import { Attachment } from './attachment.entity';
 
 export type MessageDirection = 'in' | 'out';
 export type MessageKind = 'customer' | 'operator' | 'auto_reply' | 'system' | 'note';
+/** Where an inbound mail's sender was found: its From, or the first fallback with an address. */
+export type SenderSource = 'from' | 'sender' | 'reply-to' | 'return-path' | 'envelope';
 
 @Entity('messages')
 export class Message {
@@ -29,6 +31,10 @@ export class Message {
 
   @Column('text', { name: 'from_name', nullable: true })
   fromName: string | null;
+
+  /** Inbound mail only: where from_address was found (From or a fallback); null for ours and older rows. */
+  @Column('text', { name: 'sender_source', nullable: true })
+  senderSource: SenderSource | null;
 
   @Column('text', { name: 'to_addresses', array: true })
   toAddresses: string[];

@@ -6,9 +6,12 @@ import {
   NotFoundException,
   Param,
   Post,
+  Query,
+  Res,
   UploadedFiles,
   UseInterceptors,
 } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { OperatorApi } from '../common/api.decorators';
 import { AnyFilesInterceptor } from '@nestjs/platform-fastify/multipart';
 import {
@@ -32,6 +35,7 @@ import { RequestsService } from '../requests/requests.service';
 import { ConversationService } from './conversation.service';
 import {
   MessageListDto,
+  MessagePageQuery,
   MessageResponseDto,
   PostMessageDto,
   PostMessageFormDto,
@@ -105,11 +109,38 @@ export class MessagesController {
   }
 
   @Get(':id/messages')
-  @ApiOperation({ summary: 'The conversation of a request, in order' })
+  @ApiOperation({
+    summary:
+      'The conversation of a request, in order, a page at a time (after, limit; nextAfter and a Link header lead on); ' +
+      'long bodies cut (truncated)',
+  })
   @ApiOkResponse({ type: MessageListDto })
-  async list(@Param('id', ParseIdPipe) id: number): Promise<MessageListDto> {
+  async list(
+    @Param('id', ParseIdPipe) id: number,
+    @Query() query: MessagePageQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MessageListDto> {
     if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
-    return { items: (await this.messages.listForRequest(id)).map(toMessageResponse) };
+    const page = await this.messages.listPage(id, query.after, query.limit);
+    const items = page.views.map(toMessageResponse);
+    const nextAfter = page.more ? items[items.length - 1].seq : null;
+    if (nextAfter !== null)
+      void reply.header('Link', `</requests/${id}/messages?after=${nextAfter}&limit=${query.limit}>; rel="next"`);
+    return { items, nextAfter };
+  }
+
+  @Get(':id/messages/:messageId')
+  @ApiOperation({ summary: 'One message of a request, with its whole text and html' })
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request, or no such message in it' })
+  async one(
+    @Param('id', ParseIdPipe) id: number,
+    @Param('messageId', ParseIdPipe) messageId: number,
+  ): Promise<MessageResponseDto> {
+    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+    const view = await this.messages.viewInRequest(id, messageId);
+    if (!view) throw new NotFoundException(`request ${id} has no message ${messageId}`);
+    return toMessageResponse(view);
   }
 
   @Post(':id/messages')

@@ -4,7 +4,7 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { NEXT_SEQ_UPDATE } from '../requests/requests.service';
 import { Attachment } from './attachment.entity';
-import { Message, MessageDirection, MessageKind } from './message.entity';
+import { Message, MessageDirection, MessageKind, SenderSource } from './message.entity';
 
 export interface Delivery {
   status: 'pending' | 'sent' | 'failed';
@@ -18,7 +18,63 @@ export interface MessageView {
   message: Message;
   attachments: Attachment[];
   delivery: Delivery | null;
+  /** In a conversation page: text or html was cut at LIST_BODY_CHARS. */
+  truncated?: boolean;
 }
+
+/** Characters of a message's text and of its HTML that a conversation page carries; the rest is cut. */
+export const LIST_BODY_CHARS = 64 * 1024;
+/** Bytes of bodies (text and HTML, as cut) one conversation page carries at most; it has at least one message. */
+export const PAGE_BODY_BYTES = 1024 * 1024;
+
+/** One page of a conversation, and whether messages follow it. */
+export interface ConversationPage {
+  views: MessageView[];
+  more: boolean;
+}
+
+/** A conversation page's row: the message with text and html cut, whether they were, and the page's counters. */
+interface PageRow {
+  id: number;
+  request_id: number;
+  seq: number;
+  direction: MessageDirection;
+  kind: MessageKind;
+  operator_id: number | null;
+  from_address: string;
+  from_name: string | null;
+  sender_source: SenderSource | null;
+  to_addresses: string[];
+  cc_addresses: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  message_id: string;
+  in_reply_to: string | null;
+  references: string[];
+  created_at: Date;
+  sent_at: Date | null;
+  truncated: boolean;
+  fetched: string;
+}
+
+/**
+ * Up to `limit` + 1 messages after seq `after`, text and html cut at `cut` characters (substr reads
+ * only that slice of a large TOASTed value), then as many as fit in `budget` bytes of bodies (at
+ * least one). `fetched` says how many the first step found, so the caller knows whether more follow.
+ */
+const CONVERSATION_PAGE = `
+  WITH cut AS (
+    SELECT id, request_id, seq, direction, kind, operator_id, from_address, from_name, sender_source, to_addresses,
+           cc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
+           substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+           substr(text, $4 + 1, 1) <> '' OR coalesce(substr(html, $4 + 1, 1) <> '', false) AS truncated
+      FROM messages WHERE request_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1),
+  sized AS (
+    SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0)) OVER (ORDER BY seq) AS running,
+           row_number() OVER (ORDER BY seq) AS n, count(*) OVER () AS fetched
+      FROM cut)
+  SELECT * FROM sized WHERE n <= $3 AND (n = 1 OR running <= $5) ORDER BY seq`;
 
 export interface NewAttachment {
   filename: string;
@@ -36,6 +92,8 @@ export interface NewMessage {
   operatorId?: number | null;
   fromAddress: string;
   fromName?: string | null;
+  /** Inbound mail: where the sender address was found (From or a fallback); null for ours. */
+  senderSource?: SenderSource | null;
   to: string[];
   cc?: string[];
   subject: string;
@@ -72,9 +130,10 @@ export class MessagesService {
     const rows: Array<{ id: number; seq: number; created_at: Date }> = await manager.query(
       `WITH s AS (${NEXT_SEQ_UPDATE})
        INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
-                             cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at)
+                             cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at,
+                             sender_source)
        SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
-              $13::text, $14::text, $15::text, $16::text[], clock_timestamp() FROM s
+              $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text FROM s
        RETURNING id, seq, created_at`,
       [
         m.requestId,
@@ -93,6 +152,7 @@ export class MessagesService {
         m.messageId,
         m.inReplyTo ?? null,
         m.references ?? [],
+        m.senderSource ?? null,
       ],
     );
     if (!rows[0]) throw new Error(`request ${m.requestId} does not exist`);
@@ -114,6 +174,7 @@ export class MessagesService {
       operatorId: m.operatorId ?? null,
       fromAddress: m.fromAddress,
       fromName: m.fromName ?? null,
+      senderSource: m.senderSource ?? null,
       toAddresses: m.to,
       ccAddresses: m.cc ?? [],
       subject: m.subject,
@@ -137,6 +198,19 @@ export class MessagesService {
     return rows.map((r) => r.request_id);
   }
 
+  /**
+   * The requests whose mail the desk itself sent under one of these Message-IDs (outgoing messages
+   * only): what a bounce may attach to. A customer's own Message-ID quoted by a bounce is not ours.
+   */
+  async requestIdsForOwnMessageIds(manager: EntityManager, messageIds: string[]): Promise<number[]> {
+    if (!messageIds.length) return [];
+    const rows: Array<{ request_id: number }> = await manager.query(
+      `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1) AND direction = 'out'`,
+      [messageIds],
+    );
+    return rows.map((r) => r.request_id);
+  }
+
   /** The latest customer (inbound) message of a request: what replies thread under. */
   async latestInbound(
     manager: EntityManager,
@@ -149,21 +223,62 @@ export class MessagesService {
     return rows[0] ? { messageId: rows[0].message_id, references: rows[0].references } : null;
   }
 
-  /** The whole conversation in order, with attachments (metadata) and delivery state. */
-  async listForRequest(requestId: number): Promise<MessageView[]> {
-    const messages = await this.dataSource.manager.find(Message, { where: { requestId }, order: { seq: 'ASC' } });
-    if (!messages.length) return [];
+  /**
+   * One page of the conversation in order: the messages after seq `after`, at most `limit` and
+   * PAGE_BODY_BYTES of bodies (at least one message), text and html each cut at LIST_BODY_CHARS
+   * (`truncated`), with attachments (metadata) and delivery state. A 20 MB mail is never loaded whole here.
+   */
+  async listPage(requestId: number, after: number, limit: number): Promise<ConversationPage> {
+    const rows: PageRow[] = await this.dataSource.query(CONVERSATION_PAGE, [
+      requestId,
+      after,
+      limit,
+      LIST_BODY_CHARS,
+      PAGE_BODY_BYTES,
+    ]);
+    if (!rows.length) return { views: [], more: false };
+    const messages = rows.map((r) =>
+      Object.assign(new Message(), {
+        id: r.id,
+        requestId: r.request_id,
+        seq: r.seq,
+        direction: r.direction,
+        kind: r.kind,
+        operatorId: r.operator_id,
+        fromAddress: r.from_address,
+        fromName: r.from_name,
+        senderSource: r.sender_source,
+        toAddresses: r.to_addresses,
+        ccAddresses: r.cc_addresses,
+        subject: r.subject,
+        text: r.text,
+        html: r.html,
+        messageId: r.message_id,
+        inReplyTo: r.in_reply_to,
+        references: r.references,
+        createdAt: r.created_at,
+        sentAt: r.sent_at,
+      }),
+    );
     const ids = messages.map((m) => m.id);
     const attachments = await this.dataSource.manager.find(Attachment, {
       where: { messageId: In(ids) },
       order: { id: 'ASC' },
     });
     const deliveries = await this.outbox.deliveryFor(ids.filter((_, i) => messages[i].direction === 'out'));
-    return messages.map((message) => ({
+    const views = messages.map((message, i) => ({
       message,
       attachments: attachments.filter((a) => a.messageId === message.id),
       delivery: deliveries.get(message.id) ?? null,
+      truncated: rows[i].truncated,
     }));
+    return { views, more: Number(rows[0].fetched) > rows.length };
+  }
+
+  /** One message of a request, whole (text and html not cut), or null when the request has no such message. */
+  async viewInRequest(requestId: number, messageId: number): Promise<MessageView | null> {
+    const message = await this.dataSource.manager.findOne(Message, { where: { id: messageId, requestId } });
+    return message ? this.withDetails(message) : null;
   }
 
   /** An attachment with its stored bytes, or null when there is none with this id. */
@@ -177,9 +292,15 @@ export class MessagesService {
 
   /** One message as the API shows it. */
   async view(messageId: number): Promise<MessageView> {
-    const message = await this.dataSource.manager.findOneOrFail(Message, { where: { id: messageId } });
-    const attachments = await this.dataSource.manager.find(Attachment, { where: { messageId } });
-    const deliveries = await this.outbox.deliveryFor([messageId]);
-    return { message, attachments, delivery: deliveries.get(messageId) ?? null };
+    return this.withDetails(await this.dataSource.manager.findOneOrFail(Message, { where: { id: messageId } }));
+  }
+
+  private async withDetails(message: Message): Promise<MessageView> {
+    const attachments = await this.dataSource.manager.find(Attachment, {
+      where: { messageId: message.id },
+      order: { id: 'ASC' },
+    });
+    const deliveries = await this.outbox.deliveryFor([message.id]);
+    return { message, attachments, delivery: deliveries.get(message.id) ?? null };
   }
 }

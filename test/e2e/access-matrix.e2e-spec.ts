@@ -14,6 +14,7 @@ interface Fixtures {
   inboundId: number;
   outboxId: number;
   attachmentId: number;
+  messageId: number;
   customerId: number;
   blocklistId: number;
   webhookId: number;
@@ -85,6 +86,10 @@ const MATRIX: Array<[string, Probe]> = [
   ['GET /requests/:id', { path: (f) => `/requests/${f.requestId}`, expect: PRIVATE(200, 200) }],
   ['GET /requests/:id/events', { path: (f) => `/requests/${f.requestId}/events`, expect: PRIVATE(200, 200) }],
   ['GET /requests/:id/messages', { path: (f) => `/requests/${f.requestId}/messages`, expect: PRIVATE(200, 200) }],
+  [
+    'GET /requests/:id/messages/:messageId',
+    { path: (f) => `/requests/${f.requestId}/messages/${f.messageId}`, expect: PRIVATE(200, 200) },
+  ],
   // The operator takes the request; the admin then finds it taken.
   [
     'POST /requests/:id/assign',
@@ -210,6 +215,7 @@ describe('access matrix: every route x who calls', () => {
     const [inbound] = await t.db.dataSource.query('SELECT id FROM inbound_mail ORDER BY id LIMIT 1');
     const [outbox] = await t.db.dataSource.query('SELECT id FROM outbox ORDER BY id LIMIT 1');
     const [attachment] = await t.db.dataSource.query('SELECT id FROM attachments ORDER BY id LIMIT 1');
+    const [message] = await t.db.dataSource.query('SELECT id FROM messages ORDER BY id LIMIT 1');
     const [customer] = await t.db.dataSource.query(`SELECT id FROM customers WHERE email = 'carol@example.com'`);
     const [blocked] = await t.db.dataSource.query(
       `INSERT INTO blocklist (pattern) VALUES ('@matrix.example') RETURNING id`,
@@ -223,6 +229,7 @@ describe('access matrix: every route x who calls', () => {
       inboundId: Number(inbound.id),
       outboxId: Number(outbox.id),
       attachmentId: attachment.id,
+      messageId: message.id,
       customerId: customer.id,
       blocklistId: blocked.id,
       webhookId: hooks[0].id,

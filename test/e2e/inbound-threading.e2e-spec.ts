@@ -91,7 +91,7 @@ describe('inbound threading', () => {
     await expect(outboxTo('alice@customer.test')).resolves.toBe(before);
   });
 
-  it('attaches a bounce to the request it refers to, opens nothing, answers nothing', async () => {
+  it('attaches a bounce quoting our own outgoing Message-ID to its request, opens nothing, answers nothing', async () => {
     const r = await result('bounce-attaches-to-request.eml');
     expect(r).toMatchObject({ status: 'appended', requestId });
     const daemon = await sql(t, `SELECT id FROM customers WHERE email LIKE 'mailer-daemon%'`);
@@ -101,6 +101,26 @@ describe('inbound threading', () => {
     ]);
     expect(m.kind).toBe('system');
     await expect(outboxTo('mailer-daemon@mx.customer.test')).resolves.toBe(0);
+  });
+
+  it("stores a bounce quoting a customer's own Message-ID as ignored, attached to nothing", async () => {
+    const count = async () =>
+      Number(
+        (await sql<{ n: string }>(t, `SELECT count(*) AS n FROM messages WHERE request_id = $1`, [requestId]))[0].n,
+      );
+    const before = await count();
+    const r = await result('bounce-quoting-customer-mail-is-ignored.eml');
+    expect(r).toMatchObject({ status: 'ignored', requestId: null });
+    expect(r.reason).toMatch(/bounce.*refers to no mail the desk sent/);
+    await expect(count()).resolves.toBe(before);
+    const stored = await sql(t, `SELECT id FROM messages WHERE message_id = $1`, [
+      `bounce-foreign.${RUN}@mx.elsewhere.test`,
+    ]);
+    expect(stored).toHaveLength(0);
+    const [kept] = await sql<{ status: string }>(t, `SELECT status FROM inbound_mail WHERE message_id = $1`, [
+      `bounce-foreign.${RUN}@mx.elsewhere.test`,
+    ]);
+    expect(kept.status).toBe('ignored');
   });
 
   it('ignores our own auto-reply sent back to us', async () => {

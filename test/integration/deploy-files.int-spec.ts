@@ -142,8 +142,12 @@ describe('nginx/maildesk.conf', () => {
     }
     expect(conf).toMatch(/gzip_types[^;]*application\/json/);
     expect(conf).toMatch(/proxy_next_upstream error timeout/);
-    expect(conf).toMatch(/location = \/auth\/login \{[^}]*limit_req zone=maildesk_login/);
-    expect(conf).toMatch(/location \/inbound\/ \{[^}]*limit_req zone=maildesk_inbound/);
+    // Case-insensitive, with or without a trailing slash (test/e2e/nginx-paths.e2e-spec.ts runs them).
+    expect(conf).toMatch(/location ~\* \^\/auth\/login\/\?\$ \{[^}]*limit_req zone=maildesk_login/);
+    expect(conf).toMatch(/location ~\* \^\/inbound\/ \{[^}]*limit_req zone=maildesk_inbound/);
+    expect(conf).toMatch(/location ~\* \^\/requests\/webhook\/email\/\?\$ \{[^}]*limit_req zone=maildesk_inbound/);
+    expect(conf).toMatch(/location ~\* \^\/metrics\/\?\$ \{[^}]*deny all;/);
+    expect(conf).not.toMatch(/location = /);
     expect(conf).toMatch(/#\s*listen 443 ssl;/);
   });
 

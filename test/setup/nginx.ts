@@ -30,6 +30,8 @@ export interface NginxOptions {
   upstreams: number[];
   /** Replaces the inbound rate (`20r/s`) of the webhook zone, e.g. for a load test. */
   inboundRate?: string;
+  /** A last change to the server block (e.g. a tighter limit or one `allow` less), after the others. */
+  edit?: (conf: string) => string;
 }
 
 /** The production server block, pointed at local instances, listening on 127.0.0.1:`port`. */
@@ -42,7 +44,7 @@ export function localConfig(dir: string, port: number, o: NginxOptions): string 
   conf = conf.replace(/listen 80;/, `listen 127.0.0.1:${port};`);
   conf = conf.replace(/access_log \S+ maildesk;/, `access_log ${dir}/access.log maildesk;`);
   if (o.inboundRate) conf = conf.replace(/(zone=maildesk_inbound:\S+ rate=)\S+;/, `$1${o.inboundRate};`);
-  return conf;
+  return o.edit ? o.edit(conf) : conf;
 }
 
 /** A main nginx.conf around `serverConf`: pid, logs and temp files in `dir` (absolute paths). */

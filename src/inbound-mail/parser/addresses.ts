@@ -1,5 +1,6 @@
 import type { AddressObject, EmailAddress } from 'mailparser';
-import { MailAddress } from './parsed-mail';
+import { decodeHeaderText } from './encoded-words';
+import { MailAddress, SenderSource } from './parsed-mail';
 
 const ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
 const ADDRESS_IN_TEXT =
@@ -38,4 +39,46 @@ export function senderFrom(value: AddressObject | undefined, decodedLine: string
     .replace(/[<>()"]/g, ' ')
     .replace(/^\s*,|,\s*$/g, '');
   return { address: match[0].toLowerCase(), name: cleanName(rest) };
+}
+
+/** The headers tried, in order, when From has no usable address (as Zammad does). */
+const FALLBACK_HEADERS = ['sender', 'reply-to', 'return-path'] as const;
+
+/** A display name only when it has letters or digits (`[??????]` is none). */
+function plausibleName(text: string): string {
+  const name = cleanName(text.replace(/[<>()"[\]]/g, ' '));
+  return /[\p{L}\p{N}]/u.test(name) ? name : '';
+}
+
+/**
+ * The sender with its source: From's mailbox (see senderFrom) when it has one, else the first
+ * address in Sender, Reply-To, Return-Path (the first field of each; `<>` has none). A From with a
+ * display name and no address lends the fallback its name when the fallback has none. `headers`
+ * is ParsedMail's raw header map.
+ */
+export function senderWithFallback(
+  value: AddressObject | undefined,
+  headers: Map<string, string>,
+): { from: MailAddress | null; senderSource: SenderSource | null } {
+  const line = (name: string) => {
+    const raw = headers.get(name)?.split('\n')[0];
+    return raw === undefined ? null : decodeHeaderText(raw, false);
+  };
+  const fromLine = line('from');
+  const from = senderFrom(value, fromLine);
+  if (from) return { from, senderSource: 'from' };
+  for (const name of FALLBACK_HEADERS) {
+    const text = line(name);
+    const found = text ? senderFrom(undefined, text) : null;
+    if (!found) continue;
+    const own = found.name.includes('@') ? '' : found.name;
+    return { from: { address: found.address, name: own || plausibleName(fromLine ?? '') }, senderSource: name };
+  }
+  return { from: null, senderSource: null };
+}
+
+/** The envelope sender (`From ` line of an mbox, SMTP MAIL FROM) as a sender, when it is an address. */
+export function envelopeSender(envelopeFrom: string | null | undefined): MailAddress | null {
+  const address = (envelopeFrom ?? '').trim().replace(/^<|>$/g, '').toLowerCase();
+  return ADDRESS.test(address) ? { address, name: '' } : null;
 }

@@ -1,7 +1,6 @@
 import type { Attachment, ParsedMail as MailparserMail, SimpleParserOptions } from 'mailparser';
-import { senderFrom, toMailAddresses } from './addresses';
+import { senderWithFallback, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
-import { decodeHeaderText } from './encoded-words';
 import { parseHeaderFields, parseStructured } from './header-fields';
 import { MailParseError } from './mail-parse-error';
 import { parseMessageId, parseMessageIds } from './message-ids';
@@ -112,12 +111,11 @@ async function toParsedMail(mail: MailparserMail, topHeader: string, size: numbe
   const html = typeof mail.html === 'string' && mail.html ? mail.html : null;
   let text = mail.text ?? '';
   if (!text.trim() && html) text = await htmlToText(html);
-  const fromLine = firstValue(headers, 'from');
   return {
     messageId: parseMessageId(firstValue(headers, 'message-id')),
     inReplyTo: parseMessageId(firstValue(headers, 'in-reply-to')),
     references: parseMessageIds(headers.get('references')?.replace(/\n/g, ' ')),
-    from: senderFrom(mail.from, fromLine === null ? null : decodeHeaderText(fromLine, false)),
+    ...senderWithFallback(mail.from, headers),
     replyTo: toMailAddresses(mail.replyTo)[0] ?? null,
     to: toMailAddresses(mail.to),
     cc: toMailAddresses(mail.cc),

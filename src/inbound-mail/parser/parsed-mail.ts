@@ -7,6 +7,12 @@ export interface MailAddress {
   name: string;
 }
 
+/**
+ * Where the sender (`ParsedMail.from`) was found: From, or, when From has no usable address, the
+ * first of Sender, Reply-To, Return-Path with one; `envelope` is set at ingest (mbox `From ` line).
+ */
+export type SenderSource = 'from' | 'sender' | 'reply-to' | 'return-path' | 'envelope';
+
 export interface ParsedAttachment {
   filename: string;
   contentType: string;
@@ -23,7 +29,10 @@ export interface ParsedMail {
   messageId: string | null;
   inReplyTo: string | null;
   references: string[];
+  /** The sender: From's mailbox, or a fallback (see senderSource); null when no header has an address. */
   from: MailAddress | null;
+  /** Where `from` was found; null with `from`. */
+  senderSource: SenderSource | null;
   /** Reply-To when present. */
   replyTo: MailAddress | null;
   to: MailAddress[];

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { MessageView } from '../messages.service';
 
 /** Body of `POST /requests/:id/messages`. */
@@ -94,6 +95,18 @@ export class MessageResponseDto {
   @ApiProperty({ example: 'MailDesk Support', nullable: true, type: String })
   fromName: string | null;
 
+  @ApiProperty({
+    enum: ['from', 'sender', 'reply-to', 'return-path', 'envelope'],
+    example: 'from',
+    nullable: true,
+    type: String,
+    description:
+      'Received mail: where `from` was found. `from` normally; when the From header had no usable address ' +
+      '(missing, garbled, a name alone), the first of the Sender, Reply-To and Return-Path headers that had one, ' +
+      'else the envelope sender (an mbox `From ` line). null for mail the desk wrote and messages stored before.',
+  })
+  senderSource: string | null;
+
   @ApiProperty({ example: ['jane@example.com'], type: [String] })
   to: string[];
 
@@ -121,6 +134,14 @@ export class MessageResponseDto {
   @ApiProperty({ example: '2025-11-25T10:02:11.000Z', format: 'date-time' })
   createdAt: string;
 
+  @ApiProperty({
+    example: false,
+    description:
+      'In GET /requests/:id/messages: text or html was longer than 65536 characters and is cut there; ' +
+      'GET /requests/:id/messages/:messageId has the whole message. Always false in a single message.',
+  })
+  truncated: boolean;
+
   @ApiProperty({ type: [AttachmentDto] })
   attachments: AttachmentDto[];
 
@@ -128,10 +149,52 @@ export class MessageResponseDto {
   delivery: DeliveryDto | null;
 }
 
-/** `GET /requests/:id/messages`. */
+/** `GET /requests/:id/messages`: one page of the conversation. */
 export class MessageListDto {
-  @ApiProperty({ type: [MessageResponseDto] })
+  @ApiProperty({ type: [MessageResponseDto], description: 'In conversation order (seq).' })
   items: MessageResponseDto[];
+
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: Number,
+    description:
+      'More messages follow: pass this as `after` for the next page (also in the Link header, rel="next"). ' +
+      'null on the last page.',
+  })
+  nextAfter: number | null;
+}
+
+/** Query of `GET /requests/:id/messages`. */
+export class MessagePageQuery {
+  @ApiPropertyOptional({
+    default: 0,
+    minimum: 0,
+    example: 0,
+    description: "Cursor: only messages with a seq greater than this (the previous page's nextAfter).",
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
+  after: number = 0;
+
+  @ApiPropertyOptional({
+    default: 100,
+    minimum: 1,
+    maximum: 200,
+    example: 100,
+    description:
+      'Messages per page, at most 200. A page also stops at about 1 MB of bodies (at least one message), ' +
+      'and cuts each text and html at 65536 characters (`truncated`).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit: number = 100;
 }
 
 function iso(d: Date | string | null | undefined): string | null {
@@ -149,6 +212,7 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     kind: m.kind,
     from: m.fromAddress,
     fromName: m.fromName,
+    senderSource: m.senderSource ?? null,
     to: m.toAddresses,
     cc: m.ccAddresses,
     subject: m.subject,
@@ -158,6 +222,7 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     inReplyTo: m.inReplyTo,
     operatorId: m.operatorId,
     createdAt: iso(m.createdAt)!,
+    truncated: v.truncated ?? false,
     attachments: v.attachments.map((a) => ({
       id: a.id,
       filename: a.filename,
