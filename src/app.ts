@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
+import { registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { QueryMemoValidationPipe } from './common/validation.pipe';
@@ -96,13 +97,17 @@ export async function createApp(
   registerRequestLog(fastify, await app.resolve(PinoLogger));
   registerHttpMetrics(fastify, app.get(MetricsService));
   const inboundLimit = config.mail.maxInboundBytes;
+  // A JSON body carries base64 (4/3 of the mail) plus some framing.
+  const webhookJson = Math.ceil(inboundLimit * 1.4) + 64 * 1024;
+  // The webhook's token, failure quota and in-flight bound, before its body is read.
+  registerWebhookGate(fastify, config, { paths: WEBHOOK_PATHS, rawLimit: inboundLimit, jsonLimit: webhookJson });
   registerBodyParsers(fastify, {
     webhookRoutes: WEBHOOK_PATHS,
     webhookRaw: inboundLimit,
-    // A JSON body carries base64 (4/3 of the mail) plus some framing.
-    webhookJson: Math.ceil(inboundLimit * 1.4) + 64 * 1024,
+    webhookJson,
     json: 1024 * 1024,
     urlencoded: 1024 * 1024,
+    ...webhookBodyHooks(config),
   });
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
   app.useGlobalPipes(
