@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
-import { registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
+import { InFlightLimiter, registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { QueryMemoValidationPipe } from './common/validation.pipe';
@@ -35,6 +35,13 @@ const servedRoutes = new WeakMap<object, ServedRoute[]>();
 /** Every route the Fastify instance of `app` registered (Nest's, Swagger UI's, ReDoc's), HEAD twins included. */
 export function routesServed(app: INestApplication): ServedRoute[] {
   return servedRoutes.get(app.getHttpAdapter().getInstance() as object) ?? [];
+}
+
+const webhookLimiters = new WeakMap<object, InFlightLimiter>();
+
+/** The webhook's in-flight bound of `app` (INBOUND_MAX_IN_FLIGHT, INBOUND_MAX_IN_FLIGHT_BYTES): calls and bytes held now. */
+export function webhookInFlight(app: INestApplication): InFlightLimiter | undefined {
+  return webhookLimiters.get(app.getHttpAdapter().getInstance() as object);
 }
 
 /**
@@ -100,7 +107,10 @@ export async function createApp(
   // A JSON body carries base64 (4/3 of the mail) plus some framing.
   const webhookJson = Math.ceil(inboundLimit * 1.4) + 64 * 1024;
   // The webhook's token, failure quota and in-flight bound, before its body is read.
-  registerWebhookGate(fastify, config, { paths: WEBHOOK_PATHS, rawLimit: inboundLimit, jsonLimit: webhookJson });
+  webhookLimiters.set(
+    fastify,
+    registerWebhookGate(fastify, config, { paths: WEBHOOK_PATHS, rawLimit: inboundLimit, jsonLimit: webhookJson }),
+  );
   registerBodyParsers(fastify, {
     webhookRoutes: WEBHOOK_PATHS,
     webhookRaw: inboundLimit,

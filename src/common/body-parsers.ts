@@ -158,15 +158,14 @@ export function readBody(req: IncomingMessage, limit: number, decode = true): Pr
  */
 export function inflateBounded(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
   if (encoding === 'identity') return Promise.resolve(body);
-  const done =
-    (resolve: (b: Buffer) => void, reject: (e: unknown) => void) => (error: Error | null, out: Buffer) => {
-      if (error) {
-        const code = (error as { code?: string }).code;
-        return reject(code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : new BadRequestException(error.message));
-      }
-      bodyParserStats.inflatedBytes += out.length;
-      resolve(out);
-    };
+  const done = (resolve: (b: Buffer) => void, reject: (e: unknown) => void) => (error: Error | null, out: Buffer) => {
+    if (error) {
+      const code = (error as { code?: string }).code;
+      return reject(code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : new BadRequestException(error.message));
+    }
+    bodyParserStats.inflatedBytes += out.length;
+    resolve(out);
+  };
   return new Promise<Buffer>((resolve, reject) => {
     const options = { maxOutputLength: Math.max(1, limit) };
     if (encoding === 'gzip' || encoding === 'x-gzip') zlib.gunzip(body, options, done(resolve, reject));

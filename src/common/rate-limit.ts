@@ -77,7 +77,10 @@ export class RateLimitGuard implements CanActivate {
     const client = req.ip ?? req.socket?.remoteAddress ?? 'unknown';
     const wait = this.counter.hit(`${name}:${client}`, limit, 60_000);
     if (wait) {
-      throw new TooManyRequestsException(`too many login attempts from this address (${limit} per minute); retry later`, wait);
+      throw new TooManyRequestsException(
+        `too many login attempts from this address (${limit} per minute); retry later`,
+        wait,
+      );
     }
     return true;
   }
