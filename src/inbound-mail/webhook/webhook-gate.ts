@@ -133,8 +133,8 @@ export function registerWebhookGate(
     return limit;
   };
 
-  fastify.addHook('onRequest', async (request: GatedRequest, reply) => {
-    if (!isWebhook(request)) return;
+  /** Refuses the call (and returns the reply) or admits it (undefined). */
+  const check = (request: GatedRequest, reply: FastifyReply): FastifyReply | undefined => {
     const client = clientOf(request);
     const perMinute = config.rateLimit.webhookPerMinute;
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
@@ -193,17 +193,25 @@ export function registerWebhookGate(
     request[TICKET] = ticket;
     // 'close' comes once the answer is sent or the connection is gone, whichever happens.
     reply.raw.once('close', () => ticket.release());
+    return undefined;
+  };
+
+  // Callback-style hooks: no promise per call on the other routes.
+  fastify.addHook('onRequest', (request: GatedRequest, reply, done) => {
+    if (isWebhook(request) && check(request, reply)) return;
+    done();
   });
 
   // Authenticated calls that fail (a bad signature, a body of no accepted shape, too large...)
   // count against the address's failure quota; 429s themselves do not.
-  fastify.addHook('onResponse', async (request: GatedRequest, reply) => {
+  fastify.addHook('onResponse', (request: GatedRequest, reply, done) => {
     request[TICKET]?.release();
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
-    if (!failureLimit || !request[AUTHENTICATED]) return;
-    if (reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429) {
+    const status = reply.statusCode;
+    if (failureLimit && request[AUTHENTICATED] && status >= 400 && status < 500 && status !== 429) {
       failures.hit(`authenticated:${clientOf(request)}`, failureLimit, 60_000);
     }
+    done();
   });
 
   return limiter;
