@@ -277,8 +277,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     inbound: {
       token: inboundToken,
       hmacSecret,
-      maxInFlight: int(env, 'INBOUND_MAX_IN_FLIGHT', 64, 1, 100_000),
-      maxInFlightBytes: int(env, 'INBOUND_MAX_IN_FLIGHT_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+      maxInFlight: int(env, 'INBOUND_MAX_IN_FLIGHT', 256, 1, 100_000),
+      maxInFlightBytes: int(env, 'INBOUND_MAX_IN_FLIGHT_BYTES', 128 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },

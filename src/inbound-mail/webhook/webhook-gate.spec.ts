@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config/config';
 import { FixedWindowCounter } from '../../common/rate-limit';
 import { InFlightLimiter } from './webhook-gate';
 
@@ -37,5 +38,24 @@ describe('FixedWindowCounter.peek', () => {
     expect(counter.peek('k', 2, 1000)).toBe(59);
     expect(counter.peek('k', 2, 1000)).toBe(59);
     expect(counter.peek('k', 2, 60_000)).toBe(0);
+  });
+});
+
+describe('webhook limits in the configuration', () => {
+  it('leaves authenticated callers unthrottled by default, with a failure quota and an in-flight bound', () => {
+    const c = loadConfig({});
+    expect(c.rateLimit.webhookPerMinute).toBe(0);
+    expect(c.rateLimit.webhookFailuresPerMinute).toBe(30);
+    expect(c.inbound.maxInFlight).toBe(256);
+    expect(c.inbound.maxInFlightBytes).toBe(128 * 1024 * 1024);
+    const set = loadConfig({
+      WEBHOOK_RATE_LIMIT: '600',
+      WEBHOOK_FAILURE_RATE_LIMIT: '0',
+      INBOUND_MAX_IN_FLIGHT: '4',
+      INBOUND_MAX_IN_FLIGHT_BYTES: '4096',
+    });
+    expect([set.rateLimit.webhookPerMinute, set.rateLimit.webhookFailuresPerMinute]).toEqual([600, 0]);
+    expect([set.inbound.maxInFlight, set.inbound.maxInFlightBytes]).toEqual([4, 4096]);
+    expect(() => loadConfig({ INBOUND_MAX_IN_FLIGHT: '0' })).toThrow(/INBOUND_MAX_IN_FLIGHT/);
   });
 });
