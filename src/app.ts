@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
+import { InFlightLimiter, registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { QueryMemoValidationPipe } from './common/validation.pipe';
@@ -45,6 +46,13 @@ const servedRoutes = new WeakMap<object, ServedRoute[]>();
 /** Every route the Fastify instance of `app` registered (Nest's, Swagger UI's, ReDoc's), HEAD twins included. */
 export function routesServed(app: INestApplication): ServedRoute[] {
   return servedRoutes.get(app.getHttpAdapter().getInstance() as object) ?? [];
+}
+
+const webhookLimiters = new WeakMap<object, InFlightLimiter>();
+
+/** The webhook's in-flight bound of `app` (INBOUND_MAX_IN_FLIGHT, INBOUND_MAX_IN_FLIGHT_BYTES): calls and bytes held now. */
+export function webhookInFlight(app: INestApplication): InFlightLimiter | undefined {
+  return webhookLimiters.get(app.getHttpAdapter().getInstance() as object);
 }
 
 /**
@@ -109,13 +117,20 @@ export async function createApp(
   registerRequestLog(fastify, await app.resolve(PinoLogger));
   registerHttpMetrics(fastify, app.get(MetricsService));
   const inboundLimit = config.mail.maxInboundBytes;
+  // A JSON body carries base64 (4/3 of the mail) plus some framing.
+  const webhookJson = Math.ceil(inboundLimit * 1.4) + 64 * 1024;
+  // The webhook's token, failure quota and in-flight bound, before its body is read.
+  webhookLimiters.set(
+    fastify,
+    registerWebhookGate(fastify, config, { paths: WEBHOOK_PATHS, rawLimit: inboundLimit, jsonLimit: webhookJson }),
+  );
   registerBodyParsers(fastify, {
     webhookRoutes: WEBHOOK_PATHS,
     webhookRaw: inboundLimit,
-    // A JSON body carries base64 (4/3 of the mail) plus some framing.
-    webhookJson: Math.ceil(inboundLimit * 1.4) + 64 * 1024,
+    webhookJson,
     json: 1024 * 1024,
     urlencoded: 1024 * 1024,
+    ...webhookBodyHooks(config),
   });
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });
   app.useGlobalPipes(

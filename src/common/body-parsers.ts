@@ -2,6 +2,7 @@ import {
   BadRequestException,
   HttpException,
   PayloadTooLargeException,
+  UnauthorizedException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -23,7 +24,22 @@ export interface BodyLimits {
   json: number;
   /** application/x-www-form-urlencoded everywhere. */
   urlencoded: number;
+  /**
+   * The webhook's signature check for one call, or undefined when it needs none (no HMAC secret):
+   * given the body bytes (as sent, then, when they do not match and the call was compressed, the
+   * decompressed ones) it returns why they are refused, or null. It runs before the body is
+   * decompressed (bounded) and parsed; a refusal is a 401.
+   */
+  webhookSignature?: (request: FastifyRequest) => ((body: Buffer) => string | null) | undefined;
+  /** Told the size of a webhook body once it is read (after decompression), before it is parsed. */
+  webhookBodyRead?: (request: FastifyRequest, bytes: number) => void;
 }
+
+/**
+ * What the parsers have done since the process started: bytes produced by decompression and JSON
+ * bodies parsed (count and bytes). Read by tests to show that a refused call cost none of it.
+ */
+export const bodyParserStats = { inflatedBytes: 0, jsonParses: 0, jsonParsedBytes: 0 };
 
 /** Content types read as raw bytes on the webhook routes. */
 export const RAW_MAIL_TYPES = ['message/rfc822', 'text/plain', 'application/octet-stream'];
@@ -31,8 +47,11 @@ export const RAW_MAIL_TYPES = ['message/rfc822', 'text/plain', 'application/octe
 /** Most form fields taken (as the Express urlencoded parser's parameterLimit). */
 const PARAMETER_LIMIT = 1000;
 
-/** The exact body bytes (after Content-Encoding), for the webhook's signature check. */
-export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
+/**
+ * The exact body bytes (after Content-Encoding), for the webhook's signature check;
+ * `webhookSignatureChecked` once the body parser has verified the webhook's signature.
+ */
+export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer; webhookSignatureChecked?: boolean };
 
 const tooLarge = () => new PayloadTooLargeException('request body is larger than the limit');
 const notJson = () => new BadRequestException('request body is not valid JSON');
@@ -53,17 +72,26 @@ function drainThenFail(req: IncomingMessage, error: HttpException): Promise<neve
   });
 }
 
+/** The request's Content-Encoding, lower case; `identity` when there is none. */
+export function contentEncodingOf(req: { headers: IncomingMessage['headers'] }): string {
+  const header = req.headers['content-encoding'];
+  return (typeof header === 'string' ? header : 'identity').trim().toLowerCase() || 'identity';
+}
+
+const ENCODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
+
 /**
  * Reads the whole body of a request into one buffer, up to `limit` bytes: gzip, deflate and br
  * Content-Encodings are decompressed first (the limit counts decompressed bytes), as Express's
- * body parsers do. 413 beyond the limit (declared or read), 415 for another encoding, 400 for an
+ * body parsers do; with `decode` false the bytes are kept as sent (the limit counts them; see
+ * inflateBounded). 413 beyond the limit (declared or read), 415 for another encoding, 400 for an
  * aborted upload or a body shorter or longer than its Content-Length.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+export function readBody(req: IncomingMessage, limit: number, decode = true): Promise<Buffer> {
+  const encoding = contentEncodingOf(req);
   let inflate: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
   let declared: number | undefined;
-  if (encoding === 'identity') {
+  if (encoding === 'identity' || (!decode && ENCODINGS.has(encoding))) {
     const header = req.headers['content-length'];
     declared = header === undefined ? undefined : Number(header);
     if (declared !== undefined && declared > limit) return drainThenFail(req, tooLarge());
@@ -100,6 +128,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
+      if (inflate) bodyParserStats.inflatedBytes += chunk.length;
       if (received > limit) return fail(tooLarge());
       chunks.push(chunk);
     };
@@ -122,6 +151,30 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * A body read as sent (readBody with `decode` false), decompressed for its Content-Encoding into
+ * at most `limit` bytes: zlib stops at the limit (`maxOutputLength`), so a decompression bomb costs
+ * no more than that; 413 beyond it, 400 for corrupt data, 415 for an unknown encoding.
+ */
+export function inflateBounded(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  if (encoding === 'identity') return Promise.resolve(body);
+  const done = (resolve: (b: Buffer) => void, reject: (e: unknown) => void) => (error: Error | null, out: Buffer) => {
+    if (error) {
+      const code = (error as { code?: string }).code;
+      return reject(code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : new BadRequestException(error.message));
+    }
+    bodyParserStats.inflatedBytes += out.length;
+    resolve(out);
+  };
+  return new Promise<Buffer>((resolve, reject) => {
+    const options = { maxOutputLength: Math.max(1, limit) };
+    if (encoding === 'gzip' || encoding === 'x-gzip') zlib.gunzip(body, options, done(resolve, reject));
+    else if (encoding === 'deflate') zlib.inflate(body, options, done(resolve, reject));
+    else if (encoding === 'br') zlib.brotliDecompress(body, options, done(resolve, reject));
+    else reject(new UnsupportedMediaTypeException(`unsupported content encoding "${encoding}"`));
+  });
+}
+
 /** Text of a body in its declared charset (a byte order mark dropped), 415 for a charset not known. */
 function decode(body: Buffer, charset: string): string {
   let text: string;
@@ -139,6 +192,8 @@ export function parseJsonBody(body: Buffer, charset = 'utf-8'): unknown {
   const text = decode(body, charset);
   const first = /\S/.exec(text)?.[0];
   if (first !== '{' && first !== '[') throw notJson();
+  bodyParserStats.jsonParses++;
+  bodyParserStats.jsonParsedBytes += body.length;
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -171,9 +226,33 @@ export function parseFormBody(body: Buffer, charset = 'utf-8'): Record<string, s
 export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits): void {
   const webhook = new Set(limits.webhookRoutes);
   const isWebhook = (request: FastifyRequest) => webhook.has(request.routeOptions.url ?? '');
+  /**
+   * A webhook body: read (bounded) and decompressed (bounded), its signature checked (when one is
+   * required) over the bytes as sent before anything is decompressed, and over the decompressed
+   * bytes only if those do not match; never parsed before it passes.
+   */
+  const readWebhookBody = async (request: RequestWithRawBody, payload: IncomingMessage, limit: number) => {
+    const verify = limits.webhookSignature?.(request);
+    let body: Buffer;
+    if (!verify) {
+      body = await readBody(payload, limit);
+    } else {
+      const sent = await readBody(payload, limit, false);
+      let problem = verify(sent);
+      body = await inflateBounded(sent, contentEncodingOf(request), limit);
+      if (problem && body !== sent) problem = verify(body);
+      if (problem) throw new UnauthorizedException(problem);
+      request.webhookSignatureChecked = true;
+    }
+    request.rawBody = body;
+    limits.webhookBodyRead?.(request, body.length);
+    return body;
+  };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', async (request: RequestWithRawBody, payload: IncomingMessage) => {
-    const body = await readBody(payload, isWebhook(request) ? limits.webhookJson : limits.json);
+    const body = isWebhook(request)
+      ? await readWebhookBody(request, payload, limits.webhookJson)
+      : await readBody(payload, limits.json);
     request.rawBody = body;
     return parseJsonBody(body, charsetOf(request.headers['content-type']));
   });
@@ -187,10 +266,7 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   );
   fastify.addContentTypeParser(RAW_MAIL_TYPES, (request: RequestWithRawBody, payload: IncomingMessage, done) => {
     if (!isWebhook(request)) return done(null, undefined);
-    readBody(payload, limits.webhookRaw).then((body) => {
-      request.rawBody = body;
-      done(null, body);
-    }, done);
+    readWebhookBody(request, payload, limits.webhookRaw).then((body) => done(null, body), done);
   });
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }

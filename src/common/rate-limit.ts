@@ -8,8 +8,11 @@ const RATE_LIMIT = 'maildesk:rate-limit';
 /** Buckets kept at most; expired ones are dropped first, then the oldest, so memory stays bounded. */
 const MAX_BUCKETS = 100_000;
 
-/** The per-client-IP limits: `login` (POST /auth/login) and `webhook` (the inbound webhook routes). */
-export type RateLimitName = 'login' | 'webhook';
+/**
+ * The per-client-IP limits of this guard: `login` (POST /auth/login). The inbound webhook's limits
+ * are checked before its body is read, in Fastify's onRequest hook (inbound-mail/webhook/webhook-gate.ts).
+ */
+export type RateLimitName = 'login';
 
 /** Puts a route (or controller) under one of the per-IP rate limits; routes without it are not limited. */
 export const RateLimit = (name: RateLimitName) => SetMetadata(RATE_LIMIT, name);
@@ -31,6 +34,13 @@ export class FixedWindowCounter {
     return bucket.hits <= limit ? 0 : Math.max(1, Math.ceil((bucket.resetAt - now) / 1000));
   }
 
+  /** Like `hit` without counting: the seconds until the window ends when `limit` hits are used up, else 0. */
+  peek(key: string, limit: number, now = Date.now()): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket || bucket.resetAt <= now || bucket.hits < limit) return 0;
+    return Math.max(1, Math.ceil((bucket.resetAt - now) / 1000));
+  }
+
   private prune(now: number): void {
     for (const [k, v] of this.buckets) if (v.resetAt <= now) this.buckets.delete(k);
     for (const k of this.buckets.keys()) {
@@ -44,7 +54,7 @@ export class FixedWindowCounter {
  * The global rate-limit guard: a route marked `@RateLimit(name)` takes at most the configured number
  * of calls per minute per client IP, else 429 in the API's error shape with `Retry-After`. The client
  * is `req.ip`: the socket address, or X-Forwarded-For only from proxies named in TRUST_PROXY. It runs
- * before the routes' own guards, so wrong tokens count too.
+ * before the routes' own guards.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -61,14 +71,16 @@ export class RateLimitGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!name) return true;
-    const limit = name === 'login' ? this.config.rateLimit.loginPerMinute : this.config.rateLimit.webhookPerMinute;
+    const limit = this.config.rateLimit.loginPerMinute;
     if (!limit) return true;
     const req = context.switchToHttp().getRequest<{ ip?: string; socket?: { remoteAddress?: string } }>();
     const client = req.ip ?? req.socket?.remoteAddress ?? 'unknown';
     const wait = this.counter.hit(`${name}:${client}`, limit, 60_000);
     if (wait) {
-      const what = name === 'login' ? 'login attempts' : 'webhook calls';
-      throw new TooManyRequestsException(`too many ${what} from this address (${limit} per minute); retry later`, wait);
+      throw new TooManyRequestsException(
+        `too many login attempts from this address (${limit} per minute); retry later`,
+        wait,
+      );
     }
     return true;
   }

@@ -17,8 +17,10 @@ export interface AppConfig {
     loginPerMinute: number;
     /** Failed logins per account and client address per 15 minutes before that address is paused for it (operators/login-attempts.ts); 0 = no limit. */
     loginFailuresPerAccount: number;
-    /** Webhook calls per client IP per minute; 0 = no limit. */
+    /** Webhook calls per client IP per minute, valid token or not; 0 = no limit (the default). */
     webhookPerMinute: number;
+    /** Failed webhook calls (401 and other 4xx) per client IP per minute, then 429 before the body is read; 0 = no limit. */
+    webhookFailuresPerMinute: number;
   };
   dataDir: string;
   database: { url: string | undefined; poolSize: number };
@@ -57,7 +59,11 @@ export interface AppConfig {
   assignment: { operatorMaxOpen: number; reassignNotify: boolean };
   /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
   queue: { countLimit: number };
-  inbound: { token: string | undefined; hmacSecret: string | undefined };
+  /**
+   * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
+   * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
+   */
+  inbound: { token: string | undefined; hmacSecret: string | undefined; maxInFlight: number; maxInFlightBytes: number };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -226,7 +232,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimit: {
       loginPerMinute: int(env, 'LOGIN_RATE_LIMIT', 20, 0, 1_000_000),
       loginFailuresPerAccount: int(env, 'LOGIN_ACCOUNT_RATE_LIMIT', 10, 0, 1_000_000),
-      webhookPerMinute: int(env, 'WEBHOOK_RATE_LIMIT', 600, 0, 10_000_000),
+      webhookPerMinute: int(env, 'WEBHOOK_RATE_LIMIT', 0, 0, 10_000_000),
+      webhookFailuresPerMinute: int(env, 'WEBHOOK_FAILURE_RATE_LIMIT', 30, 0, 10_000_000),
     },
     dataDir: path.resolve(str(env, 'DATA_DIR', './data')!),
     database: {
@@ -279,7 +286,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       reassignNotify: bool(env, 'REASSIGN_NOTIFY', false),
     },
     queue: { countLimit: int(env, 'REQUESTS_COUNT_LIMIT', 1_000, 0, 100_000_000) },
-    inbound: { token: inboundToken, hmacSecret },
+    inbound: {
+      token: inboundToken,
+      hmacSecret,
+      maxInFlight: int(env, 'INBOUND_MAX_IN_FLIGHT', 256, 1, 100_000),
+      maxInFlightBytes: int(env, 'INBOUND_MAX_IN_FLIGHT_BYTES', 128 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    },
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     auth: { jwtSecret, jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as AppConfig['logLevel'],
@@ -298,6 +310,7 @@ export const CONFIG_VARIABLES = [
   'LOGIN_RATE_LIMIT',
   'LOGIN_ACCOUNT_RATE_LIMIT',
   'WEBHOOK_RATE_LIMIT',
+  'WEBHOOK_FAILURE_RATE_LIMIT',
   'DATA_DIR',
   'DATABASE_URL',
   'DATABASE_POOL_SIZE',
@@ -326,6 +339,8 @@ export const CONFIG_VARIABLES = [
   'IMAP_IDLE',
   'INBOUND_TOKEN',
   'INBOUND_HMAC_SECRET',
+  'INBOUND_MAX_IN_FLIGHT',
+  'INBOUND_MAX_IN_FLIGHT_BYTES',
   'SLA_FIRST_RESPONSE_MINUTES',
   'SLA_RESOLUTION_MINUTES',
   'SLA_CHECK_SECONDS',

@@ -132,7 +132,8 @@ describe('TRUST_PROXY validation', () => {
     expect(loadConfig({}).rateLimit).toEqual({
       loginPerMinute: 20,
       loginFailuresPerAccount: 10,
-      webhookPerMinute: 600,
+      webhookPerMinute: 0,
+      webhookFailuresPerMinute: 30,
     });
   });
 });

@@ -1,8 +1,12 @@
+import { jest } from '@jest/globals';
+import * as zlib from 'node:zlib';
+import { bodyParserStats } from '../../src/common/body-parsers';
 import { signWebhookBody } from '../../src/inbound-mail/webhook/webhook-signature';
 import { createTestApp, TEST_INBOUND_TOKEN, TestApp } from '../setup/app';
 import { rawMail } from '../setup/mail';
 
 const SECRET = 'hmac-secret-0123456789abcdef';
+const MB = 1024 * 1024;
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('webhook HMAC signature (INBOUND_HMAC_SECRET set)', () => {
@@ -71,6 +75,66 @@ describe('webhook HMAC signature (INBOUND_HMAC_SECRET set)', () => {
     const raw = rawMail({ from: 'd@example.com', subject: 'No token', messageId: 'sig-4@example.com' });
     const res = await t.http().post('/inbound/mail').set('Content-Type', 'message/rfc822').set(signed(raw)).send(raw);
     expect(res.status).toBe(401);
+  });
+
+  it('refuses a bad signature with 401 before the body is parsed', async () => {
+    const raw = rawMail({
+      from: 'g@example.com',
+      subject: 'Big',
+      messageId: 'sig-7@example.com',
+      text: 'g'.repeat(MB),
+    });
+    const json = JSON.stringify({ raw: raw.toString('base64') });
+    const spy = jest.spyOn(JSON, 'parse');
+    const before = bodyParserStats.jsonParses;
+    try {
+      const res = await post(json, 'application/json', signed(json + ' '));
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', message: /does not match/ });
+      expect(spy.mock.calls.filter(([text]) => typeof text === 'string' && text.length > MB)).toHaveLength(0);
+      expect(bodyParserStats.jsonParses - before).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('refuses missing or stale signature headers before reading, let alone inflating, the body', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(36 * MB), { level: 9 });
+    const before = bodyParserStats.inflatedBytes;
+    for (const headers of [{}, signed(bomb, now() - 3600)]) {
+      const res = await post(bomb, 'message/rfc822', { 'Content-Encoding': 'gzip', ...headers });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    }
+    expect(bodyParserStats.inflatedBytes - before).toBe(0);
+  });
+
+  it('accepts a compressed call signed over its bytes as sent, or over the decompressed ones', async () => {
+    for (const [i, over] of [
+      [8, 'sent'],
+      [9, 'decompressed'],
+    ] as const) {
+      const raw = rawMail({ from: `h${i}@example.com`, subject: `Gzip ${over}`, messageId: `sig-${i}@example.com` });
+      const gz = zlib.gzipSync(raw);
+      const res = await post(gz, 'message/rfc822', {
+        'Content-Encoding': 'gzip',
+        ...signed(over === 'sent' ? gz : raw),
+      });
+      expect({ over, status: res.status }).toEqual({ over, status: 200 });
+      expect(res.body.results[0]).toMatchObject({ status: 'created', messageId: `sig-${i}@example.com` });
+    }
+    const raw = rawMail({ from: 'h@example.com', subject: 'Gzip other', messageId: 'sig-10@example.com' });
+    const res = await post(zlib.gzipSync(raw), 'message/rfc822', { 'Content-Encoding': 'gzip', ...signed('other') });
+    expect(res.status).toBe(401);
+  });
+
+  it('bounds the inflation of a signed decompression bomb: 413, no more than the limit inflated', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(36 * MB), { level: 9 });
+    const before = bodyParserStats.inflatedBytes;
+    const res = await post(bomb, 'message/rfc822', { 'Content-Encoding': 'gzip', ...signed(bomb) });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+    expect(bodyParserStats.inflatedBytes - before).toBeLessThanOrEqual(t.config.mail.maxInboundBytes);
   });
 
   it('accepts a signature four minutes old', async () => {

@@ -15,7 +15,6 @@ import {
   ApiBadRequestResponse,
 } from '@nestjs/swagger';
 import { Public } from '../../common/auth.decorators';
-import { RateLimit } from '../../common/rate-limit';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { InboundMailService } from '../inbound-mail.service';
@@ -83,9 +82,13 @@ const BODY_DOC = {
 @ApiUnauthorizedResponse({ description: 'missing or wrong inbound token' })
 @ApiBadRequestResponse({ description: 'a body that is none of the accepted shapes' })
 @ApiPayloadTooLargeResponse({ description: 'body over INBOUND_MAX_BYTES' })
-@ApiServiceUnavailableResponse({ description: 'database unavailable: nothing was stored, retry' })
+@ApiServiceUnavailableResponse({
+  description:
+    'database unavailable, or INBOUND_MAX_IN_FLIGHT / INBOUND_MAX_IN_FLIGHT_BYTES reached: nothing was stored, retry after Retry-After',
+})
 @ApiTooManyRequestsResponse({
-  description: 'more than WEBHOOK_RATE_LIMIT calls per minute from this address; see Retry-After',
+  description:
+    'more than WEBHOOK_FAILURE_RATE_LIMIT failed calls (or WEBHOOK_RATE_LIMIT calls, when set) per minute from this address; see Retry-After',
 })
 @ApiHeader({
   name: 'X-MailDesk-Timestamp',
@@ -96,10 +99,9 @@ const BODY_DOC = {
   name: 'X-MailDesk-Signature',
   required: false,
   description:
-    'sha256=<hex HMAC-SHA256(INBOUND_HMAC_SECRET, timestamp + "." + raw body)>; required when INBOUND_HMAC_SECRET is set',
+    'sha256=<hex HMAC-SHA256(INBOUND_HMAC_SECRET, timestamp + "." + body)>, the body decompressed or, for a compressed call, as sent; required when INBOUND_HMAC_SECRET is set',
 })
 @Public()
-@RateLimit('webhook')
 @UseGuards(InboundTokenGuard)
 @Controller()
 export class InboundController {
