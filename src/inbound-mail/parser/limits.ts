@@ -35,10 +35,17 @@ export const MAX_REFERENCES = 50;
 export const MAX_HEADER_FIELDS = 1000;
 
 /**
- * 256 KiB for the top header block (quarantine: `header too large`), also mailparser's `maxHeadSize`
- * for every MIME part's header. Heavily relayed, DKIM/ARC-signed mail stays under 64 KiB.
+ * 256 KiB for the top header block (quarantine: `header too large`). Heavily relayed, DKIM/ARC-signed
+ * mail stays under 64 KiB.
  */
 export const MAX_HEADER_BYTES = 256 * 1024;
+
+/**
+ * 512 KiB: mailparser's `maxHeadSize`, for the header of every MIME part (quarantine: `header too
+ * large`). mailparser counts each line as at least 64 bytes with its line break, so twice
+ * MAX_HEADER_BYTES: the top block is judged by its bytes above, and 6,000 short folded lines fit.
+ */
+export const MAX_PART_HEADER_COST = 2 * MAX_HEADER_BYTES;
 
 /**
  * 500 MIME parts per mail (quarantine: `too many MIME parts`): mailparser's `maxChildNodes`, and the

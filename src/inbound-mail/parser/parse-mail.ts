@@ -3,7 +3,7 @@ import { senderFrom, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
 import { decodeHeaderText } from './encoded-words';
 import { parseHeaderFields, parseStructured } from './header-fields';
-import { MAX_ATTACHMENTS, MAX_HEADER_BYTES, MAX_MIME_PARTS, MAX_REFERENCES } from './limits';
+import { MAX_ATTACHMENTS, MAX_MIME_PARTS, MAX_PART_HEADER_COST, MAX_REFERENCES } from './limits';
 import { MailParseError } from './mail-parse-error';
 import { parseMessageId, parseMessageIds } from './message-ids';
 import { ParsedAttachment, ParsedMail } from './parsed-mail';
@@ -23,7 +23,7 @@ const MAILPARSER_OPTIONS: SimpleParserOptions = {
   skipTextLinks: true,
   checksumAlgo: 'sha256',
   maxHtmlLengthToParse: 4 * 1024 * 1024,
-  maxHeadSize: MAX_HEADER_BYTES,
+  maxHeadSize: MAX_PART_HEADER_COST,
   maxChildNodes: MAX_MIME_PARTS,
 };
 
@@ -34,7 +34,7 @@ function asParseError(err: unknown): MailParseError {
     return /header/i.test(message)
       ? new MailParseError(
           'header-too-large',
-          `header too large: a MIME part's header is over ${MAX_HEADER_BYTES} bytes`,
+          `header too large: a MIME part's header is over ${MAX_PART_HEADER_COST} bytes`,
           { cause: err },
         )
       : new MailParseError('too-many-parts', `too many MIME parts: more than ${MAX_MIME_PARTS}`, { cause: err });
