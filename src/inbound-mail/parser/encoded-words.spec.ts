@@ -51,7 +51,9 @@ describe('encoded words', () => {
     const words = Array.from({ length: MAX_ENCODED_WORDS_PER_HEADER + 1 }, () => '=?koi8-r?Q?=F0?=').join(' ');
     const out = rewriteEncodedWords(`Subject: ${words}\r\nTo: =?koi8-r?Q?=F0?= <p@example.com>\r\n`)!;
     const [subject, to] = out.split('\r\n');
-    expect(subject).toBe(`Subject: =?UTF-8?B?${Buffer.from('П'.repeat(MAX_ENCODED_WORDS_PER_HEADER)).toString('base64')}?= =?koi8-r?Q?=F0?=`);
+    expect(subject).toBe(
+      `Subject: =?UTF-8?B?${Buffer.from('П'.repeat(MAX_ENCODED_WORDS_PER_HEADER)).toString('base64')}?= =?koi8-r?Q?=F0?=`,
+    );
     expect(to).toBe(`To: =?UTF-8?B?${Buffer.from('П').toString('base64')}?= <p@example.com>`);
   });
 });
