@@ -22,6 +22,7 @@ export interface ParsedMail {
   /** Message-ID header, without <>; null when the mail has none. */
   messageId: string | null;
   inReplyTo: string | null;
+  /** References ids, oldest first: the last MAX_REFERENCES (./limits.ts) of the header. */
   references: string[];
   from: MailAddress | null;
   /** Reply-To when present. */
