@@ -72,6 +72,7 @@ export class ParsePool implements OnApplicationShutdown {
     return (this.pool?.threads ?? []).map((t) => t.threadId);
   }
 
+  /** Stops the threads (a parse still running fails); later calls to `parse` throw. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     const pool = this.pool;
