@@ -32,6 +32,10 @@ export interface AppConfig {
     templatesDir: string | undefined;
     autoReplyLimitPerHour: number;
     maxInboundBytes: number;
+    /** MAIL_PARSE_TIMEOUT_MS: wall-clock deadline of one mail's parse; past it the mail is quarantined (`parse timeout`). */
+    parseTimeoutMs: number;
+    /** MAIL_PARSE_WORKERS: threads that parse mail; 0 = one per core (os.availableParallelism()). */
+    parseWorkers: number;
   };
   outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
   /** Files an operator attaches to a message: largest file (ATTACHMENT_MAX_BYTES) and at most `maxFiles` per message. */
@@ -253,6 +257,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       templatesDir: str(env, 'TEMPLATES_DIR') ? path.resolve(str(env, 'TEMPLATES_DIR')!) : undefined,
       autoReplyLimitPerHour: int(env, 'AUTO_REPLY_LIMIT_PER_HOUR', 10, 0, 100000),
       maxInboundBytes: int(env, 'INBOUND_MAX_BYTES', 25 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      parseTimeoutMs: int(env, 'MAIL_PARSE_TIMEOUT_MS', 10000, 50, 600000),
+      parseWorkers: int(env, 'MAIL_PARSE_WORKERS', 0, 0, 64),
     },
     outbox: {
       pollMs: int(env, 'OUTBOX_POLL_MS', 1000, 10, 600000),
@@ -324,6 +330,8 @@ export const CONFIG_VARIABLES = [
   'TEMPLATES_DIR',
   'AUTO_REPLY_LIMIT_PER_HOUR',
   'INBOUND_MAX_BYTES',
+  'MAIL_PARSE_TIMEOUT_MS',
+  'MAIL_PARSE_WORKERS',
   'OUTBOX_POLL_MS',
   'OUTBOX_MAX_ATTEMPTS',
   'OUTBOX_BATCH_SIZE',

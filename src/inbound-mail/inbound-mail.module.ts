@@ -9,6 +9,7 @@ import { ImapPollerService } from './imap/imap-poller.service';
 import { InboundMail } from './inbound-mail.entity';
 import { InboundMailService } from './inbound-mail.service';
 import { MailboxCursor } from './mailbox-cursor.entity';
+import { ParsePool } from './parser/parse-pool';
 import { InboundController } from './webhook/inbound.controller';
 import { InboundTokenGuard } from './webhook/inbound-token.guard';
 import { QuarantineController } from './webhook/quarantine.controller';
@@ -23,7 +24,7 @@ import { QuarantineController } from './webhook/quarantine.controller';
     WebhooksModule,
   ],
   controllers: [InboundController, QuarantineController],
-  providers: [InboundMailService, InboundTokenGuard, ImapPollerService],
+  providers: [InboundMailService, InboundTokenGuard, ImapPollerService, ParsePool],
   exports: [InboundMailService, ImapPollerService],
 })
 export class InboundMailModule {}

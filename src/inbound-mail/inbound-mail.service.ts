@@ -18,7 +18,8 @@ import { FilterDecision } from './filters/filter';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
 import { IngestResult } from './ingest-result';
 import { envelopeSender } from './parser/addresses';
-import { MailParseError, parseMail } from './parser/parse-mail';
+import { parseFailureReason } from './parser/parse-failure-reason';
+import { ParsePool } from './parser/parse-pool';
 import { ParsedMail } from './parser/parsed-mail';
 import { resolveThread } from './threading/thread-resolver';
 
@@ -70,6 +71,7 @@ export class InboundMailService {
     private readonly outbox: OutboxService,
     private readonly blocklist: BlocklistService,
     private readonly webhooks: WebhooksService,
+    private readonly parser: ParsePool,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
@@ -96,11 +98,9 @@ export class InboundMailService {
     }
     let mail: ParsedMail;
     try {
-      mail = await parseMail(raw);
+      mail = await this.parser.parse(raw);
     } catch (e) {
-      const reason =
-        e instanceof MailParseError ? `unparsable: ${e.message}` : `parser failed: ${(e as Error).message}`;
-      return this.quarantine(raw, source, hashKey, null, reason);
+      return this.quarantine(raw, source, hashKey, null, parseFailureReason(e));
     }
     const dedupeKey = mail.messageId ?? hashKey;
     try {

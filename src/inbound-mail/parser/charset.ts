@@ -1,6 +1,7 @@
 import { isUtf8 as nodeIsUtf8 } from 'node:buffer';
 import * as chardet from 'chardet';
 import * as iconv from 'iconv-lite';
+import { MAX_CHARSET_HINTS } from './limits';
 
 /**
  * Charset names as mail declares them, mapped to the iconv-lite name that decodes what the sender
@@ -63,6 +64,7 @@ export function resolveCharset(label: string | null | undefined): string | null 
     .toLowerCase()
     .replace(/^["']|["']$/g, '');
   name = name.replace(/\*.*$/, ''); // RFC 2231 language suffix: utf-8*en
+  name = name.replace(/:\d{4}$/, ''); // a year, as iconv-lite reads it: ISO_8859-1:1987
   name = ALIASES[name] ?? name;
   if (/^(cs)?unicode11utf7$|^utf7$/.test(name.replace(/[^a-z0-9]/g, ''))) name = 'utf-7';
   return iconv.encodingExists(name) ? name : null;
@@ -159,7 +161,8 @@ export function textPlausibility(text: string): number {
  * Picks the charset of bytes that declare none. `hints` are charsets declared elsewhere in the same
  * mail (body parts, encoded words): they win when they decode cleanly. Otherwise chardet's
  * proposals and common mail charsets are scored by how plausible their decoding reads; short
- * strings (a subject, a name) are where chardet alone guesses wrong.
+ * strings (a subject, a name) are where chardet alone guesses wrong. At most MAX_CHARSET_HINTS
+ * hints (and the word's own label) are scored.
  */
 export function detectCharset(input: Buffer, hints: readonly string[] = []): string {
   const bytes = input.length > DETECTION_LIMIT ? input.subarray(0, DETECTION_LIMIT) : input;
@@ -170,7 +173,7 @@ export function detectCharset(input: Buffer, hints: readonly string[] = []): str
     const score = textPlausibility(iconv.decode(bytes, name)) + bonus;
     if (score > (scored.get(name) ?? -Infinity)) scored.set(name, score);
   };
-  for (const hint of hints) consider(hint, 25);
+  for (const hint of hints.slice(0, MAX_CHARSET_HINTS + 1)) consider(hint, 25);
   for (const match of chardet.analyse(bytes).slice(0, 4)) consider(match.name, match.confidence / 5);
   for (const name of FALLBACK_CANDIDATES) consider(name, 0);
   let best = 'windows-1252';

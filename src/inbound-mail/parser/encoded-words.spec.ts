@@ -1,5 +1,6 @@
 import * as iconv from 'iconv-lite';
 import { decodeHeaderText, rewriteEncodedWords } from './encoded-words';
+import { MAX_ENCODED_WORDS_PER_HEADER } from './limits';
 
 const b64 = (text: string, charset: string): string => iconv.encode(text, charset).toString('base64');
 
@@ -39,5 +40,20 @@ describe('encoded words', () => {
       `Subject: =?UTF-8?B?${Buffer.from('Frösche').toString('base64')}?= and more\r\nTo: =?utf-8?Q?J=C3=BCrgen?= <j@example.com>\r\n`,
     );
     expect(rewriteEncodedWords('Subject: =?utf-8?Q?ok?=\r\n')).toBeNull();
+  });
+
+  it(`decodes ${MAX_ENCODED_WORDS_PER_HEADER} words of a value and keeps the next as raw text`, () => {
+    const words = Array.from({ length: MAX_ENCODED_WORDS_PER_HEADER + 1 }, () => '=?iso-8859-1?Q?=E9?=');
+    expect(decodeHeaderText(words.join(' '))).toBe('é'.repeat(MAX_ENCODED_WORDS_PER_HEADER) + ' =?iso-8859-1?Q?=E9?=');
+  });
+
+  it(`rewrites ${MAX_ENCODED_WORDS_PER_HEADER} words per field, counting each field of a block anew`, () => {
+    const words = Array.from({ length: MAX_ENCODED_WORDS_PER_HEADER + 1 }, () => '=?koi8-r?Q?=F0?=').join(' ');
+    const out = rewriteEncodedWords(`Subject: ${words}\r\nTo: =?koi8-r?Q?=F0?= <p@example.com>\r\n`)!;
+    const [subject, to] = out.split('\r\n');
+    expect(subject).toBe(
+      `Subject: =?UTF-8?B?${Buffer.from('П'.repeat(MAX_ENCODED_WORDS_PER_HEADER)).toString('base64')}?= =?koi8-r?Q?=F0?=`,
+    );
+    expect(to).toBe(`To: =?UTF-8?B?${Buffer.from('П').toString('base64')}?= <p@example.com>`);
   });
 });

@@ -1,5 +1,6 @@
 import { decodeUnknown, detectCharset, isAscii, isUtf8, resolveCharset, textPlausibility } from './charset';
 import * as iconv from 'iconv-lite';
+import { MAX_ENCODED_WORDS_PER_HEADER } from './limits';
 
 /** An RFC 2047 encoded word, matched in a header held as a latin1 ("binary") string, one char per byte. */
 const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=/g;
@@ -51,10 +52,22 @@ export function decodeWordBytes(bytes: Buffer, label: string, hints: readonly st
   return decoded;
 }
 
+/** A line break that starts a new header field (the next line does not begin with whitespace). */
+const NEW_FIELD = /\n[^ \t]/;
+
+/**
+ * The encoded words of a header value or block, at most MAX_ENCODED_WORDS_PER_HEADER per header
+ * field: the words past it are not returned, so they stay in the header as written.
+ */
 function findWords(binary: string): EncodedWord[] {
   const words: EncodedWord[] = [];
+  let inField = 0;
+  let pos = 0;
   ENCODED_WORD.lastIndex = 0;
   for (let m = ENCODED_WORD.exec(binary); m; m = ENCODED_WORD.exec(binary)) {
+    if (NEW_FIELD.test(binary.slice(pos, m.index))) inField = 0;
+    pos = m.index + m[0].length;
+    if (++inField > MAX_ENCODED_WORDS_PER_HEADER) continue;
     words.push({
       start: m.index,
       end: m.index + m[0].length,
@@ -97,7 +110,8 @@ function needsRewrite(word: EncodedWord): boolean {
 
 /**
  * Rewrites the encoded words of a header block (latin1 string of its bytes) that mailparser would
- * get wrong into `=?UTF-8?B?...?=` words; returns null when nothing needed rewriting.
+ * get wrong into `=?UTF-8?B?...?=` words; returns null when nothing needed rewriting. Words past
+ * MAX_ENCODED_WORDS_PER_HEADER in one field are left as written (mailparser decodes them as declared).
  */
 export function rewriteEncodedWords(binary: string, hints: readonly string[] = []): string | null {
   if (!binary.includes('=?')) return null;
@@ -117,7 +131,8 @@ export function rewriteEncodedWords(binary: string, hints: readonly string[] = [
 /**
  * Decodes a header value for display: encoded words decoded, whitespace between adjacent words
  * dropped. `binary` says the value is a latin1 string of raw bytes, whose 8-bit text is then read
- * as UTF-8 or in the detected charset; otherwise the plain text is kept as it is.
+ * as UTF-8 or in the detected charset; otherwise the plain text is kept as it is. Words past
+ * MAX_ENCODED_WORDS_PER_HEADER are kept as raw text.
  */
 export function decodeHeaderText(value: string, binary = true, hints: readonly string[] = []): string {
   const words = findWords(value);

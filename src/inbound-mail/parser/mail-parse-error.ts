@@ -1,6 +1,13 @@
 /** Why a raw mail could not be parsed. */
 export type MailParseErrorCode =
-  'empty' | 'too-large' | 'header-too-large' | 'too-many-parts' | 'timeout' | 'malformed';
+  | 'empty'
+  | 'too-large'
+  | 'header-too-large'
+  | 'too-many-headers'
+  | 'too-many-parts'
+  | 'too-many-attachments'
+  | 'timeout'
+  | 'malformed';
 
 /**
  * The only error `parseMail` throws: the mail is unreadable or hostile. Callers quarantine the raw

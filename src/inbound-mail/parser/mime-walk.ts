@@ -1,9 +1,10 @@
 import { firstField, HeaderField, parseHeaderFields, parseStructured } from './header-fields';
+import { MAX_MIME_PARTS } from './limits';
 
 /** How deep the walk follows nested multiparts; deeper parts are left to mailparser as they are. */
 export const MAX_WALK_DEPTH = 64;
-/** How many parts the walk looks at at most. */
-export const MAX_WALK_PARTS = 2000;
+/** How many parts the walk looks at at most (mailparser rejects a mail with more). */
+export const MAX_WALK_PARTS = MAX_MIME_PARTS;
 
 /** One MIME entity of a raw mail: where its header and body are, and what its header declares. */
 export interface MimeBlock {

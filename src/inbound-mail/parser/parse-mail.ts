@@ -2,18 +2,18 @@ import type { Attachment, ParsedMail as MailparserMail, SimpleParserOptions } fr
 import { senderWithFallback, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
 import { parseHeaderFields, parseStructured } from './header-fields';
+import { MAX_ATTACHMENTS, MAX_MIME_PARTS, MAX_PART_HEADER_COST, MAX_REFERENCES } from './limits';
 import { MailParseError } from './mail-parse-error';
 import { parseMessageId, parseMessageIds } from './message-ids';
 import { ParsedAttachment, ParsedMail } from './parsed-mail';
 import { RepairedMail, repairRawMail } from './repair-raw';
+import { checkTopHeader } from './top-header-limits';
 
 export { MailParseError } from './mail-parse-error';
 export type { MailParseErrorCode } from './mail-parse-error';
 
 /** Largest raw mail parsed at all (a memory guard; the size filter applies the configured limit). */
 export const MAX_RAW_MAIL_BYTES = 100 * 1024 * 1024;
-/** A parse that takes longer than this is abandoned with a `timeout` MailParseError. */
-export const PARSE_TIMEOUT_MS = 20_000;
 
 const MAILPARSER_OPTIONS: SimpleParserOptions = {
   keepCidLinks: true,
@@ -22,21 +22,21 @@ const MAILPARSER_OPTIONS: SimpleParserOptions = {
   skipTextLinks: true,
   checksumAlgo: 'sha256',
   maxHtmlLengthToParse: 4 * 1024 * 1024,
+  maxHeadSize: MAX_PART_HEADER_COST,
+  maxChildNodes: MAX_MIME_PARTS,
 };
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MailParseError('timeout', `parsing took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 function asParseError(err: unknown): MailParseError {
   if (err instanceof MailParseError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if ((err as { code?: string } | null)?.code === 'EMAXLEN') {
-    return new MailParseError(/header/i.test(message) ? 'header-too-large' : 'too-many-parts', message, { cause: err });
+    return /header/i.test(message)
+      ? new MailParseError(
+          'header-too-large',
+          `header too large: a MIME part's header is over ${MAX_PART_HEADER_COST} bytes`,
+          { cause: err },
+        )
+      : new MailParseError('too-many-parts', `too many MIME parts: more than ${MAX_MIME_PARTS}`, { cause: err });
   }
   return new MailParseError('malformed', `unparseable mail: ${message}`, { cause: err });
 }
@@ -114,7 +114,7 @@ async function toParsedMail(mail: MailparserMail, topHeader: string, size: numbe
   return {
     messageId: parseMessageId(firstValue(headers, 'message-id')),
     inReplyTo: parseMessageId(firstValue(headers, 'in-reply-to')),
-    references: parseMessageIds(headers.get('references')?.replace(/\n/g, ' ')),
+    references: parseMessageIds(headers.get('references')?.replace(/\n/g, ' ')).slice(-MAX_REFERENCES),
     ...senderWithFallback(mail.from, headers),
     replyTo: toMailAddresses(mail.replyTo)[0] ?? null,
     to: toMailAddresses(mail.to),
@@ -148,19 +148,34 @@ function loadMailparser(): Promise<typeof import('mailparser')> {
   return (mailparser ??= import('mailparser'));
 }
 
+/** Loads mailparser now (a parse worker does so before it takes its first mail). */
+export async function preloadParser(): Promise<void> {
+  await loadMailparser();
+}
+
 /**
  * Parses raw RFC 5322 bytes into our `ParsedMail`. Legacy mail is repaired first (undeclared 8-bit
  * header text, UTF-7 and mislabelled charsets, text parts without charset), then parsed with
- * mailparser. Throws only `MailParseError` (empty, oversized, header limits, timeout, malformed).
+ * mailparser. Throws only `MailParseError` (empty, oversized, past a cap of ./limits.ts, malformed).
+ * Synchronous work of up to seconds on hostile mail: the app runs it on a worker thread of
+ * ParsePool (./parse-pool.ts), which also enforces the wall-clock deadline.
  */
 export async function parseMail(raw: Buffer): Promise<ParsedMail> {
   if (!Buffer.isBuffer(raw) || raw.length === 0) throw new MailParseError('empty', 'the mail is empty');
   if (raw.length > MAX_RAW_MAIL_BYTES)
     throw new MailParseError('too-large', `the mail is larger than ${MAX_RAW_MAIL_BYTES} bytes`);
   try {
+    checkTopHeader(raw);
     const repaired = safeRepair(raw);
     const { simpleParser } = await loadMailparser();
-    const mail = await withTimeout(simpleParser(repaired.raw, MAILPARSER_OPTIONS), PARSE_TIMEOUT_MS);
+    const mail = await simpleParser(repaired.raw, MAILPARSER_OPTIONS);
+    const attachments = mail.attachments?.length ?? 0;
+    if (attachments > MAX_ATTACHMENTS) {
+      throw new MailParseError(
+        'too-many-attachments',
+        `too many attachments: ${attachments} (limit ${MAX_ATTACHMENTS})`,
+      );
+    }
     return await toParsedMail(mail, repaired.topHeader, raw.length);
   } catch (err) {
     throw asParseError(err);

@@ -28,6 +28,7 @@ export interface ParsedMail {
   /** Message-ID header, without <>; null when the mail has none. */
   messageId: string | null;
   inReplyTo: string | null;
+  /** References ids, oldest first: the last MAX_REFERENCES (./limits.ts) of the header. */
   references: string[];
   /** The sender: From's mailbox, or a fallback (see senderSource); null when no header has an address. */
   from: MailAddress | null;

@@ -1,5 +1,6 @@
 import * as iconv from 'iconv-lite';
 import { detectCharset, isAscii, isUtf8, resolveCharset } from './charset';
+import { CharsetHints } from './charset-hints';
 import { rewriteEncodedWords } from './encoded-words';
 import { MimeBlock, walkMime } from './mime-walk';
 
@@ -38,9 +39,12 @@ export function decodeTransfer(body: Buffer, encoding: string): Buffer {
   return out.subarray(0, n);
 }
 
-/** Charsets the mail declares somewhere (bodies and encoded words): hints for its undeclared bytes. */
+/**
+ * Charsets the mail declares somewhere (bodies and encoded words): hints for its undeclared bytes,
+ * each charset once and at most MAX_CHARSET_HINTS (see CharsetHints).
+ */
 function declaredCharsets(blocks: MimeBlock[], s: string): string[] {
-  const found = new Set<string>();
+  const found = new CharsetHints();
   for (const block of blocks) {
     const cs = resolveCharset(block.params.charset);
     if (cs && cs !== 'utf-8' && cs !== 'windows-1252' && cs !== 'utf-7') found.add(cs);
@@ -51,7 +55,7 @@ function declaredCharsets(blocks: MimeBlock[], s: string): string[] {
     }
   }
   for (const block of blocks) if (resolveCharset(block.params.charset) === 'windows-1252') found.add('windows-1252');
-  return [...found];
+  return found.list();
 }
 
 /**

@@ -1,0 +1,30 @@
+import type { MailParseErrorCode } from './mail-parse-error';
+import type { ParsedMail } from './parsed-mail';
+
+/** What ParsePool hands a parse worker: the raw mail, in an ArrayBuffer of its own (transferred). */
+export interface ParseTask {
+  raw: Uint8Array;
+  /** One float64 the worker sets to Date.now() when it takes the mail: its deadline runs from then. */
+  started: SharedArrayBuffer;
+}
+
+/**
+ * What a parse worker answers: the parsed mail, or the MailParseError's code and message (an
+ * error's own class and fields do not survive the thread boundary).
+ */
+export type ParseOutcome = { ok: true; mail: ParsedMail } | { ok: false; code: MailParseErrorCode; message: string };
+
+/**
+ * A ParsedMail as it arrives from a worker, made whole again: structured cloning keeps strings,
+ * arrays, the headers Map and the Date, but turns each Buffer into a plain Uint8Array. The
+ * attachments' contents become Buffers again, over the same memory (no copy).
+ */
+export function reviveParsedMail(mail: ParsedMail): ParsedMail {
+  for (const attachment of mail.attachments) {
+    const content = attachment.content as Uint8Array;
+    if (!Buffer.isBuffer(content)) {
+      attachment.content = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    }
+  }
+  return mail;
+}

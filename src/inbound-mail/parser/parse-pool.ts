@@ -1,0 +1,139 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Piscina } from 'piscina';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { MailParseError } from './mail-parse-error';
+import { ParseOutcome, ParseTask, reviveParsedMail } from './parse-outcome';
+import { ParsedMail } from './parsed-mail';
+import { Slots } from './slots';
+
+/**
+ * How long a parse thread above the first stays without work before it exits: a new one costs
+ * about 28 MB and half a second of CPU (mailparser loaded, its code compiled again).
+ */
+const IDLE_THREAD_MS = 5 * 60_000;
+/** How long a mail may wait for a parse thread to start (load mailparser) before its deadline runs. */
+const THREAD_START_MS = 30_000;
+
+/**
+ * The built worker, dist/src/inbound-mail/parser/parse-worker.js: beside this file in the build;
+ * under Jest, which runs src/ as ESM without `__dirname`, the one `npm run build` wrote in dist/
+ * of the working directory. Throws when it is missing: mail is never parsed on the event loop.
+ */
+export function parseWorkerFile(): string {
+  const file =
+    typeof __dirname === 'string'
+      ? path.join(__dirname, 'parse-worker.js')
+      : path.resolve('dist/src/inbound-mail/parser/parse-worker.js');
+  if (!fs.existsSync(file)) {
+    throw new Error(`the mail parser's worker ${file} does not exist: run \`npm run build\` first`);
+  }
+  return file;
+}
+
+/**
+ * Parses raw mail on worker threads (piscina), never on the event loop: `parseMail` of
+ * ./parse-mail.ts runs in ./parse-worker.ts. One thread per core (MAIL_PARSE_WORKERS to change),
+ * started with the first mail. Each mail has a wall-clock deadline (MAIL_PARSE_TIMEOUT_MS) from the
+ * moment a thread takes it; past it the thread is terminated (piscina's abort) and replaced, and
+ * the mail fails with a `timeout` MailParseError. Its threads are stopped at application shutdown,
+ * after the modules' destroy hooks (the IMAP poller finishes its message there, through this pool).
+ */
+@Injectable()
+export class ParsePool implements OnApplicationShutdown {
+  private readonly file: string;
+  private readonly threads: number;
+  private readonly timeoutMs: number;
+  private readonly slots: Slots;
+  private pool: Piscina | undefined;
+  private closed = false;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.file = parseWorkerFile();
+    this.threads = config.mail.parseWorkers || Math.max(1, os.availableParallelism());
+    this.timeoutMs = config.mail.parseTimeoutMs;
+    this.slots = new Slots(this.threads);
+  }
+
+  /** Parses one raw mail; throws MailParseError (a `timeout` one past the deadline) or a thread's failure. */
+  async parse(raw: Buffer): Promise<ParsedMail> {
+    await this.slots.acquire();
+    try {
+      const outcome = await this.run(raw);
+      if (!outcome.ok) throw new MailParseError(outcome.code, outcome.message);
+      return reviveParsedMail(outcome.mail);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  /** The piscina threads' ids (for tests: a thread past its deadline is replaced by a new one). */
+  threadIds(): number[] {
+    return (this.pool?.threads ?? []).map((t) => t.threadId);
+  }
+
+  /** Stops the threads (a parse still running fails); later calls to `parse` throw. */
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  private async run(raw: Buffer): Promise<ParseOutcome> {
+    if (this.closed) throw new Error('the mail parser pool is closed');
+    this.pool ??= new Piscina({
+      filename: this.file,
+      minThreads: 1,
+      maxThreads: this.threads,
+      idleTimeout: IDLE_THREAD_MS,
+    });
+    // A copy in an ArrayBuffer of its own, transferred: `raw` may be a view of a larger buffer,
+    // which structured cloning would copy whole.
+    const copy = new Uint8Array(raw.length);
+    copy.set(raw);
+    const started = new Float64Array(new SharedArrayBuffer(8));
+    const deadline = new AbortController();
+    const timer = this.armDeadline(started, deadline);
+    try {
+      return (await this.pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
+        transferList: [copy.buffer],
+        signal: deadline.signal,
+      })) as ParseOutcome;
+    } catch (e) {
+      if (deadline.signal.aborted) {
+        throw new MailParseError('timeout', `parsing took longer than ${this.timeoutMs} ms`, { cause: e });
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer.current);
+    }
+  }
+
+  /**
+   * Aborts the task `timeoutMs` after the thread took it (the time it wrote in `started`): a thread
+   * that is still starting (after a terminated one) does not eat into the mail's deadline, for up
+   * to THREAD_START_MS.
+   */
+  private armDeadline(started: Float64Array, deadline: AbortController): { current: NodeJS.Timeout } {
+    const queued = Date.now();
+    const timeoutMs = this.timeoutMs;
+    const check = (): void => {
+      const now = Date.now();
+      const waited = now - queued;
+      if (!started[0] && waited < THREAD_START_MS) {
+        // Not on a thread yet (one is starting): look again later.
+        timer.current = setTimeout(check, Math.min(timeoutMs, THREAD_START_MS - waited));
+        return;
+      }
+      const due = (started[0] || queued + THREAD_START_MS) + timeoutMs;
+      if (now >= due) deadline.abort();
+      else timer.current = setTimeout(check, due - now);
+    };
+    const timer = { current: setTimeout(check, timeoutMs) };
+    return timer;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The code of a ParsePool thread (src/inbound-mail/parser/parse-pool.ts), loaded by piscina from
+ * the build (dist/src/inbound-mail/parser/parse-worker.js): runs `parseMail` on one raw mail and
+ * answers a ParseOutcome. The attachments' contents are transferred back, not copied.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { MailParseError } from './mail-parse-error';
+import { parseMail, preloadParser } from './parse-mail';
+import type { ParseOutcome, ParseTask } from './parse-outcome';
+import type { ParsedMail } from './parsed-mail';
+
+/** The ArrayBuffers of the attachments' contents, each made to hold exactly its content. */
+function ownBuffers(mail: ParsedMail): ArrayBuffer[] {
+  const list = new Set<ArrayBuffer>();
+  for (const attachment of mail.attachments) {
+    let content = attachment.content;
+    const whole = content.byteOffset === 0 && content.byteLength === content.buffer.byteLength;
+    if (!whole || list.has(content.buffer as ArrayBuffer) || !(content.buffer instanceof ArrayBuffer)) {
+      content = Buffer.from(new Uint8Array(content));
+      attachment.content = content;
+    }
+    list.add(content.buffer as ArrayBuffer);
+  }
+  return [...list];
+}
+
+/** A value piscina posts with `transfer` as its transfer list. */
+function withTransfer<T extends object>(value: T, transfer: ArrayBuffer[]): T {
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: value }) as unknown as T;
+}
+
+async function parseTask(task: ParseTask): Promise<ParseOutcome> {
+  new Float64Array(task.started)[0] = Date.now();
+  const raw = Buffer.from(task.raw.buffer, task.raw.byteOffset, task.raw.byteLength);
+  try {
+    const mail = await parseMail(raw);
+    return withTransfer<ParseOutcome>({ ok: true, mail }, ownBuffers(mail));
+  } catch (e) {
+    const error = e instanceof MailParseError ? e : new MailParseError('malformed', (e as Error).message);
+    return { ok: false, code: error.code, message: error.message };
+  }
+}
+
+/** The task handler, once mailparser is loaded: piscina awaits it before the thread takes a mail. */
+export default preloadParser().then(() => parseTask);

@@ -1,0 +1,170 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { types } from 'node:util';
+import { loadConfig } from '../../src/config/config';
+import { MailParseError, parseMail } from '../../src/inbound-mail/parser/parse-mail';
+import { ParsePool } from '../../src/inbound-mail/parser/parse-pool';
+
+/**
+ * ParsePool on its built worker (dist/, so `npm run build` first): what crosses the thread boundary,
+ * the event loop kept free while a hostile mail parses, and the deadline terminating its thread.
+ */
+const mail = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
+
+/** Runs `work` while a 50 ms interval ticks; resolves to its result and the longest gap between ticks. */
+async function withTicks<T>(work: () => Promise<T>): Promise<{ result: T; maxGap: number }> {
+  let last = Date.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 50);
+  try {
+    const result = await work();
+    maxGap = Math.max(maxGap, Date.now() - last);
+    return { result, maxGap };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A 20 MB quoted-printable body: 1-6 s of mailparser's work on a 2-core machine. */
+function slowMail(): Buffer {
+  return Buffer.from(
+    'From: slow@example.com\r\nSubject: slow\r\nMessage-ID: <slow@example.com>\r\n' +
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+      ('=C3=A9'.repeat(12) + '=\r\n').repeat(280_000),
+    'latin1',
+  );
+}
+
+describe('ParsePool', () => {
+  let pool: ParsePool;
+
+  beforeAll(() => {
+    pool = new ParsePool(loadConfig({ MAIL_PARSE_WORKERS: '1' }));
+  });
+  afterAll(async () => {
+    await pool?.onApplicationShutdown();
+  });
+
+  it('hands back what parseMail makes: Buffers, Dates, the headers Map, every field', async () => {
+    const pdf = Buffer.from('%PDF-1.4 a small file');
+    const raw = mail([
+      'From: =?utf-8?Q?J=C3=BCrgen?= <Juergen@Example.COM>',
+      'To: support@desk.test, b@example.com',
+      'Cc: c@example.com',
+      'Reply-To: r@example.com',
+      'Subject: =?iso-8859-1?Q?caf=E9?=',
+      'Date: Tue, 14 Jan 2025 09:12:00 +0100',
+      'Message-ID: <m1@example.com>',
+      'In-Reply-To: <p@example.com>',
+      'References: <a@example.com> <p@example.com>',
+      'Content-Type: multipart/mixed; boundary="x"',
+      '',
+      '--x',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p>Hello <img src="cid:logo@x"></p>',
+      '--x',
+      'Content-Type: image/png',
+      'Content-ID: <logo@x>',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('not really a png').toString('base64'),
+      '--x',
+      'Content-Type: application/pdf; name="a.pdf"',
+      'Content-Disposition: attachment; filename="a.pdf"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      pdf.toString('base64'),
+      '--x--',
+      '',
+    ]);
+    const viaPool = await pool.parse(raw);
+    const direct = await parseMail(raw);
+    // Jest's realm has its own Date and Map: compared by kind and value, not by prototype.
+    expect(viaPool).toEqual(direct);
+    expect(types.isDate(viaPool.date)).toBe(true);
+    expect(viaPool.date?.toISOString()).toBe('2025-01-14T08:12:00.000Z');
+    expect(types.isMap(viaPool.headers)).toBe(true);
+    expect([...viaPool.headers]).toEqual([...direct.headers]);
+    expect(viaPool.headers.get('subject')).toBe('=?iso-8859-1?Q?caf=E9?=');
+    expect(viaPool.attachments.map((a) => Buffer.isBuffer(a.content))).toEqual([true, true]);
+    expect(viaPool.attachments[1].content.equals(pdf)).toBe(true);
+    expect(viaPool.attachments[1].content.toString('utf8')).toBe('%PDF-1.4 a small file');
+    expect(viaPool).toMatchObject({
+      from: { address: 'juergen@example.com', name: 'Jürgen' },
+      subject: 'café',
+      references: ['a@example.com', 'p@example.com'],
+      attachments: [
+        { inline: true, contentId: 'logo@x' },
+        { filename: 'a.pdf', size: pdf.length },
+      ],
+    });
+  });
+
+  it('parses a view of a larger buffer, and sends only its bytes', async () => {
+    const raw = mail(['From: a@example.com', 'Subject: slice', '', 'body']);
+    const big = Buffer.concat([Buffer.alloc(1024, 0x41), raw, Buffer.alloc(1024, 0x42)]);
+    const parsed = await pool.parse(big.subarray(1024, 1024 + raw.length));
+    expect(parsed).toMatchObject({ subject: 'slice', text: 'body', size: raw.length });
+  });
+
+  it('rejects with the MailParseError the thread met', async () => {
+    const err = await pool.parse(Buffer.alloc(0)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MailParseError);
+    expect((err as MailParseError).code).toBe('empty');
+  });
+
+  it('parses 6,000 encoded words in 6,000 charset labels without stalling the event loop', async () => {
+    for (const bytes of ['=E9=E9', '=81=8D']) {
+      const words = Array.from({ length: 6000 }, (_, i) => `=?iso-8859-1:${String(i).padStart(4, '0')}?Q?${bytes}?=`);
+      const raw = mail(['From: a@example.com', `Subject: ${words.join(' ')}`, 'Message-ID: <w@example.com>', '', 'b']);
+      const { result, maxGap } = await withTicks(() => pool.parse(raw));
+      expect(result.messageId).toBe('w@example.com');
+      expect(result.subject.length).toBeGreaterThan(0);
+      expect(maxGap).toBeLessThan(250);
+    }
+  }, 20_000);
+
+  it('stops a mail at its deadline, replaces the thread and parses the next mail', async () => {
+    // A deadline well under the 1-6 s this mail takes here, whatever the load.
+    const strict = new ParsePool(loadConfig({ MAIL_PARSE_WORKERS: '1', MAIL_PARSE_TIMEOUT_MS: '300' }));
+    try {
+      await strict.parse(mail(['From: a@example.com', 'Subject: warm', '', 'b']));
+      const before = strict.threadIds();
+      expect(before).toHaveLength(1);
+      const slow = slowMail();
+      const started = Date.now();
+      const { result: err, maxGap } = await withTicks(() => strict.parse(slow).catch((e: unknown) => e));
+      const took = Date.now() - started;
+      expect(err).toBeInstanceOf(MailParseError);
+      expect((err as MailParseError).code).toBe('timeout');
+      expect((err as MailParseError).message).toBe('parsing took longer than 300 ms');
+      expect(took).toBeGreaterThanOrEqual(300);
+      expect(took).toBeLessThan(300 + 2000);
+      expect(maxGap).toBeLessThan(250);
+      // piscina terminated the thread that was parsing and started another one.
+      expect(strict.threadIds()).not.toContain(before[0]);
+      const next = await strict.parse(mail(['From: a@example.com', 'Subject: next', '', 'b']));
+      expect(next.subject).toBe('next');
+      expect(strict.threadIds()).toHaveLength(1);
+    } finally {
+      await strict.onApplicationShutdown();
+    }
+  }, 30_000);
+
+  it('refuses to start without the built worker', () => {
+    const cwd = process.cwd();
+    const empty = fs.mkdtempSync(`${os.tmpdir()}/maildesk-no-build-`);
+    try {
+      process.chdir(empty);
+      expect(() => new ParsePool(loadConfig({}))).toThrow(/parse-worker\.js does not exist: run `npm run build` first/);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(empty, { recursive: true });
+    }
+  });
+});
