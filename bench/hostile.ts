@@ -778,7 +778,12 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       maxMs: round(rs.length ? Math.max(...rs.map((b) => b.ms)) : NaN),
     };
   });
-  const bombsAll401 = bombs.results.length > 0 && bombs.results.every((b) => b.status === 401);
+  // Refused before the body is read: 401 (no valid token), 429 (an address past its failure quota),
+  // or the connection closed by the server while the client was still uploading (EPIPE/ECONNRESET:
+  // the server answered and hung up without reading the rest). Never 413 (read), 5xx or a timeout.
+  const refusedUnread = (b: BombOutcome) =>
+    b.status === 401 || b.status === 429 || (b.error !== undefined && /EPIPE|ECONNRESET/.test(b.error));
+  const bombsAll401 = bombs.results.length > 0 && bombs.results.every(refusedUnread);
   const healthMax = hostile.health.max;
   const targets = {
     requestsP99: {
@@ -804,7 +809,7 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       met: rssDelta <= TARGETS.rssDeltaMb,
     },
     bombs: {
-      target: 'anonymous bombs all 401 (never 413/5xx)',
+      target: 'anonymous bombs refused unread: 401/429 or cut off (never 413/5xx)',
       value: bombSummary.map((b) => `${b.type}: ${JSON.stringify(b.statuses)}`).join('; '),
       met: bombsAll401,
     },

@@ -174,10 +174,12 @@ describe('webhook: failing callers are rate-limited before their bodies are read
     expect(bodyParserStats.inflatedBytes - before).toBe(0);
   });
 
-  it('still takes mail with the token from that address, until its own calls keep failing', async () => {
+  it('still takes mail with the token from that address, however many of its bodies are refused', async () => {
     const ok = await postRaw(t, rawMail({ from: 'ok@example.com', subject: 'Fine', messageId: 'fail-ok@example.com' }));
     expect(ok.status).toBe(200);
-    for (let i = 0; i < 5; i++) {
+    // Bodies the desk refuses (400 here; 413 and 415 alike) are the sender's data, not a guess at
+    // a secret: they never throttle an authenticated sender (its volume is bounded by the 503s).
+    for (let i = 0; i < 8; i++) {
       const res = await t
         .http()
         .post('/inbound/mail')
@@ -189,8 +191,7 @@ describe('webhook: failing callers are rate-limited before their bodies are read
       t,
       rawMail({ from: 'ok@example.com', subject: 'Later', messageId: 'fail-2@example.com' }),
     );
-    expectShape(res, 429);
-    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(res.status).toBe(200);
   });
 });
 

@@ -160,3 +160,42 @@ describe('webhook without INBOUND_HMAC_SECRET', () => {
     }
   });
 });
+
+describe('webhook HMAC signature: failing signatures from a token holder', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ INBOUND_HMAC_SECRET: SECRET, WEBHOOK_FAILURE_RATE_LIMIT: '3' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('count against the address: past WEBHOOK_FAILURE_RATE_LIMIT even a good call is 429 until the window ends', async () => {
+    const raw = rawMail({ from: 'g@example.com', subject: 'Guessing', messageId: 'sig-guess@example.com' });
+    const send = (headers: Record<string, string>) =>
+      t
+        .http()
+        .post('/inbound/mail')
+        .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
+        .set('Content-Type', 'message/rfc822')
+        .set(headers)
+        .send(raw);
+    for (let i = 0; i < 3; i++) {
+      const ts = now();
+      const res = await send({
+        'X-MailDesk-Timestamp': String(ts),
+        'X-MailDesk-Signature': signWebhookBody('wrong-secret-0123456789', ts, raw),
+      });
+      expect(res.status).toBe(401);
+    }
+    const ts = now();
+    const res = await send({
+      'X-MailDesk-Timestamp': String(ts),
+      'X-MailDesk-Signature': signWebhookBody(SECRET, ts, raw),
+    });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -202,13 +202,15 @@ export function registerWebhookGate(
     done();
   });
 
-  // Authenticated calls that fail (a bad signature, a body of no accepted shape, too large...)
-  // count against the address's failure quota; 429s themselves do not.
+  // Calls with the token whose credentials still fail (a bad or stale signature: 401, 403) count
+  // against the address's failure quota. A body the desk refuses (400, 413, 415) does not: it is
+  // the sender's data, not a guess at a secret, and an authenticated sender's volume is bounded by
+  // the in-flight limits (503), not by a quota that a bulk import with a few oversized mails trips.
   fastify.addHook('onResponse', (request: GatedRequest, reply, done) => {
     request[TICKET]?.release();
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
     const status = reply.statusCode;
-    if (failureLimit && request[AUTHENTICATED] && status >= 400 && status < 500 && status !== 429) {
+    if (failureLimit && request[AUTHENTICATED] && (status === 401 || status === 403)) {
       failures.hit(`authenticated:${clientOf(request)}`, failureLimit, 60_000);
     }
     done();
