@@ -583,6 +583,13 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       LOG_LEVEL: 'log',
       ...(process.env.BENCH_INBOUND_MAX_BYTES ? { INBOUND_MAX_BYTES: String(INBOUND_MAX_BYTES) } : {}),
       ...(process.env.MAIL_PARSE_TIMEOUT_MS ? { MAIL_PARSE_TIMEOUT_MS: String(DEADLINE_MS) } : {}),
+      // Any other setting of the app for an experiment: BENCH_APP_ENV="MAIL_PARSE_WORKERS=1 FOO=bar".
+      ...Object.fromEntries(
+        (process.env.BENCH_APP_ENV ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
     });
     const running = app;
     const pid = running.proc.pid!;

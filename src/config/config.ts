@@ -36,6 +36,11 @@ export interface AppConfig {
     parseTimeoutMs: number;
     /** MAIL_PARSE_WORKERS: threads that parse mail; 0 = one per core (os.availableParallelism()). */
     parseWorkers: number;
+    /**
+     * INBOUND_INGEST_BYTES: raw bytes of mail parsed and stored at once by one process (a mail
+     * takes several times its size while it is parsed and written); one mail always fits.
+     */
+    ingestBytes: number;
   };
   outbox: { pollMs: number; maxAttempts: number; batchSize: number; retryBaseMs: number };
   /** Files an operator attaches to a message: largest file (ATTACHMENT_MAX_BYTES) and at most `maxFiles` per message. */
@@ -258,6 +263,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       autoReplyLimitPerHour: int(env, 'AUTO_REPLY_LIMIT_PER_HOUR', 10, 0, 100000),
       maxInboundBytes: int(env, 'INBOUND_MAX_BYTES', 25 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       parseTimeoutMs: int(env, 'MAIL_PARSE_TIMEOUT_MS', 10000, 50, 600000),
+      ingestBytes: int(env, 'INBOUND_INGEST_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       parseWorkers: int(env, 'MAIL_PARSE_WORKERS', 0, 0, 64),
     },
     outbox: {
@@ -331,6 +337,7 @@ export const CONFIG_VARIABLES = [
   'AUTO_REPLY_LIMIT_PER_HOUR',
   'INBOUND_MAX_BYTES',
   'MAIL_PARSE_TIMEOUT_MS',
+  'INBOUND_INGEST_BYTES',
   'MAIL_PARSE_WORKERS',
   'OUTBOX_POLL_MS',
   'OUTBOX_MAX_ATTEMPTS',

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import * as crypto from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { BlocklistService } from '../blocklist/blocklist.service';
+import { ByteBudget } from '../common/byte-budget';
 import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -61,6 +62,7 @@ function quotedMessageIds(raw: Buffer): string[] {
 @Injectable()
 export class InboundMailService {
   private readonly logger = new Logger(InboundMailService.name);
+  private readonly ingestBudget: ByteBudget;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -73,14 +75,23 @@ export class InboundMailService {
     private readonly webhooks: WebhooksService,
     private readonly parser: ParsePool,
     @Optional() private readonly metrics?: MetricsService,
-  ) {}
+  ) {
+    this.ingestBudget = new ByteBudget(config.mail.ingestBytes);
+  }
 
   /**
    * Ingests one raw email. `history` (the CLI's imports of old mail) stores it like any other but
    * sends no auto-reply.
    */
   async ingest(raw: Buffer, source: InboundSource, options: IngestOptions = {}): Promise<IngestResult> {
-    const result = await this.ingestUncounted(raw, source, options);
+    // A mail takes several times its size while it is parsed and written: large ones take turns.
+    await this.ingestBudget.acquire(raw.length);
+    let result: IngestResult;
+    try {
+      result = await this.ingestUncounted(raw, source, options);
+    } finally {
+      this.ingestBudget.release(raw.length);
+    }
     this.metrics?.countIngested(source, result.status);
     return result;
   }

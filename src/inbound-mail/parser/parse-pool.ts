@@ -15,6 +15,13 @@ import { Slots } from './slots';
  * about 28 MB and half a second of CPU (mailparser loaded, its code compiled again).
  */
 const IDLE_THREAD_MS = 5 * 60_000;
+
+/**
+ * Parse threads run 10 nice levels below the process (Linux schedules threads one by one): a
+ * stream of heavy mail then takes the cores the API's event loop and PostgreSQL leave free, instead
+ * of sharing them equally and slowing every API call behind it (bench:hostile).
+ */
+const PARSE_THREAD_NICE = 10;
 /** How long a mail may wait for a parse thread to start (load mailparser) before its deadline runs. */
 const THREAD_START_MS = 30_000;
 
@@ -90,6 +97,7 @@ export class ParsePool implements OnApplicationShutdown {
       minThreads: 1,
       maxThreads: this.threads,
       idleTimeout: IDLE_THREAD_MS,
+      niceIncrement: PARSE_THREAD_NICE,
     });
     // A copy in an ArrayBuffer of its own, transferred: `raw` may be a view of a larger buffer,
     // which structured cloning would copy whole.
