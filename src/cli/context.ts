@@ -5,7 +5,7 @@ import { AppConfig, ConfigError, loadConfig, readDotEnv } from '../config/config
 import { resolveSecrets } from '../config/secrets';
 import { runMigrations } from '../database/database';
 import type { DatabaseHandle } from '../database/embedded-postgres';
-import { openDatabase } from '../database/open-database';
+import { EMBEDDED_POOL_SIZE, openDatabase } from '../database/open-database';
 import { CliError } from './args';
 
 /** The application without HTTP and without background work, on the server's config and database. */
@@ -44,8 +44,8 @@ export async function openCliContext(): Promise<CliContext> {
     }
     throw new CliError(`cannot open the database: ${message}`);
   }
-  // One connection on the embedded database, as the server does (see src/main.ts).
-  if (db.embedded) config.database.poolSize = 1;
+  // One connection on the embedded database, as the server does (EMBEDDED_POOL_SIZE says why).
+  if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   try {
     await runMigrations(db.url);
     const app = await NestFactory.createApplicationContext(AppModule.register(config, db.url), {

@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
+import { prioritizedPg } from './priority-pool';
 import { SESSION_OPTIONS } from './session-settings';
 
 /** The one DataSource definition, shared by the app, the typeorm CLI and the tests. */
@@ -15,6 +16,8 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     synchronize: false,
     migrationsRun: false,
     logging: ['error'],
+    // pg with PriorityPool: the API's requests for a connection go before the background jobs'.
+    driver: prioritizedPg,
     extra: { max: poolSize, connectionTimeoutMillis: 15000, options: SESSION_OPTIONS },
   };
 }

@@ -5,15 +5,33 @@ import type { AppConfig } from '../config/config';
 import { type DatabaseHandle, lockDataDir, startEmbeddedPostgres } from './embedded-postgres';
 
 /**
+ * The app's pool on the embedded database (src/main.ts, the CLI): ONE connection, whatever
+ * DATABASE_POOL_SIZE says. PGlite is one backend session that runs one transaction at a time
+ * whatever the number of connections, and pglite-socket queues each protocol message on its own,
+ * so the extended-protocol messages (Parse/Bind/Execute/Sync) of two connections interleave
+ * ("unnamed prepared statement does not exist"); one connection serialises them cleanly. The
+ * background jobs share it with the API: PriorityPool serves the API first, and nothing holds it
+ * while it waits for the network (the IMAP leader lock is in-process there: createLeaderLock).
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
+/**
+ * pglite-socket's connection limit: the pool (EMBEDDED_POOL_SIZE), the migrations' own
+ * connection, and slack for a connection the pool replaces before the old socket is closed.
+ */
+const EMBEDDED_MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 10;
+
+/**
  * DATABASE_URL when set; else the embedded PostgreSQL in DATA_DIR/pgdata. This module loads nothing
  * heavy, so that src/main.ts can start the embedded database before it loads the app.
  */
 export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
   if (config.database.url) return { url: config.database.url, embedded: false, close: async () => {} };
   const dir = path.join(config.dataDir, 'pgdata');
-  const maxConnections = config.database.poolSize + 10;
   const worker = workerFile();
-  return worker ? startEmbeddedPostgresThread(worker, dir, maxConnections) : startEmbeddedPostgres(dir, maxConnections);
+  return worker
+    ? startEmbeddedPostgresThread(worker, dir, EMBEDDED_MAX_CONNECTIONS)
+    : startEmbeddedPostgres(dir, EMBEDDED_MAX_CONNECTIONS);
 }
 
 /**
