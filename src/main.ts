@@ -5,7 +5,8 @@ import { tuneHeap } from './runtime/heap';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, readDotEnv } from './config/config';
 import { resolveSecrets } from './config/secrets';
-import { EMBEDDED_POOL_SIZE, openDatabase } from './database/open-database';
+import { EMBEDDED_POOL_SIZE } from './database/embedded-database';
+import { openDatabase } from './database/open-database';
 
 /** How long in-flight requests may take to finish after SIGTERM (Docker waits stop_grace_period, 30 s in compose). */
 const SHUTDOWN_GRACE_MS = 25_000;

@@ -5,7 +5,8 @@ import { AppConfig, ConfigError, loadConfig, readDotEnv } from '../config/config
 import { resolveSecrets } from '../config/secrets';
 import { runMigrations } from '../database/database';
 import type { DatabaseHandle } from '../database/embedded-postgres';
-import { EMBEDDED_POOL_SIZE, openDatabase } from '../database/open-database';
+import { EMBEDDED_POOL_SIZE } from '../database/embedded-database';
+import { openDatabase } from '../database/open-database';
 import { CliError } from './args';
 
 /** The application without HTTP and without background work, on the server's config and database. */

@@ -2,18 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AppConfig } from '../config/config';
+import { EMBEDDED_POOL_SIZE } from './embedded-database';
 import { type DatabaseHandle, lockDataDir, startEmbeddedPostgres } from './embedded-postgres';
-
-/**
- * The app's pool on the embedded database (src/main.ts, the CLI): ONE connection, whatever
- * DATABASE_POOL_SIZE says. PGlite is one backend session that runs one transaction at a time
- * whatever the number of connections, and pglite-socket queues each protocol message on its own,
- * so the extended-protocol messages (Parse/Bind/Execute/Sync) of two connections interleave
- * ("unnamed prepared statement does not exist"); one connection serialises them cleanly. The
- * background jobs share it with the API: PriorityPool serves the API first, and nothing holds it
- * while it waits for the network (the IMAP leader lock is in-process there: createLeaderLock).
- */
-export const EMBEDDED_POOL_SIZE = 1;
 
 /**
  * pglite-socket's connection limit: the pool (EMBEDDED_POOL_SIZE), the migrations' own

@@ -29,8 +29,15 @@ type Callback = (err: Error | undefined, client?: pg.PoolClient, done?: Done) =>
 interface Waiter {
   cb: Callback;
   since: number;
+  lane: PoolLane;
   timer?: NodeJS.Timeout;
 }
+
+/** Whose request for a connection: the API's (anything not in runInBackground) or a background job's. */
+export type PoolLane = 'api' | 'background';
+
+/** The event a PriorityPool emits each time it hands out a connection: how long that request waited. */
+export const POOL_WAIT_EVENT = 'maildesk:wait';
 
 /**
  * pg's Pool, but a connection that comes free goes to a waiting API request before a waiting
@@ -46,7 +53,8 @@ interface Waiter {
  * and the API requests ahead of it. On PostgreSQL (10 connections by default) the order matters
  * only when the pool is exhausted, and then the API goes first too.
  *
- * The queue is kept here, in front of pg's, so that pg's own queue stays empty: a waiter is only
+ * Each grant emits POOL_WAIT_EVENT (lane, seconds waited): the metric
+ * maildesk_db_connection_wait_seconds. The queue is kept here, in front of pg's, so that pg's own queue stays empty: a waiter is only
  * handed to pg's connect() when a connection is free for it.
  */
 export class PriorityPool extends pg.Pool {
@@ -61,9 +69,9 @@ export class PriorityPool extends pg.Pool {
     if (!cb) {
       return new Promise((resolve, reject) => this.connect((err, client) => (err ? reject(err) : resolve(client!))));
     }
-    const waiter: Waiter = { cb, since: Date.now() };
+    const waiter: Waiter = { cb, since: Date.now(), lane: inBackground() ? 'background' : 'api' };
     if (this.checkedOut < this.limit() && !this.api.length && !this.background.length) return this.grant(waiter);
-    const queue = inBackground() ? this.background : this.api;
+    const queue = waiter.lane === 'background' ? this.background : this.api;
     queue.push(waiter);
     const timeout = this.options.connectionTimeoutMillis;
     if (timeout) {
@@ -101,6 +109,7 @@ export class PriorityPool extends pg.Pool {
   private grant(waiter: Waiter): void {
     clearTimeout(waiter.timer);
     this.checkedOut++;
+    this.emit(POOL_WAIT_EVENT, waiter.lane, (Date.now() - waiter.since) / 1000);
     super.connect((err, client, pgDone) => {
       if (err || !client) {
         this.freed();

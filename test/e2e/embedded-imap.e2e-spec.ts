@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppProcess, startAppProcess } from '../setup/app-process';
-import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
+import { dovecotAvailable, rawMail, startDovecot, TestDovecot, waitFor } from '../setup/dovecot';
 
 const describeImap = dovecotAvailable() ? describe : describe.skip;
 
@@ -41,7 +41,11 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
       for (let i = 0; i < MAILS; i++) {
         await c.append(
           STAGING,
-          rawMail({ from: `customer${i}@customer.test`, subject: `Import ${i}`, messageId: `import-${i}@customer.test` }),
+          rawMail({
+            from: `customer${i}@customer.test`,
+            subject: `Import ${i}`,
+            messageId: `import-${i}@customer.test`,
+          }),
         );
       }
     } finally {
@@ -87,15 +91,53 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     return { ms, total: body.total };
   }
 
-  /** The poller's backlog as /health/ready reports it; undefined when not ready. */
-  async function backlog(): Promise<number | null | undefined> {
+  /** Samples of a metric from GET /metrics whose labels include all of `labels`, summed. */
+  async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`${app.base}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const m = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+    }
+    return sum;
+  }
+
+  interface Waits {
+    count: number;
+    seconds: number;
+    within50: number;
+  }
+
+  /** One lane's waits for a database connection (PriorityPool): how many, their total, how many within 50 ms. */
+  async function waitsOf(lane: 'api' | 'background'): Promise<Waits> {
+    return {
+      count: await metric('maildesk_db_connection_wait_seconds_count', { lane }),
+      seconds: await metric('maildesk_db_connection_wait_seconds_sum', { lane }),
+      within50: await metric('maildesk_db_connection_wait_seconds_bucket', { lane, le: '0.05' }),
+    };
+  }
+
+  const since = (a: Waits, b: Waits): Waits => ({
+    count: b.count - a.count,
+    seconds: b.seconds - a.seconds,
+    within50: b.within50 - a.within50,
+  });
+
+  /** The poller's backlog as /health/ready reports it; the instance must be ready all along. */
+  async function backlog(): Promise<number | null> {
     const res = await fetch(`${app.base}/health/ready`);
-    const body = (await res.json()) as { imap?: { backlog: number | null }; message?: string };
-    if (res.status !== 200) console.log(`/health/ready ${res.status}: ${body.message}`);
-    return body.imap?.backlog;
+    const body = (await res.json()) as { imap: { backlog: number | null }; message?: string };
+    if (res.status !== 200) throw new Error(`/health/ready answered ${res.status}: ${body.message}`);
+    return body.imap.backlog;
   }
 
   it('answers logins and lists quickly while the poller imports 1,000 mails, and imports them all', async () => {
+    // Served from the moment it said "ready" (before the fix the poller's leader lock took the
+    // embedded database's one connection, and /health/ready answered 503 within seconds).
+    expect((await fetch(`${app.base}/health/live`)).status).toBe(200);
+    expect((await fetch(`${app.base}/health/ready`)).status).toBe(200);
     // Idle: the poller leads an empty INBOX.
     await waitFor('the poller to lead', async () => (await backlog()) === 0, 30000);
     const idleLogins: number[] = [];
@@ -115,6 +157,12 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     } finally {
       await c.logout();
     }
+    const apiBefore = await waitsOf('api');
+    const backgroundBefore = await waitsOf('background');
+    // This machine's load when the import starts (2 cores, shared with another Jest worker in CI and
+    // with other test runs in development): past one runnable process per core (plus one for this
+    // test and its app), latencies measure the machine, not MailDesk.
+    const load = os.loadavg()[0];
     const started = performance.now();
     const logins: number[] = [];
     const lists: number[] = [];
@@ -129,6 +177,9 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
       lists.push(r.ms);
     }
     const measuredMs = performance.now() - started;
+    const api = since(apiBefore, await waitsOf('api'));
+    const background = since(backgroundBefore, await waitsOf('background'));
+    const mean = (w: Waits) => (1000 * w.seconds) / Math.max(1, w.count);
     await waitFor(
       'all 1,000 mails imported',
       async () => (await list((await login()).token)).total === MAILS && (await backlog()) === 0,
@@ -141,13 +192,31 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
       `import login ${stats(logins)}`,
       `import list  ${stats(lists)}`,
       `${during} of ${logins.length} pairs while the import ran (${Math.round(measuredMs)} ms); import of ${MAILS} took ${Math.round(importMs)} ms`,
+      `waits for the database connection during the import: API ${api.within50} of ${api.count} within 50 ms, mean ${mean(api).toFixed(1)} ms; background ${background.within50} of ${background.count}, mean ${mean(background).toFixed(1)} ms`,
+      `load average at the start: ${load.toFixed(1)} on ${os.cpus().length} cores`,
     ].join('\n');
     console.log(report);
+    // Every one of the 1,000 went through the pipeline once, as a new request.
+    expect(await metric('maildesk_mails_ingested_total', { source: 'imap' })).toBe(MAILS);
+    expect(await metric('maildesk_mails_ingested_total', { source: 'imap', result: 'created' })).toBe(MAILS);
+    expect(app.output()).not.toMatch(/timeout exceeded|dispatch failed|SLA check failed|-> 5\d\d/);
     expect(during).toBeGreaterThanOrEqual(25);
-    expect(percentile(lists, 99)).toBeLessThan(100);
-    expect(percentile(logins, 99)).toBeLessThan(Math.max(100, 2 * percentile(idleLogins, 99)));
-    expect(app.output()).not.toMatch(/timeout exceeded|outbox dispatch failed|SLA check failed/);
+    const calm = load <= os.cpus().length + 1;
+    // The mechanism: the API does not queue behind the background jobs for the database's one
+    // connection (PriorityPool), at most behind the statement or transaction holding it; how long
+    // that takes depends on the machine's load.
+    expect(api.count).toBeGreaterThan(2 * logins.length);
+    expect(background.count).toBeGreaterThan(MAILS);
+    expect(mean(api)).toBeLessThan(mean(background) / 3);
+    expect(api.within50 / api.count).toBeGreaterThanOrEqual(calm ? 0.99 : 0.9);
+    // The latencies: lists within 100 ms at p99; a login costs its argon2 hash (measured idle above),
+    // and may take at most twice its idle p99 (or 100 ms). On a machine busier than that (see `load`)
+    // they measure the other processes: reported, not asserted.
+    if (calm) {
+      expect(percentile(lists, 99)).toBeLessThan(100);
+      expect(percentile(logins, 99)).toBeLessThan(Math.max(100, 2 * percentile(idleLogins, 99)));
+    } else {
+      console.warn(`load average ${load.toFixed(1)} on ${os.cpus().length} cores: latency bounds not asserted`);
+    }
   }, 300000);
-
-  void SUPPORT_USER;
 });

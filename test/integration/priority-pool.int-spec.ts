@@ -36,7 +36,12 @@ forEachDatabase('PriorityPool', (kind) => {
   it('hands a freed connection to a waiting API request before the background ones queued earlier', async () => {
     const holder = await pool.connect();
     const order: string[] = [];
-    const all = [use(order, 'bg1', true), use(order, 'bg2', true), use(order, 'api1', false), use(order, 'api2', false)];
+    const all = [
+      use(order, 'bg1', true),
+      use(order, 'bg2', true),
+      use(order, 'api1', false),
+      use(order, 'api2', false),
+    ];
     expect(pool.queued).toEqual({ api: 2, background: 2 });
     holder.release();
     await Promise.all(all);

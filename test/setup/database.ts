@@ -41,10 +41,14 @@ export type DatabaseKind = 'postgres' | 'embedded';
  * a local run to one. Without a PostgreSQL server (outside CI) the 'postgres' run falls back to
  * the embedded database, as createTestDatabase always did.
  */
-export function forEachDatabase(name: string, fn: (kind: DatabaseKind) => void): void {
+export function forEachDatabase(
+  name: string,
+  fn: (kind: DatabaseKind) => void,
+  suite: typeof describe = describe,
+): void {
   const only = process.env.MAILDESK_TEST_DATABASES?.split(',').map((k) => k.trim());
   const kinds = (['postgres', 'embedded'] as const).filter((k) => !only || only.includes(k));
-  describe.each(kinds)(`${name} (database: %s)`, (kind) => fn(kind));
+  suite.each(kinds)(`${name} (database: %s)`, (kind) => fn(kind));
 }
 
 /**

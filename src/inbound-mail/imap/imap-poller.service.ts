@@ -5,9 +5,10 @@ import type { ImapFlow } from 'imapflow';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
+import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { runInBackground } from '../../database/priority-pool';
 import { InboundMailService } from '../inbound-mail.service';
-import { runImportRound } from './imap-import-round';
+import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY, runImportRound } from './imap-import-round';
 import { ImapTarget, parseImapUrl } from './imap-url';
 import { MailboxCursorStore } from './mailbox-cursor.store';
 import { createLeaderLock, LeaderLock } from './mailbox-leader-lock';
@@ -91,7 +92,9 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
       `IMAP polling ${this.target.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
     );
     // Background work, the import included: the API gets the database's connections first (PriorityPool).
-    this.loop = runInBackground(() => this.run()).catch((e) => this.logger.error(`IMAP poller stopped: ${describeError(e)}`));
+    this.loop = runInBackground(() => this.run()).catch((e) =>
+      this.logger.error(`IMAP poller stopped: ${describeError(e)}`),
+    );
   }
 
   /** Finishes the current message, releases the leader lock and logs out. */
@@ -157,7 +160,9 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
         if (!client.usable) throw new Error('IMAP connection closed');
         await this.lock!.confirm();
         const started = Date.now();
+        const embedded = await isEmbeddedDatabase(this.dataSource);
         const round = await runImportRound(client, {
+          concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
           mailbox: target.mailbox,
           cursor: this.cursor!,
           ingest: (raw) => this.inbound.ingest(raw, 'imap'),
