@@ -80,9 +80,9 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
     for (let i = 0; i < uids.length && !o.shouldStop(); i += batchSize) {
       const batch = uids.slice(i, i + batchSize);
       const done: number[] = [];
-      // Ingested concurrently (IMPORT_CONCURRENCY at once by default; one sender's mail in UID order); the
-      // cursor only moves over the contiguous prefix of committed UIDs, so a failure or a crash
-      // leaves it on a message before which everything is stored (the rest is deduplicated later).
+      // Ingested concurrently (o.concurrency at once; one sender's mail in UID order); the cursor
+      // only moves over the contiguous prefix of committed UIDs, so a failure or a crash leaves it
+      // on a message before which everything is stored (the rest is deduplicated later).
       const dispatched: number[] = [];
       const committed = new Set<number>();
       const inFlight = new Set<Promise<void>>();
