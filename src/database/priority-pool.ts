@@ -51,7 +51,8 @@ export const POOL_WAIT_EVENT = 'maildesk:wait';
  * outbox's and the webhooks' rounds: with 1,000 mails being imported, lists took 180 ms at p50 and
  * 770 ms at p99 (issue 16; 2 busy cores). Here an API request waits for at most the one statement
  * or transaction holding the connection, and the API requests ahead of it (measured the same way:
- * 305 of 306 waits within 50 ms, lists 15 ms at p50 and 82 ms at p99). On PostgreSQL (10
+ * 305 of 306 waits within 50 ms, lists 15 ms at p50 and 82 ms at p99; with yieldToApi as well,
+ * src/runtime/api-activity.ts, lists 8 ms at p50 and 28 ms at p99). On PostgreSQL (10
  * connections by default) the order matters only when the pool is exhausted, and then the API goes
  * first too.
  *

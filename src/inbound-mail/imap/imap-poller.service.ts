@@ -7,6 +7,7 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { runInBackground } from '../../database/priority-pool';
+import { yieldToApi } from '../../runtime/api-activity';
 import { InboundMailService } from '../inbound-mail.service';
 import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY, runImportRound } from './imap-import-round';
 import { ImapTarget, parseImapUrl } from './imap-url';
@@ -165,7 +166,12 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
           concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
           mailbox: target.mailbox,
           cursor: this.cursor!,
-          ingest: (raw) => this.inbound.ingest(raw, 'imap'),
+          ingest: async (raw) => {
+            // On the embedded database the API and the import share the CPU too: each mail waits
+            // (briefly) for the requests in flight.
+            if (embedded) await yieldToApi();
+            return this.inbound.ingest(raw, 'imap');
+          },
           moveTo: this.config.imap.moveTo,
           shouldStop: () => this.signal.isStopped,
           onBacklog: (n) => (this.state.backlog = n),
