@@ -209,9 +209,10 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     expect(api.count).toBeGreaterThan(2 * logins.length);
     expect(background.count).toBeGreaterThan(MAILS);
     expect(api.within50 / api.count).toBeGreaterThanOrEqual(calm ? 0.99 : 0.9);
-    // The latencies: lists within 100 ms at p99; a login costs its argon2 hash (measured idle above),
-    // and may take at most three times its idle p99 (or 100 ms: the CPU is shared with the import). On a machine busier than that (see `load`)
-    // they measure the other processes: reported, not asserted.
+    // The latencies: lists within 100 ms at p99; a login costs its argon2 hash (measured idle
+    // above), and may take at most three times its idle p99 (or 100 ms): the CPU is shared with the
+    // import. On a machine busier than that (see `load`) they measure the other processes:
+    // reported, not asserted.
     if (calm) {
       expect(percentile(lists, 99)).toBeLessThan(100);
       expect(percentile(logins, 99)).toBeLessThan(Math.max(100, 3 * percentile(idleLogins, 99)));
