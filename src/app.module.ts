@@ -9,6 +9,7 @@ import { RateLimitModule } from './common/rate-limit';
 import type { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
+import { EMBEDDED_POOL_SIZE, servesPGlite } from './database/embedded-database';
 import { dataSourceOptions } from './database/data-source-options';
 import { FeedbackModule } from './feedback/feedback.module';
 import { HealthModule } from './health/health.module';
@@ -40,7 +41,14 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         loggerModule(config, logLevel),
         MetricsCoreModule,
-        TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, config.database.poolSize)),
+        // One connection on PGlite (EMBEDDED_POOL_SIZE says why), whatever the pool size asked.
+        TypeOrmModule.forRootAsync({
+          useFactory: async () =>
+            dataSourceOptions(
+              databaseUrl,
+              (await servesPGlite(databaseUrl)) ? EMBEDDED_POOL_SIZE : config.database.poolSize,
+            ),
+        }),
         ScheduleModule.forRoot(),
         RateLimitModule,
         OperatorsModule,

@@ -16,6 +16,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id';
 import { registerRequestLog } from './logging/request-log';
 import { registerHttpMetrics } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
+import { apiRequestStarted } from './runtime/api-activity';
 
 /** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
@@ -109,6 +110,8 @@ export async function createApp(
   // Helmet's security headers (a CSP for the docs pages, a no-content one for the API) and the
   // request id, on every answer, 404s and errors included.
   fastify.addHook('onRequest', (request, reply, done) => {
+    // In flight until its connection is done with it, answered or aborted (yieldToApi).
+    reply.raw.once('close', apiRequestStarted());
     reply.headers(DOCS_PATH.test(request.url) ? DOCS_HEADERS : API_HEADERS);
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

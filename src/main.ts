@@ -5,6 +5,7 @@ import { tuneHeap } from './runtime/heap';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, readDotEnv } from './config/config';
 import { resolveSecrets } from './config/secrets';
+import { EMBEDDED_POOL_SIZE } from './database/embedded-database';
 import { openDatabase } from './database/open-database';
 
 /** How long in-flight requests may take to finish after SIGTERM (Docker waits stop_grace_period, 30 s in compose). */
@@ -36,10 +37,8 @@ async function main(): Promise<void> {
   for (const warning of secrets.warnings) logger.warn(warning);
   const db = await opening;
   const applied = await runMigrations(db.url);
-  // The embedded PostgreSQL runs one transaction at a time whatever the pool, and pglite-socket can
-  // interleave the extended-protocol messages of two connections ("unnamed prepared statement does
-  // not exist"): one connection serialises them cleanly.
-  if (db.embedded) config.database.poolSize = 1;
+  // One connection on the embedded database (EMBEDDED_POOL_SIZE says why).
+  if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   const app = await createApp(config, db.url);
   // Logged once the structured logger is in place.
   if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);

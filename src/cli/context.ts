@@ -5,6 +5,7 @@ import { AppConfig, ConfigError, loadConfig, readDotEnv } from '../config/config
 import { resolveSecrets } from '../config/secrets';
 import { runMigrations } from '../database/database';
 import type { DatabaseHandle } from '../database/embedded-postgres';
+import { EMBEDDED_POOL_SIZE } from '../database/embedded-database';
 import { openDatabase } from '../database/open-database';
 import { CliError } from './args';
 
@@ -44,8 +45,8 @@ export async function openCliContext(): Promise<CliContext> {
     }
     throw new CliError(`cannot open the database: ${message}`);
   }
-  // One connection on the embedded database, as the server does (see src/main.ts).
-  if (db.embedded) config.database.poolSize = 1;
+  // One connection on the embedded database, as the server does (EMBEDDED_POOL_SIZE says why).
+  if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   try {
     await runMigrations(db.url);
     const app = await NestFactory.createApplicationContext(AppModule.register(config, db.url), {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { runInBackground } from '../database/priority-pool';
 
 /** Debounce of kick(): work committed within this window shares one round. */
 export const KICK_DELAY_MS = 20;
@@ -67,7 +68,8 @@ export class DispatchLoop {
    */
   dispatchOnce(): Promise<number> {
     if (this.active) return this.active.catch(() => 0).then(() => this.dispatchOnce());
-    const run = this.options.drain().finally(() => {
+    // Background work: the API gets the database's connections first (PriorityPool).
+    const run = runInBackground(() => this.options.drain()).finally(() => {
       this.active = null;
       if (this.rerun) {
         this.rerun = false;

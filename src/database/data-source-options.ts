@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
+import { prioritizedPg } from './priority-pool';
 import { QueryErrorLogger } from './query-logger';
 import { SESSION_OPTIONS } from './session-settings';
 
@@ -18,6 +19,8 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     // Failed statements only, without their parameters or the driver's detail (query-logger.ts).
     logging: ['error'],
     logger: new QueryErrorLogger(),
+    // pg with PriorityPool: the API's requests for a connection go before the background jobs'.
+    driver: prioritizedPg,
     extra: { max: poolSize, connectionTimeoutMillis: 15000, options: SESSION_OPTIONS },
   };
 }

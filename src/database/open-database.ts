@@ -2,7 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AppConfig } from '../config/config';
+import { EMBEDDED_POOL_SIZE } from './embedded-database';
 import { type DatabaseHandle, lockDataDir, startEmbeddedPostgres } from './embedded-postgres';
+
+/**
+ * pglite-socket's connection limit: the pool (EMBEDDED_POOL_SIZE), the migrations' own
+ * connection, and slack for a connection the pool replaces before the old socket is closed.
+ */
+const EMBEDDED_MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 10;
 
 /**
  * DATABASE_URL when set; else the embedded PostgreSQL in DATA_DIR/pgdata. This module loads nothing
@@ -11,9 +18,10 @@ import { type DatabaseHandle, lockDataDir, startEmbeddedPostgres } from './embed
 export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
   if (config.database.url) return { url: config.database.url, embedded: false, close: async () => {} };
   const dir = path.join(config.dataDir, 'pgdata');
-  const maxConnections = config.database.poolSize + 10;
   const worker = workerFile();
-  return worker ? startEmbeddedPostgresThread(worker, dir, maxConnections) : startEmbeddedPostgres(dir, maxConnections);
+  return worker
+    ? startEmbeddedPostgresThread(worker, dir, EMBEDDED_MAX_CONNECTIONS)
+    : startEmbeddedPostgres(dir, EMBEDDED_MAX_CONNECTIONS);
 }
 
 /**

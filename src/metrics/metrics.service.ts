@@ -57,6 +57,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** How long requests for a pooled database connection waited, API and background apart (PriorityPool). */
+  readonly dbConnectionWait = new Histogram({
+    name: 'maildesk_db_connection_wait_seconds',
+    help: 'How long a request for a pooled database connection waited, by lane (api: HTTP requests; background: IMAP import, outbox, webhooks, SLA monitor)',
+    labelNames: ['lane'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [this.registry],
+  });
+
   /** Only with IMAP_URL set: seconds since the last successful round (+Inf before the first one). */
   readonly imapPollAge: Gauge | null;
 

@@ -13,6 +13,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { MailTransport } from './mail-transport';
 import { OutboxAttachment, outboxFromRow, toMailOptions } from './outbox-mail-options';
 import { OutboxMail } from './outbox.entity';
+import { isEmbeddedDatabase } from '../database/embedded-database';
+import { yieldToApi } from '../runtime/api-activity';
 import { classifySendError } from './send-error';
 
 /** Longest wait between two attempts of one mail. */
@@ -99,7 +101,15 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     while (!this.loop.isStopped) {
       const rows = await this.claim(batchSize);
       if (rows.length === 0) break;
-      await Promise.all(rows.map((row) => this.deliver(row)));
+      // On the embedded database the API and the dispatcher share the CPU too: each mail waits
+      // (briefly) for the requests in flight (its lease is minutes long).
+      const embedded = await isEmbeddedDatabase(this.dataSource);
+      await Promise.all(
+        rows.map(async (row) => {
+          if (embedded) await yieldToApi();
+          await this.deliver(row);
+        }),
+      );
       total += rows.length;
       if (rows.length < batchSize) break;
     }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { runInBackground } from '../database/priority-pool';
 import { RequestsService } from './requests.service';
 
 /**
@@ -34,7 +35,8 @@ export class SlaMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   /** One check, unless the previous one is still running; returns the breaches recorded. */
   async tick(): Promise<number> {
     if (this.active) return 0;
-    const run = this.requests.recordBreaches().then(
+    // Background work: the API gets the database's connections first (PriorityPool).
+    const run = runInBackground(() => this.requests.recordBreaches()).then(
       (n) => {
         if (n > 0) this.logger.log(`${n} SLA target(s) missed`);
         return n;

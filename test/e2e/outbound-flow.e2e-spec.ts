@@ -1,9 +1,10 @@
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
 import { SmtpSink } from '../setup/smtp-sink';
 
 /** The customer's side of a request over real SMTP: every auto-reply and operator message, threaded. */
-describe('mail to the customer through the API', () => {
+forEachDatabase('mail to the customer through the API', (kind) => {
   let t: TestApp;
   let sink: SmtpSink;
   let auth: { Authorization: string };
@@ -15,7 +16,7 @@ describe('mail to the customer through the API', () => {
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    t = await createTestApp({ SMTP_URL: sink.url, AUTO_REPLY_LIMIT_PER_HOUR: '3', OUTBOX_RETRY_BASE_MS: '100' });
+    t = await createTestApp({ SMTP_URL: sink.url, AUTO_REPLY_LIMIT_PER_HOUR: '3', OUTBOX_RETRY_BASE_MS: '100' }, kind);
     auth = { Authorization: `Bearer ${await t.adminToken()}` };
   });
   afterAll(async () => {

@@ -2,18 +2,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAppProcess } from '../setup/app-process';
-import { createTestDatabase, TestDatabase } from '../setup/database';
+import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
 import { waitFor } from '../setup/mail';
 import { SmtpSink } from '../setup/smtp-sink';
 
 const TOKEN = 'crash-test-inbound-token-0123';
 
 /** The process dies (SIGKILL) after the commit and before the send: the mail still goes out, once. */
-describe('outbox across a crash', () => {
+forEachDatabase('outbox across a crash', (kind) => {
   let db: TestDatabase;
   let dataDir: string;
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase(kind);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-crash-'));
   });
   afterAll(async () => {

@@ -1,64 +1,69 @@
 import { jest } from '@jest/globals';
 import { InboundMailService } from '../../src/inbound-mail/inbound-mail.service';
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
 
 const describeImap = dovecotAvailable() ? describe : describe.skip;
 
-describeImap('IMAP poller on a mailbox whose UIDVALIDITY changes', () => {
-  let dovecot: TestDovecot;
-  let t: TestApp;
-  const mail = (i: number) =>
-    rawMail({ from: `u${i}@customer.test`, subject: `Case ${i}`, messageId: `case-${i}@customer.test` });
-  const imported = async (): Promise<number> =>
-    Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM inbound_mail WHERE source = 'imap'`))[0].n);
-  const cursor = async () => (await t.db.dataSource.query('SELECT uid_validity, last_uid FROM mailbox_cursors'))[0];
+forEachDatabase(
+  'IMAP poller on a mailbox whose UIDVALIDITY changes',
+  (kind) => {
+    let dovecot: TestDovecot;
+    let t: TestApp;
+    const mail = (i: number) =>
+      rawMail({ from: `u${i}@customer.test`, subject: `Case ${i}`, messageId: `case-${i}@customer.test` });
+    const imported = async (): Promise<number> =>
+      Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM inbound_mail WHERE source = 'imap'`))[0].n);
+    const cursor = async () => (await t.db.dataSource.query('SELECT uid_validity, last_uid FROM mailbox_cursors'))[0];
 
-  beforeAll(async () => {
-    dovecot = await startDovecot();
-    const c = await dovecot.client();
-    await c.mailboxCreate('Support');
-    await c.logout();
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await dovecot?.stop();
-  });
-
-  it('rescans the recreated mailbox from UID 1 without duplicating what was imported', async () => {
-    for (const i of [1, 2, 3]) await dovecot.append(SUPPORT_USER, mail(i), [], 'Support');
-    t = await createTestApp({ IMAP_URL: dovecot.url(SUPPORT_USER, 'Support'), IMAP_POLL_SECONDS: '1' });
-    await waitFor('the first three', async () => (await imported()) === 3);
-    const before = await cursor();
-    expect(Number(before.last_uid)).toBe(3);
-
-    const ingest = jest.spyOn(t.app.get(InboundMailService), 'ingest');
-    const c = await dovecot.client();
-    try {
-      await c.mailboxDelete('Support');
+    beforeAll(async () => {
+      dovecot = await startDovecot();
+      const c = await dovecot.client();
       await c.mailboxCreate('Support');
-      // The same three again (new UIDs 1-3 under the new UIDVALIDITY), then two new ones.
-      for (const i of [1, 2, 3, 4, 5]) await c.append('Support', mail(i));
-    } finally {
       await c.logout();
-    }
-    await waitFor('the two new mails', async () => (await imported()) === 5, 20000);
-    await waitFor('the rescan finished', async () => Number((await cursor()).last_uid) === 5, 10000);
+    });
 
-    const after = await cursor();
-    expect(after.uid_validity).not.toBe(before.uid_validity);
-    const results = await Promise.all(
-      ingest.mock.results.map((r) => r.value as Promise<{ status: string; messageId: string }>),
-    );
-    expect(results.map((r) => `${r.messageId} ${r.status}`).sort()).toEqual([
-      'case-1@customer.test duplicate',
-      'case-2@customer.test duplicate',
-      'case-3@customer.test duplicate',
-      'case-4@customer.test created',
-      'case-5@customer.test created',
-    ]);
-    const [{ n }] = await t.db.dataSource.query(`SELECT count(*) AS n FROM messages WHERE direction = 'in'`);
-    expect(Number(n)).toBe(5);
-  }, 60000);
-});
+    afterAll(async () => {
+      await t?.close();
+      await dovecot?.stop();
+    });
+
+    it('rescans the recreated mailbox from UID 1 without duplicating what was imported', async () => {
+      for (const i of [1, 2, 3]) await dovecot.append(SUPPORT_USER, mail(i), [], 'Support');
+      t = await createTestApp({ IMAP_URL: dovecot.url(SUPPORT_USER, 'Support'), IMAP_POLL_SECONDS: '1' }, kind);
+      await waitFor('the first three', async () => (await imported()) === 3);
+      const before = await cursor();
+      expect(Number(before.last_uid)).toBe(3);
+
+      const ingest = jest.spyOn(t.app.get(InboundMailService), 'ingest');
+      const c = await dovecot.client();
+      try {
+        await c.mailboxDelete('Support');
+        await c.mailboxCreate('Support');
+        // The same three again (new UIDs 1-3 under the new UIDVALIDITY), then two new ones.
+        for (const i of [1, 2, 3, 4, 5]) await c.append('Support', mail(i));
+      } finally {
+        await c.logout();
+      }
+      await waitFor('the two new mails', async () => (await imported()) === 5, 20000);
+      await waitFor('the rescan finished', async () => Number((await cursor()).last_uid) === 5, 10000);
+
+      const after = await cursor();
+      expect(after.uid_validity).not.toBe(before.uid_validity);
+      const results = await Promise.all(
+        ingest.mock.results.map((r) => r.value as Promise<{ status: string; messageId: string }>),
+      );
+      expect(results.map((r) => `${r.messageId} ${r.status}`).sort()).toEqual([
+        'case-1@customer.test duplicate',
+        'case-2@customer.test duplicate',
+        'case-3@customer.test duplicate',
+        'case-4@customer.test created',
+        'case-5@customer.test created',
+      ]);
+      const [{ n }] = await t.db.dataSource.query(`SELECT count(*) AS n FROM messages WHERE direction = 'in'`);
+      expect(Number(n)).toBe(5);
+    }, 60000);
+  },
+  describeImap,
+);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppProcess } from '../setup/app-process';
-import { createTestDatabase, TestDatabase } from '../setup/database';
+import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
 import { SmtpSink } from '../setup/smtp-sink';
 import { removeBuiltApp, startBuiltApp } from './support/app';
 import { appEnv, postMail, PostOutcome, report, rssMb, sleep, tempDir, variant } from './support/harness';
@@ -23,7 +23,7 @@ const ANSWER_MS = 30000;
  * built app: never a 5xx, never a crash or hang, memory bounded, and every email is kept in
  * inbound_mail (stored or quarantined) or answered `duplicate` of one that is.
  */
-describe('hostile mail through the webhook', () => {
+forEachDatabase('hostile mail through the webhook', (kind) => {
   let db: TestDatabase;
   let sink: SmtpSink;
   let dataDir: string;
@@ -32,7 +32,7 @@ describe('hostile mail through the webhook', () => {
   let baselineRss = 0;
   const statuses = new Map<string, number>();
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase(kind);
     sink = await SmtpSink.start();
     dataDir = tempDir('hostile');
     app = await startBuiltApp(

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { AppProcess } from '../setup/app-process';
-import { createTestDatabase, TestDatabase } from '../setup/database';
+import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
 import { SmtpSink } from '../setup/smtp-sink';
 import { removeBuiltApp, startBuiltApp } from './support/app';
 import { adminToken, appEnv, plainMail, postUntilAccepted, report, sleep, tempDir } from './support/harness';
@@ -20,14 +20,14 @@ type Style = 'auto-submitted' | 'bad';
  * operator who takes and closes every new request at once (each close mails the customer, and
  * the next answer opens a new request), the exchange stops by itself within the bounds below.
  */
-describe('mail loop with an auto-responder', () => {
+forEachDatabase('mail loop with an auto-responder', (kind) => {
   let db: TestDatabase;
   let sink: SmtpSink;
   let dataDir: string;
   let app: AppProcess;
   let access: string;
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase(kind);
     sink = await SmtpSink.start();
     dataDir = tempDir('loop');
     app = await startBuiltApp(

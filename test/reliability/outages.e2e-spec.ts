@@ -18,7 +18,10 @@ const RECOVERY_BOUND_MS = 10000;
  * Item 8: the app (built, as a child process) runs on its own throwaway PostgreSQL cluster, which
  * this file stops and starts under load; then SMTP is down for a while (short: 10 s, long: 60 s),
  * then Dovecot restarts during an import. Nothing acknowledged is lost, nothing is stored or sent
- * twice, and every outage heals without a restart of the app.
+ * twice, and every outage heals without a restart of the app. PostgreSQL only: its first act stops
+ * the database server, which the embedded database (inside the app's process) has no counterpart
+ * of; IMAP and the outbox on the embedded database are covered by test/e2e/embedded-imap.e2e-spec.ts
+ * and the forEachDatabase suites (crash, load, hostile mail, mail loop, imap-*, outbound-*).
  */
 const maybe = dovecotAvailable() ? describe : describe.skip;
 maybe('outages of PostgreSQL, SMTP and IMAP', () => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
-import { createTestDatabase, TestDatabase } from './database';
+import { createTestDatabase, DatabaseKind, TestDatabase } from './database';
 
 export const TEST_ADMIN = { email: 'admin@desk.test', password: 'admin-password-1' };
 export const TEST_INBOUND_TOKEN = 'test-inbound-token-0123456789';
@@ -32,10 +32,11 @@ export interface TestApp {
 
 /**
  * The whole application on a fresh test database, configured like production but for the
- * values given in `env` (plain environment variables, validated by the same loadConfig).
+ * values given in `env` (plain environment variables, validated by the same loadConfig); `kind`
+ * picks the database (forEachDatabase), else PostgreSQL when it answers.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export async function createTestApp(env: Record<string, string> = {}, kind?: DatabaseKind): Promise<TestApp> {
+  const db = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -48,8 +49,6 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: 'warn',
     ...env,
   });
-  // One connection on the embedded fallback, as src/main.ts does.
-  if (db.embedded) config.database.poolSize = 1;
   const app = await createApp(config, db.url, process.env.TEST_LOGS ? undefined : ['error']);
   await app.init();
   // Fastify serves once its plugins (Swagger UI's static files, multipart) have loaded.

@@ -29,16 +29,40 @@ async function reachable(): Promise<boolean> {
   }
 }
 
+/** The two databases MailDesk runs on: PostgreSQL (DATABASE_URL) and the embedded default (PGlite). */
+export type DatabaseKind = 'postgres' | 'embedded';
+
+/**
+ * Runs the suite `fn` once per database (describe.each: PostgreSQL, then the embedded database),
+ * each run named after its database and handed its kind for createTestDatabase (a built app on
+ * the embedded database is started without DATABASE_URL). The background jobs (IMAP, outbox,
+ * webhooks, SLA) share the embedded database's one session and one pooled connection with the API
+ * (issue 16), so their suites run on both. MAILDESK_TEST_DATABASES=postgres (or embedded) narrows
+ * a local run to one. Without a PostgreSQL server (outside CI) the 'postgres' run falls back to
+ * the embedded database, as createTestDatabase always did.
+ */
+export function forEachDatabase(
+  name: string,
+  fn: (kind: DatabaseKind) => void,
+  suite: typeof describe = describe,
+): void {
+  const only = process.env.MAILDESK_TEST_DATABASES?.split(',').map((k) => k.trim());
+  const kinds = (['postgres', 'embedded'] as const).filter((k) => !only || only.includes(k));
+  suite.each(kinds)(`${name} (database: %s)`, (kind) => fn(kind));
+}
+
 /**
  * A fresh, migrated database for one test file: on the PostgreSQL server when it answers (a new
  * database per call, dropped afterwards); else, outside CI, on an in-memory embedded PostgreSQL.
- * Under CI=true a missing server fails the run.
+ * Under CI=true a missing server fails the run. `kind` asks for one of the two (forEachDatabase).
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(kind?: DatabaseKind): Promise<TestDatabase> {
   serverReachable ??= reachable();
-  if (!(await serverReachable)) {
-    if (process.env.CI === 'true') throw new Error(`CI=true and PostgreSQL is not reachable at ${ADMIN_URL}`);
-    console.warn(`PostgreSQL not reachable at ${ADMIN_URL}: running on the embedded database instead`);
+  if (kind === 'embedded' || !(await serverReachable)) {
+    if (kind !== 'embedded') {
+      if (process.env.CI === 'true') throw new Error(`CI=true and PostgreSQL is not reachable at ${ADMIN_URL}`);
+      console.warn(`PostgreSQL not reachable at ${ADMIN_URL}: running on the embedded database instead`);
+    }
     const db = await startEmbeddedPostgres('memory://', 40);
     await runMigrations(db.url);
     const dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();

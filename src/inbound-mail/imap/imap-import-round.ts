@@ -9,6 +9,14 @@ export const IMPORT_BATCH_SIZE = 200;
 export const IMPORT_CONCURRENCY = 8;
 
 /**
+ * The same on the embedded database: its one connection runs one ingest transaction at a time
+ * anyway, so more at once only queue there, and parse on the event loop the API shares while a
+ * transaction that holds that connection waits for its next turn on it. Two keep the connection
+ * busy (one parses while the other writes).
+ */
+export const EMBEDDED_IMPORT_CONCURRENCY = 2;
+
+/**
  * The sender address as written in the From header (lower-cased; '' when absent), read without
  * parsing the mail: one sender's messages are ingested one after the other, in UID order.
  */
@@ -32,6 +40,8 @@ export interface ImportRoundOptions {
   onBacklog: (count: number) => void;
   onUidValidityChange: (from: string, to: string) => void;
   batchSize?: number;
+  /** Messages ingested at once (IMPORT_CONCURRENCY by default). */
+  concurrency?: number;
 }
 
 export interface ImportRoundResult {
@@ -70,9 +80,9 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
     for (let i = 0; i < uids.length && !o.shouldStop(); i += batchSize) {
       const batch = uids.slice(i, i + batchSize);
       const done: number[] = [];
-      // Ingested concurrently (IMPORT_CONCURRENCY at once; one sender's mail in UID order); the
-      // cursor only moves over the contiguous prefix of committed UIDs, so a failure or a crash
-      // leaves it on a message before which everything is stored (the rest is deduplicated later).
+      // Ingested concurrently (o.concurrency at once; one sender's mail in UID order); the cursor
+      // only moves over the contiguous prefix of committed UIDs, so a failure or a crash leaves it
+      // on a message before which everything is stored (the rest is deduplicated later).
       const dispatched: number[] = [];
       const committed = new Set<number>();
       const inFlight = new Set<Promise<void>>();
@@ -123,7 +133,7 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
           void task.finally(() => inFlight.delete(task));
           // The round's first message goes alone: after an outage it finds out whether the
           // database is back before several messages are fetched and attempted.
-          const limit = imported > 0 ? IMPORT_CONCURRENCY : 1;
+          const limit = imported > 0 ? (o.concurrency ?? IMPORT_CONCURRENCY) : 1;
           while (inFlight.size >= limit) await Promise.race(inFlight);
           if (failure || o.shouldStop()) break;
         }

@@ -5,11 +5,14 @@ import type { ImapFlow } from 'imapflow';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
+import { isEmbeddedDatabase } from '../../database/embedded-database';
+import { runInBackground } from '../../database/priority-pool';
+import { yieldToApi } from '../../runtime/api-activity';
 import { InboundMailService } from '../inbound-mail.service';
-import { runImportRound } from './imap-import-round';
+import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY, runImportRound } from './imap-import-round';
 import { ImapTarget, parseImapUrl } from './imap-url';
 import { MailboxCursorStore } from './mailbox-cursor.store';
-import { MailboxLeaderLock } from './mailbox-leader-lock';
+import { createLeaderLock, LeaderLock } from './mailbox-leader-lock';
 import { PollSignal } from './poll-signal';
 
 /** TCP + TLS handshake budget. */
@@ -45,7 +48,8 @@ export interface ImapPollerStatus {
 
 /**
  * Imports mail from the IMAP_URL mailbox into InboundMailService: one leader per mailbox across
- * instances (PostgreSQL advisory lock), UIDVALIDITY + last-UID cursor, IDLE for push plus a polling
+ * instances (PostgreSQL advisory lock; an in-process lock on the embedded database, see
+ * createLeaderLock), UIDVALIDITY + last-UID cursor, IDLE for push plus a polling
  * interval from @nestjs/schedule, reconnect with exponential backoff. Runs in the background from
  * bootstrap; shutdown finishes the current message, releases the lock and logs out.
  */
@@ -56,7 +60,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   private readonly signal = new PollSignal();
   private readonly intervalName: string;
   private cursor: MailboxCursorStore | null = null;
-  private lock: MailboxLeaderLock | null = null;
+  private lock: LeaderLock | null = null;
   private loop: Promise<void> | null = null;
   private connecting: ImapFlow | null = null;
   private readonly state: Omit<ImapPollerStatus, 'enabled'> = {
@@ -81,7 +85,6 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   onApplicationBootstrap(): void {
     if (!this.target || !this.config.workers) return;
     this.cursor = new MailboxCursorStore(this.dataSource, this.target.key);
-    this.lock = new MailboxLeaderLock(this.dataSource, this.target.key);
     this.scheduler.addInterval(
       this.intervalName,
       setInterval(() => this.signal.poke(), this.config.imap.pollSeconds * 1000),
@@ -89,7 +92,10 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     this.logger.log(
       `IMAP polling ${this.target.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
     );
-    this.loop = this.run().catch((e) => this.logger.error(`IMAP poller stopped: ${describeError(e)}`));
+    // Background work, the import included: the API gets the database's connections first (PriorityPool).
+    this.loop = runInBackground(() => this.run()).catch((e) =>
+      this.logger.error(`IMAP poller stopped: ${describeError(e)}`),
+    );
   }
 
   /** Finishes the current message, releases the leader lock and logs out. */
@@ -111,7 +117,9 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     let failures = 0;
     while (!this.signal.isStopped) {
       try {
-        if (await this.lock!.tryAcquire()) {
+        // Which lock depends on the database (asked of it; a failure is retried like any other).
+        this.lock ??= await createLeaderLock(this.dataSource, this.target!.key);
+        if (await this.lock.tryAcquire()) {
           this.state.leader = true;
           this.logger.log(`leading ${this.target!.key}`);
           await this.lead(() => (failures = 0));
@@ -130,7 +138,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
         await this.signal.sleep(delay);
       } finally {
         this.state.leader = false;
-        await this.lock!.release();
+        await this.lock?.release();
       }
     }
   }
@@ -153,10 +161,17 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
         if (!client.usable) throw new Error('IMAP connection closed');
         await this.lock!.confirm();
         const started = Date.now();
+        const embedded = await isEmbeddedDatabase(this.dataSource);
         const round = await runImportRound(client, {
+          concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
           mailbox: target.mailbox,
           cursor: this.cursor!,
-          ingest: (raw) => this.inbound.ingest(raw, 'imap'),
+          ingest: async (raw) => {
+            // On the embedded database the API and the import share the CPU too: each mail waits
+            // (briefly) for the requests in flight.
+            if (embedded) await yieldToApi();
+            return this.inbound.ingest(raw, 'imap');
+          },
           moveTo: this.config.imap.moveTo,
           shouldStop: () => this.signal.isStopped,
           onBacklog: (n) => (this.state.backlog = n),
