@@ -86,8 +86,13 @@ const ENCODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
  * body parsers do; with `decode` false the bytes are kept as sent (the limit counts them; see
  * inflateBounded). 413 beyond the limit (declared or read), 415 for another encoding, 400 for an
  * aborted upload or a body shorter or longer than its Content-Length.
+ *
+ * A body with a Content-Length (and no decompression) is copied into one buffer of that size as it
+ * arrives, from its first chunk on, instead of keeping the chunks and joining them at the end
+ * (which held the body twice). With `shared` the body's memory is a SharedArrayBuffer: ParsePool
+ * hands it to a parse thread without copying it (raw mail on the webhook).
  */
-export function readBody(req: IncomingMessage, limit: number, decode = true): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, decode = true, shared = false): Promise<Buffer> {
   const encoding = contentEncodingOf(req);
   let inflate: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
   let declared: number | undefined;
@@ -105,8 +110,11 @@ export function readBody(req: IncomingMessage, limit: number, decode = true): Pr
     return drainThenFail(req, new UnsupportedMediaTypeException(`unsupported content encoding "${encoding}"`));
   }
   const stream: Readable = inflate ? req.pipe(inflate) : req;
+  const allocate = (size: number) => (shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    /** The body's buffer, when its size is known (Content-Length, not decompressed): filled as it arrives. */
+    let whole: Buffer | undefined;
     let received = 0;
     let settled = false;
     const cleanup = () => {
@@ -130,7 +138,11 @@ export function readBody(req: IncomingMessage, limit: number, decode = true): Pr
       received += chunk.length;
       if (inflate) bodyParserStats.inflatedBytes += chunk.length;
       if (received > limit) return fail(tooLarge());
-      chunks.push(chunk);
+      if (declared !== undefined && !inflate) {
+        if (received > declared) return fail(new BadRequestException('request size did not match content length'));
+        whole ??= allocate(declared);
+        chunk.copy(whole, received - chunk.length);
+      } else chunks.push(chunk);
     };
     const onEnd = () => {
       if (settled) return;
@@ -139,6 +151,13 @@ export function readBody(req: IncomingMessage, limit: number, decode = true): Pr
       }
       settled = true;
       cleanup();
+      if (whole) return resolve(whole);
+      if (shared && received > 0) {
+        const body = allocate(received);
+        let at = 0;
+        for (const chunk of chunks) at += chunk.copy(body, at);
+        return resolve(body);
+      }
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
     };
     const onError = (e: Error) =>
@@ -231,13 +250,18 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
    * required) over the bytes as sent before anything is decompressed, and over the decompressed
    * bytes only if those do not match; never parsed before it passes.
    */
-  const readWebhookBody = async (request: RequestWithRawBody, payload: IncomingMessage, limit: number) => {
+  const readWebhookBody = async (
+    request: RequestWithRawBody,
+    payload: IncomingMessage,
+    limit: number,
+    shared = false,
+  ) => {
     const verify = limits.webhookSignature?.(request);
     let body: Buffer;
     if (!verify) {
-      body = await readBody(payload, limit);
+      body = await readBody(payload, limit, true, shared);
     } else {
-      const sent = await readBody(payload, limit, false);
+      const sent = await readBody(payload, limit, false, shared);
       let problem = verify(sent);
       body = await inflateBounded(sent, contentEncodingOf(request), limit);
       if (problem && body !== sent) problem = verify(body);
@@ -266,7 +290,8 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   );
   fastify.addContentTypeParser(RAW_MAIL_TYPES, (request: RequestWithRawBody, payload: IncomingMessage, done) => {
     if (!isWebhook(request)) return done(null, undefined);
-    readWebhookBody(request, payload, limits.webhookRaw).then((body) => done(null, body), done);
+    // Raw mail in shared memory: the parse thread reads it where it is (ParsePool), no copy.
+    readWebhookBody(request, payload, limits.webhookRaw, true).then((body) => done(null, body), done);
   });
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }

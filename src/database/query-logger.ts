@@ -7,19 +7,35 @@ const MAX_QUERY_CHARS = 2000;
 /** What replaces a parameter's value found in an error message. */
 const REDACTED = '[redacted]';
 
-/** The string forms of a statement's parameters (arrays and objects: their items and their JSON). */
-function parameterStrings(parameters: unknown, out: string[] = []): string[] {
+/**
+ * True when the JSON of `value` is surely longer than `max` characters: it holds a string longer
+ * than that, or bytes (a Buffer's JSON takes at least 2 characters a byte).
+ */
+function jsonLongerThan(value: unknown, max: number, depth = 0): boolean {
+  if (typeof value === 'string') return value.length > max;
+  if (ArrayBuffer.isView(value)) return value.byteLength * 2 > max;
+  if (value === null || typeof value !== 'object' || depth > 8) return false;
+  return Object.values(value).some((v) => jsonLongerThan(v, max, depth + 1));
+}
+
+/**
+ * The string forms of a statement's parameters (arrays and objects: their items and their JSON),
+ * leaving out those longer than `max` characters that would take building (a 20 MB raw mail's
+ * bytes): they cannot occur in a message of that length.
+ */
+function parameterStrings(parameters: unknown, max: number, out: string[] = []): string[] {
   if (parameters === null || parameters === undefined) return out;
   if (Array.isArray(parameters)) {
-    out.push(JSON.stringify(parameters));
-    for (const p of parameters) parameterStrings(p, out);
+    if (!jsonLongerThan(parameters, max)) out.push(JSON.stringify(parameters));
+    for (const p of parameters) parameterStrings(p, max, out);
   } else if (Buffer.isBuffer(parameters)) {
-    out.push(parameters.toString('utf8'));
+    // UTF-8 takes at most 3 bytes per UTF-16 unit of the string it decodes to.
+    if (parameters.length <= 3 * max) out.push(parameters.toString('utf8'));
   } else if (parameters instanceof Date) {
     out.push(parameters.toISOString());
   } else if (typeof parameters === 'object') {
-    out.push(JSON.stringify(parameters));
-    for (const p of Object.values(parameters)) parameterStrings(p, out);
+    if (!jsonLongerThan(parameters, max)) out.push(JSON.stringify(parameters));
+    for (const p of Object.values(parameters)) parameterStrings(p, max, out);
   } else if (typeof parameters === 'string') {
     out.push(parameters);
   } else if (typeof parameters === 'number' || typeof parameters === 'bigint' || typeof parameters === 'boolean') {
@@ -36,7 +52,9 @@ function parameterStrings(parameters: unknown, out: string[] = []): string[] {
  */
 export function redactQueryError(message: string, parameters?: unknown): string {
   let text = message;
-  const values = [...new Set(parameterStrings(parameters))].filter((v) => v.length > 3);
+  const values = [...new Set(parameterStrings(parameters, message.length))].filter(
+    (v) => v.length > 3 && v.length <= message.length,
+  );
   values.sort((a, b) => b.length - a.length);
   for (const v of values) text = text.split(v).join(REDACTED);
   // Values PostgreSQL quotes after a colon ("...: "value"", "... at or near "x""); names are quoted without one.

@@ -1,4 +1,5 @@
 import type { Attachment, ParsedMail as MailparserMail, SimpleParserOptions } from 'mailparser';
+import { Readable } from 'node:stream';
 import { senderWithFallback, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
 import { parseHeaderFields, parseStructured } from './header-fields';
@@ -141,6 +142,31 @@ function safeRepair(raw: Buffer): RepairedMail {
   }
 }
 
+/** Bytes of raw mail handed to mailparser at a time (see inSlices). */
+const SLICE_BYTES = 64 * 1024;
+
+/**
+ * The raw mail as a stream of 64 KiB views of it (no copies). Given the whole mail as one chunk,
+ * mailparser takes a long line (a single-line base64 attachment of 20 MB) whole: one string of it,
+ * then its decoded bytes at once, then a copy of those; in slices it splits and decodes it piece by
+ * piece (a pending line is passed on every 64 KiB), and only the decoded attachment is whole.
+ */
+function inSlices(raw: Buffer): Readable {
+  let at = 0;
+  return new Readable({
+    highWaterMark: SLICE_BYTES,
+    read() {
+      if (at >= raw.length) {
+        this.push(null);
+        return;
+      }
+      const end = Math.min(raw.length, at + SLICE_BYTES);
+      this.push(raw.subarray(at, end));
+      at = end;
+    },
+  });
+}
+
 let mailparser: Promise<typeof import('mailparser')> | undefined;
 
 /** mailparser (and the nodemailer it brings) is loaded with the first mail, not at start. */
@@ -168,7 +194,7 @@ export async function parseMail(raw: Buffer): Promise<ParsedMail> {
     checkTopHeader(raw);
     const repaired = safeRepair(raw);
     const { simpleParser } = await loadMailparser();
-    const mail = await simpleParser(repaired.raw, MAILPARSER_OPTIONS);
+    const mail = await simpleParser(inSlices(repaired.raw), MAILPARSER_OPTIONS);
     const attachments = mail.attachments?.length ?? 0;
     if (attachments > MAX_ATTACHMENTS) {
       throw new MailParseError(

@@ -1,7 +1,10 @@
 import type { MailParseErrorCode } from './mail-parse-error';
 import type { ParsedMail } from './parsed-mail';
 
-/** What ParsePool hands a parse worker: the raw mail, in an ArrayBuffer of its own (transferred). */
+/**
+ * What ParsePool hands a parse worker: the raw mail, in an ArrayBuffer of its own (transferred),
+ * or over the SharedArrayBuffer it was read into (the webhook's raw bodies; not copied, only read).
+ */
 export interface ParseTask {
   raw: Uint8Array;
   /** One float64 the worker sets to Date.now() when it takes the mail: its deadline runs from then. */

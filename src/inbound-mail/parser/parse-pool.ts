@@ -99,16 +99,22 @@ export class ParsePool implements OnApplicationShutdown {
       idleTimeout: IDLE_THREAD_MS,
       niceIncrement: PARSE_THREAD_NICE,
     });
-    // A copy in an ArrayBuffer of its own, transferred: `raw` may be a view of a larger buffer,
-    // which structured cloning would copy whole.
-    const copy = new Uint8Array(raw.length);
-    copy.set(raw);
+    // Raw mail in shared memory (the webhook's body parser reads it so) goes as it is: the thread
+    // reads the same bytes (it never writes them). Other raw mail goes as a copy in an ArrayBuffer
+    // of its own, transferred: `raw` may be a view of a larger buffer, which structured cloning
+    // would copy whole.
+    const shared = raw.buffer instanceof SharedArrayBuffer;
+    let copy: Uint8Array = raw;
+    if (!shared) {
+      copy = new Uint8Array(raw.length);
+      copy.set(raw);
+    }
     const started = new Float64Array(new SharedArrayBuffer(8));
     const deadline = new AbortController();
     const timer = this.armDeadline(started, deadline);
     try {
       return (await this.pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
-        transferList: [copy.buffer],
+        transferList: shared ? [] : [copy.buffer as ArrayBuffer],
         signal: deadline.signal,
       })) as ParseOutcome;
     } catch (e) {
