@@ -133,6 +133,15 @@ export function registerWebhookGate(
     return limit;
   };
 
+  /** The 429 of an address past its failure quota (with or without a valid token). */
+  const tooManyFailures = (request: GatedRequest, reply: FastifyReply, wait: number) =>
+    refuse(
+      request,
+      reply,
+      429,
+      `too many failed webhook calls from this address (${config.rateLimit.webhookFailuresPerMinute} per minute); retry later`,
+      wait,
+    );
   /** Refuses the call (and returns the reply) or admits it (undefined). */
   const check = (request: GatedRequest, reply: FastifyReply): FastifyReply | undefined => {
     const client = clientOf(request);
@@ -153,13 +162,7 @@ export function registerWebhookGate(
     if (!inboundTokenValid(request.headers, request.query, config.inbound.token)) {
       const wait = failureLimit ? failures.hit(`anonymous:${client}`, failureLimit, 60_000) : 0;
       if (wait) {
-        return refuse(
-          request,
-          reply,
-          429,
-          `too many failed webhook calls from this address (${failureLimit} per minute); retry later`,
-          wait,
-        );
+        return tooManyFailures(request, reply, wait);
       }
       return refuse(request, reply, 401, TOKEN_REQUIRED);
     }
@@ -167,13 +170,7 @@ export function registerWebhookGate(
     if (failureLimit) {
       const wait = failures.peek(`authenticated:${client}`, failureLimit);
       if (wait) {
-        return refuse(
-          request,
-          reply,
-          429,
-          `too many failed webhook calls from this address (${failureLimit} per minute); retry later`,
-          wait,
-        );
+        return tooManyFailures(request, reply, wait);
       }
     }
     if (config.inbound.hmacSecret) {
