@@ -34,7 +34,7 @@ export interface AppConfig {
     maxInboundBytes: number;
     /** MAIL_PARSE_TIMEOUT_MS: wall-clock deadline of one mail's parse; past it the mail is quarantined (`parse timeout`). */
     parseTimeoutMs: number;
-    /** MAIL_PARSE_WORKERS: threads that parse mail; 0 = one per core (os.availableParallelism()). */
+    /** MAIL_PARSE_WORKERS: threads that parse mail; 0 = one per core but one, at least one. */
     parseWorkers: number;
     /**
      * INBOUND_INGEST_BYTES: raw bytes of mail parsed and stored at once by one process (a mail

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, NotFoundException, ConflictException, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import * as crypto from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { ByteBudget } from '../common/byte-budget';
+import { sha256Hex } from '../common/sha256';
 import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -97,7 +97,7 @@ export class InboundMailService {
   }
 
   private async ingestUncounted(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
-    const hashKey = `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
+    const hashKey = `sha256:${await sha256Hex(raw)}`;
     if (raw.length > this.config.mail.maxInboundBytes) {
       return this.quarantine(
         raw,

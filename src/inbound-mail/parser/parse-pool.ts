@@ -22,6 +22,15 @@ const IDLE_THREAD_MS = 5 * 60_000;
  * of sharing them equally and slowing every API call behind it (bench:hostile).
  */
 const PARSE_THREAD_NICE = 10;
+
+/**
+ * One parse thread per core but one, at least one: the event loop that serves the API and
+ * PostgreSQL keep a core while heavy mail streams in (bench:hostile: on 2 cores, two threads took
+ * both and the API's p99 followed). Small mail parses in 1-2 ms, so one thread outruns ingest.
+ */
+function defaultParseThreads(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
 /** How long a mail may wait for a parse thread to start (load mailparser) before its deadline runs. */
 const THREAD_START_MS = 30_000;
 
@@ -60,7 +69,7 @@ export class ParsePool implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.file = parseWorkerFile();
-    this.threads = config.mail.parseWorkers || Math.max(1, os.availableParallelism());
+    this.threads = config.mail.parseWorkers || defaultParseThreads();
     this.timeoutMs = config.mail.parseTimeoutMs;
     this.slots = new Slots(this.threads);
   }
