@@ -19,6 +19,7 @@ import { FilterDecision } from './filters/filter';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
 import { IngestResult } from './ingest-result';
 import { envelopeSender } from './parser/addresses';
+import { MailParseError } from './parser/mail-parse-error';
 import { parseFailureReason } from './parser/parse-failure-reason';
 import { ParsePool } from './parser/parse-pool';
 import { ParsedMail } from './parser/parsed-mail';
@@ -97,20 +98,25 @@ export class InboundMailService {
   }
 
   private async ingestUncounted(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
-    const hashKey = `sha256:${await sha256Hex(raw)}`;
     if (raw.length > this.config.mail.maxInboundBytes) {
       return this.quarantine(
         raw,
         source,
-        hashKey,
+        `sha256:${await sha256Hex(raw)}`,
         null,
         `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`,
       );
     }
+    // The raw mail's hash (its key without a Message-ID) comes from the parse thread.
     let mail: ParsedMail;
+    let hashKey: string;
     try {
-      mail = await this.parser.parse(raw);
+      const parsed = await this.parser.parseHashed(raw);
+      mail = parsed.mail;
+      hashKey = `sha256:${parsed.rawSha256}`;
     } catch (e) {
+      const known = e instanceof MailParseError ? e.rawSha256 : undefined;
+      hashKey = `sha256:${known ?? (await sha256Hex(raw))}`;
       return this.quarantine(raw, source, hashKey, null, parseFailureReason(e));
     }
     const dedupeKey = mail.messageId ?? hashKey;

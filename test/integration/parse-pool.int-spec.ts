@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { types } from 'node:util';
@@ -93,6 +94,16 @@ describe('ParsePool', () => {
     const big = Buffer.concat([Buffer.alloc(1024, 0x41), raw, Buffer.alloc(1024, 0x42)]);
     const parsed = await pool.parse(big.subarray(1024, 1024 + raw.length));
     expect(parsed).toMatchObject({ subject: 'slice', text: 'body', size: raw.length });
+  });
+
+  it('hashes the raw mail on the thread: its SHA-256, also on a mail it cannot parse', async () => {
+    const raw = mail(['From: a@example.com', 'Subject: hashed', '', 'body']);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    await expect(pool.parseHashed(raw)).resolves.toMatchObject({ rawSha256: sha(raw), mail: { subject: 'hashed' } });
+    const headers = Buffer.from(Array.from({ length: 1001 }, (_, i) => `X-H${i}: v`).join('\r\n') + '\r\n\r\nbody');
+    const err = await pool.parseHashed(headers).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MailParseError);
+    expect((err as MailParseError).rawSha256).toBe(sha(headers));
   });
 
   it('rejects with the MailParseError the thread met', async () => {

@@ -15,6 +15,8 @@ export type MailParseErrorCode =
  */
 export class MailParseError extends Error {
   override readonly name = 'MailParseError';
+  /** The raw mail's hex SHA-256 when the parse thread had hashed it (ParsePool). */
+  rawSha256?: string;
 
   constructor(
     readonly code: MailParseErrorCode,

@@ -15,7 +15,9 @@ export interface ParseTask {
  * What a parse worker answers: the parsed mail, or the MailParseError's code and message (an
  * error's own class and fields do not survive the thread boundary).
  */
-export type ParseOutcome = { ok: true; mail: ParsedMail } | { ok: false; code: MailParseErrorCode; message: string };
+export type ParseOutcome =
+  | { ok: true; mail: ParsedMail; rawSha256: string }
+  | { ok: false; code: MailParseErrorCode; message: string; rawSha256: string };
 
 /**
  * A ParsedMail as it arrives from a worker, made whole again: structured cloning keeps strings,

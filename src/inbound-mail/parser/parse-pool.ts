@@ -76,11 +76,23 @@ export class ParsePool implements OnApplicationShutdown {
 
   /** Parses one raw mail; throws MailParseError (a `timeout` one past the deadline) or a thread's failure. */
   async parse(raw: Buffer): Promise<ParsedMail> {
+    return (await this.parseHashed(raw)).mail;
+  }
+
+  /**
+   * Parses one raw mail and hashes it on the same thread (its hex SHA-256); a MailParseError
+   * carries the hash too when the thread got that far (not past a deadline).
+   */
+  async parseHashed(raw: Buffer): Promise<{ mail: ParsedMail; rawSha256: string }> {
     await this.slots.acquire();
     try {
       const outcome = await this.run(raw);
-      if (!outcome.ok) throw new MailParseError(outcome.code, outcome.message);
-      return reviveParsedMail(outcome.mail);
+      if (!outcome.ok) {
+        const error = new MailParseError(outcome.code, outcome.message);
+        error.rawSha256 = outcome.rawSha256;
+        throw error;
+      }
+      return { mail: reviveParsedMail(outcome.mail), rawSha256: outcome.rawSha256 };
     } finally {
       this.slots.release();
     }

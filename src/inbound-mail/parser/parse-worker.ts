@@ -3,6 +3,7 @@
  * the build (dist/src/inbound-mail/parser/parse-worker.js): runs `parseMail` on one raw mail and
  * answers a ParseOutcome. The attachments' contents are transferred back, not copied.
  */
+import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { MailParseError } from './mail-parse-error';
 import { parseMail, preloadParser } from './parse-mail';
@@ -32,12 +33,14 @@ function withTransfer<T extends object>(value: T, transfer: ArrayBuffer[]): T {
 async function parseTask(task: ParseTask): Promise<ParseOutcome> {
   new Float64Array(task.started)[0] = Date.now();
   const raw = Buffer.from(task.raw.buffer, task.raw.byteOffset, task.raw.byteLength);
+  // The mail's key when it has no Message-ID: hashed here, not on the event loop (~40 ms for 20 MB).
+  const rawSha256 = createHash('sha256').update(raw).digest('hex');
   try {
     const mail = await parseMail(raw);
-    return withTransfer<ParseOutcome>({ ok: true, mail }, ownBuffers(mail));
+    return withTransfer<ParseOutcome>({ ok: true, mail, rawSha256 }, ownBuffers(mail));
   } catch (e) {
     const error = e instanceof MailParseError ? e : new MailParseError('malformed', (e as Error).message);
-    return { ok: false, code: error.code, message: error.message };
+    return { ok: false, code: error.code, message: error.message, rawSha256 };
   }
 }
 
