@@ -9,7 +9,7 @@ import { postRaw, sql } from '../setup/mail';
  * quarantine with a reason), and what is stored is what the parser read (the parser's agreement
  * with the independent expectations is checked in test/integration/parser-corpus.int-spec.ts).
  */
-const CORPUS = path.resolve('../shared/corpus/stalwart');
+const CORPUS = path.resolve('test/corpus/stalwart');
 const files = ['rfc', 'legacy'].flatMap((dir) =>
   readdirSync(path.join(CORPUS, dir))
     .filter((f) => f.endsWith('.eml'))

@@ -7,7 +7,7 @@ import { ParsedMail } from '../../src/inbound-mail/parser/parsed-mail';
  * Runs every mail of the Stalwart corpus through parseMail and compares sender address, subject and
  * attachment names with the expectations of an independent parser (the Rust crate mail-parser).
  */
-const CORPUS = path.resolve('../shared/corpus/stalwart');
+const CORPUS = path.resolve('test/corpus/stalwart');
 const THRESHOLD = 0.98;
 
 type Field = 'from' | 'subject' | 'attachments';

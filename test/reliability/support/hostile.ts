@@ -13,7 +13,7 @@ function emlFiles(dir: string): string[] {
 
 /** Real emails to mutate: the shared Stalwart corpus and this repository's fixtures. */
 export function seedMails(): Array<{ name: string; raw: Buffer }> {
-  const files = [...emlFiles(path.resolve('../shared/corpus/stalwart')), ...emlFiles(path.resolve('test/fixtures'))];
+  const files = [...emlFiles(path.resolve('test/corpus/stalwart')), ...emlFiles(path.resolve('test/fixtures'))];
   return files.map((f) => ({ name: path.relative(path.resolve('..'), f), raw: fs.readFileSync(f) }));
 }
 
