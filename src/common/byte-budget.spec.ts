@@ -41,4 +41,15 @@ describe('ByteBudget', () => {
     await small;
     expect(order).toEqual(['large', 'small']);
   });
+
+  it('is a counting semaphore with holders of one unit each (ParsePool: a mail per thread)', async () => {
+    const slots = new ByteBudget(2);
+    await slots.acquire(1);
+    await slots.acquire(1);
+    const third = slots.acquire(1);
+    await expect(settled(third)).resolves.toBe(false);
+    slots.release(1);
+    await expect(settled(third)).resolves.toBe(true);
+    expect(slots.held).toBe(2);
+  });
 });

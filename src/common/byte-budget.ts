@@ -1,5 +1,5 @@
 /**
- * A weighted semaphore over bytes: holders together hold at most `budget` bytes, and one holder
+ * A weighted semaphore over bytes (or any unit: ParsePool counts mails, one each): holders together hold at most `budget` bytes, and one holder
  * always gets in when nobody else holds any (a mail larger than the budget still goes through, on
  * its own). Waiters are served in arrival order, so a large one is not starved by small ones.
  */

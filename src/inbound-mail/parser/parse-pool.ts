@@ -8,7 +8,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { MailParseError } from './mail-parse-error';
 import { ParseOutcome, ParseTask, reviveParsedMail } from './parse-outcome';
 import { ParsedMail } from './parsed-mail';
-import { Slots } from './slots';
+import { ByteBudget } from '../../common/byte-budget';
 
 /**
  * How long a parse thread above the first stays without work before it exits: a new one costs
@@ -63,7 +63,8 @@ export class ParsePool implements OnApplicationShutdown {
   private readonly file: string;
   private readonly threads: number;
   private readonly timeoutMs: number;
-  private readonly slots: Slots;
+  /** Mails handed to a thread, one unit each: at most one per thread (see `parseHashed`). */
+  private readonly slots: ByteBudget;
   private pool: Piscina | undefined;
   private closed = false;
 
@@ -71,7 +72,7 @@ export class ParsePool implements OnApplicationShutdown {
     this.file = parseWorkerFile();
     this.threads = config.mail.parseWorkers || defaultParseThreads();
     this.timeoutMs = config.mail.parseTimeoutMs;
-    this.slots = new Slots(this.threads);
+    this.slots = new ByteBudget(this.threads);
   }
 
   /** Parses one raw mail; throws MailParseError (a `timeout` one past the deadline) or a thread's failure. */
@@ -84,7 +85,7 @@ export class ParsePool implements OnApplicationShutdown {
    * carries the hash too when the thread got that far (not past a deadline).
    */
   async parseHashed(raw: Buffer): Promise<{ mail: ParsedMail; rawSha256: string }> {
-    await this.slots.acquire();
+    await this.slots.acquire(1);
     try {
       const outcome = await this.run(raw);
       if (!outcome.ok) {
@@ -94,7 +95,7 @@ export class ParsePool implements OnApplicationShutdown {
       }
       return { mail: reviveParsedMail(outcome.mail), rawSha256: outcome.rawSha256 };
     } finally {
-      this.slots.release();
+      this.slots.release(1);
     }
   }
 
