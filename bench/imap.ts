@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { SmtpSink } from '../test/setup/smtp-sink';
 import { startDovecot, SUPPORT_USER, TestDovecot } from '../test/setup/dovecot';
 import { BenchMail, makeMail, planMails } from './emails';
-import { check, createDatabase, hasDovecot, main, pct, record, rng, ROOT, round, startApp } from './lib';
+import { check, createDatabase, hasDovecot, main, pct, record, rng, ROOT, round, RUNS_FILE, startApp } from './lib';
 import { dataSet } from './webhook-ingest';
 
 const IMAP_MAILS = Number(process.env.BENCH_IMAP_MAILS ?? 5_000);
@@ -61,11 +61,11 @@ async function count(url: string, sql: string): Promise<number> {
   }
 }
 
-/** The webhook rate of the same `npm run bench` run, else the latest one recorded in BENCHMARKS.md. */
+/** The webhook rate of the same `npm run bench` run, else the latest one recorded in bench/results/runs.md. */
 function webhookRate(given?: number): number | undefined {
   if (given) return given;
   if (process.env.BENCH_WEBHOOK_RATE) return Number(process.env.BENCH_WEBHOOK_RATE);
-  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const file = RUNS_FILE;
   if (!fs.existsSync(file)) return undefined;
   const rows = fs
     .readFileSync(file, 'utf8')

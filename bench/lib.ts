@@ -90,31 +90,32 @@ async function pgVersion(): Promise<string> {
   return pgVersionCache;
 }
 
-/** `2 cpu, 23.5 GB, node v20, pg 15.20`: the machine column of BENCHMARKS.md. */
+/** `2 cpu, 23.5 GB, node v20, pg 15.20`: the machine column of bench/results/runs.md. */
 export async function machine(): Promise<string> {
   const cpus = os.availableParallelism?.() ?? os.cpus().length;
   return `${cpus} cpu, ${round(os.totalmem() / 2 ** 30)} GB, node ${process.version}, pg ${await pgVersion()}`;
 }
 
-const RUNS_HEADER = '## Runs (appended by `npm run bench`)';
+/** Where every run's dated row goes (BENCHMARKS.md keeps the method and the latest figures). */
+export const RUNS_FILE = path.join(ROOT, 'bench', 'results', 'runs.md');
+const RUNS_HEADER = '# Runs (appended by `npm run bench`)';
 
-/** Prints the figures and appends a dated row to BENCHMARKS.md (scenario | figures | targets | machine). */
+/** Prints the figures and appends a dated row to bench/results/runs.md (scenario | figures | targets | machine). */
 export async function record(
   scenario: string,
   figures: Record<string, string | number>,
   verdict: string,
 ): Promise<void> {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const file = RUNS_FILE;
   const text = Object.entries(figures)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const label = process.env.BENCH_LABEL ? ` (${process.env.BENCH_LABEL})` : '';
   const row = `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${scenario}${label} | ${text} | ${verdict} | ${await machine()} |\n`;
   console.log(`\n[${scenario}] ${text}\n  -> ${verdict}`);
-  let current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (!current.includes(RUNS_HEADER)) {
-    current += `\n${RUNS_HEADER}\n\n| date (UTC) | scenario | figures | targets | machine |\n|---|---|---|---|---|\n`;
-    fs.writeFileSync(file, current);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${RUNS_HEADER}\n\n| date (UTC) | scenario | figures | targets | machine |\n|---|---|---|---|---|\n`);
   }
   fs.appendFileSync(file, row);
 }

@@ -356,10 +356,10 @@ async function startFloor(
 const PLANS_START = '<!-- queue-plans:start -->';
 const PLANS_END = '<!-- queue-plans:end -->';
 
-/** Replaces the plans section of BENCHMARKS.md with this run's plans. */
+/** Replaces the plans section of bench/results/queue-plans.md with this run's plans. */
 function writePlans(text: string): void {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const file = path.join(ROOT, 'bench', 'results', 'queue-plans.md');
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Queue plans\n';
   const block = `${PLANS_START}\n${text}\n${PLANS_END}`;
   const a = current.indexOf(PLANS_START);
   const b = current.indexOf(PLANS_END);
@@ -428,7 +428,7 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         seqScans += scans;
         // At 10 connections the SQL alone, the HTTP floor (a bare route running the same SQL) and the
         // app take turns, ROUNDS slices each, so that all see the same machine: its speed moves by 2x
-        // within minutes (BENCHMARKS.md), and a ratio of two runs a minute apart measured that as
+        // within minutes (bench/results/history.md), and a ratio of two runs a minute apart measured that as
         // much as the app.
         const floorServer = await startFloor(db.url, adminId, statements);
         const slices: Record<'app' | 'sql' | 'floor', { latencies: Weighted[] }[]> = { app: [], sql: [], floor: [] };
