@@ -50,7 +50,13 @@ describe('configuration', () => {
     /** Values the repository's sample files shipped (docker/maildesk.env until issue 16). */
     const SHIPPED = ['change-me-please', 'change-me-to-a-long-random-token', 'change-me-to-a-long-random-secret'];
     /** Sample files an operator copies from: every secret they carry must be refused. */
-    const SAMPLE_FILES = ['docker/maildesk.env', '.env.sample', 'README.md', 'docker/docker-compose.yml'];
+    const SAMPLE_FILES = [
+      'docker/maildesk.env',
+      '.env.sample',
+      'README.md',
+      'docker/docker-compose.yml',
+      ...fs.readdirSync('docs').map((f) => `docs/${f}`),
+    ];
     const refused = (name: string, value: string) => {
       try {
         loadConfig({ [name]: value });
