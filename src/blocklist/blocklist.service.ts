@@ -1,6 +1,6 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { BlocklistRepository, type BlocklistRow, type BlocklistStore } from './blocklist.repository';
 
 /** One blocked sender pattern. */
 export interface BlockedPattern {
@@ -46,16 +46,8 @@ export function candidatePatterns(address: string): string[] {
   return [a, `@${labels.join('.')}`, ...labels.map((_, i) => `*.${labels.slice(i).join('.')}`)];
 }
 
-function fromRow(r: Record<string, unknown>): BlockedPattern {
-  const pattern = r.pattern as string;
-  return {
-    id: Number(r.id),
-    pattern,
-    kind: patternKind(pattern),
-    reason: (r.reason as string | null) ?? null,
-    createdBy: r.created_by === null || r.created_by === undefined ? null : Number(r.created_by),
-    createdAt: new Date(r.created_at as string | Date),
-  };
+function withKind(row: BlocklistRow): BlockedPattern {
+  return { ...row, kind: patternKind(row.pattern) };
 }
 
 /**
@@ -64,38 +56,30 @@ function fromRow(r: Record<string, unknown>): BlockedPattern {
  */
 @Injectable()
 export class BlocklistService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@Inject(BlocklistRepository) private readonly blocklist: BlocklistStore) {}
 
   /** Every pattern, oldest first. */
   async list(): Promise<BlockedPattern[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT * FROM blocklist ORDER BY id`);
-    return rows.map(fromRow);
+    return (await this.blocklist.list()).map(withKind);
   }
 
   /** Adds a pattern; 409 when it is already listed. */
   async add(pattern: string, reason: string | null, operatorId: number | null): Promise<BlockedPattern> {
     const p = normalizePattern(pattern);
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `INSERT INTO blocklist (pattern, reason, created_by) VALUES ($1, $2, $3) ON CONFLICT (pattern) DO NOTHING RETURNING *`,
-      [p, reason?.trim() || null, operatorId],
-    );
-    if (!rows[0]) throw new ConflictException(`${p} is already blocked`);
-    return fromRow(rows[0]);
+    const row = await this.blocklist.insert(p, reason?.trim() || null, operatorId);
+    if (!row) throw new ConflictException(`${p} is already blocked`);
+    return withKind(row);
   }
 
   /** Removes a pattern; 404 when there is none with this id. */
   async remove(id: number): Promise<void> {
-    const [, count]: [unknown, number] = await this.dataSource.query(`DELETE FROM blocklist WHERE id = $1`, [id]);
-    if (!count) throw new NotFoundException(`blocklist entry ${id} does not exist`);
+    if (!(await this.blocklist.delete(id))) throw new NotFoundException(`blocklist entry ${id} does not exist`);
   }
 
   /** The most specific pattern blocking `address`, or null (in the caller's transaction when given). */
-  async match(address: string, manager: EntityManager = this.dataSource.manager): Promise<BlockedPattern | null> {
+  async match(address: string, manager?: EntityManager): Promise<BlockedPattern | null> {
     if (!address) return null;
-    const rows: Record<string, unknown>[] = await manager.query(
-      `SELECT * FROM blocklist WHERE pattern = ANY ($1) ORDER BY length(pattern) DESC LIMIT 1`,
-      [candidatePatterns(address)],
-    );
-    return rows[0] ? fromRow(rows[0]) : null;
+    const row = await this.blocklist.longestMatch(candidatePatterns(address), manager);
+    return row ? withKind(row) : null;
   }
 }
