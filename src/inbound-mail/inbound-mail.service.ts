@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { ByteBudget } from '../common/byte-budget';
 import { sha256Hex } from '../common/sha256';
+import { queryWithLargeValues } from '../database/large-values';
 import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -205,7 +206,8 @@ export class InboundMailService {
     mail: ParsedMail,
     dedupeKey: string,
   ): Promise<string> {
-    const rows: Array<{ id: string }> = await manager.query(
+    const rows: Array<{ id: string }> = await queryWithLargeValues(
+      manager,
       `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
        ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1,
@@ -366,7 +368,8 @@ export class InboundMailService {
     mail: ParsedMail | null,
     reason: string,
   ): Promise<IngestResult> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
+    const rows: Array<{ id: string }> = await queryWithLargeValues(
+      this.dataSource.manager,
       `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status, reason, processed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'quarantined', $8, clock_timestamp())
        ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_mail.attempts + 1, reason = EXCLUDED.reason,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { OutboxService } from '../outbound-mail/outbox.service';
+import { queryWithLargeValues } from '../database/large-values';
 import { NEXT_SEQ_UPDATE } from '../requests/requests.service';
 import { Attachment } from './attachment.entity';
 import { Message, MessageDirection, MessageKind, SenderSource } from './message.entity';
@@ -159,7 +160,8 @@ export class MessagesService {
     const seq = rows[0].seq;
     const id = rows[0].id;
     for (const a of m.attachments ?? []) {
-      await manager.query(
+      await queryWithLargeValues(
+        manager,
         `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
          VALUES ($1,$2,$3,$4,$5,$6,$7)`,
         [id, a.filename, a.contentType, a.size, a.sha256, a.contentId, a.content],
