@@ -31,6 +31,7 @@ import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AssignRequestDto } from '../requests/dto/assign.dto';
 import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
+import { RequestLifecycleService } from '../requests/request-lifecycle.service';
 import { RequestsService } from '../requests/requests.service';
 import { ConversationService } from './conversation.service';
 import {
@@ -54,6 +55,7 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
 @Controller('requests')
 export class MessagesController {
   constructor(
+    private readonly lifecycle: RequestLifecycleService,
     private readonly conversation: ConversationService,
     private readonly messages: MessagesService,
     private readonly requests: RequestsService,
@@ -79,7 +81,7 @@ export class MessagesController {
     @Body() body: AssignRequestDto,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.assign(id, actor, body.operatorId));
+    return toRequestResponse(await this.lifecycle.assign(id, actor, body.operatorId));
   }
 
   @Post(':id/unassign')
@@ -93,7 +95,7 @@ export class MessagesController {
     @Param('id', ParseIdPipe) id: number,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.unassign(id, actor));
+    return toRequestResponse(await this.lifecycle.unassign(id, actor));
   }
 
   @Post(':id/close')
@@ -105,7 +107,7 @@ export class MessagesController {
     @Param('id', ParseIdPipe) id: number,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.close(id, actor));
+    return toRequestResponse(await this.lifecycle.close(id, actor));
   }
 
   @Get(':id/messages')
