@@ -88,6 +88,31 @@ export interface AppendedRow {
   createdAt: Date;
 }
 
+/** The message `m` as stored by the append statement, which gave it `row`. */
+export function appendedMessage(m: NewMessage, row: AppendedRow): Message {
+  return Object.assign(new Message(), {
+    id: row.id,
+    requestId: m.requestId,
+    seq: row.seq,
+    direction: m.direction,
+    kind: m.kind,
+    operatorId: m.operatorId ?? null,
+    fromAddress: m.fromAddress,
+    fromName: m.fromName ?? null,
+    senderSource: m.senderSource ?? null,
+    toAddresses: m.to,
+    ccAddresses: m.cc ?? [],
+    subject: m.subject,
+    text: m.text,
+    html: m.html ?? null,
+    messageId: m.messageId,
+    inReplyTo: m.inReplyTo ?? null,
+    references: m.references ?? [],
+    createdAt: row.createdAt,
+    sentAt: null,
+  });
+}
+
 /** One message of a conversation page: text and html cut, and whether they were. */
 export interface PageMessage {
   message: Message;

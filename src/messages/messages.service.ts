@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { Attachment } from './attachment.entity';
 import { Message } from './message.entity';
-import { MessagesRepository, type MessagesStore, type NewMessage } from './messages.repository';
+import { appendedMessage, MessagesRepository, type MessagesStore, type NewMessage } from './messages.repository';
 
 export type { NewAttachment, NewMessage } from './messages.repository';
 
@@ -64,27 +64,7 @@ export class MessagesService {
     const row = await this.store.append(manager, m, searchTextOf(m));
     if (!row) throw new Error(`request ${m.requestId} does not exist`);
     for (const a of m.attachments ?? []) await this.store.insertAttachment(manager, row.id, a);
-    return Object.assign(new Message(), {
-      id: row.id,
-      requestId: m.requestId,
-      seq: row.seq,
-      direction: m.direction,
-      kind: m.kind,
-      operatorId: m.operatorId ?? null,
-      fromAddress: m.fromAddress,
-      fromName: m.fromName ?? null,
-      senderSource: m.senderSource ?? null,
-      toAddresses: m.to,
-      ccAddresses: m.cc ?? [],
-      subject: m.subject,
-      text: m.text,
-      html: m.html ?? null,
-      messageId: m.messageId,
-      inReplyTo: m.inReplyTo ?? null,
-      references: m.references ?? [],
-      createdAt: row.createdAt,
-      sentAt: null,
-    });
+    return appendedMessage(m, row);
   }
 
   /** The request a Message-ID of its conversation belongs to (ours or the customer's). */

@@ -7,12 +7,13 @@
 import type { EntityManager } from 'typeorm';
 import { Attachment } from '../../src/messages/attachment.entity';
 import { Message } from '../../src/messages/message.entity';
-import type {
-  AppendedRow,
-  MessagesStore,
-  NewAttachment,
-  NewMessage,
-  PageRows,
+import {
+  appendedMessage,
+  type AppendedRow,
+  type MessagesStore,
+  type NewAttachment,
+  type NewMessage,
+  type PageRows,
 } from '../../src/messages/messages.repository';
 import type { DeliveryLookup } from '../../src/messages/messages.service';
 import type { ConversationOutbox } from '../../src/messages/conversation.service';
@@ -138,27 +139,7 @@ export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecyc
     if (m.firstResponse && !r.firstResponseAt) r.firstResponseAt = new Date();
     if (searchText) r.searchText.push(searchText);
     const row = { id: this.messages.length + 1, seq: r.lastSeq, createdAt: new Date() };
-    this.messages.push(
-      Object.assign(new Message(), {
-        ...row,
-        requestId: m.requestId,
-        direction: m.direction,
-        kind: m.kind,
-        operatorId: m.operatorId ?? null,
-        fromAddress: m.fromAddress,
-        fromName: m.fromName ?? null,
-        senderSource: m.senderSource ?? null,
-        toAddresses: m.to,
-        ccAddresses: m.cc ?? [],
-        subject: m.subject,
-        text: m.text,
-        html: m.html ?? null,
-        messageId: m.messageId,
-        inReplyTo: m.inReplyTo ?? null,
-        references: m.references ?? [],
-        sentAt: null,
-      }),
-    );
+    this.messages.push(appendedMessage(m, row));
     return Promise.resolve(row);
   }
 
