@@ -47,7 +47,8 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
 
 /**
  * Working a request's conversation: take it, close it, read and write its messages. (Lives in the
- * messages module because these actions send mail to the customer.)
+ * messages module because these actions send mail to the customer; taking, handing over and
+ * closing are RequestLifecycleService's rules, in the requests module.)
  */
 @OperatorApi('requests')
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
