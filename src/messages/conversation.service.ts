@@ -1,26 +1,18 @@
-import {
-  BadRequestException,
-  ConflictException,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-} from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { AuthOperator } from '../common/auth.decorators';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { AuthOperator } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ratingLinks } from '../feedback/rating-token';
-import { OperatorsService } from '../operators/operators.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
-import { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
+import type { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
-import { ServiceRequest } from '../requests/request.entity';
+import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
+import type { ServiceRequest } from '../requests/request.entity';
 import { RequestsService } from '../requests/requests.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import { MessagesRepository, type MessagesStore } from './messages.repository';
 import { MessagesService, MessageView, NewAttachment } from './messages.service';
 
 /** Addresses that never get an automatic answer (RFC 3834 section 2 and common practice). */
@@ -38,159 +30,27 @@ export function baseSubject(subject: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
+/** What the conversation asks of the outbox: our Message-IDs, queueing mail, and the auto-reply count. */
+export type ConversationOutbox = Pick<OutboxService, 'newMessageId' | 'enqueue' | 'kick' | 'countAutoRepliesSince'>;
+
 /**
- * Everything that happens to a request's conversation: taking and closing it, operators writing to
- * the customer, and the automatic answers. Each change and the mail it causes commit together.
+ * What is written to a request's customer: operators' messages and the automatic answers (these
+ * also for RequestLifecycleService, which takes and closes requests). Each message and the mail it
+ * causes commit together.
  */
 @Injectable()
-export class ConversationService {
+export class ConversationService implements LifecycleAutoReplies {
   private readonly logger = new Logger(ConversationService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(MessagesRepository) private readonly store: Pick<MessagesStore, 'transaction'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly requests: RequestsService,
+    @Inject(RequestsService) private readonly requests: RequestRecords,
     private readonly messages: MessagesService,
-    private readonly operators: OperatorsService,
-    private readonly outbox: OutboxService,
-    private readonly templates: TemplatesService,
-    private readonly webhooks: WebhooksService,
+    @Inject(OutboxService) private readonly outbox: ConversationOutbox,
+    @Inject(TemplatesService) private readonly templates: Pick<TemplatesService, 'render'>,
+    @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
   ) {}
-
-  /**
-   * `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer.
-   * An admin naming `operatorId` for a request in progress reassigns it instead (see reassign).
-   * 409 when the assignee already holds OPERATOR_MAX_OPEN requests in progress.
-   */
-  async assign(requestId: number, actor: AuthOperator, operatorId?: number): Promise<ServiceRequest> {
-    const assignee = operatorId ?? actor.id;
-    if (assignee !== actor.id && actor.role !== 'admin') {
-      throw new ForbiddenException('only an admin can assign a request to someone else');
-    }
-    const operator = assignee === actor.id ? actor : await this.operators.activeIdentity(assignee);
-    if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
-    await this.dataSource.transaction(async (manager) => {
-      const request = await this.mustFind(manager, requestId);
-      const current = await this.requests.lockForUpdate(manager, requestId);
-      if (actor.role === 'admin' && operatorId !== undefined && current?.status === 'in_progress') {
-        await this.reassignLocked(manager, request, current.operatorId, { id: assignee, name: operator.name }, actor);
-        return;
-      }
-      if (current?.status === 'new') await this.checkCapacity(manager, assignee);
-      if (!(await this.requests.transition(manager, requestId, 'new', 'in_progress', assignee))) {
-        throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
-      }
-      await this.requests.addEvent(manager, requestId, {
-        type: 'assigned',
-        actor: 'operator',
-        operatorId: actor.id,
-        data: { operatorId: assignee, operatorName: operator.name },
-      });
-      await this.sendAutoReply(manager, requestId, 'assigned', { operatorName: operator.name });
-      await this.webhooks.enqueue(manager, 'request.assigned', {
-        requestId,
-        subject: request.subject,
-        operatorId: assignee,
-        operatorName: operator.name,
-        assignedBy: actor.id,
-      });
-    });
-    this.outbox.kick();
-    return (await this.requests.findById(requestId))!;
-  }
-
-  /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
-  async unassign(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
-    await this.dataSource.transaction(async (manager) => {
-      const current = await this.requests.lockForUpdate(manager, requestId);
-      if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
-      if (current.status !== 'in_progress' || !(await this.requests.setAssignee(manager, requestId, null))) {
-        throw new ConflictException(
-          `request ${requestId} is ${current.status}: only a request in progress can be unassigned`,
-        );
-      }
-      await this.requests.addEvent(manager, requestId, {
-        type: 'unassigned',
-        actor: 'operator',
-        operatorId: actor.id,
-        data: { fromOperatorId: current.operatorId },
-      });
-    });
-    return (await this.requests.findById(requestId))!;
-  }
-
-  /**
-   * Moves a request in progress (row locked by the caller) to another operator: a `reassigned` event;
-   * the customer is mailed only with REASSIGN_NOTIFY.
-   */
-  private async reassignLocked(
-    manager: EntityManager,
-    request: ServiceRequest,
-    fromOperatorId: number | null,
-    to: { id: number; name: string },
-    actor: AuthOperator,
-  ): Promise<void> {
-    if (fromOperatorId === to.id)
-      throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
-    await this.checkCapacity(manager, to.id);
-    if (!(await this.requests.setAssignee(manager, request.id, to.id))) {
-      throw new ConflictException(`request ${request.id} is not in progress: it cannot be reassigned`);
-    }
-    await this.requests.addEvent(manager, request.id, {
-      type: 'reassigned',
-      actor: 'operator',
-      operatorId: actor.id,
-      data: { fromOperatorId, operatorId: to.id, operatorName: to.name },
-    });
-    if (this.config.assignment.reassignNotify)
-      await this.sendAutoReply(manager, request.id, 'assigned', { operatorName: to.name });
-    await this.webhooks.enqueue(manager, 'request.assigned', {
-      requestId: request.id,
-      subject: request.subject,
-      operatorId: to.id,
-      operatorName: to.name,
-      assignedBy: actor.id,
-      reassignedFrom: fromOperatorId,
-    });
-  }
-
-  /**
-   * 409 when the operator already holds OPERATOR_MAX_OPEN requests in progress. The operator's row
-   * lock makes concurrent assignments to one operator count one after the other.
-   */
-  private async checkCapacity(manager: EntityManager, operatorId: number): Promise<void> {
-    const max = this.config.assignment.operatorMaxOpen;
-    if (max <= 0) return;
-    await manager.query(`SELECT id FROM operators WHERE id = $1 FOR UPDATE`, [operatorId]);
-    const open = await this.requests.countInProgress(manager, operatorId);
-    if (open >= max) {
-      throw new ConflictException(
-        `operator ${operatorId} already has ${open} requests in progress (the limit, OPERATOR_MAX_OPEN, is ${max})`,
-      );
-    }
-  }
-
-  /** `in_progress` -> `closed`; mails the customer. */
-  async close(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
-    await this.dataSource.transaction(async (manager) => {
-      const request = await this.mustFind(manager, requestId);
-      if (!(await this.requests.transition(manager, requestId, 'in_progress', 'closed'))) {
-        throw new ConflictException(
-          `request ${requestId} is ${request.status}: only a request in progress can be closed`,
-        );
-      }
-      await this.requests.addEvent(manager, requestId, { type: 'closed', actor: 'operator', operatorId: actor.id });
-      await this.sendAutoReply(manager, requestId, 'closed', { operatorName: actor.name });
-      await this.webhooks.enqueue(manager, 'request.closed', {
-        requestId,
-        subject: request.subject,
-        closedBy: actor.id,
-        operatorName: actor.name,
-      });
-    });
-    this.outbox.kick();
-    return (await this.requests.findById(requestId))!;
-  }
 
   /** An operator writes to the customer: stored, and emailed in the customer's thread. */
   async postOperatorMessage(
@@ -198,7 +58,7 @@ export class ConversationService {
     actor: AuthOperator,
     body: { text: string; html?: string | null; attachments?: NewAttachment[] },
   ): Promise<MessageView> {
-    const messageRowId = await this.dataSource.transaction(async (manager) => {
+    const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;

@@ -31,6 +31,7 @@ import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AssignRequestDto } from '../requests/dto/assign.dto';
 import { RequestResponseDto, toRequestResponse } from '../requests/dto/request.dto';
+import { RequestLifecycleService } from '../requests/request-lifecycle.service';
 import { RequestsService } from '../requests/requests.service';
 import { ConversationService } from './conversation.service';
 import {
@@ -46,7 +47,8 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
 
 /**
  * Working a request's conversation: take it, close it, read and write its messages. (Lives in the
- * messages module because these actions send mail to the customer.)
+ * messages module because these actions send mail to the customer; taking, handing over and
+ * closing are RequestLifecycleService's rules, in the requests module.)
  */
 @OperatorApi('requests')
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
@@ -54,6 +56,7 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
 @Controller('requests')
 export class MessagesController {
   constructor(
+    private readonly lifecycle: RequestLifecycleService,
     private readonly conversation: ConversationService,
     private readonly messages: MessagesService,
     private readonly requests: RequestsService,
@@ -79,7 +82,7 @@ export class MessagesController {
     @Body() body: AssignRequestDto,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.assign(id, actor, body.operatorId));
+    return toRequestResponse(await this.lifecycle.assign(id, actor, body.operatorId));
   }
 
   @Post(':id/unassign')
@@ -93,7 +96,7 @@ export class MessagesController {
     @Param('id', ParseIdPipe) id: number,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.unassign(id, actor));
+    return toRequestResponse(await this.lifecycle.unassign(id, actor));
   }
 
   @Post(':id/close')
@@ -105,7 +108,7 @@ export class MessagesController {
     @Param('id', ParseIdPipe) id: number,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
-    return toRequestResponse(await this.conversation.close(id, actor));
+    return toRequestResponse(await this.lifecycle.close(id, actor));
   }
 
   @Get(':id/messages')

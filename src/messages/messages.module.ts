@@ -1,10 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { MultipartModule } from '@nestjs/platform-fastify/multipart';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { OperatorsModule } from '../operators/operators.module';
 import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
+import { RequestLifecycleService } from '../requests/request-lifecycle.service';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Attachment } from './attachment.entity';
@@ -12,6 +12,7 @@ import { AttachmentsController } from './attachments.controller';
 import { ConversationService } from './conversation.service';
 import { Message } from './message.entity';
 import { MessagesController } from './messages.controller';
+import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { NotesController } from './notes.controller';
 import { NotesService } from './notes.service';
@@ -28,12 +29,25 @@ import { NotesService } from './notes.service';
     }),
     TypeOrmModule.forFeature([Message, Attachment]),
     RequestsModule,
-    OperatorsModule,
     OutboundMailModule,
     WebhooksModule,
   ],
   controllers: [MessagesController, AttachmentsController, NotesController],
-  providers: [MessagesService, ConversationService, NotesService],
+  providers: [MessagesRepository, MessagesService, ConversationService, NotesService],
   exports: [MessagesService, ConversationService],
 })
-export class MessagesModule {}
+export class MessagesModule implements OnModuleInit {
+  constructor(
+    private readonly lifecycle: RequestLifecycleService,
+    private readonly conversation: ConversationService,
+  ) {}
+
+  /**
+   * Taking and closing a request mails the customer: RequestsModule's lifecycle gets its automatic
+   * answers from ConversationService here, since this module depends on RequestsModule and not the
+   * other way round (no import cycle, no forwardRef).
+   */
+  onModuleInit(): void {
+    this.lifecycle.useAutoReplies(this.conversation);
+  }
+}

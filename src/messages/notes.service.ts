@@ -1,9 +1,9 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthOperator } from '../common/auth.decorators';
 import { OutboxService } from '../outbound-mail/outbox.service';
+import type { RequestRecords } from '../requests/request-lifecycle.service';
 import { RequestsService } from '../requests/requests.service';
+import { MessagesRepository, type MessagesStore } from './messages.repository';
 import { MessagesService, MessageView } from './messages.service';
 
 /**
@@ -13,15 +13,15 @@ import { MessagesService, MessageView } from './messages.service';
 @Injectable()
 export class NotesService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly requests: RequestsService,
+    @Inject(MessagesRepository) private readonly store: Pick<MessagesStore, 'transaction'>,
+    @Inject(RequestsService) private readonly requests: RequestRecords,
     private readonly messages: MessagesService,
-    private readonly outbox: OutboxService,
+    @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'newMessageId'>,
   ) {}
 
   /** Adds a note (any status, closed included) and a `note` event, in one transaction. */
   async add(requestId: number, actor: AuthOperator, text: string): Promise<MessageView> {
-    const messageRowId = await this.dataSource.transaction(async (manager) => {
+    const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.requests.findById(requestId, manager);
       if (!request) throw new NotFoundException(`request ${requestId} does not exist`);
       const message = await this.messages.append(manager, {

@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OperatorsModule } from '../operators/operators.module';
+import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
+import { RequestLifecycleRepository } from './request-lifecycle.repository';
+import { RequestLifecycleService } from './request-lifecycle.service';
 import { RequestQueryService } from './request-query.service';
 import { ServiceRequest } from './request.entity';
 import { RequestsController } from './requests.controller';
@@ -9,9 +14,15 @@ import { RequestsService } from './requests.service';
 import { SlaMonitor } from './sla-monitor';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ServiceRequest, Customer, RequestEvent])],
+  imports: [
+    TypeOrmModule.forFeature([ServiceRequest, Customer, RequestEvent]),
+    // What the lifecycle (RequestLifecycleService) needs: none of these depends on requests.
+    OperatorsModule,
+    OutboundMailModule,
+    WebhooksModule,
+  ],
   controllers: [RequestsController],
-  providers: [RequestsService, RequestQueryService, SlaMonitor],
-  exports: [RequestsService],
+  providers: [RequestsService, RequestQueryService, SlaMonitor, RequestLifecycleService, RequestLifecycleRepository],
+  exports: [RequestsService, RequestLifecycleService],
 })
 export class RequestsModule {}

@@ -14,19 +14,6 @@ const FIND_BY_ID = `SELECT ${REQUEST_COLUMNS}
   FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
   WHERE r.id = $1`;
 
-/**
- * Reserves the next message number on request $1 (its row lock until commit keeps `seq` gapless),
- * touches its activity times ($2: direction 'in' or 'out'; $3: whether this is the first response)
- * and appends $4 to its search vector (positions stripped, at most 10,000 characters per message;
- * '' adds nothing). RETURNING last_seq. MessagesService.append runs it in the CTE that inserts the
- * message.
- */
-export const NEXT_SEQ_UPDATE = `UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
-         last_message_at = CASE WHEN $2 = 'in' OR last_message_at IS NULL THEN clock_timestamp() ELSE last_message_at END,
-         first_response_at = CASE WHEN $3::boolean AND first_response_at IS NULL THEN clock_timestamp() ELSE first_response_at END,
-         search_vector = CASE WHEN $4 = '' THEN search_vector ELSE search_vector || strip(to_tsvector('simple', left($4, 10000))) END
-       WHERE id = $1 RETURNING last_seq`;
-
 export interface NewEvent {
   type: RequestEventType;
   actor: EventActor;

@@ -1,0 +1,268 @@
+import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { MemoryDesk } from '../../test/fakes/memory-desk';
+import type { AuthOperator } from '../common/auth.decorators';
+import { loadConfig } from '../config/config';
+import { TemplatesService } from '../outbound-mail/templates.service';
+import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
+import { baseSubject, ConversationService } from './conversation.service';
+import { MessagesService } from './messages.service';
+
+const MANAGER = {} as EntityManager;
+const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator' };
+
+describe('ConversationService rules', () => {
+  let desk: MemoryDesk;
+  let messages: MessagesService;
+  let conversation: ConversationService;
+
+  // Each suppressed answer is logged; the events say the same here.
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(() => {
+    desk = new MemoryDesk();
+    messages = new MessagesService(desk, desk.outbox);
+    const config = loadConfig({
+      SUPPORT_ADDRESS: 'help@desk.example',
+      SUPPORT_NAME: 'Desk Help',
+      JWT_SECRET: 'a-test-secret-of-32-characters!!',
+      PUBLIC_URL: 'https://desk.example',
+      AUTO_REPLY_LIMIT_PER_HOUR: '2',
+    });
+    conversation = new ConversationService(
+      desk,
+      config,
+      desk,
+      messages,
+      desk.outbox,
+      new TemplatesService(config),
+      desk.webhooks,
+    );
+  });
+
+  /** The customer's mail on request `requestId`, as the inbound pipeline appends it. */
+  function customerMail(requestId: number, messageId: string, references: string[] = []) {
+    return messages.append(MANAGER, {
+      requestId,
+      direction: 'in',
+      kind: 'customer',
+      fromAddress: desk.requests.get(requestId)!.customer.email,
+      to: ['help@desk.example'],
+      subject: desk.requests.get(requestId)!.subject,
+      text: 'Hello',
+      messageId,
+      references,
+    });
+  }
+
+  describe('auto-replies', () => {
+    it('stores the answer as an auto_reply message, threaded under the customer mail, and queues it marked automatic', async () => {
+      desk.addRequest({
+        id: 10,
+        subject: 'Re: [#10] Printer',
+        customer: { email: 'ann@example.com', name: 'Ann', blocked: false },
+      });
+      await customerMail(10, 'first@example.com');
+      await customerMail(10, 'second@example.com', ['root@example.com', 'first@example.com']);
+
+      await expect(conversation.sendAutoReply(MANAGER, 10, 'assigned', { operatorName: 'Grace' })).resolves.toBe(true);
+
+      const reply = desk.messages[2];
+      expect(reply).toMatchObject({
+        requestId: 10,
+        seq: 3,
+        direction: 'out',
+        kind: 'auto_reply',
+        fromAddress: 'help@desk.example',
+        fromName: 'Desk Help',
+        toAddresses: ['ann@example.com'],
+        inReplyTo: 'second@example.com',
+        references: ['root@example.com', 'first@example.com', 'second@example.com'],
+      });
+      expect(reply.subject).toContain('[#10]');
+      expect(reply.subject).toContain('Printer');
+      expect(reply.subject).not.toMatch(/Re:/);
+      expect(reply.text).toContain('Grace');
+      expect(desk.mails).toEqual([
+        expect.objectContaining({
+          kind: 'auto_reply',
+          to: 'ann@example.com',
+          subject: reply.subject,
+          messageId: reply.messageId,
+          inReplyTo: 'second@example.com',
+          autoReply: true,
+          messageRowId: reply.id,
+        }),
+      ]);
+      expect(desk.eventsOf(10, 'auto_reply_sent')).toEqual([
+        { requestId: 10, type: 'auto_reply_sent', actor: 'system', data: { event: 'assigned', messageId: reply.id } },
+      ]);
+      // An automatic answer is neither searchable nor the request's first response.
+      expect(desk.requests.get(10)).toMatchObject({ firstResponseAt: null });
+      expect(desk.requests.get(10)!.searchText).toHaveLength(2);
+    });
+
+    it('starts a thread of its own when the customer never wrote, and puts the rating links in the closing mail', async () => {
+      desk.addRequest({ id: 10 });
+      await conversation.sendAutoReply(MANAGER, 10, 'closed', { operatorName: 'Grace' });
+      expect(desk.messages[0]).toMatchObject({ inReplyTo: null, references: [] });
+      expect(desk.messages[0].text).toContain('https://desk.example/');
+    });
+
+    it.each([
+      ['our own address', 'help@desk.example'],
+      ['automatic or no-reply address', 'no-reply@example.com'],
+      ['automatic or no-reply address', 'NoReply+tracking@example.com'],
+      ['automatic or no-reply address', 'do-not-reply@example.com'],
+      ['automatic or no-reply address', 'MAILER-DAEMON@example.com'],
+      ['automatic or no-reply address', 'postmaster@example.com'],
+      ['automatic or no-reply address', 'bounces-42@lists.example.com'],
+    ])('never answers %s (%s): no message, no mail, an auto_reply_suppressed event', async (reason, email) => {
+      desk.addRequest({ id: 10, customer: { email, name: null, blocked: false } });
+      await expect(conversation.sendAutoReply(MANAGER, 10, 'created')).resolves.toBe(false);
+      expect([desk.messages, desk.mails]).toEqual([[], []]);
+      expect(desk.eventsOf(10)).toEqual([
+        { requestId: 10, type: 'auto_reply_suppressed', actor: 'system', data: { event: 'created', reason } },
+      ]);
+    });
+
+    it('answers addresses that only look automatic', async () => {
+      for (const [id, email] of [
+        'noreplyfan@example.com',
+        'replies@example.com',
+        'info@bounces.example.com',
+      ].entries()) {
+        desk.addRequest({ id, customer: { email, name: null, blocked: false } });
+        await expect(conversation.sendAutoReply(MANAGER, id, 'created')).resolves.toBe(true);
+      }
+    });
+
+    it('never answers a blocked customer', async () => {
+      desk.addRequest({ id: 10, customer: { email: 'ann@example.com', name: null, blocked: true } });
+      await expect(conversation.sendAutoReply(MANAGER, 10, 'created')).resolves.toBe(false);
+      expect(desk.eventsOf(10)[0].data).toEqual({ event: 'created', reason: 'customer is blocked' });
+    });
+
+    it('stops at AUTO_REPLY_LIMIT_PER_HOUR answers to one address in the last hour, and says so', async () => {
+      desk.addRequest({ id: 10, customer: { email: 'ann@example.com', name: null, blocked: false } });
+      desk.addRequest({ id: 11, customer: { email: 'Ann@Example.com', name: null, blocked: false } });
+      await expect(conversation.sendAutoReply(MANAGER, 10, 'created')).resolves.toBe(true);
+      await expect(conversation.sendAutoReply(MANAGER, 10, 'assigned')).resolves.toBe(true);
+      await expect(conversation.sendAutoReply(MANAGER, 11, 'created')).resolves.toBe(false);
+      expect(desk.eventsOf(11)[0].data).toEqual({
+        event: 'created',
+        reason: 'rate limit: 2 auto-replies to this address in the last hour (limit 2)',
+      });
+      // Answers older than an hour no longer count.
+      for (const m of desk.mails) m.at = new Date(Date.now() - 3601_000);
+      await expect(conversation.sendAutoReply(MANAGER, 11, 'created')).resolves.toBe(true);
+    });
+
+    it('throws for a request that does not exist', async () => {
+      await expect(conversation.sendAutoReply(MANAGER, 99, 'created')).rejects.toBeInstanceOf(NotFoundException);
+    });
+  });
+
+  describe('an operator writing to the customer', () => {
+    it('stores the message as the first response, mails it in the thread, and says so in the history and a webhook', async () => {
+      desk.addRequest({
+        id: 10,
+        subject: 'RE: Fwd: [#10] Printer',
+        customer: { email: 'ann@example.com', name: null, blocked: false },
+      });
+      await customerMail(10, 'first@example.com');
+      const file = {
+        filename: 'log.txt',
+        contentType: 'text/plain',
+        size: 2,
+        sha256: 'x',
+        contentId: null,
+        content: Buffer.from('ok'),
+      };
+
+      const view = await conversation.postOperatorMessage(10, GRACE, { text: 'On it', attachments: [file] });
+
+      expect(view.message).toMatchObject({
+        seq: 2,
+        direction: 'out',
+        kind: 'operator',
+        operatorId: GRACE.id,
+        fromAddress: 'help@desk.example',
+        fromName: 'Grace',
+        toAddresses: ['ann@example.com'],
+        subject: 'Re: [#10] Printer',
+        inReplyTo: 'first@example.com',
+        references: ['first@example.com'],
+      });
+      expect(view.attachments).toMatchObject([{ filename: 'log.txt', messageId: view.message.id }]);
+      expect(view.delivery).toMatchObject({ status: 'pending' });
+      expect(desk.mails).toEqual([
+        expect.objectContaining({
+          kind: 'operator',
+          to: 'ann@example.com',
+          subject: 'Re: [#10] Printer',
+          messageRowId: view.message.id,
+        }),
+      ]);
+      expect(desk.mails[0].autoReply).toBeUndefined();
+      expect(desk.requests.get(10)!.firstResponseAt).toBeInstanceOf(Date);
+      expect(desk.requests.get(10)!.searchText[1]).toBe('Re: [#10] Printer On it');
+      expect(desk.eventsOf(10, 'message')).toEqual([
+        {
+          requestId: 10,
+          type: 'message',
+          actor: 'operator',
+          operatorId: GRACE.id,
+          data: { messageId: view.message.id, direction: 'out' },
+        },
+      ]);
+      expect(desk.webhookEvents).toEqual([
+        {
+          event: 'message.sent',
+          data: {
+            requestId: 10,
+            messageId: view.message.id,
+            operatorId: GRACE.id,
+            operatorName: 'Grace',
+            to: 'ann@example.com',
+            subject: 'Re: [#10] Printer',
+            text: 'On it',
+            attachments: ['log.txt'],
+          },
+        },
+      ]);
+      expect(desk.kicks).toBe(1);
+    });
+
+    it('cuts the text a webhook carries at WEBHOOK_TEXT_LIMIT', async () => {
+      desk.addRequest({ id: 10 });
+      const text = 'x'.repeat(WEBHOOK_TEXT_LIMIT + 10);
+      await conversation.postOperatorMessage(10, GRACE, { text });
+      expect(desk.webhookEvents[0].data.text).toHaveLength(WEBHOOK_TEXT_LIMIT);
+      expect(desk.messages[0].text).toBe(text);
+    });
+
+    it('refuses a closed request (409) and an unknown one (404), writing nothing', async () => {
+      desk.addRequest({ id: 10, status: 'closed' });
+      await expect(conversation.postOperatorMessage(10, GRACE, { text: 'Hi' })).rejects.toThrow(
+        new ConflictException('request 10 is closed'),
+      );
+      await expect(conversation.postOperatorMessage(11, GRACE, { text: 'Hi' })).rejects.toBeInstanceOf(
+        NotFoundException,
+      );
+      expect([desk.messages, desk.mails, desk.events, desk.webhookEvents, desk.kicks]).toEqual([[], [], [], [], 0]);
+    });
+  });
+
+  it.each([
+    ['Re: Printer', 'Printer'],
+    ['RE: Fwd: AW: SV: Printer', 'Printer'],
+    ['Re[2]: Printer', 'Printer'],
+    ['[#12] Re: Printer  on   fire', 'Printer on fire'],
+    ['Re: [#12] Re: Printer', 'Printer'],
+    ['Printer: Re: jam', 'Printer: Re: jam'],
+    ['', ''],
+  ])('baseSubject(%j) is %j', (subject, base) => {
+    expect(baseSubject(subject)).toBe(base);
+  });
+});

@@ -1,0 +1,206 @@
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { AuthOperator } from '../common/auth.decorators';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { OperatorsService } from '../operators/operators.service';
+import { OutboxService } from '../outbound-mail/outbox.service';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { RequestLifecycleRepository, type RequestLifecycleStore } from './request-lifecycle.repository';
+import { ServiceRequest } from './request.entity';
+import { RequestsService } from './requests.service';
+
+/**
+ * The customer's automatic answers, as the lifecycle sends them (in the caller's transaction;
+ * whether a mail was queued). ConversationService in src/messages/ writes them: the messages module
+ * depends on this one, not the other way round, so MessagesModule hands it over at start
+ * (`useAutoReplies`) instead of this module importing it.
+ */
+export interface LifecycleAutoReplies {
+  sendAutoReply(
+    manager: EntityManager,
+    requestId: number,
+    event: 'assigned' | 'closed',
+    vars?: { operatorName?: string },
+  ): Promise<boolean>;
+}
+
+/** What the lifecycle reads and writes through RequestsService: the request itself and its history. */
+export type RequestRecords = Pick<RequestsService, 'findById' | 'addEvent'>;
+
+/**
+ * A request's lifecycle: taking it (`new` -> `in_progress`), handing it to another operator,
+ * putting it back in the queue and closing it. Each change, its event, the customer's mail and the
+ * webhook it causes commit together.
+ */
+@Injectable()
+export class RequestLifecycleService {
+  private autoReplies: LifecycleAutoReplies | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RequestLifecycleRepository) private readonly store: RequestLifecycleStore,
+    @Inject(RequestsService) private readonly requests: RequestRecords,
+    @Inject(OperatorsService) private readonly operators: Pick<OperatorsService, 'activeIdentity'>,
+    @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'kick'>,
+    @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
+  ) {}
+
+  /** Who writes the assignment and closing mails (MessagesModule calls this once, at start). */
+  useAutoReplies(autoReplies: LifecycleAutoReplies): void {
+    this.autoReplies = autoReplies;
+  }
+
+  /**
+   * `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer.
+   * An admin naming `operatorId` for a request in progress reassigns it instead (see reassign).
+   * 409 when the assignee already holds OPERATOR_MAX_OPEN requests in progress.
+   */
+  async assign(requestId: number, actor: AuthOperator, operatorId?: number): Promise<ServiceRequest> {
+    const assignee = operatorId ?? actor.id;
+    if (assignee !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenException('only an admin can assign a request to someone else');
+    }
+    const operator = assignee === actor.id ? actor : await this.operators.activeIdentity(assignee);
+    if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
+    await this.store.transaction(async (manager) => {
+      const request = await this.mustFind(manager, requestId);
+      const current = await this.store.lockForUpdate(manager, requestId);
+      if (actor.role === 'admin' && operatorId !== undefined && current?.status === 'in_progress') {
+        await this.reassignLocked(manager, request, current.operatorId, { id: assignee, name: operator.name }, actor);
+        return;
+      }
+      if (current?.status === 'new') await this.checkCapacity(manager, assignee);
+      if (!(await this.store.transition(manager, requestId, 'new', 'in_progress', assignee))) {
+        throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
+      }
+      await this.requests.addEvent(manager, requestId, {
+        type: 'assigned',
+        actor: 'operator',
+        operatorId: actor.id,
+        data: { operatorId: assignee, operatorName: operator.name },
+      });
+      await this.mail().sendAutoReply(manager, requestId, 'assigned', { operatorName: operator.name });
+      await this.webhooks.enqueue(manager, 'request.assigned', {
+        requestId,
+        subject: request.subject,
+        operatorId: assignee,
+        operatorName: operator.name,
+        assignedBy: actor.id,
+      });
+    });
+    this.outbox.kick();
+    return (await this.requests.findById(requestId))!;
+  }
+
+  /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
+  async unassign(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
+    await this.store.transaction(async (manager) => {
+      const current = await this.store.lockForUpdate(manager, requestId);
+      if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
+      if (current.status !== 'in_progress' || !(await this.store.setAssignee(manager, requestId, null))) {
+        throw new ConflictException(
+          `request ${requestId} is ${current.status}: only a request in progress can be unassigned`,
+        );
+      }
+      await this.requests.addEvent(manager, requestId, {
+        type: 'unassigned',
+        actor: 'operator',
+        operatorId: actor.id,
+        data: { fromOperatorId: current.operatorId },
+      });
+    });
+    return (await this.requests.findById(requestId))!;
+  }
+
+  /** `in_progress` -> `closed`; mails the customer. */
+  async close(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
+    await this.store.transaction(async (manager) => {
+      const request = await this.mustFind(manager, requestId);
+      if (!(await this.store.transition(manager, requestId, 'in_progress', 'closed'))) {
+        throw new ConflictException(
+          `request ${requestId} is ${request.status}: only a request in progress can be closed`,
+        );
+      }
+      await this.requests.addEvent(manager, requestId, { type: 'closed', actor: 'operator', operatorId: actor.id });
+      await this.mail().sendAutoReply(manager, requestId, 'closed', { operatorName: actor.name });
+      await this.webhooks.enqueue(manager, 'request.closed', {
+        requestId,
+        subject: request.subject,
+        closedBy: actor.id,
+        operatorName: actor.name,
+      });
+    });
+    this.outbox.kick();
+    return (await this.requests.findById(requestId))!;
+  }
+
+  /**
+   * Moves a request in progress (row locked by the caller) to another operator: a `reassigned` event;
+   * the customer is mailed only with REASSIGN_NOTIFY.
+   */
+  private async reassignLocked(
+    manager: EntityManager,
+    request: ServiceRequest,
+    fromOperatorId: number | null,
+    to: { id: number; name: string },
+    actor: AuthOperator,
+  ): Promise<void> {
+    if (fromOperatorId === to.id)
+      throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
+    await this.checkCapacity(manager, to.id);
+    if (!(await this.store.setAssignee(manager, request.id, to.id))) {
+      throw new ConflictException(`request ${request.id} is not in progress: it cannot be reassigned`);
+    }
+    await this.requests.addEvent(manager, request.id, {
+      type: 'reassigned',
+      actor: 'operator',
+      operatorId: actor.id,
+      data: { fromOperatorId, operatorId: to.id, operatorName: to.name },
+    });
+    if (this.config.assignment.reassignNotify)
+      await this.mail().sendAutoReply(manager, request.id, 'assigned', { operatorName: to.name });
+    await this.webhooks.enqueue(manager, 'request.assigned', {
+      requestId: request.id,
+      subject: request.subject,
+      operatorId: to.id,
+      operatorName: to.name,
+      assignedBy: actor.id,
+      reassignedFrom: fromOperatorId,
+    });
+  }
+
+  /**
+   * 409 when the operator already holds OPERATOR_MAX_OPEN requests in progress. The operator's row
+   * lock makes concurrent assignments to one operator count one after the other.
+   */
+  private async checkCapacity(manager: EntityManager, operatorId: number): Promise<void> {
+    const max = this.config.assignment.operatorMaxOpen;
+    if (max <= 0) return;
+    await this.store.lockOperator(manager, operatorId);
+    const open = await this.store.countInProgress(manager, operatorId);
+    if (open >= max) {
+      throw new ConflictException(
+        `operator ${operatorId} already has ${open} requests in progress (the limit, OPERATOR_MAX_OPEN, is ${max})`,
+      );
+    }
+  }
+
+  private async mustFind(manager: EntityManager, requestId: number): Promise<ServiceRequest> {
+    const request = await this.requests.findById(requestId, manager);
+    if (!request) throw new NotFoundException(`request ${requestId} does not exist`);
+    return request;
+  }
+
+  private mail(): LifecycleAutoReplies {
+    if (!this.autoReplies) throw new Error('no auto-reply sender: MessagesModule registers one at start');
+    return this.autoReplies;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The help desk's storage in memory, for the unit tests of the conversation and of a request's
+ * lifecycle: requests with their history, messages with their attachments, the outbox and the
+ * webhook queue, behind the interfaces the services take. A transaction that throws leaves nothing
+ * behind, as PostgreSQL's rollback would.
+ */
+import type { EntityManager } from 'typeorm';
+import { Attachment } from '../../src/messages/attachment.entity';
+import { Message } from '../../src/messages/message.entity';
+import {
+  appendedMessage,
+  type AppendedRow,
+  type MessagesStore,
+  type NewAttachment,
+  type NewMessage,
+  type PageRows,
+} from '../../src/messages/messages.repository';
+import type { DeliveryLookup } from '../../src/messages/messages.service';
+import type { ConversationOutbox } from '../../src/messages/conversation.service';
+import type { OperatorsService } from '../../src/operators/operators.service';
+import { OutboxMail } from '../../src/outbound-mail/outbox.entity';
+import type { OutgoingMail } from '../../src/outbound-mail/outgoing-mail';
+import { Customer } from '../../src/requests/customer.entity';
+import type { LockedRequest, RequestLifecycleStore } from '../../src/requests/request-lifecycle.repository';
+import type { RequestRecords } from '../../src/requests/request-lifecycle.service';
+import { ServiceRequest, type RequestStatus } from '../../src/requests/request.entity';
+import type { NewEvent } from '../../src/requests/requests.service';
+import type { WebhooksService } from '../../src/webhooks/webhooks.service';
+
+/** The manager the fakes hand to the work of a transaction: they never look at it. */
+const MANAGER = {} as EntityManager;
+
+/** One request as the fakes keep it. */
+export interface MemoryRequest {
+  id: number;
+  subject: string;
+  status: RequestStatus;
+  operatorId: number | null;
+  customer: { email: string; name: string | null; blocked: boolean };
+  lastSeq: number;
+  firstResponseAt: Date | null;
+  /** What each message added to the search vector, in order ('' adds nothing and is not kept). */
+  searchText: string[];
+}
+
+/** An event as addEvent got it, with its request. */
+export type MemoryEvent = NewEvent & { requestId: number };
+
+/** A mail as OutboxService.enqueue got it, with when. */
+export type MemoryMail = OutgoingMail & { at: Date };
+
+/** The whole desk in memory: requests, history, messages and attachments, outbox, webhooks. */
+export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecycleStore {
+  requests = new Map<number, MemoryRequest>();
+  events: MemoryEvent[] = [];
+  messages: Message[] = [];
+  attachments: Attachment[] = [];
+  mails: MemoryMail[] = [];
+  webhookEvents: Array<{ event: string; data: Record<string, unknown> }> = [];
+  /** Operators by id: their names (for a request's operator) and whether they are active. */
+  operators = new Map<number, { name: string; email: string; role: 'admin' | 'operator'; active: boolean }>();
+  /** The operators whose row a transaction locked (the capacity check). */
+  lockedOperators: number[] = [];
+  kicks = 0;
+
+  /** Adds a request (new, a customer of its own) and returns it. */
+  addRequest(r: Partial<MemoryRequest> & { id: number }): MemoryRequest {
+    const request: MemoryRequest = {
+      subject: `Request ${r.id}`,
+      status: 'new',
+      operatorId: null,
+      customer: { email: `customer${r.id}@example.com`, name: null, blocked: false },
+      lastSeq: 0,
+      firstResponseAt: null,
+      searchText: [],
+      ...r,
+    };
+    this.requests.set(request.id, request);
+    return request;
+  }
+
+  /** Adds an operator (active unless told). */
+  addOperator(id: number, name: string, role: 'admin' | 'operator' = 'operator', active = true): void {
+    this.operators.set(id, { name, email: `${name.toLowerCase()}@desk.example`, role, active });
+  }
+
+  /** The events of a request, of one type when given. */
+  eventsOf(requestId: number, type?: MemoryEvent['type']): MemoryEvent[] {
+    return this.events.filter((e) => e.requestId === requestId && (!type || e.type === type));
+  }
+
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const requests = new Map([...this.requests].map(([id, r]) => [id, { ...r, searchText: [...r.searchText] }]));
+    const lengths = [this.events, this.messages, this.attachments, this.mails, this.webhookEvents].map((l) => l.length);
+    try {
+      return await work(MANAGER);
+    } catch (err) {
+      this.requests = requests;
+      this.events.length = lengths[0];
+      this.messages.length = lengths[1];
+      this.attachments.length = lengths[2];
+      this.mails.length = lengths[3];
+      this.webhookEvents.length = lengths[4];
+      throw err;
+    }
+  }
+
+  // RequestRecords (RequestsService)
+
+  findById(id: number): Promise<ServiceRequest | null> {
+    const r = this.requests.get(id);
+    if (!r) return Promise.resolve(null);
+    const operator = r.operatorId === null ? null : this.operators.get(r.operatorId);
+    return Promise.resolve(
+      Object.assign(new ServiceRequest(), {
+        id: r.id,
+        subject: r.subject,
+        status: r.status,
+        operatorId: r.operatorId,
+        customer: Object.assign(new Customer(), { id: r.id, ...r.customer }),
+        operator: operator ? { id: r.operatorId, name: operator.name } : null,
+        lastSeq: r.lastSeq,
+        firstResponseAt: r.firstResponseAt,
+      }),
+    );
+  }
+
+  addEvent(_manager: EntityManager, requestId: number, event: NewEvent): Promise<void> {
+    this.events.push({ ...event, requestId });
+    return Promise.resolve();
+  }
+
+  // MessagesStore
+
+  append(_manager: EntityManager, m: NewMessage, searchText: string): Promise<AppendedRow | null> {
+    const r = this.requests.get(m.requestId);
+    if (!r) return Promise.resolve(null);
+    r.lastSeq += 1;
+    if (m.firstResponse && !r.firstResponseAt) r.firstResponseAt = new Date();
+    if (searchText) r.searchText.push(searchText);
+    const row = { id: this.messages.length + 1, seq: r.lastSeq, createdAt: new Date() };
+    this.messages.push(appendedMessage(m, row));
+    return Promise.resolve(row);
+  }
+
+  insertAttachment(_manager: EntityManager, messageId: number, a: NewAttachment): Promise<void> {
+    this.attachments.push(Object.assign(new Attachment(), { id: this.attachments.length + 1, messageId, ...a }));
+    return Promise.resolve();
+  }
+
+  requestIdsForMessageIds(_manager: EntityManager, messageIds: string[]): Promise<number[]> {
+    return Promise.resolve(this.requestIdsOf((m) => messageIds.includes(m.messageId)));
+  }
+
+  requestIdsForOwnMessageIds(_manager: EntityManager, messageIds: string[]): Promise<number[]> {
+    return Promise.resolve(this.requestIdsOf((m) => messageIds.includes(m.messageId) && m.direction === 'out'));
+  }
+
+  latestInbound(_manager: EntityManager, requestId: number): Promise<Pick<Message, 'messageId' | 'references'> | null> {
+    const inbound = this.messages.filter((m) => m.requestId === requestId && m.direction === 'in');
+    const last = inbound.sort((a, b) => b.seq - a.seq)[0];
+    return Promise.resolve(last ? { messageId: last.messageId, references: last.references } : null);
+  }
+
+  conversationPage(requestId: number, after: number, limit: number, cut: number, budget: number): Promise<PageRows> {
+    const fetched = this.messages
+      .filter((m) => m.requestId === requestId && m.seq > after)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit + 1)
+      .map((m) => ({
+        message: Object.assign(new Message(), m, { text: m.text.slice(0, cut), html: m.html?.slice(0, cut) ?? null }),
+        truncated: m.text.length > cut || (m.html?.length ?? 0) > cut,
+      }));
+    let running = 0;
+    const messages = fetched.slice(0, limit).filter((p, i) => {
+      running += Buffer.byteLength(p.message.text) + Buffer.byteLength(p.message.html ?? '');
+      return i === 0 || running <= budget;
+    });
+    return Promise.resolve({ messages, fetched: fetched.length });
+  }
+
+  attachmentsOf(messageIds: number | number[]): Promise<Attachment[]> {
+    const ids = Array.isArray(messageIds) ? messageIds : [messageIds];
+    return Promise.resolve(this.attachments.filter((a) => ids.includes(a.messageId)));
+  }
+
+  findInRequest(requestId: number, messageId: number): Promise<Message | null> {
+    return Promise.resolve(this.messages.find((m) => m.id === messageId && m.requestId === requestId) ?? null);
+  }
+
+  async get(messageId: number): Promise<Message> {
+    const message = this.messages.find((m) => m.id === messageId);
+    if (!message) throw new Error(`no message ${messageId}`);
+    return message;
+  }
+
+  attachmentWithContent(id: number): Promise<Attachment | null> {
+    return Promise.resolve(this.attachments.find((a) => a.id === id) ?? null);
+  }
+
+  // RequestLifecycleStore
+
+  lockForUpdate(_manager: EntityManager, requestId: number): Promise<LockedRequest | null> {
+    const r = this.requests.get(requestId);
+    return Promise.resolve(r ? { status: r.status, operatorId: r.operatorId } : null);
+  }
+
+  lockOperator(_manager: EntityManager, operatorId: number): Promise<void> {
+    this.lockedOperators.push(operatorId);
+    return Promise.resolve();
+  }
+
+  countInProgress(_manager: EntityManager, operatorId: number): Promise<number> {
+    const held = [...this.requests.values()].filter((r) => r.operatorId === operatorId && r.status === 'in_progress');
+    return Promise.resolve(held.length);
+  }
+
+  transition(
+    _manager: EntityManager,
+    requestId: number,
+    from: RequestStatus,
+    to: RequestStatus,
+    operatorId?: number,
+  ): Promise<boolean> {
+    const r = this.requests.get(requestId);
+    if (!r || r.status !== from) return Promise.resolve(false);
+    r.status = to;
+    r.operatorId = operatorId ?? r.operatorId;
+    return Promise.resolve(true);
+  }
+
+  setAssignee(_manager: EntityManager, requestId: number, operatorId: number | null): Promise<boolean> {
+    const r = this.requests.get(requestId);
+    if (!r || r.status !== 'in_progress') return Promise.resolve(false);
+    r.operatorId = operatorId;
+    if (operatorId === null) r.status = 'new';
+    return Promise.resolve(true);
+  }
+
+  // The other modules' services, as the conversation and the lifecycle call them.
+
+  /** OutboxService: Message-IDs, the queue, the auto-reply count, deliveries, the dispatcher's kick. */
+  readonly outbox: ConversationOutbox & DeliveryLookup = {
+    newMessageId: () => `md-${this.mails.length + 1}.${this.messages.length + 1}@desk.example`,
+    enqueue: (_manager: EntityManager, mail: OutgoingMail) => {
+      this.mails.push({ ...mail, at: new Date() });
+      return Promise.resolve(new OutboxMail());
+    },
+    kick: () => {
+      this.kicks++;
+    },
+    countAutoRepliesSince: (_manager: EntityManager, address: string, since: Date) =>
+      Promise.resolve(
+        this.mails.filter((m) => m.autoReply && m.to.toLowerCase() === address.toLowerCase() && m.at >= since).length,
+      ),
+    deliveryFor: (ids: number[]) =>
+      Promise.resolve(
+        new Map(
+          this.mails
+            .filter((m) => m.messageRowId != null && ids.includes(m.messageRowId))
+            .map((m) => [m.messageRowId!, { status: 'pending' as const, attempts: 0, lastError: null, sentAt: null }]),
+        ),
+      ),
+  };
+
+  /** WebhooksService.enqueue. */
+  readonly webhooks: Pick<WebhooksService, 'enqueue'> = {
+    enqueue: (_manager, event, data) => {
+      this.webhookEvents.push({ event, data });
+      return Promise.resolve();
+    },
+  };
+
+  /** OperatorsService.activeIdentity. */
+  readonly identities: Pick<OperatorsService, 'activeIdentity'> = {
+    activeIdentity: (id: number) => {
+      const o = this.operators.get(id);
+      return Promise.resolve(o?.active ? { id, name: o.name, email: o.email, role: o.role, tokenVersion: 0 } : null);
+    },
+  };
+
+  private requestIdsOf(match: (m: Message) => boolean): number[] {
+    return [...new Set(this.messages.filter(match).map((m) => m.requestId))];
+  }
+}
