@@ -59,7 +59,7 @@ WHERE id = $1 AND status = 'in_progress' RETURNING id;
 UPDATE requests
 SET first_response_due_at = $2,
     sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                          THEN NULL ELSE sla_breached_first_response_at END,
+                       THEN NULL ELSE sla_breached_first_response_at END,
     updated_at = clock_timestamp()
 WHERE id = $1;
 
@@ -67,7 +67,7 @@ WHERE id = $1;
 UPDATE requests
 SET resolution_due_at = $2,
     sla_breached_resolution_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                       THEN NULL ELSE sla_breached_resolution_at END,
+                       THEN NULL ELSE sla_breached_resolution_at END,
     updated_at = clock_timestamp()
 WHERE id = $1;
 
@@ -75,10 +75,10 @@ WHERE id = $1;
 UPDATE requests
 SET first_response_due_at = $2,
     sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                          THEN NULL ELSE sla_breached_first_response_at END,
+                       THEN NULL ELSE sla_breached_first_response_at END,
     resolution_due_at = $3,
     sla_breached_resolution_at = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > clock_timestamp()
-                                       THEN NULL ELSE sla_breached_resolution_at END,
+                       THEN NULL ELSE sla_breached_resolution_at END,
     updated_at = clock_timestamp()
 WHERE id = $1;
 

@@ -21,6 +21,13 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
         o.name AS o_name, o.email AS o_email, o.role AS o_role`;
 
+/** The SET of an admin's new due date `value` for column `due`, clearing the breach `breached` of a target moved ahead. */
+function override(due: string, breached: string, value: string): string {
+  return `${due} = ${value},
+        ${breached} = CASE WHEN ${value}::timestamptz IS NULL OR ${value}::timestamptz > clock_timestamp()
+                           THEN NULL ELSE ${breached} END`;
+}
+
 /**
  * The statements of requests, their history (request_events) and the customers that open them
  * (written to requests.repository.sql by `npm run sql`). The request list, built at run time,
@@ -56,24 +63,17 @@ export const SQL = {
    * when the new target is removed or still ahead, so it may be missed, and reported, again.
    */
   overrideFirstResponseDue: `UPDATE requests
-    SET first_response_due_at = $2,
-        sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                              THEN NULL ELSE sla_breached_first_response_at END,
+    SET ${override('first_response_due_at', 'sla_breached_first_response_at', '$2')},
         updated_at = clock_timestamp()
     WHERE id = $1`,
   overrideResolutionDue: `UPDATE requests
-    SET resolution_due_at = $2,
-        sla_breached_resolution_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                           THEN NULL ELSE sla_breached_resolution_at END,
+    SET ${override('resolution_due_at', 'sla_breached_resolution_at', '$2')},
         updated_at = clock_timestamp()
     WHERE id = $1`,
+  /** Both targets: first response $2, resolution $3. */
   overrideBothDue: `UPDATE requests
-    SET first_response_due_at = $2,
-        sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
-                                              THEN NULL ELSE sla_breached_first_response_at END,
-        resolution_due_at = $3,
-        sla_breached_resolution_at = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > clock_timestamp()
-                                           THEN NULL ELSE sla_breached_resolution_at END,
+    SET ${override('first_response_due_at', 'sla_breached_first_response_at', '$2')},
+        ${override('resolution_due_at', 'sla_breached_resolution_at', '$3')},
         updated_at = clock_timestamp()
     WHERE id = $1`,
   /**
