@@ -23,7 +23,7 @@ export function appCall(
   const dist = path.join(appDir, 'dist/src');
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { statementName } = require(path.join(dist, 'database/prepared.js'));
-  const { ACTIVE_IDENTITY_SQL } = require(path.join(dist, 'operators/operators.service.js'));
+  const ACTIVE_IDENTITY_SQL: string = require(path.join(dist, 'operators/operators.repository.js')).SQL.activeIdentity;
   const { ISO_TIMESTAMPS } = require(path.join(dist, 'database/timestamps.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
   return async (pool, operatorId, statements) => {

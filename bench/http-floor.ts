@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const dist = path.join(appDir, 'dist/src');
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { SESSION_OPTIONS } = require(path.join(dist, 'database/session-settings.js'));
-  const { requestFromRow } = require(path.join(dist, 'requests/request-row.js'));
+  const { requestFromRow } = require(path.join(dist, 'requests/requests.repository.js'));
   const { toRequestResponse } = require(path.join(dist, 'requests/dto/request.dto.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
   const call = appCall(appDir);

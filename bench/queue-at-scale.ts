@@ -149,6 +149,7 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
   const { DataSource } = require('typeorm') as typeof import('typeorm');
   const { dataSourceOptions } = require(path.join(appDir(), 'dist/src/database/data-source-options.js'));
   const { RequestQueryService } = require(path.join(appDir(), 'dist/src/requests/request-query.service.js'));
+  const { RequestQueryRepository } = require(path.join(appDir(), 'dist/src/requests/request-query.repository.js'));
   // The app's defaults (REQUESTS_COUNT_LIMIT and the rest), as the app under load runs with them.
   const { loadConfig } = require(path.join(appDir(), 'dist/src/config/config.js'));
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -172,7 +173,7 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
   try {
     const q: Record<string, unknown> = { ...query };
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
-    await new RequestQueryService(ds, loadConfig({})).list(q);
+    await new RequestQueryService(new RequestQueryRepository(ds), loadConfig({})).list(q);
     return captured.filter((c) => /^\s*(SELECT|WITH)/i.test(c.sql));
   } finally {
     proto.query = original;

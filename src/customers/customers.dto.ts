@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PageQuery, PageDtoOf } from '../common/pagination';
-import type { CustomerRequest, CustomerSummary } from './customers.service';
+import type { CustomerRequest, CustomerSummary } from './customers.repository';
 
 /** Query of `GET /customers`. */
 export class ListCustomersQuery extends PageQuery {

@@ -1,9 +1,8 @@
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { ReadyResponseDto } from './health.dto';
+import { HealthRepository, type HealthStore } from './health.repository';
 
 /** How long a readiness probe waits for the database. */
 const PROBE_TIMEOUT_MS = 3000;
@@ -20,7 +19,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 @Injectable()
 export class HealthService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(HealthRepository) private readonly database: HealthStore,
     private readonly imap: ImapPollerService,
     private readonly outbox: OutboxService,
   ) {}
@@ -28,13 +27,13 @@ export class HealthService {
   /** The ready answer; 503 naming what is wrong otherwise. */
   async checkReady(): Promise<ReadyResponseDto> {
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      await withTimeout(this.database.ping(), PROBE_TIMEOUT_MS);
     } catch (e) {
       throw new ServiceUnavailableException(`database unreachable: ${(e as Error).message}`);
     }
     let pending: boolean;
     try {
-      pending = await withTimeout(this.dataSource.showMigrations(), PROBE_TIMEOUT_MS);
+      pending = await withTimeout(this.database.pendingMigrations(), PROBE_TIMEOUT_MS);
     } catch (e) {
       throw new ServiceUnavailableException(`migrations could not be checked: ${(e as Error).message}`);
     }

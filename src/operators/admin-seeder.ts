@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { OperatorsRepository, type OperatorsStore } from './operators.repository';
 
 /**
  * Creates the first admin when no operator exists: ADMIN_EMAIL / ADMIN_PASSWORD, or a generated
@@ -15,8 +14,8 @@ export class AdminSeeder implements OnApplicationBootstrap {
   private readonly logger = new Logger('Operators');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(OperatorsRepository) private readonly operators: OperatorsStore,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'workers' | 'admin'>,
   ) {}
 
   /** Not in the CLI: there the operator it creates is the first one, and nobody would see a generated password. */
@@ -26,19 +25,12 @@ export class AdminSeeder implements OnApplicationBootstrap {
 
   /** Returns true when it created the admin. */
   async seed(): Promise<boolean> {
-    const existing: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM operators');
-    if (existing[0].n > 0) return false;
+    if ((await this.operators.count()) > 0) return false;
     const email = this.config.admin.email;
     const generated = this.config.admin.password === undefined;
     const password = this.config.admin.password ?? randomBytes(12).toString('base64url');
     const hash = await argon2.hash(password);
-    const rows: Array<{ id: number }> = await this.dataSource.query(
-      `INSERT INTO operators (name, email, role, password_hash)
-       SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operators)
-       ON CONFLICT (email) DO NOTHING RETURNING id`,
-      [email, hash],
-    );
-    if (!rows.length) return false;
+    if (!(await this.operators.insertFirstAdmin(email, hash))) return false;
     if (generated) this.logger.log(`created admin ${email} with password ${password} (shown once)`);
     else this.logger.log(`created admin ${email} with the password from ADMIN_PASSWORD`);
     return true;

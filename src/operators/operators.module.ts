@@ -9,6 +9,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { LoginAttempts } from './login-attempts';
 import { OperatorsController } from './operators.controller';
+import { OperatorsRepository } from './operators.repository';
 import { OperatorsService } from './operators.service';
 
 /** Operators, login and the global auth guard's dependencies. */
@@ -29,7 +30,7 @@ import { OperatorsService } from './operators.service';
     }),
   ],
   controllers: [AuthController, OperatorsController],
-  providers: [OperatorsService, AuthService, AuthGuard, AdminSeeder, LoginAttempts],
+  providers: [OperatorsRepository, OperatorsService, AuthService, AuthGuard, AdminSeeder, LoginAttempts],
   exports: [OperatorsService, AuthService, AuthGuard],
 })
 export class OperatorsModule {}

@@ -1,13 +1,10 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
-import { DataSource, Not, Repository } from 'typeorm';
-import { preparedQuery } from '../database/prepared';
 import { Operator, OperatorRole } from './operator.entity';
+import { type Identity, OperatorsRepository, type OperatorsStore } from './operators.repository';
 
-/** Who an access token's operator is now. */
-export type Identity = Pick<Operator, 'id' | 'email' | 'name' | 'role' | 'tokenVersion'>;
+export type { Identity } from './operators.repository';
 
 /** What `create` needs. */
 export interface NewOperator {
@@ -25,73 +22,48 @@ export interface OperatorChanges {
   password?: string;
 }
 
-/** The operator lookup of every authenticated call (also run by the queue bench's SQL-alone ceiling). */
-export const ACTIVE_IDENTITY_SQL = `SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`;
-
 /**
  * Operators and their credentials. Operators are deactivated, never deleted; deactivation and a
  * password change bump `token_version`, which ends every token issued before.
  */
 @Injectable()
 export class OperatorsService {
-  private readonly repo: Repository<Operator>;
   /** Compared against when the email is unknown, so a login takes as long either way. */
   private dummyHash?: Promise<string>;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.repo = dataSource.getRepository(Operator);
-  }
+  constructor(@Inject(OperatorsRepository) private readonly operators: OperatorsStore) {}
 
   /** Every operator, active or not, by id. */
   list(): Promise<Operator[]> {
-    return this.repo.find({ order: { id: 'ASC' } });
+    return this.operators.list();
   }
 
   /** How many operators exist (any state). */
   count(): Promise<number> {
-    return this.repo.count();
+    return this.operators.count();
   }
 
   /**
    * The active operator with this id (deactivated ones count as unknown), or null: what the auth
-   * guard checks on every call (identity and token version) and who an admin assigns to. In
-   * one plain statement: the entity query builder cost more CPU than the rest of a small GET. Not
+   * guard checks on every call (identity and token version) and who an admin assigns to. Not
    * cached: a deactivation or password change ends the operator's tokens at once, on every instance
    * (a 2-second cache was measured: +6% requests/s, not worth the delay).
    */
-  async activeIdentity(id: number): Promise<Identity | null> {
-    const rows: Array<Pick<Operator, 'id' | 'email' | 'name' | 'role'> & { token_version: number }> =
-      await preparedQuery(this.dataSource, ACTIVE_IDENTITY_SQL, [id]);
-    const row = rows[0];
-    return row
-      ? { id: row.id, email: row.email, name: row.name, role: row.role, tokenVersion: row.token_version }
-      : null;
+  activeIdentity(id: number): Promise<Identity | null> {
+    return this.operators.activeIdentity(id);
   }
 
-  /**
-   * Creates an operator; 409 when the (lower-cased) email is taken. ON CONFLICT instead of catching
-   * the unique violation, so no failed INSERT (with its hash parameter) reaches the query log.
-   */
+  /** Creates an operator; 409 when the (lower-cased) email is taken. */
   async create(input: NewOperator): Promise<Operator> {
     const passwordHash = await argon2.hash(input.password);
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .into(Operator)
-      .values({
-        name: input.name,
-        email: input.email.trim().toLowerCase(),
-        role: input.role,
-        passwordHash,
-        active: true,
-        tokenVersion: 0,
-      })
-      .orIgnore()
-      .returning(['id'])
-      .execute();
-    const id = (result.raw as Array<{ id: number }>)[0]?.id;
-    if (id === undefined) throw new ConflictException('an operator with this email exists');
-    return this.repo.findOneByOrFail({ id });
+    const id = await this.operators.insert({
+      name: input.name,
+      email: input.email.trim().toLowerCase(),
+      role: input.role,
+      passwordHash,
+    });
+    if (id === null) throw new ConflictException('an operator with this email exists');
+    return this.found(id);
   }
 
   /**
@@ -99,13 +71,13 @@ export class OperatorsService {
    * leave no active admin.
    */
   async update(id: number, changes: OperatorChanges): Promise<Operator> {
-    const current = await this.repo.findOneBy({ id });
+    const current = await this.operators.findById(id);
     if (!current) throw new NotFoundException(`operator ${id} does not exist`);
     const losesAdmin =
       current.role === 'admin' &&
       current.active &&
       (changes.active === false || (changes.role !== undefined && changes.role !== 'admin'));
-    if (losesAdmin && (await this.repo.countBy({ role: 'admin', active: true, id: Not(id) })) === 0) {
+    if (losesAdmin && (await this.operators.countOtherActiveAdmins(id)) === 0) {
       throw new ConflictException('the last active admin cannot be deactivated or demoted');
     }
     const patch: Partial<Operator> = {};
@@ -121,21 +93,24 @@ export class OperatorsService {
       endTokens = true;
     }
     if (endTokens) patch.tokenVersion = current.tokenVersion + 1;
-    if (Object.keys(patch).length) await this.repo.update({ id }, patch);
-    return this.repo.findOneByOrFail({ id });
+    if (Object.keys(patch).length) await this.operators.update(id, patch);
+    return this.found(id);
   }
 
   /** The active operator with these credentials, or null (unknown email, wrong password, deactivated). */
   async verifyLogin(email: string, password: string): Promise<Operator | null> {
-    const found = await this.repo
-      .createQueryBuilder('o')
-      .addSelect('o.passwordHash')
-      .where('o.email = :email', { email: email.trim().toLowerCase() })
-      .getOne();
+    const found = await this.operators.findWithHash(email.trim().toLowerCase());
     this.dummyHash ??= argon2.hash(randomBytes(16).toString('hex'));
     const ok = await argon2.verify(found?.passwordHash ?? (await this.dummyHash), password).catch(() => false);
     if (!found || !ok || !found.active) return null;
     found.passwordHash = ''; // the hash never leaves this service
     return found;
+  }
+
+  /** The operator with this id, which exists (it was just written). */
+  private async found(id: number): Promise<Operator> {
+    const operator = await this.operators.findById(id);
+    if (!operator) throw new Error(`operator ${id} vanished`);
+    return operator;
   }
 }

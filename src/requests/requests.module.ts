@@ -7,9 +7,11 @@ import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { RequestLifecycleRepository } from './request-lifecycle.repository';
 import { RequestLifecycleService } from './request-lifecycle.service';
+import { RequestQueryRepository } from './request-query.repository';
 import { RequestQueryService } from './request-query.service';
 import { ServiceRequest } from './request.entity';
 import { RequestsController } from './requests.controller';
+import { RequestsRepository } from './requests.repository';
 import { RequestsService } from './requests.service';
 import { SlaMonitor } from './sla-monitor';
 
@@ -22,7 +24,15 @@ import { SlaMonitor } from './sla-monitor';
     WebhooksModule,
   ],
   controllers: [RequestsController],
-  providers: [RequestsService, RequestQueryService, SlaMonitor, RequestLifecycleService, RequestLifecycleRepository],
+  providers: [
+    RequestsRepository,
+    RequestQueryRepository,
+    RequestLifecycleRepository,
+    RequestsService,
+    RequestQueryService,
+    RequestLifecycleService,
+    SlaMonitor,
+  ],
   exports: [RequestsService, RequestLifecycleService],
 })
 export class RequestsModule {}

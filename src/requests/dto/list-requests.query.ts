@@ -16,19 +16,16 @@ import {
 import { PageQuery } from '../../common/pagination';
 import { REQUEST_STATUSES, type RequestStatus } from '../request.entity';
 
-/** Sort keys of `GET /requests` and the column each one orders by: the only way a sort reaches SQL. */
-export const REQUEST_SORT_COLUMNS = {
-  createdAt: 'r.created_at',
-  updatedAt: 'r.updated_at',
-  status: 'r.status',
-  lastMessageAt: 'r.last_message_at',
-  id: 'r.id',
-} as const;
+/**
+ * Sort keys of `GET /requests`: the only way a sort reaches SQL (RequestQueryRepository orders by
+ * the column of its key).
+ */
+export const REQUEST_SORT_KEYS = ['createdAt', 'updatedAt', 'status', 'lastMessageAt', 'id'] as const;
 
-export type RequestSortKey = keyof typeof REQUEST_SORT_COLUMNS;
+export type RequestSortKey = (typeof REQUEST_SORT_KEYS)[number];
 
 /** Every accepted value of `sort`: a key, optionally prefixed with `-` for descending. */
-export const REQUEST_SORTS: string[] = Object.keys(REQUEST_SORT_COLUMNS).flatMap((k) => [k, `-${k}`]);
+export const REQUEST_SORTS: string[] = REQUEST_SORT_KEYS.flatMap((k) => [k, `-${k}`]);
 
 /** `status=new,in_progress` (or repeated `status=`) as a list. */
 function splitList({ value }: { value: unknown }): unknown {

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** A customer as the API lists it. */
+export interface CustomerSummary {
+  id: number;
+  email: string;
+  name: string | null;
+  blocked: boolean;
+  createdAt: Date;
+  requestCount: number;
+}
+
+/** One of a customer's requests. */
+export interface CustomerRequest {
+  id: number;
+  status: string;
+  subject: string;
+  createdAt: Date;
+}
+
+const SUMMARY = `SELECT c.id, c.email, c.name, c.blocked, c.created_at,
+                       (SELECT count(*)::int FROM requests r WHERE r.customer_id = c.id) AS request_count
+                  FROM customers c`;
+/** $1: the LIKE pattern's literal part (escaped). */
+const MATCHING = `WHERE c.email ILIKE '%' || $1 || '%' OR c.name ILIKE '%' || $1 || '%'`;
+/** Every customer, with the same parameters as MATCHING ($1 null). */
+const ALL = `WHERE $1::text IS NULL`;
+
+/** The statements of the customers table as the admin API reads it (written to customers.repository.sql by `npm run sql`). */
+export const SQL = {
+  search: `${SUMMARY} ${MATCHING} ORDER BY c.email, c.id OFFSET $2 LIMIT $3`,
+  countMatching: `SELECT count(*)::int AS n FROM customers c ${MATCHING}`,
+  list: `${SUMMARY} ${ALL} ORDER BY c.email, c.id OFFSET $2 LIMIT $3`,
+  countAll: `SELECT count(*)::int AS n FROM customers c ${ALL}`,
+  findById: `${SUMMARY} WHERE c.id = $1`,
+  requestsOf: `SELECT id, status, subject, created_at FROM requests WHERE customer_id = $1 ORDER BY id DESC`,
+  update: `UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked), updated_at = now() WHERE id = $1`,
+} as const;
+
+function fromRow(r: Record<string, unknown>): CustomerSummary {
+  return {
+    id: Number(r.id),
+    email: r.email as string,
+    name: (r.name as string | null) ?? null,
+    blocked: r.blocked as boolean,
+    createdAt: new Date(r.created_at as string | Date),
+    requestCount: Number(r.request_count),
+  };
+}
+
+function requestFromRow(r: Record<string, unknown>): CustomerRequest {
+  return {
+    id: Number(r.id),
+    status: r.status as string,
+    subject: r.subject as string,
+    createdAt: new Date(r.created_at as string | Date),
+  };
+}
+
+/** What the customer rules need of storage (CustomersService; an in-memory fake in unit tests). */
+export interface CustomersStore {
+  /** A page of the customers whose address or name contains `search` (literal LIKE text; null: every customer), by address. */
+  list(search: string | null, offset: number, limit: number): Promise<CustomerSummary[]>;
+  /** How many customers `list` pages through. */
+  count(search: string | null): Promise<number>;
+  findById(id: number): Promise<CustomerSummary | null>;
+  /** The customer's requests, newest first. */
+  requestsOf(customerId: number): Promise<CustomerRequest[]>;
+  /** Sets the name (undefined: unchanged) and the blocked flag (undefined: unchanged); false when there is no such customer. */
+  update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean>;
+}
+
+/** The customers table, as the admin API searches, reads and changes it (RequestsRepository creates customers). */
+@Injectable()
+export class CustomersRepository implements CustomersStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async list(search: string | null, offset: number, limit: number): Promise<CustomerSummary[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(search === null ? SQL.list : SQL.search, [
+      search,
+      offset,
+      limit,
+    ]);
+    return rows.map(fromRow);
+  }
+
+  async count(search: string | null): Promise<number> {
+    const rows: Array<{ n: number }> = await this.dataSource.query(search === null ? SQL.countAll : SQL.countMatching, [
+      search,
+    ]);
+    return rows[0].n;
+  }
+
+  async findById(id: number): Promise<CustomerSummary | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.findById, [id]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async requestsOf(customerId: number): Promise<CustomerRequest[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.requestsOf, [customerId]);
+    return rows.map(requestFromRow);
+  }
+
+  async update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean> {
+    const [, count]: [unknown, number] = await this.dataSource.query(SQL.update, [
+      id,
+      change.name !== undefined,
+      change.name ?? null,
+      change.blocked ?? null,
+    ]);
+    return count > 0;
+  }
+}

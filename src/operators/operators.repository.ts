@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, Not, Repository } from 'typeorm';
+import { preparedQuery } from '../database/prepared';
+import { Operator, OperatorRole } from './operator.entity';
+
+/**
+ * The hand-written statements of the operators table (written to operators.repository.sql by
+ * `npm run sql`); the rest are TypeORM's (see OperatorsRepository).
+ */
+export const SQL = {
+  /** The operator lookup of every authenticated call (also run by the queue bench's SQL-alone ceiling). */
+  activeIdentity: `SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`,
+  count: `SELECT count(*)::int AS n FROM operators`,
+  /** The first admin, only while there is no operator: one of several instances starting at once wins. */
+  insertFirstAdmin: `INSERT INTO operators (name, email, role, password_hash)
+       SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operators)
+       ON CONFLICT (email) DO NOTHING RETURNING id`,
+} as const;
+
+/** Who an access token's operator is now. */
+export type Identity = Pick<Operator, 'id' | 'email' | 'name' | 'role' | 'tokenVersion'>;
+
+/** A new operator's row. */
+export interface OperatorRow {
+  name: string;
+  email: string;
+  role: OperatorRole;
+  passwordHash: string;
+}
+
+/** What the operator rules need of storage (OperatorsService, AdminSeeder; an in-memory fake in unit tests). */
+export interface OperatorsStore {
+  /** Every operator, active or not, by id (without password hashes). */
+  list(): Promise<Operator[]>;
+  /** How many operators exist (any state). */
+  count(): Promise<number>;
+  /** The active operator with this id, or null. */
+  activeIdentity(id: number): Promise<Identity | null>;
+  /** Adds an active operator; its id, or null when the email is taken. */
+  insert(operator: OperatorRow): Promise<number | null>;
+  /** Adds the first admin, named Administrator, unless an operator exists; whether it did. */
+  insertFirstAdmin(email: string, passwordHash: string): Promise<boolean>;
+  /** The operator with this id (without its password hash), or null. */
+  findById(id: number): Promise<Operator | null>;
+  /** The operator with this email, password hash included, or null. */
+  findWithHash(email: string): Promise<Operator | null>;
+  /** How many active admins there are besides operator `id`. */
+  countOtherActiveAdmins(id: number): Promise<number>;
+  /** Writes the fields of `patch` (at least one). */
+  update(id: number, patch: Partial<Operator>): Promise<void>;
+}
+
+/**
+ * The operators table. The identity lookup of every call and the first admin's seeding are
+ * hand-written SQL (SQL); the admin API's reads and writes are TypeORM's entity calls (its query
+ * builder's ON CONFLICT DO NOTHING for the insert: no failed INSERT, with its hash parameter,
+ * reaches the query log).
+ */
+@Injectable()
+export class OperatorsRepository implements OperatorsStore {
+  private readonly repo: Repository<Operator>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.repo = dataSource.getRepository(Operator);
+  }
+
+  list(): Promise<Operator[]> {
+    return this.repo.find({ order: { id: 'ASC' } });
+  }
+
+  async count(): Promise<number> {
+    const rows: Array<{ n: number }> = await this.dataSource.query(SQL.count);
+    return rows[0].n;
+  }
+
+  /**
+   * One plain, prepared statement: the entity query builder cost more CPU than the rest of a small
+   * GET.
+   */
+  async activeIdentity(id: number): Promise<Identity | null> {
+    const rows: Array<Pick<Operator, 'id' | 'email' | 'name' | 'role'> & { token_version: number }> =
+      await preparedQuery(this.dataSource, SQL.activeIdentity, [id]);
+    const row = rows[0];
+    return row
+      ? { id: row.id, email: row.email, name: row.name, role: row.role, tokenVersion: row.token_version }
+      : null;
+  }
+
+  async insert(operator: OperatorRow): Promise<number | null> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .into(Operator)
+      .values({ ...operator, active: true, tokenVersion: 0 })
+      .orIgnore()
+      .returning(['id'])
+      .execute();
+    return (result.raw as Array<{ id: number }>)[0]?.id ?? null;
+  }
+
+  async insertFirstAdmin(email: string, passwordHash: string): Promise<boolean> {
+    const rows: Array<{ id: number }> = await this.dataSource.query(SQL.insertFirstAdmin, [email, passwordHash]);
+    return rows.length > 0;
+  }
+
+  findById(id: number): Promise<Operator | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  findWithHash(email: string): Promise<Operator | null> {
+    return this.repo.createQueryBuilder('o').addSelect('o.passwordHash').where('o.email = :email', { email }).getOne();
+  }
+
+  countOtherActiveAdmins(id: number): Promise<number> {
+    return this.repo.countBy({ role: 'admin', active: true, id: Not(id) });
+  }
+
+  async update(id: number, patch: Partial<Operator>): Promise<void> {
+    await this.repo.update({ id }, patch);
+  }
+}

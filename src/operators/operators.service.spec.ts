@@ -1,0 +1,156 @@
+import { jest } from '@jest/globals';
+import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import * as argon2 from 'argon2';
+import type { AppConfig } from '../config/config';
+import { AdminSeeder } from './admin-seeder';
+import { Operator } from './operator.entity';
+import type { Identity, OperatorRow, OperatorsStore } from './operators.repository';
+import { OperatorsService } from './operators.service';
+
+/** The operators table in memory; reads leave the password hash out, as the entity's `select: false` does. */
+class MemoryOperators implements OperatorsStore {
+  rows: Operator[] = [];
+  private nextId = 1;
+
+  list(): Promise<Operator[]> {
+    return Promise.resolve(this.rows.map((r) => this.withoutHash(r)));
+  }
+  count(): Promise<number> {
+    return Promise.resolve(this.rows.length);
+  }
+  activeIdentity(id: number): Promise<Identity | null> {
+    const r = this.rows.find((o) => o.id === id && o.active);
+    return Promise.resolve(
+      r ? { id: r.id, email: r.email, name: r.name, role: r.role, tokenVersion: r.tokenVersion } : null,
+    );
+  }
+  insert(operator: OperatorRow): Promise<number | null> {
+    if (this.rows.some((r) => r.email === operator.email)) return Promise.resolve(null);
+    const row = Object.assign(new Operator(), { ...operator, id: this.nextId++, active: true, tokenVersion: 0 });
+    this.rows.push(row);
+    return Promise.resolve(row.id);
+  }
+  async insertFirstAdmin(email: string, passwordHash: string): Promise<boolean> {
+    if (this.rows.length) return false;
+    return (await this.insert({ name: 'Administrator', email, role: 'admin', passwordHash })) !== null;
+  }
+  findById(id: number): Promise<Operator | null> {
+    const r = this.rows.find((o) => o.id === id);
+    return Promise.resolve(r ? this.withoutHash(r) : null);
+  }
+  findWithHash(email: string): Promise<Operator | null> {
+    const r = this.rows.find((o) => o.email === email);
+    return Promise.resolve(r ? Object.assign(new Operator(), r) : null);
+  }
+  countOtherActiveAdmins(id: number): Promise<number> {
+    return Promise.resolve(this.rows.filter((o) => o.role === 'admin' && o.active && o.id !== id).length);
+  }
+  update(id: number, patch: Partial<Operator>): Promise<void> {
+    Object.assign(
+      this.rows.find((o) => o.id === id)!,
+      patch,
+    );
+    return Promise.resolve();
+  }
+
+  private withoutHash(r: Operator): Operator {
+    const copy = Object.assign(new Operator(), r);
+    delete (copy as Partial<Operator>).passwordHash;
+    return copy;
+  }
+}
+
+describe('OperatorsService rules', () => {
+  let store: MemoryOperators;
+  let service: OperatorsService;
+  let admin: Operator;
+  beforeEach(async () => {
+    store = new MemoryOperators();
+    service = new OperatorsService(store);
+    admin = await service.create({ name: 'Ada', email: ' Ada@Example.com ', password: 'correct horse', role: 'admin' });
+  });
+
+  it('creates operators with a lower-case email and a hashed password; 409 for a taken email', async () => {
+    expect(admin).toMatchObject({ email: 'ada@example.com', role: 'admin', active: true, tokenVersion: 0 });
+    expect(await argon2.verify(store.rows[0].passwordHash, 'correct horse')).toBe(true);
+    await expect(
+      service.create({ name: 'Other', email: 'ADA@example.com', password: 'x'.repeat(12), role: 'operator' }),
+    ).rejects.toBeInstanceOf(ConflictException);
+  });
+
+  it('keeps an active admin: the last one cannot be deactivated or demoted', async () => {
+    await expect(service.update(admin.id, { active: false })).rejects.toBeInstanceOf(ConflictException);
+    await expect(service.update(admin.id, { role: 'operator' })).rejects.toBeInstanceOf(ConflictException);
+    const second = await service.create({
+      name: 'Grace',
+      email: 'grace@example.com',
+      password: 'p'.repeat(12),
+      role: 'admin',
+    });
+    await expect(service.update(admin.id, { role: 'operator' })).resolves.toMatchObject({ role: 'operator' });
+    await expect(service.update(second.id, { active: false })).rejects.toBeInstanceOf(ConflictException);
+    await expect(service.update(99, { name: 'Nobody' })).rejects.toBeInstanceOf(NotFoundException);
+  });
+
+  it('ends the tokens on deactivation and on a password change, not on a rename or a reactivation', async () => {
+    const op = await service.create({
+      name: 'Op',
+      email: 'op@example.com',
+      password: 'p'.repeat(12),
+      role: 'operator',
+    });
+    await expect(service.update(op.id, { name: 'Op 2' })).resolves.toMatchObject({ name: 'Op 2', tokenVersion: 0 });
+    await expect(service.update(op.id, { active: false })).resolves.toMatchObject({ active: false, tokenVersion: 1 });
+    await expect(service.update(op.id, { active: false })).resolves.toMatchObject({ tokenVersion: 1 });
+    await expect(service.update(op.id, { active: true })).resolves.toMatchObject({ active: true, tokenVersion: 1 });
+    await expect(service.update(op.id, { password: 'q'.repeat(12) })).resolves.toMatchObject({ tokenVersion: 2 });
+    await expect(service.verifyLogin('op@example.com', 'q'.repeat(12))).resolves.toMatchObject({ id: op.id });
+  });
+
+  it('logs in an active operator by email in any case, and never hands out the hash', async () => {
+    const found = await service.verifyLogin('  ADA@example.COM', 'correct horse');
+    expect(found).toMatchObject({ id: admin.id, passwordHash: '' });
+    await expect(service.verifyLogin('ada@example.com', 'wrong horse')).resolves.toBeNull();
+    await expect(service.verifyLogin('nobody@example.com', 'correct horse')).resolves.toBeNull();
+    await service.create({ name: 'Grace', email: 'grace@example.com', password: 'p'.repeat(12), role: 'admin' });
+    await service.update(admin.id, { active: false });
+    await expect(service.verifyLogin('ada@example.com', 'correct horse')).resolves.toBeNull();
+    await expect(service.activeIdentity(admin.id)).resolves.toBeNull();
+  });
+});
+
+describe('AdminSeeder', () => {
+  const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  afterAll(() => log.mockRestore());
+  const config = (password: string | undefined) =>
+    ({ workers: true, admin: { email: 'admin@localhost', password } }) as Pick<AppConfig, 'workers' | 'admin'>;
+
+  it('creates the first admin with ADMIN_PASSWORD, once', async () => {
+    const store = new MemoryOperators();
+    const seeder = new AdminSeeder(store, config('s3cret-passw0rd'));
+    await expect(seeder.seed()).resolves.toBe(true);
+    await expect(seeder.seed()).resolves.toBe(false);
+    expect(store.rows).toHaveLength(1);
+    expect(store.rows[0]).toMatchObject({ name: 'Administrator', email: 'admin@localhost', role: 'admin' });
+    expect(await argon2.verify(store.rows[0].passwordHash, 's3cret-passw0rd')).toBe(true);
+  });
+
+  it('generates a password when none is configured, and prints it once', async () => {
+    const store = new MemoryOperators();
+    await expect(new AdminSeeder(store, config(undefined)).seed()).resolves.toBe(true);
+    const printed = /with password (\S+) \(shown once\)/.exec(String(log.mock.calls.at(-1)?.[0]))?.[1];
+    expect(await argon2.verify(store.rows[0].passwordHash, printed!)).toBe(true);
+  });
+
+  it('creates nothing when an operator exists', async () => {
+    const store = new MemoryOperators();
+    await new OperatorsService(store).create({
+      name: 'Op',
+      email: 'op@example.com',
+      password: 'p'.repeat(12),
+      role: 'operator',
+    });
+    await expect(new AdminSeeder(store, config('s3cret-passw0rd')).seed()).resolves.toBe(false);
+    expect(store.rows).toHaveLength(1);
+  });
+});

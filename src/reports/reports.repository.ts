@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/**
+ * The statements of the reports (written to reports.repository.sql by `npm run sql`): read-only, over
+ * the requests and operators tables. One pass per cohort; GROUPING SETS give the totals
+ * (grouping(operator_id) = 1) and the per-operator rows in the same scan, an index-only scan of the
+ * covering index (requests_created, requests_closed_at). Medians are percentile_cont(0.5).
+ */
+export const SQL = {
+  /** The requests created in [$1, $2): counts, first responses, targets missed. */
+  createdCohort: `SELECT grouping(operator_id) AS g, operator_id,
+                count(*)::int AS created,
+                count(*) FILTER (WHERE status = 'new')::int AS s_new,
+                count(*) FILTER (WHERE status = 'in_progress')::int AS s_in_progress,
+                count(*) FILTER (WHERE status = 'closed')::int AS s_closed,
+                count(first_response_at)::int AS fr_count,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)) AS fr_median,
+                avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
+                count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
+                                    OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
+           FROM requests WHERE created_at >= $1 AND created_at < $2
+          GROUP BY GROUPING SETS ((), (operator_id))`,
+  /** The requests closed in [$1, $2), whenever created: resolution times and ratings. */
+  closedCohort: `SELECT grouping(operator_id) AS g, operator_id,
+                count(*)::int AS closed,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) AS res_median,
+                avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
+                count(satisfaction_rating)::int AS rated,
+                avg(satisfaction_rating)::float8 AS rating_average
+           FROM requests WHERE closed_at >= $1 AND closed_at < $2
+          GROUP BY GROUPING SETS ((), (operator_id))`,
+  operatorNames: `SELECT id, name FROM operators WHERE id = ANY($1::int[]) ORDER BY id`,
+} as const;
+
+/** One row of the created cohort: the desk-wide totals (`total`), or one assignee's (operatorId null: unassigned). */
+export interface CreatedCohortRow {
+  total: boolean;
+  operatorId: number | null;
+  created: number;
+  /** The cohort by status now. */
+  byStatus: { new: number; in_progress: number; closed: number };
+  /** Requests answered, and the median and mean seconds to the first answer (null with none). */
+  firstResponses: number;
+  firstResponseMedian: number | null;
+  firstResponseAverage: number | null;
+  /** Requests that missed a target (met late, or still open past it). */
+  overdue: number;
+}
+
+/** One row of the closed cohort: the desk-wide totals (`total`), or one assignee's. */
+export interface ClosedCohortRow {
+  total: boolean;
+  operatorId: number | null;
+  closed: number;
+  /** Median and mean seconds from creation to closing (null with none). */
+  resolutionMedian: number | null;
+  resolutionAverage: number | null;
+  /** Ratings given, and their mean (null with none). */
+  rated: number;
+  ratingAverage: number | null;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function createdFromRow(r: Record<string, unknown>): CreatedCohortRow {
+  return {
+    total: Number(r.g) === 1,
+    operatorId: num(r.operator_id),
+    created: r.created as number,
+    byStatus: { new: r.s_new as number, in_progress: r.s_in_progress as number, closed: r.s_closed as number },
+    firstResponses: r.fr_count as number,
+    firstResponseMedian: num(r.fr_median),
+    firstResponseAverage: num(r.fr_average),
+    overdue: r.overdue as number,
+  };
+}
+
+function closedFromRow(r: Record<string, unknown>): ClosedCohortRow {
+  return {
+    total: Number(r.g) === 1,
+    operatorId: num(r.operator_id),
+    closed: r.closed as number,
+    resolutionMedian: num(r.res_median),
+    resolutionAverage: num(r.res_average),
+    rated: r.rated as number,
+    ratingAverage: num(r.rating_average),
+  };
+}
+
+/** What the report rules need of storage (ReportsService; an in-memory fake in unit tests). */
+export interface ReportsStore {
+  /** The requests created in [from, to): the totals row (always there) and one row per assignee. */
+  createdCohort(from: Date, to: Date): Promise<CreatedCohortRow[]>;
+  /** The requests closed in [from, to): the totals row (always there) and one row per assignee. */
+  closedCohort(from: Date, to: Date): Promise<ClosedCohortRow[]>;
+  /** Id and name of the operators with these ids, by id. */
+  operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>>;
+}
+
+/** The reports' reads of the requests and operators tables. */
+@Injectable()
+export class ReportsRepository implements ReportsStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async createdCohort(from: Date, to: Date): Promise<CreatedCohortRow[]> {
+    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to]);
+    return rows.map(createdFromRow);
+  }
+
+  async closedCohort(from: Date, to: Date): Promise<ClosedCohortRow[]> {
+    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to]);
+    return rows.map(closedFromRow);
+  }
+
+  operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>> {
+    return this.dataSource.query(SQL.operatorNames, [ids]);
+  }
+}

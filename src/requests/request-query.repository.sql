@@ -1,0 +1,106 @@
+-- The SQL of src/requests/request-query.repository.ts, written by `npm run sql`; do not edit (edit the repository).
+
+-- name: list
+WITH {ctes}
+SELECT total.n AS total, r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
+  r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
+  r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
+  r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+  c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+  o.name AS o_name, o.email AS o_email, o.role AS o_role
+FROM total
+LEFT JOIN (ids JOIN requests r ON r.id = ids.id
+  JOIN customers c ON c.id = r.customer_id
+  LEFT JOIN operators o ON o.id = r.operator_id) ON true
+ORDER BY {order};
+
+-- name: rankedCtes
+m AS MATERIALIZED (SELECT r.id, r.subject FROM requests r {where}),
+total AS (SELECT count(*)::int AS n FROM m),
+ids AS (SELECT r.id FROM m r ORDER BY {order} LIMIT {limit} OFFSET {offset});
+
+-- name: mergedCtes
+total AS ({count}),
+ids AS (SELECT r.id FROM ({branches}) r ORDER BY {order} LIMIT {limit} OFFSET {offset});
+
+-- name: branch
+(SELECT r.id, {column} FROM requests r {where} ORDER BY {order} LIMIT {upTo});
+
+-- name: unionAll
+UNION ALL;
+
+-- name: ctes
+total AS ({count}),
+ids AS (SELECT r.id FROM requests r {where} ORDER BY {order} LIMIT {limit} OFFSET {offset});
+
+-- name: countUpTo
+SELECT count(*)::int AS n FROM (SELECT 1 FROM requests r {where} LIMIT {upTo}) m;
+
+-- name: countAll
+SELECT count(*)::int AS n FROM requests r {where};
+
+-- name: where
+WHERE {conditions};
+
+-- name: and
+AND;
+
+-- name: status
+r.status = {status};
+
+-- name: statuses
+r.status IN ({statuses});
+
+-- name: operator
+r.operator_id = {operatorId};
+
+-- name: customer
+r.customer_id = (SELECT cu.id FROM customers cu WHERE cu.email = {email});
+
+-- name: createdFrom
+r.created_at >= {from};
+
+-- name: createdUpTo
+r.created_at <= {to};
+
+-- name: createdBefore
+r.created_at < {to};
+
+-- name: overdue
+(r.status <> 'closed' AND ((r.first_response_at IS NULL AND r.first_response_due_at < now()) OR r.resolution_due_at < now()));
+
+-- name: notOverdue
+NOT coalesce((r.status <> 'closed' AND ((r.first_response_at IS NULL AND r.first_response_due_at < now()) OR r.resolution_due_at < now())), false);
+
+-- name: search
+r.search_vector @@ websearch_to_tsquery('simple', {q});
+
+-- name: orderByRelevance
+ts_rank(to_tsvector('simple', r.subject), websearch_to_tsquery('simple', {q})) DESC, r.id DESC;
+
+-- name: orderById
+r.id {direction};
+
+-- name: orderBy
+{column} {direction}, r.id {direction};
+
+-- name: orderByNullsLast
+{column} {direction} NULLS LAST, r.id {direction};
+
+-- name: ascending
+ASC;
+
+-- name: descending
+DESC;
+
+-- name: createdAtColumn
+r.created_at;
+
+-- name: updatedAtColumn
+r.updated_at;
+
+-- name: statusColumn
+r.status;
+
+-- name: lastMessageAtColumn
+r.last_message_at;

@@ -1,0 +1,124 @@
+-- The SQL of src/requests/requests.repository.ts, written by `npm run sql`; do not edit (edit the repository).
+
+-- name: requestColumns
+r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
+r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
+r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
+r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+o.name AS o_name, o.email AS o_email, o.role AS o_role;
+
+-- name: findById
+SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
+      r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
+      r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
+      r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+      c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+      o.name AS o_name, o.email AS o_email, o.role AS o_role
+FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+WHERE r.id = $1;
+
+-- name: insertEvent
+INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp());
+
+-- name: upsertCustomer
+INSERT INTO customers (email, name) VALUES ($1, $2)
+ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
+RETURNING id, email, name, blocked, created_at, updated_at;
+
+-- name: findOpenForCustomer
+SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE;
+
+-- name: insertOpen
+INSERT INTO requests (customer_id, subject, previous_request_id, created_at, updated_at, last_message_at)
+VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), clock_timestamp())
+ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
+RETURNING id, created_at;
+
+-- name: writeDueDates
+UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1;
+
+-- name: transition
+UPDATE requests SET status = $3, updated_at = clock_timestamp(),
+       operator_id = COALESCE($4, operator_id),
+       closed_at = CASE WHEN $3 = 'closed' THEN clock_timestamp() ELSE closed_at END
+WHERE id = $1 AND status = $2 RETURNING id;
+
+-- name: lockForUpdate
+SELECT status, operator_id FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: countInProgress
+SELECT count(*)::int AS n FROM requests WHERE operator_id = $1 AND status = 'in_progress';
+
+-- name: setAssignee
+UPDATE requests SET operator_id = $2, status = CASE WHEN $2::integer IS NULL THEN 'new' ELSE status END,
+       updated_at = clock_timestamp()
+WHERE id = $1 AND status = 'in_progress' RETURNING id;
+
+-- name: overrideFirstResponseDue
+UPDATE requests
+SET first_response_due_at = $2,
+    sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
+                       THEN NULL ELSE sla_breached_first_response_at END,
+    updated_at = clock_timestamp()
+WHERE id = $1;
+
+-- name: overrideResolutionDue
+UPDATE requests
+SET resolution_due_at = $2,
+    sla_breached_resolution_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
+                       THEN NULL ELSE sla_breached_resolution_at END,
+    updated_at = clock_timestamp()
+WHERE id = $1;
+
+-- name: overrideBothDue
+UPDATE requests
+SET first_response_due_at = $2,
+    sla_breached_first_response_at = CASE WHEN $2::timestamptz IS NULL OR $2::timestamptz > clock_timestamp()
+                       THEN NULL ELSE sla_breached_first_response_at END,
+    resolution_due_at = $3,
+    sla_breached_resolution_at = CASE WHEN $3::timestamptz IS NULL OR $3::timestamptz > clock_timestamp()
+                       THEN NULL ELSE sla_breached_resolution_at END,
+    updated_at = clock_timestamp()
+WHERE id = $1;
+
+-- name: markFirstResponseBreaches
+WITH breached AS (
+  UPDATE requests SET sla_breached_first_response_at = clock_timestamp()
+  WHERE id IN (SELECT id FROM requests
+               WHERE status <> 'closed' AND first_response_at IS NULL
+                 AND first_response_due_at < clock_timestamp() AND sla_breached_first_response_at IS NULL
+               ORDER BY first_response_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    AND status <> 'closed' AND first_response_at IS NULL
+    AND first_response_due_at < clock_timestamp() AND sla_breached_first_response_at IS NULL
+  RETURNING id, first_response_due_at AS due_at)
+INSERT INTO request_events (request_id, type, actor, data, created_at)
+SELECT id, 'sla_breached', 'system', jsonb_build_object('kind', $2::text, 'dueAt', due_at), clock_timestamp() FROM breached
+RETURNING request_id;
+
+-- name: markResolutionBreaches
+WITH breached AS (
+  UPDATE requests SET sla_breached_resolution_at = clock_timestamp()
+  WHERE id IN (SELECT id FROM requests
+               WHERE status <> 'closed' AND resolution_due_at < clock_timestamp() AND sla_breached_resolution_at IS NULL
+               ORDER BY resolution_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    AND status <> 'closed' AND resolution_due_at < clock_timestamp() AND sla_breached_resolution_at IS NULL
+  RETURNING id, resolution_due_at AS due_at)
+INSERT INTO request_events (request_id, type, actor, data, created_at)
+SELECT id, 'sla_breached', 'system', jsonb_build_object('kind', $2::text, 'dueAt', due_at), clock_timestamp() FROM breached
+RETURNING request_id;
+
+-- name: rate
+UPDATE requests r SET satisfaction_rating = $2, satisfaction_rated_at = clock_timestamp()
+FROM (SELECT id, satisfaction_rating AS previous FROM requests WHERE id = $1 AND status = 'closed' FOR UPDATE) old
+WHERE r.id = old.id AND old.previous IS DISTINCT FROM $2::smallint
+RETURNING old.previous;
+
+-- name: isClosed
+SELECT 1 FROM requests WHERE id = $1 AND status = 'closed';
+
+-- name: findForParticipant
+SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
+WHERE r.id = $1 AND (c.email = $2 OR EXISTS (
+  SELECT 1 FROM messages m WHERE m.request_id = r.id
+    AND (m.from_address = $2 OR $2 = ANY (m.to_addresses) OR $2 = ANY (m.cc_addresses))));
