@@ -225,7 +225,101 @@ export function listBySizeChart(rows: RunRow[]): string | undefined {
   });
 }
 
-/** Draws every plot from `rows` into `dir`; returns the files written. */
+/** What each targeted metric is, for the table of BENCHMARKS.md. */
+const METRIC_LABELS: Record<string, string> = {
+  ratio_pct: 'rate, % of the SQL ceiling',
+  rss_peak_mb: 'RSS peak',
+  webhook_pct: 'rate, % of the webhook rate',
+  p50_ms: 'p50',
+  p99_ms: 'p99',
+  wall_ms: 'wall time to ready',
+  growth_mb: 'RSS growth over the repeats',
+  c10_p99_ms: 'p99 at 10 connections',
+  c1_p99_ms: 'p99, one caller',
+  ratio_to_sql_alone: 'p99 / the same SQL alone',
+  seq_scans: 'sequential scans of growing tables',
+  requests_p99_ratio: '`GET /requests` p99 / idle',
+  probes_failed: 'probes failed',
+  health_max_ms: '`GET /health/live` max',
+  mails_late: 'mails not stored or quarantined in time',
+  rss_growth_mb: 'RSS growth over idle',
+  bombs_read: 'bombs read (not refused unread)',
+  app_died: 'app died',
+};
+
+const UNITS: Array<[RegExp, string]> = [
+  [/_ms$/, ' ms'],
+  [/_mb$/, ' MB'],
+  [/_pct$/, '%'],
+  [/ratio/, 'x'],
+];
+
+const withUnit = (metric: string, v: number) => `${v}${UNITS.find(([re]) => re.test(metric))?.[1] ?? ''}`;
+
+/** The benches in the order BENCHMARKS.md lists them (its method table's). */
+const BENCH_ORDER = [
+  'start time',
+  'webhook ingest',
+  'IMAP ingest',
+  'mail-to-reply',
+  'memory',
+  'queue at scale',
+  'search at',
+  'hostile input',
+];
+
+export const TARGETS_START =
+  '<!-- targets:start (written by record() and npm run bench:plots from bench/results/runs.csv) -->';
+export const TARGETS_END = '<!-- targets:end -->';
+
+/**
+ * Each target against the latest run of its bench (the latest without a BENCH_LABEL, when there is
+ * one): the figure (the worst case where a bench has several: list shapes, repeats), the figure
+ * over the target, met or not.
+ */
+export function targetsTable(rows: RunRow[]): string {
+  const out = ['| bench | figure | target | latest | latest / target | |', '|---|---|---|---|---|---|'];
+  const order = (b: string) => {
+    const i = BENCH_ORDER.findIndex((name) => b.startsWith(name));
+    return i < 0 ? BENCH_ORDER.length : i;
+  };
+  const benches = [...new Set(rows.map((r) => r.bench))].sort((a, b) => order(a) - order(b));
+  for (const bench of benches) {
+    const runs = runsOf(rows, (b) => b === bench);
+    const run = [...runs].reverse().find((r) => !r.label) ?? runs[runs.length - 1];
+    const groups = new Map<string, RunRow[]>();
+    for (const r of run.rows.filter((x) => x.target)) {
+      const key = `${r.metric}|${r.target}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const list of groups.values()) {
+      const limit = Number(list[0].target.replace(/^[<>]=?/, ''));
+      const upper = list[0].target.startsWith('<');
+      // The worst case: the highest against an upper bound, the lowest against a lower one.
+      const worst = [...list].sort((a, b) => (upper ? b.value - a.value : a.value - b.value))[0];
+      const same = list.every((r) => r.value === worst.value);
+      const which = same ? ` (all ${list.length})` : ` (worst of ${list.length}: ${worst.case})`;
+      const cases = list.length > 1 ? which : worst.case ? ` (${worst.case})` : '';
+      const ratio = limit ? `${Math.round((worst.value / limit) * 100) / 100}` : '—';
+      const met = list.every((r) => r.met === 'yes') ? 'met' : '**not met**';
+      const target = `${upper ? '≤' : '≥'} ${withUnit(worst.metric, limit)}`;
+      const figure = METRIC_LABELS[worst.metric] ?? worst.metric;
+      const latest = `${withUnit(worst.metric, worst.value)}${cases}, ${short(run.date)}`;
+      out.push(`| ${bench} | ${figure} | ${target} | ${latest} | ${ratio} | ${met} |`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** `doc` with the text between the targets markers replaced by the table of `rows`. */
+export function withTargets(doc: string, rows: RunRow[]): string {
+  const a = doc.indexOf(TARGETS_START);
+  const b = doc.indexOf(TARGETS_END);
+  if (a < 0 || b < a) return doc;
+  return `${doc.slice(0, a + TARGETS_START.length)}\n${targetsTable(rows)}\n${doc.slice(b)}`;
+}
+
+/** Draws every plot from `rows` into `dir` (bench/results/) and the table of targets into BENCHMARKS.md; returns the files written. */
 export function writePlots(rows: RunRow[], dir: string): string[] {
   const charts: Array<[string, string | undefined]> = [
     [PLOT_FILES.ingest, ingestChart(rows)],
@@ -233,13 +327,15 @@ export function writePlots(rows: RunRow[], dir: string): string[] {
     [PLOT_FILES.listBySize, listBySizeChart(rows)],
   ];
   const written: string[] = [];
-  for (const [file, svg] of charts) {
-    if (!svg) continue;
-    const target = path.join(dir, file);
-    if (fs.existsSync(target) && fs.readFileSync(target, 'utf8') === svg) continue;
-    fs.writeFileSync(target, svg);
+  const write = (target: string, text: string) => {
+    if (fs.existsSync(target) && fs.readFileSync(target, 'utf8') === text) return;
+    fs.writeFileSync(target, text);
     written.push(target);
-  }
+  };
+  for (const [file, svg] of charts) if (svg) write(path.join(dir, file), svg);
+  // BENCHMARKS.md, two levels up from bench/results/: its table of targets.
+  const benchmarks = path.join(dir, '..', '..', 'BENCHMARKS.md');
+  if (fs.existsSync(benchmarks)) write(benchmarks, withTargets(fs.readFileSync(benchmarks, 'utf8'), rows));
   return written;
 }
 
