@@ -279,7 +279,7 @@ export const CONFIG_TABLE = {
   DATABASE_POOL_SIZE: {
     section: STORAGE,
     description:
-      'Connections in the pool (on a 2-core server shared with PostgreSQL, API reads did best with 4 and mail bursts with 16: docs/performance.md)',
+      'Connections in the pool (on a 2-core server shared with PostgreSQL, API reads did best with 4 and mail bursts with 16: bench/results/history.md, change 17)',
     ...int(10, 1, 200),
   },
 
