@@ -1,4 +1,5 @@
 import { ValidationPipe } from '@nestjs/common';
+import type { EventEmitter } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
 import { Client, Pool, type PoolClient } from 'pg';
 import { POOL_WAIT_EVENT, PriorityPool } from '../../src/database/priority-pool';
@@ -78,16 +79,18 @@ describe('pg internals', () => {
       expect(master).toBeInstanceOf(Pool);
       const pool = master as PriorityPool;
       expect(pool.options.max).toBe(4);
+      // As metrics.controller.ts listens (pg's typings know only pg's own events).
+      const events = pool as unknown as EventEmitter;
       const waits: string[] = [];
       const onWait = (lane: string) => waits.push(lane);
-      pool.on(POOL_WAIT_EVENT, onWait);
+      events.on(POOL_WAIT_EVENT, onWait);
       const pooled = await pool.connect();
       try {
         expect(parsedStatements(pooled)).toEqual(expect.any(Object));
         expect(waits).toEqual(['api']);
       } finally {
         pooled.release();
-        pool.off(POOL_WAIT_EVENT, onWait);
+        events.off(POOL_WAIT_EVENT, onWait);
       }
     });
   });
