@@ -4,7 +4,7 @@ import { memory, startTimes } from './memory-start';
 import { queueAtScale, searchAt100k } from './queue-at-scale';
 import { webhookIngest } from './webhook-ingest';
 
-/** `npm run bench`: every scenario in turn; each prints its figures and appends its row to bench/results/runs.md. */
+/** `npm run bench`: every scenario in turn; each prints its figures and appends them to bench/results/runs.csv. */
 main(typeof module === 'object' ? module : undefined, async () => {
   const t0 = Date.now();
   const step = async (name: string, fn: () => Promise<unknown>) => {

@@ -11,13 +11,13 @@ import { makeMail, planMails } from './emails';
 import { call, CallResult, now, ProbeConfig, ProbeReport, Sample } from './hostile-probe';
 import {
   BENCH_TOKEN,
-  check,
   createDatabase,
   login,
   machine,
   main,
   pct,
   record,
+  type Figure,
   rng,
   ROOT,
   round,
@@ -785,11 +785,6 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
       maxMs: round(rs.length ? Math.max(...rs.map((b) => b.ms)) : NaN),
     };
   });
-  // Refused before the body is read: 401 (no valid token), 429 (an address past its failure quota),
-  // or the connection closed by the server while the client was still uploading (EPIPE/ECONNRESET:
-  // the server answered and hung up without reading the rest). Never 413 (read), 5xx or a timeout.
-  const refusedUnread = (b: BombOutcome) =>
-    b.status === 401 || b.status === 429 || (b.error !== undefined && /EPIPE|ECONNRESET/.test(b.error));
   const bombsAll401 = bombs.results.length > 0 && bombs.results.every(refusedUnread);
   const healthMax = hostile.health.max;
   const targets = {
@@ -953,22 +948,54 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
   if (died) console.log(`\nthe app died; the end of its log:\n${died.log.slice(-2000)}`);
   console.log(`\nresult file: ${file}`);
 
-  if (process.env.BENCH_HOSTILE_RECORD === '1') {
-    await record(
-      'hostile input',
-      {
-        '/requests p99 idle/hostile ms': `${idle.requests.p99}/${hostile.requests.p99}`,
-        '/health/live max ms': healthMax,
-        'mails in time': `${outcomes.filter((o) => o.ok).length}/${outcomes.length}`,
-        'RSS idle/peak MB': `${rss.idle}/${rssPeak}`,
-        'bombs 401': `${bombs.results.filter((b) => b.status === 401).length}/${bombs.results.length}`,
-      },
-      Object.values(targets)
-        .map((t) => check(t.target, t.met))
-        .join('; '),
-    );
-  }
+  await record('hostile input', hostileFigures(result));
   return result;
+}
+
+/**
+ * Refused before the body is read: 401 (no valid token), 429 (an address past its failure quota),
+ * or the connection closed by the server while the client was still uploading (EPIPE/ECONNRESET:
+ * the server answered and hung up without reading the rest). Never 413 (read), 5xx or a timeout.
+ */
+function refusedUnread(b: Pick<BombOutcome, 'status' | 'error'>): boolean {
+  return b.status === 401 || b.status === 429 || (b.error !== undefined && /EPIPE|ECONNRESET/.test(b.error));
+}
+
+/** What hostileFigures reads of a run's result (the JSON file it writes to bench/results/). */
+export interface HostileResult {
+  latency: Record<'idle' | 'hostile', Record<'health' | 'requests', { p99: number; max: number; failed: number }>>;
+  rss: { idle: number; peak: number; delta: number };
+  mails: Array<{ ok: boolean; ms: number }>;
+  bombResults: Array<Pick<BombOutcome, 'status' | 'error'>>;
+  cpu: { streamMsPerMail: number | null };
+  died: unknown;
+}
+
+/** A run's figures for bench/results/runs.csv, each target as TARGETS and DEADLINE_MS set it. */
+export function hostileFigures(r: HostileResult): Figure[] {
+  const { idle, hostile } = r.latency;
+  const late = r.mails.filter((m) => !m.ok).length;
+  return [
+    { metric: 'requests_p99_idle_ms', value: idle.requests.p99 },
+    { metric: 'requests_p99_hostile_ms', value: hostile.requests.p99 },
+    {
+      metric: 'requests_p99_ratio',
+      value: round(hostile.requests.p99 / idle.requests.p99, 2),
+      target: `<=${TARGETS.requestsP99Ratio}`,
+    },
+    { metric: 'probes_failed', value: hostile.requests.failed + hostile.health.failed, target: '<=0' },
+    { metric: 'health_max_ms', value: hostile.health.max, target: `<=${TARGETS.healthMaxMs}` },
+    { metric: 'mails', value: r.mails.length },
+    { metric: 'mails_late', value: late, target: '<=0' },
+    { metric: 'answer_max_ms', value: round(Math.max(...r.mails.map((m) => m.ms))) },
+    { metric: 'rss_idle_mb', value: r.rss.idle },
+    { metric: 'rss_peak_mb', value: r.rss.peak },
+    { metric: 'rss_growth_mb', value: r.rss.delta, target: `<=${TARGETS.rssDeltaMb}` },
+    { metric: 'bombs', value: r.bombResults.length },
+    { metric: 'bombs_read', value: r.bombResults.filter((b) => !refusedUnread(b)).length, target: '<=0' },
+    ...(r.cpu.streamMsPerMail === null ? [] : [{ metric: 'cpu_ms_per_mail', value: r.cpu.streamMsPerMail }]),
+    { metric: 'app_died', value: r.died ? 1 : 0, target: '<=0' },
+  ];
 }
 
 /**

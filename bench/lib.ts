@@ -4,6 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { AppProcess, startAppProcess } from '../test/setup/app-process';
+import { writePlots } from './plots';
+import { appendRuns, type Figure, readRuns, type RunRow, runRows } from './runs';
+
+export type { Figure, Target } from './runs';
 
 /** Root of the repository (the benches run compiled, from node_modules/.cache/maildesk-bench). */
 export const ROOT = ((): string => {
@@ -90,39 +94,63 @@ async function pgVersion(): Promise<string> {
   return pgVersionCache;
 }
 
-/** `2 cpu, 23.5 GB, node v20, pg 15.20`: the machine column of bench/results/runs.md. */
+/** `2 cpu, 23.5 GB, node v20, pg 15.20`: the machine column of bench/results/runs.csv. */
 export async function machine(): Promise<string> {
   const cpus = os.availableParallelism?.() ?? os.cpus().length;
   return `${cpus} cpu, ${round(os.totalmem() / 2 ** 30)} GB, node ${process.version}, pg ${await pgVersion()}`;
 }
 
-/** Where every run's dated row goes (BENCHMARKS.md keeps the method and the latest figures). */
-export const RUNS_FILE = path.join(ROOT, 'bench', 'results', 'runs.md');
-const RUNS_HEADER = '# Runs (appended by `npm run bench`)';
-
-/** Prints the figures and appends a dated row to bench/results/runs.md (scenario | figures | targets | machine). */
-export async function record(
-  scenario: string,
-  figures: Record<string, string | number>,
-  verdict: string,
-): Promise<void> {
-  const file = RUNS_FILE;
-  const text = Object.entries(figures)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-  const label = process.env.BENCH_LABEL ? ` (${process.env.BENCH_LABEL})` : '';
-  const row = `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${scenario}${label} | ${text} | ${verdict} | ${await machine()} |\n`;
-  console.log(`\n[${scenario}] ${text}\n  -> ${verdict}`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, `${RUNS_HEADER}\n\n| date (UTC) | scenario | figures | targets | machine |\n|---|---|---|---|---|\n`);
+/** The commit measured: its short hash, `+dirty` when the code (not the results) has uncommitted changes. */
+export function commitMeasured(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    const hash = git('rev-parse', '--short=7', 'HEAD');
+    const dirty = git(
+      'status',
+      '--porcelain',
+      '--untracked-files=no',
+      '--',
+      '.',
+      ':!bench/results',
+      ':!docs',
+      ':!*.md',
+    );
+    return dirty ? `${hash}+dirty` : hash;
+  } catch {
+    return '';
   }
-  fs.appendFileSync(file, row);
 }
 
-/** `met`/`NOT met` for a comparison, with the figure. */
-export function check(label: string, ok: boolean): string {
-  return `${label} ${ok ? 'met' : 'NOT met'}`;
+/** Where every run's figures go, a row each (BENCHMARKS.md keeps the method and the latest figures). */
+export const RUNS_FILE = path.join(ROOT, 'bench', 'results', 'runs.csv');
+
+/**
+ * Prints a run's figures (each with its target, met or not), appends them to bench/results/runs.csv
+ * (with the date, BENCH_LABEL, the commit and the machine) and redraws the plots of
+ * bench/results/ from the whole history.
+ */
+export async function record(bench: string, figures: Figure[]): Promise<void> {
+  const rows = runRows(
+    {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' '),
+      bench,
+      label: process.env.BENCH_LABEL ?? '',
+      commit: commitMeasured(),
+      machine: await machine(),
+    },
+    figures,
+  );
+  console.log(`\n[${bench}]`);
+  const byCase = new Map<string, RunRow[]>();
+  for (const r of rows) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  for (const [name, list] of byCase) {
+    const text = list.map(
+      (r) => `${r.metric} ${r.value}${r.target ? ` (${r.target} ${r.met === 'yes' ? 'met' : 'NOT met'})` : ''}`,
+    );
+    console.log(`  ${name ? `${name}: ` : ''}${text.join(', ')}`);
+  }
+  appendRuns(RUNS_FILE, rows);
+  writePlots(readRuns(RUNS_FILE), path.dirname(RUNS_FILE));
 }
 
 let snapshot: string | undefined;

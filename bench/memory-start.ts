@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { check, createDatabase, main, record, round, rssOf, rssSampler, startApp } from './lib';
+import { createDatabase, type Figure, main, record, round, rssOf, rssSampler, startApp, type Target } from './lib';
 import { dataSet, postAll } from './webhook-ingest';
 
 const REPEATS = 3;
@@ -31,19 +31,17 @@ export async function startTimes(): Promise<void> {
     await pgFirst.stop();
     const pgRestart = await timedStart({ DATA_DIR: dataDir, DATABASE_URL: db.url });
     await pgRestart.stop();
-    await record(
-      'start time',
-      {
-        'embedded first start ms': `${first.ms} (app says ${first.reported})`,
-        'embedded restart ms': `${restart.ms} (${restart.reported})`,
-        'PostgreSQL first start ms': `${pgFirst.ms} (${pgFirst.reported})`,
-        'PostgreSQL restart ms': `${pgRestart.ms} (${pgRestart.reported})`,
-      },
-      [
-        check(`embedded first start <= 5 s (${round(first.ms / 1000)} s)`, first.ms <= 5000),
-        check(`restart <= 2 s (${round(restart.ms / 1000)} s)`, restart.ms <= 2000),
-      ].join('; '),
-    );
+    // Wall time from spawning to "ready", and the time the app itself reports (from its process's start).
+    const start = (name: string, t: { ms: number; reported: number }, target?: Target): Figure[] => [
+      { case: name, metric: 'wall_ms', value: t.ms, target },
+      { case: name, metric: 'app_ms', value: t.reported },
+    ];
+    await record('start time', [
+      ...start('embedded first start', first, '<=5000'),
+      ...start('embedded restart', restart, '<=2000'),
+      ...start('PostgreSQL first start', pgFirst),
+      ...start('PostgreSQL restart', pgRestart),
+    ]);
   } finally {
     await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -75,21 +73,16 @@ export async function memory(): Promise<void> {
         afters.push(rssOf(pid).rss);
         console.log(`repeat ${k + 1}: peak ${peaks[k]} MB, after ${afters[k]} MB`);
       }
-      const peak = Math.max(...peaks);
       const growth = round(afters[REPEATS - 1] - afters[0]);
-      await record(
-        'memory',
-        {
-          'RSS at rest MB': rest,
-          'peak per repeat MB': peaks.join('/'),
-          'after each repeat MB': afters.join('/'),
-          repeat: `${MAILS} mails x ${REPEATS}`,
-        },
-        [
-          check(`RSS <= 300 MB under load (${peak})`, peak <= 300),
-          check(`no growth across repeats (${growth >= 0 ? '+' : ''}${growth} MB)`, growth <= 20),
-        ].join('; '),
-      );
+      await record('memory', [
+        { metric: 'mails_per_repeat', value: MAILS },
+        { metric: 'rss_rest_mb', value: rest },
+        ...peaks.flatMap((p, k): Figure[] => [
+          { case: `repeat ${k + 1}`, metric: 'rss_peak_mb', value: p, target: '<=300' },
+          { case: `repeat ${k + 1}`, metric: 'rss_after_mb', value: afters[k] },
+        ]),
+        { metric: 'growth_mb', value: growth, target: '<=20' },
+      ]);
     } finally {
       await app.stop();
     }

@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { Client, type CustomTypesConfig, Pool } from 'pg';
 import {
   appDir,
-  check,
   createDatabase,
   databaseExists,
   login,
@@ -19,6 +18,8 @@ import {
   ROOT,
   round,
   startApp,
+  type Figure,
+  type Target,
 } from './lib';
 import { appCall, type Statement } from './app-call';
 import { SEED, SeedPlan, seedPlan, seedQueue } from './queue-seed';
@@ -400,13 +401,8 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     console.log(`seeded ${plan.requests} requests, ${plan.requests * plan.messagesPerRequest} messages in ${seeded} s`);
     const now = new Date();
     app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: String(QUEUE_POOL) });
-    const rows: string[] = [];
+    const figures: Figure[] = [];
     const planText: string[] = [];
-    let worstRatio = 0;
-    let worstP99at10 = 0;
-    let seqScans = 0;
-    let worstSearchP99 = 0;
-    let worstReportP99 = 0;
     try {
       const token = await login(app.base);
       // The operator the token is for: the SQL alone and the floor look it up as the auth guard does.
@@ -426,7 +422,6 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
           /Seq Scan on (requests|customers|messages|request_events)\b/.test(p),
         ).length;
         const smallScans = sql.plans.filter((p) => /Seq Scan on operators\b/.test(p)).length;
-        seqScans += scans;
         // At 10 connections the SQL alone, the HTTP floor (a bare route running the same SQL) and the
         // app take turns, ROUNDS slices each, so that all see the same machine: its speed moves by 2x
         // within minutes (bench/results/history.md), and a ratio of two runs a minute apart measured that as
@@ -446,26 +441,37 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
         }
         const alone = merged(slices.sql, ROUNDS * SLICE_SECONDS);
         const floor = merged(slices.floor, ROUNDS * SLICE_SECONDS);
-        const figures: string[] = [];
+        const shown: string[] = [];
+        const add = (metric: string, value: number, target?: Target) =>
+          figures.push({ case: shape.name, metric, value, target });
+        const search = shape.name.startsWith('search');
         let p99at10 = 0;
-        let p99at1 = 0;
         for (const c of searchOnly ? [1, ...LEVELS] : LEVELS) {
           if (c !== 10) await load(app.base, url, token, 2, 2); // warm-up
           const r = c === 10 ? merged(slices.app, ROUNDS * SLICE_SECONDS) : await load(app.base, url, token, c);
-          figures.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
-          if (c === 1) p99at1 = r.p99;
-          if (c === 10) {
-            p99at10 = r.p99;
-            // Issue 6's 30 ms is for the five list shapes; the searches have their own check below.
-            if (!shape.name.startsWith('search')) worstP99at10 = Math.max(worstP99at10, r.p99);
-            worstRatio = Math.max(worstRatio, r.p99 / Math.max(alone.p99, 0.01));
-          }
+          shown.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
+          if (c === 10) p99at10 = r.p99;
+          // Issue 6's 30 ms (10 connections) is for the five list shapes; issue 8's 100 ms for the
+          // searches, at 10 connections over 1M requests, for one caller over 100,000.
+          const target = search ? (c === (searchOnly ? 1 : 10) ? '<=100' : undefined) : c === 10 ? '<=30' : undefined;
+          add(`c${c}_p50_ms`, r.p50);
+          add(`c${c}_p99_ms`, r.p99, target);
+          add(`c${c}_req_per_s`, r.rps);
         }
-        const line = `${shape.name}: ${figures.join(', ')}; SQL alone c10 p50/p99 ${alone.p50}/${alone.p99} ms (${alone.rps}/s), p99 ratio ${round(p99at10 / Math.max(alone.p99, 0.01))}x; HTTP floor c10 p50/p99 ${floor.p50}/${floor.p99} ms (${floor.rps} req/s; ${round(floor.p99 / Math.max(alone.p99, 0.01))}x the SQL, app ${round(p99at10 / Math.max(floor.p99, 0.01))}x the floor); EXPLAIN ANALYZE ${sql.ms} ms${scans ? `, ${scans} SEQ SCAN` : ''}${smallScans ? ', seq scan of operators' : ''}`;
+        const ratio = round(p99at10 / Math.max(alone.p99, 0.01));
+        add('sql_alone_c10_p50_ms', alone.p50);
+        add('sql_alone_c10_p99_ms', alone.p99);
+        add('sql_alone_c10_per_s', alone.rps);
+        add('ratio_to_sql_alone', ratio, searchOnly ? undefined : '<=3');
+        add('floor_c10_p50_ms', floor.p50);
+        add('floor_c10_p99_ms', floor.p99);
+        add('floor_c10_req_per_s', floor.rps);
+        add('explain_ms', sql.ms);
+        add('seq_scans', scans, '<=0');
+        add('seq_scans_operators', smallScans);
+        const line = `${shape.name}: ${shown.join(', ')}; SQL alone c10 p50/p99 ${alone.p50}/${alone.p99} ms (${alone.rps}/s), p99 ratio ${round(p99at10 / Math.max(alone.p99, 0.01))}x; HTTP floor c10 p50/p99 ${floor.p50}/${floor.p99} ms (${floor.rps} req/s; ${round(floor.p99 / Math.max(alone.p99, 0.01))}x the SQL, app ${round(p99at10 / Math.max(floor.p99, 0.01))}x the floor); EXPLAIN ANALYZE ${sql.ms} ms${scans ? `, ${scans} SEQ SCAN` : ''}${smallScans ? ', seq scan of operators' : ''}`;
         console.log(line);
-        rows.push(line);
         planText.push(`### ${shape.name} — \`GET ${url}\`\n\n\`\`\`\n${sql.plans.join('\n\n')}\n\`\`\``);
-        if (shape.name.startsWith('search')) worstSearchP99 = Math.max(worstSearchP99, searchOnly ? p99at1 : p99at10);
       }
       // Reports over the same data: a month, and a whole year, one caller (a team lead) then 10 at once.
       const yearAgo = new Date(now.getTime() - 365 * 86_400_000).toISOString().slice(0, 10);
@@ -477,37 +483,25 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
           ]) {
         const one = await load(app.base, url, token, 1);
         const r = await load(app.base, url, token, 10);
-        worstReportP99 = Math.max(worstReportP99, one.p99);
-        const line = `${name}: c1 p50/p99 ${one.p50}/${one.p99} ms, c10 p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`;
-        console.log(line);
-        rows.push(line);
+        console.log(`${name}: c1 p50/p99 ${one.p50}/${one.p99} ms, c10 p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
+        figures.push(
+          { case: name, metric: 'c1_p50_ms', value: one.p50 },
+          { case: name, metric: 'c1_p99_ms', value: one.p99, target: '<=1000' },
+          { case: name, metric: 'c10_p50_ms', value: r.p50 },
+          { case: name, metric: 'c10_p99_ms', value: r.p99 },
+          { case: name, metric: 'c10_req_per_s', value: r.rps },
+        );
       }
     } finally {
       await app.stop();
     }
     if (!searchOnly) writePlans(planText.join('\n\n'));
-    await record(
-      searchOnly ? `search at ${plan.requests / 1000}k requests` : 'queue at scale',
-      {
-        data: `${plan.requests / 1e6}M requests, ${(plan.requests * plan.messagesPerRequest) / 1e6}M messages (${reuse ? 'reused' : `seeded in ${seeded} s`})`,
-        shapes: rows.join('; '),
-      },
-      [
-        ...(searchOnly
-          ? []
-          : [
-              check(`list shapes p99 <= 30 ms at 10 conns (worst ${worstP99at10})`, worstP99at10 <= 30),
-              check(`p99 <= 3x the SQL alone at 10 conns (worst ${round(worstRatio)}x)`, worstRatio <= 3),
-            ]),
-        check(`no seq scan of requests, customers, messages (${seqScans})`, seqScans === 0),
-        searchOnly
-          ? check(`search p99 <= 100 ms, one caller (worst ${worstSearchP99})`, worstSearchP99 <= 100)
-          : check(`search p99 <= 100 ms at 10 conns (worst ${worstSearchP99})`, worstSearchP99 <= 100),
-        ...(searchOnly
-          ? []
-          : [check(`report p99 <= 1000 ms, one caller (worst ${worstReportP99})`, worstReportP99 <= 1000)]),
-      ].join('; '),
-    );
+    await record(searchOnly ? `search at ${plan.requests / 1000}k requests` : 'queue at scale', [
+      { metric: 'requests', value: plan.requests },
+      { metric: 'messages', value: plan.requests * plan.messagesPerRequest },
+      ...(reuse ? [] : [{ metric: 'seeded_s', value: seeded }]),
+      ...figures,
+    ]);
   } finally {
     await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -8,7 +8,8 @@ const MAX_KEY_CHARS = 1024;
 /**
  * Nest's ValidationPipe (class-transformer then class-validator), remembering the DTOs it made from
  * query strings: the queue is read with a few query strings over and over (a view each operator
- * keeps open), and validating one took 6-8% of the CPU of a `GET /requests` (bench/results/history.md).
+ * keeps open), and validating one took 6-8% of the CPU of a `GET /requests` (docs/performance.md,
+ * "Query DTOs validated once per query string").
  *
  * Only valid queries are remembered (an invalid one is validated again, and answers the same 400),
  * keyed by the parsed query as JSON, per DTO class; the answer is a copy (its arrays too), so a

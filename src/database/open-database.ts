@@ -27,8 +27,9 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
 /**
  * The embedded database on a thread of its own (src/database/embedded-worker.ts): PostgreSQL's
  * work (WASM) no longer holds the event loop that serves HTTP, and at start PGlite opens its
- * cluster on the second core while the app's modules load on the first (restart 1.30 -> 1.03 s, see
- * bench/results/history.md). If the thread dies, the process exits: every query would fail from then on.
+ * cluster on the second core while the app's modules load on the first (restart 1.30 -> 1.03 s:
+ * docs/performance.md, "The embedded database on its own thread"). If the thread dies, the process
+ * exits: every query would fail from then on.
  */
 export async function startEmbeddedPostgresThread(
   file: string,

@@ -63,7 +63,8 @@ async function admit(client: PoolClient, name: string): Promise<void> {
  *
  * PostgreSQL parses a named statement once per connection, and after five runs plans it once too
  * when its generic plan costs no more than the ones made for the values (plan_cache_mode `auto`):
- * on 1M requests planning the list took longer than running it (bench/results/history.md). The texts must let
+ * on 1M requests planning the list took longer than running it (docs/performance.md, "Prepared
+ * statements on the pool", which also names the pg internals this reads). The texts must let
  * the planner cost a generic plan: LIMIT and OFFSET are literals (a bound LIMIT is costed as 10% of
  * the table, and that plan reads all of it). `{ named: false }` sends an unnamed statement, planned
  * for its values every time: for reads whose best plan depends on the values (text search).

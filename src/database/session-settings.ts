@@ -1,8 +1,9 @@
 /**
  * Session settings of every connection: no parallel query. The app's statements are short and
  * many run at once; a parallel plan's worker start-up cost 30-50 ms on a 2-core server for a search
- * that needs 0.2 ms (bench/results/history.md), and the workers take the cores other requests need. READ
- * COMMITTED whatever the server's default, so transactions need no SET TRANSACTION round trip.
+ * that needs 0.2 ms (docs/performance.md, "Session settings"), and the workers take the cores other
+ * requests need. READ COMMITTED whatever the server's default, so transactions need no SET
+ * TRANSACTION round trip.
  * Prepared statements (src/database/prepared.ts) with PostgreSQL's own choice of plan (`auto`,
  * whatever the server's default): planned for their values five times, then once for all when that
  * generic plan costs no more. Planning the list took 0.6-1.4 ms, running it 0.3-0.5 (1M requests).

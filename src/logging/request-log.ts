@@ -16,7 +16,8 @@ const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
  *
  * nestjs-pino's own pino-http middleware did the same through middie, Nest's middleware layer on
  * Fastify, with a child logger and response listeners per request: middleware and line were a fifth
- * of the app's CPU for a list call; this takes 8% off the whole (bench/results/history.md, change 24).
+ * of the app's CPU for a list call; this takes 8% off the whole (docs/performance.md, "The request log
+ * on Fastify's hooks").
  */
 export function registerRequestLog(fastify: FastifyInstance, logger: PinoLogger): void {
   // The line is built here from fields that hold no secret (the URL's token values go through redactUrl):

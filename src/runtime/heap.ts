@@ -6,7 +6,8 @@ import * as v8 from 'node:v8';
  * the old space grew to 120 MB around 55 MB of live objects and the process to 300-320 MB. At 1.5x
  * it peaked at 195-200 MB, at 2x at 230-234 MB; but under queue reads (3,000 calls/s) 1.5x meant a
  * full collection every 1.6 s, 8.5-11 ms each, and 2x took a quarter off the p99 of `GET /requests`
- * (bench/results/history.md, change 22). A `--heap-growing-percent` given to node itself wins.
+ * (docs/performance.md, "The V8 heap's growing factor"). A `--heap-growing-percent` given to node
+ * itself wins.
  */
 export const HEAP_GROWING_PERCENT = 100;
 
