@@ -3,7 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The two time-line indexes of requests carry the columns the summary report reads, so a report
  * over a year of a million requests is two index-only scans instead of visiting ~12,000 heap pages
- * per cohort (BENCHMARKS.md): requests_created (the created cohort, also the list's createdAt
+ * per cohort (bench/results/history.md, change 7): requests_created (the created cohort, also the list's createdAt
  * order) and requests_closed_at (the closed cohort). Same keys as before, so the list's plans and
  * the number of indexes to maintain do not change.
  */

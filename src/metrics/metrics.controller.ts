@@ -26,7 +26,8 @@ export class MetricsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() dataSource: DataSource,
   ) {
-    // The pool's waits (PriorityPool) feed maildesk_db_connection_wait_seconds as they happen.
+    // The pool's waits (PriorityPool) feed maildesk_db_connection_wait_seconds as they happen; `driver.master`
+    // is TypeORM's pool (docs/performance.md, "The pool that serves the API first"; test/integration/pg-internals).
     const pool = (dataSource.driver as unknown as { master?: EventEmitter }).master;
     pool?.on(POOL_WAIT_EVENT, (lane: PoolLane, seconds: number) => metrics.dbConnectionWait.observe({ lane }, seconds));
   }

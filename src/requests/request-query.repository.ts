@@ -120,7 +120,7 @@ export interface RequestListStore {
  * validated integers written as literals, so that a prepared statement's generic plan is costed for
  * its page, not for 10% of the table (preparedQuery).
  *
- * Built for a queue of millions (bench/results/history.md): the page's ids are chosen on `requests`
+ * Built for a queue of millions (docs/performance.md, "The queue list's id-first plan"): the page's ids are chosen on `requests`
  * alone, with its indexes, and only those rows are joined to their customer and operator (an offset
  * of 4,000 joins 20 rows, not 4,020); the count runs in the same statement over `requests` alone
  * and stops after countLimit + 1 matches, so a filter matching 50,000 requests costs what one

@@ -23,7 +23,7 @@ describe('tuneHeap (dist/src/runtime/heap.js)', () => {
   it('keeps the heap near what it holds: a churning 30 MB live set stays well under the heap V8 grows by default', () => {
     const untuned = peakHeapMb('');
     const tuned = peakHeapMb(`require(${JSON.stringify(HEAP)}).tuneHeap([]);`);
-    // About 120 MB at 2x against 155-177 MB (V8's own factor; 89 MB at 1.5x, BENCHMARKS.md change 22).
+    // About 120 MB at 2x against 155-177 MB (V8's own factor; 89 MB at 1.5x, bench/results/history.md, change 22).
     expect(tuned).toBeLessThan(135);
     expect(tuned).toBeLessThan(untuned * 0.8);
   });
