@@ -10,3 +10,6 @@ SELECT count(*)::int AS n FROM operators;
 INSERT INTO operators (name, email, role, password_hash)
 SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operators)
 ON CONFLICT (email) DO NOTHING RETURNING id;
+
+-- name: lockForUpdate
+SELECT id FROM operators WHERE id = $1 FOR UPDATE;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, Not, Repository } from 'typeorm';
+import { DataSource, EntityManager, Not, Repository } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
 import { Operator, OperatorRole } from './operator.entity';
 
@@ -16,6 +16,8 @@ export const SQL = {
   insertFirstAdmin: `INSERT INTO operators (name, email, role, password_hash)
        SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operators)
        ON CONFLICT (email) DO NOTHING RETURNING id`,
+  /** The operator's row lock: concurrent assignments to one operator count their requests one after the other. */
+  lockForUpdate: `SELECT id FROM operators WHERE id = $1 FOR UPDATE`,
 } as const;
 
 /** Who an access token's operator is now. */
@@ -49,11 +51,13 @@ export interface OperatorsStore {
   countOtherActiveAdmins(id: number): Promise<number>;
   /** Writes the fields of `patch` (at least one). */
   update(id: number, patch: Partial<Operator>): Promise<void>;
+  /** Locks the operator's row for the caller's transaction (checks of what one operator holds run one at a time). */
+  lockForUpdate(id: number, manager?: EntityManager): Promise<void>;
 }
 
 /**
- * The operators table. The identity lookup of every call and the first admin's seeding are
- * hand-written SQL (SQL); the admin API's reads and writes are TypeORM's entity calls (its query
+ * The operators table. The identity lookup of every call, the first admin's seeding and the row
+ * lock of an assignment are hand-written SQL (SQL); the admin API's reads and writes are TypeORM's entity calls (its query
  * builder's ON CONFLICT DO NOTHING for the insert: no failed INSERT, with its hash parameter,
  * reaches the query log).
  */
@@ -118,5 +122,9 @@ export class OperatorsRepository implements OperatorsStore {
 
   async update(id: number, patch: Partial<Operator>): Promise<void> {
     await this.repo.update({ id }, patch);
+  }
+
+  async lockForUpdate(id: number, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.query(SQL.lockForUpdate, [id]);
   }
 }

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import * as argon2 from 'argon2';
+import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { AdminSeeder } from './admin-seeder';
 import { Operator } from './operator.entity';
@@ -10,6 +11,8 @@ import { OperatorsService } from './operators.service';
 /** The operators table in memory; reads leave the password hash out, as the entity's `select: false` does. */
 class MemoryOperators implements OperatorsStore {
   rows: Operator[] = [];
+  /** The operators whose row was locked, and in which transaction. */
+  locks: Array<{ id: number; manager: EntityManager | undefined }> = [];
   private nextId = 1;
 
   list(): Promise<Operator[]> {
@@ -50,6 +53,10 @@ class MemoryOperators implements OperatorsStore {
       this.rows.find((o) => o.id === id)!,
       patch,
     );
+    return Promise.resolve();
+  }
+  lockForUpdate(id: number, manager?: EntityManager): Promise<void> {
+    this.locks.push({ id, manager });
     return Promise.resolve();
   }
 
@@ -116,6 +123,13 @@ describe('OperatorsService rules', () => {
     await service.update(admin.id, { active: false });
     await expect(service.verifyLogin('ada@example.com', 'correct horse')).resolves.toBeNull();
     await expect(service.activeIdentity(admin.id)).resolves.toBeNull();
+  });
+
+  it("locks an operator's row in the caller's transaction (an assignment's capacity check)", async () => {
+    const manager = {} as EntityManager;
+    await service.lockForUpdate(manager, admin.id);
+    expect(store.locks).toEqual([{ id: admin.id, manager }]);
+    expect(store.locks[0].manager).toBe(manager);
   });
 });
 

@@ -1,6 +1,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
 import { Operator, OperatorRole } from './operator.entity';
 import { type Identity, OperatorsRepository, type OperatorsStore } from './operators.repository';
 
@@ -51,6 +52,15 @@ export class OperatorsService {
    */
   activeIdentity(id: number): Promise<Identity | null> {
     return this.operators.activeIdentity(id);
+  }
+
+  /**
+   * Locks the operator's row for the caller's transaction: the capacity check of an assignment
+   * (RequestLifecycleService) counts what the operator holds under it, so concurrent assignments to
+   * one operator count one after the other.
+   */
+  lockForUpdate(manager: EntityManager, id: number): Promise<void> {
+    return this.operators.lockForUpdate(id, manager);
   }
 
   /** Creates an operator; 409 when the (lower-cased) email is taken. */

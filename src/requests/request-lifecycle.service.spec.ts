@@ -32,7 +32,7 @@ describe('RequestLifecycleService rules', () => {
       loadConfig(env),
       desk,
       desk,
-      desk.identities,
+      desk.operatorsService,
       desk.outbox,
       desk.webhooks,
     );
@@ -74,6 +74,17 @@ describe('RequestLifecycleService rules', () => {
         },
       ]);
       expect(desk.kicks).toBe(1);
+    });
+
+    it('takes a new request once: a second take finds it in progress (409) and changes nothing', async () => {
+      desk.addRequest({ id: 10 });
+      await lifecycle().assign(10, GRACE);
+      await expect(lifecycle().assign(10, LINUS)).rejects.toThrow(
+        new ConflictException('request 10 is in_progress, not new: it cannot be taken'),
+      );
+      expect(desk.requests.get(10)).toMatchObject({ status: 'in_progress', operatorId: GRACE.id });
+      expect(desk.events).toHaveLength(1);
+      expect(mail.sent).toHaveLength(1);
     });
 
     it('lets only an admin assign to someone else, and only to an active operator', async () => {
@@ -233,7 +244,14 @@ describe('RequestLifecycleService rules', () => {
 
   it('fails a take and writes nothing when no module gave it the auto-replies', async () => {
     desk.addRequest({ id: 10 });
-    const bare = new RequestLifecycleService(loadConfig({}), desk, desk, desk.identities, desk.outbox, desk.webhooks);
+    const bare = new RequestLifecycleService(
+      loadConfig({}),
+      desk,
+      desk,
+      desk.operatorsService,
+      desk.outbox,
+      desk.webhooks,
+    );
     await expect(bare.assign(10, GRACE)).rejects.toThrow(/no auto-reply sender/);
     expect(desk.requests.get(10)).toMatchObject({ status: 'new', operatorId: null });
     expect(desk.events).toEqual([]);

@@ -13,8 +13,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { OperatorsService } from '../operators/operators.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
-import { RequestLifecycleRepository, type RequestLifecycleStore } from './request-lifecycle.repository';
 import { ServiceRequest } from './request.entity';
+import { RequestsRepository, type RequestsStore } from './requests.repository';
 import { RequestsService } from './requests.service';
 
 /**
@@ -36,6 +36,18 @@ export interface LifecycleAutoReplies {
 export type RequestRecords = Pick<RequestsService, 'findById' | 'addEvent'>;
 
 /**
+ * What the lifecycle changes through RequestsRepository: in one transaction, the request's row lock,
+ * its conditional status change and its assignee, and the count of what an assignee holds.
+ */
+export type LifecycleStore = Pick<
+  RequestsStore,
+  'transaction' | 'lockForUpdate' | 'transition' | 'countInProgress' | 'setAssignee'
+>;
+
+/** What the lifecycle needs of the operators module: who an assignee is, and their row lock. */
+export type LifecycleOperators = Pick<OperatorsService, 'activeIdentity' | 'lockForUpdate'>;
+
+/**
  * A request's lifecycle: taking it (`new` -> `in_progress`), handing it to another operator,
  * putting it back in the queue and closing it. Each change, its event, the customer's mail and the
  * webhook it causes commit together.
@@ -46,9 +58,9 @@ export class RequestLifecycleService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(RequestLifecycleRepository) private readonly store: RequestLifecycleStore,
+    @Inject(RequestsRepository) private readonly store: LifecycleStore,
     @Inject(RequestsService) private readonly requests: RequestRecords,
-    @Inject(OperatorsService) private readonly operators: Pick<OperatorsService, 'activeIdentity'>,
+    @Inject(OperatorsService) private readonly operators: LifecycleOperators,
     @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'kick'>,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
   ) {}
@@ -72,13 +84,13 @@ export class RequestLifecycleService {
     if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
     await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
-      const current = await this.store.lockForUpdate(manager, requestId);
+      const current = await this.store.lockForUpdate(requestId, manager);
       if (actor.role === 'admin' && operatorId !== undefined && current?.status === 'in_progress') {
         await this.reassignLocked(manager, request, current.operatorId, { id: assignee, name: operator.name }, actor);
         return;
       }
       if (current?.status === 'new') await this.checkCapacity(manager, assignee);
-      if (!(await this.store.transition(manager, requestId, 'new', 'in_progress', assignee))) {
+      if (!(await this.store.transition(requestId, 'new', 'in_progress', assignee, manager))) {
         throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
       }
       await this.requests.addEvent(manager, requestId, {
@@ -103,9 +115,9 @@ export class RequestLifecycleService {
   /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
   async unassign(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
     await this.store.transaction(async (manager) => {
-      const current = await this.store.lockForUpdate(manager, requestId);
+      const current = await this.store.lockForUpdate(requestId, manager);
       if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
-      if (current.status !== 'in_progress' || !(await this.store.setAssignee(manager, requestId, null))) {
+      if (current.status !== 'in_progress' || !(await this.store.setAssignee(requestId, null, manager))) {
         throw new ConflictException(
           `request ${requestId} is ${current.status}: only a request in progress can be unassigned`,
         );
@@ -124,7 +136,7 @@ export class RequestLifecycleService {
   async close(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
     await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
-      if (!(await this.store.transition(manager, requestId, 'in_progress', 'closed'))) {
+      if (!(await this.store.transition(requestId, 'in_progress', 'closed', null, manager))) {
         throw new ConflictException(
           `request ${requestId} is ${request.status}: only a request in progress can be closed`,
         );
@@ -156,7 +168,7 @@ export class RequestLifecycleService {
     if (fromOperatorId === to.id)
       throw new ConflictException(`request ${request.id} is already assigned to operator ${to.id}`);
     await this.checkCapacity(manager, to.id);
-    if (!(await this.store.setAssignee(manager, request.id, to.id))) {
+    if (!(await this.store.setAssignee(request.id, to.id, manager))) {
       throw new ConflictException(`request ${request.id} is not in progress: it cannot be reassigned`);
     }
     await this.requests.addEvent(manager, request.id, {
@@ -184,8 +196,8 @@ export class RequestLifecycleService {
   private async checkCapacity(manager: EntityManager, operatorId: number): Promise<void> {
     const max = this.config.assignment.operatorMaxOpen;
     if (max <= 0) return;
-    await this.store.lockOperator(manager, operatorId);
-    const open = await this.store.countInProgress(manager, operatorId);
+    await this.operators.lockForUpdate(manager, operatorId);
+    const open = await this.store.countInProgress(operatorId, manager);
     if (open >= max) {
       throw new ConflictException(
         `operator ${operatorId} already has ${open} requests in progress (the limit, OPERATOR_MAX_OPEN, is ${max})`,

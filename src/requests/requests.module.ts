@@ -5,7 +5,6 @@ import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
-import { RequestLifecycleRepository } from './request-lifecycle.repository';
 import { RequestLifecycleService } from './request-lifecycle.service';
 import { RequestQueryRepository } from './request-query.repository';
 import { RequestQueryService } from './request-query.service';
@@ -27,7 +26,6 @@ import { SlaMonitor } from './sla-monitor';
   providers: [
     RequestsRepository,
     RequestQueryRepository,
-    RequestLifecycleRepository,
     RequestsService,
     RequestQueryService,
     RequestLifecycleService,

@@ -49,12 +49,14 @@ export const SQL = {
          ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
          RETURNING id, created_at`,
   writeDueDates: `UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`,
+  /** Only from status $2: no row when the request was not in that state (someone else got there first). */
   transition: `UPDATE requests SET status = $3, updated_at = clock_timestamp(),
               operator_id = COALESCE($4, operator_id),
               closed_at = CASE WHEN $3 = 'closed' THEN clock_timestamp() ELSE closed_at END
        WHERE id = $1 AND status = $2 RETURNING id`,
   lockForUpdate: `SELECT status, operator_id FROM requests WHERE id = $1 FOR UPDATE`,
   countInProgress: `SELECT count(*)::int AS n FROM requests WHERE operator_id = $1 AND status = 'in_progress'`,
+  /** A null assignee puts the request back to `new`; no row when it is not in progress. */
   setAssignee: `UPDATE requests SET operator_id = $2, status = CASE WHEN $2::integer IS NULL THEN 'new' ELSE status END,
               updated_at = clock_timestamp()
        WHERE id = $1 AND status = 'in_progress' RETURNING id`,
@@ -206,13 +208,16 @@ export interface DueDateChanges {
   resolutionDueAt?: Date | null;
 }
 
-/** Status and assignee of a request. */
+/** Status and assignee of a request, as read under its row lock. */
 export interface RequestLock {
   status: RequestStatus;
   operatorId: number | null;
 }
 
-/** What the request rules need of storage (RequestsService; an in-memory fake in unit tests). */
+/**
+ * What the request rules need of storage (RequestsService, and RequestLifecycleService for a
+ * request's status and assignee; in-memory fakes in unit tests).
+ */
 export interface RequestsStore {
   /** Runs `work` in one transaction: the methods given its manager run in it. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
@@ -239,7 +244,10 @@ export interface RequestsStore {
     resolutionDueAt: Date | null,
     manager?: EntityManager,
   ): Promise<void>;
-  /** Changes the status from `from` to `to` (and the assignee when given); false when it was not `from`. */
+  /**
+   * Conditional status change: only from `from` to `to`, setting the assignee when given; false
+   * when the request was not in that state, so two concurrent takes give one success.
+   */
   transition(
     requestId: number,
     from: RequestStatus,
@@ -249,6 +257,7 @@ export interface RequestsStore {
   ): Promise<boolean>;
   /** Status and assignee, row-locked for the caller's transaction; null when there is no such request. */
   lockForUpdate(requestId: number, manager?: EntityManager): Promise<RequestLock | null>;
+  /** Requests in progress assigned to this operator. */
   countInProgress(operatorId: number, manager?: EntityManager): Promise<number>;
   /** Sets the assignee of a request in progress (null: back to `new`); false when it is not in progress. */
   setAssignee(requestId: number, operatorId: number | null, manager?: EntityManager): Promise<boolean>;

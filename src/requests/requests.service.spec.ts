@@ -5,8 +5,8 @@ import { parseBusinessHours } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import type { RequestEvent } from './request-event.entity';
 import type { RequestStatus, ServiceRequest } from './request.entity';
-import type { DueDateChanges, NewEvent, RequestLock, RequestsStore, SlaTarget } from './requests.repository';
-import { RequestsService } from './requests.service';
+import type { DueDateChanges, NewEvent, RequestLock, SlaTarget } from './requests.repository';
+import { type RequestRulesStore, RequestsService } from './requests.service';
 
 interface Row {
   id: number;
@@ -22,7 +22,7 @@ interface Row {
 }
 
 /** The requests and request_events tables in memory: the rules tested without a database. */
-class MemoryRequests implements RequestsStore {
+class MemoryRequests implements RequestRulesStore {
   rows: Row[] = [];
   events: Array<NewEvent & { requestId: number }> = [];
   /** Inserts that lose to a concurrent one (which opens its own request first), counted down. */
@@ -71,24 +71,9 @@ class MemoryRequests implements RequestsStore {
     Object.assign(this.row(requestId)!, { firstResponseDueAt, resolutionDueAt });
     return Promise.resolve();
   }
-  transition(requestId: number, from: RequestStatus, to: RequestStatus, operatorId: number | null): Promise<boolean> {
-    const row = this.row(requestId);
-    if (row?.status !== from) return Promise.resolve(false);
-    Object.assign(row, { status: to, operatorId: operatorId ?? row.operatorId });
-    return Promise.resolve(true);
-  }
   lockForUpdate(requestId: number): Promise<RequestLock | null> {
     const row = this.row(requestId);
     return Promise.resolve(row ? { status: row.status, operatorId: row.operatorId } : null);
-  }
-  countInProgress(operatorId: number): Promise<number> {
-    return Promise.resolve(this.rows.filter((r) => r.operatorId === operatorId && r.status === 'in_progress').length);
-  }
-  setAssignee(requestId: number, operatorId: number | null): Promise<boolean> {
-    const row = this.row(requestId);
-    if (row?.status !== 'in_progress') return Promise.resolve(false);
-    Object.assign(row, { operatorId, status: operatorId === null ? 'new' : row.status });
-    return Promise.resolve(true);
   }
   overrideDueDates(requestId: number, changes: DueDateChanges): Promise<void> {
     if (changes.firstResponseDueAt === undefined && changes.resolutionDueAt === undefined)
@@ -272,18 +257,6 @@ describe('RequestsService rules', () => {
       await expect(service.recordRating(id, 5)).resolves.toBe('missing');
       await expect(service.recordRating(99, 5)).resolves.toBe('missing');
       expect(store.events).toEqual([]);
-    });
-  });
-
-  describe('status changes', () => {
-    it('takes a new request once: the second take finds it in progress', async () => {
-      const { id } = await service.openRequestFor(manager, 7, 'Printer', null);
-      await expect(service.transition(manager, id, 'new', 'in_progress', 3)).resolves.toBe(true);
-      await expect(service.transition(manager, id, 'new', 'in_progress', 4)).resolves.toBe(false);
-      await expect(service.lockForUpdate(manager, id)).resolves.toEqual({ status: 'in_progress', operatorId: 3 });
-      await expect(service.countInProgress(manager, 3)).resolves.toBe(1);
-      await expect(service.setAssignee(manager, id, null)).resolves.toBe(true);
-      await expect(service.lockForUpdate(manager, id)).resolves.toEqual({ status: 'new', operatorId: null });
     });
   });
 });

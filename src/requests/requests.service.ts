@@ -14,13 +14,20 @@ export type { NewEvent } from './requests.repository';
 const MAX_SUBJECT = 998;
 
 /**
+ * What these rules need of RequestsRepository: all but the status and assignee changes of a
+ * request's lifecycle, which RequestLifecycleService makes.
+ */
+export type RequestRulesStore = Omit<RequestsStore, 'transition' | 'countInProgress' | 'setAssignee'>;
+
+/**
  * Requests and their customers and history: the one service other modules call. Methods that take
- * an EntityManager run inside the caller's transaction; storage is RequestsRepository's.
+ * an EntityManager run inside the caller's transaction; storage is RequestsRepository's. Taking,
+ * handing over, putting back and closing a request are RequestLifecycleService's.
  */
 @Injectable()
 export class RequestsService {
   constructor(
-    @Inject(RequestsRepository) private readonly requests: RequestsStore,
+    @Inject(RequestsRepository) private readonly requests: RequestRulesStore,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'sla'>,
   ) {}
 
@@ -85,38 +92,6 @@ export class RequestsService {
       }
     }
     throw new Error(`could not open a request for customer ${customerId}`);
-  }
-
-  /**
-   * Conditional status change: only from `from`; returns false when the request was not in that
-   * state (someone else got there first), so two concurrent takes give one success.
-   */
-  transition(
-    manager: EntityManager,
-    requestId: number,
-    from: ServiceRequest['status'],
-    to: ServiceRequest['status'],
-    operatorId?: number,
-  ): Promise<boolean> {
-    return this.requests.transition(requestId, from, to, operatorId ?? null, manager);
-  }
-
-  /** Status and assignee of a request, row-locked for this transaction; null when it does not exist. */
-  lockForUpdate(
-    manager: EntityManager,
-    requestId: number,
-  ): Promise<{ status: ServiceRequest['status']; operatorId: number | null } | null> {
-    return this.requests.lockForUpdate(requestId, manager);
-  }
-
-  /** Requests in progress assigned to this operator. */
-  countInProgress(manager: EntityManager, operatorId: number): Promise<number> {
-    return this.requests.countInProgress(operatorId, manager);
-  }
-
-  /** Sets the assignee of a request in progress (or, with null, puts it back to `new`); false when not in progress. */
-  setAssignee(manager: EntityManager, requestId: number, operatorId: number | null): Promise<boolean> {
-    return this.requests.setAssignee(requestId, operatorId, manager);
   }
 
   /**

@@ -17,13 +17,12 @@ import {
 } from '../../src/messages/messages.repository';
 import type { DeliveryLookup } from '../../src/messages/messages.service';
 import type { ConversationOutbox } from '../../src/messages/conversation.service';
-import type { OperatorsService } from '../../src/operators/operators.service';
 import { OutboxMail } from '../../src/outbound-mail/outbox.entity';
 import type { OutgoingMail } from '../../src/outbound-mail/outgoing-mail';
 import { Customer } from '../../src/requests/customer.entity';
-import type { LockedRequest, RequestLifecycleStore } from '../../src/requests/request-lifecycle.repository';
-import type { RequestRecords } from '../../src/requests/request-lifecycle.service';
+import type { LifecycleOperators, LifecycleStore, RequestRecords } from '../../src/requests/request-lifecycle.service';
 import { ServiceRequest, type RequestStatus } from '../../src/requests/request.entity';
+import type { RequestLock } from '../../src/requests/requests.repository';
 import type { NewEvent } from '../../src/requests/requests.service';
 import type { WebhooksService } from '../../src/webhooks/webhooks.service';
 
@@ -50,7 +49,7 @@ export type MemoryEvent = NewEvent & { requestId: number };
 export type MemoryMail = OutgoingMail & { at: Date };
 
 /** The whole desk in memory: requests, history, messages and attachments, outbox, webhooks. */
-export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecycleStore {
+export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore {
   requests = new Map<number, MemoryRequest>();
   events: MemoryEvent[] = [];
   messages: Message[] = [];
@@ -198,30 +197,19 @@ export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecyc
     return Promise.resolve(this.attachments.find((a) => a.id === id) ?? null);
   }
 
-  // RequestLifecycleStore
+  // LifecycleStore (RequestsRepository's statements that RequestLifecycleService runs)
 
-  lockForUpdate(_manager: EntityManager, requestId: number): Promise<LockedRequest | null> {
+  lockForUpdate(requestId: number): Promise<RequestLock | null> {
     const r = this.requests.get(requestId);
     return Promise.resolve(r ? { status: r.status, operatorId: r.operatorId } : null);
   }
 
-  lockOperator(_manager: EntityManager, operatorId: number): Promise<void> {
-    this.lockedOperators.push(operatorId);
-    return Promise.resolve();
-  }
-
-  countInProgress(_manager: EntityManager, operatorId: number): Promise<number> {
+  countInProgress(operatorId: number): Promise<number> {
     const held = [...this.requests.values()].filter((r) => r.operatorId === operatorId && r.status === 'in_progress');
     return Promise.resolve(held.length);
   }
 
-  transition(
-    _manager: EntityManager,
-    requestId: number,
-    from: RequestStatus,
-    to: RequestStatus,
-    operatorId?: number,
-  ): Promise<boolean> {
+  transition(requestId: number, from: RequestStatus, to: RequestStatus, operatorId: number | null): Promise<boolean> {
     const r = this.requests.get(requestId);
     if (!r || r.status !== from) return Promise.resolve(false);
     r.status = to;
@@ -229,7 +217,7 @@ export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecyc
     return Promise.resolve(true);
   }
 
-  setAssignee(_manager: EntityManager, requestId: number, operatorId: number | null): Promise<boolean> {
+  setAssignee(requestId: number, operatorId: number | null): Promise<boolean> {
     const r = this.requests.get(requestId);
     if (!r || r.status !== 'in_progress') return Promise.resolve(false);
     r.operatorId = operatorId;
@@ -271,11 +259,15 @@ export class MemoryDesk implements RequestRecords, MessagesStore, RequestLifecyc
     },
   };
 
-  /** OperatorsService.activeIdentity. */
-  readonly identities: Pick<OperatorsService, 'activeIdentity'> = {
+  /** OperatorsService: who an assignee is, and the row lock of the capacity check (kept in lockedOperators). */
+  readonly operatorsService: LifecycleOperators = {
     activeIdentity: (id: number) => {
       const o = this.operators.get(id);
       return Promise.resolve(o?.active ? { id, name: o.name, email: o.email, role: o.role, tokenVersion: 0 } : null);
+    },
+    lockForUpdate: (_manager: EntityManager, id: number) => {
+      this.lockedOperators.push(id);
+      return Promise.resolve();
     },
   };
 
