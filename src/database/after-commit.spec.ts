@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { fakeTransaction } from '../../test/setup/fake-transaction';
+import { fakeTransaction } from '../../test/fakes/transaction';
 import { afterCommit } from './after-commit';
 
 describe('afterCommit', () => {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { fillSql } from './sql-template';
 
 /**
  * The statements of every lease queue (lease-queue.ts: the outbox, the webhook deliveries), as
@@ -53,11 +54,6 @@ export interface LeaseTable {
   afterDone?: string;
 }
 
-/** A template with its `{name}`s filled. */
-function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-}
-
 /** The statements of one table's queue. */
 export interface LeaseStatements {
   claim: string;
@@ -69,14 +65,14 @@ export interface LeaseStatements {
 /** SQL's templates filled for `t`. */
 export function leaseStatements(t: LeaseTable): LeaseStatements {
   const outcome = (first: number) =>
-    (t.outcomeColumns ?? []).map((column, i) => fill(SQL.outcome, { column, param: `$${first + i}` })).join('');
+    (t.outcomeColumns ?? []).map((column, i) => fillSql(SQL.outcome, { column, param: `$${first + i}` })).join('');
   const base = { table: t.table, doneStatus: t.doneStatus, doneAt: t.doneAt };
-  const done = fill(SQL.done, { ...base, outcome: outcome(2) });
+  const done = fillSql(SQL.done, { ...base, outcome: outcome(2) });
   return {
-    claim: fill(SQL.claim, { ...base, claimed: t.claimed ?? SQL.claimed }),
-    done: t.afterDone ? fill(SQL.doneThen, { done, afterDone: t.afterDone }) : done,
-    failed: fill(SQL.failed, { ...base, outcome: outcome(3) }),
-    retry: fill(SQL.retry, { ...base, outcome: outcome(4) }),
+    claim: fillSql(SQL.claim, { ...base, claimed: t.claimed ?? SQL.claimed }),
+    done: t.afterDone ? fillSql(SQL.doneThen, { done, afterDone: t.afterDone }) : done,
+    failed: fillSql(SQL.failed, { ...base, outcome: outcome(3) }),
+    retry: fillSql(SQL.retry, { ...base, outcome: outcome(4) }),
   };
 }
 

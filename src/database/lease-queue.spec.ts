@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Logger } from '@nestjs/common';
-import { fakeTransaction } from '../../test/setup/fake-transaction';
+import { fakeTransaction } from '../../test/fakes/transaction';
 import { KICK_DELAY_MS } from '../common/dispatch-loop';
 import {
   type Attempt,

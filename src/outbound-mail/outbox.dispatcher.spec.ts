@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { leasesHanding } from '../../test/fakes/leases';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config';
-import type { LeaseStore } from '../database/lease-queue.repository';
 import type { MailTransport } from './mail-transport';
 import { OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxMail } from './outbox.entity';
@@ -33,13 +33,7 @@ function claimed(over: Partial<OutboxMail> = {}): OutboxMail {
 
 /** A dispatcher over one claimed mail, a transport that answers `send`, and what it recorded. */
 function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>) {
-  let claims = 0;
-  const leases = {
-    claim: jest.fn(() => Promise.resolve(claims++ === 0 ? [row] : [])),
-    markDone: jest.fn(() => Promise.resolve()),
-    markFailed: jest.fn(() => Promise.resolve()),
-    retryIn: jest.fn(() => Promise.resolve()),
-  } satisfies LeaseStore<OutboxMail>;
+  const leases = leasesHanding([row]);
   const files = [{ filename: 'a.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') }];
   const store = { leases, attachmentsOf: jest.fn(() => Promise.resolve(files)) };
   const transport = { send: jest.fn(send), describe: () => 'test' };

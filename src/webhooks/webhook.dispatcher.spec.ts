@@ -1,10 +1,9 @@
-import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { leasesHanding } from '../../test/fakes/leases';
 import { hmacSignatureMatches } from '../common/hmac-signature';
 import { loadConfig } from '../config/config';
-import type { LeaseStore } from '../database/lease-queue.repository';
 import { WebhookDispatcher } from './webhook.dispatcher';
 import type { ClaimedDelivery, WebhooksStore } from './webhooks.repository';
 
@@ -60,13 +59,7 @@ describe('WebhookDispatcher', () => {
       url: target,
       secret: 'whsec_test',
     };
-    let claims = 0;
-    const leases = {
-      claim: jest.fn(() => Promise.resolve(claims++ === 0 ? [row] : [])),
-      markDone: jest.fn(() => Promise.resolve()),
-      markFailed: jest.fn(() => Promise.resolve()),
-      retryIn: jest.fn(() => Promise.resolve()),
-    } satisfies LeaseStore<ClaimedDelivery>;
+    const leases = leasesHanding([row]);
     const config = loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: String(allowPrivate) });
     const dispatcher = new WebhookDispatcher({ leases } as unknown as WebhooksStore, config);
     try {
