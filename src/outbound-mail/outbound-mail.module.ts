@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { MailTransport } from './mail-transport';
-import { OutboxKickSubscriber } from './outbox-kick.subscriber';
 import { OutboxController } from './outbox.controller';
 import { OutboxDispatcher } from './outbox.dispatcher';
-import { OutboxMail } from './outbox.entity';
+import { OutboxRepository } from './outbox.repository';
 import { OutboxService } from './outbox.service';
 import { TemplatesService } from './templates.service';
 
@@ -13,9 +11,8 @@ import { TemplatesService } from './templates.service';
  * (and render auto-replies with TemplatesService); the dispatcher sends it through MailTransport.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([OutboxMail])],
   controllers: [OutboxController],
-  providers: [OutboxService, TemplatesService, OutboxDispatcher, MailTransport, OutboxKickSubscriber],
+  providers: [OutboxService, TemplatesService, OutboxRepository, OutboxDispatcher, MailTransport],
   exports: [OutboxService, TemplatesService],
 })
 export class OutboundMailModule {}

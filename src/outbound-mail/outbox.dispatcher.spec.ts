@@ -1,18 +1,96 @@
-import { MAX_RETRY_DELAY_MS, retryDelayMs } from './outbox.dispatcher';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { leasesHanding } from '../../test/fakes/leases';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../config/config';
+import type { MailTransport } from './mail-transport';
+import { OutboxDispatcher } from './outbox.dispatcher';
+import { OutboxMail } from './outbox.entity';
+import type { OutboxStore } from './outbox.repository';
 
-describe('retryDelayMs', () => {
-  it('doubles the wait with each attempt', () => {
-    const mid = () => 0.5;
-    expect([1, 2, 3, 4].map((a) => retryDelayMs(a, 5000, mid))).toEqual([5000, 10000, 20000, 40000]);
+/** One claimed mail, as the lease queue hands it over (its attempt counted). */
+function claimed(over: Partial<OutboxMail> = {}): OutboxMail {
+  return Object.assign(new OutboxMail(), {
+    id: '12',
+    messageId: 58,
+    kind: 'operator',
+    toAddress: 'ada@example.test',
+    fromAddress: 'help@desk.test',
+    subject: 'Re: printer',
+    headers: { 'Message-ID': '<md-1@desk.test>', From: 'help@desk.test', To: 'ada@example.test' },
+    text: 'Fixed.',
+    html: null,
+    status: 'pending',
+    attempts: 1,
+    nextAttemptAt: new Date(),
+    lockedUntil: new Date(),
+    lastError: null,
+    sentAt: null,
+    createdAt: new Date(),
+    ...over,
+  });
+}
+
+/** A dispatcher over one claimed mail, a transport that answers `send`, and what it recorded. */
+function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>) {
+  const leases = leasesHanding([row]);
+  const files = [{ filename: 'a.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') }];
+  const store = { leases, attachmentsOf: jest.fn(() => Promise.resolve(files)) };
+  const transport = { send: jest.fn(send), describe: () => 'test' };
+  const dataSource = { query: () => Promise.resolve([{ version: 'PostgreSQL 17' }]) };
+  const config = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '1000' });
+  const dispatcher = new OutboxDispatcher(
+    store as unknown as OutboxStore,
+    config,
+    transport as unknown as MailTransport,
+    dataSource as unknown as DataSource,
+  );
+  return { dispatcher, leases, store, transport };
+}
+
+const smtpError = (responseCode: number, response: string) =>
+  Object.assign(new Error(response), { code: 'EENVELOPE', responseCode, response });
+
+describe('OutboxDispatcher', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('sends an operator reply with the files of its message, and marks it sent', async () => {
+    const { dispatcher, leases, store, transport } = dispatcherFor(claimed(), () => Promise.resolve({}));
+    await expect(dispatcher.dispatchOnce()).resolves.toBe(1);
+    expect(store.attachmentsOf).toHaveBeenCalledWith(58);
+    const [options, id] = transport.send.mock.calls[0] as unknown as [{ attachments: unknown[] }, string];
+    expect(id).toBe('12');
+    expect(options.attachments).toEqual([
+      { filename: 'a.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') },
+    ]);
+    expect(leases.markDone).toHaveBeenCalledWith('12', undefined);
   });
 
-  it('spreads the wait from half to one and a half times', () => {
-    expect(retryDelayMs(3, 1000, () => 0)).toBe(2000);
-    expect(retryDelayMs(3, 1000, () => 0.999999)).toBe(6000);
+  it('reads no files for an auto-reply', async () => {
+    const { dispatcher, store } = dispatcherFor(claimed({ kind: 'auto_reply' }), () => Promise.resolve({}));
+    await dispatcher.dispatchOnce();
+    expect(store.attachmentsOf).not.toHaveBeenCalled();
   });
 
-  it('never waits more than an hour', () => {
-    expect(retryDelayMs(30, 5000, () => 0.9)).toBe(MAX_RETRY_DELAY_MS);
-    expect(retryDelayMs(1000, 5000, () => 0.9)).toBe(MAX_RETRY_DELAY_MS);
+  it('fails a mail the server refused for good (5xx), with its answer', async () => {
+    const answer = '550 5.1.1 <ada@example.test>: mailbox unavailable';
+    const { dispatcher, leases } = dispatcherFor(claimed(), () => Promise.reject(smtpError(550, answer)));
+    await dispatcher.dispatchOnce();
+    expect(leases.markFailed).toHaveBeenCalledWith('12', `EENVELOPE: ${answer}`, undefined);
+  });
+
+  it('tries a mail again after a backoff on a 4xx answer, until its last attempt', async () => {
+    const answer = '421 4.7.0 try again later';
+    const first = dispatcherFor(claimed({ attempts: 1 }), () => Promise.reject(smtpError(421, answer)));
+    await first.dispatcher.dispatchOnce();
+    const [id, delay, error] = first.leases.retryIn.mock.calls[0] as unknown as [string, number, string];
+    expect([id, error]).toEqual(['12', `EENVELOPE: ${answer}`]);
+    expect(delay).toBeGreaterThanOrEqual(500);
+    expect(delay).toBeLessThanOrEqual(1500);
+
+    const last = dispatcherFor(claimed({ attempts: 3 }), () => Promise.reject(smtpError(421, answer)));
+    await last.dispatcher.dispatchOnce();
+    expect(last.leases.retryIn).not.toHaveBeenCalled();
+    expect(last.leases.markFailed).toHaveBeenCalledWith('12', `EENVELOPE: ${answer}`, undefined);
   });
 });

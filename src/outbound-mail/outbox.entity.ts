@@ -1,9 +1,12 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { DeliveryStatus, QueuedDelivery } from '../database/lease-queue';
 
-export type OutboxStatus = 'pending' | 'sent' | 'failed';
+/** An outgoing mail is done when sent. */
+export type OutboxStatus = DeliveryStatus<'sent'>;
 
+/** One outgoing mail: what it says, and its delivery state in the outbox's lease queue. */
 @Entity('outbox')
-export class OutboxMail {
+export class OutboxMail implements QueuedDelivery<'sent'> {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
 

@@ -1,36 +1,18 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import * as crypto from 'node:crypto';
-import { EntityManager, In, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { normalizeAddress } from '../common/addresses';
 import type { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { OUTBOX_KICK } from './outbox-kick.subscriber';
-import { formatAddress, outboxFromRow } from './outbox-mail-options';
+import { formatAddress } from './outbox-mail-options';
 import { OutboxDispatcher } from './outbox.dispatcher';
-import { OutboxMail, type OutboxStatus } from './outbox.entity';
+import type { OutboxMail, OutboxStatus } from './outbox.entity';
+import { type MailDelivery, type OutboxBacklog, OutboxRepository, type OutboxStore } from './outbox.repository';
 import type { OutgoingMail } from './outgoing-mail';
 import { bracketMessageId, buildReferences, cleanMessageId } from './references';
 
-/** Delivery state of one conversation message, for the `delivery` field of the messages API. */
-export interface MailDelivery {
-  status: OutboxStatus;
-  attempts: number;
-  lastError: string | null;
-  sentAt: Date | null;
-}
-
-/** Size of the outbox, for health checks. */
-export interface OutboxBacklog {
-  /** Rows waiting to be sent (due now or later). */
-  pending: number;
-  /** Pending rows whose time has come. */
-  due: number;
-  failed: number;
-  /** next_attempt_at of the oldest due row, or null. */
-  oldestDueAt: Date | null;
-}
+export type { MailDelivery, OutboxBacklog } from './outbox.repository';
 
 const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 
@@ -45,7 +27,7 @@ export const OWN_MESSAGE_ID_PREFIX = 'md-';
 @Injectable()
 export class OutboxService {
   constructor(
-    @InjectRepository(OutboxMail) private readonly outbox: Repository<OutboxMail>,
+    @Inject(OutboxRepository) private readonly outbox: OutboxStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dispatcher: OutboxDispatcher,
   ) {}
@@ -75,24 +57,18 @@ export class OutboxService {
       headers['X-Auto-Response-Suppress'] = 'All';
       headers['X-Loop'] = from;
     }
-    const rows: Record<string, unknown>[] = await manager.query(
-      `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-      [
-        mail.messageRowId ?? null,
-        mail.kind,
-        to,
-        from,
-        mail.subject.replace(/[\r\n]+\s*/g, ' ').trim(),
-        JSON.stringify(headers),
-        mail.text,
-        mail.html ?? null,
-      ],
-    );
-    const queryRunner = manager.queryRunner;
-    if (queryRunner?.isTransactionActive) queryRunner.data[OUTBOX_KICK] = true;
-    else this.dispatcher.kick();
-    return outboxFromRow(rows[0]);
+    const queued = await this.outbox.insert(manager, {
+      messageRowId: mail.messageRowId ?? null,
+      kind: mail.kind,
+      toAddress: to,
+      fromAddress: from,
+      subject: mail.subject.replace(/[\r\n]+\s*/g, ' ').trim(),
+      headers,
+      text: mail.text,
+      html: mail.html ?? null,
+    });
+    this.dispatcher.kick(manager);
+    return queued;
   }
 
   /** A new Message-ID of ours, `<random>@MESSAGE_ID_DOMAIN`, without angle brackets. */
@@ -101,33 +77,23 @@ export class OutboxService {
   }
 
   /** Auto-replies enqueued to `address` since `since` (in the caller's transaction), for the rate limit. */
-  async countAutoRepliesSince(manager: EntityManager, address: string, since: Date): Promise<number> {
-    const rows: Array<{ n: number }> = await manager.query(
-      `SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`,
-      [normalizeAddress(address), since],
-    );
-    return rows[0].n;
+  countAutoRepliesSince(manager: EntityManager, address: string, since: Date): Promise<number> {
+    return this.outbox.countAutoRepliesSince(manager, normalizeAddress(address), since);
   }
 
   /** Delivery state per messages.id (the newest outbox row of each); messages never mailed are absent. */
   async deliveryFor(messageRowIds: number[]): Promise<Map<number, MailDelivery>> {
     const result = new Map<number, MailDelivery>();
     if (messageRowIds.length === 0) return result;
-    const rows = await this.outbox.find({ where: { messageId: In(messageRowIds) }, order: { id: 'ASC' } });
-    for (const r of rows) {
-      result.set(r.messageId!, { status: r.status, attempts: r.attempts, lastError: r.lastError, sentAt: r.sentAt });
+    for (const { messageRowId, ...delivery } of await this.outbox.deliveryOf(messageRowIds)) {
+      result.set(messageRowId, delivery);
     }
     return result;
   }
 
   /** One page of outbox rows in one status, newest first. */
   async list(status: OutboxStatus, page: number, limit: number): Promise<Page<OutboxMail>> {
-    const [items, total] = await this.outbox.findAndCount({
-      where: { status },
-      order: { id: 'DESC' },
-      skip: (page - 1) * limit,
-      take: limit,
-    });
+    const { items, total } = await this.outbox.page(status, (page - 1) * limit, limit);
     return { items, total, page, limit };
   }
 
@@ -141,37 +107,22 @@ export class OutboxService {
    * 409 when the mail is not failed.
    */
   async retry(id: number): Promise<OutboxMail> {
-    const rows: Record<string, unknown>[] = await this.outbox.manager.query(
-      `WITH r AS (
-         UPDATE outbox SET status = 'pending', next_attempt_at = now(), locked_until = NULL
-          WHERE id = $1 AND status = 'failed' RETURNING *)
-       SELECT * FROM r`,
-      [id],
-    );
-    if (rows.length === 0) {
-      const existing = await this.outbox.findOne({ where: { id: String(id) } });
+    const requeued = await this.outbox.requeueFailed(id);
+    if (!requeued) {
+      const existing = await this.outbox.findById(id);
       if (!existing) throw new NotFoundException(`outbox mail ${id} does not exist`);
       throw new ConflictException(`outbox mail ${id} is ${existing.status}, only failed mail can be retried`);
     }
     this.dispatcher.kick();
-    return outboxFromRow(rows[0]);
+    return requeued;
   }
 
   /** Pending, due and failed counts. */
-  async backlog(): Promise<OutboxBacklog> {
-    const rows: Array<{ pending: number; due: number; failed: number; oldest: Date | null }> =
-      await this.outbox.manager.query(
-        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
-              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now())::int AS due,
-              count(*) FILTER (WHERE status = 'failed')::int AS failed,
-              min(next_attempt_at) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest
-         FROM outbox WHERE status <> 'sent'`,
-      );
-    const r = rows[0];
-    return { pending: r.pending, due: r.due, failed: r.failed, oldestDueAt: r.oldest ? new Date(r.oldest) : null };
+  backlog(): Promise<OutboxBacklog> {
+    return this.outbox.backlog();
   }
 
-  /** Asks the dispatcher to run soon (enqueue already does this on commit). */
+  /** Asks the dispatcher to run soon. Not needed after enqueue: the dispatcher is woken when its transaction commits. */
   kick(): void {
     this.dispatcher.kick();
   }

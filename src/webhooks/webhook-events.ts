@@ -20,6 +20,3 @@ export interface WebhookPayload {
 
 /** Longest message text carried in an event (a chat notification needs the start of it). */
 export const WEBHOOK_TEXT_LIMIT = 4000;
-
-/** Key set in `queryRunner.data` when a transaction queued deliveries: the dispatcher is woken on commit. */
-export const WEBHOOK_KICK = 'maildesk.webhookKick';

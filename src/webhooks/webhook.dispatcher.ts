@@ -1,56 +1,26 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { hmacSignature } from '../common/hmac-signature';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { DispatchLoop } from '../common/dispatch-loop';
-import { CLAIM_LOCK, retryDelayMs } from '../outbound-mail/outbox.dispatcher';
-import { WEBHOOK_KICK } from './webhook-events';
-import { signWebhook } from './webhook-signature';
+import { type Attempt, LeaseQueue } from '../database/lease-queue';
 import { deliveryErrorClass, guardedLookup, isPrivateAddress, PrivateAddressError } from './webhook-target';
-import { deliveryFromRow, WebhookDelivery } from './webhooks.service';
-
-/** A claimed delivery with where it goes. */
-interface Claimed extends WebhookDelivery {
-  url: string;
-  secret: string;
-}
-
-/** Outcome of one HTTP call. */
-interface CallResult {
-  ok: boolean;
-  /** Not worth retrying (a 4xx other than 408 and 429). */
-  permanent: boolean;
-  statusCode: number | null;
-  error: string | null;
-}
+import { type ClaimedDelivery, WebhooksRepository, type WebhooksStore } from './webhooks.repository';
 
 /** Deliveries claimed per round. */
 const BATCH_SIZE = 20;
 
 /**
- * Sends queued webhook deliveries, the way OutboxDispatcher sends mail: a self-rescheduling
- * timer claims due rows in one autocommitted statement (`FOR UPDATE SKIP LOCKED` and a lease, so
- * several instances never send one twice at once), POSTs each as signed JSON with a timeout, then
- * marks it delivered (2xx), retries it with exponential backoff and jitter (network errors,
+ * Sends queued webhook deliveries as a lease queue (database/lease-queue.ts), as OutboxDispatcher
+ * sends mail: claims due deliveries, POSTs each as signed JSON with a timeout, then marks it
+ * delivered (2xx), attempts it again after an exponential backoff with jitter (network errors,
  * timeouts, 5xx, 408, 429) or marks it failed (other 4xx, or attempts exhausted). Woken when a
- * transaction that queued deliveries commits.
+ * transaction that queued deliveries commits (WebhooksService.enqueueAll), and every OUTBOX_POLL_MS.
  */
 @Injectable()
-export class WebhookDispatcher
-  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, EntitySubscriberInterface
-{
-  private readonly logger = new Logger(WebhookDispatcher.name);
-  private readonly loop: DispatchLoop;
+export class WebhookDispatcher extends LeaseQueue<ClaimedDelivery> {
   /** Resolves and checks every target's addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS). */
   private readonly lookup: ReturnType<typeof guardedLookup>;
   /** Own connection pools (keep-alive): a pooled socket is one that connected to a checked address. */
@@ -58,96 +28,30 @@ export class WebhookDispatcher
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 20 });
 
   constructor(
-    private readonly dataSource: DataSource,
+    @Inject(WebhooksRepository) webhooks: WebhooksStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.lookup = guardedLookup(config.webhooks.allowPrivateTargets);
-    dataSource.subscribers.push(this);
-    this.loop = new DispatchLoop({
+    super({
       name: 'webhook',
+      logger: new Logger(WebhookDispatcher.name),
+      store: webhooks.leases,
       pollMs: config.outbox.pollMs,
-      logger: this.logger,
-      drain: () => this.drain(),
+      batchSize: BATCH_SIZE,
+      maxAttempts: config.webhooks.maxAttempts,
+      retryBaseMs: config.webhooks.retryBaseMs,
+      autoStart: config.workers,
     });
+    this.lookup = guardedLookup(config.webhooks.allowPrivateTargets);
   }
 
-  /** Starts the loop (not in the CLI). */
-  onApplicationBootstrap(): void {
-    if (this.config.workers) this.start();
-  }
-
-  /** Starts the polling loop (idempotent); the first round runs at once. */
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Stops the loop and waits for the round in progress. */
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.stop();
+  override async onModuleDestroy(): Promise<void> {
+    await super.onModuleDestroy();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  /** TypeORM hook: a transaction that queued deliveries committed. */
-  afterTransactionCommit(event: TransactionCommitEvent): void {
-    const qr = event.queryRunner;
-    if (qr.isTransactionActive || !qr.data?.[WEBHOOK_KICK]) return;
-    delete qr.data[WEBHOOK_KICK];
-    this.kick();
-  }
-
-  /** TypeORM hook: forget the mark of a rolled back transaction. */
-  afterTransactionRollback(event: TransactionRollbackEvent): void {
-    const qr = event.queryRunner;
-    if (!qr.isTransactionActive && qr.data) delete qr.data[WEBHOOK_KICK];
-  }
-
-  /** Asks for a round soon (debounced); after the current one when one runs. */
-  kick(): void {
-    this.loop.kick();
-  }
-
-  /** Sends every due delivery; resolves with how many were attempted. Calls are serialised. */
-  dispatchOnce(): Promise<number> {
-    return this.loop.dispatchOnce();
-  }
-
-  private async drain(): Promise<number> {
-    let total = 0;
-    while (!this.loop.isStopped) {
-      const rows = await this.claim();
-      if (rows.length === 0) break;
-      await Promise.all(rows.map((row) => this.deliver(row)));
-      total += rows.length;
-      if (rows.length < BATCH_SIZE) break;
-    }
-    return total;
-  }
-
-  /** Leases due deliveries and counts the attempt, in one autocommitted statement. */
-  private async claim(): Promise<Claimed[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE webhook_deliveries SET locked_until = now() + interval '${CLAIM_LOCK}', attempts = attempts + 1
-          WHERE id IN (SELECT id FROM webhook_deliveries
-                        WHERE status = 'pending' AND next_attempt_at <= now()
-                          AND (locked_until IS NULL OR locked_until < now())
-                        ORDER BY next_attempt_at, id
-                        LIMIT $1
-                        FOR UPDATE SKIP LOCKED)
-          RETURNING *)
-       SELECT c.*, w.url, w.secret FROM claimed c JOIN webhooks w ON w.id = c.webhook_id ORDER BY c.next_attempt_at, c.id`,
-      [BATCH_SIZE],
-    );
-    return rows.map((r) => ({ ...deliveryFromRow(r), url: r.url as string, secret: r.secret as string }));
+  protected describe(row: ClaimedDelivery): string {
+    return `webhook delivery #${row.id} (${row.event})`;
   }
 
   /**
@@ -158,7 +62,7 @@ export class WebhookDispatcher
    * (`timeout`, `refused`, `tls`, `dns`, `private address`, `network`, or `HTTP <status>`), never
    * its cause.
    */
-  private async call(row: Claimed): Promise<CallResult> {
+  protected async attempt(row: ClaimedDelivery): Promise<Attempt> {
     const body = JSON.stringify(row.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const allowPrivate = this.config.webhooks.allowPrivateTargets;
@@ -180,7 +84,7 @@ export class WebhookDispatcher
               'X-MailDesk-Event': row.event,
               'X-MailDesk-Delivery': String(row.id),
               'X-MailDesk-Timestamp': timestamp,
-              'X-MailDesk-Signature': signWebhook(row.secret, timestamp, body),
+              'X-MailDesk-Signature': hmacSignature(row.secret, timestamp, body),
             },
           },
           (res) => {
@@ -196,46 +100,13 @@ export class WebhookDispatcher
         req.on('error', reject);
         req.end(body);
       });
-      if (status >= 200 && status < 300) return { ok: true, permanent: false, statusCode: status, error: null };
+      if (status >= 200 && status < 300) return { ok: true, permanent: false, error: null, outcome: [status] };
       const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
-      return { ok: false, permanent, statusCode: status, error: `HTTP ${status}` };
+      return { ok: false, permanent, error: `HTTP ${status}`, outcome: [status] };
     } catch (e) {
       const error = deliveryErrorClass(e);
       // A private target stays private: not worth retrying.
-      return { ok: false, permanent: error === 'private address', statusCode: null, error };
-    }
-  }
-
-  private async deliver(row: Claimed): Promise<void> {
-    const result = await this.call(row);
-    try {
-      if (result.ok) {
-        await this.dataSource.query(
-          `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_status_code = $2, last_error = NULL
-            WHERE id = $1`,
-          [row.id, result.statusCode],
-        );
-      } else if (result.permanent || row.attempts >= this.config.webhooks.maxAttempts) {
-        this.logger.warn(
-          `webhook delivery #${row.id} (${row.event}) failed after ${row.attempts} attempt(s): ${result.error}`,
-        );
-        await this.dataSource.query(
-          `UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, last_status_code = $2, last_error = $3 WHERE id = $1`,
-          [row.id, result.statusCode, result.error],
-        );
-      } else {
-        const delay = retryDelayMs(row.attempts, this.config.webhooks.retryBaseMs);
-        await this.dataSource.query(
-          `UPDATE webhook_deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL,
-                  last_status_code = $3, last_error = $4
-            WHERE id = $1`,
-          [row.id, delay, result.statusCode, result.error],
-        );
-        this.loop.wakeIn(delay);
-      }
-    } catch (e) {
-      // The lease expires by itself; the delivery is attempted again then.
-      this.logger.error(`webhook delivery #${row.id}: could not record the outcome: ${(e as Error).message}`);
+      return { ok: false, permanent: error === 'private address', error, outcome: [null] };
     }
   }
 }

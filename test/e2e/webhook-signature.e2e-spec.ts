@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import * as zlib from 'node:zlib';
 import { bodyParserStats } from '../../src/common/body-parsers';
-import { signWebhookBody } from '../../src/inbound-mail/webhook/webhook-signature';
+import { hmacSignature } from '../../src/common/hmac-signature';
 import { createTestApp, TEST_INBOUND_TOKEN, TestApp } from '../setup/app';
 import { rawMail } from '../setup/mail';
 
@@ -31,7 +31,7 @@ describe('webhook HMAC signature (INBOUND_HMAC_SECRET set)', () => {
   };
   const signed = (body: Buffer | string, ts = now(), secret = SECRET) => ({
     'X-MailDesk-Timestamp': String(ts),
-    'X-MailDesk-Signature': signWebhookBody(secret, ts, body),
+    'X-MailDesk-Signature': hmacSignature(secret, ts, body),
   });
   const count = async () => (await t.db.dataSource.query('SELECT count(*)::int AS n FROM inbound_mail'))[0].n as number;
 
@@ -186,14 +186,14 @@ describe('webhook HMAC signature: failing signatures from a token holder', () =>
       const ts = now();
       const res = await send({
         'X-MailDesk-Timestamp': String(ts),
-        'X-MailDesk-Signature': signWebhookBody('wrong-secret-0123456789', ts, raw),
+        'X-MailDesk-Signature': hmacSignature('wrong-secret-0123456789', ts, raw),
       });
       expect(res.status).toBe(401);
     }
     const ts = now();
     const res = await send({
       'X-MailDesk-Timestamp': String(ts),
-      'X-MailDesk-Signature': signWebhookBody(SECRET, ts, raw),
+      'X-MailDesk-Signature': hmacSignature(SECRET, ts, raw),
     });
     expect(res.status).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);

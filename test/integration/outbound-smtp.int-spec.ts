@@ -16,6 +16,7 @@ import { MailTransport } from '../../src/outbound-mail/mail-transport';
 import { OutboundMailModule } from '../../src/outbound-mail/outbound-mail.module';
 import { OutboxDispatcher } from '../../src/outbound-mail/outbox.dispatcher';
 import { OutboxMail } from '../../src/outbound-mail/outbox.entity';
+import { OutboxRepository } from '../../src/outbound-mail/outbox.repository';
 import { OutboxService } from '../../src/outbound-mail/outbox.service';
 import { OutgoingMail } from '../../src/outbound-mail/outgoing-mail';
 import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
@@ -312,7 +313,9 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
       });
       const sources = await Promise.all([1, 2].map(() => new DataSource(dataSourceOptions(db.url, 4)).initialize()));
       const transports = sources.map(() => new MailTransport(config));
-      const dispatchers = sources.map((s, i) => new OutboxDispatcher(s, config, transports[i]));
+      const dispatchers = sources.map(
+        (s, i) => new OutboxDispatcher(new OutboxRepository(s), config, transports[i], s),
+      );
       const before = sink.mails.length;
       try {
         const counts = await Promise.all(dispatchers.map((d) => d.dispatchOnce()));

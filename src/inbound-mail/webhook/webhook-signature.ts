@@ -1,25 +1,17 @@
-import * as crypto from 'node:crypto';
+import { HMAC_SIGNATURE_FORMAT, hmacSignatureMatches } from '../../common/hmac-signature';
 
 /** Header with the unix time (seconds) the sender signed the call at. */
 export const TIMESTAMP_HEADER = 'x-maildesk-timestamp';
 /**
- * Header with `sha256=<hex of HMAC-SHA256(secret, timestamp + "." + body)>`. The body is the bytes
- * after Content-Encoding (the decompressed body, as the signature was defined first) or, for a
- * compressed call, the bytes as sent: either is accepted. The bytes as sent are checked before
- * anything is decompressed; the decompressed body only after a bounded inflation, and always
- * before it is parsed.
+ * Header with `sha256=<hex of HMAC-SHA256(secret, timestamp + "." + body)>` (common/hmac-signature.ts,
+ * the signature outgoing webhooks carry too). The body is the bytes after Content-Encoding (the
+ * decompressed body, as the signature was defined first) or, for a compressed call, the bytes as
+ * sent: either is accepted. The bytes as sent are checked before anything is decompressed; the
+ * decompressed body only after a bounded inflation, and always before it is parsed.
  */
 export const SIGNATURE_HEADER = 'x-maildesk-signature';
 /** How far the timestamp may be from now, either way (replays of older calls are refused). */
 export const SIGNATURE_MAX_AGE_SECONDS = 300;
-
-/** The signature header value a sender computes for a body at a unix time. */
-export function signWebhookBody(secret: string, timestamp: number | string, rawBody: Buffer | string): string {
-  const mac = crypto.createHmac('sha256', secret);
-  mac.update(`${timestamp}.`);
-  mac.update(rawBody);
-  return `sha256=${mac.digest('hex')}`;
-}
 
 /**
  * Why the signature headers of a webhook call are refused before its body is read (missing,
@@ -35,7 +27,7 @@ export function signatureHeaderProblem(
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_MAX_AGE_SECONDS) {
     return `${TIMESTAMP_HEADER} is more than ${SIGNATURE_MAX_AGE_SECONDS} seconds away from the server's clock`;
   }
-  if (!/^sha256=[0-9a-f]{64}$/i.test(signature.trim())) return `${SIGNATURE_HEADER} must be sha256=<64 hex digits>`;
+  if (!HMAC_SIGNATURE_FORMAT.test(signature.trim())) return `${SIGNATURE_HEADER} must be sha256=<64 hex digits>`;
   return null;
 }
 
@@ -55,8 +47,5 @@ export function signatureProblem(
 ): string | null {
   const headers = signatureHeaderProblem(timestamp, signature, nowSeconds);
   if (headers) return headers;
-  const given = /^sha256=([0-9a-f]{64})$/i.exec(signature!.trim())![1];
-  const expected = signWebhookBody(secret, timestamp!, rawBody).slice('sha256='.length);
-  const ok = crypto.timingSafeEqual(Buffer.from(given.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'));
-  return ok ? null : SIGNATURE_MISMATCH;
+  return hmacSignatureMatches(secret, timestamp!, rawBody, signature!) ? null : SIGNATURE_MISMATCH;
 }

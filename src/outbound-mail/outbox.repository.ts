@@ -1,0 +1,181 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { DeliveryState } from '../database/lease-queue';
+import { LeaseQueueRepository, type LeaseStore } from '../database/lease-queue.repository';
+import type { OutboxAttachment } from './outbox-mail-options';
+import { OutboxMail, type OutboxStatus } from './outbox.entity';
+
+/** The statements of the outbox table (written to outbox.repository.sql by `npm run sql`); its queue's are lease-queue.repository.ts's. */
+export const SQL = {
+  insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+  countAutoRepliesSince: `SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`,
+  deliveryOf: `SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE message_id = ANY ($1) ORDER BY id`,
+  page: `SELECT * FROM outbox WHERE status = $1 ORDER BY id DESC OFFSET $2 LIMIT $3`,
+  count: `SELECT count(*)::int AS n FROM outbox WHERE status = $1`,
+  findById: `SELECT * FROM outbox WHERE id = $1`,
+  requeueFailed: `WITH r AS (
+      UPDATE outbox SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+       WHERE id = $1 AND status = 'failed' RETURNING *)
+    SELECT * FROM r`,
+  backlog: `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+      count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now())::int AS due,
+      count(*) FILTER (WHERE status = 'failed')::int AS failed,
+      min(next_attempt_at) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest
+    FROM outbox WHERE status <> 'sent'`,
+  /** The files of an operator's message (an outbox row carries them by its messages.id). */
+  attachmentsOf: `SELECT filename, content_type, content FROM attachments WHERE message_id = $1 ORDER BY id`,
+  /** Run with the lease queue's `done` (the row just sent): the conversation message it carried is sent too. */
+  messageSent: `UPDATE messages m SET sent_at = now() FROM done WHERE m.id = done.message_id AND m.sent_at IS NULL`,
+} as const;
+
+/** A mail to insert: the columns OutboxService computed. */
+export interface NewOutboxMail {
+  /** messages.id of the conversation message it delivers, or null. */
+  messageRowId: number | null;
+  kind: string;
+  toAddress: string;
+  fromAddress: string;
+  subject: string;
+  headers: Record<string, string>;
+  text: string;
+  html: string | null;
+}
+
+/** Delivery state of one conversation message, for the `delivery` field of the messages API. */
+export interface MailDelivery extends DeliveryState<'sent'> {
+  sentAt: Date | null;
+}
+
+/** Size of the outbox, for health checks. */
+export interface OutboxBacklog {
+  /** Rows waiting to be sent (due now or later). */
+  pending: number;
+  /** Pending rows whose time has come. */
+  due: number;
+  failed: number;
+  /** next_attempt_at of the oldest due row, or null. */
+  oldestDueAt: Date | null;
+}
+
+const dateOrNull = (v: unknown): Date | null => (v ? new Date(v as string | Date) : null);
+
+/** An outbox row as returned by raw SQL (`RETURNING *`), as the entity. */
+export function outboxFromRow(row: Record<string, unknown>): OutboxMail {
+  const m = new OutboxMail();
+  m.id = String(row.id);
+  m.messageId = row.message_id === null || row.message_id === undefined ? null : Number(row.message_id);
+  m.kind = row.kind as string;
+  m.toAddress = row.to_address as string;
+  m.fromAddress = row.from_address as string;
+  m.subject = row.subject as string;
+  m.headers = (typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers) as Record<string, string>;
+  m.text = row.text as string;
+  m.html = (row.html as string | null) ?? null;
+  m.status = row.status as OutboxStatus;
+  m.attempts = Number(row.attempts);
+  m.nextAttemptAt = new Date(row.next_attempt_at as string | Date);
+  m.lockedUntil = dateOrNull(row.locked_until);
+  m.lastError = (row.last_error as string | null) ?? null;
+  m.sentAt = dateOrNull(row.sent_at);
+  m.createdAt = new Date(row.created_at as string | Date);
+  return m;
+}
+
+/** What the outbound-mail rules need of storage (OutboxService, OutboxDispatcher; in-memory fakes in unit tests). */
+export interface OutboxStore {
+  /** The outbox as a lease queue: what the dispatcher claims and marks. */
+  readonly leases: LeaseStore<OutboxMail>;
+  /** Inserts a mail, pending and due now, in the caller's transaction. */
+  insert(manager: EntityManager, mail: NewOutboxMail): Promise<OutboxMail>;
+  /** Auto-replies queued to `address` (lower-case) since `since`, in the caller's transaction. */
+  countAutoRepliesSince(manager: EntityManager, address: string, since: Date): Promise<number>;
+  /** The delivery state of every outbox row carrying one of the messages, oldest row first. */
+  deliveryOf(messageRowIds: number[]): Promise<Array<MailDelivery & { messageRowId: number }>>;
+  /** One page of rows in one status, newest first, and how many there are in it. */
+  page(status: OutboxStatus, offset: number, limit: number): Promise<{ items: OutboxMail[]; total: number }>;
+  findById(id: number): Promise<OutboxMail | null>;
+  /** A failed row back to pending, due now (attempts kept); null when no failed row has this id. */
+  requeueFailed(id: number): Promise<OutboxMail | null>;
+  backlog(): Promise<OutboxBacklog>;
+  /** The files of the conversation message `messageRowId`, in their order. */
+  attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]>;
+}
+
+/** The outbox table. */
+@Injectable()
+export class OutboxRepository implements OutboxStore {
+  readonly leases: LeaseQueueRepository<OutboxMail>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.leases = new LeaseQueueRepository(
+      dataSource,
+      { table: 'outbox', doneStatus: 'sent', doneAt: 'sent_at', afterDone: SQL.messageSent },
+      outboxFromRow,
+    );
+  }
+
+  async insert(manager: EntityManager, mail: NewOutboxMail): Promise<OutboxMail> {
+    const rows: Record<string, unknown>[] = await manager.query(SQL.insert, [
+      mail.messageRowId,
+      mail.kind,
+      mail.toAddress,
+      mail.fromAddress,
+      mail.subject,
+      JSON.stringify(mail.headers),
+      mail.text,
+      mail.html,
+    ]);
+    return outboxFromRow(rows[0]);
+  }
+
+  async countAutoRepliesSince(manager: EntityManager, address: string, since: Date): Promise<number> {
+    const rows: Array<{ n: number }> = await manager.query(SQL.countAutoRepliesSince, [address, since]);
+    return rows[0].n;
+  }
+
+  async deliveryOf(messageRowIds: number[]): Promise<Array<MailDelivery & { messageRowId: number }>> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.deliveryOf, [messageRowIds]);
+    return rows.map((r) => ({
+      messageRowId: Number(r.message_id),
+      status: r.status as OutboxStatus,
+      attempts: Number(r.attempts),
+      lastError: (r.last_error as string | null) ?? null,
+      sentAt: dateOrNull(r.sent_at),
+    }));
+  }
+
+  async page(status: OutboxStatus, offset: number, limit: number): Promise<{ items: OutboxMail[]; total: number }> {
+    const [rows, counted]: [Record<string, unknown>[], Array<{ n: number }>] = await Promise.all([
+      this.dataSource.query(SQL.page, [status, offset, limit]),
+      this.dataSource.query(SQL.count, [status]),
+    ]);
+    return { items: rows.map(outboxFromRow), total: counted[0].n };
+  }
+
+  async findById(id: number): Promise<OutboxMail | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.findById, [id]);
+    return rows[0] ? outboxFromRow(rows[0]) : null;
+  }
+
+  async requeueFailed(id: number): Promise<OutboxMail | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.requeueFailed, [id]);
+    return rows[0] ? outboxFromRow(rows[0]) : null;
+  }
+
+  async backlog(): Promise<OutboxBacklog> {
+    const rows: Array<{ pending: number; due: number; failed: number; oldest: Date | null }> =
+      await this.dataSource.query(SQL.backlog);
+    const r = rows[0];
+    return { pending: r.pending, due: r.due, failed: r.failed, oldestDueAt: dateOrNull(r.oldest) };
+  }
+
+  async attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]> {
+    const rows: Array<{ filename: string; content_type: string; content: Buffer }> = await this.dataSource.query(
+      SQL.attachmentsOf,
+      [messageRowId],
+    );
+    return rows.map((a) => ({ filename: a.filename, contentType: a.content_type, content: a.content }));
+  }
+}
