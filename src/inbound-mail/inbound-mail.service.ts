@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { ByteBudget } from '../common/byte-budget';
 import { sha256Hex } from '../common/sha256';
-import { isDatabaseUnavailable } from '../common/http-exception.filter';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConversationService } from '../messages/conversation.service';
