@@ -38,6 +38,12 @@ export interface RawMail {
   raw: Buffer;
 }
 
+/** $1 to $7 of `claim` and `quarantine`: the raw mail and what was read of its header. */
+function rawMailParams(mail: RawMail): unknown[] {
+  const subject = mail.subject?.slice(0, MAX_SUBJECT) ?? null;
+  return [mail.source, mail.dedupeKey, mail.messageId, mail.fromAddress, subject, mail.raw.length, mail.raw];
+}
+
 /** What became of a claimed mail, recorded on its row when its transaction commits. */
 export interface InboundOutcome {
   status: 'created' | 'appended' | 'ignored';
@@ -90,15 +96,7 @@ export class InboundMailRepository implements InboundMailStore {
   }
 
   async claim(mail: RawMail, manager: EntityManager = this.dataSource.manager): Promise<string | null> {
-    const rows: Array<{ id: string }> = await manager.query(SQL.claim, [
-      mail.source,
-      mail.dedupeKey,
-      mail.messageId,
-      mail.fromAddress,
-      mail.subject?.slice(0, MAX_SUBJECT) ?? null,
-      mail.raw.length,
-      mail.raw,
-    ]);
+    const rows: Array<{ id: string }> = await manager.query(SQL.claim, rawMailParams(mail));
     return rows[0]?.id ?? null;
   }
 
@@ -108,13 +106,7 @@ export class InboundMailRepository implements InboundMailStore {
 
   async quarantine(mail: RawMail, reason: string): Promise<boolean> {
     const rows: Array<{ id: string }> = await this.dataSource.query(SQL.quarantine, [
-      mail.source,
-      mail.dedupeKey,
-      mail.messageId,
-      mail.fromAddress,
-      mail.subject?.slice(0, MAX_SUBJECT) ?? null,
-      mail.raw.length,
-      mail.raw,
+      ...rawMailParams(mail),
       reason.slice(0, MAX_REASON),
     ]);
     return rows.length > 0;
