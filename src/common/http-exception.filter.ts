@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { redactQueryError } from '../database/query-logger';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
@@ -11,28 +12,6 @@ export interface ErrorBody {
   error: string;
   message: string | string[];
   requestId?: string;
-}
-
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-  '08003',
-]);
-
-/** True where the error says the database cannot be reached (the caller should retry later). */
-export function isDatabaseUnavailable(e: unknown): boolean {
-  const err = e as { code?: string; message?: string; driverError?: { code?: string } };
-  const code = err?.driverError?.code ?? err?.code;
-  if (code && UNAVAILABLE_CODES.has(code)) return true;
-  const msg = String(err?.message ?? '');
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not currently accepting connections|terminating connection|the database system is (starting up|shutting down)/i.test(
-    msg,
-  );
 }
 
 @Catch()

@@ -6,7 +6,9 @@ import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { ImapPollerService } from './imap/imap-poller.service';
+import { MailboxRepository } from './imap/mailbox.repository';
 import { InboundMail } from './inbound-mail.entity';
+import { InboundMailRepository } from './inbound-mail.repository';
 import { InboundMailService } from './inbound-mail.service';
 import { MailboxCursor } from './mailbox-cursor.entity';
 import { ParsePool } from './parser/parse-pool';
@@ -24,7 +26,14 @@ import { QuarantineController } from './webhook/quarantine.controller';
     WebhooksModule,
   ],
   controllers: [InboundController, QuarantineController],
-  providers: [InboundMailService, InboundTokenGuard, ImapPollerService, ParsePool],
+  providers: [
+    InboundMailRepository,
+    MailboxRepository,
+    InboundMailService,
+    InboundTokenGuard,
+    ImapPollerService,
+    ParsePool,
+  ],
   exports: [InboundMailService, ImapPollerService],
 })
 export class InboundMailModule {}

@@ -1,30 +1,41 @@
-import { Inject, Injectable, Logger, NotFoundException, ConflictException, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { ByteBudget } from '../common/byte-budget';
 import { sha256Hex } from '../common/sha256';
-import { queryWithLargeValues } from '../database/large-values';
-import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { ConversationService } from '../messages/conversation.service';
-import { MessagesService } from '../messages/messages.service';
+import { MessagesService, type NewMessage } from '../messages/messages.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { RequestsService } from '../requests/requests.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
-import { runFilters } from './filters';
-import { FilterDecision } from './filters/filter';
+import { type AdmitDecision, type FilterDecision, filterMail, type SenderBlocklist } from './filters';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
+import {
+  InboundMailRepository,
+  type InboundMailStore,
+  type InboundOutcome,
+  type RawMail,
+} from './inbound-mail.repository';
 import { IngestResult } from './ingest-result';
-import { envelopeSender } from './parser/addresses';
+import { withEnvelopeSender } from './parser/addresses';
 import { MailParseError } from './parser/mail-parse-error';
+import { hashKey, type MailKeys, mailKeys } from './parser/message-ids';
 import { parseFailureReason } from './parser/parse-failure-reason';
 import { ParsePool } from './parser/parse-pool';
 import { ParsedMail } from './parser/parsed-mail';
-import { resolveThread } from './threading/thread-resolver';
+import {
+  type RequestThread,
+  requestSubject,
+  type Thread,
+  type ThreadMessages,
+  threadMail,
+  type ThreadRequests,
+} from './threading/thread-resolver';
 
 /** How one email is ingested. */
 export interface IngestOptions {
@@ -37,29 +48,38 @@ export interface IngestOptions {
   envelopeFrom?: string | null;
 }
 
-/** Thrown inside the ingest transaction to roll it back and answer `duplicate`. */
-class DuplicateMail extends Error {}
+/** What the pipeline asks of the requests (RequestsService; an in-memory fake in unit tests). */
+export type IngestRequests = ThreadRequests & Pick<RequestsService, 'addEvent'>;
 
-/** Outcome of the transaction for one accepted email. */
-interface Stored {
-  status: 'created' | 'appended' | 'ignored';
-  requestId: number | null;
-  messageRowId: number | null;
-  reason: string | null;
-  autoReplyQueued: boolean;
-}
+/** What the pipeline asks of the messages (MessagesService; an in-memory fake in unit tests). */
+export type IngestMessages = ThreadMessages & Pick<MessagesService, 'append'>;
 
-/** Message-IDs quoted anywhere in the raw mail (a bounce quotes the mail it returns). */
-function quotedMessageIds(raw: Buffer): string[] {
-  const text = raw.toString('latin1');
-  return [...text.matchAll(/^Message-ID:\s*<([^<>\s]+)>/gim)].map((m) => m[1]);
-}
+/** The parse step's outcome. */
+type Parsed =
+  | { kind: 'parsed'; mail: ParsedMail; keys: MailKeys }
+  /** Too large or unreadable: quarantined raw under the hash of its bytes. */
+  | { kind: 'unparsable'; hashKey: string; reason: string };
+
+/** The claim step's outcome. */
+type Claim = { kind: 'claimed'; inboundId: string } | { kind: 'duplicate' };
+
+/** What the ingest transaction came to. */
+type Committed =
+  /** A processed copy holds the mail's key: nothing was written. */
+  | { kind: 'duplicate' }
+  /** Filed and recorded; `autoReplyQueued` asks for the outbox to be kicked after commit. */
+  | { kind: 'filed'; outcome: InboundOutcome; autoReplyQueued: boolean };
 
 /**
- * The one inbound pipeline for the webhook, the IMAP poller and the CLI:
- * parse -> filters -> dedupe -> threading -> one transaction -> typed result. Nothing is dropped:
- * every raw email is kept in inbound_mail, unprocessable ones as `quarantined` with the reason.
- * Throws only when the database is unreachable (the caller retries later).
+ * The one inbound pipeline for the webhook, the IMAP poller and the CLI, in named steps, each
+ * with one outcome:
+ *
+ *   parse -> filter -> claim -> thread -> store -> notify
+ *
+ * claim to notify are one transaction. Nothing is dropped: every raw email is kept in
+ * inbound_mail, unprocessable ones as `quarantined` with the reason; a duplicate, an ignored
+ * mail and a quarantined one are results like the others. Throws only when the database is
+ * unreachable (the caller retries later).
  */
 @Injectable()
 export class InboundMailService {
@@ -67,16 +87,16 @@ export class InboundMailService {
   private readonly ingestBudget: ByteBudget;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly requests: RequestsService,
-    private readonly messages: MessagesService,
-    private readonly conversation: ConversationService,
-    private readonly outbox: OutboxService,
-    private readonly blocklist: BlocklistService,
-    private readonly webhooks: WebhooksService,
-    private readonly parser: ParsePool,
-    @Optional() private readonly metrics?: MetricsService,
+    @Inject(InboundMailRepository) private readonly inboundMail: InboundMailStore,
+    @Inject(RequestsService) private readonly requests: IngestRequests,
+    @Inject(MessagesService) private readonly messages: IngestMessages,
+    @Inject(ConversationService) private readonly conversation: Pick<ConversationService, 'sendAutoReply'>,
+    @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'kick'>,
+    @Inject(BlocklistService) private readonly blocklist: SenderBlocklist,
+    @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
+    @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
+    @Optional() @Inject(MetricsService) private readonly metrics?: Pick<MetricsService, 'countIngested'>,
   ) {
     this.ingestBudget = new ByteBudget(config.mail.ingestBytes);
   }
@@ -90,7 +110,7 @@ export class InboundMailService {
     await this.ingestBudget.acquire(raw.length);
     let result: IngestResult;
     try {
-      result = await this.ingestUncounted(raw, source, options);
+      result = await this.pipeline(raw, source, options);
     } finally {
       this.ingestBudget.release(raw.length);
     }
@@ -98,266 +118,151 @@ export class InboundMailService {
     return result;
   }
 
-  private async ingestUncounted(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
-    if (raw.length > this.config.mail.maxInboundBytes) {
-      return this.quarantine(
-        raw,
-        source,
-        `sha256:${await sha256Hex(raw)}`,
-        null,
-        `too large: ${raw.length} bytes (limit ${this.config.mail.maxInboundBytes})`,
-      );
-    }
-    // The raw mail's hash (its key without a Message-ID) comes from the parse thread.
-    let mail: ParsedMail;
-    let hashKey: string;
+  /**
+   * The steps in order. A mail that cannot be parsed, that the filters quarantine, or whose
+   * processing fails for any reason but an unreachable database is quarantined.
+   */
+  private async pipeline(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
+    const parsed = await this.parse(raw);
+    if (parsed.kind === 'unparsable') return this.quarantine(raw, source, parsed.hashKey, null, parsed.reason);
+    const { keys } = parsed;
     try {
-      const parsed = await this.parser.parseHashed(raw);
-      mail = parsed.mail;
-      hashKey = `sha256:${parsed.rawSha256}`;
-    } catch (e) {
-      const known = e instanceof MailParseError ? e.rawSha256 : undefined;
-      hashKey = `sha256:${known ?? (await sha256Hex(raw))}`;
-      return this.quarantine(raw, source, hashKey, null, parseFailureReason(e));
-    }
-    const dedupeKey = mail.messageId ?? hashKey;
-    try {
-      return await this.process(raw, source, mail, dedupeKey, hashKey, options);
+      const mail = withEnvelopeSender(parsed.mail, options.envelopeFrom);
+      const decision = await this.filter(mail);
+      if (decision.action === 'quarantine')
+        return await this.quarantine(raw, source, keys.dedupe, mail, decision.reason);
+      const committed = await this.commit(raw, source, mail, keys, decision, options);
+      if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
+      if (committed.autoReplyQueued) this.outbox.kick();
+      const { status, requestId, reason } = committed.outcome;
+      return { status, requestId, messageId: keys.messageId, reason };
     } catch (e) {
       if (isDatabaseUnavailable(e)) throw e;
-      this.logger.warn(`mail ${dedupeKey} quarantined: ${(e as Error).message}`);
-      const reason = `processing failed: ${(e as Error).message}`;
-      try {
-        return await this.quarantine(raw, source, dedupeKey, mail, reason);
-      } catch (again) {
-        // A header value PostgreSQL cannot store as text (e.g. a NUL byte in the Message-ID): keep
-        // the raw bytes under their hash, without the parsed fields.
-        if (isDatabaseUnavailable(again)) throw again;
-        return this.quarantine(
-          raw,
-          source,
-          hashKey,
-          null,
-          `${reason}; header fields not storable: ${(again as Error).message}`,
-        );
-      }
+      this.logger.warn(`mail ${keys.dedupe} quarantined: ${(e as Error).message}`);
+      return this.quarantineSafely(raw, source, parsed.mail, keys, `processing failed: ${(e as Error).message}`);
     }
-  }
-
-  private async process(
-    raw: Buffer,
-    source: InboundSource,
-    mail: ParsedMail,
-    dedupeKey: string,
-    hashKey: string,
-    options: IngestOptions,
-  ): Promise<IngestResult> {
-    const envelope = mail.from ? null : envelopeSender(options.envelopeFrom);
-    if (envelope) mail = { ...mail, from: envelope, senderSource: 'envelope' };
-    let decision = runFilters(mail, this.config);
-    // After the header filters (own mail, bounces stay what they are): the blocklist, a database check.
-    if (decision.action === 'continue' || decision.action === 'automatic') {
-      const blocked = await this.blocklist.match(mail.from?.address ?? '');
-      if (blocked) decision = { action: 'ignore', reason: `sender is blocked: ${blocked.pattern}` };
-    }
-    if (decision.action === 'quarantine') return this.quarantine(raw, source, dedupeKey, mail, decision.reason);
-    const sender = mail.from?.address ?? '';
-    if (!sender && decision.action !== 'ignore' && decision.action !== 'bounce') {
-      // Nor in Sender, Reply-To, Return-Path or the envelope (the reason is kept as it always was).
-      return this.quarantine(raw, source, dedupeKey, mail, 'no sender address in From');
-    }
-    const messageId = mail.messageId ?? `${hashKey.slice(7, 39)}@no-message-id.invalid`;
-    let stored: Stored;
-    try {
-      // PostgreSQL's default READ COMMITTED (not named: TypeORM would spend a round trip on SET TRANSACTION).
-      stored = await this.dataSource.transaction(async (manager) => {
-        const inboundId = await this.claim(manager, raw, source, mail, dedupeKey);
-        const result = await this.store(manager, mail, messageId, sender, decision, raw, options);
-        await manager.query(
-          `UPDATE inbound_mail SET status = $2, reason = $3, request_id = $4, message_row_id = $5, processed_at = clock_timestamp()
-           WHERE id = $1`,
-          [inboundId, result.status, result.reason, result.requestId, result.messageRowId],
-        );
-        return result;
-      });
-    } catch (e) {
-      if (e instanceof DuplicateMail)
-        return {
-          status: 'duplicate',
-          requestId: await this.requestOf(dedupeKey),
-          messageId,
-          reason: 'already received',
-        };
-      throw e;
-    }
-    if (stored.autoReplyQueued) this.outbox.kick();
-    return { status: stored.status, requestId: stored.requestId, messageId, reason: stored.reason };
   }
 
   /**
-   * Inserts the raw mail under its dedupe key, first thing in the transaction: a concurrent copy
-   * waits here for this one to commit, then finds the key taken. A quarantined copy is taken over,
-   * and the row then keeps the bytes that were processed (a retry may differ from a broken copy).
+   * claim -> thread -> store -> notify, in one transaction (the ingest transaction): the claim is
+   * its first statement and the record of the outcome on the claimed row its last. A duplicate
+   * ends it right after the claim, which changed no row: it commits with nothing written.
    */
+  private commit(
+    raw: Buffer,
+    source: InboundSource,
+    mail: ParsedMail,
+    keys: MailKeys,
+    decision: AdmitDecision,
+    options: IngestOptions,
+  ): Promise<Committed> {
+    return this.inboundMail.transaction(async (tx) => {
+      const claim = await this.claim(tx, raw, source, mail, keys.dedupe);
+      if (claim.kind === 'duplicate') return claim;
+      const thread = await this.thread(tx, mail, raw, decision);
+      if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason), false);
+      const messageRowId = await this.store(tx, thread, mail, keys.messageId);
+      const autoReplyQueued = await this.notify(tx, thread, mail, messageRowId, options);
+      return this.record(tx, claim, filed(thread, messageRowId), autoReplyQueued);
+    });
+  }
+
+  /**
+   * The parse step: the mail as ParsedMail with its keys (the raw mail's hash comes from the parse
+   * thread), or why it cannot be read (too large, unparsable, past a parse cap or deadline).
+   */
+  private async parse(raw: Buffer): Promise<Parsed> {
+    const limit = this.config.mail.maxInboundBytes;
+    if (raw.length > limit) {
+      const reason = `too large: ${raw.length} bytes (limit ${limit})`;
+      return { kind: 'unparsable', hashKey: hashKey(await sha256Hex(raw)), reason };
+    }
+    try {
+      const { mail, rawSha256 } = await this.parser.parseHashed(raw);
+      return { kind: 'parsed', mail, keys: mailKeys(mail.messageId, rawSha256) };
+    } catch (e) {
+      const known = e instanceof MailParseError ? e.rawSha256 : undefined;
+      return { kind: 'unparsable', hashKey: hashKey(known ?? (await sha256Hex(raw))), reason: parseFailureReason(e) };
+    }
+  }
+
+  /** The filter step (filterMail): header filters, then the sender's address and the blocklist. */
+  private filter(mail: ParsedMail): Promise<FilterDecision> {
+    return filterMail(mail, this.config, this.blocklist);
+  }
+
+  /** The claim step: the raw mail under its dedupe key, or `duplicate` when a processed copy holds it. */
   private async claim(
-    manager: EntityManager,
+    tx: EntityManager,
     raw: Buffer,
     source: InboundSource,
     mail: ParsedMail,
     dedupeKey: string,
-  ): Promise<string> {
-    const rows: Array<{ id: string }> = await queryWithLargeValues(
-      manager,
-      `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
-       ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1,
-         source = EXCLUDED.source, message_id = EXCLUDED.message_id, from_address = EXCLUDED.from_address,
-         subject = EXCLUDED.subject, size = EXCLUDED.size, raw = EXCLUDED.raw
-         WHERE inbound_mail.status = 'quarantined'
-       RETURNING id`,
-      [source, dedupeKey, mail.messageId, mail.from?.address ?? null, mail.subject.slice(0, 1000), raw.length, raw],
+  ): Promise<Claim> {
+    const inboundId = await this.inboundMail.claim(rawMail(raw, source, dedupeKey, mail), tx);
+    return inboundId === null ? { kind: 'duplicate' } : { kind: 'claimed', inboundId };
+  }
+
+  /** The thread step (threadMail): the request the mail goes on, or none. */
+  private thread(tx: EntityManager, mail: ParsedMail, raw: Buffer, decision: AdmitDecision): Promise<Thread> {
+    return threadMail(tx, mail, raw, decision, this.requests, this.messages);
+  }
+
+  /**
+   * The store step: the message (with its attachments) on its request, and the request event that
+   * records it (`bounce` by the system; `created` or `message` by the customer). The message's row id.
+   */
+  private async store(tx: EntityManager, thread: RequestThread, mail: ParsedMail, messageId: string): Promise<number> {
+    const bounce = thread.kind === 'bounce';
+    const message = await this.messages.append(
+      tx,
+      inboundMessage(thread.requestId, mail, messageId, bounce ? 'system' : 'customer'),
     );
-    if (!rows[0]) throw new DuplicateMail();
-    return rows[0].id;
-  }
-
-  private async store(
-    manager: EntityManager,
-    mail: ParsedMail,
-    messageId: string,
-    sender: string,
-    decision: FilterDecision,
-    raw: Buffer,
-    options: IngestOptions,
-  ): Promise<Stored> {
-    const none = { requestId: null, messageRowId: null, autoReplyQueued: false };
-    if (decision.action === 'ignore') return { status: 'ignored', reason: decision.reason, ...none };
-    if (decision.action === 'bounce') {
-      const ids = [mail.inReplyTo, ...mail.references, ...quotedMessageIds(raw)].filter(
-        (x): x is string => !!x && x !== mail.messageId,
-      );
-      // Only mail the desk sent can bounce back to it: a quoted customer Message-ID (backscatter,
-      // forged bounces) attaches to nothing.
-      const [requestId] = await this.messages.requestIdsForOwnMessageIds(manager, ids);
-      if (requestId === undefined)
-        return { status: 'ignored', reason: `${decision.reason}; refers to no mail the desk sent`, ...none };
-      const message = await this.appendInbound(manager, requestId, mail, messageId, 'system');
-      await this.requests.addEvent(manager, requestId, {
-        type: 'bounce',
-        actor: 'system',
-        data: { messageId: message.id, reason: decision.reason },
-      });
-      return {
-        status: 'appended',
-        reason: decision.reason,
-        requestId,
-        messageRowId: message.id,
-        autoReplyQueued: false,
-      };
-    }
-    const automatic = decision.action === 'automatic';
-    const thread = await resolveThread(manager, mail, sender, this.requests, this.messages);
-    let requestId: number;
-    let created = false;
-    if (thread.kind === 'existing') {
-      requestId = thread.requestId;
-    } else {
-      const customer = await this.requests.upsertCustomer(manager, sender, mail.from?.name || null);
-      if (customer.blocked) return { status: 'ignored', reason: 'sender is blocked', ...none };
-      const subject = mail.subject.trim() || '(no subject)';
-      ({ id: requestId, created } = await this.requests.openRequestFor(
-        manager,
-        customer.id,
-        subject,
-        thread.previousRequestId,
-      ));
-    }
-    const message = await this.appendInbound(manager, requestId, mail, messageId, 'customer');
-    await this.requests.addEvent(manager, requestId, {
-      type: created ? 'created' : 'message',
-      actor: 'customer',
-      data: { messageId: message.id, direction: 'in', ...(automatic ? { automatic: decision.reason } : {}) },
-    });
-    await this.notifyWebhooks(manager, requestId, created, mail, sender, message.id);
-    const autoReplyQueued =
-      created && !automatic && !options.history
-        ? await this.conversation.sendAutoReply(manager, requestId, 'created')
-        : false;
-    return {
-      status: created ? 'created' : 'appended',
-      reason: automatic ? decision.reason : null,
-      requestId,
-      messageRowId: message.id,
-      autoReplyQueued,
-    };
-  }
-
-  /** Queues `request.created` (for a new request) and `message.received` in the ingest transaction. */
-  private async notifyWebhooks(
-    manager: EntityManager,
-    requestId: number,
-    created: boolean,
-    mail: ParsedMail,
-    sender: string,
-    messageRowId: number,
-  ) {
-    const customer = { email: sender, name: mail.from?.name || null };
-    const received = {
-      event: 'message.received' as const,
-      data: {
-        requestId,
-        messageId: messageRowId,
-        from: customer,
-        subject: mail.subject,
-        text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
-        attachments: mail.attachments.map((a) => a.filename),
-      },
-    };
-    await this.webhooks.enqueueAll(
-      manager,
-      created
-        ? [
-            {
-              event: 'request.created',
-              data: { requestId, subject: mail.subject.trim() || '(no subject)', customer },
+    await this.requests.addEvent(
+      tx,
+      thread.requestId,
+      thread.kind === 'bounce'
+        ? { type: 'bounce', actor: 'system', data: { messageId: message.id, reason: thread.reason } }
+        : {
+            type: thread.created ? 'created' : 'message',
+            actor: 'customer',
+            data: {
+              messageId: message.id,
+              direction: 'in',
+              ...(thread.automatic !== null ? { automatic: thread.automatic } : {}),
             },
-            received,
-          ]
-        : [received],
+          },
     );
+    return message.id;
   }
 
-  private appendInbound(
-    manager: EntityManager,
-    requestId: number,
+  /**
+   * The notify step, for customer mail (a bounce notifies nobody): the outgoing webhook events,
+   * and the creation auto-reply for a request a person's mail opened (never for automatic mail
+   * or history). Whether an auto-reply was queued: the outbox is kicked after commit.
+   */
+  private async notify(
+    tx: EntityManager,
+    thread: RequestThread,
     mail: ParsedMail,
-    messageId: string,
-    kind: 'customer' | 'system',
-  ) {
-    return this.messages.append(manager, {
-      requestId,
-      direction: 'in',
-      kind,
-      fromAddress: mail.from?.address ?? '',
-      fromName: mail.from?.name || null,
-      senderSource: mail.senderSource,
-      to: mail.to.map((a) => a.address),
-      cc: mail.cc.map((a) => a.address),
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      messageId,
-      inReplyTo: mail.inReplyTo,
-      references: mail.references,
-      attachments: mail.attachments.map((a) => ({
-        filename: a.filename,
-        contentType: a.contentType,
-        size: a.size,
-        sha256: a.sha256,
-        contentId: a.contentId,
-        content: a.content,
-      })),
-    });
+    messageRowId: number,
+    options: IngestOptions,
+  ): Promise<boolean> {
+    if (thread.kind !== 'customer') return false;
+    await this.webhooks.enqueueAll(tx, webhookEvents(thread.requestId, thread.created, mail, messageRowId));
+    if (!thread.created || thread.automatic !== null || options.history) return false;
+    return this.conversation.sendAutoReply(tx, thread.requestId, 'created');
+  }
+
+  /** Records on the claimed row what became of the mail: the last statement of the transaction. */
+  private async record(
+    tx: EntityManager,
+    claim: { inboundId: string },
+    outcome: InboundOutcome,
+    autoReplyQueued: boolean,
+  ): Promise<Committed> {
+    await this.inboundMail.record(claim.inboundId, outcome, tx);
+    return { kind: 'filed', outcome, autoReplyQueued };
   }
 
   /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
@@ -368,71 +273,139 @@ export class InboundMailService {
     mail: ParsedMail | null,
     reason: string,
   ): Promise<IngestResult> {
-    const rows: Array<{ id: string }> = await queryWithLargeValues(
-      this.dataSource.manager,
-      `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status, reason, processed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'quarantined', $8, clock_timestamp())
-       ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_mail.attempts + 1, reason = EXCLUDED.reason,
-         processed_at = EXCLUDED.processed_at
-         WHERE inbound_mail.status = 'quarantined'
-       RETURNING id`,
-      [
-        source,
-        dedupeKey,
-        mail?.messageId ?? null,
-        mail?.from?.address ?? null,
-        mail?.subject?.slice(0, 1000) ?? null,
-        raw.length,
-        raw,
-        reason.slice(0, 2000),
-      ],
-    );
-    if (!rows[0])
-      return {
-        status: 'duplicate',
-        requestId: await this.requestOf(dedupeKey),
-        messageId: mail?.messageId ?? null,
-        reason: 'already received',
-      };
+    if (!(await this.inboundMail.quarantine(rawMail(raw, source, dedupeKey, mail), reason)))
+      return this.duplicate(dedupeKey, mail?.messageId ?? null);
     return { status: 'quarantined', requestId: null, messageId: mail?.messageId ?? null, reason };
   }
 
-  private async requestOf(dedupeKey: string): Promise<number | null> {
-    const rows: Array<{ request_id: number | null }> = await this.dataSource.query(
-      `SELECT request_id FROM inbound_mail WHERE dedupe_key = $1`,
-      [dedupeKey],
-    );
-    return rows[0]?.request_id ?? null;
+  /**
+   * The fallback of a mail whose processing failed: quarantined under its dedupe key with its
+   * header fields; when PostgreSQL cannot store one of them as text (e.g. a NUL byte in the
+   * Message-ID), under the hash of its bytes without them.
+   */
+  private async quarantineSafely(
+    raw: Buffer,
+    source: InboundSource,
+    mail: ParsedMail,
+    keys: MailKeys,
+    reason: string,
+  ): Promise<IngestResult> {
+    try {
+      return await this.quarantine(raw, source, keys.dedupe, mail, reason);
+    } catch (e) {
+      if (isDatabaseUnavailable(e)) throw e;
+      return this.quarantine(
+        raw,
+        source,
+        keys.hash,
+        null,
+        `${reason}; header fields not storable: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** The answer to a copy of a mail that was already processed: the request the first copy went on. */
+  private async duplicate(dedupeKey: string, messageId: string | null): Promise<IngestResult> {
+    return {
+      status: 'duplicate',
+      requestId: await this.inboundMail.requestOf(dedupeKey),
+      messageId,
+      reason: 'already received',
+    };
   }
 
   /** Quarantined mail, newest first, without the raw bytes. */
-  async listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }> {
-    const [items, total] = await this.dataSource.manager.findAndCount(InboundMail, {
-      where: { status: 'quarantined' },
-      order: { id: 'DESC' },
-      skip: (page - 1) * limit,
-      take: limit,
-    });
-    return { items, total };
+  listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }> {
+    return this.inboundMail.listQuarantined(page, limit);
   }
 
   /** Runs a quarantined mail through the pipeline again (after a fix); the row is taken over on success. */
   async replay(id: string): Promise<IngestResult> {
-    const row = await this.dataSource.manager.findOne(InboundMail, {
-      where: { id },
-      select: { id: true, status: true, raw: true, source: true },
-    });
+    const row = await this.inboundMail.findForReplay(id);
     if (!row) throw new NotFoundException(`inbound mail ${id} does not exist`);
     if (row.status !== 'quarantined')
       throw new ConflictException(`inbound mail ${id} is ${row.status}, not quarantined`);
     const result = await this.ingest(row.raw, row.source);
-    if (result.status !== 'quarantined') {
-      // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
-      await this.dataSource.query(
-        `UPDATE inbound_mail SET status = 'replayed', processed_at = clock_timestamp() WHERE id = $1 AND status = 'quarantined'`,
-        [id],
-      );
-    }
+    // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
+    if (result.status !== 'quarantined') await this.inboundMail.markReplayed(id);
     return result;
   }
+}
+
+/** The raw mail under `dedupeKey`, with what was read of its header (nothing without `mail`). */
+function rawMail(raw: Buffer, source: InboundSource, dedupeKey: string, mail: ParsedMail | null): RawMail {
+  return {
+    source,
+    dedupeKey,
+    messageId: mail?.messageId ?? null,
+    fromAddress: mail?.from?.address ?? null,
+    subject: mail?.subject ?? null,
+    raw,
+  };
+}
+
+/** The outcome of a mail that goes on no request. */
+function ignored(reason: string): InboundOutcome {
+  return { status: 'ignored', reason, requestId: null, messageRowId: null };
+}
+
+/** The outcome of a mail stored on a request: a bounce keeps its reason, automatic mail the reason it is not answered. */
+function filed(thread: RequestThread, messageRowId: number): InboundOutcome {
+  const { requestId } = thread;
+  if (thread.kind === 'bounce') return { status: 'appended', reason: thread.reason, requestId, messageRowId };
+  return { status: thread.created ? 'created' : 'appended', reason: thread.automatic, requestId, messageRowId };
+}
+
+/** The inbound message of a mail, as MessagesService.append stores it. */
+function inboundMessage(
+  requestId: number,
+  mail: ParsedMail,
+  messageId: string,
+  kind: 'customer' | 'system',
+): NewMessage {
+  return {
+    requestId,
+    direction: 'in',
+    kind,
+    fromAddress: mail.from?.address ?? '',
+    fromName: mail.from?.name || null,
+    senderSource: mail.senderSource,
+    to: mail.to.map((a) => a.address),
+    cc: mail.cc.map((a) => a.address),
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId,
+    inReplyTo: mail.inReplyTo,
+    references: mail.references,
+    attachments: mail.attachments.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      size: a.size,
+      sha256: a.sha256,
+      contentId: a.contentId,
+      content: a.content,
+    })),
+  };
+}
+
+/** `request.created` (for a new request) and `message.received`, queued in the ingest transaction. */
+function webhookEvents(requestId: number, created: boolean, mail: ParsedMail, messageRowId: number) {
+  const customer = { email: mail.from?.address ?? '', name: mail.from?.name || null };
+  const received = {
+    event: 'message.received' as const,
+    data: {
+      requestId,
+      messageId: messageRowId,
+      from: customer,
+      subject: mail.subject,
+      text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
+      attachments: mail.attachments.map((a) => a.filename),
+    },
+  };
+  if (!created) return [received];
+  return [
+    { event: 'request.created' as const, data: { requestId, subject: requestSubject(mail), customer } },
+    received,
+  ];
 }

@@ -1,14 +1,15 @@
 import { ParsedMail } from '../parser/parsed-mail';
-import { CONTINUE, FilterDecision, header, InboundFilter } from './filter';
+import { headerValue } from '../parser/header-value';
+import { CONTINUE, FilterDecision, InboundFilter } from './filter';
 
 /** Out-of-office replies, auto-responders, lists and bulk mail: kept, never answered. */
 export const automaticFilter: InboundFilter = {
   name: 'automatic',
   check(mail: ParsedMail): FilterDecision {
-    const autoSubmitted = header(mail, 'auto-submitted');
+    const autoSubmitted = headerValue(mail, 'auto-submitted');
     if (autoSubmitted && !autoSubmitted.startsWith('no'))
       return { action: 'automatic', reason: `automatic: Auto-Submitted: ${autoSubmitted}` };
-    const precedence = header(mail, 'precedence');
+    const precedence = headerValue(mail, 'precedence');
     if (/^(bulk|junk|list|auto_reply)\b/.test(precedence))
       return { action: 'automatic', reason: `automatic: Precedence: ${precedence}` };
     for (const name of [

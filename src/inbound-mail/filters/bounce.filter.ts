@@ -1,5 +1,6 @@
 import { ParsedMail } from '../parser/parsed-mail';
-import { CONTINUE, FilterDecision, header, InboundFilter } from './filter';
+import { headerValue } from '../parser/header-value';
+import { CONTINUE, FilterDecision, InboundFilter } from './filter';
 
 const DAEMON = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
 
@@ -12,7 +13,7 @@ export const bounceFilter: InboundFilter = {
     }
     if (mail.from && DAEMON.test(mail.from.address))
       return { action: 'bounce', reason: `bounce: sent by ${mail.from.address}` };
-    if (header(mail, 'return-path') === '<>') return { action: 'bounce', reason: 'bounce: null Return-Path' };
+    if (headerValue(mail, 'return-path') === '<>') return { action: 'bounce', reason: 'bounce: null Return-Path' };
     return CONTINUE;
   },
 };

@@ -10,7 +10,14 @@ import { ParsedMail } from '../parser/parsed-mail';
  * - `quarantine`: kept raw with the reason, for an admin to look at and replay.
  */
 export type FilterDecision =
-  { action: 'continue' } | { action: 'ignore' | 'bounce' | 'automatic' | 'quarantine'; reason: string };
+  | { action: 'continue' }
+  | { action: 'ignore'; reason: string }
+  | { action: 'bounce'; reason: string }
+  | { action: 'automatic'; reason: string }
+  | { action: 'quarantine'; reason: string };
+
+/** A decision that lets the mail in: it is claimed and filed (on a request, or on none as `ignored`). */
+export type AdmitDecision = Exclude<FilterDecision, { action: 'quarantine' }>;
 
 export interface InboundFilter {
   readonly name: string;
@@ -18,8 +25,3 @@ export interface InboundFilter {
 }
 
 export const CONTINUE: FilterDecision = { action: 'continue' };
-
-/** A header's value, trimmed and lower-cased ('' when absent). */
-export function header(mail: ParsedMail, name: string): string {
-  return (mail.headers.get(name) ?? '').trim().toLowerCase();
-}

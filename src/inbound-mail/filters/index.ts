@@ -1,3 +1,4 @@
+import type { BlocklistService } from '../../blocklist/blocklist.service';
 import type { AppConfig } from '../../config/config';
 import { ParsedMail } from '../parser/parsed-mail';
 import { automaticFilter } from './automatic.filter';
@@ -17,4 +18,27 @@ export function runFilters(mail: ParsedMail, config: AppConfig, filters = INBOUN
   return CONTINUE;
 }
 
-export type { FilterDecision, InboundFilter } from './filter';
+/** The one blocklist question the filter step asks (BlocklistService; a fake in unit tests). */
+export type SenderBlocklist = Pick<BlocklistService, 'match'>;
+
+/**
+ * The ingest pipeline's filter step: the header filters (INBOUND_FILTERS) first, so that our own
+ * mail and bounces stay what they are; then, for mail that would go on the sender's request, the
+ * sender: without an address it is quarantined (nor in Sender, Reply-To, Return-Path or the
+ * envelope; the reason is kept as it always was), a blocked one is ignored (a database check, the
+ * only one of this step).
+ */
+export async function filterMail(
+  mail: ParsedMail,
+  config: AppConfig,
+  blocklist: SenderBlocklist,
+): Promise<FilterDecision> {
+  const decision = runFilters(mail, config);
+  if (decision.action !== 'continue' && decision.action !== 'automatic') return decision;
+  const sender = mail.from?.address ?? '';
+  if (!sender) return { action: 'quarantine', reason: 'no sender address in From' };
+  const blocked = await blocklist.match(sender);
+  return blocked ? { action: 'ignore', reason: `sender is blocked: ${blocked.pattern}` } : decision;
+}
+
+export type { AdmitDecision, FilterDecision, InboundFilter } from './filter';

@@ -1,7 +1,8 @@
 import type { AppConfig } from '../../config/config';
 import { OWN_MESSAGE_ID_PREFIX } from '../../outbound-mail/outbox.service';
 import { ParsedMail } from '../parser/parsed-mail';
-import { CONTINUE, FilterDecision, header, InboundFilter } from './filter';
+import { headerValue } from '../parser/header-value';
+import { CONTINUE, FilterDecision, InboundFilter } from './filter';
 
 /** Mail we sent ourselves coming back (From = SUPPORT_ADDRESS, our Message-ID domain, our X-Loop). */
 export const ownMailFilter: InboundFilter = {
@@ -13,7 +14,7 @@ export const ownMailFilter: InboundFilter = {
     if (domain && domain === config.mail.messageIdDomain && mail.messageId?.startsWith(OWN_MESSAGE_ID_PREFIX)) {
       return { action: 'ignore', reason: "own mail: carries MailDesk's own Message-ID" };
     }
-    if (header(mail, 'x-loop').includes(support))
+    if (headerValue(mail, 'x-loop').includes(support))
       return { action: 'ignore', reason: 'own mail: X-Loop names the support address' };
     return CONTINUE;
   },

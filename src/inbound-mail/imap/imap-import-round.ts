@@ -1,5 +1,6 @@
 import type { ImapFlow } from 'imapflow';
 import { IngestResult } from '../ingest-result';
+import { senderKey } from '../parser/sender-key';
 import { MailboxCursorStore } from './mailbox-cursor.store';
 
 /** Messages fetched per FETCH command: bounds memory whatever the mailbox size. */
@@ -15,17 +16,6 @@ export const IMPORT_CONCURRENCY = 8;
  * busy (one parses while the other writes).
  */
 export const EMBEDDED_IMPORT_CONCURRENCY = 2;
-
-/**
- * The sender address as written in the From header (lower-cased; '' when absent), read without
- * parsing the mail: one sender's messages are ingested one after the other, in UID order.
- */
-export function senderKey(raw: Buffer): string {
-  const head = raw.subarray(0, 32_768).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const from = /^from:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(end >= 0 ? head.slice(0, end) : head)?.[1] ?? '';
-  return (/<([^<>]*)>/.exec(from)?.[1] ?? from).trim().toLowerCase();
-}
 
 /** What one import round needs besides the connected client. */
 export interface ImportRoundOptions {

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../config/config';
 import type { InboundMailService } from '../inbound-mail.service';
 import { backoffDelay, ImapPollerService } from './imap-poller.service';
+import type { MailboxStore } from './mailbox.repository';
 
 describe('backoffDelay', () => {
   it('starts at 1 s and doubles up to 60 s', async () => {
@@ -19,7 +20,13 @@ describe('ImapPollerService without IMAP_URL', () => {
         throw new Error('no interval expected');
       },
     } as unknown as SchedulerRegistry;
-    const poller = new ImapPollerService(loadConfig({}), {} as DataSource, {} as InboundMailService, scheduler);
+    const poller = new ImapPollerService(
+      loadConfig({}),
+      {} as DataSource,
+      {} as InboundMailService,
+      scheduler,
+      {} as MailboxStore,
+    );
     poller.onApplicationBootstrap();
     await poller.onModuleDestroy();
     expect(poller.status()).toEqual({
@@ -35,7 +42,14 @@ describe('ImapPollerService without IMAP_URL', () => {
   it('refuses an IMAP_URL without credentials at construction', async () => {
     const config = loadConfig({ IMAP_URL: 'imap://mail.test/INBOX' });
     expect(
-      () => new ImapPollerService(config, {} as DataSource, {} as InboundMailService, {} as SchedulerRegistry),
+      () =>
+        new ImapPollerService(
+          config,
+          {} as DataSource,
+          {} as InboundMailService,
+          {} as SchedulerRegistry,
+          {} as MailboxStore,
+        ),
     ).toThrow(/user and a password/);
   });
 });

@@ -13,6 +13,7 @@ import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY, runImportRound } from 
 import { ImapTarget, parseImapUrl } from './imap-url';
 import { MailboxCursorStore } from './mailbox-cursor.store';
 import { createLeaderLock, LeaderLock } from './mailbox-leader-lock';
+import { MailboxRepository, type MailboxStore } from './mailbox.repository';
 import { PollSignal } from './poll-signal';
 
 /** TCP + TLS handshake budget. */
@@ -76,6 +77,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly inbound: InboundMailService,
     private readonly scheduler: SchedulerRegistry,
+    @Inject(MailboxRepository) private readonly mailboxes: MailboxStore,
   ) {
     this.target = config.imap.url ? parseImapUrl(config.imap.url) : null;
     this.intervalName = `imap-poll ${this.target?.key ?? ''}`;
@@ -84,7 +86,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   /** Starts the loop in the background when IMAP_URL is set; never delays bootstrap. */
   onApplicationBootstrap(): void {
     if (!this.target || !this.config.workers) return;
-    this.cursor = new MailboxCursorStore(this.dataSource, this.target.key);
+    this.cursor = new MailboxCursorStore(this.mailboxes, this.target.key);
     this.scheduler.addInterval(
       this.intervalName,
       setInterval(() => this.signal.poke(), this.config.imap.pollSeconds * 1000),

@@ -1,5 +1,6 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
+import { SQL } from './mailbox.repository';
 
 /** Leadership of one mailbox: only the holder imports from it. */
 export interface LeaderLock {
@@ -39,7 +40,8 @@ export async function createLeaderLock(dataSource: DataSource, key: string): Pro
  * Leadership of one mailbox across app instances: a session-level PostgreSQL advisory lock
  * (`pg_try_advisory_lock(hashtext(key))`) held on one dedicated connection for as long as this
  * instance leads. If that connection dies, PostgreSQL releases the lock; `confirm()` notices.
- * Not for the embedded database (see createLeaderLock).
+ * Its statements are MailboxRepository's (SQL), run on that connection. Not for the embedded
+ * database (see createLeaderLock).
  */
 export class MailboxLeaderLock implements LeaderLock {
   private runner: QueryRunner | null = null;
@@ -59,9 +61,7 @@ export class MailboxLeaderLock implements LeaderLock {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
-      const rows: { locked: boolean }[] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-        this.key,
-      ]);
+      const rows: { locked: boolean }[] = await runner.query(SQL.tryLeaderLock, [this.key]);
       if (rows[0]?.locked) {
         this.runner = runner;
         return true;
@@ -77,7 +77,7 @@ export class MailboxLeaderLock implements LeaderLock {
   /** Throws when the lock's connection is gone (leadership may have passed to another instance). */
   async confirm(): Promise<void> {
     if (!this.runner) throw new Error('not the leader of this mailbox');
-    await this.runner.query('SELECT 1');
+    await this.runner.query(SQL.confirmLeaderLock);
   }
 
   /** Unlocks and returns the connection; a connection that fails to unlock is destroyed, which unlocks too. */
@@ -86,7 +86,7 @@ export class MailboxLeaderLock implements LeaderLock {
     this.runner = null;
     if (!runner) return;
     try {
-      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [this.key]);
+      await runner.query(SQL.releaseLeaderLock, [this.key]);
       await runner.release();
     } catch (e) {
       await discard(runner, e as Error);

@@ -1,4 +1,5 @@
-import { envelopeSender, senderWithFallback } from './addresses';
+import { envelopeSender, senderWithFallback, withEnvelopeSender } from './addresses';
+import type { ParsedMail } from './parsed-mail';
 
 const headers = (h: Record<string, string>) => new Map(Object.entries(h));
 
@@ -31,5 +32,16 @@ describe('senderWithFallback', () => {
     expect(envelopeSender('MAILER-DAEMON')).toBeNull();
     expect(envelopeSender('-')).toBeNull();
     expect(envelopeSender(undefined)).toBeNull();
+  });
+
+  it('falls back to the envelope sender only when no header has an address', () => {
+    const anonymous = { from: null, senderSource: null } as ParsedMail;
+    expect(withEnvelopeSender(anonymous, '<Eve@X.test>')).toMatchObject({
+      from: { address: 'eve@x.test', name: '' },
+      senderSource: 'envelope',
+    });
+    expect(withEnvelopeSender(anonymous, 'MAILER-DAEMON')).toBe(anonymous);
+    const signed = { from: { address: 'jane@example.com', name: 'Jane' }, senderSource: 'from' } as ParsedMail;
+    expect(withEnvelopeSender(signed, 'eve@x.test')).toBe(signed);
   });
 });

@@ -1,6 +1,6 @@
 import type { AddressObject, EmailAddress } from 'mailparser';
 import { decodeHeaderText } from './encoded-words';
-import { MailAddress, SenderSource } from './parsed-mail';
+import { MailAddress, ParsedMail, SenderSource } from './parsed-mail';
 
 const ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
 const ADDRESS_IN_TEXT =
@@ -81,4 +81,13 @@ export function senderWithFallback(
 export function envelopeSender(envelopeFrom: string | null | undefined): MailAddress | null {
   const address = (envelopeFrom ?? '').trim().replace(/^<|>$/g, '').toLowerCase();
   return ADDRESS.test(address) ? { address, name: '' } : null;
+}
+
+/**
+ * The mail with the envelope sender as its sender when no header has an address
+ * (`senderSource: 'envelope'`, the sender of last resort); the mail itself otherwise.
+ */
+export function withEnvelopeSender(mail: ParsedMail, envelopeFrom: string | null | undefined): ParsedMail {
+  const envelope = mail.from ? null : envelopeSender(envelopeFrom);
+  return envelope ? { ...mail, from: envelope, senderSource: 'envelope' } : mail;
 }

@@ -1,28 +1,164 @@
+import { jest } from '@jest/globals';
 import type { EntityManager } from 'typeorm';
-import type { MessagesService } from '../../messages/messages.service';
-import type { RequestsService } from '../../requests/requests.service';
+import type { AdmitDecision } from '../filters';
 import { MAX_REFERENCES, MAX_SUBJECT_TOKENS } from '../parser/limits';
 import type { ParsedMail } from '../parser/parsed-mail';
-import { resolveThread, subjectTokens } from './thread-resolver';
+import { mailFrom, MemoryDesk } from '../testing/memory-desk';
+import { resolveThread, threadMail, type ThreadMessages, type ThreadRequests } from './thread-resolver';
+
+const tx = {} as EntityManager;
+const CUSTOMER = 'c@example.com';
+const PERSON: AdmitDecision = { action: 'continue' };
+
+/** The thread step for one mail of `desk`. */
+function thread(desk: MemoryDesk, mail: ParsedMail, decision = PERSON, raw = Buffer.from('')) {
+  return threadMail(tx, mail, raw, decision, desk, desk);
+}
+
+describe('threading: which request a mail joins', () => {
+  let desk: MemoryDesk;
+  beforeEach(() => (desk = new MemoryDesk()));
+
+  it('joins the open request named by a [#n] token in the subject', async () => {
+    desk.request(CUSTOMER);
+    const named = desk.request('other@example.com', { participants: [CUSTOMER] });
+    await expect(thread(desk, mailFrom(CUSTOMER, { subject: `Re: [#${named.id}] printer` }))).resolves.toEqual({
+      kind: 'customer',
+      requestId: named.id,
+      created: false,
+      automatic: null,
+    });
+  });
+
+  it('joins the open request of the message named in In-Reply-To', async () => {
+    const request = desk.request(CUSTOMER, { sentMessageId: 'reply-1@desk.test' });
+    await expect(thread(desk, mailFrom(CUSTOMER, { inReplyTo: 'reply-1@desk.test' }))).resolves.toMatchObject({
+      kind: 'customer',
+      requestId: request.id,
+      created: false,
+    });
+  });
+
+  it('joins the open request of a message named in References', async () => {
+    const request = desk.request(CUSTOMER, { participants: ['cc@example.com'], sentMessageId: 'reply-1@desk.test' });
+    const mail = mailFrom('cc@example.com', { references: ['unknown@elsewhere.test', 'reply-1@desk.test'] });
+    await expect(thread(desk, mail)).resolves.toMatchObject({ kind: 'customer', requestId: request.id });
+  });
+
+  it('prefers the subject token to the references', async () => {
+    desk.request('a@example.com', { participants: [CUSTOMER], sentMessageId: 'r@desk.test' });
+    const named = desk.request('b@example.com', { participants: [CUSTOMER] });
+    const mail = mailFrom(CUSTOMER, { subject: `[#${named.id}]`, inReplyTo: 'r@desk.test' });
+    await expect(thread(desk, mail)).resolves.toMatchObject({ requestId: named.id });
+  });
+
+  it("does not join a request the sender takes no part in: the sender's open request instead", async () => {
+    const stranger = desk.request('stranger@example.com', { sentMessageId: 's@desk.test' });
+    const own = desk.request(CUSTOMER);
+    const mail = mailFrom(CUSTOMER, { subject: `[#${stranger.id}]`, inReplyTo: 's@desk.test' });
+    await expect(thread(desk, mail)).resolves.toMatchObject({ requestId: own.id, created: false });
+  });
+
+  it('joins the open request of the sender when the mail refers to none', async () => {
+    const own = desk.request(CUSTOMER, { status: 'in_progress' });
+    await expect(thread(desk, mailFrom(CUSTOMER))).resolves.toEqual({
+      kind: 'customer',
+      requestId: own.id,
+      created: false,
+      automatic: null,
+    });
+  });
+
+  it('opens a new request for a sender without an open one, named after the subject', async () => {
+    const result = await thread(desk, mailFrom('new@example.com', { subject: '   ' }));
+    expect(result).toMatchObject({ kind: 'customer', created: true });
+    expect(desk.requests).toEqual([expect.objectContaining({ subject: '(no subject)', previousRequestId: null })]);
+  });
+
+  it('never reopens a closed request: a reply to one opens a new request linked to it', async () => {
+    const closed = desk.request(CUSTOMER, { status: 'closed', sentMessageId: 'old@desk.test' });
+    const result = await thread(desk, mailFrom(CUSTOMER, { inReplyTo: 'old@desk.test' }));
+    expect(result).toMatchObject({ kind: 'customer', created: true });
+    expect(desk.requests.find((r) => r.id !== closed.id)).toMatchObject({ previousRequestId: closed.id });
+  });
+
+  it("files automatic mail like a person's, with the reason it is not answered", async () => {
+    const decision: AdmitDecision = { action: 'automatic', reason: 'automatic: Auto-Submitted: auto-replied' };
+    await expect(thread(desk, mailFrom(CUSTOMER), decision)).resolves.toMatchObject({
+      kind: 'customer',
+      created: true,
+      automatic: 'automatic: Auto-Submitted: auto-replied',
+    });
+  });
+
+  it('files the mail of a blocked customer on no request', async () => {
+    desk.customer(CUSTOMER, true);
+    await expect(thread(desk, mailFrom(CUSTOMER))).resolves.toEqual({ kind: 'none', reason: 'sender is blocked' });
+    expect(desk.requests).toEqual([]);
+  });
+
+  it('files ignored mail (own mail) on no request, without a lookup', async () => {
+    const decision: AdmitDecision = { action: 'ignore', reason: 'own mail: sent from the support address' };
+    const lookups = jest.spyOn(desk, 'requestIdsForMessageIds');
+    await expect(thread(desk, mailFrom(CUSTOMER), decision)).resolves.toEqual({
+      kind: 'none',
+      reason: 'own mail: sent from the support address',
+    });
+    expect(lookups).not.toHaveBeenCalled();
+  });
+});
+
+describe('threading: bounces', () => {
+  const BOUNCE: AdmitDecision = { action: 'bounce', reason: 'bounce: delivery status report' };
+  let desk: MemoryDesk;
+  beforeEach(() => (desk = new MemoryDesk()));
+
+  it('puts a bounce on the request of the mail of the desk it returns, quoted in its body', async () => {
+    const request = desk.request(CUSTOMER, { sentMessageId: 'auto-1@desk.test' });
+    const raw = Buffer.from('Subject: Undelivered\r\n\r\n--b\r\nMessage-ID: <auto-1@desk.test>\r\n');
+    await expect(thread(desk, mailFrom('mailer-daemon@mx.test'), BOUNCE, raw)).resolves.toEqual({
+      kind: 'bounce',
+      requestId: request.id,
+      reason: 'bounce: delivery status report',
+    });
+  });
+
+  it('puts a bounce on no request when it returns no mail of the desk (backscatter)', async () => {
+    const request = desk.request(CUSTOMER);
+    desk.message(request.id, 'customer-1@example.com', 'in');
+    const mail = mailFrom('mailer-daemon@mx.test', { inReplyTo: 'customer-1@example.com' });
+    await expect(thread(desk, mail, BOUNCE)).resolves.toEqual({
+      kind: 'none',
+      reason: 'bounce: delivery status report; refers to no mail the desk sent',
+    });
+  });
+
+  it("does not take the bounce's own Message-ID for the one it returns", async () => {
+    desk.request(CUSTOMER, { sentMessageId: 'dsn-1@mx.test' });
+    const raw = Buffer.from('Message-ID: <dsn-1@mx.test>\r\n\r\n');
+    const mail = mailFrom('mailer-daemon@mx.test', { messageId: 'dsn-1@mx.test' });
+    await expect(thread(desk, mail, BOUNCE, raw)).resolves.toMatchObject({ kind: 'none' });
+  });
+});
 
 /** resolveThread over stub services that know no request, recording what it looks up. */
 async function lookups(mail: Partial<ParsedMail>): Promise<{ requestIds: number[]; messageIds: string[] }> {
   const requestIds: number[] = [];
   const messageIds: string[] = [];
-  const requests = {
-    findForParticipant: async (_m: EntityManager, id: number) => {
+  const requests: Pick<ThreadRequests, 'findForParticipant'> = {
+    findForParticipant: (_m: EntityManager, id: number) => {
       requestIds.push(id);
-      return null;
+      return Promise.resolve(null);
     },
-  } as unknown as RequestsService;
-  const messages = {
-    requestIdsForMessageIds: async (_m: EntityManager, ids: string[]) => {
+  };
+  const messages: Pick<ThreadMessages, 'requestIdsForMessageIds'> = {
+    requestIdsForMessageIds: (_m: EntityManager, ids: string[]) => {
       messageIds.push(...ids);
-      return [];
+      return Promise.resolve([]);
     },
-  } as unknown as MessagesService;
+  };
   const full = { subject: '', inReplyTo: null, references: [], ...mail } as ParsedMail;
-  await expect(resolveThread({} as EntityManager, full, 'c@example.com', requests, messages)).resolves.toEqual({
+  await expect(resolveThread(tx, full, CUSTOMER, requests, messages)).resolves.toEqual({
     kind: 'sender',
     previousRequestId: null,
   });
@@ -30,11 +166,6 @@ async function lookups(mail: Partial<ParsedMail>): Promise<{ requestIds: number[
 }
 
 describe('thread resolution caps', () => {
-  it(`takes the first ${MAX_SUBJECT_TOKENS} distinct [#n] tokens of a subject`, () => {
-    const subject = Array.from({ length: MAX_SUBJECT_TOKENS + 1 }, (_, i) => `[#${i + 1}]`).join('');
-    expect(subjectTokens(`Re: [#1] ${subject}`)).toEqual(Array.from({ length: MAX_SUBJECT_TOKENS }, (_, i) => i + 1));
-  });
-
   it(`looks up ${MAX_SUBJECT_TOKENS} requests for a subject of 100,000 tokens`, async () => {
     const subject = Array.from({ length: 100_000 }, (_, i) => `[#${i + 1}]`).join('');
     const { requestIds } = await lookups({ subject });

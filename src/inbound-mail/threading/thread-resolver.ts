@@ -1,8 +1,16 @@
 import { EntityManager } from 'typeorm';
-import { MessagesService } from '../../messages/messages.service';
-import { RequestsService } from '../../requests/requests.service';
-import { MAX_REFERENCES, MAX_SUBJECT_TOKENS } from '../parser/limits';
+import type { MessagesService } from '../../messages/messages.service';
+import type { RequestsService } from '../../requests/requests.service';
+import type { AdmitDecision } from '../filters';
+import { bouncedMessageIds, referencedMessageIds } from '../parser/message-ids';
 import { ParsedMail } from '../parser/parsed-mail';
+import { subjectTokens } from '../parser/subject-tokens';
+
+/** What threading asks of the requests (RequestsService; an in-memory fake in unit tests). */
+export type ThreadRequests = Pick<RequestsService, 'findForParticipant' | 'upsertCustomer' | 'openRequestFor'>;
+
+/** What threading asks of the messages (MessagesService; an in-memory fake in unit tests). */
+export type ThreadMessages = Pick<MessagesService, 'requestIdsForMessageIds' | 'requestIdsForOwnMessageIds'>;
 
 export type ThreadDecision =
   /** An open request the sender takes part in, found by token or Message-ID. */
@@ -10,17 +18,82 @@ export type ThreadDecision =
   /** No open request referred to: the sender's own open request, or a new one (linked to a closed one it referred to). */
   | { kind: 'sender'; previousRequestId: number | null };
 
+/** Where one claimed mail goes: the outcome of the ingest pipeline's thread step. */
+export type Thread =
+  /** On no request: kept in inbound_mail only, as `ignored` with the reason. */
+  | { kind: 'none'; reason: string }
+  /** A delivery report, on the request of the desk's mail it returns. */
+  | { kind: 'bounce'; requestId: number; reason: string }
+  /**
+   * Customer mail, on the request it joins or opened (`created`); `automatic` is the reason it is
+   * never answered (automatic mail), null for a person's mail.
+   */
+  | { kind: 'customer'; requestId: number; created: boolean; automatic: string | null };
+
+/** A thread on a request: the mail is stored there. */
+export type RequestThread = Exclude<Thread, { kind: 'none' }>;
+
+/** The subject of the request a mail opens. */
+export function requestSubject(mail: Pick<ParsedMail, 'subject'>): string {
+  return mail.subject.trim() || '(no subject)';
+}
+
 /**
- * `[#123]` request tokens in a subject, in order of appearance, each once: the first
- * MAX_SUBJECT_TOKENS (each is looked up in the ingest transaction).
+ * The thread step, in the ingest transaction: own mail and blocked senders go on no request; a
+ * bounce goes on the request of the desk's mail it returns (DESIGN.md 5.2); customer mail joins
+ * the request it refers to, else the sender's open request, else opens one (DESIGN.md 5.3).
  */
-export function subjectTokens(subject: string): number[] {
-  const tokens = new Set<number>();
-  for (const m of subject.matchAll(/\[#(\d{1,9})\]/g)) {
-    if (tokens.size >= MAX_SUBJECT_TOKENS) break;
-    tokens.add(Number(m[1]));
+export function threadMail(
+  manager: EntityManager,
+  mail: ParsedMail,
+  raw: Buffer,
+  decision: AdmitDecision,
+  requests: ThreadRequests,
+  messages: ThreadMessages,
+): Promise<Thread> {
+  switch (decision.action) {
+    case 'ignore':
+      return Promise.resolve({ kind: 'none', reason: decision.reason });
+    case 'bounce':
+      return threadBounce(manager, mail, raw, decision.reason, messages);
+    case 'automatic':
+      return threadCustomerMail(manager, mail, decision.reason, requests, messages);
+    case 'continue':
+      return threadCustomerMail(manager, mail, null, requests, messages);
   }
-  return [...tokens];
+}
+
+/**
+ * Only mail the desk sent can bounce back to it: a quoted customer Message-ID (backscatter, forged
+ * bounces) attaches to nothing.
+ */
+async function threadBounce(
+  manager: EntityManager,
+  mail: ParsedMail,
+  raw: Buffer,
+  reason: string,
+  messages: ThreadMessages,
+): Promise<Thread> {
+  const [requestId] = await messages.requestIdsForOwnMessageIds(manager, bouncedMessageIds(mail, raw));
+  if (requestId === undefined) return { kind: 'none', reason: `${reason}; refers to no mail the desk sent` };
+  return { kind: 'bounce', requestId, reason };
+}
+
+/** The request a customer's mail joins or opens; none when the customer is blocked. */
+async function threadCustomerMail(
+  manager: EntityManager,
+  mail: ParsedMail,
+  automatic: string | null,
+  requests: ThreadRequests,
+  messages: ThreadMessages,
+): Promise<Thread> {
+  const sender = mail.from?.address ?? '';
+  const thread = await resolveThread(manager, mail, sender, requests, messages);
+  if (thread.kind === 'existing') return { kind: 'customer', requestId: thread.requestId, created: false, automatic };
+  const customer = await requests.upsertCustomer(manager, sender, mail.from?.name || null);
+  if (customer.blocked) return { kind: 'none', reason: 'sender is blocked' };
+  const opened = await requests.openRequestFor(manager, customer.id, requestSubject(mail), thread.previousRequestId);
+  return { kind: 'customer', requestId: opened.id, created: opened.created, automatic };
 }
 
 /**
@@ -33,12 +106,10 @@ export async function resolveThread(
   manager: EntityManager,
   mail: ParsedMail,
   sender: string,
-  requests: RequestsService,
-  messages: MessagesService,
+  requests: Pick<ThreadRequests, 'findForParticipant'>,
+  messages: Pick<ThreadMessages, 'requestIdsForMessageIds'>,
 ): Promise<ThreadDecision> {
-  const referenced = [mail.inReplyTo, ...mail.references.slice(-MAX_REFERENCES).reverse()].filter(
-    (x): x is string => !!x,
-  );
+  const referenced = referencedMessageIds(mail);
   const candidates = [...subjectTokens(mail.subject), ...(await messages.requestIdsForMessageIds(manager, referenced))];
   let closed: number | null = null;
   for (const id of new Set(candidates)) {

@@ -1,0 +1,146 @@
+import type { EntityManager } from 'typeorm';
+import type { Message, MessageDirection } from '../../messages/message.entity';
+import type { NewMessage } from '../../messages/messages.service';
+import type { Customer } from '../../requests/customer.entity';
+import type { RequestStatus } from '../../requests/request.entity';
+import type { NewEvent } from '../../requests/requests.service';
+import type { IngestMessages, IngestRequests } from '../inbound-mail.service';
+import type { ParsedMail } from '../parser/parsed-mail';
+
+/** One request of the in-memory desk. */
+export interface MemoryRequest {
+  id: number;
+  customerId: number;
+  subject: string;
+  status: RequestStatus;
+  previousRequestId: number | null;
+  /** Addresses that took part in its conversation besides the customer. */
+  participants: string[];
+}
+
+/** One message of the in-memory desk. */
+export interface MemoryMessage {
+  id: number;
+  requestId: number;
+  messageId: string;
+  direction: MessageDirection;
+  kind: string;
+}
+
+/**
+ * The requests, customers and messages the ingest pipeline files mail into, in memory: what
+ * RequestsService and MessagesService answer it, for the unit tests of its rules (no database).
+ * Not used by the app.
+ */
+export class MemoryDesk implements IngestRequests, IngestMessages {
+  readonly customers: Customer[] = [];
+  readonly requests: MemoryRequest[] = [];
+  readonly messages: MemoryMessage[] = [];
+  readonly events: Array<{ requestId: number } & NewEvent> = [];
+
+  /** A customer with an address (created when new). */
+  customer(email: string, blocked = false): Customer {
+    let customer = this.customers.find((c) => c.email === email);
+    if (!customer) {
+      const now = new Date();
+      customer = { id: this.customers.length + 1, email, name: null, blocked, createdAt: now, updatedAt: now };
+      this.customers.push(customer);
+    }
+    return customer;
+  }
+
+  /** A request of the customer at `email`, with a message of the desk (`out`) on it when given a Message-ID. */
+  request(
+    email: string,
+    o: { status?: RequestStatus; participants?: string[]; sentMessageId?: string } = {},
+  ): MemoryRequest {
+    const request: MemoryRequest = {
+      id: this.requests.length + 1,
+      customerId: this.customer(email).id,
+      subject: 'a request',
+      status: o.status ?? 'new',
+      previousRequestId: null,
+      participants: o.participants ?? [],
+    };
+    this.requests.push(request);
+    if (o.sentMessageId) this.message(request.id, o.sentMessageId, 'out');
+    return request;
+  }
+
+  /** A message on a request. */
+  message(requestId: number, messageId: string, direction: MessageDirection): MemoryMessage {
+    const message = { id: this.messages.length + 1, requestId, messageId, direction, kind: 'customer' };
+    this.messages.push(message);
+    return message;
+  }
+
+  findForParticipant(_tx: EntityManager, requestId: number, address: string) {
+    const r = this.requests.find((x) => x.id === requestId);
+    const customer = this.customers.find((c) => c.id === r?.customerId);
+    if (!r || (customer?.email !== address && !r.participants.includes(address))) return Promise.resolve(null);
+    return Promise.resolve({ id: r.id, status: r.status, customerId: r.customerId });
+  }
+
+  requestIdsForMessageIds(_tx: EntityManager, messageIds: string[]): Promise<number[]> {
+    return Promise.resolve(this.requestIdsOf(messageIds, () => true));
+  }
+
+  requestIdsForOwnMessageIds(_tx: EntityManager, messageIds: string[]): Promise<number[]> {
+    return Promise.resolve(this.requestIdsOf(messageIds, (m) => m.direction === 'out'));
+  }
+
+  upsertCustomer(_tx: EntityManager, email: string, name: string | null): Promise<Customer> {
+    const customer = this.customer(email);
+    customer.name ??= name;
+    return Promise.resolve(customer);
+  }
+
+  /** The customer's open request, else a new one (RequestsService.openRequestFor). */
+  openRequestFor(_tx: EntityManager, customerId: number, subject: string, previousRequestId: number | null) {
+    const open = this.requests.find((r) => r.customerId === customerId && r.status !== 'closed');
+    if (open) return Promise.resolve({ id: open.id, created: false });
+    const id = this.requests.length + 1;
+    this.requests.push({ id, customerId, subject, status: 'new', previousRequestId, participants: [] });
+    return Promise.resolve({ id, created: true });
+  }
+
+  addEvent(_tx: EntityManager, requestId: number, event: NewEvent): Promise<void> {
+    this.events.push({ requestId, ...event });
+    return Promise.resolve();
+  }
+
+  append(_tx: EntityManager, m: NewMessage): Promise<Message> {
+    const message = this.message(m.requestId, m.messageId, m.direction);
+    message.kind = m.kind;
+    return Promise.resolve({ id: message.id, requestId: m.requestId } as Message);
+  }
+
+  private requestIdsOf(messageIds: string[], which: (m: MemoryMessage) => boolean): number[] {
+    const ids = this.messages.filter((m) => messageIds.includes(m.messageId) && which(m)).map((m) => m.requestId);
+    return [...new Set(ids)];
+  }
+}
+
+/** A parsed mail from the customer at `from`, with what a test sets. */
+export function mailFrom(from: string, o: Partial<ParsedMail> = {}): ParsedMail {
+  return {
+    messageId: null,
+    inReplyTo: null,
+    references: [],
+    from: { address: from, name: '' },
+    senderSource: 'from',
+    replyTo: null,
+    to: [],
+    cc: [],
+    subject: 'Printer is broken',
+    date: null,
+    text: 'The printer on floor 3 shows E42.',
+    html: null,
+    attachments: [],
+    headers: new Map(),
+    contentType: 'text/plain',
+    reportType: null,
+    size: 100,
+    ...o,
+  };
+}
