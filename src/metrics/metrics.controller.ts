@@ -1,14 +1,10 @@
 import { Controller, Get, Header, Headers, Inject, Res, UnauthorizedException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { EventEmitter } from 'node:events';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { POOL_WAIT_EVENT, type PoolLane } from '../database/priority-pool';
 import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
 import { safeEqual } from '../inbound-mail/webhook/inbound-token.guard';
 import { OutboxService } from '../outbound-mail/outbox.service';
@@ -24,13 +20,7 @@ export class MetricsController {
     private readonly outbox: OutboxService,
     private readonly imap: ImapPollerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() dataSource: DataSource,
-  ) {
-    // The pool's waits (PriorityPool) feed maildesk_db_connection_wait_seconds as they happen; `driver.master`
-    // is TypeORM's pool (docs/performance.md, "The pool that serves the API first"; test/integration/pg-internals).
-    const pool = (dataSource.driver as unknown as { master?: EventEmitter }).master;
-    pool?.on(POOL_WAIT_EVENT, (lane: PoolLane, seconds: number) => metrics.dbConnectionWait.observe({ lane }, seconds));
-  }
+  ) {}
 
   @Get()
   @Header('Cache-Control', 'no-store')

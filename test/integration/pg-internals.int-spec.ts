@@ -72,14 +72,14 @@ describe('pg internals', () => {
     });
   });
 
-  describe("TypeORM's driver.master (prepared.ts and metrics.controller.ts take the pool from it)", () => {
+  describe("TypeORM's driver.master (prepared.ts and metrics/pool-wait-metrics.ts take the pool from it)", () => {
     it("is the app's PriorityPool, a pg Pool of the configured size, whose clients carry parsedStatements", async () => {
       const master = (db.dataSource.driver as unknown as { master?: unknown }).master;
       expect(master).toBeInstanceOf(PriorityPool);
       expect(master).toBeInstanceOf(Pool);
       const pool = master as PriorityPool;
       expect(pool.options.max).toBe(4);
-      // As metrics.controller.ts listens (pg's typings know only pg's own events).
+      // As metrics/pool-wait-metrics.ts listens (pg's typings know only pg's own events).
       const events = pool as unknown as EventEmitter;
       const waits: string[] = [];
       const onWait = (lane: string) => waits.push(lane);
