@@ -70,6 +70,8 @@ describe('request ids and /metrics', () => {
     expect(text).toMatch(/^maildesk_outbox_failed 0$/m);
     expect(text).toMatch(/^maildesk_outbox_oldest_due_age_seconds /m);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
+    // The pool's connection waits (PoolWaitMetrics), the API's among them.
+    expect(text).toMatch(/^maildesk_db_connection_wait_seconds_count\{lane="api"\} [1-9]/m);
     // Without IMAP_URL there is no poll age to report.
     expect(text).not.toMatch(/maildesk_imap_poll_age_seconds/);
     // Unknown URLs share one label instead of one series each.
