@@ -47,6 +47,13 @@ describe('BlocklistService rules', () => {
     await expect(service.add('not a pattern', null, null)).rejects.toBeInstanceOf(BadRequestException);
   });
 
+  it('takes an address at a host name, @domain or *.domain; 400 for anything else', async () => {
+    for (const good of ['a.b+c@mail.example.com', '@localhost', '*.co.uk', `${'x'.repeat(64)}@example.com`])
+      await expect(service.add(good, null, null)).resolves.toMatchObject({ pattern: good });
+    for (const bad of ['@', '*.', 'a b@example.com', 'a[b]@example.com', 'a@[192.0.2.1]', `${'x'.repeat(65)}@x.com`])
+      await expect(service.add(bad, null, null)).rejects.toBeInstanceOf(BadRequestException);
+  });
+
   it('matches the most specific pattern: the address, then its domain, then a parent domain', async () => {
     await service.add('*.example.com', null, null);
     await expect(service.match('a@mail.example.com')).resolves.toMatchObject({ pattern: '*.example.com' });

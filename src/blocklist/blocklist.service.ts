@@ -1,5 +1,6 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { isHostAddress, isHostName } from '../common/addresses';
 import { BlocklistRepository, type BlocklistRow, type BlocklistStore } from './blocklist.repository';
 
 /** One blocked sender pattern. */
@@ -13,9 +14,6 @@ export interface BlockedPattern {
   createdAt: Date;
 }
 
-const DOMAIN = /^(?=.{1,253}$)[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
-const LOCAL = /^[^\s@<>",;()[\]\\]{1,64}$/;
-
 /** The kind of a normalized pattern. */
 export function patternKind(pattern: string): BlockedPattern['kind'] {
   if (pattern.startsWith('*.')) return 'subdomains';
@@ -26,10 +24,10 @@ export function patternKind(pattern: string): BlockedPattern['kind'] {
 export function normalizePattern(raw: string): string {
   const p = raw.trim().toLowerCase();
   const ok = p.startsWith('*.')
-    ? DOMAIN.test(p.slice(2))
+    ? isHostName(p.slice(2))
     : p.startsWith('@')
-      ? DOMAIN.test(p.slice(1))
-      : p.includes('@') && LOCAL.test(p.slice(0, p.lastIndexOf('@'))) && DOMAIN.test(p.slice(p.lastIndexOf('@') + 1));
+      ? isHostName(p.slice(1))
+      : isHostAddress(p);
   if (!ok)
     throw new BadRequestException(
       'pattern must be an address (spam@example.com), a domain (@example.com) or a domain with its subdomains (*.example.com)',

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { isAddress } from '../common/addresses';
 import { OperatorRole } from '../operators/operator.entity';
 import { OperatorsService } from '../operators/operators.service';
 import { CliError, optional, required, UsageError } from './args';
 import { Command, say } from './command';
 
 const ROLES: OperatorRole[] = ['admin', 'operator'];
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 const MIN_PASSWORD = 8;
 
 /** The given password (checked like the API does) or a generated one. */
@@ -16,7 +16,7 @@ function passwordOption(value: string | undefined): { password: string; generate
 }
 
 function emailOption(value: string): string {
-  if (!EMAIL.test(value)) throw new UsageError(`--email must be an email address (got "${value}")`);
+  if (!isAddress(value)) throw new UsageError(`--email must be an email address (got "${value}")`);
   return value.toLowerCase();
 }
 

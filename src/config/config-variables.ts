@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { isAddress } from '../common/addresses';
 import { isTimeZone, parseBusinessHours } from '../sla/business-hours';
 import { placeholderMessage } from './placeholder-secrets';
 
@@ -102,8 +103,6 @@ function url(...protocols: string[]): Kind<string | undefined> {
   };
 }
 
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
-
 /** An email address, lower-cased; `def` when unset. */
 function email(def: string): Kind<string> {
   return {
@@ -111,7 +110,7 @@ function email(def: string): Kind<string> {
     accepts: 'email address',
     parse(raw, name) {
       const v = raw ?? def;
-      if (!EMAIL.test(v)) throw new ConfigError(`${name} must be an email address (got "${v}")`);
+      if (!isAddress(v)) throw new ConfigError(`${name} must be an email address (got "${v}")`);
       return v.toLowerCase();
     },
   };

@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     ['SMTP_URL', 'http://mail'],
     ['IMAP_URL', 'pop3://mail'],
     ['SUPPORT_ADDRESS', 'nobody'],
+    // A comma would make the From and X-Loop lines of every mail we send two addresses.
+    ['SUPPORT_ADDRESS', 'help,desk@example.com'],
     ['ADMIN_EMAIL', 'admin'],
     ['ADMIN_PASSWORD', 'short'],
     ['JWT_SECRET', 'too-short'],

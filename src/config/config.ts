@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { domainOf } from '../common/addresses';
 import type { WeeklySchedule } from '../sla/business-hours';
 import { type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
 
@@ -129,7 +130,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mail: {
       supportAddress: v.SUPPORT_ADDRESS,
       supportName: v.SUPPORT_NAME,
-      messageIdDomain: (v.MESSAGE_ID_DOMAIN ?? v.SUPPORT_ADDRESS.split('@')[1]).toLowerCase(),
+      messageIdDomain: (v.MESSAGE_ID_DOMAIN ?? domainOf(v.SUPPORT_ADDRESS)).toLowerCase(),
       templatesDir: v.TEMPLATES_DIR,
       autoReplyLimitPerHour: v.AUTO_REPLY_LIMIT_PER_HOUR,
       maxInboundBytes: v.INBOUND_MAX_BYTES,

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BlocklistModule } from '../blocklist/blocklist.module';
 import { MessagesModule } from '../messages/messages.module';
-import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { ImapPollerService } from './imap/imap-poller.service';
@@ -21,7 +20,6 @@ import { QuarantineController } from './webhook/quarantine.controller';
     TypeOrmModule.forFeature([InboundMail, MailboxCursor]),
     RequestsModule,
     MessagesModule,
-    OutboundMailModule,
     BlocklistModule,
     WebhooksModule,
   ],

@@ -2,6 +2,8 @@ import { jest } from '@jest/globals';
 import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { IngestDesk } from '../../test/fakes/ingest-desk';
+import { mailFrom } from '../../test/fakes/parsed-mail';
 import type { BlockedPattern } from '../blocklist/blocklist.service';
 import { loadConfig } from '../config/config';
 import type { InboundMail } from './inbound-mail.entity';
@@ -10,7 +12,6 @@ import { InboundMailService } from './inbound-mail.service';
 import { MailParseError } from './parser/mail-parse-error';
 import { parseMail } from './parser/parse-mail';
 import type { ParsedMail } from './parser/parsed-mail';
-import { mailFrom, MemoryDesk } from './testing/memory-desk';
 
 /** One inbound_mail row of the in-memory table. */
 interface Row extends RawMail {
@@ -115,7 +116,7 @@ function rawMail(from: string | null, headers: Record<string, string> = {}, body
 function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail) {
   const log: string[] = [];
   const store = new MemoryInboundMail(log);
-  const desk = new MemoryDesk();
+  const desk = new IngestDesk();
   const blocked: string[] = [];
   const webhookEvents: string[] = [];
   const autoReplies: number[] = [];
@@ -131,7 +132,6 @@ function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail) {
         return Promise.resolve(true);
       },
     },
-    { kick: () => void log.push('kick') },
     {
       match: (address: string) =>
         Promise.resolve(blocked.includes(address) ? ({ pattern: address } as BlockedPattern) : null),
@@ -163,7 +163,7 @@ describe('ingest: what becomes of a mail', () => {
     expect(t.desk.events).toEqual([expect.objectContaining({ requestId: 1, type: 'created', actor: 'customer' })]);
     expect(t.webhookEvents).toEqual(['request.created', 'message.received']);
     expect(t.autoReplies).toEqual([1]);
-    expect(t.log).toEqual(['commit', 'kick']);
+    expect(t.log).toEqual(['commit']);
     expect(t.counted).toEqual(['webhook created']);
   });
 

@@ -9,7 +9,6 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { ConversationService } from '../messages/conversation.service';
 import { MessagesService, type NewMessage } from '../messages/messages.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { OutboxService } from '../outbound-mail/outbox.service';
 import { RequestsService } from '../requests/requests.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
@@ -67,8 +66,8 @@ type Claim = { kind: 'claimed'; inboundId: string } | { kind: 'duplicate' };
 type Committed =
   /** A processed copy holds the mail's key: nothing was written. */
   | { kind: 'duplicate' }
-  /** Filed and recorded; `autoReplyQueued` asks for the outbox to be kicked after commit. */
-  | { kind: 'filed'; outcome: InboundOutcome; autoReplyQueued: boolean };
+  /** Filed and recorded. */
+  | { kind: 'filed'; outcome: InboundOutcome };
 
 /**
  * The one inbound pipeline for the webhook, the IMAP poller and the CLI, in named steps, each
@@ -92,7 +91,6 @@ export class InboundMailService {
     @Inject(RequestsService) private readonly requests: IngestRequests,
     @Inject(MessagesService) private readonly messages: IngestMessages,
     @Inject(ConversationService) private readonly conversation: Pick<ConversationService, 'sendAutoReply'>,
-    @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'kick'>,
     @Inject(BlocklistService) private readonly blocklist: SenderBlocklist,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
     @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
@@ -133,7 +131,6 @@ export class InboundMailService {
         return await this.quarantine(raw, source, keys.dedupe, mail, decision.reason);
       const committed = await this.commit(raw, source, mail, keys, decision, options);
       if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
-      if (committed.autoReplyQueued) this.outbox.kick();
       const { status, requestId, reason } = committed.outcome;
       return { status, requestId, messageId: keys.messageId, reason };
     } catch (e) {
@@ -160,10 +157,10 @@ export class InboundMailService {
       const claim = await this.claim(tx, raw, source, mail, keys.dedupe);
       if (claim.kind === 'duplicate') return claim;
       const thread = await this.thread(tx, mail, raw, decision);
-      if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason), false);
+      if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason));
       const messageRowId = await this.store(tx, thread, mail, keys.messageId);
-      const autoReplyQueued = await this.notify(tx, thread, mail, messageRowId, options);
-      return this.record(tx, claim, filed(thread, messageRowId), autoReplyQueued);
+      await this.notify(tx, thread, mail, messageRowId, options);
+      return this.record(tx, claim, filed(thread, messageRowId));
     });
   }
 
@@ -239,7 +236,7 @@ export class InboundMailService {
   /**
    * The notify step, for customer mail (a bounce notifies nobody): the outgoing webhook events,
    * and the creation auto-reply for a request a person's mail opened (never for automatic mail
-   * or history). Whether an auto-reply was queued: the outbox is kicked after commit.
+   * or history). Both dispatchers are woken when the transaction commits (their enqueue asks for it).
    */
   private async notify(
     tx: EntityManager,
@@ -247,22 +244,17 @@ export class InboundMailService {
     mail: ParsedMail,
     messageRowId: number,
     options: IngestOptions,
-  ): Promise<boolean> {
-    if (thread.kind !== 'customer') return false;
+  ): Promise<void> {
+    if (thread.kind !== 'customer') return;
     await this.webhooks.enqueueAll(tx, webhookEvents(thread.requestId, thread.created, mail, messageRowId));
-    if (!thread.created || thread.automatic !== null || options.history) return false;
-    return this.conversation.sendAutoReply(tx, thread.requestId, 'created');
+    if (!thread.created || thread.automatic !== null || options.history) return;
+    await this.conversation.sendAutoReply(tx, thread.requestId, 'created');
   }
 
   /** Records on the claimed row what became of the mail: the last statement of the transaction. */
-  private async record(
-    tx: EntityManager,
-    claim: { inboundId: string },
-    outcome: InboundOutcome,
-    autoReplyQueued: boolean,
-  ): Promise<Committed> {
+  private async record(tx: EntityManager, claim: { inboundId: string }, outcome: InboundOutcome): Promise<Committed> {
     await this.inboundMail.record(claim.inboundId, outcome, tx);
-    return { kind: 'filed', outcome, autoReplyQueued };
+    return { kind: 'filed', outcome };
   }
 
   /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
@@ -378,14 +370,7 @@ function inboundMessage(
     messageId,
     inReplyTo: mail.inReplyTo,
     references: mail.references,
-    attachments: mail.attachments.map((a) => ({
-      filename: a.filename,
-      contentType: a.contentType,
-      size: a.size,
-      sha256: a.sha256,
-      contentId: a.contentId,
-      content: a.content,
-    })),
+    attachments: mail.attachments,
   };
 }
 

@@ -30,8 +30,11 @@ export function baseSubject(subject: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-/** What the conversation asks of the outbox: our Message-IDs, queueing mail, and the auto-reply count. */
-export type ConversationOutbox = Pick<OutboxService, 'newMessageId' | 'enqueue' | 'kick' | 'countAutoRepliesSince'>;
+/**
+ * What the conversation asks of the outbox: our Message-IDs, queueing mail (the dispatcher is woken
+ * when the transaction commits), and the auto-reply count.
+ */
+export type ConversationOutbox = Pick<OutboxService, 'newMessageId' | 'enqueue' | 'countAutoRepliesSince'>;
 
 /**
  * What is written to a request's customer: operators' messages and the automatic answers (these
@@ -111,7 +114,6 @@ export class ConversationService implements LifecycleAutoReplies {
       });
       return message.id;
     });
-    this.outbox.kick();
     return this.messages.view(messageRowId);
   }
 

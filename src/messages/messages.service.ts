@@ -1,24 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { OutboxService } from '../outbound-mail/outbox.service';
+import { type MailDelivery, OutboxService } from '../outbound-mail/outbox.service';
 import { Attachment } from './attachment.entity';
 import { Message } from './message.entity';
 import { appendedMessage, MessagesRepository, type MessagesStore, type NewMessage } from './messages.repository';
 
 export type { NewAttachment, NewMessage } from './messages.repository';
 
-export interface Delivery {
-  status: 'pending' | 'sent' | 'failed';
-  attempts: number;
-  lastError: string | null;
-  sentAt: Date | null;
-}
-
 /** A message with what the API shows beside it. */
 export interface MessageView {
   message: Message;
   attachments: Attachment[];
-  delivery: Delivery | null;
+  /** The outbox's delivery state of the mail that carried it; null for a message never mailed. */
+  delivery: MailDelivery | null;
   /** In a conversation page: text or html was cut at LIST_BODY_CHARS. */
   truncated?: boolean;
 }

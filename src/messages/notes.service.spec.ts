@@ -31,7 +31,7 @@ describe('NotesService rules', () => {
     });
     expect(view.message.messageId).toMatch(/^md-note-/);
     expect(view.delivery).toBeNull();
-    expect([desk.mails, desk.kicks]).toEqual([[], 0]);
+    expect(desk.mails).toEqual([]);
     expect(desk.requests.get(10)).toMatchObject({
       firstResponseAt: null,
       searchText: ['Internal note Called the customer'],

@@ -1,7 +1,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { normalizeAddress } from '../common/addresses';
+import { isAddress, normalizeAddress } from '../common/addresses';
 import type { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -13,8 +13,6 @@ import type { OutgoingMail } from './outgoing-mail';
 import { bracketMessageId, buildReferences, cleanMessageId } from './references';
 
 export type { MailDelivery, OutboxBacklog } from './outbox.repository';
-
-const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 
 /** Every Message-ID MailDesk creates starts with this; the inbound loop guard recognises them by it and the domain. */
 export const OWN_MESSAGE_ID_PREFIX = 'md-';
@@ -39,7 +37,7 @@ export class OutboxService {
    */
   async enqueue(manager: EntityManager, mail: OutgoingMail): Promise<OutboxMail> {
     const to = normalizeAddress(mail.to);
-    if (!EMAIL.test(to)) throw new Error(`outbox: "${mail.to}" is not an email address`);
+    if (!isAddress(to)) throw new Error(`outbox: "${mail.to}" is not an email address`);
     const messageId = cleanMessageId(mail.messageId);
     if (!messageId.includes('@')) throw new Error(`outbox: "${mail.messageId}" is not a Message-ID`);
     const from = this.config.mail.supportAddress;
@@ -120,10 +118,5 @@ export class OutboxService {
   /** Pending, due and failed counts. */
   backlog(): Promise<OutboxBacklog> {
     return this.outbox.backlog();
-  }
-
-  /** Asks the dispatcher to run soon. Not needed after enqueue: the dispatcher is woken when its transaction commits. */
-  kick(): void {
-    this.dispatcher.kick();
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { subjectOrNone } from '../common/subject';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { AutoReplyEvent, RenderedMail } from './outgoing-mail';
@@ -97,7 +98,7 @@ export class TemplatesService {
   render(event: AutoReplyEvent, vars: TemplateVars): RenderedMail {
     const values: Record<string, string> = {
       requestId: String(vars.requestId),
-      subject: vars.subject?.trim() || '(no subject)',
+      subject: subjectOrNone(vars.subject),
       customerName: vars.customerName?.trim() || 'there',
       customerEmail: vars.customerEmail?.trim() ?? '',
       operatorName: vars.operatorName?.trim() || 'our support team',

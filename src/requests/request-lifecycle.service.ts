@@ -11,7 +11,6 @@ import type { AuthOperator } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { OperatorsService } from '../operators/operators.service';
-import { OutboxService } from '../outbound-mail/outbox.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { ServiceRequest } from './request.entity';
 import { RequestsRepository, type RequestsStore } from './requests.repository';
@@ -61,7 +60,6 @@ export class RequestLifecycleService {
     @Inject(RequestsRepository) private readonly store: LifecycleStore,
     @Inject(RequestsService) private readonly requests: RequestRecords,
     @Inject(OperatorsService) private readonly operators: LifecycleOperators,
-    @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'kick'>,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
   ) {}
 
@@ -108,7 +106,6 @@ export class RequestLifecycleService {
         assignedBy: actor.id,
       });
     });
-    this.outbox.kick();
     return (await this.requests.findById(requestId))!;
   }
 
@@ -150,7 +147,6 @@ export class RequestLifecycleService {
         operatorName: actor.name,
       });
     });
-    this.outbox.kick();
     return (await this.requests.findById(requestId))!;
   }
 

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OperatorsModule } from '../operators/operators.module';
-import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
@@ -19,7 +18,6 @@ import { SlaMonitor } from './sla-monitor';
     TypeOrmModule.forFeature([ServiceRequest, Customer, RequestEvent]),
     // What the lifecycle (RequestLifecycleService) needs: none of these depends on requests.
     OperatorsModule,
-    OutboundMailModule,
     WebhooksModule,
   ],
   controllers: [RequestsController],

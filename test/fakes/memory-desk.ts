@@ -2,7 +2,8 @@
  * The help desk's storage in memory, for the unit tests of the conversation and of a request's
  * lifecycle: requests with their history, messages with their attachments, the outbox and the
  * webhook queue, behind the interfaces the services take. A transaction that throws leaves nothing
- * behind, as PostgreSQL's rollback would.
+ * behind, as PostgreSQL's rollback would. ingest-desk.ts fakes what the ingest pipeline sees of the
+ * requests and messages instead.
  */
 import type { EntityManager } from 'typeorm';
 import { Attachment } from '../../src/messages/attachment.entity';
@@ -60,7 +61,6 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
   operators = new Map<number, { name: string; email: string; role: 'admin' | 'operator'; active: boolean }>();
   /** The operators whose row a transaction locked (the capacity check). */
   lockedOperators: number[] = [];
-  kicks = 0;
 
   /** Adds a request (new, a customer of its own) and returns it. */
   addRequest(r: Partial<MemoryRequest> & { id: number }): MemoryRequest {
@@ -227,15 +227,12 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
 
   // The other modules' services, as the conversation and the lifecycle call them.
 
-  /** OutboxService: Message-IDs, the queue, the auto-reply count, deliveries, the dispatcher's kick. */
+  /** OutboxService: Message-IDs, the queue, the auto-reply count, deliveries. */
   readonly outbox: ConversationOutbox & DeliveryLookup = {
     newMessageId: () => `md-${this.mails.length + 1}.${this.messages.length + 1}@desk.example`,
     enqueue: (_manager: EntityManager, mail: OutgoingMail) => {
       this.mails.push({ ...mail, at: new Date() });
       return Promise.resolve(new OutboxMail());
-    },
-    kick: () => {
-      this.kicks++;
     },
     countAutoRepliesSince: (_manager: EntityManager, address: string, since: Date) =>
       Promise.resolve(

@@ -70,6 +70,9 @@ const isJson = (line: string) => {
   }
 };
 
+if (!hasScript && process.env.CI === 'true')
+  throw new Error('CI=true and script(1) (util-linux) is missing: the terminal test cannot run');
+
 (hasScript ? describe : describe.skip)('log format of the built app (LOG_FORMAT)', () => {
   let db: TestDatabase;
   beforeAll(async () => {

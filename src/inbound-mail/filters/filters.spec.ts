@@ -1,6 +1,6 @@
+import { mailFrom } from '../../../test/fakes/parsed-mail';
 import type { BlockedPattern } from '../../blocklist/blocklist.service';
 import { loadConfig } from '../../config/config';
-import { mailFrom } from '../testing/memory-desk';
 import { filterMail, runFilters, type SenderBlocklist } from './index';
 
 const config = loadConfig({ SUPPORT_ADDRESS: 'support@desk.test' });

@@ -1,8 +1,8 @@
 import type { AddressObject, EmailAddress } from 'mailparser';
+import { isAddress } from '../../common/addresses';
 import { decodeHeaderText } from './encoded-words';
 import { MailAddress, ParsedMail, SenderSource } from './parsed-mail';
 
-const ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
 const ADDRESS_IN_TEXT =
   /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/;
 
@@ -14,7 +14,7 @@ function flatten(entries: EmailAddress[], out: MailAddress[]): void {
   for (const entry of entries) {
     if (entry.group) flatten(entry.group, out);
     const address = (entry.address ?? '').trim().toLowerCase();
-    if (ADDRESS.test(address)) out.push({ address, name: cleanName(entry.name) });
+    if (isAddress(address)) out.push({ address, name: cleanName(entry.name) });
   }
 }
 
@@ -80,7 +80,7 @@ export function senderWithFallback(
 /** The envelope sender (`From ` line of an mbox, SMTP MAIL FROM) as a sender, when it is an address. */
 export function envelopeSender(envelopeFrom: string | null | undefined): MailAddress | null {
   const address = (envelopeFrom ?? '').trim().replace(/^<|>$/g, '').toLowerCase();
-  return ADDRESS.test(address) ? { address, name: '' } : null;
+  return isAddress(address) ? { address, name: '' } : null;
 }
 
 /**

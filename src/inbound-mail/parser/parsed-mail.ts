@@ -1,3 +1,5 @@
+import type { NewAttachment } from '../../messages/messages.service';
+
 /**
  * Our own view of an email, made at the edge by `parseMail`; nothing downstream imports mailparser.
  * Addresses are lower-cased bare addresses; Message-IDs have no angle brackets.
@@ -13,13 +15,11 @@ export interface MailAddress {
  */
 export type SenderSource = 'from' | 'sender' | 'reply-to' | 'return-path' | 'envelope';
 
-export interface ParsedAttachment {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  contentId: string | null;
-  content: Buffer;
+/**
+ * A file of a mail: what the messages module stores of an attachment (NewAttachment; inbound-mail
+ * depends on messages, not the other way round), and whether the mail shows it inline.
+ */
+export interface ParsedAttachment extends NewAttachment {
   /** true for parts shown inline (cid: images of the HTML body). */
   inline: boolean;
 }

@@ -1,9 +1,10 @@
 import { jest } from '@jest/globals';
 import type { EntityManager } from 'typeorm';
+import { IngestDesk } from '../../../test/fakes/ingest-desk';
+import { mailFrom } from '../../../test/fakes/parsed-mail';
 import type { AdmitDecision } from '../filters';
 import { MAX_REFERENCES, MAX_SUBJECT_TOKENS } from '../parser/limits';
 import type { ParsedMail } from '../parser/parsed-mail';
-import { mailFrom, MemoryDesk } from '../testing/memory-desk';
 import { resolveThread, threadMail, type ThreadMessages, type ThreadRequests } from './thread-resolver';
 
 const tx = {} as EntityManager;
@@ -11,13 +12,13 @@ const CUSTOMER = 'c@example.com';
 const PERSON: AdmitDecision = { action: 'continue' };
 
 /** The thread step for one mail of `desk`. */
-function thread(desk: MemoryDesk, mail: ParsedMail, decision = PERSON, raw = Buffer.from('')) {
+function thread(desk: IngestDesk, mail: ParsedMail, decision = PERSON, raw = Buffer.from('')) {
   return threadMail(tx, mail, raw, decision, desk, desk);
 }
 
 describe('threading: which request a mail joins', () => {
-  let desk: MemoryDesk;
-  beforeEach(() => (desk = new MemoryDesk()));
+  let desk: IngestDesk;
+  beforeEach(() => (desk = new IngestDesk()));
 
   it('joins the open request named by a [#n] token in the subject', async () => {
     desk.request(CUSTOMER);
@@ -110,8 +111,8 @@ describe('threading: which request a mail joins', () => {
 
 describe('threading: bounces', () => {
   const BOUNCE: AdmitDecision = { action: 'bounce', reason: 'bounce: delivery status report' };
-  let desk: MemoryDesk;
-  beforeEach(() => (desk = new MemoryDesk()));
+  let desk: IngestDesk;
+  beforeEach(() => (desk = new IngestDesk()));
 
   it('puts a bounce on the request of the mail of the desk it returns, quoted in its body', async () => {
     const request = desk.request(CUSTOMER, { sentMessageId: 'auto-1@desk.test' });

@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { subjectOrNone } from '../../common/subject';
 import type { MessagesService } from '../../messages/messages.service';
 import type { RequestsService } from '../../requests/requests.service';
 import type { AdmitDecision } from '../filters';
@@ -35,7 +36,7 @@ export type RequestThread = Exclude<Thread, { kind: 'none' }>;
 
 /** The subject of the request a mail opens. */
 export function requestSubject(mail: Pick<ParsedMail, 'subject'>): string {
-  return mail.subject.trim() || '(no subject)';
+  return subjectOrNone(mail.subject);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { isRoutableAddress } from '../../common/addresses';
 
 /** One item of the original Django ServiceDesk's Google Apps Script batch. */
 export interface AppsScriptMessage {
@@ -6,8 +7,6 @@ export interface AppsScriptMessage {
   description: string;
   user_email: string;
 }
-
-const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$|^[^\s@<>",;]+@localhost$/i;
 
 function encodeHeader(value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ').trim();
@@ -85,7 +84,7 @@ export function emailsOfBody(body: unknown, supportAddress: string): Buffer[] {
           `messages[${i}] must be { title: string, description: string, user_email: string }`,
         );
       }
-      if (!EMAIL.test(o.user_email.trim()))
+      if (!isRoutableAddress(o.user_email.trim()))
         throw new BadRequestException(`messages[${i}].user_email is not an email address`);
       return appsScriptToRaw(o as unknown as AppsScriptMessage, supportAddress);
     });

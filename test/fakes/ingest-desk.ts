@@ -1,14 +1,13 @@
 import type { EntityManager } from 'typeorm';
-import type { Message, MessageDirection } from '../../messages/message.entity';
-import type { NewMessage } from '../../messages/messages.service';
-import type { Customer } from '../../requests/customer.entity';
-import type { RequestStatus } from '../../requests/request.entity';
-import type { NewEvent } from '../../requests/requests.service';
-import type { IngestMessages, IngestRequests } from '../inbound-mail.service';
-import type { ParsedMail } from '../parser/parsed-mail';
+import type { IngestMessages, IngestRequests } from '../../src/inbound-mail/inbound-mail.service';
+import type { Message, MessageDirection } from '../../src/messages/message.entity';
+import type { NewMessage } from '../../src/messages/messages.service';
+import type { Customer } from '../../src/requests/customer.entity';
+import type { RequestStatus } from '../../src/requests/request.entity';
+import type { NewEvent } from '../../src/requests/requests.service';
 
-/** One request of the in-memory desk. */
-export interface MemoryRequest {
+/** One request of the ingest desk. */
+export interface IngestDeskRequest {
   id: number;
   customerId: number;
   subject: string;
@@ -18,8 +17,8 @@ export interface MemoryRequest {
   participants: string[];
 }
 
-/** One message of the in-memory desk. */
-export interface MemoryMessage {
+/** One message of the ingest desk. */
+export interface IngestDeskMessage {
   id: number;
   requestId: number;
   messageId: string;
@@ -29,13 +28,14 @@ export interface MemoryMessage {
 
 /**
  * The requests, customers and messages the ingest pipeline files mail into, in memory: what
- * RequestsService and MessagesService answer it, for the unit tests of its rules (no database).
- * Not used by the app.
+ * RequestsService and MessagesService answer it (IngestRequests, IngestMessages), for the unit
+ * tests of the ingest rules (no database). memory-desk.ts fakes the repositories under the
+ * conversation and a request's lifecycle instead.
  */
-export class MemoryDesk implements IngestRequests, IngestMessages {
+export class IngestDesk implements IngestRequests, IngestMessages {
   readonly customers: Customer[] = [];
-  readonly requests: MemoryRequest[] = [];
-  readonly messages: MemoryMessage[] = [];
+  readonly requests: IngestDeskRequest[] = [];
+  readonly messages: IngestDeskMessage[] = [];
   readonly events: Array<{ requestId: number } & NewEvent> = [];
 
   /** A customer with an address (created when new). */
@@ -53,8 +53,8 @@ export class MemoryDesk implements IngestRequests, IngestMessages {
   request(
     email: string,
     o: { status?: RequestStatus; participants?: string[]; sentMessageId?: string } = {},
-  ): MemoryRequest {
-    const request: MemoryRequest = {
+  ): IngestDeskRequest {
+    const request: IngestDeskRequest = {
       id: this.requests.length + 1,
       customerId: this.customer(email).id,
       subject: 'a request',
@@ -68,7 +68,7 @@ export class MemoryDesk implements IngestRequests, IngestMessages {
   }
 
   /** A message on a request. */
-  message(requestId: number, messageId: string, direction: MessageDirection): MemoryMessage {
+  message(requestId: number, messageId: string, direction: MessageDirection): IngestDeskMessage {
     const message = { id: this.messages.length + 1, requestId, messageId, direction, kind: 'customer' };
     this.messages.push(message);
     return message;
@@ -115,32 +115,8 @@ export class MemoryDesk implements IngestRequests, IngestMessages {
     return Promise.resolve({ id: message.id, requestId: m.requestId } as Message);
   }
 
-  private requestIdsOf(messageIds: string[], which: (m: MemoryMessage) => boolean): number[] {
+  private requestIdsOf(messageIds: string[], which: (m: IngestDeskMessage) => boolean): number[] {
     const ids = this.messages.filter((m) => messageIds.includes(m.messageId) && which(m)).map((m) => m.requestId);
     return [...new Set(ids)];
   }
-}
-
-/** A parsed mail from the customer at `from`, with what a test sets. */
-export function mailFrom(from: string, o: Partial<ParsedMail> = {}): ParsedMail {
-  return {
-    messageId: null,
-    inReplyTo: null,
-    references: [],
-    from: { address: from, name: '' },
-    senderSource: 'from',
-    replyTo: null,
-    to: [],
-    cc: [],
-    subject: 'Printer is broken',
-    date: null,
-    text: 'The printer on floor 3 shows E42.',
-    html: null,
-    attachments: [],
-    headers: new Map(),
-    contentType: 'text/plain',
-    reportType: null,
-    size: 100,
-    ...o,
-  };
 }
