@@ -132,7 +132,9 @@ describe('inbound mail past its parse deadline', () => {
     const started = Date.now();
     const { result, maxGap } = await withTicks(() => inbound.ingest(slow, 'webhook'));
     expect(result).toMatchObject({ status: 'quarantined', reason: 'parse timeout: parsing took longer than 300 ms' });
-    expect(Date.now() - started).toBeLessThan(300 + 3000);
+    // The reason proves the deadline fired (the thread was stopped, not waited for); the bound only
+    // catches a hang, generous because the quarantine then stores 20 MB on a loaded machine.
+    expect(Date.now() - started).toBeLessThan(300 + 10_000);
     expect(maxGap).toBeLessThan(MAX_LOOP_GAP_MS);
     const [row] = await sql<{ size: number; reason: string }>(
       t,

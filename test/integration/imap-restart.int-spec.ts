@@ -66,7 +66,7 @@ forEachDatabase(
     it('loses and duplicates nothing across the restart', async () => {
       const first = await startApp();
       const t0 = Date.now();
-      await waitFor('a part of the mailbox imported', async () => (await imported()) >= 200, 30000);
+      await waitFor('a part of the mailbox imported', async () => (await imported()) >= 200, 60000);
       await first.app.close();
       const firstCount = first.ingests();
       const atStop = await imported();
@@ -77,7 +77,7 @@ forEachDatabase(
 
       const second = await startApp();
       const t1 = Date.now();
-      await waitFor('the whole mailbox imported', async () => (await imported()) === TOTAL, 40000);
+      await waitFor('the whole mailbox imported', async () => (await imported()) === TOTAL, 120_000);
       const secondMs = Date.now() - t1;
       console.info(
         `IMAP import: first instance ${atStop} msgs before stop (${t1 - t0} ms incl. restart); ` +
@@ -88,7 +88,9 @@ forEachDatabase(
       expect(await count(`SELECT count(DISTINCT message_id) AS n FROM messages WHERE direction = 'in'`)).toBe(TOTAL);
       expect(await count(`SELECT count(*) AS n FROM messages WHERE direction = 'in'`)).toBe(TOTAL);
       expect(await lastUid()).toBe(TOTAL);
-    }, 60000);
+      // Generous bounds: the embedded database imports ~90 mails/s alone but under a third of that
+      // while the whole suite runs beside it; speed is measured by `npm run bench:imap`, not here.
+    }, 240_000);
   },
   describeImap,
 );
