@@ -4,6 +4,7 @@ import { HelpDeskTools1764200000000 } from './1764200000000-HelpDeskTools';
 import { RequestSearchVector1764300000000 } from './1764300000000-RequestSearchVector';
 import { ReportCoveringIndexes1764400000000 } from './1764400000000-ReportCoveringIndexes';
 import { SenderFallback1764500000000 } from './1764500000000-SenderFallback';
+import { Mailboxes1764600000000 } from './1764600000000-Mailboxes';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   RequestSearchVector1764300000000,
   ReportCoveringIndexes1764400000000,
   SenderFallback1764500000000,
+  Mailboxes1764600000000,
 ];
