@@ -10,7 +10,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   password; passwords, the OAuth2 client secret and tokens are `*_secret` columns holding
  *   AES-256-GCM ciphertext (mailboxes/secret-box.ts), never plain text. `is_default`: the mailbox
  *   the environment defines (SUPPORT_ADDRESS, IMAP_URL, SMTP_URL); at most one. `version` grows
- *   with every change, so instances notice a change by reading one number.
+ *   with every change of its settings or of its state to or from `needs_reauthorization` and
+ *   `disabled` (not with the poller's `last_*` and `backlog` reports), so instances notice a
+ *   change by reading one number.
  * - `mailbox_addresses`: every address and alias of every mailbox, lowercased, unique across all
  *   mailboxes (the 409 on a taken address is this primary key).
  * - `requests.mailbox_id` / `requests.group_id`, `outbox.mailbox_id`: NULL is the default mailbox
@@ -60,6 +62,7 @@ export class Mailboxes1764600000000 implements MigrationInterface {
         last_error               text,
         last_error_at            timestamptz,
         last_success_at          timestamptz,
+        backlog                  integer,
         version                  bigint NOT NULL DEFAULT 1,
         created_at               timestamptz NOT NULL DEFAULT now(),
         updated_at               timestamptz NOT NULL DEFAULT now()

@@ -49,6 +49,8 @@ export interface MailboxRecord {
   lastError: string | null;
   lastErrorAt: Date | null;
   lastSuccessAt: Date | null;
+  /** Messages waiting above the poller's cursor at its last look (null: not known). */
+  backlog: number | null;
   /** Grows with every change of the row. */
   version: number;
   createdAt: Date;
