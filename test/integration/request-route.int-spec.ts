@@ -29,13 +29,13 @@ forEachDatabase('requests: mailbox and group at creation', (kind) => {
   });
   afterAll(() => db?.drop());
 
-  const stored = async (id: number) =>
-    (
-      (await db.dataSource.query(`SELECT mailbox_id, group_id FROM requests WHERE id = $1`, [id])) as Array<{
-        mailbox_id: number | null;
-        group_id: number | null;
-      }>
-    )[0];
+  const stored = async (id: number) => {
+    const rows: Array<{ mailbox_id: number | null; group_id: number | null }> = await db.dataSource.query(
+      `SELECT mailbox_id, group_id FROM requests WHERE id = $1`,
+      [id],
+    );
+    return rows[0];
+  };
 
   it('keeps one open request per customer and mailbox; the default mailbox by NULL or by its id is one', async () => {
     const support = await repo.insertOpen(customerId, 'Printer', null, undefined, {
