@@ -5,9 +5,9 @@ import type { AuthOperator } from '../common/auth.decorators';
 import { loadConfig } from '../config/config';
 import { type LifecycleAutoReplies, RequestLifecycleService } from './request-lifecycle.service';
 
-const ADMIN: AuthOperator = { id: 1, email: 'ada@desk.example', name: 'Ada', role: 'admin' };
-const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator' };
-const LINUS: AuthOperator = { id: 3, email: 'linus@desk.example', name: 'Linus', role: 'operator' };
+const ADMIN: AuthOperator = { id: 1, email: 'ada@desk.example', name: 'Ada', role: 'admin', groupIds: [] };
+const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator', groupIds: [] };
+const LINUS: AuthOperator = { id: 3, email: 'linus@desk.example', name: 'Linus', role: 'operator', groupIds: [] };
 
 /** The automatic answers the lifecycle asked for (ConversationService writes them in the app). */
 class RecordedAutoReplies implements LifecycleAutoReplies {
