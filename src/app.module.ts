@@ -16,6 +16,7 @@ import { GroupsModule } from './groups/groups.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
+import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsCoreModule, MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './operators/auth.guard';
@@ -53,6 +54,7 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         RateLimitModule,
+        MailboxesModule,
         OperatorsModule,
         RequestsModule,
         OutboundMailModule,

@@ -21,6 +21,8 @@ interface Fixtures {
   doomedWebhookId: number;
   groupId: number;
   doomedGroupId: number;
+  mailboxId: number;
+  doomedMailboxId: number;
 }
 
 interface Probe {
@@ -156,6 +158,21 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /inbound/quarantine/:id/replay',
     { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) },
   ],
+  ['GET /mailboxes', { path: () => '/mailboxes', expect: PRIVATE(403, 200) }],
+  ['GET /mailboxes/:id', { path: (f) => `/mailboxes/${f.mailboxId}`, expect: PRIVATE(403, 200) }],
+  [
+    'POST /mailboxes',
+    {
+      path: () => '/mailboxes',
+      body: (who) => ({ name: who, address: `${who}@matrix.test` }),
+      expect: PRIVATE(403, 201),
+    },
+  ],
+  [
+    'PATCH /mailboxes/:id',
+    { path: (f) => `/mailboxes/${f.mailboxId}`, body: () => ({ signature: 'Thanks' }), expect: PRIVATE(403, 200) },
+  ],
+  ['DELETE /mailboxes/:id', { path: (f) => `/mailboxes/${f.doomedMailboxId}`, expect: PRIVATE(403, 200) }],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
@@ -235,6 +252,10 @@ describe('access matrix: every route x who calls', () => {
     const [group, doomedGroup] = await t.db.dataSource.query(
       `INSERT INTO groups (name) VALUES ('Matrix'), ('Doomed') RETURNING id`,
     );
+    const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
+    const [doomedMailbox] = await t.db.dataSource.query(
+      `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
+    );
     fixtures = {
       requestId,
       operatorId: targetId,
@@ -248,6 +269,8 @@ describe('access matrix: every route x who calls', () => {
       doomedWebhookId: hooks[1].id,
       groupId: group.id,
       doomedGroupId: doomedGroup.id,
+      mailboxId: defaultMailbox.id,
+      doomedMailboxId: doomedMailbox.id,
     };
   });
 
