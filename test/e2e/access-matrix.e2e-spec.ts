@@ -19,6 +19,8 @@ interface Fixtures {
   blocklistId: number;
   webhookId: number;
   doomedWebhookId: number;
+  groupId: number;
+  doomedGroupId: number;
   mailboxId: number;
   doomedMailboxId: number;
 }
@@ -126,6 +128,13 @@ const MATRIX: Array<[string, Probe]> = [
     'PATCH /customers/:id',
     { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) },
   ],
+  ['GET /groups', { path: () => '/groups', expect: PRIVATE(200, 200) }],
+  ['POST /groups', { path: () => '/groups', body: (who) => ({ name: `Group ${who}` }), expect: PRIVATE(403, 201) }],
+  [
+    'PATCH /groups/:id',
+    { path: (f) => `/groups/${f.groupId}`, body: (who) => ({ name: `Renamed ${who}` }), expect: PRIVATE(403, 200) },
+  ],
+  ['DELETE /groups/:id', { path: (f) => `/groups/${f.doomedGroupId}`, expect: PRIVATE(403, 204) }],
   ['GET /blocklist', { path: () => '/blocklist', expect: PRIVATE(403, 200) }],
   [
     'POST /blocklist',
@@ -240,6 +249,9 @@ describe('access matrix: every route x who calls', () => {
     const hooks = await t.db.dataSource.query(
       `INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/a', '{request.created}', 's'), ('http://127.0.0.1:9/b', '{request.created}', 's') RETURNING id`,
     );
+    const [group, doomedGroup] = await t.db.dataSource.query(
+      `INSERT INTO groups (name) VALUES ('Matrix'), ('Doomed') RETURNING id`,
+    );
     const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
     const [doomedMailbox] = await t.db.dataSource.query(
       `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
@@ -255,6 +267,8 @@ describe('access matrix: every route x who calls', () => {
       blocklistId: blocked.id,
       webhookId: hooks[0].id,
       doomedWebhookId: hooks[1].id,
+      groupId: group.id,
+      doomedGroupId: doomedGroup.id,
       mailboxId: defaultMailbox.id,
       doomedMailboxId: doomedMailbox.id,
     };
