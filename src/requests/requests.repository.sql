@@ -29,10 +29,18 @@ RETURNING id, email, name, blocked, created_at, updated_at;
 -- name: findOpenForCustomer
 SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE;
 
+-- name: findOpenForCustomerInMailbox
+SELECT id FROM requests
+WHERE customer_id = $1 AND status <> 'closed'
+  AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
+FOR UPDATE;
+
 -- name: insertOpen
-INSERT INTO requests (customer_id, subject, previous_request_id, created_at, updated_at, last_message_at)
-VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), clock_timestamp())
-ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
+INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+                  created_at, updated_at, last_message_at)
+VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+        clock_timestamp(), clock_timestamp(), clock_timestamp())
+ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
 RETURNING id, created_at;
 
 -- name: writeDueDates

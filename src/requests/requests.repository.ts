@@ -43,10 +43,22 @@ export const SQL = {
   upsertCustomer: `INSERT INTO customers (email, name) VALUES ($1, $2)
        ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
        RETURNING id, email, name, blocked, created_at, updated_at`,
+  /** The customer's open request in any mailbox (the callers that name no mailbox). */
   findOpenForCustomer: `SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`,
-  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, created_at, updated_at, last_message_at)
-         VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), clock_timestamp())
-         ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
+  /** The customer's open request in mailbox $2 (NULL, or the default mailbox's id: the default mailbox, stored as NULL). */
+  findOpenForCustomerInMailbox: `SELECT id FROM requests
+       WHERE customer_id = $1 AND status <> 'closed'
+         AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
+       FOR UPDATE`,
+  /**
+   * Opens a request in mailbox $4 (the default mailbox's id is stored as NULL, so the default
+   * mailbox is one key of the one-open-request-per-customer-and-mailbox index) and group $5.
+   */
+  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+                           created_at, updated_at, last_message_at)
+         VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+                 clock_timestamp(), clock_timestamp(), clock_timestamp())
+         ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
          RETURNING id, created_at`,
   writeDueDates: `UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`,
   /** Only from status $2: no row when the request was not in that state (someone else got there first). */
@@ -208,6 +220,15 @@ export interface DueDateChanges {
   resolutionDueAt?: Date | null;
 }
 
+/**
+ * Where a request opened from inbound mail belongs: its mailbox (null: the default mailbox) and
+ * the group (queue) it is worked in (null: none, seen only by admins and operators in no group).
+ */
+export interface RequestRoute {
+  mailboxId: number | null;
+  groupId: number | null;
+}
+
 /** Status and assignee of a request, as read under its row lock. */
 export interface RequestLock {
   status: RequestStatus;
@@ -228,14 +249,21 @@ export interface RequestsStore {
   insertEvent(requestId: number, event: NewEvent, manager?: EntityManager): Promise<void>;
   /** The customer with this address, created when new; a known name is kept. */
   upsertCustomer(email: string, name: string | null, manager?: EntityManager): Promise<Customer>;
-  /** The customer's open request, row-locked for the caller's transaction, or null. */
-  findOpenForCustomer(customerId: number, manager?: EntityManager): Promise<number | null>;
-  /** Opens a request; null when the customer has an open one already (the partial unique index decides). */
+  /**
+   * The customer's open request, row-locked for the caller's transaction, or null: in `mailboxId`
+   * when given (null: the default mailbox), else in any mailbox.
+   */
+  findOpenForCustomer(customerId: number, manager?: EntityManager, mailboxId?: number | null): Promise<number | null>;
+  /**
+   * Opens a request in the route's mailbox and group (none given: the default mailbox, no group);
+   * null when the customer has an open one in that mailbox already (the partial unique index decides).
+   */
   insertOpen(
     customerId: number,
     subject: string,
     previousRequestId: number | null,
     manager?: EntityManager,
+    route?: RequestRoute,
   ): Promise<{ id: number; createdAt: Date } | null>;
   /** Sets both due dates of a new request. */
   writeDueDates(
@@ -331,8 +359,12 @@ export class RequestsRepository implements RequestsStore {
   async findOpenForCustomer(
     customerId: number,
     manager: EntityManager = this.dataSource.manager,
+    mailboxId?: number | null,
   ): Promise<number | null> {
-    const rows: Array<{ id: number }> = await manager.query(SQL.findOpenForCustomer, [customerId]);
+    const rows: Array<{ id: number }> =
+      mailboxId === undefined
+        ? await manager.query(SQL.findOpenForCustomer, [customerId])
+        : await manager.query(SQL.findOpenForCustomerInMailbox, [customerId, mailboxId]);
     return rows[0]?.id ?? null;
   }
 
@@ -341,11 +373,14 @@ export class RequestsRepository implements RequestsStore {
     subject: string,
     previousRequestId: number | null,
     manager: EntityManager = this.dataSource.manager,
+    route?: RequestRoute,
   ): Promise<{ id: number; createdAt: Date } | null> {
     const rows: Array<{ id: number; created_at: Date }> = await manager.query(SQL.insertOpen, [
       customerId,
       subject,
       previousRequestId,
+      route?.mailboxId ?? null,
+      route?.groupId ?? null,
     ]);
     return rows[0] ? { id: rows[0].id, createdAt: new Date(rows[0].created_at) } : null;
   }
