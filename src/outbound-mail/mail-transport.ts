@@ -12,7 +12,8 @@ import {
   MailboxUnavailableError,
   type MailLogin,
 } from '../mailboxes/mailbox';
-import { MailboxCredentialsService } from '../mailboxes/mailbox-credentials.service';
+/** TEMPORARY until MailboxCredentialsService lands (h18-core): its injection token. */
+export const MAILBOX_CREDENTIALS = 'MailboxCredentialsService';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 
 /** What a successful send tells the dispatcher. */
@@ -68,9 +69,11 @@ export class MailTransport implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() @Inject(MailboxDirectoryService) private readonly directory?: Pick<MailboxDirectory, 'get' | 'defaultMailbox' | 'onChange'>,
     @Optional()
-    @Inject(MailboxCredentialsService)
+    @Inject(MailboxDirectoryService)
+    private readonly directory?: Pick<MailboxDirectory, 'get' | 'defaultMailbox' | 'onChange'>,
+    @Optional()
+    @Inject(MAILBOX_CREDENTIALS)
     private readonly credentials?: Pick<MailboxCredentials, 'login' | 'loginRefused'>,
   ) {
     this.outboxDir = path.join(config.dataDir, 'outbox');

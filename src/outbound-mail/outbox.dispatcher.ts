@@ -36,7 +36,9 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transport: MailTransport,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Optional() @Inject(MailboxDirectoryService) private readonly directory?: Pick<MailboxDirectory, 'all' | 'onChange'>,
+    @Optional()
+    @Inject(MailboxDirectoryService)
+    private readonly directory?: Pick<MailboxDirectory, 'all' | 'onChange'>,
   ) {
     super({
       name: 'outbox',
@@ -113,7 +115,10 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
       const usable = changed.filter((m) => m.state !== 'needs_reauthorization');
       if (!wake || usable.length === 0) return;
       const ids = usable.filter((m) => !m.isDefault).map((m) => m.id);
-      const woken = await this.outbox.wakeMailboxes(ids, usable.some((m) => m.isDefault));
+      const woken = await this.outbox.wakeMailboxes(
+        ids,
+        usable.some((m) => m.isDefault),
+      );
       if (woken > 0) this.kick();
     } catch (e) {
       this.logger.warn(`could not wake the mail of changed mailboxes: ${(e as Error).message}`);

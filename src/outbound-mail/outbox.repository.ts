@@ -158,7 +158,10 @@ export class OutboxRepository implements OutboxStore {
   }
 
   async wakeMailboxes(mailboxIds: number[], includeDefault: boolean): Promise<number> {
-    const [, affected]: [unknown, number] = await this.dataSource.query(SQL.wakeMailboxes, [mailboxIds, includeDefault]);
+    const [, affected]: [unknown, number] = await this.dataSource.query(SQL.wakeMailboxes, [
+      mailboxIds,
+      includeDefault,
+    ]);
     return affected ?? 0;
   }
 
