@@ -111,7 +111,7 @@ describe('OutboxDispatcher', () => {
       Promise.reject(new MailboxUnavailableError(2, 'needs_reauthorization')),
     );
     await dispatcher.dispatchOnce();
-    expect(transport.send.mock.calls[0][2]).toBe(2);
+    expect((transport.send.mock.calls[0] as unknown[])[2]).toBe(2);
     expect(leases.release).toHaveBeenCalledWith('12', MAILBOX_WAIT_MS, 'waiting: mailbox 2 is needs reauthorization');
     expect(leases.markFailed).not.toHaveBeenCalled();
     expect(leases.retryIn).not.toHaveBeenCalled();
