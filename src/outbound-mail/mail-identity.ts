@@ -15,7 +15,7 @@ export interface MailIdentity {
 }
 
 /** What an identity is made of: a mailbox's row, or the part of it the outbox reads. */
-export type MailboxSender = Pick<MailboxRecord, 'id' | 'isDefault' | 'address' | 'name' | 'signature'>;
+export type MailboxSender = Pick<MailboxRecord, 'id' | 'isDefault' | 'address' | 'name' | 'signature' | 'state'>;
 
 /** The identity of a mailbox (the default one is stored as null). */
 export function identityOf(mailbox: MailboxSender): MailIdentity {

@@ -12,8 +12,7 @@ import {
   MailboxUnavailableError,
   type MailLogin,
 } from '../mailboxes/mailbox';
-/** TEMPORARY until MailboxCredentialsService lands (h18-core): its injection token. */
-export const MAILBOX_CREDENTIALS = 'MailboxCredentialsService';
+import { MailboxCredentialsService } from '../mailboxes/mailbox-credentials.service';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 
 /** What a successful send tells the dispatcher. */
@@ -44,10 +43,11 @@ export class MailboxLoginRefusedError extends Error {
  * The one wrapper around the outside mail system. Each mail goes through the SMTP server of the
  * mailbox it is sent for (issue 18):
  *
- * - a mailbox with its own `smtpUrl` or OAuth2: a pooled nodemailer SMTP transport of its own, its
- *   login from MailboxCredentials (a password, or an OAuth2 access token: XOAUTH2), cached per
- *   mailbox and rebuilt when the mailbox changes (its version) or its login does (a new token);
- *   a mailbox waiting for re-authorization throws MailboxUnavailableError (the mail waits);
+ * - a mailbox (but the default one) with its own `smtpUrl`: a pooled nodemailer SMTP transport of
+ *   its own, its login from MailboxCredentials (a password, or an OAuth2 access token: XOAUTH2),
+ *   cached per mailbox and rebuilt when the mailbox changes (its version) or its login does (a new
+ *   token); a mailbox waiting for re-authorization, or disabled, throws MailboxUnavailableError
+ *   (the mail waits until it can send again);
  * - the default mailbox and any mailbox without a server of its own: SMTP_URL, a pooled transport
  *   (smtp:// upgrades with STARTTLS when offered, smtps:// is TLS from the start; credentials from
  *   the URL);
@@ -71,9 +71,9 @@ export class MailTransport implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional()
     @Inject(MailboxDirectoryService)
-    private readonly directory?: Pick<MailboxDirectory, 'get' | 'defaultMailbox' | 'onChange'>,
+    private readonly directory?: Pick<MailboxDirectory, 'get' | 'onChange'>,
     @Optional()
-    @Inject(MAILBOX_CREDENTIALS)
+    @Inject(MailboxCredentialsService)
     private readonly credentials?: Pick<MailboxCredentials, 'login' | 'loginRefused'>,
   ) {
     this.outboxDir = path.join(config.dataDir, 'outbox');
@@ -125,13 +125,13 @@ export class MailTransport implements OnApplicationShutdown {
 
   /** The mailbox a mail is sent for (null: no directory, or one that is gone: SMTP_URL serves). */
   private async mailboxOf(mailboxId: number | null): Promise<MailboxRecord | null> {
-    if (!this.directory) return null;
-    return mailboxId === null ? this.directory.defaultMailbox() : this.directory.get(mailboxId);
+    return mailboxId === null || !this.directory ? null : this.directory.get(mailboxId);
   }
 
   /** Sends through the mailbox's own server, with its login; a refused login drops the pool. */
   private async sendThrough(mailbox: MailboxRecord, mail: SendMailOptions): Promise<TransportResult> {
-    if (mailbox.state === 'needs_reauthorization') throw new MailboxUnavailableError(mailbox.id, mailbox.state);
+    if (mailbox.state === 'needs_reauthorization' || mailbox.state === 'disabled')
+      throw new MailboxUnavailableError(mailbox.id, mailbox.state);
     const login = await this.credentials!.login(mailbox, 'smtp');
     const transporter = await this.mailboxTransport(mailbox, login);
     try {
@@ -151,7 +151,7 @@ export class MailTransport implements OnApplicationShutdown {
 
   /** The mailbox's pooled transport, made (or made again) for its current settings and login. */
   private async mailboxTransport(mailbox: MailboxRecord, login: MailLogin | null): Promise<Transporter> {
-    const url = serverUrl(mailbox, this.config);
+    const url = serverUrl(mailbox);
     const fingerprint = `${mailbox.version}|${url}|${loginHash(login)}`;
     const cached = this.mailboxTransports.get(mailbox.id);
     if (cached?.fingerprint === fingerprint) return cached.transporter;
@@ -213,19 +213,18 @@ export class MailTransport implements OnApplicationShutdown {
 }
 
 /**
- * Whether a mailbox sends with a login of its own: a mailbox with its own SMTP URL; the default
- * mailbox only with OAuth2 (a token to log in to SMTP_URL with). The others use SMTP_URL as it is
- * (its credentials in the URL), or the file transport.
+ * Whether a mailbox sends through a server of its own: a mailbox but the default one, with its own
+ * SMTP URL. The default mailbox and the others use SMTP_URL as it is (its credentials in the URL),
+ * or the file transport.
  */
 function ownServer(mailbox: MailboxRecord): boolean {
-  return mailbox.isDefault ? mailbox.oauth2 !== null : mailbox.smtpUrl !== null;
+  return !mailbox.isDefault && mailbox.smtpUrl !== null;
 }
 
-/** The SMTP URL of a mailbox with a login of its own (the default mailbox's is SMTP_URL). */
-function serverUrl(mailbox: MailboxRecord, config: AppConfig): string {
-  const url = mailbox.isDefault ? config.smtp.url : mailbox.smtpUrl;
-  if (!url) throw new Error(`mailbox ${mailbox.id} has no SMTP server`);
-  return url;
+/** The SMTP URL of a mailbox with a server of its own. */
+function serverUrl(mailbox: MailboxRecord): string {
+  if (!mailbox.smtpUrl) throw new Error(`mailbox ${mailbox.id} has no SMTP server`);
+  return mailbox.smtpUrl;
 }
 
 /** The URL without a user or password: the login is given apart (nodemailer would prefer the URL's). */

@@ -5,10 +5,10 @@ INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *;
 
 -- name: senderOf
-SELECT id, is_default, address, name, signature FROM mailboxes WHERE id = $1;
+SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1;
 
 -- name: defaultSender
-SELECT id, is_default, address, name, signature FROM mailboxes WHERE is_default;
+SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE is_default;
 
 -- name: wakeMailboxes
 UPDATE outbox SET next_attempt_at = now()

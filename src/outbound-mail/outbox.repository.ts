@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { DeliveryState } from '../database/lease-queue';
 import { LeaseQueueRepository, type LeaseStore } from '../database/lease-queue.repository';
+import type { MailboxState } from '../mailboxes/mailbox';
 import type { MailboxSender } from './mail-identity';
 import type { OutboxAttachment } from './outbox-mail-options';
 import { OutboxMail, type OutboxStatus } from './outbox.entity';
@@ -12,9 +13,9 @@ export const SQL = {
   insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
   /** Who mail of mailbox $1 is from (read in the caller's transaction, so never waiting on another connection). */
-  senderOf: `SELECT id, is_default, address, name, signature FROM mailboxes WHERE id = $1`,
+  senderOf: `SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1`,
   /** Who mail of the default mailbox (mailbox_id NULL) is from. */
-  defaultSender: `SELECT id, is_default, address, name, signature FROM mailboxes WHERE is_default`,
+  defaultSender: `SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE is_default`,
   /**
    * Mail of mailboxes that changed (mailbox_id = ANY ($1); the default mailbox's too when $2) is due
    * now: what waited for a re-authorization, or for new settings, goes out at once.
@@ -151,10 +152,18 @@ export class OutboxRepository implements OutboxStore {
   }
 
   async senderOf(manager: EntityManager, mailboxId: number | null): Promise<MailboxSender | null> {
-    const rows: Array<{ id: number; is_default: boolean; address: string; name: string; signature: string | null }> =
-      mailboxId === null ? await manager.query(SQL.defaultSender) : await manager.query(SQL.senderOf, [mailboxId]);
+    const rows: Array<{
+      id: number;
+      is_default: boolean;
+      address: string;
+      name: string;
+      signature: string | null;
+      state: MailboxState;
+    }> = mailboxId === null ? await manager.query(SQL.defaultSender) : await manager.query(SQL.senderOf, [mailboxId]);
     const r = rows[0];
-    return r ? { id: r.id, isDefault: r.is_default, address: r.address, name: r.name, signature: r.signature } : null;
+    return r
+      ? { id: r.id, isDefault: r.is_default, address: r.address, name: r.name, signature: r.signature, state: r.state }
+      : null;
   }
 
   async wakeMailboxes(mailboxIds: number[], includeDefault: boolean): Promise<number> {

@@ -153,8 +153,16 @@ describe('OutboxService rules', () => {
 
   it("sends a mailbox's mail From its name and address, with its signature and X-Loop, and keeps its mailbox", async () => {
     store.senders = [
-      { id: 1, isDefault: true, address: 'help@desk.test', name: 'Help', signature: null },
-      { id: 2, isDefault: false, address: 'billing@desk.test', name: 'Acme Billing', signature: 'Billing team' },
+      { id: 1, isDefault: true, address: 'help@desk.test', name: 'Help', signature: null, state: 'active' },
+      {
+        id: 2,
+        isDefault: false,
+        address: 'billing@desk.test',
+        name: 'Acme Billing',
+        signature: 'Billing team',
+        state: 'active',
+      },
+      { id: 3, isDefault: false, address: 'old@desk.test', name: 'Old', signature: null, state: 'disabled' },
     ];
     const billing = await service.identityFor(manager, 2);
     const queued = await service.enqueue(manager, mail({ from: billing, html: '<p>We got it.</p>' }));
@@ -166,7 +174,11 @@ describe('OutboxService rules', () => {
     });
     expect(queued.headers).toMatchObject({ From: '"Acme Billing" <billing@desk.test>', 'X-Loop': 'billing@desk.test' });
     await expect(service.identityFor(manager, null)).resolves.toMatchObject({ mailboxId: null, name: 'Help' });
-    // A mailbox that is gone: the default mailbox; no row at all: the environment's identity.
+    // A mailbox that is disabled or gone: the default mailbox; no row at all: the environment's identity.
+    await expect(service.identityFor(manager, 3)).resolves.toMatchObject({
+      mailboxId: null,
+      address: 'help@desk.test',
+    });
     await expect(service.identityFor(manager, 9)).resolves.toMatchObject({ address: 'help@desk.test' });
     store.senders = [];
     await expect(service.identityFor(manager, 9)).resolves.toEqual({

@@ -78,13 +78,13 @@ export class OutboxService {
 
   /**
    * Who mail for a request of mailbox `mailboxId` (null: the default mailbox) is from: its address,
-   * name and signature, read in the caller's transaction. A mailbox that has no row (gone, or the
-   * default one before it was written) falls back to the default mailbox, then to SUPPORT_ADDRESS
-   * and SUPPORT_NAME.
+   * name and signature, read in the caller's transaction. A disabled mailbox, or one that has no
+   * row, is answered for by the default mailbox (as mail to a disabled mailbox goes to the default
+   * one); no default row yet (before the directory wrote it): SUPPORT_ADDRESS and SUPPORT_NAME.
    */
   async identityFor(manager: EntityManager, mailboxId: number | null): Promise<MailIdentity> {
     const sender = await this.outbox.senderOf(manager, mailboxId);
-    if (sender) return identityOf(sender);
+    if (sender && (sender.isDefault || sender.state !== 'disabled')) return identityOf(sender);
     return mailboxId === null ? environmentIdentity(this.config) : this.identityFor(manager, null);
   }
 

@@ -32,7 +32,8 @@ export function mailboxRecord(o: Partial<MailboxRecord> & { id: number; address:
 
 /**
  * MailboxDirectory over a list in memory, for the unit tests of routing, the loop guard and the
- * outgoing identity: the first mailbox marked isDefault (else the first) is the default.
+ * outgoing identity: the first mailbox marked isDefault (else the first) is the default; a disabled
+ * mailbox's addresses route to the default (as MailboxDirectoryService does).
  */
 export class MemoryMailboxDirectory implements MailboxDirectory {
   private readonly listeners = new Set<() => void>();
@@ -53,7 +54,7 @@ export class MemoryMailboxDirectory implements MailboxDirectory {
   async forRecipients(addresses: readonly string[]): Promise<MailboxRecord> {
     for (const address of addresses) {
       const a = address.toLowerCase();
-      const found = this.mailboxes.find((m) => m.address === a || m.aliases.includes(a));
+      const found = this.mailboxes.find((m) => m.state !== 'disabled' && (m.address === a || m.aliases.includes(a)));
       if (found) return found;
     }
     return this.defaultMailbox();

@@ -73,8 +73,8 @@ describe('routeMail: which mailbox a mail belongs to', () => {
     await expect(routeMail(directory, mail, { mailboxId: 99 })).resolves.toMatchObject({ mailboxId: null });
   });
 
-  it('keeps mail to a disabled mailbox in that mailbox', async () => {
+  it('files mail to a disabled mailbox in the default mailbox (stored, never lost)', async () => {
     const mail = mailFrom('ada@example.test', { to: to('sales@desk.test') });
-    await expect(routeMail(directory, mail)).resolves.toMatchObject({ mailboxId: 3, groupId: null });
+    await expect(routeMail(directory, mail)).resolves.toMatchObject({ mailboxId: null, groupId: 7, by: 'default' });
   });
 });

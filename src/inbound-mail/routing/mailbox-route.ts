@@ -76,8 +76,9 @@ export function routeOf(mailbox: MailboxRecord, by: RouteReason): MailRoute {
 /**
  * API.md "Mailboxes and groups": a mail belongs to the mailbox whose IMAP account it was read from;
  * else to the mailbox of the first of its recipients (routingRecipients) that is a mailbox's
- * address or alias; else to the default mailbox. A disabled mailbox keeps its mail (its requests
- * stay, and nothing is lost): it is routed like an active one.
+ * address or alias; else to the default mailbox. A disabled mailbox's addresses route to the
+ * default mailbox (MailboxDirectory.forRecipients leaves them out): its mail is stored, never lost,
+ * and answered from the default mailbox.
  */
 export async function routeMail(
   directory: Pick<MailboxDirectory, 'get' | 'forRecipients'>,
