@@ -15,6 +15,12 @@ export interface AuthOperator {
   email: string;
   name: string;
   role: 'admin' | 'operator';
+  /**
+   * The groups (queues) the operator works in, read with the operator on every call (a change
+   * applies from the next call). An operator in groups sees only those groups' requests; in none,
+   * every request (admins see every request whatever their groups).
+   */
+  groupIds: number[];
 }
 
 /** The operator who made this request. */

@@ -8,6 +8,7 @@ import { OutboxService } from '../outbound-mail/outbox.service';
 import type { MailIdentity } from '../outbound-mail/mail-identity';
 import type { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
+import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
 import { RequestsService } from '../requests/requests.service';
@@ -68,6 +69,8 @@ export class ConversationService implements LifecycleAutoReplies {
   ): Promise<MessageView> {
     const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
+      // A request of another group answers as a missing one (request-scope.ts).
+      if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
       const from = await this.outbox.identityFor(manager, mailboxOf(request));

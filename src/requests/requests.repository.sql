@@ -5,17 +5,25 @@ r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
 r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
 r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
 r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+r.mailbox_id, r.group_id,
 c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-o.name AS o_name, o.email AS o_email, o.role AS o_role;
+o.name AS o_name, o.email AS o_email, o.role AS o_role,
+mb.id AS mb_id, mb.address AS mb_address;
+
+-- name: mailboxJoin
+LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default));
 
 -- name: findById
 SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
       r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
       r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
       r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+      r.mailbox_id, r.group_id,
       c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-      o.name AS o_name, o.email AS o_email, o.role AS o_role
+      o.name AS o_name, o.email AS o_email, o.role AS o_role,
+      mb.id AS mb_id, mb.address AS mb_address
 FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default))
 WHERE r.id = $1;
 
 -- name: insertEvent

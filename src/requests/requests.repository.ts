@@ -18,8 +18,16 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
         r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
         r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+        r.mailbox_id, r.group_id,
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-        o.name AS o_name, o.email AS o_email, o.role AS o_role`;
+        o.name AS o_name, o.email AS o_email, o.role AS o_role,
+        mb.id AS mb_id, mb.address AS mb_address`;
+
+/**
+ * The request's mailbox (mb) for REQUEST_COLUMNS: its own, or the default mailbox's for
+ * mailbox_id NULL (the requests of the default mailbox, and every request from before mailboxes).
+ */
+const MAILBOX_JOIN = `LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default))`;
 
 /** The SET of an admin's new due date `value` for column `due`, clearing the breach `breached` of a target moved ahead. */
 function override(due: string, breached: string, value: string): string {
@@ -36,8 +44,11 @@ function override(due: string, breached: string, value: string): string {
 export const SQL = {
   /** The select list of a request with its customer and operator (also the request list's, RequestQueryRepository). */
   requestColumns: REQUEST_COLUMNS,
+  /** The join of a request's mailbox the select list needs (after `requests r`). */
+  mailboxJoin: MAILBOX_JOIN,
   findById: `SELECT ${REQUEST_COLUMNS}
   FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+  ${MAILBOX_JOIN}
   WHERE r.id = $1`,
   insertEvent: `INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`,
   upsertCustomer: `INSERT INTO customers (email, name) VALUES ($1, $2)
@@ -153,12 +164,17 @@ export interface RequestRow<D extends Date | IsoString = Date> {
   sla_breached_resolution_at: D | null;
   satisfaction_rating: number | null;
   satisfaction_rated_at: D | null;
+  mailbox_id: number | null;
+  group_id: number | null;
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
   o_name: string | null;
   o_email: string | null;
   o_role: string | null;
+  /** The request's mailbox (the default one for mailbox_id NULL); null only while there is no mailbox row at all. */
+  mb_id: number | null;
+  mb_address: string | null;
 }
 
 /** A row of SQL.requestColumns as the entity shape `toRequestResponse` maps (customer and operator loaded). */
@@ -189,6 +205,9 @@ export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceReques
     slaBreachedResolutionAt: row.sla_breached_resolution_at,
     satisfactionRating: row.satisfaction_rating,
     satisfactionRatedAt: row.satisfaction_rated_at,
+    mailboxId: row.mailbox_id,
+    mailbox: row.mb_id === null ? null : { id: row.mb_id, address: row.mb_address! },
+    groupId: row.group_id,
   } as RequestView;
 }
 

@@ -6,6 +6,7 @@ import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { ServiceRequest } from './request.entity';
+import { canSeeRequest, type RequestActor } from './request-scope';
 import {
   type DueDateChanges,
   type NewEvent,
@@ -48,6 +49,15 @@ export class RequestsService {
   /** One request with its customer and operator, or null (in the caller's transaction when given). */
   findById(id: number, manager?: EntityManager): Promise<ServiceRequest | null> {
     return this.requests.findById(id, manager);
+  }
+
+  /**
+   * One request the actor may see (request-scope.ts), or null: missing and out of the actor's
+   * groups answer alike, so a request id leaks nothing.
+   */
+  async findVisible(id: number, actor: RequestActor, manager?: EntityManager): Promise<ServiceRequest | null> {
+    const request = await this.requests.findById(id, manager);
+    return request && canSeeRequest(actor, request.groupId) ? request : null;
   }
 
   /** The request history, oldest first. */
