@@ -178,7 +178,11 @@ export class UpdateMailboxDto {
   @Type(() => Oauth2InputDto)
   oauth2?: Oauth2InputDto | null;
 
-  @ApiPropertyOptional({ enum: ['active'], description: '`active` re-enables a deactivated mailbox.' })
+  @ApiPropertyOptional({
+    enum: ['active'],
+    example: 'active',
+    description: '`active` re-enables a deactivated mailbox.',
+  })
   @OptionalNotNull()
   @IsIn(['active'], { message: 'state can only be set to active (DELETE deactivates)' })
   state?: 'active';
