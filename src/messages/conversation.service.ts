@@ -73,7 +73,7 @@ export class ConversationService implements LifecycleAutoReplies {
       if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
-      const from = await this.outbox.identityFor(manager, mailboxOf(request));
+      const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
       const thread = await this.threadOf(manager, requestId);
       const messageId = this.outbox.newMessageId();
       const subject = `Re: [#${requestId}] ${baseSubject(request.subject)}`.trim();
@@ -141,7 +141,7 @@ export class ConversationService implements LifecycleAutoReplies {
     const request = await this.mustFind(manager, requestId);
     const customer = request.customer!;
     const to = customer.email;
-    const from = await this.outbox.identityFor(manager, mailboxOf(request));
+    const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
     const reason = await this.suppressionReason(manager, to, customer.blocked, from);
     if (reason) {
       await this.requests.addEvent(manager, requestId, {
@@ -243,9 +243,4 @@ export class ConversationService implements LifecycleAutoReplies {
     if (!request) throw new NotFoundException(`request ${requestId} does not exist`);
     return request;
   }
-}
-
-/** The request's mailbox (null: the default one). */
-function mailboxOf(request: ServiceRequest): number | null {
-  return (request as ServiceRequest & { mailboxId?: number | null }).mailboxId ?? null;
 }

@@ -87,7 +87,7 @@ export async function routeMail(
 ): Promise<MailRoute> {
   if (hints.mailboxId != null) {
     const account = await directory.get(hints.mailboxId);
-    if (account) return routeOf(account, 'account');
+    if (account && account.state !== 'disabled') return routeOf(account, 'account');
   }
   const mailbox = await directory.forRecipients(routingRecipients(mail, hints.envelopeTo ?? []));
   return routeOf(mailbox, mailbox.isDefault ? 'default' : 'recipient');
