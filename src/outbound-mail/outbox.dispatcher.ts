@@ -30,6 +30,7 @@ export const MAILBOX_WAIT_MS = 5 * 60_000;
 export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
   /** The version of every mailbox when last looked at: which ones a change touched. */
   private readonly versions = new Map<number, number>();
+  private readonly unsubscribe?: () => void;
 
   constructor(
     @Inject(OutboxRepository) private readonly outbox: OutboxStore,
@@ -50,7 +51,13 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
       retryBaseMs: config.outbox.retryBaseMs,
       autoStart: config.workers,
     });
-    directory?.onChange(() => void this.wakeChangedMailboxes());
+    this.unsubscribe = directory?.onChange(() => void this.wakeChangedMailboxes());
+  }
+
+  /** Stops listening to the mailboxes' changes, then stops the loop. */
+  override async onModuleDestroy(): Promise<void> {
+    this.unsubscribe?.();
+    await super.onModuleDestroy();
   }
 
   /** Starts the polling loop (idempotent); the first pass runs at once (mail left over from a previous run goes out). */
