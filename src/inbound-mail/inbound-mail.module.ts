@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BlocklistModule } from '../blocklist/blocklist.module';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
@@ -22,6 +23,7 @@ import { QuarantineController } from './webhook/quarantine.controller';
     MessagesModule,
     BlocklistModule,
     WebhooksModule,
+    MailboxesModule,
   ],
   controllers: [InboundController, QuarantineController],
   providers: [

@@ -19,6 +19,7 @@ import {
 import type { DeliveryLookup } from '../../src/messages/messages.service';
 import type { ConversationOutbox } from '../../src/messages/conversation.service';
 import { OutboxMail } from '../../src/outbound-mail/outbox.entity';
+import type { MailIdentity } from '../../src/outbound-mail/mail-identity';
 import type { OutgoingMail } from '../../src/outbound-mail/outgoing-mail';
 import { Customer } from '../../src/requests/customer.entity';
 import type { LifecycleOperators, LifecycleStore, RequestRecords } from '../../src/requests/request-lifecycle.service';
@@ -247,6 +248,9 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
 
   // The other modules' services, as the conversation and the lifecycle call them.
 
+  /** Who mail of a mailbox is from, by mailbox id (0: the default); else help@desk.example, "Desk Help". */
+  identities = new Map<number, MailIdentity>();
+
   /** OutboxService: Message-IDs, the queue, the auto-reply count, deliveries. */
   readonly outbox: ConversationOutbox & DeliveryLookup = {
     newMessageId: () => `md-${this.mails.length + 1}.${this.messages.length + 1}@desk.example`,
@@ -254,6 +258,15 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
       this.mails.push({ ...mail, at: new Date() });
       return Promise.resolve(new OutboxMail());
     },
+    identityFor: (_manager: EntityManager, mailboxId: number | null) =>
+      Promise.resolve(
+        this.identities.get(mailboxId ?? 0) ?? {
+          mailboxId,
+          address: 'help@desk.example',
+          name: 'Desk Help',
+          signature: null,
+        },
+      ),
     countAutoRepliesSince: (_manager: EntityManager, address: string, since: Date) =>
       Promise.resolve(
         this.mails.filter((m) => m.autoReply && m.to.toLowerCase() === address.toLowerCase() && m.at >= since).length,
