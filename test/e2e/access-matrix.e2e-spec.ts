@@ -147,6 +147,13 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /inbound/quarantine/:id/replay',
     { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) },
   ],
+  // No such mailbox: 404 shows the admin got past the guard.
+  [
+    'GET /mailboxes/:id/oauth2/authorize',
+    { path: () => '/mailboxes/999999/oauth2/authorize', expect: PRIVATE(403, 404) },
+  ],
+  // Public: the one-use state is the credential; an unknown one is 400 for everyone.
+  ['GET /oauth2/callback', { path: () => '/oauth2/callback?code=x&state=unknown', expect: [400, 400, 400, 400, 400] }],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
