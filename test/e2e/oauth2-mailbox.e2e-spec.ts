@@ -2,6 +2,7 @@ import { MailboxUnavailableError, type MailboxRecord } from '../../src/mailboxes
 import { MailboxesRepository } from '../../src/mailboxes/mailboxes.repository';
 import { Oauth2TokenService } from '../../src/mailboxes/oauth2/oauth2-token.service';
 import { createTestApp, type TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { OAUTH2_TEST_USER, startOauth2Server, type TestOauth2Server } from '../setup/oauth2-server';
 
 const PUBLIC_URL = 'http://desk.test';
@@ -12,9 +13,10 @@ const CALLBACK = `${PUBLIC_URL}/oauth2/callback`;
  * authorizes through the provider's own login and consent pages, the tokens are stored sealed,
  * refreshed ahead of expiry and when a server refuses one; a transient outage changes nothing; a
  * revoked grant makes the mailbox `needs_reauthorization` with a webhook event; re-authorizing
- * makes it active again.
+ * makes it active again. On both databases: the refresh lock is an advisory lock on PostgreSQL and
+ * in-process on the embedded one.
  */
-describe('OAuth2 mailboxes (authorization code + PKCE against oidc-provider)', () => {
+forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provider)', (kind) => {
   let provider: TestOauth2Server;
   let t: TestApp;
   let admin: string;
@@ -38,7 +40,7 @@ describe('OAuth2 mailboxes (authorization code + PKCE against oidc-provider)', (
 
   beforeAll(async () => {
     provider = await startOauth2Server({ redirectUris: [CALLBACK], accessTokenTtl: 3 });
-    t = await createTestApp({ PUBLIC_URL, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+    t = await createTestApp({ PUBLIC_URL, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }, kind);
     admin = await t.adminToken();
     const hook = await t
       .http()
