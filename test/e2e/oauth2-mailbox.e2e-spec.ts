@@ -26,13 +26,15 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
 
   const mailbox = async (): Promise<MailboxRecord> => (await t.app.get(MailboxesRepository).get(mailboxId))!;
   const row = async (): Promise<Record<string, unknown>> =>
-    ((await t.db.dataSource.query('SELECT * FROM mailboxes WHERE id = $1', [mailboxId])) as Record<string, unknown>[])[0];
+    (await t.db.dataSource.query<Record<string, unknown>[]>('SELECT * FROM mailboxes WHERE id = $1', [mailboxId]))[0];
 
   /** GET .../authorize as a browser would (the token in the query), then the provider's pages, then the callback. */
   async function authorizeInBrowser(): Promise<{ status: number; text: string }> {
-    const start = await t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize?access_token=${encodeURIComponent(admin)}`);
+    const start = await t
+      .http()
+      .get(`/mailboxes/${mailboxId}/oauth2/authorize?access_token=${encodeURIComponent(admin)}`);
     expect(start.status).toBe(302);
-    const back = await provider.authorize(start.headers.location as string, OAUTH2_TEST_USER);
+    const back = await provider.authorize(start.headers.location, OAUTH2_TEST_USER);
     expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
     const res = await t.http().get(`${back.pathname}${back.search}`);
     return { status: res.status, text: res.text };
@@ -80,7 +82,7 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     await expect(t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize`)).resolves.toMatchObject({ status: 401 });
     const res = await t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize`).set('Authorization', `Bearer ${admin}`);
     expect(res.status).toBe(302);
-    const location = new URL(res.headers.location as string);
+    const location = new URL(res.headers.location);
     expect(`${location.origin}${location.pathname}`).toBe(provider.authorizeUrl);
     expect(Object.fromEntries(location.searchParams)).toMatchObject({
       response_type: 'code',
@@ -99,16 +101,24 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     expect(unknown.status).toBe(400);
     expect(unknown.headers['content-type']).toMatch(/text\/html/);
     expect(unknown.text).toContain('unknown, expired or already used');
-    const start = await t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize`).set('Authorization', `Bearer ${admin}`);
-    const state = new URL(start.headers.location as string).searchParams.get('state')!;
-    const denied = await t.http().get(`/oauth2/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}&state=${state}`);
+    const start = await t
+      .http()
+      .get(`/mailboxes/${mailboxId}/oauth2/authorize`)
+      .set('Authorization', `Bearer ${admin}`);
+    const state = new URL(start.headers.location).searchParams.get('state')!;
+    const denied = await t
+      .http()
+      .get(`/oauth2/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}&state=${state}`);
     expect(denied.status).toBe(400);
     expect(denied.text).toContain('access_denied: &lt;b&gt;no&lt;/b&gt;');
   });
 
   it('stores the tokens sealed after the provider\u2019s login and consent, once per state', async () => {
-    const start = await t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize`).set('Authorization', `Bearer ${admin}`);
-    const back = await provider.authorize(start.headers.location as string);
+    const start = await t
+      .http()
+      .get(`/mailboxes/${mailboxId}/oauth2/authorize`)
+      .set('Authorization', `Bearer ${admin}`);
+    const back = await provider.authorize(start.headers.location);
     const done = await t.http().get(`${back.pathname}${back.search}`);
     expect(done.status).toBe(200);
     expect(done.text).toContain('oauth@desk.test is connected');
@@ -168,8 +178,13 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     await expect(tokens.accessToken(after)).rejects.toBeInstanceOf(MailboxUnavailableError);
     const list = await t.http().get('/mailboxes').set('Authorization', `Bearer ${admin}`);
     expect(list.status).toBe(200);
-    const shown = (list.body.items as Array<{ id: number; state: string; lastError: string | null }>).find((m) => m.id === mailboxId);
-    expect(shown).toMatchObject({ state: 'needs_reauthorization', lastError: expect.stringContaining('invalid_grant') });
+    const shown = (list.body.items as Array<{ id: number; state: string; lastError: string | null }>).find(
+      (m) => m.id === mailboxId,
+    );
+    expect(shown).toMatchObject({
+      state: 'needs_reauthorization',
+      lastError: expect.stringContaining('invalid_grant'),
+    });
     expect(JSON.stringify(list.body)).not.toMatch(/v1\.[A-Za-z0-9_-]+\./);
     const deliveries = await t.http().get(`/webhooks/${webhookId}/deliveries`).set('Authorization', `Bearer ${admin}`);
     expect(deliveries.status).toBe(200);
@@ -184,4 +199,3 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     await expect(provider.introspect(access)).resolves.toMatchObject({ active: true });
   });
 });
-

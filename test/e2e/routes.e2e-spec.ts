@@ -116,7 +116,8 @@ describe('routes, auth coverage, Swagger and the error shape', () => {
           Object.entries(responses).find(([code]) => /^2\d\d$/.test(code)) ??
           Object.entries(responses).find(([code]) => /^30[1237]$/.test(code));
         // 204 No Content and a redirect have, by definition, no body to type.
-        if (!ok || (!ok[1].content && ok[0] !== '204' && !ok[0].startsWith('3'))) problems.push(`${k}: no typed 2xx response`);
+        if (!ok || (!ok[1].content && ok[0] !== '204' && !ok[0].startsWith('3')))
+          problems.push(`${k}: no typed 2xx response`);
         const security = (op.security ?? doc.security ?? []) as Array<Record<string, unknown>>;
         const isPublic = PUBLIC_ROUTES.includes(k);
         if (!isPublic && !security.some((s) => 'operator' in s))

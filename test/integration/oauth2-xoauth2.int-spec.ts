@@ -7,7 +7,10 @@ import { Xoauth2Smtp } from '../setup/xoauth2-smtp';
 const describeImap = dovecotAvailable() ? describe : describe.skip;
 
 /** Logs in to the Dovecot with `auth`; resolves true when the login succeeded. */
-async function imapLogin(dovecot: TestDovecot, auth: { user: string; accessToken?: string; pass?: string }): Promise<boolean> {
+async function imapLogin(
+  dovecot: TestDovecot,
+  auth: { user: string; accessToken?: string; pass?: string },
+): Promise<boolean> {
   const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth, logger: false });
   client.on('error', () => undefined);
   try {

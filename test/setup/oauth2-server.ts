@@ -158,55 +158,61 @@ export async function startOauth2Server(options: Oauth2ServerOptions = {}): Prom
   // One RSA signing key (the provider signs ID tokens; without one it warns about its own dev keys).
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' };
-  const provider = quietly(() => new Provider(issuer, {
-    clients: [
-      {
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: redirectUris,
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-      {
-        client_id: introspectionClient.clientId,
-        client_secret: introspectionClient.clientSecret,
-        grant_types: [],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
-    cookies: { keys: [secret()] },
-    features: {
-      devInteractions: { enabled: true },
-      // Resource servers introspect any token; a client its own ones.
-      introspection: {
-        enabled: true,
-        allowedPolicy: async (_ctx, caller, token) =>
-          caller.clientId === introspectionClient.clientId || caller.clientId === token.clientId,
-      },
-      revocation: { enabled: true, allowedPolicy: async (_ctx, caller, token) => caller.clientId === token.clientId },
-    },
-    jwks: { keys: [jwk as never] },
-    pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'email'],
-    claims: { openid: ['sub'], email: ['email'] },
-    async findAccount(_ctx, sub) {
-      return { accountId: sub, claims: async () => ({ sub, email: sub }) };
-    },
-    issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: () => rotate,
-    ttl: {
-      AccessToken: () => accessTokenTtl,
-      AuthorizationCode: 60,
-      RefreshToken: 14 * 24 * 3600,
-      Grant: 14 * 24 * 3600,
-      Session: 3600,
-      Interaction: 600,
-      IdToken: 3600,
-    },
-  }));
+  const provider = quietly(
+    () =>
+      new Provider(issuer, {
+        clients: [
+          {
+            client_id: client.clientId,
+            client_secret: client.clientSecret,
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            redirect_uris: redirectUris,
+            token_endpoint_auth_method: 'client_secret_post',
+          },
+          {
+            client_id: introspectionClient.clientId,
+            client_secret: introspectionClient.clientSecret,
+            grant_types: [],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: 'client_secret_post',
+          },
+        ],
+        cookies: { keys: [secret()] },
+        features: {
+          devInteractions: { enabled: true },
+          // Resource servers introspect any token; a client its own ones.
+          introspection: {
+            enabled: true,
+            allowedPolicy: async (_ctx, caller, token) =>
+              caller.clientId === introspectionClient.clientId || caller.clientId === token.clientId,
+          },
+          revocation: {
+            enabled: true,
+            allowedPolicy: async (_ctx, caller, token) => caller.clientId === token.clientId,
+          },
+        },
+        jwks: { keys: [jwk as never] },
+        pkce: { required: () => true },
+        scopes: ['openid', 'offline_access', 'email'],
+        claims: { openid: ['sub'], email: ['email'] },
+        async findAccount(_ctx, sub) {
+          return { accountId: sub, claims: async () => ({ sub, email: sub }) };
+        },
+        issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
+        rotateRefreshToken: () => rotate,
+        ttl: {
+          AccessToken: () => accessTokenTtl,
+          AuthorizationCode: 60,
+          RefreshToken: 14 * 24 * 3600,
+          Grant: 14 * 24 * 3600,
+          Session: 3600,
+          Interaction: 600,
+          IdToken: 3600,
+        },
+      }),
+  );
   provider.on('refresh_token.saved', (token) => {
     const login = token.accountId;
     if (!refreshTokens.has(login)) refreshTokens.set(login, new Set());
@@ -236,7 +242,8 @@ export async function startOauth2Server(options: Oauth2ServerOptions = {}): Prom
   async function tokenCall(form: Record<string, string>): Promise<TestTokens> {
     const res = await post(tokenUrl, { ...form, client_id: client.clientId, client_secret: client.clientSecret });
     const body = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`token endpoint: ${res.status} ${String(body.error)} ${String(body.error_description)}`);
+    if (!res.ok)
+      throw new Error(`token endpoint: ${res.status} ${String(body.error)} ${String(body.error_description)}`);
     return {
       accessToken: body.access_token as string,
       refreshToken: body.refresh_token as string | undefined,
@@ -272,7 +279,11 @@ export async function startOauth2Server(options: Oauth2ServerOptions = {}): Prom
       const fields = { ...form.fields };
       if ('login' in fields) fields.login = login;
       if ('password' in fields) fields.password = 'any-password';
-      next = { url: new URL(form.action, next.url).toString(), method: 'POST', body: new URLSearchParams(fields).toString() };
+      next = {
+        url: new URL(form.action, next.url).toString(),
+        method: 'POST',
+        body: new URLSearchParams(fields).toString(),
+      };
     }
     throw new Error('authorization flow: too many steps');
   }

@@ -69,7 +69,8 @@ export class Xoauth2Smtp {
   async waitFor(count: number, timeoutMs = 10_000): Promise<Xoauth2Mail[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.mails.length < count) {
-      if (Date.now() > deadline) throw new Error(`xoauth2 smtp: ${this.mails.length} of ${count} mails after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`xoauth2 smtp: ${this.mails.length} of ${count} mails after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.mails;

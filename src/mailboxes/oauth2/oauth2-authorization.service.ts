@@ -28,8 +28,7 @@ export interface CallbackParams {
 
 /** How the callback ended: the page to show and its status. */
 export type CallbackOutcome =
-  | { ok: true; mailbox: MailboxRecord }
-  | { ok: false; status: 400 | 502; title: string; text: string };
+  { ok: true; mailbox: MailboxRecord } | { ok: false; status: 400 | 502; title: string; text: string };
 
 /**
  * The authorization-code flow with PKCE that connects an OAuth2 mailbox (Google, Microsoft 365,
@@ -59,9 +58,12 @@ export class Oauth2AuthorizationService {
     const mailbox = await this.mailboxes.get(mailboxId);
     if (!mailbox) throw new NotFoundException(`mailbox ${mailboxId} does not exist`);
     if (!mailbox.oauth2 || !mailbox.oauth2ClientSecret) {
-      throw new ConflictException(`mailbox ${mailboxId} does not use OAuth2 (set oauth2 with PATCH /mailboxes/${mailboxId})`);
+      throw new ConflictException(
+        `mailbox ${mailboxId} does not use OAuth2 (set oauth2 with PATCH /mailboxes/${mailboxId})`,
+      );
     }
-    if (mailbox.state === 'disabled') throw new ConflictException(`mailbox ${mailboxId} is disabled: activate it first`);
+    if (mailbox.state === 'disabled')
+      throw new ConflictException(`mailbox ${mailboxId} is disabled: activate it first`);
     let endpoints;
     try {
       endpoints = providerEndpoints(mailbox.oauth2);
@@ -98,14 +100,19 @@ export class Oauth2AuthorizationService {
     const pending = await this.store.takeAuthorization(hashState(state));
     if (!pending) return invalidLink();
     if (!pending.fresh) {
-      return fail(400, 'Link expired', 'This authorization took longer than 10 minutes. Start again from GET /mailboxes/:id/oauth2/authorize.');
+      return fail(
+        400,
+        'Link expired',
+        'This authorization took longer than 10 minutes. Start again from GET /mailboxes/:id/oauth2/authorize.',
+      );
     }
     if (params.error) {
       const what = [params.error, params.errorDescription].filter(Boolean).join(': ').slice(0, MAX_PROVIDER_TEXT);
       this.logger.warn(`mailbox ${pending.mailboxId}: the OAuth2 provider refused the authorization (${what})`);
       return fail(400, 'Not authorized', `The provider did not authorize the mailbox: ${what}`);
     }
-    if (!params.code || params.code.length > 4096) return fail(400, 'Not authorized', 'The provider sent no authorization code.');
+    if (!params.code || params.code.length > 4096)
+      return fail(400, 'Not authorized', 'The provider sent no authorization code.');
     const mailbox = await this.mailboxes.get(pending.mailboxId);
     if (!mailbox?.oauth2 || !mailbox.oauth2ClientSecret) {
       return fail(400, 'Mailbox changed', 'The mailbox no longer exists or no longer uses OAuth2.');
@@ -125,7 +132,11 @@ export class Oauth2AuthorizationService {
       this.logger.warn(`mailbox ${mailbox.id}: exchanging the OAuth2 authorization code failed (${result.message})`);
       return result.permanent
         ? fail(400, 'Not authorized', `The provider refused the authorization code: ${result.message}. Start again.`)
-        : fail(502, 'Provider unavailable', `The provider could not be reached: ${result.message}. Start again in a moment.`);
+        : fail(
+            502,
+            'Provider unavailable',
+            `The provider could not be reached: ${result.message}. Start again in a moment.`,
+          );
     }
     if (!result.tokens.refreshToken) {
       return fail(
@@ -145,7 +156,9 @@ export class Oauth2AuthorizationService {
     );
     if (!updated) return fail(400, 'Mailbox changed', 'The mailbox no longer exists.');
     this.tokens.forget(mailbox.id);
-    this.logger.log(`mailbox ${mailbox.id} (${mailbox.address}) authorized with OAuth2 by operator ${pending.operatorId}`);
+    this.logger.log(
+      `mailbox ${mailbox.id} (${mailbox.address}) authorized with OAuth2 by operator ${pending.operatorId}`,
+    );
     return { ok: true, mailbox: updated };
   }
 }

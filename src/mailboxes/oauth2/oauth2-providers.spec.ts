@@ -39,7 +39,9 @@ describe('OAuth2 provider presets', () => {
       scopes: ['openid', 'offline_access'],
       authorizeParams: {},
     });
-    expect(() => providerEndpoints({ provider: 'generic', clientId: 'id' })).toThrow(/authorizeUrl and oauth2.tokenUrl/);
+    expect(() => providerEndpoints({ provider: 'generic', clientId: 'id' })).toThrow(
+      /authorizeUrl and oauth2.tokenUrl/,
+    );
   });
 
   it('builds the consent URL with PKCE S256, the state and a login hint', () => {
@@ -69,7 +71,9 @@ describe('OAuth2 provider presets', () => {
 
 describe('PKCE and state', () => {
   it('derives the S256 challenge of RFC 7636 appendix B', () => {
-    expect(pkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+    expect(pkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe(
+      'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    );
   });
 
   it('makes fresh verifiers and states, and stores states only hashed', () => {

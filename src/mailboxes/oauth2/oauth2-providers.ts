@@ -49,7 +49,8 @@ export function providerEndpoints(settings: Oauth2Settings): Oauth2Endpoints {
       };
     case 'microsoft': {
       const tenant = settings.tenant || MICROSOFT.defaultTenant;
-      if (!TENANT.test(tenant)) throw new Error('oauth2.tenant must be a tenant id, a domain, or common / organizations');
+      if (!TENANT.test(tenant))
+        throw new Error('oauth2.tenant must be a tenant id, a domain, or common / organizations');
       const base = `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/oauth2/v2.0`;
       return {
         authorizeUrl: `${base}/authorize`,
@@ -62,7 +63,12 @@ export function providerEndpoints(settings: Oauth2Settings): Oauth2Endpoints {
       if (!settings.authorizeUrl || !settings.tokenUrl) {
         throw new Error('a generic OAuth2 provider needs oauth2.authorizeUrl and oauth2.tokenUrl');
       }
-      return { authorizeUrl: settings.authorizeUrl, tokenUrl: settings.tokenUrl, scopes: scopes ?? [], authorizeParams: {} };
+      return {
+        authorizeUrl: settings.authorizeUrl,
+        tokenUrl: settings.tokenUrl,
+        scopes: scopes ?? [],
+        authorizeParams: {},
+      };
     }
     default:
       throw new Error(`unknown OAuth2 provider ${String((settings as { provider: unknown }).provider)}`);

@@ -4,7 +4,12 @@ import type { EntityManager } from 'typeorm';
 import { type MailboxRecord, MailboxUnavailableError } from '../mailbox';
 import type { SealedTokens } from '../mailboxes.repository';
 import type { Oauth2Store } from './oauth2.repository';
-import { type EventQueue, type MailboxTokenStore, Oauth2TokenService, Oauth2TransientError } from './oauth2-token.service';
+import {
+  type EventQueue,
+  type MailboxTokenStore,
+  Oauth2TokenService,
+  Oauth2TransientError,
+} from './oauth2-token.service';
 
 /** A token endpoint on a local port answering each POST with the next canned answer. */
 async function tokenEndpoint(answers: Array<{ status: number; body: Record<string, unknown> }>) {
@@ -93,7 +98,9 @@ function setup(row: MailboxRecord) {
 
 describe('Oauth2TokenService', () => {
   it('refreshes once for concurrent callers, stores the rotated refresh token sealed, then serves from memory', async () => {
-    const ep = await tokenEndpoint([{ status: 200, body: { access_token: 'at-1', refresh_token: 'rt-2', expires_in: 3600 } }]);
+    const ep = await tokenEndpoint([
+      { status: 200, body: { access_token: 'at-1', refresh_token: 'rt-2', expires_in: 3600 } },
+    ]);
     try {
       const { service, row } = setup(mailboxRow(ep.url));
       const got = await Promise.all([service.accessToken(row), service.accessToken(row), service.accessToken(row)]);
@@ -112,7 +119,10 @@ describe('Oauth2TokenService', () => {
     const ep = await tokenEndpoint([]);
     try {
       const { service, row } = setup(
-        mailboxRow(ep.url, { oauth2AccessSecret: 'sealed:at-other', oauth2AccessExpiresAt: new Date(Date.now() + 3600_000) }),
+        mailboxRow(ep.url, {
+          oauth2AccessSecret: 'sealed:at-other',
+          oauth2AccessExpiresAt: new Date(Date.now() + 3600_000),
+        }),
       );
       await expect(service.accessToken(row)).resolves.toBe('at-other');
       expect(ep.calls).toBe(0);
@@ -129,7 +139,10 @@ describe('Oauth2TokenService', () => {
     ]);
     try {
       const { service, row, events } = setup(
-        mailboxRow(ep.url, { oauth2AccessSecret: 'sealed:at-old', oauth2AccessExpiresAt: new Date(Date.now() + 60_000) }),
+        mailboxRow(ep.url, {
+          oauth2AccessSecret: 'sealed:at-old',
+          oauth2AccessExpiresAt: new Date(Date.now() + 60_000),
+        }),
       );
       // Within the 5-minute margin: a refresh is tried, fails 3 times, and the current token serves.
       await expect(service.accessToken(row)).resolves.toBe('at-old');
@@ -145,7 +158,9 @@ describe('Oauth2TokenService', () => {
   });
 
   it('moves the mailbox to needs_reauthorization on invalid_grant, with one webhook event and no token in it', async () => {
-    const ep = await tokenEndpoint([{ status: 400, body: { error: 'invalid_grant', error_description: 'grant revoked' } }]);
+    const ep = await tokenEndpoint([
+      { status: 400, body: { error: 'invalid_grant', error_description: 'grant revoked' } },
+    ]);
     try {
       const { service, row, events } = setup(mailboxRow(ep.url));
       await expect(service.accessToken(row)).rejects.toBeInstanceOf(MailboxUnavailableError);

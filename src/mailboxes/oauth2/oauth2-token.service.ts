@@ -54,7 +54,9 @@ export type Sealer = Pick<SecretBoxService, 'seal' | 'open'>;
 /** What the token source reads and writes of the mailboxes (MailboxesRepository). */
 export type MailboxTokenStore = Pick<MailboxesStore, 'get' | 'storeOauth2Tokens'>;
 /** Where the needs-reauthorization event goes (WebhooksService). */
-export type EventQueue = { enqueue(manager: EntityManager, event: WebhookEvent, data: Record<string, unknown>): Promise<void> };
+export type EventQueue = {
+  enqueue(manager: EntityManager, event: WebhookEvent, data: Record<string, unknown>): Promise<void>;
+};
 
 /** An access token this instance holds, unsealed. */
 interface CachedToken {
@@ -122,7 +124,9 @@ export class Oauth2TokenService implements Oauth2TokenSource {
     this.cache.delete(mailbox.id);
     const sealed = cached?.sealed ?? (await this.mailboxes.get(mailbox.id))?.oauth2AccessSecret;
     if (sealed) await this.store.dropAccessToken(mailbox.id, sealed);
-    this.logger.log(`mailbox ${mailbox.id}: the server refused its OAuth2 access token (${reason.message}); refreshing`);
+    this.logger.log(
+      `mailbox ${mailbox.id}: the server refused its OAuth2 access token (${reason.message}); refreshing`,
+    );
     try {
       await this.refresh(mailbox.id);
     } catch (e) {
@@ -201,7 +205,9 @@ export class Oauth2TokenService implements Oauth2TokenSource {
     if (result.permanent) return this.refusedForGood(row, result.message);
     // Transient: the current token serves while it lasts.
     if (stored && stored.expiresAt > Date.now() + 1000) {
-      this.logger.warn(`mailbox ${row.id}: refreshing its OAuth2 token failed for now (${result.message}); the current one serves`);
+      this.logger.warn(
+        `mailbox ${row.id}: refreshing its OAuth2 token failed for now (${result.message}); the current one serves`,
+      );
       this.cache.set(row.id, stored);
       return stored.accessToken;
     }

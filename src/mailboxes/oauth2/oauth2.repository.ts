@@ -118,7 +118,11 @@ export class Oauth2Repository implements Oauth2Store {
     await this.dataSource.query(SQL.dropAccessToken, [mailboxId, sealed]);
   }
 
-  async markNeedsReauthorization(manager: EntityManager, mailboxId: number, reason: string): Promise<MailboxRecord | null> {
+  async markNeedsReauthorization(
+    manager: EntityManager,
+    mailboxId: number,
+    reason: string,
+  ): Promise<MailboxRecord | null> {
     const rows = returnedRows(await manager.query(SQL.markNeedsReauthorization, [mailboxId, reason.slice(0, 2000)]));
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -129,7 +133,12 @@ export class Oauth2Repository implements Oauth2Store {
     tokens: { refreshSecret: string; accessSecret: string; accessExpiresAt: Date },
   ): Promise<MailboxRecord | null> {
     const rows = returnedRows(
-      await manager.query(SQL.authorized, [mailboxId, tokens.refreshSecret, tokens.accessSecret, tokens.accessExpiresAt]),
+      await manager.query(SQL.authorized, [
+        mailboxId,
+        tokens.refreshSecret,
+        tokens.accessSecret,
+        tokens.accessExpiresAt,
+      ]),
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }

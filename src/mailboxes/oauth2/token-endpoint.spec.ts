@@ -40,11 +40,17 @@ const CLIENT = { clientId: 'maildesk', clientSecret: 'client-secret-1' };
 describe('the token endpoint call', () => {
   it('posts the refresh grant with the client in the body and reads tokens and expiry', async () => {
     const s = await cannedServer([
-      { status: 200, body: JSON.stringify({ access_token: 'at-1', refresh_token: 'rt-2', expires_in: 600, token_type: 'Bearer' }) },
+      {
+        status: 200,
+        body: JSON.stringify({ access_token: 'at-1', refresh_token: 'rt-2', expires_in: 600, token_type: 'Bearer' }),
+      },
     ]);
     try {
       const r = await refreshAccessToken(s.url, { refreshToken: 'rt-1', ...CLIENT }, OPTS);
-      expect(r).toEqual({ ok: true, tokens: { accessToken: 'at-1', refreshToken: 'rt-2', expiresAt: new Date(1_000_000 + 600_000) } });
+      expect(r).toEqual({
+        ok: true,
+        tokens: { accessToken: 'at-1', refreshToken: 'rt-2', expiresAt: new Date(1_000_000 + 600_000) },
+      });
       expect(Object.fromEntries(s.forms[0])).toEqual({
         grant_type: 'refresh_token',
         refresh_token: 'rt-1',
@@ -78,7 +84,9 @@ describe('the token endpoint call', () => {
         'bad_response:false',
       ]);
       for (const r of results) expect(JSON.stringify(r)).not.toContain('rt-secret');
-      expect(results[0]).toMatchObject({ message: 'the token endpoint answered 400 invalid_grant: grant request is invalid' });
+      expect(results[0]).toMatchObject({
+        message: 'the token endpoint answered 400 invalid_grant: grant request is invalid',
+      });
     } finally {
       await s.close();
     }

@@ -109,14 +109,24 @@ export async function callTokenEndpoint(
   } catch (e) {
     const timeout = (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError';
     return timeout
-      ? { ok: false, permanent: false, error: 'timeout', message: `the token endpoint did not answer within ${options.timeoutMs} ms` }
+      ? {
+          ok: false,
+          permanent: false,
+          error: 'timeout',
+          message: `the token endpoint did not answer within ${options.timeoutMs} ms`,
+        }
       : { ok: false, permanent: false, error: 'network', message: `the token endpoint is unreachable (${causeOf(e)})` };
   }
   const body = parseJson(text);
   if (res.ok) {
     const access = body?.access_token;
     if (typeof access !== 'string' || !access) {
-      return { ok: false, permanent: false, error: 'bad_response', message: `the token endpoint answered ${res.status} without an access token` };
+      return {
+        ok: false,
+        permanent: false,
+        error: 'bad_response',
+        message: `the token endpoint answered ${res.status} without an access token`,
+      };
     }
     const lifetime = Number(body?.expires_in);
     const seconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : DEFAULT_LIFETIME_S;
@@ -131,7 +141,8 @@ export async function callTokenEndpoint(
     };
   }
   const code = typeof body?.error === 'string' ? body.error : `http_${res.status}`;
-  const description = typeof body?.error_description === 'string' ? body.error_description.slice(0, MAX_DESCRIPTION) : '';
+  const description =
+    typeof body?.error_description === 'string' ? body.error_description.slice(0, MAX_DESCRIPTION) : '';
   // 5xx and 429 are the provider's trouble whatever they say; a 4xx is for good only with a known code.
   const permanent = res.status >= 400 && res.status < 500 && res.status !== 429 && PERMANENT_ERRORS.has(code);
   return {
