@@ -1,8 +1,14 @@
+import { redactUrl } from '../../src/logging/logger.module';
 import { MailboxUnavailableError, type MailboxRecord } from '../../src/mailboxes/mailbox';
+import { ImapFlow } from 'imapflow';
+import * as nodemailer from 'nodemailer';
+import { MailboxCredentialsService } from '../../src/mailboxes/mailbox-credentials.service';
 import { MailboxesRepository } from '../../src/mailboxes/mailboxes.repository';
 import { Oauth2TokenService } from '../../src/mailboxes/oauth2/oauth2-token.service';
 import { createTestApp, type TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
+import { dovecotAvailable, startDovecot, type TestDovecot } from '../setup/dovecot';
+import { Xoauth2Smtp } from '../setup/xoauth2-smtp';
 import { OAUTH2_TEST_USER, startOauth2Server, type TestOauth2Server } from '../setup/oauth2-server';
 
 const PUBLIC_URL = 'http://desk.test';
@@ -23,6 +29,8 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
   let mailboxId: number;
   let webhookId: number;
   let tokens: Oauth2TokenService;
+  let dovecot: TestDovecot | undefined;
+  let smtp: Xoauth2Smtp;
 
   const mailbox = async (): Promise<MailboxRecord> => (await t.app.get(MailboxesRepository).get(mailboxId))!;
   const row = async (): Promise<Record<string, unknown>> =>
@@ -42,6 +50,9 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
 
   beforeAll(async () => {
     provider = await startOauth2Server({ redirectUris: [CALLBACK], accessTokenTtl: 3 });
+    const oauth2 = { introspectionUrl: provider.introspectionUrl, ...provider.introspectionClient };
+    if (dovecotAvailable()) dovecot = await startDovecot({ oauth2 });
+    smtp = await Xoauth2Smtp.start(oauth2);
     t = await createTestApp({ PUBLIC_URL, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }, kind);
     admin = await t.adminToken();
     const hook = await t
@@ -58,8 +69,8 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
       .send({
         name: 'Support (OAuth2)',
         address: 'oauth@desk.test',
-        imapUrl: `imap://${encodeURIComponent(OAUTH2_TEST_USER)}@127.0.0.1:1/INBOX`,
-        smtpUrl: `smtp://${encodeURIComponent(OAUTH2_TEST_USER)}@127.0.0.1:1`,
+        imapUrl: `imap://${encodeURIComponent(OAUTH2_TEST_USER)}@127.0.0.1:${dovecot?.port ?? 1}/INBOX`,
+        smtpUrl: smtp.url(OAUTH2_TEST_USER),
         oauth2: {
           provider: 'generic',
           clientId: provider.client.clientId,
@@ -75,6 +86,8 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
   });
   afterAll(async () => {
     await t?.close();
+    await smtp?.stop();
+    await dovecot?.stop();
     await provider?.close();
   });
 
@@ -94,6 +107,20 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     });
     expect(location.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(location.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('takes the token from the query on this route only, and never logs it', async () => {
+    const operator = await t.createOperator({ name: 'Op', email: `op-${kind}@desk.test`, password: 'op-password-1' });
+    const asOperator = await t.http().get(`/mailboxes/${mailboxId}/oauth2/authorize?access_token=${operator.token}`);
+    expect(asOperator.status).toBe(403);
+    const elsewhere = await t.http().get(`/requests?access_token=${admin}`);
+    expect(elsewhere.status).toBe(401);
+    expect(redactUrl(`/mailboxes/1/oauth2/authorize?access_token=${admin}`)).toBe(
+      '/mailboxes/1/oauth2/authorize?access_token=[redacted]',
+    );
+    expect(redactUrl('/oauth2/callback?code=c0de&state=st4te&iss=x')).toBe(
+      '/oauth2/callback?code=[redacted]&state=[redacted]&iss=x',
+    );
   });
 
   it('answers a clear 400 page for an unknown state and for the provider refusing', async () => {
@@ -134,6 +161,41 @@ forEachDatabase('OAuth2 mailboxes (authorization code + PKCE against oidc-provid
     const text = JSON.stringify(await row());
     expect(text).not.toContain(access);
     expect(text).not.toContain(provider.client.clientSecret);
+  });
+
+  it("hands the mailbox's IMAP and SMTP the same token, which Dovecot and the XOAUTH2 server accept", async () => {
+    provider.setAccessTokenTtl(3600);
+    const credentials = t.app.get(MailboxCredentialsService);
+    const imapLogin = await credentials.login(await mailbox(), 'imap');
+    const smtpLogin = await credentials.login(await mailbox(), 'smtp');
+    expect(imapLogin).toEqual({ user: OAUTH2_TEST_USER, accessToken: expect.any(String) });
+    expect(smtpLogin).toEqual(imapLogin);
+    const { accessToken } = smtpLogin as { user: string; accessToken: string };
+    await nodemailer
+      .createTransport({
+        host: '127.0.0.1',
+        port: smtp.port,
+        secure: false,
+        ignoreTLS: true,
+        auth: { type: 'OAuth2', user: OAUTH2_TEST_USER, accessToken },
+      })
+      .sendMail({ from: 'oauth@desk.test', to: 'customer@example.test', subject: 'hello', text: 'hello' });
+    await expect(smtp.waitFor(1)).resolves.toHaveLength(1);
+    if (dovecot) {
+      const client = new ImapFlow({
+        host: '127.0.0.1',
+        port: dovecot.port,
+        secure: false,
+        auth: { user: OAUTH2_TEST_USER, accessToken },
+        logger: false,
+      });
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.logout();
+    }
+    provider.setAccessTokenTtl(3);
+    // The next test starts from a short-lived token.
+    await tokens.invalidate(await mailbox(), new Error('expire it'));
   });
 
   it('refreshes ahead of expiry, stores the rotated refresh token, and shares the token meanwhile', async () => {

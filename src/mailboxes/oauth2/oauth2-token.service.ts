@@ -125,7 +125,7 @@ export class Oauth2TokenService implements Oauth2TokenSource {
     const sealed = cached?.sealed ?? (await this.mailboxes.get(mailbox.id))?.oauth2AccessSecret;
     if (sealed) await this.store.dropAccessToken(mailbox.id, sealed);
     this.logger.log(
-      `mailbox ${mailbox.id}: the server refused its OAuth2 access token (${reason.message}); refreshing`,
+      `mailbox ${mailbox.id}: the server refused its OAuth2 access token (${reason.message.slice(0, 200)}); refreshing`,
     );
     try {
       await this.refresh(mailbox.id);
