@@ -173,6 +173,13 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/mailboxes/${f.mailboxId}`, body: () => ({ signature: 'Thanks' }), expect: PRIVATE(403, 200) },
   ],
   ['DELETE /mailboxes/:id', { path: (f) => `/mailboxes/${f.doomedMailboxId}`, expect: PRIVATE(403, 200) }],
+  // No such mailbox: 404 shows the admin got past the guard.
+  [
+    'GET /mailboxes/:id/oauth2/authorize',
+    { path: () => '/mailboxes/999999/oauth2/authorize', expect: PRIVATE(403, 404) },
+  ],
+  // Public: the one-use state is the credential; an unknown one is 400 for everyone.
+  ['GET /oauth2/callback', { path: () => '/oauth2/callback?code=x&state=unknown', expect: [400, 400, 400, 400, 400] }],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
