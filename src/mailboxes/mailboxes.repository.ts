@@ -13,14 +13,23 @@ export const SQL = {
   get: `SELECT * FROM mailboxes WHERE id = $1`,
   /** The cheap change probe: grows whenever a mailbox is added or its version bumped. */
   probe: `SELECT count(*)::int AS n, coalesce(sum(version), 0)::text AS v FROM mailboxes`,
+  /** An OAuth2 mailbox starts as `needs_reauthorization`: nothing polls or sends until an admin authorizes it. */
   insert: `INSERT INTO mailboxes (name, address, aliases, group_id, signature, imap_url, imap_secret,
-      smtp_url, smtp_secret, oauth2, oauth2_client_secret)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      smtp_url, smtp_secret, oauth2, oauth2_client_secret, state, last_error, last_error_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+      CASE WHEN $10::jsonb IS NULL THEN 'active' ELSE 'needs_reauthorization' END,
+      CASE WHEN $10::jsonb IS NULL THEN NULL ELSE 'not authorized yet: open GET /mailboxes/:id/oauth2/authorize' END,
+      CASE WHEN $10::jsonb IS NULL THEN NULL ELSE now() END)
+    RETURNING *`,
   update: `UPDATE mailboxes SET name = $2, address = $3, aliases = $4, group_id = $5, signature = $6,
       imap_url = $7, imap_secret = $8, smtp_url = $9, smtp_secret = $10, oauth2 = $11, oauth2_client_secret = $12,
       oauth2_refresh_secret = CASE WHEN $13 THEN NULL ELSE oauth2_refresh_secret END,
       oauth2_access_secret = CASE WHEN $13 THEN NULL ELSE oauth2_access_secret END,
       oauth2_access_expires_at = CASE WHEN $13 THEN NULL ELSE oauth2_access_expires_at END,
+      state = CASE WHEN state = 'disabled' THEN state
+        WHEN $11::jsonb IS NULL AND state = 'needs_reauthorization' THEN 'active'
+        WHEN $11::jsonb IS NOT NULL AND $13 THEN 'needs_reauthorization'
+        ELSE state END,
       version = version + 1, updated_at = now()
     WHERE id = $1 RETURNING *`,
   /** Locks the group a mailbox is given, so it cannot go before the mailbox is written. */

@@ -199,7 +199,7 @@ describe('mailboxes API (admins)', () => {
     expect(n).toBe(2);
   });
 
-  it('creates OAuth2 mailboxes: the client secret sealed, never shown; microsoft tenant defaults to common', async () => {
+  it('creates OAuth2 mailboxes waiting for authorization: the client secret sealed, never shown; microsoft tenant defaults to common', async () => {
     const google = await call('post', '/mailboxes', {
       name: 'Sales',
       address: 'sales@desk.test',
@@ -209,6 +209,8 @@ describe('mailboxes API (admins)', () => {
     });
     expect(google.status).toBe(201);
     expect(google.body).toMatchObject({
+      state: 'needs_reauthorization',
+      lastError: expect.stringContaining('not authorized yet'),
       imap: { auth: 'oauth2' },
       smtp: { auth: 'oauth2' },
       oauth2: { provider: 'google', clientId: 'client-1', tenant: null, scopes: null, authorized: false },
@@ -217,7 +219,7 @@ describe('mailboxes API (admins)', () => {
       google.body.id,
     ]);
     expect(row.oauth2_client_secret).toMatch(/^v1\./);
-    // No token source in this build of the module: an OAuth2 login is unavailable, not a crash.
+    // Not authorized yet: an OAuth2 login is unavailable (nothing polls or sends), not a crash.
     const record = await t.app.get(MailboxDirectoryService).get(google.body.id);
     await expect(t.app.get(MailboxCredentialsService).login(record!, 'imap')).rejects.toBeInstanceOf(
       MailboxUnavailableError,
