@@ -15,6 +15,7 @@ import { FeedbackModule } from './feedback/feedback.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
+import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsCoreModule, MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './operators/auth.guard';
@@ -51,6 +52,7 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         RateLimitModule,
+        MailboxesModule,
         OperatorsModule,
         RequestsModule,
         OutboundMailModule,
