@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BlocklistModule } from '../blocklist/blocklist.module';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { EnvironmentCredentials } from './imap/environment-credentials';
 import { ImapPollerService } from './imap/imap-poller.service';
 import { MailboxRepository } from './imap/mailbox.repository';
 import { InboundMail } from './inbound-mail.entity';
@@ -22,6 +24,7 @@ import { QuarantineController } from './webhook/quarantine.controller';
     MessagesModule,
     BlocklistModule,
     WebhooksModule,
+    MailboxesModule,
   ],
   controllers: [InboundController, QuarantineController],
   providers: [
@@ -30,6 +33,7 @@ import { QuarantineController } from './webhook/quarantine.controller';
     InboundMailService,
     InboundTokenGuard,
     ImapPollerService,
+    EnvironmentCredentials,
     ParsePool,
   ],
   exports: [InboundMailService, ImapPollerService],

@@ -45,6 +45,8 @@ export interface IngestOptions {
    * header has an address (`senderSource: 'envelope'`).
    */
   envelopeFrom?: string | null;
+  /** The mailbox the mail was read from (an IMAP poller's): the mail belongs to it. */
+  mailboxId?: number;
 }
 
 /** What the pipeline asks of the requests (RequestsService; an in-memory fake in unit tests). */

@@ -7,10 +7,12 @@ import { APP_CONFIG } from '../../config/config.module';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { runInBackground } from '../../database/priority-pool';
 import type { MailboxCredentials, MailboxDirectory, MailboxRecord, MailboxState } from '../../mailboxes/mailbox';
+import { MailboxDirectoryService } from '../../mailboxes/mailbox-directory.service';
 import { yieldToApi } from '../../runtime/api-activity';
 import { InboundMailService } from '../inbound-mail.service';
 import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY } from './imap-import-round';
-import { ImapLocation, parseImapLocation } from './imap-url';
+import { ImapLocation, parseImapLocation, parseImapUrl } from './imap-url';
+import { EnvironmentCredentials } from './environment-credentials';
 import { MailboxCursorStore } from './mailbox-cursor.store';
 import { createLeadership, Leadership } from './mailbox-leader-lock';
 import { describeImapError, MailboxPoller, PollerOutcome, PollerReport, PollerState } from './mailbox-poller';
@@ -43,16 +45,19 @@ export interface ImapPollerStatus {
   backlog: number | null;
 }
 
-/** One IMAP mailbox's poller, as health and metrics show it. */
+/** One mailbox's poller, as health and metrics show it. */
 export interface MailboxPollerStatus extends Omit<ImapPollerStatus, 'enabled'> {
   mailboxId: number;
   address: string;
   isDefault: boolean;
+  /** The mailbox has an IMAP URL (else: no poller, and only `state` says anything). */
+  imap: boolean;
   /** The mailbox's state (`error` after a failed round; `needs_reauthorization` and `disabled` are not polled). */
   state: MailboxState;
-  /** Polled by some instance: active or in error, and not waiting for an admin. */
-  polled: boolean;
 }
+
+/** What the supervisor needs of the directory (MailboxDirectoryService). */
+export type PollerDirectory = MailboxDirectory & Pick<MailboxDirectoryService, 'fresh' | 'recordPollerStatus'>;
 
 /** A mailbox this instance leads: its poller runs (or is finishing, `stopping`). */
 interface Led {
@@ -97,13 +102,12 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   private readonly halted = new Map<number, number>();
   /** Mailboxes whose IMAP URL could not be parsed, with the version (logged once). */
   private readonly invalid = new Map<number, number>();
-  /** The IMAP mailboxes at the last look. */
-  private known: MailboxRecord[] = [];
   private leadership: Leadership | null = null;
   private embedded = false;
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private lastFailure = '';
+  private readonly report: PollerReport;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -111,10 +115,16 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     private readonly inbound: InboundMailService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(MailboxRepository) private readonly cursors: MailboxStore,
-    private readonly directory: MailboxDirectory,
-    private readonly credentials: MailboxCredentials,
-    private readonly report: PollerReport,
-  ) {}
+    @Inject(MailboxDirectoryService) private readonly directory: PollerDirectory,
+    @Inject(EnvironmentCredentials) private readonly credentials: MailboxCredentials,
+  ) {
+    // A misconfigured IMAP_URL fails the start, as before: the password lives only there.
+    if (config.imap.url) parseImapUrl(config.imap.url);
+    this.report = {
+      succeeded: (m, at, backlog) => directory.recordPollerStatus(m.id, { ok: true, at, backlog }),
+      failed: (m, error, at, backlog) => directory.recordPollerStatus(m.id, { ok: false, at, error, backlog }),
+    };
+  }
 
   /** Starts the supervisor in the background (never delays bootstrap); not in the CLI. */
   onApplicationBootstrap(): void {
@@ -148,11 +158,16 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** The default mailbox's poller, for the health endpoint's `imap` field. */
-  status(): ImapPollerStatus {
-    const own = this.statuses().find((s) => s.isDefault);
+  async status(): Promise<ImapPollerStatus> {
+    return this.defaultStatus(await this.statuses());
+  }
+
+  /** The default mailbox's entry of `statuses()`, in the `imap` field's shape. */
+  defaultStatus(statuses: MailboxPollerStatus[]): ImapPollerStatus {
+    const own = statuses.find((s) => s.isDefault && s.imap);
     if (!own) {
-      // Before the first look at the directory, IMAP_URL says whether the default mailbox is polled.
-      const enabled = !!this.config.imap.url;
+      // The default mailbox's row is missing (database away at start): IMAP_URL says.
+      const enabled = !!this.config.imap.url && !statuses.some((s) => s.isDefault);
       return { enabled, leader: false, lastSuccessAt: null, lastError: null, lastErrorAt: null, backlog: null };
     }
     return {
@@ -167,10 +182,13 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Every IMAP mailbox's poller, by mailbox id: what this instance's poller knows for those it leads,
-   * what the mailbox's row says (written by whichever instance leads it) for the others.
+   * what the mailbox's row says now (written by whichever instance leads it) for the others. The
+   * rows are read afresh (the directory's cache does not follow the pollers' reports); while the
+   * database does not answer, as last read.
    */
-  statuses(): MailboxPollerStatus[] {
-    return this.known.map((m) => {
+  async statuses(): Promise<MailboxPollerStatus[]> {
+    const rows = await this.directory.fresh();
+    return rows.map((m) => {
       const led = this.led.get(m.id);
       const leading = !!led && !led.stopping;
       const state: PollerState = leading ? led.poller.state : rowState(m);
@@ -178,8 +196,8 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
         mailboxId: m.id,
         address: m.address,
         isDefault: m.isDefault,
+        imap: !!m.imapUrl,
         state: m.state,
-        polled: (m.state === 'active' || m.state === 'error') && this.halted.get(m.id) !== m.version,
         leader: leading,
         ...state,
       };
@@ -217,8 +235,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     }
     const all = await this.directory.all();
     if (this.signal.isStopped) return;
-    this.known = all.filter((m) => m.imapUrl);
-    const wanted = this.wanted(this.known);
+    const wanted = this.wanted(all.filter((m) => m.imapUrl));
 
     for (const l of this.led.values()) {
       if (l.stopping) continue;
