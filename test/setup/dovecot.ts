@@ -9,11 +9,19 @@ import { ImapFlow } from 'imapflow';
 export const SUPPORT_USER = 'support@example.test';
 export const SUPPORT_PASSWORD = 'secret';
 
+/** What a test Dovecot is started with (everything optional). */
+export interface DovecotOptions {
+  /** Mail users besides SUPPORT_USER (login -> password), e.g. a second mailbox's account. */
+  users?: Record<string, string>;
+}
+
 /** A throwaway Dovecot serving IMAP on 127.0.0.1 from its own temp dir. */
 export interface TestDovecot {
   port: number;
   /** Login -> password. */
   users: Record<string, string>;
+  /** Adds (or changes) a mail user while the server runs (Dovecot re-reads its passwd-file when it changes). */
+  addUser(user: string, password: string): void;
   /** The IMAP_URL for a user and mailbox (INBOX by default), credentials percent-encoded. */
   url(user?: string, mailbox?: string): string;
   /** A connected client (the caller logs out); has an `error` listener. */
@@ -85,6 +93,19 @@ async function waitForGreeting(port: number, child: ChildProcess, log: string, t
   throw new Error(`dovecot did not greet on port ${port} within ${timeoutMs} ms`);
 }
 
+/** The passwd-file of the users (login -> password, stored in PLAIN: test accounts only). */
+function writeUsers(dir: string, users: Record<string, string>): void {
+  const file = path.join(dir, 'users');
+  const next = `${file}.next`;
+  fs.writeFileSync(
+    next,
+    Object.entries(users)
+      .map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`)
+      .join(''),
+  );
+  fs.renameSync(next, file);
+}
+
 function writeConfig(dir: string, port: number, users: Record<string, string>): string {
   const root = process.getuid?.() === 0;
   const me = os.userInfo().username;
@@ -126,12 +147,7 @@ namespace inbox {
   }
 }
 `;
-  fs.writeFileSync(
-    path.join(dir, 'users'),
-    Object.entries(users)
-      .map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`)
-      .join(''),
-  );
+  writeUsers(dir, users);
   const file = path.join(dir, 'dovecot.conf');
   fs.writeFileSync(file, conf);
   return file;
@@ -139,9 +155,10 @@ namespace inbox {
 
 /**
  * Starts a Dovecot on a free port with its config, state and mail in a fresh temp dir (see
- * RECIPES.md): one user, support@example.test / secret, and a `Processed` folder.
+ * RECIPES.md): the user support@example.test / secret (and `options.users`), each with a
+ * `Processed` folder.
  */
-export async function startDovecot(): Promise<TestDovecot> {
+export async function startDovecot(options: DovecotOptions = {}): Promise<TestDovecot> {
   const binary = dovecotBinary();
   if (!binary) throw new Error('dovecot is not installed');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-dovecot-'));
@@ -150,7 +167,7 @@ export async function startDovecot(): Promise<TestDovecot> {
   const mail = path.join(dir, 'mail');
   fs.mkdirSync(mail);
   if (process.getuid?.() === 0) fs.chownSync(mail, 65534, 65534);
-  const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD };
+  const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD, ...options.users };
   const port = await freePort();
   const config = writeConfig(dir, port, users);
   const log = path.join(dir, 'dovecot.log');
@@ -215,6 +232,10 @@ export async function startDovecot(): Promise<TestDovecot> {
   return {
     port,
     users,
+    addUser(user, password) {
+      users[user] = password;
+      writeUsers(dir, users);
+    },
     url(user = SUPPORT_USER, mailbox = 'INBOX') {
       return `imap://${encodeURIComponent(user)}:${encodeURIComponent(users[user])}@127.0.0.1:${port}/${encodeURIComponent(mailbox)}`;
     },

@@ -77,6 +77,8 @@ export async function createLeadership(dataSource: DataSource): Promise<Leadersh
 export class PgLeadership implements Leadership {
   private runner: QueryRunner | null = null;
   private opening: Promise<QueryRunner> | null = null;
+  /** The session's statements run one after the other (pollers confirm while the supervisor looks). */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly held = new Set<string>();
 
   constructor(private readonly dataSource: DataSource) {}
@@ -153,8 +155,14 @@ export class PgLeadership implements Leadership {
     return runner;
   }
 
-  /** Runs a statement on the session; a failure ends the session (its locks are gone or going). */
-  private async run<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
+  /** Runs a statement on the session, after those queued; a failure ends the session (its locks are gone or going). */
+  private run<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
+    const next = this.queue.then(() => this.runNow<T>(runner, sql, params));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
     try {
       return (await runner.query(sql, params)) as T;
     } catch (e) {
