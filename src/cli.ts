@@ -7,6 +7,7 @@ import { CliError, parseArgs, UsageError, checkArgs } from './cli/args';
 import type { Command } from './cli/command';
 import { openCliContext } from './cli/context';
 import { importImap, importMbox } from './cli/import-commands';
+import { mailboxAdd, mailboxList, mailboxRemove, mailboxUpdate, rotateEncryptionKey } from './cli/mailbox-commands';
 import { operatorCreate, operatorResetPassword } from './cli/operator-commands';
 import { quarantineList, quarantineReplay } from './cli/quarantine-commands';
 
@@ -18,7 +19,22 @@ export const COMMANDS: Command[] = [
   quarantineReplay,
   importMbox,
   importImap,
+  mailboxList,
+  mailboxAdd,
+  mailboxUpdate,
+  mailboxRemove,
+  rotateEncryptionKey,
 ];
+
+/** `maildesk mailbox list` is `maildesk mailbox:list` (any `group:command` may be written with a space). */
+function joinSubcommand(args: ReturnType<typeof parseArgs>): void {
+  const [sub] = args.positional;
+  if (args.command === undefined || sub === undefined || COMMANDS.some((c) => c.name === args.command)) return;
+  if (COMMANDS.some((c) => c.name === `${args.command}:${sub}`)) {
+    args.command = `${args.command}:${sub}`;
+    args.positional.shift();
+  }
+}
 
 /** Exit codes: 0 done, 1 the command failed, 2 it was called wrongly. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
@@ -40,6 +56,7 @@ export async function runCli(argv: string[]): Promise<number> {
   let run;
   try {
     const args = parseArgs(argv);
+    joinSubcommand(args);
     if (args.command === 'help' || args.options.help === true) {
       process.stdout.write(usage() + '\n');
       return EXIT.ok;

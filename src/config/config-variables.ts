@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { isAddress } from '../common/addresses';
+import { parseKeyList } from '../mailboxes/secret-box';
 import { isTimeZone, parseBusinessHours } from '../sla/business-hours';
 import { placeholderMessage } from './placeholder-secrets';
 
@@ -130,6 +131,36 @@ function secret(minLength: number): Kind<string | undefined> {
       const refused = placeholderMessage(name, raw);
       if (refused) throw new ConfigError(refused);
       return raw;
+    },
+  };
+}
+
+/**
+ * ENCRYPTION_KEY: comma-separated 32-byte keys (64 hex characters or base64), the first seals;
+ * kept as given (mailboxes/secret-box.ts reads them). Never named in a message by its value.
+ */
+function encryptionKeys(): Kind<string[] | undefined> {
+  return {
+    default: '',
+    accepts: 'comma list of 64-hex-character (or base64) 32-byte keys',
+    parse(raw, name) {
+      if (raw === undefined) return undefined;
+      let keys: Buffer[];
+      try {
+        keys = parseKeyList(raw);
+      } catch (e) {
+        throw new ConfigError(`${name}: ${(e as Error).message}`);
+      }
+      // A key of one repeated byte (000..., fff...) is a placeholder, not a key.
+      if (keys.some((k) => k.every((b) => b === k[0]))) {
+        throw new ConfigError(
+          `${name}: a key of one repeated byte is a placeholder; generate one: openssl rand -hex 32`,
+        );
+      }
+      return raw
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
     },
   };
 }
@@ -268,6 +299,13 @@ export const CONFIG_TABLE = {
     section: STORAGE,
     description: 'Where the embedded database, generated secrets and the file outbox live',
     ...dir('./data'),
+  },
+  ENCRYPTION_KEY: {
+    section: STORAGE,
+    description:
+      'Keys that encrypt mailbox passwords and OAuth2 secrets at rest (`openssl rand -hex 32`); a comma list: the first encrypts, all decrypt (rotation: docs/mailboxes.md)',
+    empty: 'generated, kept in DATA_DIR/encryption.key (mode 0600)',
+    ...encryptionKeys(),
   },
   DATABASE_URL: {
     section: STORAGE,

@@ -26,6 +26,8 @@ export interface AppConfig {
     webhookFailuresPerMinute: number;
   };
   dataDir: string;
+  /** ENCRYPTION_KEY: the keys (as given) that seal stored secrets, the first seals; undefined: DATA_DIR/encryption.key. */
+  encryption: { keys: string[] | undefined };
   database: { url: string | undefined; poolSize: number };
   smtp: { url: string | undefined; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number };
   mail: {
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       webhookFailuresPerMinute: v.WEBHOOK_FAILURE_RATE_LIMIT,
     },
     dataDir: v.DATA_DIR,
+    encryption: { keys: v.ENCRYPTION_KEY },
     database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
     smtp: {
       url: v.SMTP_URL,

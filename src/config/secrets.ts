@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SECRET_FILE_MODE, writeAtomically } from '../common/atomic-file';
 import type { AppConfig } from './config';
 
 interface StoredSecrets {
@@ -19,8 +20,6 @@ export interface ResolvedSecrets {
   warnings: string[];
 }
 
-const FILE_MODE = 0o600;
-
 /** How many times a creation that lost the race to another instance reads the winner's file and tries again. */
 const CREATE_ATTEMPTS = 5;
 
@@ -34,55 +33,11 @@ function readStored(file: string): StoredSecrets | undefined {
 }
 
 /**
- * Writes `content` to `file` atomically, mode 0600: a temporary file in the same directory
- * (created 0600, written, fsynced), then renamed over `file` (`replace`), or hard-linked to it
- * when it must not exist yet (false when another process created it first). A crash leaves the
- * old file or the new one, never a part; no reader ever sees the file readable by others.
- */
-function writeAtomically(file: string, content: string, replace: boolean): boolean {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomUUID()}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
-  try {
-    try {
-      fs.fchmodSync(fd, FILE_MODE); // whatever the umask
-      fs.writeFileSync(fd, content);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (replace) {
-      fs.renameSync(tmp, file);
-    } else {
-      try {
-        fs.linkSync(tmp, file);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw e;
-      }
-    }
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-  // The directory entry too (best effort: not every file system lets a directory be fsynced).
-  try {
-    const dirFd = fs.openSync(path.dirname(file), 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    /* the rename itself is atomic */
-  }
-  return true;
-}
-
-/**
  * Fills `INBOUND_TOKEN` and `JWT_SECRET` when the environment leaves them unset: generated once and
  * kept in DATA_DIR/secrets.json so tokens survive a restart.
  *
  * The file is read at every start and written only when a secret is missing from it: atomically
- * (writeAtomically: a 0600 temporary file renamed into place), so a crash never leaves it half
+ * (common/atomic-file.ts: a 0600 temporary file renamed into place), so a crash never leaves it half
  * written and it is never readable by others, even for a moment. Its first creation is
  * exclusive: instances sharing a DATA_DIR (docker-compose) that start together all end up with
  * the secrets of the one that created it. An existing file readable or writable by group or others
@@ -100,7 +55,7 @@ export function resolveSecrets(config: AppConfig): ResolvedSecrets {
     if (existing) {
       const mode = fs.statSync(file).mode & 0o777;
       if (mode & 0o077) {
-        fs.chmodSync(file, FILE_MODE);
+        fs.chmodSync(file, SECRET_FILE_MODE);
         warnings.push(
           `${file} was open to other users (mode 0${mode.toString(8)}): set to 0600; rotate the secrets in it if others could read it`,
         );

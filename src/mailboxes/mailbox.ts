@@ -105,8 +105,10 @@ export class MailboxUnavailableError extends Error {
   constructor(
     readonly mailboxId: number,
     readonly state: MailboxState,
+    /** Why, when the state alone does not say it (e.g. OAuth2 is not available in this process). */
+    detail?: string,
   ) {
-    super(`mailbox ${mailboxId} is ${state.replace(/_/g, ' ')}`);
+    super(detail ? `mailbox ${mailboxId}: ${detail}` : `mailbox ${mailboxId} is ${state.replace(/_/g, ' ')}`);
     this.name = 'MailboxUnavailableError';
   }
 }

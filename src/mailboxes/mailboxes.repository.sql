@@ -23,6 +23,9 @@ UPDATE mailboxes SET name = $2, address = $3, aliases = $4, group_id = $5, signa
   version = version + 1, updated_at = now()
 WHERE id = $1 RETURNING *;
 
+-- name: lockGroup
+SELECT id FROM groups WHERE id = $1 FOR KEY SHARE;
+
 -- name: deleteAddresses
 DELETE FROM mailbox_addresses WHERE mailbox_id = $1;
 

@@ -23,6 +23,8 @@ export const SQL = {
       oauth2_access_expires_at = CASE WHEN $13 THEN NULL ELSE oauth2_access_expires_at END,
       version = version + 1, updated_at = now()
     WHERE id = $1 RETURNING *`,
+  /** Locks the group a mailbox is given, so it cannot go before the mailbox is written. */
+  lockGroup: `SELECT id FROM groups WHERE id = $1 FOR KEY SHARE`,
   deleteAddresses: `DELETE FROM mailbox_addresses WHERE mailbox_id = $1`,
   reserveAddresses: `INSERT INTO mailbox_addresses (address, mailbox_id)
     SELECT DISTINCT unnest($2::text[]), $1::int ON CONFLICT (address) DO NOTHING RETURNING address`,
@@ -87,8 +89,7 @@ export type MailboxWriteResult = { ok: true; mailbox: MailboxRecord } | MailboxW
 
 /** What a poller reports after a round (MailboxesRepository.recordPollerStatus). */
 export type PollerStatus =
-  | { ok: true; at: Date; backlog?: number | null }
-  | { ok: false; at: Date; error: string; backlog?: number | null };
+  { ok: true; at: Date; backlog?: number | null } | { ok: false; at: Date; error: string; backlog?: number | null };
 
 /** A mailbox's OAuth2 tokens, sealed; `refreshSecret` undefined keeps the stored one. */
 export interface SealedTokens {
@@ -225,6 +226,7 @@ export class MailboxesRepository implements MailboxesStore {
 
   insert(settings: MailboxSettings): Promise<MailboxWriteResult> {
     return this.write(async (m) => {
+      await this.lockGroup(m, settings.groupId);
       const rows: Record<string, unknown>[] = await m.query(SQL.insert, [
         settings.name,
         settings.address,
@@ -246,6 +248,7 @@ export class MailboxesRepository implements MailboxesStore {
 
   update(id: number, settings: MailboxSettings, resetTokens: boolean): Promise<MailboxWriteResult> {
     return this.write(async (m) => {
+      await this.lockGroup(m, settings.groupId);
       const result: unknown = await m.query(SQL.update, [
         id,
         settings.name,
@@ -365,6 +368,13 @@ export class MailboxesRepository implements MailboxesStore {
   /** Runs `work` in a transaction (the key rotation: read, re-seal, write back, all or nothing). */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
+  }
+
+  /** Rolls back with `group_not_found` unless the group exists (and keeps it until the commit). */
+  private async lockGroup(m: EntityManager, groupId: number | null): Promise<void> {
+    if (groupId === null) return;
+    const rows: unknown[] = await m.query(SQL.lockGroup, [groupId]);
+    if (!rows.length) throw new Rollback({ ok: false, reason: 'group_not_found' });
   }
 
   /** Reserves `addresses` for the mailbox, or rolls back naming the ones another mailbox holds. */

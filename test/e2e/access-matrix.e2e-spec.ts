@@ -19,6 +19,8 @@ interface Fixtures {
   blocklistId: number;
   webhookId: number;
   doomedWebhookId: number;
+  mailboxId: number;
+  doomedMailboxId: number;
 }
 
 interface Probe {
@@ -147,6 +149,21 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /inbound/quarantine/:id/replay',
     { path: (f) => `/inbound/quarantine/${f.inboundId}/replay`, expect: PRIVATE(403, 409) },
   ],
+  ['GET /mailboxes', { path: () => '/mailboxes', expect: PRIVATE(403, 200) }],
+  ['GET /mailboxes/:id', { path: (f) => `/mailboxes/${f.mailboxId}`, expect: PRIVATE(403, 200) }],
+  [
+    'POST /mailboxes',
+    {
+      path: () => '/mailboxes',
+      body: (who) => ({ name: who, address: `${who}@matrix.test` }),
+      expect: PRIVATE(403, 201),
+    },
+  ],
+  [
+    'PATCH /mailboxes/:id',
+    { path: (f) => `/mailboxes/${f.mailboxId}`, body: () => ({ signature: 'Thanks' }), expect: PRIVATE(403, 200) },
+  ],
+  ['DELETE /mailboxes/:id', { path: (f) => `/mailboxes/${f.doomedMailboxId}`, expect: PRIVATE(403, 200) }],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
@@ -223,6 +240,10 @@ describe('access matrix: every route x who calls', () => {
     const hooks = await t.db.dataSource.query(
       `INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/a', '{request.created}', 's'), ('http://127.0.0.1:9/b', '{request.created}', 's') RETURNING id`,
     );
+    const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
+    const [doomedMailbox] = await t.db.dataSource.query(
+      `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
+    );
     fixtures = {
       requestId,
       operatorId: targetId,
@@ -234,6 +255,8 @@ describe('access matrix: every route x who calls', () => {
       blocklistId: blocked.id,
       webhookId: hooks[0].id,
       doomedWebhookId: hooks[1].id,
+      mailboxId: defaultMailbox.id,
+      doomedMailboxId: doomedMailbox.id,
     };
   });
 
