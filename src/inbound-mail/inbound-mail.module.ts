@@ -5,7 +5,6 @@ import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RequestsModule } from '../requests/requests.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
-import { EnvironmentCredentials } from './imap/environment-credentials';
 import { ImapPollerService } from './imap/imap-poller.service';
 import { MailboxRepository } from './imap/mailbox.repository';
 import { InboundMail } from './inbound-mail.entity';
@@ -33,7 +32,6 @@ import { QuarantineController } from './webhook/quarantine.controller';
     InboundMailService,
     InboundTokenGuard,
     ImapPollerService,
-    EnvironmentCredentials,
     ParsePool,
   ],
   exports: [InboundMailService, ImapPollerService],

@@ -1,10 +1,10 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppProcess, startAppProcess } from '../setup/app-process';
 import { createTestDatabase, TestDatabase } from '../setup/database';
 import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
-import { insertImapMailbox } from '../setup/imap-mailboxes';
 
 /**
  * Two instances of the built app on one PostgreSQL database and two IMAP mailboxes (issue 18):
@@ -17,6 +17,23 @@ const BILLING_USER = 'billing@example.test';
 
 interface Ready {
   mailboxes: Array<{ id: number; address: string; imap: boolean; leader: boolean }>;
+}
+
+/** `POST /mailboxes` as the admin; the new mailbox's id. */
+async function addMailbox(app: AppProcess, body: { name: string; address: string; imapUrl: string }): Promise<number> {
+  const login = await fetch(`${app.base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@desk.test', password: 'admin-password-1' }),
+  });
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const res = await fetch(`${app.base}/mailboxes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`POST /mailboxes: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: number }).id;
 }
 
 (dovecotAvailable() ? describe : describe.skip)('mailboxes shared by two instances, taken over on a kill', () => {
@@ -38,12 +55,12 @@ interface Ready {
       createTestDatabase('postgres'),
       startDovecot({ users: { [BILLING_USER]: 'billing-secret' } }),
     ]);
-    billingId = await insertImapMailbox(db.dataSource, {
-      name: 'Billing',
-      address: 'billing@desk.test',
-      imapUrl: dovecot.url(BILLING_USER),
-    });
+    // One key for both: each opens the passwords the other sealed.
+    const key = crypto.randomBytes(32).toString('hex');
     const env = (dataDir: string) => ({
+      ENCRYPTION_KEY: key,
+      ADMIN_EMAIL: 'admin@desk.test',
+      ADMIN_PASSWORD: 'admin-password-1',
       DATABASE_URL: db.url,
       IMAP_URL: dovecot.url(),
       IMAP_POLL_SECONDS: '30',
@@ -54,6 +71,11 @@ interface Ready {
     });
     for (let i = 0; i < 2; i++) dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-failover-')));
     apps.push(...(await Promise.all(dirs.map((d) => startAppProcess(env(d))))));
+    billingId = await addMailbox(apps[0], {
+      name: 'Billing',
+      address: 'billing@desk.test',
+      imapUrl: dovecot.url(BILLING_USER),
+    });
   }, 90_000);
 
   afterAll(async () => {

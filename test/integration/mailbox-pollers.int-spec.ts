@@ -9,7 +9,7 @@ import { ImapPollerService } from '../../src/inbound-mail/imap/imap-poller.servi
 import { InboundMailService } from '../../src/inbound-mail/inbound-mail.service';
 import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
 import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
-import { addMailbox, setMailboxState } from '../setup/imap-mailboxes';
+import { activateMailbox, addMailbox, deactivateMailbox } from '../setup/imap-mailboxes';
 
 const describeImap = dovecotAvailable() ? describe : describe.skip;
 
@@ -137,7 +137,7 @@ forEachDatabase(
 
     it('stops polling a deactivated mailbox and resumes from its cursor when active again', async () => {
       const [app] = apps;
-      await setMailboxState(app, billingId, 'disabled');
+      await deactivateMailbox(app, billingId);
       await waitFor('billing given up', async () => {
         const s = await app.get(ImapPollerService).statuses();
         return !s.find((p) => p.mailboxId === billingId)?.leader;
@@ -149,7 +149,7 @@ forEachDatabase(
       await new Promise((r) => setTimeout(r, 3000));
       expect(await arrived('to-billing-2@customer.test')()).toBe(false);
 
-      await setMailboxState(app, billingId, 'active');
+      await activateMailbox(app, billingId);
       await waitFor('the mail that waited', arrived('to-billing-2@customer.test'), 15_000);
       expect(await mailboxOf('to-billing-2@customer.test')).toBe(billingId);
       // From the cursor: nothing before it was imported again.

@@ -7,12 +7,12 @@ import { APP_CONFIG } from '../../config/config.module';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { runInBackground } from '../../database/priority-pool';
 import type { MailboxCredentials, MailboxDirectory, MailboxRecord, MailboxState } from '../../mailboxes/mailbox';
+import { MailboxCredentialsService } from '../../mailboxes/mailbox-credentials.service';
 import { MailboxDirectoryService } from '../../mailboxes/mailbox-directory.service';
 import { yieldToApi } from '../../runtime/api-activity';
 import { InboundMailService } from '../inbound-mail.service';
 import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY } from './imap-import-round';
 import { ImapLocation, parseImapLocation, parseImapUrl } from './imap-url';
-import { EnvironmentCredentials } from './environment-credentials';
 import { MailboxCursorStore } from './mailbox-cursor.store';
 import { createLeadership, Leadership } from './mailbox-leader-lock';
 import { describeImapError, MailboxPoller, PollerOutcome, PollerReport, PollerState } from './mailbox-poller';
@@ -116,7 +116,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
     private readonly scheduler: SchedulerRegistry,
     @Inject(MailboxRepository) private readonly cursors: MailboxStore,
     @Inject(MailboxDirectoryService) private readonly directory: PollerDirectory,
-    @Inject(EnvironmentCredentials) private readonly credentials: MailboxCredentials,
+    @Inject(MailboxCredentialsService) private readonly credentials: MailboxCredentials,
   ) {
     // A misconfigured IMAP_URL fails the start, as before: the password lives only there.
     if (config.imap.url) parseImapUrl(config.imap.url);
