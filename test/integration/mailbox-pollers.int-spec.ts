@@ -7,6 +7,8 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { ImapPollerService } from '../../src/inbound-mail/imap/imap-poller.service';
 import { InboundMailService } from '../../src/inbound-mail/inbound-mail.service';
+import { MailboxCredentialsService } from '../../src/mailboxes/mailbox-credentials.service';
+import { MailboxesService } from '../../src/mailboxes/mailboxes.service';
 import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/database';
 import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
 import { activateMailbox, addMailbox, deactivateMailbox } from '../setup/imap-mailboxes';
@@ -161,6 +163,43 @@ forEachDatabase(
         `SELECT last_uid FROM mailbox_cursors WHERE mailbox LIKE 'imap://billing%'`,
       );
       expect(Number(cursor.last_uid)).toBe(2);
+    }, 60_000);
+
+    it('reports a refused login to the credentials, shows the mailbox in error, and restarts it when its password is fixed', async () => {
+      const [app] = apps;
+      const refused = jest.spyOn(app.get(MailboxCredentialsService), 'loginRefused');
+      dovecot.addUser('helpdesk@example.test', 'right-password');
+      const id = await addMailbox(app, {
+        name: 'Helpdesk',
+        address: 'helpdesk@desk.test',
+        imapUrl: dovecot.url('helpdesk@example.test').replace('right-password', 'wrong-password'),
+      });
+      await waitFor('the refused login reported', async () => refused.mock.calls.some(([m]) => m.id === id), 15_000);
+      const [, service, error] = refused.mock.calls.find(([m]) => m.id === id)!;
+      expect(service).toBe('imap');
+      expect(error).toBeInstanceOf(Error);
+      const failing = await waitFor('the mailbox in error', async () => {
+        const s = (await app.get(ImapPollerService).statuses()).find((p) => p.mailboxId === id);
+        return s?.state === 'error' && s;
+      });
+      expect(failing.lastError).toEqual(expect.any(String));
+      expect(failing.lastError).not.toContain('wrong-password');
+      const [row] = await sql<{ state: string; last_error: string }>(
+        `SELECT state, last_error FROM mailboxes WHERE id = $1`,
+        [id],
+      );
+      expect(row.state).toBe('error');
+
+      // A new password (its session restarted with it): the mail that waited arrives, the mailbox is active again.
+      await dovecot.append('helpdesk@example.test', mail('gus@customer.test', 'to-helpdesk-1@customer.test'));
+      await app.get(MailboxesService).update(id, { imapUrl: dovecot.url('helpdesk@example.test') });
+      await waitFor('the mail after the fix', arrived('to-helpdesk-1@customer.test'), 15_000);
+      expect(await mailboxOf('to-helpdesk-1@customer.test')).toBe(id);
+      await waitFor('the mailbox active again', async () => {
+        const [r] = await sql<{ state: string }>(`SELECT state FROM mailboxes WHERE id = $1`, [id]);
+        return r.state === 'active';
+      });
+      await deactivateMailbox(app, id);
     }, 60_000);
 
     if (kind === 'postgres') {

@@ -18,6 +18,7 @@ import { createLeadership, Leadership } from './mailbox-leader-lock';
 import { describeImapError, MailboxPoller, PollerOutcome, PollerReport, PollerState } from './mailbox-poller';
 import { MailboxRepository, type MailboxStore } from './mailbox.repository';
 import { PollSignal } from './poll-signal';
+import { shareOut } from './share-out';
 
 export {
   backoffDelay,
@@ -249,20 +250,19 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
       }
     }
 
-    const quota = Math.ceil(wanted.size / instances);
     const leading = [...this.led.values()].filter((l) => !l.stopping);
-    // The most recently taken go first: they have the least session to lose.
-    for (const l of leading.slice(quota).reverse()) void this.giveUp(l, `shared out (${instances} instances)`);
-    let count = Math.min(leading.length, quota);
-    if (count >= quota) return;
+    const { giveUp, room } = shareOut(leading, wanted.size, instances);
+    for (const l of giveUp) void this.giveUp(l, `shared out (${instances} instances)`);
+    let taken = 0;
+    if (room === 0) return;
     const busy = new Set([...this.led.values()].map((l) => l.key));
     for (const w of shuffle([...wanted.values()])) {
-      if (count >= quota || this.signal.isStopped) break;
+      if (taken >= room || this.signal.isStopped) break;
       if (this.led.has(w.mailbox.id) || busy.has(w.location.key)) continue;
       if (!(await leadership.tryLead(w.location.key))) continue;
       busy.add(w.location.key);
       this.lead(w);
-      count++;
+      taken++;
     }
   }
 
