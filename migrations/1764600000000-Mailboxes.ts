@@ -17,6 +17,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   mailboxes (the 409 on a taken address is this primary key).
  * - `requests.mailbox_id` / `requests.group_id`, `outbox.mailbox_id`: NULL is the default mailbox
  *   and no group, so no existing row is rewritten (nullable columns without a default).
+ * - At most one open request per customer AND mailbox (was: per customer), so a customer writing
+ *   to billing@ while a support@ request is open gets a billing request. NULL and 0 never name a
+ *   mailbox, so `COALESCE(mailbox_id, 0)` makes the default mailbox one key; requests of the
+ *   default mailbox are stored with mailbox_id NULL (RequestsRepository.insertOpen), never its id.
  * - `oauth2_authorizations`: the pending authorization-code flows (state -> admin, mailbox, PKCE
  *   verifier), one use each, expiring after minutes.
  */
@@ -88,11 +92,19 @@ export class Mailboxes1764600000000 implements MigrationInterface {
     await q.query(`ALTER TABLE requests ADD COLUMN group_id integer REFERENCES groups (id) ON DELETE SET NULL`);
     await q.query(`CREATE INDEX requests_group_idx ON requests (group_id, id DESC) WHERE group_id IS NOT NULL`);
     await q.query(`CREATE INDEX requests_mailbox_idx ON requests (mailbox_id, id DESC) WHERE mailbox_id IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX requests_one_open_per_customer_mailbox ON requests (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed'`,
+    );
+    await q.query(`DROP INDEX requests_one_open_per_customer`);
     await q.query(`ALTER TABLE outbox ADD COLUMN mailbox_id integer REFERENCES mailboxes (id)`);
   }
 
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE outbox DROP COLUMN mailbox_id`);
+    await q.query(
+      `CREATE UNIQUE INDEX requests_one_open_per_customer ON requests (customer_id) WHERE status <> 'closed'`,
+    );
+    await q.query(`DROP INDEX requests_one_open_per_customer_mailbox`);
     await q.query(`ALTER TABLE requests DROP COLUMN group_id`);
     await q.query(`ALTER TABLE requests DROP COLUMN mailbox_id`);
     for (const table of ['oauth2_authorizations', 'mailbox_addresses', 'mailboxes', 'operator_groups', 'groups']) {

@@ -12,6 +12,7 @@ import { CustomersModule } from './customers/customers.module';
 import { EMBEDDED_POOL_SIZE, servesPGlite } from './database/embedded-database';
 import { dataSourceOptions } from './database/data-source-options';
 import { FeedbackModule } from './feedback/feedback.module';
+import { GroupsModule } from './groups/groups.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
@@ -22,6 +23,7 @@ import { AuthGuard } from './operators/auth.guard';
 import { OperatorsModule } from './operators/operators.module';
 import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
 import { ReportsModule } from './reports/reports.module';
+import { RequestScopeGuard } from './requests/request-scope.guard';
 import { RequestsModule } from './requests/requests.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -59,6 +61,7 @@ export class AppModule {
         MessagesModule,
         InboundMailModule,
         CustomersModule,
+        GroupsModule,
         BlocklistModule,
         WebhooksModule,
         ReportsModule,
@@ -68,6 +71,8 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After AuthGuard (global guards run in this order): 404 under /requests/:id outside an operator's groups.
+        { provide: APP_GUARD, useClass: RequestScopeGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
     };

@@ -522,6 +522,13 @@ export const CONFIG_TABLE = {
     empty: 'http://127.0.0.1:PORT',
     ...url('http:', 'https:'),
   },
+  OAUTH2_REDIRECT_URL: {
+    section: DESK,
+    description:
+      'Where OAuth2 providers send the admin back after consent (register it at Google / Microsoft as the redirect URI)',
+    empty: 'PUBLIC_URL/oauth2/callback',
+    ...url('http:', 'https:'),
+  },
   RATING_LINK_TTL_DAYS: {
     section: DESK,
     description: 'Days a rating link in the closing mail stays valid',

@@ -69,6 +69,8 @@ export interface AppConfig {
   };
   /** Satisfaction rating links in the closing mail: base URL of the links and their lifetime. */
   feedback: { publicUrl: string; linkTtlDays: number };
+  /** OAuth2 of mailboxes: the redirect URI registered at the providers (OAUTH2_REDIRECT_URL, else PUBLIC_URL/oauth2/callback). */
+  oauth2: { redirectUrl: string };
   /** Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer. */
   assignment: { operatorMaxOpen: number; reassignNotify: boolean };
   /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
@@ -165,6 +167,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     feedback: {
       publicUrl: (v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, ''),
       linkTtlDays: v.RATING_LINK_TTL_DAYS,
+    },
+    oauth2: {
+      redirectUrl: v.OAUTH2_REDIRECT_URL ?? `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
     },
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },

@@ -7,7 +7,7 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { Roles } from '../common/auth.decorators';
+import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
@@ -30,18 +30,20 @@ export class CustomersController {
   @ApiOperation({ summary: 'Search customers by address or name, paginated' })
   @ApiOkResponse({ type: CustomerPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad q, page or limit' })
-  async list(@Query() query: ListCustomersQuery): Promise<CustomerPageDto> {
-    const page = await this.customers.list(query.q, query.page, query.limit);
+  async list(@Query() query: ListCustomersQuery, @CurrentOperator() actor: AuthOperator): Promise<CustomerPageDto> {
+    const page = await this.customers.list(query.q, query.page, query.limit, actor);
     return { ...page, items: page.items.map(toCustomerResponse) };
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One customer with their requests (newest first)' })
+  @ApiOperation({
+    summary: "One customer with their requests (newest first; an operator in groups: only their groups' requests)",
+  })
   @ApiOkResponse({ type: CustomerDetailDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
-  async get(@Param('id', ParseIdPipe) id: number): Promise<CustomerDetailDto> {
-    return toCustomerDetail(await this.customers.get(id));
+  async get(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<CustomerDetailDto> {
+    return toCustomerDetail(await this.customers.get(id, actor));
   }
 
   @Patch(':id')
@@ -51,7 +53,11 @@ export class CustomersController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid fields or id' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
-  async update(@Param('id', ParseIdPipe) id: number, @Body() body: UpdateCustomerDto): Promise<CustomerDetailDto> {
-    return toCustomerDetail(await this.customers.update(id, body));
+  async update(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: UpdateCustomerDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<CustomerDetailDto> {
+    return toCustomerDetail(await this.customers.update(id, body, actor));
   }
 }

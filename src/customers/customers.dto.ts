@@ -74,6 +74,14 @@ export class CustomerRequestDto {
 
   @ApiProperty({ example: '2025-11-25T10:00:00.000Z', format: 'date-time' })
   createdAt: string;
+
+  @ApiProperty({
+    example: 2,
+    nullable: true,
+    type: Number,
+    description: 'The group (queue) of the request; null: none.',
+  })
+  groupId: number | null;
 }
 
 /** `GET /customers/:id`: the customer and their requests, newest first. */

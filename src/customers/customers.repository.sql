@@ -22,7 +22,11 @@ SELECT c.id, c.email, c.name, c.blocked, c.created_at,
 FROM customers c WHERE c.id = $1;
 
 -- name: requestsOf
-SELECT id, status, subject, created_at FROM requests WHERE customer_id = $1 ORDER BY id DESC;
+SELECT id, status, subject, created_at, group_id FROM requests WHERE customer_id = $1 ORDER BY id DESC;
+
+-- name: requestCountsInGroups
+SELECT customer_id, count(*)::int AS n FROM requests
+WHERE customer_id = ANY ($1::integer[]) AND group_id = ANY ($2::integer[]) GROUP BY customer_id;
 
 -- name: update
 UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked), updated_at = now() WHERE id = $1;

@@ -18,6 +18,7 @@ export interface CustomerRequest {
   status: string;
   subject: string;
   createdAt: Date;
+  groupId: number | null;
 }
 
 const SUMMARY = `SELECT c.id, c.email, c.name, c.blocked, c.created_at,
@@ -35,7 +36,10 @@ export const SQL = {
   list: `${SUMMARY} ${ALL} ORDER BY c.email, c.id OFFSET $2 LIMIT $3`,
   countAll: `SELECT count(*)::int AS n FROM customers c ${ALL}`,
   findById: `${SUMMARY} WHERE c.id = $1`,
-  requestsOf: `SELECT id, status, subject, created_at FROM requests WHERE customer_id = $1 ORDER BY id DESC`,
+  requestsOf: `SELECT id, status, subject, created_at, group_id FROM requests WHERE customer_id = $1 ORDER BY id DESC`,
+  /** How many requests of the groups $2 each customer $1 has (the counts an operator in groups sees). */
+  requestCountsInGroups: `SELECT customer_id, count(*)::int AS n FROM requests
+       WHERE customer_id = ANY ($1::integer[]) AND group_id = ANY ($2::integer[]) GROUP BY customer_id`,
   update: `UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked), updated_at = now() WHERE id = $1`,
 } as const;
 
@@ -56,6 +60,7 @@ function requestFromRow(r: Record<string, unknown>): CustomerRequest {
     status: r.status as string,
     subject: r.subject as string,
     createdAt: new Date(r.created_at as string | Date),
+    groupId: (r.group_id as number | null) ?? null,
   };
 }
 
@@ -68,6 +73,8 @@ export interface CustomersStore {
   findById(id: number): Promise<CustomerSummary | null>;
   /** The customer's requests, newest first. */
   requestsOf(customerId: number): Promise<CustomerRequest[]>;
+  /** How many requests of these groups each of these customers has (a customer with none: no entry). */
+  requestCountsInGroups(customerIds: number[], groupIds: readonly number[]): Promise<Map<number, number>>;
   /** Sets the name (undefined: unchanged) and the blocked flag (undefined: unchanged); false when there is no such customer. */
   update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean>;
 }
@@ -101,6 +108,15 @@ export class CustomersRepository implements CustomersStore {
   async requestsOf(customerId: number): Promise<CustomerRequest[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(SQL.requestsOf, [customerId]);
     return rows.map(requestFromRow);
+  }
+
+  async requestCountsInGroups(customerIds: number[], groupIds: readonly number[]): Promise<Map<number, number>> {
+    if (!customerIds.length) return new Map();
+    const rows: Array<{ customer_id: number; n: number }> = await this.dataSource.query(SQL.requestCountsInGroups, [
+      customerIds,
+      [...groupIds],
+    ]);
+    return new Map(rows.map((r) => [r.customer_id, r.n]));
   }
 
   async update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean> {

@@ -29,5 +29,10 @@ UPDATE {table} SET status = 'failed', locked_until = NULL, last_error = $2{outco
 UPDATE {table} SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL, last_error = $3{outcome}
 WHERE id = $1;
 
+-- name: release
+UPDATE {table} SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL,
+  attempts = greatest(attempts - 1, 0), last_error = $3
+WHERE id = $1;
+
 -- name: outcome
 , {column} = {param};

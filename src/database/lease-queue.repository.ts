@@ -35,6 +35,13 @@ export const SQL = {
   /** Row $1 is attempted again in $2 ms (its lease released), error $3; `{outcome}` from $4 on. */
   retry: `UPDATE {table} SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL, last_error = $3{outcome}
     WHERE id = $1`,
+  /**
+   * Row $1 was not attempted (Attempt.waitMs): put back for $2 ms, its lease released and the
+   * attempt its claim counted given back, with the reason $3.
+   */
+  release: `UPDATE {table} SET next_attempt_at = now() + $2 * interval '1 millisecond', locked_until = NULL,
+      attempts = greatest(attempts - 1, 0), last_error = $3
+    WHERE id = $1`,
   /** One outcome column set from parameter `{param}` (`$2`, ...). */
   outcome: `, {column} = {param}`,
 } as const;
@@ -60,6 +67,7 @@ export interface LeaseStatements {
   done: string;
   failed: string;
   retry: string;
+  release: string;
 }
 
 /** SQL's templates filled for `t`. */
@@ -73,6 +81,7 @@ export function leaseStatements(t: LeaseTable): LeaseStatements {
     done: t.afterDone ? fillSql(SQL.doneThen, { done, afterDone: t.afterDone }) : done,
     failed: fillSql(SQL.failed, { ...base, outcome: outcome(3) }),
     retry: fillSql(SQL.retry, { ...base, outcome: outcome(4) }),
+    release: fillSql(SQL.release, base),
   };
 }
 
@@ -89,6 +98,8 @@ export interface LeaseStore<T> {
   markFailed(id: string | number, error: string, outcome?: readonly unknown[]): Promise<void>;
   /** The row is attempted again in `delayMs`: its lease released, the error kept. */
   retryIn(id: string | number, delayMs: number, error: string, outcome?: readonly unknown[]): Promise<void>;
+  /** The row was not attempted: due again in `delayMs`, its lease released, its claim's attempt given back. */
+  release(id: string | number, delayMs: number, reason: string): Promise<void>;
 }
 
 /** The lease queue of one table, over the app's DataSource; rows mapped by `fromRow`. */
@@ -119,5 +130,9 @@ export class LeaseQueueRepository<T> implements LeaseStore<T> {
 
   async retryIn(id: string | number, delayMs: number, error: string, outcome: readonly unknown[] = []): Promise<void> {
     await this.dataSource.query(this.statements.retry, [id, delayMs, error, ...outcome]);
+  }
+
+  async release(id: string | number, delayMs: number, reason: string): Promise<void> {
+    await this.dataSource.query(this.statements.release, [id, delayMs, reason]);
   }
 }

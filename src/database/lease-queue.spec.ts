@@ -132,6 +132,11 @@ class MemoryLeaseStore implements LeaseStore<Row> {
   retryIn(id: number | string, delayMs: number, error: string, outcome: readonly unknown[] = []): Promise<void> {
     return this.write(id, { nextAttemptAt: new Date(this.now + delayMs), lastError: error, outcome });
   }
+
+  release(id: number | string, delayMs: number, reason: string): Promise<void> {
+    const attempts = Math.max(this.row(Number(id)).attempts - 1, 0);
+    return this.write(id, { nextAttemptAt: new Date(this.now + delayMs), lastError: reason, attempts });
+  }
 }
 
 const logger = () => ({ log: jest.fn(), warn: jest.fn(), error: jest.fn() });
@@ -217,6 +222,18 @@ describe('LeaseQueue', () => {
     store.now += MAX_RETRY_DELAY_MS;
     await expect(queue.dispatchOnce()).resolves.toBe(0);
     expect(queue.attempted).toEqual([1, 1, 1]);
+  });
+
+  it('puts back a row that must wait, without counting an attempt or failing it, however often', async () => {
+    store.add(1);
+    const waiting: Attempt = { ok: false, permanent: false, error: 'mailbox 2 is needs reauthorization', waitMs: 5000 };
+    const queue = new TestQueue({ store }, () => waiting);
+    for (let i = 0; i < 5; i++) {
+      await queue.dispatchOnce();
+      store.now += 5000;
+    }
+    expect(queue.attempted).toEqual([1, 1, 1, 1, 1]);
+    expect(store.row(1)).toMatchObject({ status: 'pending', attempts: 0, lockedUntil: null, lastError: waiting.error });
   });
 
   it('fails a permanent failure at once', async () => {

@@ -44,6 +44,11 @@ export interface Attempt {
   error: string | null;
   /** The values of the table's outcome columns (LeaseTable.outcomeColumns), e.g. the HTTP status. */
   outcome?: readonly unknown[];
+  /**
+   * Not attempted: the row cannot be sent until something outside it changes (its mailbox waits for
+   * re-authorization). It is put back for this many ms, its attempt not counted, never failed.
+   */
+  waitMs?: number;
 }
 
 /** How many attempts a row gets, and the base of the backoff between them. */
@@ -185,7 +190,9 @@ export abstract class LeaseQueue<T extends QueuedDelivery<string>>
     const logger = this.logger;
     const error = attempt.error ?? '';
     try {
-      if (next.to === 'done') {
+      if (attempt.waitMs !== undefined) {
+        await store.release(row.id, attempt.waitMs, error);
+      } else if (next.to === 'done') {
         await store.markDone(row.id, attempt.outcome);
       } else if (next.to === 'failed') {
         logger.warn(`${this.describe(row)} failed after ${row.attempts} attempt(s): ${error}`);

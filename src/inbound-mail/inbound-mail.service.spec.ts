@@ -3,6 +3,7 @@ import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { IngestDesk } from '../../test/fakes/ingest-desk';
+import { mailboxRecord, MemoryMailboxDirectory } from '../../test/fakes/mailbox-directory';
 import { mailFrom } from '../../test/fakes/parsed-mail';
 import type { BlockedPattern } from '../blocklist/blocklist.service';
 import { loadConfig } from '../config/config';
@@ -113,7 +114,7 @@ function rawMail(from: string | null, headers: Record<string, string> = {}, body
 }
 
 /** The pipeline over in-memory fakes; `parse` stands in for the parse threads (parseMail by default). */
-function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail) {
+function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail, mailboxes?: MemoryMailboxDirectory) {
   const log: string[] = [];
   const store = new MemoryInboundMail(log);
   const desk = new IngestDesk();
@@ -144,6 +145,7 @@ function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail) {
     },
     { parseHashed: async (raw: Buffer) => ({ mail: await parse(raw), rawSha256: sha256(raw) }) },
     { countIngested: (source: string, status: string) => void counted.push(`${source} ${status}`) },
+    mailboxes,
   );
   return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted };
 }
@@ -371,5 +373,56 @@ describe('replay of quarantined mail', () => {
     expect(t.store.rows.map((r) => r.status)).toEqual(['replayed', 'created']);
     await expect(t.service.replay(row.id)).rejects.toBeInstanceOf(ConflictException);
     await expect(t.service.replay('99')).rejects.toBeInstanceOf(NotFoundException);
+  });
+});
+
+describe('ingest: the mailbox a mail belongs to', () => {
+  /** The default mailbox (support@, group 7) and billing@ (alias invoices@, group 8). */
+  const mailboxes = () =>
+    new MemoryMailboxDirectory([
+      mailboxRecord({ id: 1, address: SUPPORT, isDefault: true, groupId: 7 }),
+      mailboxRecord({ id: 2, address: 'billing@desk.test', aliases: ['invoices@desk.test'], groupId: 8 }),
+    ]);
+
+  it("opens a request in the mailbox of the address it was sent to, in the mailbox's group", async () => {
+    const t = setup(parseMail, mailboxes());
+    const raw = rawMail('alice@example.com', { To: 'Invoices <invoices@desk.test>', 'Message-ID': '<b1@example.com>' });
+    await expect(t.service.ingest(raw, 'webhook')).resolves.toMatchObject({ status: 'created', requestId: 1 });
+    expect(t.desk.requests[0]).toMatchObject({ mailboxId: 2, groupId: 8 });
+    expect(t.autoReplies).toEqual([1]);
+  });
+
+  it("matches the customer's open request within the mailbox only; a reply to a billing mail stays in billing", async () => {
+    const t = setup(parseMail, mailboxes());
+    const billing = t.desk.request('alice@example.com', { mailboxId: 2, sentMessageId: 'md-9@desk.test' });
+    const toSupport = rawMail('alice@example.com', { 'Message-ID': '<s1@example.com>' });
+    await expect(t.service.ingest(toSupport, 'webhook')).resolves.toMatchObject({ status: 'created', requestId: 2 });
+    expect(t.desk.requests[1]).toMatchObject({ mailboxId: null, groupId: 7 });
+    const reply = rawMail('alice@example.com', { 'Message-ID': '<s2@example.com>', 'In-Reply-To': '<md-9@desk.test>' });
+    await expect(t.service.ingest(reply, 'webhook')).resolves.toMatchObject({
+      status: 'appended',
+      requestId: billing.id,
+    });
+  });
+
+  it('takes the IMAP account the poller names over the recipients', async () => {
+    const t = setup(parseMail, mailboxes());
+    await t.service.ingest(rawMail('alice@example.com'), 'imap', { mailboxId: 2 });
+    expect(t.desk.requests[0]).toMatchObject({ mailboxId: 2, groupId: 8 });
+  });
+
+  it('ignores mail one of our mailboxes sent to another: no request, no answer', async () => {
+    const t = setup(parseMail, mailboxes());
+    const raw = rawMail('Billing <billing@desk.test>', {
+      'Auto-Submitted': 'auto-replied',
+      'X-Loop': 'billing@desk.test',
+    });
+    await expect(t.service.ingest(raw, 'webhook')).resolves.toMatchObject({
+      status: 'ignored',
+      requestId: null,
+      reason: 'own mail: sent from our mailbox billing@desk.test',
+    });
+    expect(t.desk.requests).toHaveLength(0);
+    expect(t.autoReplies).toEqual([]);
   });
 });

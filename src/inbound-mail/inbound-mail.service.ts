@@ -6,6 +6,8 @@ import { sha256Hex } from '../common/sha256';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import type { MailboxDirectory } from '../mailboxes/mailbox';
+import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { ConversationService } from '../messages/conversation.service';
 import { MessagesService, type NewMessage } from '../messages/messages.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -27,6 +29,7 @@ import { hashKey, type MailKeys, mailKeys } from './parser/message-ids';
 import { parseFailureReason } from './parser/parse-failure-reason';
 import { ParsePool } from './parser/parse-pool';
 import { ParsedMail } from './parser/parsed-mail';
+import { DEFAULT_ROUTE, type MailRoute, routeMail } from './routing/mailbox-route';
 import {
   type RequestThread,
   requestSubject,
@@ -45,8 +48,13 @@ export interface IngestOptions {
    * header has an address (`senderSource: 'envelope'`).
    */
   envelopeFrom?: string | null;
-  /** The mailbox the mail was read from (an IMAP poller's): the mail belongs to it. */
-  mailboxId?: number;
+  /** The mailbox whose IMAP account the mail was read from (the poller): the mail belongs to it. */
+  mailboxId?: number | null;
+  /**
+   * The envelope's recipients (SMTP RCPT TO, a provider's `to` field): asked first when the mail is
+   * routed by its recipients (routing/mailbox-route.ts).
+   */
+  envelopeTo?: readonly string[] | null;
 }
 
 /** What the pipeline asks of the requests (RequestsService; an in-memory fake in unit tests). */
@@ -75,9 +83,10 @@ type Committed =
  * The one inbound pipeline for the webhook, the IMAP poller and the CLI, in named steps, each
  * with one outcome:
  *
- *   parse -> filter -> claim -> thread -> store -> notify
+ *   parse -> filter -> route -> claim -> thread -> store -> notify
  *
- * claim to notify are one transaction. Nothing is dropped: every raw email is kept in
+ * route picks the mailbox (and so the group) the mail belongs to, from the cached directory,
+ * before the transaction; claim to notify are one transaction. Nothing is dropped: every raw email is kept in
  * inbound_mail, unprocessable ones as `quarantined` with the reason; a duplicate, an ignored
  * mail and a quarantined one are results like the others. Throws only when the database is
  * unreachable (the caller retries later).
@@ -97,6 +106,9 @@ export class InboundMailService {
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
     @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
     @Optional() @Inject(MetricsService) private readonly metrics?: Pick<MetricsService, 'countIngested'>,
+    @Optional()
+    @Inject(MailboxDirectoryService)
+    private readonly mailboxes?: Pick<MailboxDirectory, 'get' | 'forRecipients' | 'ownAddresses'>,
   ) {
     this.ingestBudget = new ByteBudget(config.mail.ingestBytes);
   }
@@ -131,7 +143,8 @@ export class InboundMailService {
       const decision = await this.filter(mail);
       if (decision.action === 'quarantine')
         return await this.quarantine(raw, source, keys.dedupe, mail, decision.reason);
-      const committed = await this.commit(raw, source, mail, keys, decision, options);
+      const route = await this.route(mail, decision, options);
+      const committed = await this.commit(raw, source, mail, keys, decision, route, options);
       if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
       const { status, requestId, reason } = committed.outcome;
       return { status, requestId, messageId: keys.messageId, reason };
@@ -153,12 +166,13 @@ export class InboundMailService {
     mail: ParsedMail,
     keys: MailKeys,
     decision: AdmitDecision,
+    route: MailRoute,
     options: IngestOptions,
   ): Promise<Committed> {
     return this.inboundMail.transaction(async (tx) => {
       const claim = await this.claim(tx, raw, source, mail, keys.dedupe);
       if (claim.kind === 'duplicate') return claim;
-      const thread = await this.thread(tx, mail, raw, decision);
+      const thread = await this.thread(tx, mail, raw, decision, route);
       if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason));
       const messageRowId = await this.store(tx, thread, mail, keys.messageId);
       await this.notify(tx, thread, mail, messageRowId, options);
@@ -185,9 +199,24 @@ export class InboundMailService {
     }
   }
 
-  /** The filter step (filterMail): header filters, then the sender's address and the blocklist. */
-  private filter(mail: ParsedMail): Promise<FilterDecision> {
-    return filterMail(mail, this.config, this.blocklist);
+  /**
+   * The filter step (filterMail): header filters (the loop guard knowing every mailbox's addresses),
+   * then the sender's address and the blocklist.
+   */
+  private async filter(mail: ParsedMail): Promise<FilterDecision> {
+    const own = await this.mailboxes?.ownAddresses();
+    return filterMail(mail, this.config, this.blocklist, own);
+  }
+
+  /**
+   * The route step (routing/mailbox-route.ts): the mailbox the mail belongs to, by the IMAP account
+   * it was read from, else its recipients, else the default mailbox; read from the directory's
+   * cache before the transaction opens (never a query inside it). Mail that goes on no request of
+   * its own (own mail, bounces) needs none.
+   */
+  private async route(mail: ParsedMail, decision: AdmitDecision, options: IngestOptions): Promise<MailRoute> {
+    if (!this.mailboxes || (decision.action !== 'continue' && decision.action !== 'automatic')) return DEFAULT_ROUTE;
+    return routeMail(this.mailboxes, mail, { mailboxId: options.mailboxId, envelopeTo: options.envelopeTo });
   }
 
   /** The claim step: the raw mail under its dedupe key, or `duplicate` when a processed copy holds it. */
@@ -202,9 +231,15 @@ export class InboundMailService {
     return inboundId === null ? { kind: 'duplicate' } : { kind: 'claimed', inboundId };
   }
 
-  /** The thread step (threadMail): the request the mail goes on, or none. */
-  private thread(tx: EntityManager, mail: ParsedMail, raw: Buffer, decision: AdmitDecision): Promise<Thread> {
-    return threadMail(tx, mail, raw, decision, this.requests, this.messages);
+  /** The thread step (threadMail): the request the mail goes on (a new one in the route's mailbox and group), or none. */
+  private thread(
+    tx: EntityManager,
+    mail: ParsedMail,
+    raw: Buffer,
+    decision: AdmitDecision,
+    route: MailRoute,
+  ): Promise<Thread> {
+    return threadMail(tx, mail, raw, decision, this.requests, this.messages, route);
   }
 
   /**

@@ -25,9 +25,9 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-/** The URL with the values of `token`-like query parameters replaced (the webhook accepts `?token=`). */
+/** The URL with the values of `token`-like query parameters replaced (the webhook accepts `?token=`; the OAuth2 routes take `access_token`, `code`, `state`). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token|password)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|access_token|password|code|state)=)[^&#]*/gi, '$1[redacted]');
 }
 
 /**

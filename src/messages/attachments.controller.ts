@@ -2,6 +2,7 @@ import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '
 import { OperatorApi } from '../common/api.decorators';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { MessagesService } from './messages.service';
@@ -41,12 +42,16 @@ export class AttachmentsController {
     schema: { type: 'string', format: 'binary' },
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such attachment' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: "No such attachment (or its request is not in the operator's groups)",
+  })
   async download(
     @Param('id', ParseIdPipe) id: number,
+    @CurrentOperator() actor: AuthOperator,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<StreamableFile> {
-    const attachment = await this.messages.loadAttachment(id);
+    const attachment = await this.messages.loadAttachment(id, actor);
     if (!attachment) throw new NotFoundException(`attachment ${id} does not exist`);
     res.header('Content-Type', safeContentType(attachment.contentType));
     res.header('Content-Disposition', attachmentDisposition(attachment.filename));

@@ -9,7 +9,7 @@ import { baseSubject, ConversationService } from './conversation.service';
 import { MessagesService } from './messages.service';
 
 const MANAGER = {} as EntityManager;
-const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator' };
+const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator', groupIds: [] };
 
 describe('ConversationService rules', () => {
   let desk: MemoryDesk;

@@ -5,8 +5,10 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ratingLinks } from '../feedback/rating-token';
 import { OutboxService } from '../outbound-mail/outbox.service';
+import type { MailIdentity } from '../outbound-mail/mail-identity';
 import type { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
+import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
 import { RequestsService } from '../requests/requests.service';
@@ -34,12 +36,16 @@ export function baseSubject(subject: string): string {
  * What the conversation asks of the outbox: our Message-IDs, queueing mail (the dispatcher is woken
  * when the transaction commits), and the auto-reply count.
  */
-export type ConversationOutbox = Pick<OutboxService, 'newMessageId' | 'enqueue' | 'countAutoRepliesSince'>;
+export type ConversationOutbox = Pick<
+  OutboxService,
+  'newMessageId' | 'enqueue' | 'countAutoRepliesSince' | 'identityFor'
+>;
 
 /**
  * What is written to a request's customer: operators' messages and the automatic answers (these
  * also for RequestLifecycleService, which takes and closes requests). Each message and the mail it
- * causes commit together.
+ * causes commit together. Every mail is from the request's mailbox (OutboxService.identityFor: its
+ * address, name and signature), as is the conversation message that records it.
  */
 @Injectable()
 export class ConversationService implements LifecycleAutoReplies {
@@ -63,8 +69,11 @@ export class ConversationService implements LifecycleAutoReplies {
   ): Promise<MessageView> {
     const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
+      // A request of another group answers as a missing one (request-scope.ts).
+      if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
+      const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
       const thread = await this.threadOf(manager, requestId);
       const messageId = this.outbox.newMessageId();
       const subject = `Re: [#${requestId}] ${baseSubject(request.subject)}`.trim();
@@ -73,7 +82,7 @@ export class ConversationService implements LifecycleAutoReplies {
         direction: 'out',
         kind: 'operator',
         operatorId: actor.id,
-        fromAddress: this.config.mail.supportAddress,
+        fromAddress: from.address,
         fromName: actor.name,
         to: [to],
         subject,
@@ -87,6 +96,7 @@ export class ConversationService implements LifecycleAutoReplies {
       });
       await this.outbox.enqueue(manager, {
         kind: 'operator',
+        from,
         to,
         subject,
         text: body.text,
@@ -131,7 +141,8 @@ export class ConversationService implements LifecycleAutoReplies {
     const request = await this.mustFind(manager, requestId);
     const customer = request.customer!;
     const to = customer.email;
-    const reason = await this.suppressionReason(manager, to, customer.blocked);
+    const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
+    const reason = await this.suppressionReason(manager, to, customer.blocked, from);
     if (reason) {
       await this.requests.addEvent(manager, requestId, {
         type: 'auto_reply_suppressed',
@@ -147,8 +158,8 @@ export class ConversationService implements LifecycleAutoReplies {
       customerName: customer.name || customer.email,
       customerEmail: customer.email,
       operatorName: vars.operatorName ?? request.operator?.name ?? '',
-      supportName: this.config.mail.supportName,
-      supportAddress: this.config.mail.supportAddress,
+      supportName: from.name,
+      supportAddress: from.address,
       ratingLinks:
         event === 'closed'
           ? ratingLinks(
@@ -165,8 +176,8 @@ export class ConversationService implements LifecycleAutoReplies {
       requestId,
       direction: 'out',
       kind: 'auto_reply',
-      fromAddress: this.config.mail.supportAddress,
-      fromName: this.config.mail.supportName,
+      fromAddress: from.address,
+      fromName: from.name,
       to: [to],
       subject: rendered.subject,
       text: rendered.text,
@@ -177,6 +188,7 @@ export class ConversationService implements LifecycleAutoReplies {
     });
     await this.outbox.enqueue(manager, {
       kind: 'auto_reply',
+      from,
       to,
       subject: rendered.subject,
       text: rendered.text,
@@ -195,8 +207,18 @@ export class ConversationService implements LifecycleAutoReplies {
     return true;
   }
 
-  private async suppressionReason(manager: EntityManager, to: string, blocked: boolean): Promise<string | null> {
-    if (to === this.config.mail.supportAddress) return 'our own address';
+  /**
+   * Why an auto-reply to `to` must not go out, or null. The mailbox's own address and
+   * SUPPORT_ADDRESS are never answered (mail between two of our mailboxes is already ignored at
+   * ingest by the loop guard, which knows every mailbox address).
+   */
+  private async suppressionReason(
+    manager: EntityManager,
+    to: string,
+    blocked: boolean,
+    from: MailIdentity,
+  ): Promise<string | null> {
+    if (to === this.config.mail.supportAddress || to === from.address) return 'our own address';
     if (NEVER_AUTO_REPLY.test(to)) return 'automatic or no-reply address';
     if (blocked) return 'customer is blocked';
     const limit = this.config.mail.autoReplyLimitPerHour;

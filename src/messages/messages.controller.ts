@@ -52,7 +52,7 @@ import { toNewAttachments, type UploadedFile } from './uploaded-files';
  */
 @OperatorApi('requests')
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer, or an invalid body' })
-@ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
+@ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
 @Controller('requests')
 export class MessagesController {
   constructor(
@@ -121,9 +121,10 @@ export class MessagesController {
   async list(
     @Param('id', ParseIdPipe) id: number,
     @Query() query: MessagePageQuery,
+    @CurrentOperator() actor: AuthOperator,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageListDto> {
-    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+    if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     const page = await this.messages.listPage(id, query.after, query.limit);
     const items = page.views.map(toMessageResponse);
     const nextAfter = page.more ? items[items.length - 1].seq : null;
@@ -139,8 +140,9 @@ export class MessagesController {
   async one(
     @Param('id', ParseIdPipe) id: number,
     @Param('messageId', ParseIdPipe) messageId: number,
+    @CurrentOperator() actor: AuthOperator,
   ): Promise<MessageResponseDto> {
-    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+    if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     const view = await this.messages.viewInRequest(id, messageId);
     if (!view) throw new NotFoundException(`request ${id} has no message ${messageId}`);
     return toMessageResponse(view);

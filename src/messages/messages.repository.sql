@@ -17,6 +17,10 @@ RETURNING id, seq, created_at;
 INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
 VALUES ($1,$2,$3,$4,$5,$6,$7);
 
+-- name: attachmentGroup
+SELECT r.group_id FROM attachments a JOIN messages m ON m.id = a.message_id
+JOIN requests r ON r.id = m.request_id WHERE a.id = $1;
+
 -- name: requestIdsForMessageIds
 SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1);
 

@@ -27,6 +27,9 @@ export const SQL = {
        RETURNING id, seq, created_at`,
   insertAttachment: `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
          VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+  /** The group of the request an attachment belongs to (a download by an operator in groups). */
+  attachmentGroup: `SELECT r.group_id FROM attachments a JOIN messages m ON m.id = a.message_id
+       JOIN requests r ON r.id = m.request_id WHERE a.id = $1`,
   requestIdsForMessageIds: `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1)`,
   requestIdsForOwnMessageIds: `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1) AND direction = 'out'`,
   latestInbound: `SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' ORDER BY seq DESC LIMIT 1`,
@@ -206,6 +209,8 @@ export interface MessagesStore {
   get(messageId: number): Promise<Message>;
   /** An attachment with its stored bytes, or null. */
   attachmentWithContent(id: number): Promise<Attachment | null>;
+  /** The group of the request of an attachment (null: in no group), or null when there is no such attachment. */
+  attachmentGroup(id: number): Promise<{ groupId: number | null } | null>;
 }
 
 /** The messages table and its attachments: a request's conversation. */
@@ -303,6 +308,11 @@ export class MessagesRepository implements MessagesStore {
 
   get(messageId: number): Promise<Message> {
     return this.dataSource.manager.findOneOrFail(Message, { where: { id: messageId } });
+  }
+
+  async attachmentGroup(id: number): Promise<{ groupId: number | null } | null> {
+    const rows: Array<{ group_id: number | null }> = await this.dataSource.query(SQL.attachmentGroup, [id]);
+    return rows[0] ? { groupId: rows[0].group_id } : null;
   }
 
   attachmentWithContent(id: number): Promise<Attachment | null> {

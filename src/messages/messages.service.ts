@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { type MailDelivery, OutboxService } from '../outbound-mail/outbox.service';
+import { canSeeRequest, type RequestActor, requestScope } from '../requests/request-scope';
 import { Attachment } from './attachment.entity';
 import { Message } from './message.entity';
 import { appendedMessage, MessagesRepository, type MessagesStore, type NewMessage } from './messages.repository';
@@ -108,8 +109,15 @@ export class MessagesService {
     return message ? this.withDetails(message) : null;
   }
 
-  /** An attachment with its stored bytes, or null when there is none with this id. */
-  loadAttachment(id: number): Promise<Attachment | null> {
+  /**
+   * An attachment with its stored bytes, or null when there is none with this id or it belongs to
+   * a request the actor may not see (request-scope.ts: the same 404, so ids leak nothing).
+   */
+  async loadAttachment(id: number, actor: RequestActor): Promise<Attachment | null> {
+    if (requestScope(actor) !== null) {
+      const found = await this.store.attachmentGroup(id);
+      if (!found || !canSeeRequest(actor, found.groupId)) return null;
+    }
     return this.store.attachmentWithContent(id);
   }
 

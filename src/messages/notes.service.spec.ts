@@ -4,7 +4,7 @@ import type { AuthOperator } from '../common/auth.decorators';
 import { MessagesService } from './messages.service';
 import { NotesService } from './notes.service';
 
-const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator' };
+const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator', groupIds: [] };
 
 describe('NotesService rules', () => {
   let desk: MemoryDesk;

@@ -2,6 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthOperator } from '../common/auth.decorators';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import type { RequestRecords } from '../requests/request-lifecycle.service';
+import { canSeeRequest } from '../requests/request-scope';
 import { RequestsService } from '../requests/requests.service';
 import { MessagesRepository, type MessagesStore } from './messages.repository';
 import { MessagesService, MessageView } from './messages.service';
@@ -23,7 +24,10 @@ export class NotesService {
   async add(requestId: number, actor: AuthOperator, text: string): Promise<MessageView> {
     const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.requests.findById(requestId, manager);
-      if (!request) throw new NotFoundException(`request ${requestId} does not exist`);
+      // A request of another group answers as a missing one (request-scope.ts).
+      if (!request || !canSeeRequest(actor, request.groupId)) {
+        throw new NotFoundException(`request ${requestId} does not exist`);
+      }
       const message = await this.messages.append(manager, {
         requestId,
         direction: 'out',

@@ -72,7 +72,13 @@ export class AuthService {
     const operator =
       Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? await this.operators.activeIdentity(id) : null;
     if (!operator || operator.tokenVersion !== claims.tv) throw new UnauthorizedException('token is no longer valid');
-    return { id: operator.id, email: operator.email, name: operator.name, role: operator.role };
+    return {
+      id: operator.id,
+      email: operator.email,
+      name: operator.name,
+      role: operator.role,
+      groupIds: operator.groupIds,
+    };
   }
 
   /** The claims of a validly signed, unexpired token (remembered until it expires); 401 otherwise. */

@@ -32,4 +32,7 @@ export class Operator {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+
+  /** The groups the operator works in (operator_groups; not a column): set by OperatorsService on what it returns. */
+  groupIds?: number[];
 }

@@ -1,7 +1,20 @@
 -- The SQL of src/operators/operators.repository.ts, written by `npm run sql`; do not edit (edit the repository).
 
 -- name: activeIdentity
-SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active;
+SELECT o.id, o.email, o.name, o.role, o.token_version,
+  ARRAY(SELECT og.group_id FROM operator_groups og WHERE og.operator_id = o.id ORDER BY og.group_id) AS group_ids
+FROM operators o WHERE o.id = $1 AND o.active;
+
+-- name: groupsOf
+SELECT operator_id, group_id FROM operator_groups WHERE operator_id = ANY ($1::integer[]) ORDER BY operator_id, group_id;
+
+-- name: deleteGroups
+DELETE FROM operator_groups WHERE operator_id = $1;
+
+-- name: insertGroups
+INSERT INTO operator_groups (operator_id, group_id)
+SELECT $1, g.id FROM groups g WHERE g.id = ANY ($2::integer[])
+RETURNING group_id;
 
 -- name: count
 SELECT count(*)::int AS n FROM operators;

@@ -10,7 +10,16 @@ import { Operator, OperatorRole } from './operator.entity';
  */
 export const SQL = {
   /** The operator lookup of every authenticated call (also run by the queue bench's SQL-alone ceiling). */
-  activeIdentity: `SELECT id, email, name, role, token_version FROM operators WHERE id = $1 AND active`,
+  activeIdentity: `SELECT o.id, o.email, o.name, o.role, o.token_version,
+         ARRAY(SELECT og.group_id FROM operator_groups og WHERE og.operator_id = o.id ORDER BY og.group_id) AS group_ids
+       FROM operators o WHERE o.id = $1 AND o.active`,
+  /** The groups of operators $1 (an array of ids). */
+  groupsOf: `SELECT operator_id, group_id FROM operator_groups WHERE operator_id = ANY ($1::integer[]) ORDER BY operator_id, group_id`,
+  deleteGroups: `DELETE FROM operator_groups WHERE operator_id = $1`,
+  /** Adds the operator $1 to the groups $2 that exist; the rows added (fewer than asked: an unknown group). */
+  insertGroups: `INSERT INTO operator_groups (operator_id, group_id)
+       SELECT $1, g.id FROM groups g WHERE g.id = ANY ($2::integer[])
+       RETURNING group_id`,
   count: `SELECT count(*)::int AS n FROM operators`,
   /** The first admin, only while there is no operator: one of several instances starting at once wins. */
   insertFirstAdmin: `INSERT INTO operators (name, email, role, password_hash)
@@ -20,8 +29,8 @@ export const SQL = {
   lockForUpdate: `SELECT id FROM operators WHERE id = $1 FOR UPDATE`,
 } as const;
 
-/** Who an access token's operator is now. */
-export type Identity = Pick<Operator, 'id' | 'email' | 'name' | 'role' | 'tokenVersion'>;
+/** Who an access token's operator is now, with the groups they work in. */
+export type Identity = Pick<Operator, 'id' | 'email' | 'name' | 'role' | 'tokenVersion'> & { groupIds: number[] };
 
 /** A new operator's row. */
 export interface OperatorRow {
@@ -53,7 +62,17 @@ export interface OperatorsStore {
   update(id: number, patch: Partial<Operator>): Promise<void>;
   /** Locks the operator's row for the caller's transaction (checks of what one operator holds run one at a time). */
   lockForUpdate(id: number, manager?: EntityManager): Promise<void>;
+  /** The group ids of each of these operators (an operator in no group: no entry). */
+  groupsOf(operatorIds: number[]): Promise<Map<number, number[]>>;
+  /**
+   * Replaces the operator's groups with `groupIds`, in one transaction; false (nothing changed)
+   * when one of them is not a group.
+   */
+  setGroups(operatorId: number, groupIds: number[]): Promise<boolean>;
 }
+
+/** Thrown inside setGroups' transaction to undo it: a group id that names no group. */
+class UnknownGroup extends Error {}
 
 /**
  * The operators table. The identity lookup of every call, the first admin's seeding and the row
@@ -83,11 +102,19 @@ export class OperatorsRepository implements OperatorsStore {
    * GET.
    */
   async activeIdentity(id: number): Promise<Identity | null> {
-    const rows: Array<Pick<Operator, 'id' | 'email' | 'name' | 'role'> & { token_version: number }> =
-      await preparedQuery(this.dataSource, SQL.activeIdentity, [id]);
+    const rows: Array<
+      Pick<Operator, 'id' | 'email' | 'name' | 'role'> & { token_version: number; group_ids: number[] }
+    > = await preparedQuery(this.dataSource, SQL.activeIdentity, [id]);
     const row = rows[0];
     return row
-      ? { id: row.id, email: row.email, name: row.name, role: row.role, tokenVersion: row.token_version }
+      ? {
+          id: row.id,
+          email: row.email,
+          name: row.name,
+          role: row.role,
+          tokenVersion: row.token_version,
+          groupIds: row.group_ids,
+        }
       : null;
   }
 
@@ -126,5 +153,31 @@ export class OperatorsRepository implements OperatorsStore {
 
   async lockForUpdate(id: number, manager: EntityManager = this.dataSource.manager): Promise<void> {
     await manager.query(SQL.lockForUpdate, [id]);
+  }
+
+  async groupsOf(operatorIds: number[]): Promise<Map<number, number[]>> {
+    const groups = new Map<number, number[]>();
+    if (!operatorIds.length) return groups;
+    const rows: Array<{ operator_id: number; group_id: number }> = await this.dataSource.query(SQL.groupsOf, [
+      operatorIds,
+    ]);
+    for (const row of rows) groups.set(row.operator_id, [...(groups.get(row.operator_id) ?? []), row.group_id]);
+    return groups;
+  }
+
+  async setGroups(operatorId: number, groupIds: number[]): Promise<boolean> {
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.query(SQL.lockForUpdate, [operatorId]);
+        await manager.query(SQL.deleteGroups, [operatorId]);
+        if (!groupIds.length) return;
+        const rows: unknown[] = await manager.query(SQL.insertGroups, [operatorId, groupIds]);
+        if (rows.length !== groupIds.length) throw new UnknownGroup();
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof UnknownGroup) return false;
+      throw e;
+    }
   }
 }

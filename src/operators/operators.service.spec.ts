@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
@@ -13,6 +13,9 @@ class MemoryOperators implements OperatorsStore {
   rows: Operator[] = [];
   /** The operators whose row was locked, and in which transaction. */
   locks: Array<{ id: number; manager: EntityManager | undefined }> = [];
+  /** The groups table (ids) and operator_groups. */
+  groups = new Set([1, 2, 3]);
+  memberships = new Map<number, number[]>();
   private nextId = 1;
 
   list(): Promise<Operator[]> {
@@ -24,7 +27,16 @@ class MemoryOperators implements OperatorsStore {
   activeIdentity(id: number): Promise<Identity | null> {
     const r = this.rows.find((o) => o.id === id && o.active);
     return Promise.resolve(
-      r ? { id: r.id, email: r.email, name: r.name, role: r.role, tokenVersion: r.tokenVersion } : null,
+      r
+        ? {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            role: r.role,
+            tokenVersion: r.tokenVersion,
+            groupIds: this.memberships.get(r.id) ?? [],
+          }
+        : null,
     );
   }
   insert(operator: OperatorRow): Promise<number | null> {
@@ -58,6 +70,18 @@ class MemoryOperators implements OperatorsStore {
   lockForUpdate(id: number, manager?: EntityManager): Promise<void> {
     this.locks.push({ id, manager });
     return Promise.resolve();
+  }
+
+  groupsOf(operatorIds: number[]): Promise<Map<number, number[]>> {
+    return Promise.resolve(
+      new Map(operatorIds.filter((id) => this.memberships.has(id)).map((id) => [id, this.memberships.get(id)!])),
+    );
+  }
+  setGroups(operatorId: number, groupIds: number[]): Promise<boolean> {
+    if (!groupIds.every((g) => this.groups.has(g))) return Promise.resolve(false);
+    if (groupIds.length) this.memberships.set(operatorId, [...groupIds].sort());
+    else this.memberships.delete(operatorId);
+    return Promise.resolve(true);
   }
 
   private withoutHash(r: Operator): Operator {
@@ -123,6 +147,26 @@ describe('OperatorsService rules', () => {
     await service.update(admin.id, { active: false });
     await expect(service.verifyLogin('ada@example.com', 'correct horse')).resolves.toBeNull();
     await expect(service.activeIdentity(admin.id)).resolves.toBeNull();
+  });
+
+  it("sets an operator's groups (duplicates once), shows them everywhere, and refuses an unknown group", async () => {
+    const op = await service.create({
+      name: 'Op',
+      email: 'op@example.com',
+      password: 'p'.repeat(12),
+      role: 'operator',
+    });
+    expect(op.groupIds).toEqual([]);
+    await expect(service.update(op.id, { groupIds: [2, 1, 2] })).resolves.toMatchObject({ groupIds: [1, 2] });
+    await expect(service.activeIdentity(op.id)).resolves.toMatchObject({ groupIds: [1, 2] });
+    expect((await service.list()).map((o) => o.groupIds)).toEqual([[], [1, 2]]);
+    await expect(service.verifyLogin('op@example.com', 'p'.repeat(12))).resolves.toMatchObject({ groupIds: [1, 2] });
+    await expect(service.update(op.id, { groupIds: [1, 9] })).rejects.toBeInstanceOf(BadRequestException);
+    await expect(service.update(op.id, { groupIds: [1, 9], name: 'Renamed' })).rejects.toBeInstanceOf(
+      BadRequestException,
+    );
+    await expect(service.activeIdentity(op.id)).resolves.toMatchObject({ name: 'Op', groupIds: [1, 2] });
+    await expect(service.update(op.id, { groupIds: [] })).resolves.toMatchObject({ groupIds: [], tokenVersion: 0 });
   });
 
   it("locks an operator's row in the caller's transaction (an assignment's capacity check)", async () => {

@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
@@ -21,6 +21,8 @@ export interface OperatorChanges {
   role?: OperatorRole;
   active?: boolean;
   password?: string;
+  /** The operator's groups, all of them (an empty list: no group, every request seen). */
+  groupIds?: number[];
 }
 
 /**
@@ -34,9 +36,12 @@ export class OperatorsService {
 
   constructor(@Inject(OperatorsRepository) private readonly operators: OperatorsStore) {}
 
-  /** Every operator, active or not, by id. */
-  list(): Promise<Operator[]> {
-    return this.operators.list();
+  /** Every operator, active or not, by id, with their groups. */
+  async list(): Promise<Operator[]> {
+    const operators = await this.operators.list();
+    const groups = await this.operators.groupsOf(operators.map((o) => o.id));
+    for (const o of operators) o.groupIds = groups.get(o.id) ?? [];
+    return operators;
   }
 
   /** How many operators exist (any state). */
@@ -77,8 +82,9 @@ export class OperatorsService {
   }
 
   /**
-   * Changes name, role, active flag or password; 404 for an unknown id, 409 where the change would
-   * leave no active admin.
+   * Changes name, role, active flag, password or groups; 404 for an unknown id, 409 where the
+   * change would leave no active admin, 400 for a group id that names no group (then nothing
+   * changes). A change of groups applies from the operator's next call (the auth guard reads them).
    */
   async update(id: number, changes: OperatorChanges): Promise<Operator> {
     const current = await this.operators.findById(id);
@@ -103,6 +109,12 @@ export class OperatorsService {
       endTokens = true;
     }
     if (endTokens) patch.tokenVersion = current.tokenVersion + 1;
+    if (changes.groupIds !== undefined) {
+      const groupIds = [...new Set(changes.groupIds)];
+      if (!(await this.operators.setGroups(id, groupIds))) {
+        throw new BadRequestException('groupIds names a group that does not exist');
+      }
+    }
     if (Object.keys(patch).length) await this.operators.update(id, patch);
     return this.found(id);
   }
@@ -114,13 +126,15 @@ export class OperatorsService {
     const ok = await argon2.verify(found?.passwordHash ?? (await this.dummyHash), password).catch(() => false);
     if (!found || !ok || !found.active) return null;
     found.passwordHash = ''; // the hash never leaves this service
+    found.groupIds = (await this.operators.groupsOf([found.id])).get(found.id) ?? [];
     return found;
   }
 
-  /** The operator with this id, which exists (it was just written). */
+  /** The operator with this id, which exists (it was just written), with their groups. */
   private async found(id: number): Promise<Operator> {
     const operator = await this.operators.findById(id);
     if (!operator) throw new Error(`operator ${id} vanished`);
+    operator.groupIds = (await this.operators.groupsOf([id])).get(id) ?? [];
     return operator;
   }
 }

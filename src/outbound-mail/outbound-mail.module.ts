@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MailTransport } from './mail-transport';
 import { OutboxController } from './outbox.controller';
 import { OutboxDispatcher } from './outbox.dispatcher';
@@ -11,6 +12,7 @@ import { TemplatesService } from './templates.service';
  * (and render auto-replies with TemplatesService); the dispatcher sends it through MailTransport.
  */
 @Module({
+  imports: [MailboxesModule],
   controllers: [OutboxController],
   providers: [OutboxService, TemplatesService, OutboxRepository, OutboxDispatcher, MailTransport],
   exports: [OutboxService, TemplatesService],

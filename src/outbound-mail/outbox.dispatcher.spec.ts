@@ -4,7 +4,10 @@ import { leasesHanding } from '../../test/fakes/leases';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config';
 import type { MailTransport } from './mail-transport';
-import { OutboxDispatcher } from './outbox.dispatcher';
+import { MailboxUnavailableError } from '../mailboxes/mailbox';
+import { mailboxRecord, MemoryMailboxDirectory } from '../../test/fakes/mailbox-directory';
+import { MailboxLoginRefusedError } from './mail-transport';
+import { MAILBOX_WAIT_MS, OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxMail } from './outbox.entity';
 import type { OutboxStore } from './outbox.repository';
 
@@ -27,16 +30,21 @@ function claimed(over: Partial<OutboxMail> = {}): OutboxMail {
     lastError: null,
     sentAt: null,
     createdAt: new Date(),
+    mailboxId: null,
     ...over,
   });
 }
 
 /** A dispatcher over one claimed mail, a transport that answers `send`, and what it recorded. */
-function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>) {
+function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>, directory?: MemoryMailboxDirectory) {
   const leases = leasesHanding([row]);
   const files = [{ filename: 'a.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') }];
-  const store = { leases, attachmentsOf: jest.fn(() => Promise.resolve(files)) };
-  const transport = { send: jest.fn(send), describe: () => 'test' };
+  const store = {
+    leases,
+    attachmentsOf: jest.fn(() => Promise.resolve(files)),
+    wakeMailboxes: jest.fn(() => Promise.resolve(1)),
+  };
+  const transport = { send: jest.fn(send), describe: () => 'test', loginRefused: jest.fn(() => Promise.resolve()) };
   const dataSource = { query: () => Promise.resolve([{ version: 'PostgreSQL 17' }]) };
   const config = loadConfig({ OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_RETRY_BASE_MS: '1000' });
   const dispatcher = new OutboxDispatcher(
@@ -44,9 +52,12 @@ function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>) {
     config,
     transport as unknown as MailTransport,
     dataSource as unknown as DataSource,
+    directory,
   );
   return { dispatcher, leases, store, transport };
 }
+
+const billing = mailboxRecord({ id: 2, address: 'billing@desk.test', smtpUrl: 'smtp://smtp.billing.test' });
 
 const smtpError = (responseCode: number, response: string) =>
   Object.assign(new Error(response), { code: 'EENVELOPE', responseCode, response });
@@ -92,5 +103,47 @@ describe('OutboxDispatcher', () => {
     await last.dispatcher.dispatchOnce();
     expect(last.leases.retryIn).not.toHaveBeenCalled();
     expect(last.leases.markFailed).toHaveBeenCalledWith('12', `EENVELOPE: ${answer}`, undefined);
+  });
+
+  it('lets the mail of a mailbox waiting for re-authorization wait: put back, its attempt given back, never failed', async () => {
+    const row = claimed({ mailboxId: 2, attempts: 3 });
+    const { dispatcher, leases, transport } = dispatcherFor(row, () =>
+      Promise.reject(new MailboxUnavailableError(2, 'needs_reauthorization')),
+    );
+    await dispatcher.dispatchOnce();
+    expect((transport.send.mock.calls[0] as unknown[])[2]).toBe(2);
+    expect(leases.release).toHaveBeenCalledWith('12', MAILBOX_WAIT_MS, 'waiting: mailbox 2 is needs reauthorization');
+    expect(leases.markFailed).not.toHaveBeenCalled();
+    expect(leases.retryIn).not.toHaveBeenCalled();
+  });
+
+  it("tells the mailbox's credentials of a refused login (535) and tries the mail again later", async () => {
+    const refused = Object.assign(new Error('Invalid login: 535 5.7.8 bad token'), {
+      code: 'EAUTH',
+      responseCode: 535,
+      response: '535 5.7.8 bad token',
+    });
+    const error = new MailboxLoginRefusedError(billing, refused);
+    const { dispatcher, leases, transport } = dispatcherFor(claimed({ mailboxId: 2 }), () => Promise.reject(error));
+    await dispatcher.dispatchOnce();
+    expect(transport.loginRefused).toHaveBeenCalledWith(error);
+    const [id, , reason] = leases.retryIn.mock.calls[0] as unknown as [string, number, string];
+    expect([id, reason]).toEqual(['12', 'EAUTH: 535 5.7.8 bad token']);
+  });
+
+  it('makes the waiting mail of a mailbox due again as soon as it can send (re-authorized), not for other changes', async () => {
+    const waiting = mailboxRecord({ ...billing, state: 'needs_reauthorization', version: 4 });
+    const support = mailboxRecord({ id: 1, address: 'help@desk.test', isDefault: true });
+    const directory = new MemoryMailboxDirectory([support, waiting]);
+    const { dispatcher, store } = dispatcherFor(claimed(), () => Promise.resolve({}), directory);
+    dispatcher.onApplicationBootstrap();
+    await new Promise((r) => setImmediate(r));
+    directory.change({ ...waiting, version: 5, lastError: 'still waiting' });
+    await new Promise((r) => setImmediate(r));
+    expect(store.wakeMailboxes).not.toHaveBeenCalled();
+    directory.change({ ...waiting, state: 'active', version: 6 });
+    await new Promise((r) => setImmediate(r));
+    expect(store.wakeMailboxes).toHaveBeenCalledWith([2], false);
+    await dispatcher.stop();
   });
 });

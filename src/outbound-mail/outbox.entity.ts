@@ -17,6 +17,10 @@ export class OutboxMail implements QueuedDelivery<'sent'> {
   @Column('text')
   kind: string;
 
+  /** The mailbox it is sent for (its From, its SMTP server): null for the default mailbox. */
+  @Column('integer', { name: 'mailbox_id', nullable: true })
+  mailboxId: number | null;
+
   @Column('text', { name: 'to_address' })
   toAddress: string;
 

@@ -1,8 +1,19 @@
 -- The SQL of src/outbound-mail/outbox.repository.ts, written by `npm run sql`; do not edit (edit the repository).
 
 -- name: insert
-INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *;
+INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *;
+
+-- name: senderOf
+SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1;
+
+-- name: defaultSender
+SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE is_default;
+
+-- name: wakeMailboxes
+UPDATE outbox SET next_attempt_at = now()
+WHERE status = 'pending' AND next_attempt_at > now()
+  AND (mailbox_id = ANY ($1::int[]) OR ($2 AND mailbox_id IS NULL));
 
 -- name: countAutoRepliesSince
 SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply';

@@ -3,13 +3,26 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { DeliveryState } from '../database/lease-queue';
 import { LeaseQueueRepository, type LeaseStore } from '../database/lease-queue.repository';
+import type { MailboxState } from '../mailboxes/mailbox';
+import type { MailboxSender } from './mail-identity';
 import type { OutboxAttachment } from './outbox-mail-options';
 import { OutboxMail, type OutboxStatus } from './outbox.entity';
 
 /** The statements of the outbox table (written to outbox.repository.sql by `npm run sql`); its queue's are lease-queue.repository.ts's. */
 export const SQL = {
-  insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+  insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+  /** Who mail of mailbox $1 is from (read in the caller's transaction, so never waiting on another connection). */
+  senderOf: `SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1`,
+  /** Who mail of the default mailbox (mailbox_id NULL) is from. */
+  defaultSender: `SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE is_default`,
+  /**
+   * Mail of mailboxes that changed (mailbox_id = ANY ($1); the default mailbox's too when $2) is due
+   * now: what waited for a re-authorization, or for new settings, goes out at once.
+   */
+  wakeMailboxes: `UPDATE outbox SET next_attempt_at = now()
+    WHERE status = 'pending' AND next_attempt_at > now()
+      AND (mailbox_id = ANY ($1::int[]) OR ($2 AND mailbox_id IS NULL))`,
   countAutoRepliesSince: `SELECT count(*)::int AS n FROM outbox WHERE to_address = $1 AND created_at >= $2 AND kind = 'auto_reply'`,
   deliveryOf: `SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE message_id = ANY ($1) ORDER BY id`,
   page: `SELECT * FROM outbox WHERE status = $1 ORDER BY id DESC OFFSET $2 LIMIT $3`,
@@ -41,6 +54,8 @@ export interface NewOutboxMail {
   headers: Record<string, string>;
   text: string;
   html: string | null;
+  /** The mailbox it is sent for; null: the default mailbox. */
+  mailboxId: number | null;
 }
 
 /** Delivery state of one conversation message, for the `delivery` field of the messages API. */
@@ -67,6 +82,7 @@ export function outboxFromRow(row: Record<string, unknown>): OutboxMail {
   m.id = String(row.id);
   m.messageId = row.message_id === null || row.message_id === undefined ? null : Number(row.message_id);
   m.kind = row.kind as string;
+  m.mailboxId = row.mailbox_id === null || row.mailbox_id === undefined ? null : Number(row.mailbox_id);
   m.toAddress = row.to_address as string;
   m.fromAddress = row.from_address as string;
   m.subject = row.subject as string;
@@ -101,6 +117,10 @@ export interface OutboxStore {
   backlog(): Promise<OutboxBacklog>;
   /** The files of the conversation message `messageRowId`, in their order. */
   attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]>;
+  /** Who mail of a mailbox (null: the default one) is from, in the caller's transaction; null when it has no row. */
+  senderOf(manager: EntityManager, mailboxId: number | null): Promise<MailboxSender | null>;
+  /** Pending mail of these mailboxes (and of the default one when `includeDefault`) is due now; how many rows. */
+  wakeMailboxes(mailboxIds: number[], includeDefault: boolean): Promise<number>;
 }
 
 /** The outbox table. */
@@ -126,8 +146,32 @@ export class OutboxRepository implements OutboxStore {
       JSON.stringify(mail.headers),
       mail.text,
       mail.html,
+      mail.mailboxId,
     ]);
     return outboxFromRow(rows[0]);
+  }
+
+  async senderOf(manager: EntityManager, mailboxId: number | null): Promise<MailboxSender | null> {
+    const rows: Array<{
+      id: number;
+      is_default: boolean;
+      address: string;
+      name: string;
+      signature: string | null;
+      state: MailboxState;
+    }> = mailboxId === null ? await manager.query(SQL.defaultSender) : await manager.query(SQL.senderOf, [mailboxId]);
+    const r = rows[0];
+    return r
+      ? { id: r.id, isDefault: r.is_default, address: r.address, name: r.name, signature: r.signature, state: r.state }
+      : null;
+  }
+
+  async wakeMailboxes(mailboxIds: number[], includeDefault: boolean): Promise<number> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(SQL.wakeMailboxes, [
+      mailboxIds,
+      includeDefault,
+    ]);
+    return affected ?? 0;
   }
 
   async countAutoRepliesSince(manager: EntityManager, address: string, since: Date): Promise<number> {

@@ -3,6 +3,7 @@ import { ConflictException, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { loadConfig } from '../config/config';
 import type { LeaseStore } from '../database/lease-queue.repository';
+import type { MailboxSender } from './mail-identity';
 import type { OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxMail, type OutboxStatus } from './outbox.entity';
 import type { MailDelivery, NewOutboxMail, OutboxBacklog, OutboxStore } from './outbox.repository';
@@ -28,6 +29,7 @@ class MemoryOutbox implements OutboxStore {
       headers: mail.headers,
       text: mail.text,
       html: mail.html,
+      mailboxId: mail.mailboxId,
       status: 'pending',
       attempts: 0,
       nextAttemptAt: new Date(),
@@ -82,6 +84,18 @@ class MemoryOutbox implements OutboxStore {
   attachmentsOf(): Promise<never[]> {
     return Promise.resolve([]);
   }
+
+  /** The mailboxes' rows the identity is read from. */
+  senders: MailboxSender[] = [];
+
+  senderOf(_manager: EntityManager, mailboxId: number | null): Promise<MailboxSender | null> {
+    const found = this.senders.find((m) => (mailboxId === null ? m.isDefault : m.id === mailboxId));
+    return Promise.resolve(found ?? null);
+  }
+
+  wakeMailboxes(): Promise<number> {
+    return Promise.resolve(0);
+  }
 }
 
 const config = loadConfig({
@@ -135,6 +149,44 @@ describe('OutboxService rules', () => {
       'X-Loop': 'help@desk.test',
     });
     expect(dispatcher.kick).toHaveBeenCalledWith(manager);
+  });
+
+  it("sends a mailbox's mail From its name and address, with its signature and X-Loop, and keeps its mailbox", async () => {
+    store.senders = [
+      { id: 1, isDefault: true, address: 'help@desk.test', name: 'Help', signature: null, state: 'active' },
+      {
+        id: 2,
+        isDefault: false,
+        address: 'billing@desk.test',
+        name: 'Acme Billing',
+        signature: 'Billing team',
+        state: 'active',
+      },
+      { id: 3, isDefault: false, address: 'old@desk.test', name: 'Old', signature: null, state: 'disabled' },
+    ];
+    const billing = await service.identityFor(manager, 2);
+    const queued = await service.enqueue(manager, mail({ from: billing, html: '<p>We got it.</p>' }));
+    expect(queued).toMatchObject({
+      fromAddress: 'billing@desk.test',
+      mailboxId: 2,
+      text: 'We got it.\n\n-- \nBilling team\n',
+      html: '<p>We got it.</p><div class="signature">--<br>Billing team</div>',
+    });
+    expect(queued.headers).toMatchObject({ From: '"Acme Billing" <billing@desk.test>', 'X-Loop': 'billing@desk.test' });
+    await expect(service.identityFor(manager, null)).resolves.toMatchObject({ mailboxId: null, name: 'Help' });
+    // A mailbox that is disabled or gone: the default mailbox; no row at all: the environment's identity.
+    await expect(service.identityFor(manager, 3)).resolves.toMatchObject({
+      mailboxId: null,
+      address: 'help@desk.test',
+    });
+    await expect(service.identityFor(manager, 9)).resolves.toMatchObject({ address: 'help@desk.test' });
+    store.senders = [];
+    await expect(service.identityFor(manager, 9)).resolves.toEqual({
+      mailboxId: null,
+      address: 'help@desk.test',
+      name: 'Desk "Help"',
+      signature: null,
+    });
   });
 
   it('adds no automation headers to an operator reply', async () => {

@@ -5,6 +5,7 @@ import { isAddress, normalizeAddress } from '../common/addresses';
 import type { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { environmentIdentity, identityOf, type MailIdentity, withSignature } from './mail-identity';
 import { formatAddress } from './outbox-mail-options';
 import { OutboxDispatcher } from './outbox.dispatcher';
 import type { OutboxMail, OutboxStatus } from './outbox.entity';
@@ -31,19 +32,23 @@ export class OutboxService {
   ) {}
 
   /**
-   * Inserts the mail into the outbox with `manager` (the caller's transaction). Stores From, To,
-   * Message-ID, In-Reply-To, a trimmed References chain and, for auto-replies, the RFC 3834
-   * headers plus X-Loop. The dispatcher is woken when the transaction commits.
+   * Inserts the mail into the outbox with `manager` (the caller's transaction). Stores From (the
+   * mail's identity, `mail.from`: its mailbox's name and address, also the envelope's MAIL FROM;
+   * SUPPORT_NAME and SUPPORT_ADDRESS without one), To, Message-ID, In-Reply-To, a trimmed
+   * References chain, for auto-replies the RFC 3834 headers plus X-Loop (the From address), the
+   * mailbox's signature at the end of the text and HTML, and the mailbox (null: the default).
+   * The dispatcher is woken when the transaction commits.
    */
   async enqueue(manager: EntityManager, mail: OutgoingMail): Promise<OutboxMail> {
     const to = normalizeAddress(mail.to);
     if (!isAddress(to)) throw new Error(`outbox: "${mail.to}" is not an email address`);
     const messageId = cleanMessageId(mail.messageId);
     if (!messageId.includes('@')) throw new Error(`outbox: "${mail.messageId}" is not a Message-ID`);
-    const from = this.config.mail.supportAddress;
+    const identity = mail.from ?? environmentIdentity(this.config);
+    const from = identity.address;
     const headers: Record<string, string> = {
       'Message-ID': `<${messageId}>`,
-      From: formatAddress(this.config.mail.supportName, from),
+      From: formatAddress(identity.name, from),
       To: formatAddress(mail.toName, to),
     };
     const inReplyTo = bracketMessageId(mail.inReplyTo);
@@ -55,6 +60,7 @@ export class OutboxService {
       headers['X-Auto-Response-Suppress'] = 'All';
       headers['X-Loop'] = from;
     }
+    const body = withSignature(mail.text, mail.html ?? null, identity.signature);
     const queued = await this.outbox.insert(manager, {
       messageRowId: mail.messageRowId ?? null,
       kind: mail.kind,
@@ -62,11 +68,24 @@ export class OutboxService {
       fromAddress: from,
       subject: mail.subject.replace(/[\r\n]+\s*/g, ' ').trim(),
       headers,
-      text: mail.text,
-      html: mail.html ?? null,
+      text: body.text,
+      html: body.html,
+      mailboxId: identity.mailboxId,
     });
     this.dispatcher.kick(manager);
     return queued;
+  }
+
+  /**
+   * Who mail for a request of mailbox `mailboxId` (null: the default mailbox) is from: its address,
+   * name and signature, read in the caller's transaction. A disabled mailbox, or one that has no
+   * row, is answered for by the default mailbox (as mail to a disabled mailbox goes to the default
+   * one); no default row yet (before the directory wrote it): SUPPORT_ADDRESS and SUPPORT_NAME.
+   */
+  async identityFor(manager: EntityManager, mailboxId: number | null): Promise<MailIdentity> {
+    const sender = await this.outbox.senderOf(manager, mailboxId);
+    if (sender && (sender.isDefault || sender.state !== 'disabled')) return identityOf(sender);
+    return mailboxId === null ? environmentIdentity(this.config) : this.identityFor(manager, null);
   }
 
   /** A new Message-ID of ours, `<random>@MESSAGE_ID_DOMAIN`, without angle brackets. */

@@ -1,5 +1,9 @@
+import type { MailIdentity } from './mail-identity';
+
 /** What a module hands to `OutboxService.enqueue` inside its transaction. */
 export interface OutgoingMail {
+  /** Who it is from: the request's mailbox (OutboxService.identityFor); absent: SUPPORT_ADDRESS, as before mailboxes. */
+  from?: MailIdentity;
   /** 'auto_reply' | 'operator' | ...: kept on the outbox row. */
   kind: string;
   /** The recipient's bare address (stored lower-cased). */

@@ -9,6 +9,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -33,7 +34,8 @@ export class ReportsController {
   @Get('summary')
   @ApiOperation({
     summary:
-      'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV)',
+      'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV); ' +
+      "of one group with groupId; an operator in groups: only their groups' requests",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
@@ -50,6 +52,7 @@ export class ReportsController {
   })
   async summary(
     @Query() query: ReportQueryDto,
+    @CurrentOperator() actor: AuthOperator,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<ReportSummaryDto | string> {
@@ -61,7 +64,7 @@ export class ReportsController {
       if (e instanceof ReportPeriodError) throw new BadRequestException(e.message);
       throw e;
     }
-    const summary = await this.reports.summary(range.from, range.to, timeZone);
+    const summary = await this.reports.summary(range.from, range.to, timeZone, actor, query.groupId);
     if (wantsCsv(accept)) {
       res.header('Content-Type', 'text/csv; charset=utf-8');
       res.header(

@@ -14,6 +14,20 @@ SELECT grouping(operator_id) AS g, operator_id,
  FROM requests WHERE created_at >= $1 AND created_at < $2
 GROUP BY GROUPING SETS ((), (operator_id));
 
+-- name: createdCohortInGroups
+SELECT grouping(operator_id) AS g, operator_id,
+      count(*)::int AS created,
+      count(*) FILTER (WHERE status = 'new')::int AS s_new,
+      count(*) FILTER (WHERE status = 'in_progress')::int AS s_in_progress,
+      count(*) FILTER (WHERE status = 'closed')::int AS s_closed,
+      count(first_response_at)::int AS fr_count,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)) AS fr_median,
+      avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
+      count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
+                          OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
+ FROM requests WHERE created_at >= $1 AND created_at < $2 AND group_id = ANY ($3::integer[])
+GROUP BY GROUPING SETS ((), (operator_id));
+
 -- name: closedCohort
 SELECT grouping(operator_id) AS g, operator_id,
       count(*)::int AS closed,
@@ -22,6 +36,16 @@ SELECT grouping(operator_id) AS g, operator_id,
       count(satisfaction_rating)::int AS rated,
       avg(satisfaction_rating)::float8 AS rating_average
  FROM requests WHERE closed_at >= $1 AND closed_at < $2
+GROUP BY GROUPING SETS ((), (operator_id));
+
+-- name: closedCohortInGroups
+SELECT grouping(operator_id) AS g, operator_id,
+      count(*)::int AS closed,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) AS res_median,
+      avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
+      count(satisfaction_rating)::int AS rated,
+      avg(satisfaction_rating)::float8 AS rating_average
+ FROM requests WHERE closed_at >= $1 AND closed_at < $2 AND group_id = ANY ($3::integer[])
 GROUP BY GROUPING SETS ((), (operator_id));
 
 -- name: operatorNames

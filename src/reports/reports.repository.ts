@@ -2,15 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
-/**
- * The statements of the reports (written to reports.repository.sql by `npm run sql`): read-only, over
- * the requests and operators tables. One pass per cohort; GROUPING SETS give the totals
- * (grouping(operator_id) = 1) and the per-operator rows in the same scan, an index-only scan of the
- * covering index (requests_created, requests_closed_at). Medians are percentile_cont(0.5).
- */
-export const SQL = {
-  /** The requests created in [$1, $2): counts, first responses, targets missed. */
-  createdCohort: `SELECT grouping(operator_id) AS g, operator_id,
+/** The requests of the groups $3 only (a report by group, or for an operator in groups). */
+const IN_GROUPS = ' AND group_id = ANY ($3::integer[])';
+
+/** Totals and one row per assignee, in one scan. */
+const PER_OPERATOR = `
+          GROUP BY GROUPING SETS ((), (operator_id))`;
+
+/** The requests created in [$1, $2): counts, first responses, targets missed (then a condition may follow). */
+const CREATED = `SELECT grouping(operator_id) AS g, operator_id,
                 count(*)::int AS created,
                 count(*) FILTER (WHERE status = 'new')::int AS s_new,
                 count(*) FILTER (WHERE status = 'in_progress')::int AS s_in_progress,
@@ -20,17 +20,32 @@ export const SQL = {
                 avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
                 count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
                                     OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
-           FROM requests WHERE created_at >= $1 AND created_at < $2
-          GROUP BY GROUPING SETS ((), (operator_id))`,
-  /** The requests closed in [$1, $2), whenever created: resolution times and ratings. */
-  closedCohort: `SELECT grouping(operator_id) AS g, operator_id,
+           FROM requests WHERE created_at >= $1 AND created_at < $2`;
+
+/** The requests closed in [$1, $2), whenever created: resolution times and ratings (then a condition may follow). */
+const CLOSED = `SELECT grouping(operator_id) AS g, operator_id,
                 count(*)::int AS closed,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) AS res_median,
                 avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
                 count(satisfaction_rating)::int AS rated,
                 avg(satisfaction_rating)::float8 AS rating_average
-           FROM requests WHERE closed_at >= $1 AND closed_at < $2
-          GROUP BY GROUPING SETS ((), (operator_id))`,
+           FROM requests WHERE closed_at >= $1 AND closed_at < $2`;
+
+/**
+ * The statements of the reports (written to reports.repository.sql by `npm run sql`): read-only, over
+ * the requests and operators tables. One pass per cohort; GROUPING SETS give the totals
+ * (grouping(operator_id) = 1) and the per-operator rows in the same scan, an index-only scan of the
+ * covering index (requests_created, requests_closed_at). Medians are percentile_cont(0.5). The
+ * `InGroups` twins count only the requests of the groups $3: a report by group, or an operator
+ * in groups (admins' and ungrouped operators' whole-desk reports run the statements unchanged).
+ */
+export const SQL = {
+  /** The requests created in [$1, $2): counts, first responses, targets missed. */
+  createdCohort: `${CREATED}${PER_OPERATOR}`,
+  createdCohortInGroups: `${CREATED}${IN_GROUPS}${PER_OPERATOR}`,
+  /** The requests closed in [$1, $2), whenever created: resolution times and ratings. */
+  closedCohort: `${CLOSED}${PER_OPERATOR}`,
+  closedCohortInGroups: `${CLOSED}${IN_GROUPS}${PER_OPERATOR}`,
   operatorNames: `SELECT id, name FROM operators WHERE id = ANY($1::int[]) ORDER BY id`,
 } as const;
 
@@ -91,10 +106,13 @@ function closedFromRow(r: Record<string, unknown>): ClosedCohortRow {
 
 /** What the report rules need of storage (ReportsService; an in-memory fake in unit tests). */
 export interface ReportsStore {
-  /** The requests created in [from, to): the totals row (always there) and one row per assignee. */
-  createdCohort(from: Date, to: Date): Promise<CreatedCohortRow[]>;
-  /** The requests closed in [from, to): the totals row (always there) and one row per assignee. */
-  closedCohort(from: Date, to: Date): Promise<ClosedCohortRow[]>;
+  /**
+   * The requests created in [from, to) (of the groups `groups` only, when given): the totals row
+   * (always there) and one row per assignee.
+   */
+  createdCohort(from: Date, to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]>;
+  /** The requests closed in [from, to) (of the groups `groups` only, when given): the totals row and one row per assignee. */
+  closedCohort(from: Date, to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]>;
   /** Id and name of the operators with these ids, by id. */
   operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>>;
 }
@@ -104,13 +122,17 @@ export interface ReportsStore {
 export class ReportsRepository implements ReportsStore {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async createdCohort(from: Date, to: Date): Promise<CreatedCohortRow[]> {
-    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to]);
+  async createdCohort(from: Date, to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]> {
+    const rows = groups
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [from, to, [...groups]])
+      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to]);
     return rows.map(createdFromRow);
   }
 
-  async closedCohort(from: Date, to: Date): Promise<ClosedCohortRow[]> {
-    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to]);
+  async closedCohort(from: Date, to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]> {
+    const rows = groups
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [from, to, [...groups]])
+      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to]);
     return rows.map(closedFromRow);
   }
 

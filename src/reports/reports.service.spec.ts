@@ -1,5 +1,5 @@
 import type { ClosedCohortRow, CreatedCohortRow, ReportsStore } from './reports.repository';
-import { ReportsService } from './reports.service';
+import { reportGroups, ReportsService } from './reports.service';
 
 const createdTotal: CreatedCohortRow = {
   total: true,
@@ -27,10 +27,14 @@ class MemoryReports implements ReportsStore {
   closed: ClosedCohortRow[] = [closedTotal];
   operators = new Map<number, string>();
   namesAsked: number[][] = [];
-  createdCohort(): Promise<CreatedCohortRow[]> {
+  /** The groups each cohort was asked for (undefined: every request). */
+  groupsAsked: Array<readonly number[] | undefined> = [];
+  createdCohort(_from: Date, _to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]> {
+    this.groupsAsked.push(groups);
     return Promise.resolve(this.created);
   }
-  closedCohort(): Promise<ClosedCohortRow[]> {
+  closedCohort(_from: Date, _to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]> {
+    this.groupsAsked.push(groups);
     return Promise.resolve(this.closed);
   }
   operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>> {
@@ -39,6 +43,9 @@ class MemoryReports implements ReportsStore {
     return Promise.resolve(known.map((i) => ({ id: i, name: this.operators.get(i)! })));
   }
 }
+
+/** Sees every request. */
+const ADMIN = { role: 'admin' as const, groupIds: [] };
 
 const from = new Date('2026-11-01T00:00:00Z');
 const to = new Date('2026-12-01T00:00:00Z');
@@ -52,7 +59,7 @@ describe('ReportsService rules', () => {
   });
 
   it('reports an empty period: no share of nothing, no durations, no operators to look up', async () => {
-    const summary = await service.summary(from, to, 'Europe/Berlin');
+    const summary = await service.summary(from, to, 'Europe/Berlin', ADMIN);
     expect(summary.period).toEqual({ from: from.toISOString(), to: to.toISOString(), timeZone: 'Europe/Berlin' });
     expect(summary.overdue.share).toBe(0);
     expect([
@@ -86,7 +93,7 @@ describe('ReportsService rules', () => {
         ratingAverage: 13 / 3,
       },
     ];
-    const summary = await service.summary(from, to, 'UTC');
+    const summary = await service.summary(from, to, 'UTC', ADMIN);
     expect(summary.firstResponse).toEqual({ count: 2, medianSeconds: 90.123, averageSeconds: 100.001 });
     expect(summary.resolution).toEqual({ count: 3, medianSeconds: 7200.444, averageSeconds: 7260.5 });
     expect(summary.overdue).toEqual({ count: 1, share: 0.3333 });
@@ -105,11 +112,31 @@ describe('ReportsService rules', () => {
       { ...closedTotal, closed: 4 },
       { ...closedTotal, total: false, operatorId: 2, closed: 4, resolutionMedian: 60.00049 },
     ];
-    const summary = await service.summary(from, to, 'UTC');
+    const summary = await service.summary(from, to, 'UTC', ADMIN);
     expect(store.namesAsked).toEqual([[5, 9, 2]]);
     expect(summary.operators).toEqual([
       { operatorId: 2, name: 'Ada', assigned: 0, closed: 4, medianResolutionSeconds: 60 },
       { operatorId: 5, name: 'Grace', assigned: 3, closed: 0, medianResolutionSeconds: null },
     ]);
+  });
+
+  describe('by group, and the scope of an operator in groups', () => {
+    const billing = { role: 'operator' as const, groupIds: [2, 3] };
+    it('counts every request for admins and operators in no group, one group when asked', () => {
+      expect(reportGroups(ADMIN)).toBeUndefined();
+      expect(reportGroups({ role: 'operator', groupIds: [] })).toBeUndefined();
+      expect(reportGroups(ADMIN, 5)).toEqual([5]);
+    });
+
+    it("counts an operator in groups only their groups' requests, and nothing of another group", () => {
+      expect(reportGroups(billing)).toEqual([2, 3]);
+      expect(reportGroups(billing, 3)).toEqual([3]);
+      expect(reportGroups(billing, 1)).toEqual([]);
+    });
+
+    it('reads both cohorts for those groups', async () => {
+      await service.summary(from, to, 'UTC', billing, 2);
+      expect(store.groupsAsked).toEqual([[2], [2]]);
+    });
   });
 });

@@ -1,10 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { type RequestActor, requestScope } from '../requests/request-scope';
 import type { ReportSummaryDto } from './dto/report-summary.dto';
 import { ReportsRepository, type ReportsStore } from './reports.repository';
 
 /** `v` rounded to `digits` decimals; null stays null. */
 const rounded = (v: number | null, digits: number): number | null =>
   v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * The groups a report counts: `groupId` when given (none of it outside the actor's scope), else
+ * the actor's scope (request-scope.ts); undefined: every request.
+ */
+export function reportGroups(actor: RequestActor, groupId?: number): readonly number[] | undefined {
+  const scope = requestScope(actor);
+  if (groupId === undefined) return scope ?? undefined;
+  return scope === null || scope.includes(groupId) ? [groupId] : [];
+}
 
 /**
  * The summary report over two cohorts (ReportsRepository): requests created in [from, to) and
@@ -15,11 +26,23 @@ const rounded = (v: number | null, digits: number): number | null =>
 export class ReportsService {
   constructor(@Inject(ReportsRepository) private readonly reports: ReportsStore) {}
 
-  /** Counts, durations, SLA misses, satisfaction and the per-operator breakdown of [from, to). */
-  async summary(from: Date, to: Date, timeZone: string): Promise<ReportSummaryDto> {
+  /**
+   * Counts, durations, SLA misses, satisfaction and the per-operator breakdown of [from, to): of
+   * the requests the actor sees (an operator in groups: their groups'), of group `groupId` only
+   * when given (a group outside an operator's groups: an empty report, as for a group with no
+   * requests).
+   */
+  async summary(
+    from: Date,
+    to: Date,
+    timeZone: string,
+    actor: RequestActor,
+    groupId?: number,
+  ): Promise<ReportSummaryDto> {
+    const groups = reportGroups(actor, groupId);
     const [createdRows, closedRows] = await Promise.all([
-      this.reports.createdCohort(from, to),
-      this.reports.closedCohort(from, to),
+      this.reports.createdCohort(from, to, groups),
+      this.reports.closedCohort(from, to, groups),
     ]);
     const created = createdRows.find((r) => r.total)!;
     const closed = closedRows.find((r) => r.total)!;

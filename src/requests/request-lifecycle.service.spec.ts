@@ -5,9 +5,9 @@ import type { AuthOperator } from '../common/auth.decorators';
 import { loadConfig } from '../config/config';
 import { type LifecycleAutoReplies, RequestLifecycleService } from './request-lifecycle.service';
 
-const ADMIN: AuthOperator = { id: 1, email: 'ada@desk.example', name: 'Ada', role: 'admin' };
-const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator' };
-const LINUS: AuthOperator = { id: 3, email: 'linus@desk.example', name: 'Linus', role: 'operator' };
+const ADMIN: AuthOperator = { id: 1, email: 'ada@desk.example', name: 'Ada', role: 'admin', groupIds: [] };
+const GRACE: AuthOperator = { id: 2, email: 'grace@desk.example', name: 'Grace', role: 'operator', groupIds: [] };
+const LINUS: AuthOperator = { id: 3, email: 'linus@desk.example', name: 'Linus', role: 'operator', groupIds: [] };
 
 /** The automatic answers the lifecycle asked for (ConversationService writes them in the app). */
 class RecordedAutoReplies implements LifecycleAutoReplies {
@@ -239,5 +239,46 @@ describe('RequestLifecycleService rules', () => {
     await expect(bare.assign(10, GRACE)).rejects.toThrow(/no auto-reply sender/);
     expect(desk.requests.get(10)).toMatchObject({ status: 'new', operatorId: null });
     expect(desk.events).toEqual([]);
+  });
+
+  describe('the scope of groups', () => {
+    /** Grace works in group 2 (billing); Linus in group 1. */
+    const billingGrace: AuthOperator = { ...GRACE, groupIds: [2] };
+    beforeEach(() => {
+      desk.addOperator(GRACE.id, GRACE.name, 'operator', true, [2]);
+      desk.addOperator(LINUS.id, LINUS.name, 'operator', true, [1]);
+    });
+
+    it("answers 404 to an operator in groups for another group's request, or one in no group, and changes nothing", async () => {
+      desk.addRequest({ id: 10, groupId: 1 });
+      desk.addRequest({ id: 11, groupId: null });
+      for (const id of [10, 11]) {
+        await expect(lifecycle().assign(id, billingGrace)).rejects.toThrow(
+          new NotFoundException(`request ${id} does not exist`),
+        );
+      }
+      desk.requests.get(10)!.status = 'in_progress';
+      await expect(lifecycle().close(10, billingGrace)).rejects.toBeInstanceOf(NotFoundException);
+      expect(desk.events).toEqual([]);
+      expect(mail.sent).toEqual([]);
+    });
+
+    it("lets an operator in groups take and close their group's request", async () => {
+      desk.addRequest({ id: 12, groupId: 2 });
+      await expect(lifecycle().assign(12, billingGrace)).resolves.toMatchObject({ status: 'in_progress' });
+      await expect(lifecycle().close(12, billingGrace)).resolves.toMatchObject({ status: 'closed' });
+    });
+
+    it('refuses (400) an admin handing a request to an operator who cannot see it; an operator in no group can', async () => {
+      desk.addRequest({ id: 13, groupId: 2 });
+      await expect(lifecycle().assign(13, ADMIN, LINUS.id)).rejects.toThrow(
+        new BadRequestException('operator 3 works in other groups: they cannot see request 13 (group 2)'),
+      );
+      await expect(lifecycle().assign(13, ADMIN, GRACE.id)).resolves.toMatchObject({ operatorId: GRACE.id });
+      desk.addOperator(4, 'Ungrouped');
+      await expect(lifecycle().assign(13, ADMIN, 4)).resolves.toMatchObject({ operatorId: 4 });
+      await expect(lifecycle().assign(13, ADMIN, LINUS.id)).rejects.toBeInstanceOf(BadRequestException);
+      expect(desk.requests.get(13)!.operatorId).toBe(4);
+    });
   });
 });

@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { OperatorsService } from '../operators/operators.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { ServiceRequest } from './request.entity';
+import { canSeeRequest, type RequestActor } from './request-scope';
 import { RequestsRepository, type RequestsStore } from './requests.repository';
 import { RequestsService } from './requests.service';
 
@@ -71,7 +72,9 @@ export class RequestLifecycleService {
   /**
    * `new` -> `in_progress`, assigned to the actor (or, for admins, to `operatorId`); mails the customer.
    * An admin naming `operatorId` for a request in progress reassigns it instead (see reassign).
-   * 409 when the assignee already holds OPERATOR_MAX_OPEN requests in progress.
+   * 409 when the assignee already holds OPERATOR_MAX_OPEN requests in progress; 400 when the
+   * assignee could not see the request (an operator in other groups); 404 for a request the actor
+   * cannot see, as for a missing one.
    */
   async assign(requestId: number, actor: AuthOperator, operatorId?: number): Promise<ServiceRequest> {
     const assignee = operatorId ?? actor.id;
@@ -81,7 +84,13 @@ export class RequestLifecycleService {
     const operator = assignee === actor.id ? actor : await this.operators.activeIdentity(assignee);
     if (!operator) throw new BadRequestException(`operatorId ${assignee} is not an active operator`);
     await this.store.transaction(async (manager) => {
-      const request = await this.mustFind(manager, requestId);
+      const request = await this.mustFind(manager, requestId, actor);
+      if (assignee !== actor.id && !canSeeRequest(operator, request.groupId)) {
+        throw new BadRequestException(
+          `operator ${assignee} works in other groups: they cannot see request ${requestId}` +
+            (request.groupId === null ? ' (in no group)' : ` (group ${request.groupId})`),
+        );
+      }
       const current = await this.store.lockForUpdate(requestId, manager);
       if (actor.role === 'admin' && operatorId !== undefined && current?.status === 'in_progress') {
         await this.reassignLocked(manager, request, current.operatorId, { id: assignee, name: operator.name }, actor);
@@ -112,6 +121,7 @@ export class RequestLifecycleService {
   /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
   async unassign(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
     await this.store.transaction(async (manager) => {
+      await this.mustFind(manager, requestId, actor);
       const current = await this.store.lockForUpdate(requestId, manager);
       if (!current) throw new NotFoundException(`request ${requestId} does not exist`);
       if (current.status !== 'in_progress' || !(await this.store.setAssignee(requestId, null, manager))) {
@@ -132,7 +142,7 @@ export class RequestLifecycleService {
   /** `in_progress` -> `closed`; mails the customer. */
   async close(requestId: number, actor: AuthOperator): Promise<ServiceRequest> {
     await this.store.transaction(async (manager) => {
-      const request = await this.mustFind(manager, requestId);
+      const request = await this.mustFind(manager, requestId, actor);
       if (!(await this.store.transition(requestId, 'in_progress', 'closed', null, manager))) {
         throw new ConflictException(
           `request ${requestId} is ${request.status}: only a request in progress can be closed`,
@@ -201,9 +211,12 @@ export class RequestLifecycleService {
     }
   }
 
-  private async mustFind(manager: EntityManager, requestId: number): Promise<ServiceRequest> {
+  /** The request, if the actor may see it; else 404, as for a missing one (request-scope.ts). */
+  private async mustFind(manager: EntityManager, requestId: number, actor: RequestActor): Promise<ServiceRequest> {
     const request = await this.requests.findById(requestId, manager);
-    if (!request) throw new NotFoundException(`request ${requestId} does not exist`);
+    if (!request || !canSeeRequest(actor, request.groupId)) {
+      throw new NotFoundException(`request ${requestId} does not exist`);
+    }
     return request;
   }
 

@@ -6,12 +6,15 @@ SELECT total.n AS total, r.id, r.status, r.subject, r.customer_id, r.operator_id
   r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
   r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
   r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+  r.mailbox_id, r.group_id,
   c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-  o.name AS o_name, o.email AS o_email, o.role AS o_role
+  o.name AS o_name, o.email AS o_email, o.role AS o_role,
+  mb.id AS mb_id, mb.address AS mb_address
 FROM total
 LEFT JOIN (ids JOIN requests r ON r.id = ids.id
   JOIN customers c ON c.id = r.customer_id
-  LEFT JOIN operators o ON o.id = r.operator_id) ON true
+  LEFT JOIN operators o ON o.id = r.operator_id
+  LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default))) ON true
 ORDER BY {order};
 
 -- name: rankedCtes
@@ -53,6 +56,15 @@ r.status IN ({statuses});
 
 -- name: operator
 r.operator_id = {operatorId};
+
+-- name: mailbox
+(r.mailbox_id = {mailboxId} OR (r.mailbox_id IS NULL AND {mailboxId} = (SELECT d.id FROM mailboxes d WHERE d.is_default)));
+
+-- name: group
+r.group_id = {groupId};
+
+-- name: groupScope
+r.group_id = ANY ({groupIds}::integer[]);
 
 -- name: customer
 r.customer_id = (SELECT cu.id FROM customers cu WHERE cu.email = {email});

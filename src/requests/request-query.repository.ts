@@ -25,7 +25,8 @@ export const SQL = {
       FROM total
       LEFT JOIN (ids JOIN requests r ON r.id = ids.id
         JOIN customers c ON c.id = r.customer_id
-        LEFT JOIN operators o ON o.id = r.operator_id) ON true
+        LEFT JOIN operators o ON o.id = r.operator_id
+        ${REQUESTS_SQL.mailboxJoin}) ON true
       ORDER BY {order}`,
   /** A search ranked by relevance: every match read once, counted exactly, and ranked. */
   rankedCtes: `m AS MATERIALIZED (SELECT r.id, r.subject FROM requests r {where}),
@@ -48,6 +49,14 @@ export const SQL = {
   status: `r.status = {status}`,
   statuses: `r.status IN ({statuses})`,
   operator: `r.operator_id = {operatorId}`,
+  /** A mailbox: its requests, and for the default mailbox those stored with mailbox_id NULL. */
+  mailbox: `(r.mailbox_id = {mailboxId} OR (r.mailbox_id IS NULL AND {mailboxId} = (SELECT d.id FROM mailboxes d WHERE d.is_default)))`,
+  group: `r.group_id = {groupId}`,
+  /**
+   * The scope of an operator in groups: only their groups' requests (requests_group_idx). Admins'
+   * and ungrouped operators' lists have no such condition.
+   */
+  groupScope: `r.group_id = ANY ({groupIds}::integer[])`,
   customer: `r.customer_id = (SELECT cu.id FROM customers cu WHERE cu.email = {email})`,
   createdFrom: `r.created_at >= {from}`,
   createdUpTo: `r.created_at <= {to}`,
@@ -92,6 +101,11 @@ export interface RequestListCriteria {
   /** Distinct statuses; none: any status. */
   statuses: RequestStatus[];
   operatorId?: number;
+  /** A mailbox's requests (the default mailbox's include those stored without one). */
+  mailboxId?: number;
+  groupId?: number;
+  /** Only the requests of these groups (an operator in groups); undefined: every request (RequestScope). */
+  groupScope?: readonly number[];
   /** The customer's address, lower-case. */
   customerEmail?: string;
   createdFrom?: Date;
@@ -205,7 +219,11 @@ export class RequestQueryRepository implements RequestListStore {
   /** The conditions of the filters but status, over `requests r`, every value bound. */
   private conditions(criteria: RequestListCriteria, bind: (value: unknown) => string): string[] {
     const and: string[] = [];
+    if (criteria.groupScope !== undefined)
+      and.push(fillSql(SQL.groupScope, { groupIds: bind([...criteria.groupScope]) }));
     if (criteria.operatorId !== undefined) and.push(fillSql(SQL.operator, { operatorId: bind(criteria.operatorId) }));
+    if (criteria.mailboxId !== undefined) and.push(fillSql(SQL.mailbox, { mailboxId: bind(criteria.mailboxId) }));
+    if (criteria.groupId !== undefined) and.push(fillSql(SQL.group, { groupId: bind(criteria.groupId) }));
     if (criteria.customerEmail !== undefined) and.push(fillSql(SQL.customer, { email: bind(criteria.customerEmail) }));
     if (criteria.createdFrom !== undefined) and.push(fillSql(SQL.createdFrom, { from: bind(criteria.createdFrom) }));
     if (criteria.createdTo !== undefined) {

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ListRequestsQuery, REQUEST_SORT_KEYS, type RequestSortKey } from './dto/list-requests.query';
 import type { RequestView } from './dto/request.dto';
 import { type RequestListCriteria, type RequestListStore, RequestQueryRepository } from './request-query.repository';
+import { type RequestActor, requestScope } from './request-scope';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -33,12 +34,17 @@ export class RequestQueryService {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'queue'>,
   ) {}
 
-  /** One page of requests (customer and operator loaded) and the count of matches. */
-  async list(query: ListRequestsQuery): Promise<RequestPage> {
+  /**
+   * One page of the requests the actor sees (customer and operator loaded) and the count of
+   * matches: an operator in groups, only those groups' requests (requestScope).
+   */
+  async list(query: ListRequestsQuery, actor: RequestActor): Promise<RequestPage> {
     const page = query.page ?? 1;
     const limit = query.limit ?? 20;
     const offset = (page - 1) * limit;
     const criteria = this.criteria(query, offset, limit);
+    const scope = requestScope(actor);
+    if (scope !== null) criteria.groupScope = scope;
     const { items, counted } = await this.requests.page(criteria);
     const ranked = criteria.order === 'relevance';
     return { items, ...this.total(counted, ranked, offset, items.length, limit), page, limit };
@@ -49,6 +55,8 @@ export class RequestQueryService {
     const criteria: RequestListCriteria = {
       statuses: [...new Set(query.status ?? [])],
       operatorId: query.operatorId,
+      mailboxId: query.mailboxId,
+      groupId: query.groupId,
       customerEmail: query.customer?.trim().toLowerCase(),
       createdFrom: query.createdFrom === undefined ? undefined : toDate('createdFrom', query.createdFrom),
       overdue: query.overdue === undefined ? undefined : query.overdue === 'true',

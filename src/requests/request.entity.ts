@@ -74,4 +74,18 @@ export class ServiceRequest {
 
   @Column('timestamptz', { name: 'satisfaction_rated_at', nullable: true })
   satisfactionRatedAt: Date | null;
+
+  /** The mailbox the request's mail came to; null: the default mailbox. */
+  @Column('integer', { name: 'mailbox_id', nullable: true })
+  mailboxId: number | null;
+
+  /**
+   * The request's mailbox as read with it (the default one for mailboxId null); null only while
+   * no mailbox row exists at all. Not a column.
+   */
+  mailbox?: { id: number; address: string } | null;
+
+  /** The group (queue) that works the request; null: none (seen by admins and operators in no group only). */
+  @Column('integer', { name: 'group_id', nullable: true })
+  groupId: number | null;
 }

@@ -30,14 +30,18 @@ export class RequestsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List requests: filter by status, operator, customer, dates, text; sort; paginate' })
+  @ApiOperation({
+    summary:
+      'List requests: filter by status, operator, mailbox, group, customer, dates, text; sort; paginate. ' +
+      "An operator in groups sees only those groups' requests",
+  })
   @ApiOkResponse({ type: RequestPageDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
     description: 'Unknown status, sort field or parameter; invalid date; limit over 100',
   })
-  async list(@Query() query: ListRequestsQuery): Promise<RequestPageDto> {
-    const page = await this.query.list(query);
+  async list(@Query() query: ListRequestsQuery, @CurrentOperator() actor: AuthOperator): Promise<RequestPageDto> {
+    const page = await this.query.list(query, actor);
     return { ...page, items: page.items.map(toRequestResponse) };
   }
 
@@ -45,9 +49,9 @@ export class RequestsController {
   @ApiOperation({ summary: 'Get one request' })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
-  async get(@Param('id', ParseIdPipe) id: number): Promise<RequestResponseDto> {
-    const request = await this.requests.findById(id);
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  async get(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
+    const request = await this.requests.findVisible(id, actor);
     if (!request) throw new NotFoundException(`request ${id} does not exist`);
     return toRequestResponse(request);
   }
@@ -81,9 +85,12 @@ export class RequestsController {
   @ApiOperation({ summary: 'Request history, oldest first' })
   @ApiOkResponse({ type: RequestEventListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request' })
-  async events(@Param('id', ParseIdPipe) id: number): Promise<RequestEventListDto> {
-    if (!(await this.requests.findById(id))) throw new NotFoundException(`request ${id} does not exist`);
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  async events(
+    @Param('id', ParseIdPipe) id: number,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestEventListDto> {
+    if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     return { items: (await this.requests.listEvents(id)).map(toRequestEventResponse) };
   }
 }

@@ -5,17 +5,25 @@ r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
 r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
 r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
 r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+r.mailbox_id, r.group_id,
 c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-o.name AS o_name, o.email AS o_email, o.role AS o_role;
+o.name AS o_name, o.email AS o_email, o.role AS o_role,
+mb.id AS mb_id, mb.address AS mb_address;
+
+-- name: mailboxJoin
+LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default));
 
 -- name: findById
 SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
       r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
       r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
       r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+      r.mailbox_id, r.group_id,
       c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-      o.name AS o_name, o.email AS o_email, o.role AS o_role
+      o.name AS o_name, o.email AS o_email, o.role AS o_role,
+      mb.id AS mb_id, mb.address AS mb_address
 FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default))
 WHERE r.id = $1;
 
 -- name: insertEvent
@@ -29,10 +37,18 @@ RETURNING id, email, name, blocked, created_at, updated_at;
 -- name: findOpenForCustomer
 SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE;
 
+-- name: findOpenForCustomerInMailbox
+SELECT id FROM requests
+WHERE customer_id = $1 AND status <> 'closed'
+  AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
+FOR UPDATE;
+
 -- name: insertOpen
-INSERT INTO requests (customer_id, subject, previous_request_id, created_at, updated_at, last_message_at)
-VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), clock_timestamp())
-ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
+INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+                  created_at, updated_at, last_message_at)
+VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+        clock_timestamp(), clock_timestamp(), clock_timestamp())
+ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
 RETURNING id, created_at;
 
 -- name: writeDueDates

@@ -18,8 +18,16 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
         r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
         r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
+        r.mailbox_id, r.group_id,
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
-        o.name AS o_name, o.email AS o_email, o.role AS o_role`;
+        o.name AS o_name, o.email AS o_email, o.role AS o_role,
+        mb.id AS mb_id, mb.address AS mb_address`;
+
+/**
+ * The request's mailbox (mb) for REQUEST_COLUMNS: its own, or the default mailbox's for
+ * mailbox_id NULL (the requests of the default mailbox, and every request from before mailboxes).
+ */
+const MAILBOX_JOIN = `LEFT JOIN mailboxes mb ON mb.id = COALESCE(r.mailbox_id, (SELECT d.id FROM mailboxes d WHERE d.is_default))`;
 
 /** The SET of an admin's new due date `value` for column `due`, clearing the breach `breached` of a target moved ahead. */
 function override(due: string, breached: string, value: string): string {
@@ -36,17 +44,32 @@ function override(due: string, breached: string, value: string): string {
 export const SQL = {
   /** The select list of a request with its customer and operator (also the request list's, RequestQueryRepository). */
   requestColumns: REQUEST_COLUMNS,
+  /** The join of a request's mailbox the select list needs (after `requests r`). */
+  mailboxJoin: MAILBOX_JOIN,
   findById: `SELECT ${REQUEST_COLUMNS}
   FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
+  ${MAILBOX_JOIN}
   WHERE r.id = $1`,
   insertEvent: `INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`,
   upsertCustomer: `INSERT INTO customers (email, name) VALUES ($1, $2)
        ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
        RETURNING id, email, name, blocked, created_at, updated_at`,
+  /** The customer's open request in any mailbox (the callers that name no mailbox). */
   findOpenForCustomer: `SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`,
-  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, created_at, updated_at, last_message_at)
-         VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), clock_timestamp())
-         ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING
+  /** The customer's open request in mailbox $2 (NULL, or the default mailbox's id: the default mailbox, stored as NULL). */
+  findOpenForCustomerInMailbox: `SELECT id FROM requests
+       WHERE customer_id = $1 AND status <> 'closed'
+         AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
+       FOR UPDATE`,
+  /**
+   * Opens a request in mailbox $4 (the default mailbox's id is stored as NULL, so the default
+   * mailbox is one key of the one-open-request-per-customer-and-mailbox index) and group $5.
+   */
+  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+                           created_at, updated_at, last_message_at)
+         VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+                 clock_timestamp(), clock_timestamp(), clock_timestamp())
+         ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
          RETURNING id, created_at`,
   writeDueDates: `UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`,
   /** Only from status $2: no row when the request was not in that state (someone else got there first). */
@@ -141,12 +164,17 @@ export interface RequestRow<D extends Date | IsoString = Date> {
   sla_breached_resolution_at: D | null;
   satisfaction_rating: number | null;
   satisfaction_rated_at: D | null;
+  mailbox_id: number | null;
+  group_id: number | null;
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
   o_name: string | null;
   o_email: string | null;
   o_role: string | null;
+  /** The request's mailbox (the default one for mailbox_id NULL); null only while there is no mailbox row at all. */
+  mb_id: number | null;
+  mb_address: string | null;
 }
 
 /** A row of SQL.requestColumns as the entity shape `toRequestResponse` maps (customer and operator loaded). */
@@ -177,6 +205,9 @@ export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceReques
     slaBreachedResolutionAt: row.sla_breached_resolution_at,
     satisfactionRating: row.satisfaction_rating,
     satisfactionRatedAt: row.satisfaction_rated_at,
+    mailboxId: row.mailbox_id,
+    mailbox: row.mb_id === null ? null : { id: row.mb_id, address: row.mb_address! },
+    groupId: row.group_id,
   } as RequestView;
 }
 
@@ -208,6 +239,15 @@ export interface DueDateChanges {
   resolutionDueAt?: Date | null;
 }
 
+/**
+ * Where a request opened from inbound mail belongs: its mailbox (null: the default mailbox) and
+ * the group (queue) it is worked in (null: none, seen only by admins and operators in no group).
+ */
+export interface RequestRoute {
+  mailboxId: number | null;
+  groupId: number | null;
+}
+
 /** Status and assignee of a request, as read under its row lock. */
 export interface RequestLock {
   status: RequestStatus;
@@ -228,14 +268,21 @@ export interface RequestsStore {
   insertEvent(requestId: number, event: NewEvent, manager?: EntityManager): Promise<void>;
   /** The customer with this address, created when new; a known name is kept. */
   upsertCustomer(email: string, name: string | null, manager?: EntityManager): Promise<Customer>;
-  /** The customer's open request, row-locked for the caller's transaction, or null. */
-  findOpenForCustomer(customerId: number, manager?: EntityManager): Promise<number | null>;
-  /** Opens a request; null when the customer has an open one already (the partial unique index decides). */
+  /**
+   * The customer's open request, row-locked for the caller's transaction, or null: in `mailboxId`
+   * when given (null: the default mailbox), else in any mailbox.
+   */
+  findOpenForCustomer(customerId: number, manager?: EntityManager, mailboxId?: number | null): Promise<number | null>;
+  /**
+   * Opens a request in the route's mailbox and group (none given: the default mailbox, no group);
+   * null when the customer has an open one in that mailbox already (the partial unique index decides).
+   */
   insertOpen(
     customerId: number,
     subject: string,
     previousRequestId: number | null,
     manager?: EntityManager,
+    route?: RequestRoute,
   ): Promise<{ id: number; createdAt: Date } | null>;
   /** Sets both due dates of a new request. */
   writeDueDates(
@@ -331,8 +378,12 @@ export class RequestsRepository implements RequestsStore {
   async findOpenForCustomer(
     customerId: number,
     manager: EntityManager = this.dataSource.manager,
+    mailboxId?: number | null,
   ): Promise<number | null> {
-    const rows: Array<{ id: number }> = await manager.query(SQL.findOpenForCustomer, [customerId]);
+    const rows: Array<{ id: number }> =
+      mailboxId === undefined
+        ? await manager.query(SQL.findOpenForCustomer, [customerId])
+        : await manager.query(SQL.findOpenForCustomerInMailbox, [customerId, mailboxId]);
     return rows[0]?.id ?? null;
   }
 
@@ -341,11 +392,14 @@ export class RequestsRepository implements RequestsStore {
     subject: string,
     previousRequestId: number | null,
     manager: EntityManager = this.dataSource.manager,
+    route?: RequestRoute,
   ): Promise<{ id: number; createdAt: Date } | null> {
     const rows: Array<{ id: number; created_at: Date }> = await manager.query(SQL.insertOpen, [
       customerId,
       subject,
       previousRequestId,
+      route?.mailboxId ?? null,
+      route?.groupId ?? null,
     ]);
     return rows[0] ? { id: rows[0].id, createdAt: new Date(rows[0].created_at) } : null;
   }

@@ -5,7 +5,7 @@ import { parseBusinessHours } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import type { RequestEvent } from './request-event.entity';
 import type { RequestStatus, ServiceRequest } from './request.entity';
-import type { DueDateChanges, NewEvent, RequestLock, SlaTarget } from './requests.repository';
+import type { DueDateChanges, NewEvent, RequestLock, RequestRoute, SlaTarget } from './requests.repository';
 import { type RequestRulesStore, RequestsService } from './requests.service';
 
 interface Row {
@@ -15,6 +15,9 @@ interface Row {
   status: RequestStatus;
   operatorId: number | null;
   previousRequestId: number | null;
+  /** null: the default mailbox. */
+  mailboxId: number | null;
+  groupId: number | null;
   createdAt: Date;
   firstResponseDueAt: Date | null;
   resolutionDueAt: Date | null;
@@ -50,21 +53,33 @@ class MemoryRequests implements RequestRulesStore {
   upsertCustomer(email: string, name: string | null): Promise<Customer> {
     return Promise.resolve(Object.assign(new Customer(), { id: 1, email, name, blocked: false }));
   }
-  findOpenForCustomer(customerId: number): Promise<number | null> {
-    return Promise.resolve(this.rows.find((r) => r.customerId === customerId && r.status !== 'closed')?.id ?? null);
+  findOpenForCustomer(customerId: number, _manager?: EntityManager, mailboxId?: number | null): Promise<number | null> {
+    return Promise.resolve(
+      this.rows.find(
+        (r) =>
+          r.customerId === customerId &&
+          r.status !== 'closed' &&
+          (mailboxId === undefined || r.mailboxId === mailboxId),
+      )?.id ?? null,
+    );
   }
   insertOpen(
     customerId: number,
     subject: string,
     previousRequestId: number | null,
+    _manager?: EntityManager,
+    route?: RequestRoute,
   ): Promise<{ id: number; createdAt: Date } | null> {
+    const mailboxId = route?.mailboxId ?? null;
     if (this.losingInserts > 0) {
       this.losingInserts--;
-      this.open(customerId, 'the concurrent mail', null);
+      this.open(customerId, 'the concurrent mail', null, { mailboxId, groupId: null });
       return Promise.resolve(null);
     }
-    if (this.rows.some((r) => r.customerId === customerId && r.status !== 'closed')) return Promise.resolve(null);
-    const row = this.open(customerId, subject, previousRequestId);
+    // The unique index: one open request per customer and mailbox.
+    if (this.rows.some((r) => r.customerId === customerId && r.status !== 'closed' && r.mailboxId === mailboxId))
+      return Promise.resolve(null);
+    const row = this.open(customerId, subject, previousRequestId, { mailboxId, groupId: route?.groupId ?? null });
     return Promise.resolve({ id: row.id, createdAt: row.createdAt });
   }
   writeDueDates(requestId: number, firstResponseDueAt: Date | null, resolutionDueAt: Date | null): Promise<void> {
@@ -103,7 +118,12 @@ class MemoryRequests implements RequestRulesStore {
   row(id: number): Row | undefined {
     return this.rows.find((r) => r.id === id);
   }
-  private open(customerId: number, subject: string, previousRequestId: number | null): Row {
+  private open(
+    customerId: number,
+    subject: string,
+    previousRequestId: number | null,
+    route: RequestRoute = { mailboxId: null, groupId: null },
+  ): Row {
     const row: Row = {
       id: this.nextId++,
       customerId,
@@ -111,6 +131,7 @@ class MemoryRequests implements RequestRulesStore {
       status: 'new',
       operatorId: null,
       previousRequestId,
+      ...route,
       createdAt: this.now,
       firstResponseDueAt: null,
       resolutionDueAt: null,
@@ -229,6 +250,31 @@ describe('RequestsService rules', () => {
       const opened = await service.openRequestFor(manager, 7, 'Printer', null);
       expect(opened).toEqual({ id: 1, created: false });
       expect(store.row(1)?.subject).toBe('the concurrent mail');
+    });
+
+    it('opens a request in the mailbox and group of the route', async () => {
+      const { id } = await service.openRequestFor(manager, 7, 'Invoice', null, { mailboxId: 2, groupId: 5 });
+      expect(store.row(id)).toMatchObject({ mailboxId: 2, groupId: 5 });
+    });
+
+    it("opens a new request in another mailbox while the customer's request in one is open", async () => {
+      const support = await service.openRequestFor(manager, 7, 'Printer', null, { mailboxId: null, groupId: 1 });
+      const billing = await service.openRequestFor(manager, 7, 'Invoice', null, { mailboxId: 2, groupId: 5 });
+      expect(billing).toEqual({ id: support.id + 1, created: true });
+      await expect(
+        service.openRequestFor(manager, 7, 'Invoice again', null, { mailboxId: 2, groupId: 5 }),
+      ).resolves.toEqual({ id: billing.id, created: false });
+      await expect(
+        service.openRequestFor(manager, 7, 'Printer again', null, { mailboxId: null, groupId: 1 }),
+      ).resolves.toEqual({ id: support.id, created: false });
+    });
+
+    it('without a route, joins the open request of any mailbox, as before mailboxes', async () => {
+      const billing = await service.openRequestFor(manager, 7, 'Invoice', null, { mailboxId: 2, groupId: 5 });
+      await expect(service.openRequestFor(manager, 7, 'Hello', null)).resolves.toEqual({
+        id: billing.id,
+        created: false,
+      });
     });
 
     it('gives up after five lost races', async () => {

@@ -6,9 +6,16 @@ import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { ServiceRequest } from './request.entity';
-import { type DueDateChanges, type NewEvent, RequestsRepository, type RequestsStore } from './requests.repository';
+import { canSeeRequest, type RequestActor } from './request-scope';
+import {
+  type DueDateChanges,
+  type NewEvent,
+  type RequestRoute,
+  RequestsRepository,
+  type RequestsStore,
+} from './requests.repository';
 
-export type { NewEvent } from './requests.repository';
+export type { NewEvent, RequestRoute } from './requests.repository';
 
 /** How long a subject is kept (RFC 5322's line length; the rest is cut). */
 const MAX_SUBJECT = 998;
@@ -44,6 +51,15 @@ export class RequestsService {
     return this.requests.findById(id, manager);
   }
 
+  /**
+   * One request the actor may see (request-scope.ts), or null: missing and out of the actor's
+   * groups answer alike, so a request id leaks nothing.
+   */
+  async findVisible(id: number, actor: RequestActor, manager?: EntityManager): Promise<ServiceRequest | null> {
+    const request = await this.requests.findById(id, manager);
+    return request && canSeeRequest(actor, request.groupId) ? request : null;
+  }
+
   /** The request history, oldest first. */
   listEvents(requestId: number): Promise<RequestEvent[]> {
     return this.requests.listEvents(requestId);
@@ -59,29 +75,38 @@ export class RequestsService {
     return this.requests.upsertCustomer(email, name || null, manager);
   }
 
-  /** The customer's open request (status new or in_progress), locked for this transaction. */
-  findOpenForCustomer(manager: EntityManager, customerId: number): Promise<number | null> {
-    return this.requests.findOpenForCustomer(customerId, manager);
+  /**
+   * The customer's open request (status new or in_progress), locked for this transaction: in
+   * `mailboxId` when given (null: the default mailbox), else in any mailbox.
+   */
+  findOpenForCustomer(manager: EntityManager, customerId: number, mailboxId?: number | null): Promise<number | null> {
+    return this.requests.findOpenForCustomer(customerId, manager, mailboxId);
   }
 
   /**
-   * The customer's open request, opening one when there is none. Concurrent callers for one
-   * customer get the same request: the partial unique index decides, and the loser reads the winner's.
+   * The customer's open request, opening one when there is none. With a `route`, the open request
+   * of the route's mailbox (a customer writing to billing@ while a support@ request is open gets a
+   * new billing request), opened in its mailbox and group; without one, any open request, or a new
+   * one in the default mailbox and no group (as before mailboxes). Concurrent callers for one
+   * customer and mailbox get the same request: the partial unique index decides, and the loser
+   * reads the winner's.
    */
   async openRequestFor(
     manager: EntityManager,
     customerId: number,
     subject: string,
     previousRequestId: number | null,
+    route?: RequestRoute,
   ): Promise<{ id: number; created: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const existing = await this.findOpenForCustomer(manager, customerId);
+      const existing = await this.findOpenForCustomer(manager, customerId, route?.mailboxId);
       if (existing !== null) return { id: existing, created: false };
       const opened = await this.requests.insertOpen(
         customerId,
         subject.slice(0, MAX_SUBJECT),
         previousRequestId,
         manager,
+        route,
       );
       if (opened) {
         const due = this.dueDates(opened.createdAt);

@@ -5,6 +5,8 @@ export const WEBHOOK_EVENTS = [
   'request.closed',
   'message.received',
   'message.sent',
+  // A mailbox's OAuth2 refresh was refused for good: an admin must authorize it again (issue 18).
+  'mailbox.needs_reauthorization',
 ] as const;
 
 /** One webhook event name. */

@@ -19,6 +19,8 @@ interface Fixtures {
   blocklistId: number;
   webhookId: number;
   doomedWebhookId: number;
+  groupId: number;
+  doomedGroupId: number;
   mailboxId: number;
   doomedMailboxId: number;
 }
@@ -126,6 +128,13 @@ const MATRIX: Array<[string, Probe]> = [
     'PATCH /customers/:id',
     { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) },
   ],
+  ['GET /groups', { path: () => '/groups', expect: PRIVATE(200, 200) }],
+  ['POST /groups', { path: () => '/groups', body: (who) => ({ name: `Group ${who}` }), expect: PRIVATE(403, 201) }],
+  [
+    'PATCH /groups/:id',
+    { path: (f) => `/groups/${f.groupId}`, body: (who) => ({ name: `Renamed ${who}` }), expect: PRIVATE(403, 200) },
+  ],
+  ['DELETE /groups/:id', { path: (f) => `/groups/${f.doomedGroupId}`, expect: PRIVATE(403, 204) }],
   ['GET /blocklist', { path: () => '/blocklist', expect: PRIVATE(403, 200) }],
   [
     'POST /blocklist',
@@ -164,6 +173,13 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/mailboxes/${f.mailboxId}`, body: () => ({ signature: 'Thanks' }), expect: PRIVATE(403, 200) },
   ],
   ['DELETE /mailboxes/:id', { path: (f) => `/mailboxes/${f.doomedMailboxId}`, expect: PRIVATE(403, 200) }],
+  // No such mailbox: 404 shows the admin got past the guard.
+  [
+    'GET /mailboxes/:id/oauth2/authorize',
+    { path: () => '/mailboxes/999999/oauth2/authorize', expect: PRIVATE(403, 404) },
+  ],
+  // Public: the one-use state is the credential; an unknown one is 400 for everyone.
+  ['GET /oauth2/callback', { path: () => '/oauth2/callback?code=x&state=unknown', expect: [400, 400, 400, 400, 400] }],
   ['GET /outbox', { path: () => '/outbox', expect: PRIVATE(403, 200) }],
   // Pending or sent, not failed: 409 past the guard.
   ['POST /outbox/:id/retry', { path: (f) => `/outbox/${f.outboxId}/retry`, expect: PRIVATE(403, 409) }],
@@ -240,6 +256,9 @@ describe('access matrix: every route x who calls', () => {
     const hooks = await t.db.dataSource.query(
       `INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/a', '{request.created}', 's'), ('http://127.0.0.1:9/b', '{request.created}', 's') RETURNING id`,
     );
+    const [group, doomedGroup] = await t.db.dataSource.query(
+      `INSERT INTO groups (name) VALUES ('Matrix'), ('Doomed') RETURNING id`,
+    );
     const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
     const [doomedMailbox] = await t.db.dataSource.query(
       `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
@@ -255,6 +274,8 @@ describe('access matrix: every route x who calls', () => {
       blocklistId: blocked.id,
       webhookId: hooks[0].id,
       doomedWebhookId: hooks[1].id,
+      groupId: group.id,
+      doomedGroupId: doomedGroup.id,
       mailboxId: defaultMailbox.id,
       doomedMailboxId: doomedMailbox.id,
     };

@@ -27,6 +27,7 @@ describe('/operators', () => {
       email: 'carol@desk.test',
       role: 'operator',
       active: true,
+      groupIds: [],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -116,6 +116,8 @@ describe('GET /requests', () => {
     expect(res.body).toMatchObject({ total: 4, totalExact: true, page: 1, limit: 20 });
     expect(idsOf(res)).toEqual([ids.mail, ids.vpn, ids.printer, ids.laptop]);
     const vpn = res.body.items.find((i: { id: number }) => i.id === ids.vpn);
+    // The default mailbox (a row once the app has ensured it; none on a bare schema).
+    const [defaultMailbox = null] = await t.db.dataSource.query(`SELECT id, address FROM mailboxes WHERE is_default`);
     expect(vpn).toEqual({
       id: ids.vpn,
       status: 'in_progress',
@@ -132,6 +134,8 @@ describe('GET /requests', () => {
       resolutionDueAt: null,
       overdue: false,
       satisfaction: null,
+      mailbox: defaultMailbox,
+      groupId: null,
     });
   });
 

@@ -4,7 +4,7 @@ import type { Message, MessageDirection } from '../../src/messages/message.entit
 import type { NewMessage } from '../../src/messages/messages.service';
 import type { Customer } from '../../src/requests/customer.entity';
 import type { RequestStatus } from '../../src/requests/request.entity';
-import type { NewEvent } from '../../src/requests/requests.service';
+import type { NewEvent, RequestRoute } from '../../src/requests/requests.service';
 
 /** One request of the ingest desk. */
 export interface IngestDeskRequest {
@@ -15,6 +15,9 @@ export interface IngestDeskRequest {
   previousRequestId: number | null;
   /** Addresses that took part in its conversation besides the customer. */
   participants: string[];
+  /** Its mailbox (null: the default) and group, as the route that opened it said. */
+  mailboxId: number | null;
+  groupId: number | null;
 }
 
 /** One message of the ingest desk. */
@@ -52,7 +55,7 @@ export class IngestDesk implements IngestRequests, IngestMessages {
   /** A request of the customer at `email`, with a message of the desk (`out`) on it when given a Message-ID. */
   request(
     email: string,
-    o: { status?: RequestStatus; participants?: string[]; sentMessageId?: string } = {},
+    o: { status?: RequestStatus; participants?: string[]; sentMessageId?: string; mailboxId?: number | null } = {},
   ): IngestDeskRequest {
     const request: IngestDeskRequest = {
       id: this.requests.length + 1,
@@ -61,6 +64,8 @@ export class IngestDesk implements IngestRequests, IngestMessages {
       status: o.status ?? 'new',
       previousRequestId: null,
       participants: o.participants ?? [],
+      mailboxId: o.mailboxId ?? null,
+      groupId: null,
     };
     this.requests.push(request);
     if (o.sentMessageId) this.message(request.id, o.sentMessageId, 'out');
@@ -95,12 +100,33 @@ export class IngestDesk implements IngestRequests, IngestMessages {
     return Promise.resolve(customer);
   }
 
-  /** The customer's open request, else a new one (RequestsService.openRequestFor). */
-  openRequestFor(_tx: EntityManager, customerId: number, subject: string, previousRequestId: number | null) {
-    const open = this.requests.find((r) => r.customerId === customerId && r.status !== 'closed');
+  /**
+   * The customer's open request (in the route's mailbox when given), else a new one in the route's
+   * mailbox and group (RequestsService.openRequestFor).
+   */
+  openRequestFor(
+    _tx: EntityManager,
+    customerId: number,
+    subject: string,
+    previousRequestId: number | null,
+    route?: RequestRoute,
+  ) {
+    const open = this.requests.find(
+      (r) => r.customerId === customerId && r.status !== 'closed' && (!route || r.mailboxId === route.mailboxId),
+    );
     if (open) return Promise.resolve({ id: open.id, created: false });
     const id = this.requests.length + 1;
-    this.requests.push({ id, customerId, subject, status: 'new', previousRequestId, participants: [] });
+    const { mailboxId = null, groupId = null } = route ?? {};
+    this.requests.push({
+      id,
+      customerId,
+      subject,
+      status: 'new',
+      previousRequestId,
+      participants: [],
+      mailboxId,
+      groupId,
+    });
     return Promise.resolve({ id, created: true });
   }
 

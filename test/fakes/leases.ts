@@ -9,5 +9,6 @@ export function leasesHanding<T>(rows: T[]) {
     markDone: jest.fn(() => Promise.resolve()),
     markFailed: jest.fn(() => Promise.resolve()),
     retryIn: jest.fn(() => Promise.resolve()),
+    release: jest.fn(() => Promise.resolve()),
   } satisfies LeaseStore<T>;
 }

@@ -19,6 +19,7 @@ import {
 import type { DeliveryLookup } from '../../src/messages/messages.service';
 import type { ConversationOutbox } from '../../src/messages/conversation.service';
 import { OutboxMail } from '../../src/outbound-mail/outbox.entity';
+import type { MailIdentity } from '../../src/outbound-mail/mail-identity';
 import type { OutgoingMail } from '../../src/outbound-mail/outgoing-mail';
 import { Customer } from '../../src/requests/customer.entity';
 import type { LifecycleOperators, LifecycleStore, RequestRecords } from '../../src/requests/request-lifecycle.service';
@@ -39,6 +40,8 @@ export interface MemoryRequest {
   customer: { email: string; name: string | null; blocked: boolean };
   lastSeq: number;
   firstResponseAt: Date | null;
+  /** The request's group (null: none). */
+  groupId: number | null;
   /** What each message added to the search vector, in order ('' adds nothing and is not kept). */
   searchText: string[];
 }
@@ -58,7 +61,10 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
   mails: MemoryMail[] = [];
   webhookEvents: Array<{ event: string; data: Record<string, unknown> }> = [];
   /** Operators by id: their names (for a request's operator) and whether they are active. */
-  operators = new Map<number, { name: string; email: string; role: 'admin' | 'operator'; active: boolean }>();
+  operators = new Map<
+    number,
+    { name: string; email: string; role: 'admin' | 'operator'; active: boolean; groupIds?: number[] }
+  >();
   /** The operators whose row a transaction locked (the capacity check). */
   lockedOperators: number[] = [];
 
@@ -71,6 +77,7 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
       customer: { email: `customer${r.id}@example.com`, name: null, blocked: false },
       lastSeq: 0,
       firstResponseAt: null,
+      groupId: null,
       searchText: [],
       ...r,
     };
@@ -78,9 +85,15 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
     return request;
   }
 
-  /** Adds an operator (active unless told). */
-  addOperator(id: number, name: string, role: 'admin' | 'operator' = 'operator', active = true): void {
-    this.operators.set(id, { name, email: `${name.toLowerCase()}@desk.example`, role, active });
+  /** Adds an operator (active unless told; in no group unless told). */
+  addOperator(
+    id: number,
+    name: string,
+    role: 'admin' | 'operator' = 'operator',
+    active = true,
+    groupIds: number[] = [],
+  ): void {
+    this.operators.set(id, { name, email: `${name.toLowerCase()}@desk.example`, role, active, groupIds });
   }
 
   /** The events of a request, of one type when given. */
@@ -120,6 +133,7 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
         operator: operator ? { id: r.operatorId, name: operator.name } : null,
         lastSeq: r.lastSeq,
         firstResponseAt: r.firstResponseAt,
+        groupId: r.groupId,
       }),
     );
   }
@@ -197,6 +211,13 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
     return Promise.resolve(this.attachments.find((a) => a.id === id) ?? null);
   }
 
+  attachmentGroup(id: number): Promise<{ groupId: number | null } | null> {
+    const attachment = this.attachments.find((a) => a.id === id);
+    const message = attachment && this.messages.find((m) => m.id === attachment.messageId);
+    const request = message && this.requests.get(message.requestId);
+    return Promise.resolve(request ? { groupId: request.groupId } : null);
+  }
+
   // LifecycleStore (RequestsRepository's statements that RequestLifecycleService runs)
 
   lockForUpdate(requestId: number): Promise<RequestLock | null> {
@@ -227,6 +248,9 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
 
   // The other modules' services, as the conversation and the lifecycle call them.
 
+  /** Who mail of a mailbox is from, by mailbox id (0: the default); else help@desk.example, "Desk Help". */
+  identities = new Map<number, MailIdentity>();
+
   /** OutboxService: Message-IDs, the queue, the auto-reply count, deliveries. */
   readonly outbox: ConversationOutbox & DeliveryLookup = {
     newMessageId: () => `md-${this.mails.length + 1}.${this.messages.length + 1}@desk.example`,
@@ -234,6 +258,15 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
       this.mails.push({ ...mail, at: new Date() });
       return Promise.resolve(new OutboxMail());
     },
+    identityFor: (_manager: EntityManager, mailboxId: number | null) =>
+      Promise.resolve(
+        this.identities.get(mailboxId ?? 0) ?? {
+          mailboxId,
+          address: 'help@desk.example',
+          name: 'Desk Help',
+          signature: null,
+        },
+      ),
     countAutoRepliesSince: (_manager: EntityManager, address: string, since: Date) =>
       Promise.resolve(
         this.mails.filter((m) => m.autoReply && m.to.toLowerCase() === address.toLowerCase() && m.at >= since).length,
@@ -260,7 +293,11 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
   readonly operatorsService: LifecycleOperators = {
     activeIdentity: (id: number) => {
       const o = this.operators.get(id);
-      return Promise.resolve(o?.active ? { id, name: o.name, email: o.email, role: o.role, tokenVersion: 0 } : null);
+      return Promise.resolve(
+        o?.active
+          ? { id, name: o.name, email: o.email, role: o.role, tokenVersion: 0, groupIds: o.groupIds ?? [] }
+          : null,
+      );
     },
     lockForUpdate: (_manager: EntityManager, id: number) => {
       this.lockedOperators.push(id);

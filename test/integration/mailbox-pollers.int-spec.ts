@@ -32,7 +32,7 @@ forEachDatabase(
     const apps: INestApplication[] = [];
     let billingId: number;
     /** Message-ID -> the mailbox id each instance's pollers handed to ingest with it. */
-    const handedTo = new Map<string, Array<number | undefined>>();
+    const handedTo = new Map<string, Array<number | null | undefined>>();
 
     async function startInstance(): Promise<INestApplication> {
       const config = loadConfig({
@@ -60,15 +60,21 @@ forEachDatabase(
     const sql = <T = Record<string, unknown>>(q: string, p: unknown[] = []): Promise<T[]> =>
       db.dataSource.query<T[]>(q, p);
     /**
-     * The mailbox a message was read from, as its poller gave it to InboundMailService.ingest (which
-     * files the request under it: the routing's own tests); undefined before it arrived.
+     * The mailbox a message arrived in: the one its poller gave InboundMailService.ingest (once), which
+     * is the one its request belongs to (`requests.mailbox_id`, NULL for the default mailbox);
+     * undefined before it arrived.
      */
     const mailboxOf = async (messageId: string): Promise<number | null | undefined> => {
-      const rows = await sql(`SELECT 1 FROM messages WHERE message_id = $1`, [messageId]);
+      const rows = await sql<{ mailbox_id: number | null }>(
+        `SELECT r.mailbox_id FROM messages m JOIN requests r ON r.id = m.request_id WHERE m.message_id = $1`,
+        [messageId],
+      );
       if (!rows.length) return undefined;
       const calls = handedTo.get(messageId) ?? [];
       expect(calls).toHaveLength(1);
-      return calls[0] ?? null;
+      const handed = calls[0] ?? null;
+      expect(rows[0].mailbox_id ?? (await defaultId())).toBe(handed);
+      return handed;
     };
     const arrived = (messageId: string) => async () => (await mailboxOf(messageId)) !== undefined;
     const defaultId = async () => (await sql<{ id: number }>(`SELECT id FROM mailboxes WHERE is_default`))[0].id;

@@ -9,12 +9,6 @@ import { ImapFlow } from 'imapflow';
 export const SUPPORT_USER = 'support@example.test';
 export const SUPPORT_PASSWORD = 'secret';
 
-/** What a test Dovecot is started with (everything optional). */
-export interface DovecotOptions {
-  /** Mail users besides SUPPORT_USER (login -> password), e.g. a second mailbox's account. */
-  users?: Record<string, string>;
-}
-
 /** A throwaway Dovecot serving IMAP on 127.0.0.1 from its own temp dir. */
 export interface TestDovecot {
   port: number;
@@ -34,6 +28,24 @@ export interface TestDovecot {
   stop(): Promise<void>;
   /** Stops and starts it again on the same port and mail store. */
   restart(): Promise<void>;
+}
+
+/**
+ * Dovecot's `oauth2` passdb (RECIPES.md "Dovecot with OAuth2"): XOAUTH2 and OAUTHBEARER logins
+ * whose bearer token the introspection endpoint (test/setup/oauth2-server.ts) says is active and
+ * whose `sub` is the user. Passwords keep working beside it.
+ */
+export interface DovecotOauth2 {
+  introspectionUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** How startDovecot sets the server up (nothing: SUPPORT_USER, password logins only). */
+export interface DovecotOptions {
+  /** Mail users besides SUPPORT_USER (login -> password), e.g. a second mailbox's account. */
+  users?: Record<string, string>;
+  oauth2?: DovecotOauth2;
 }
 
 const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin'];
@@ -106,7 +118,30 @@ function writeUsers(dir: string, users: Record<string, string>): void {
   fs.renameSync(next, file);
 }
 
-function writeConfig(dir: string, port: number, users: Record<string, string>): string {
+/** The passdb block and its args file for DovecotOptions.oauth2 ('' when not asked for). */
+function oauth2Passdb(dir: string, oauth2: DovecotOauth2 | undefined): string {
+  if (!oauth2) return '';
+  const args = path.join(dir, 'oauth2.conf');
+  fs.writeFileSync(
+    args,
+    `introspection_url = ${oauth2.introspectionUrl}
+introspection_mode = post
+client_id = ${oauth2.clientId}
+client_secret = ${oauth2.clientSecret}
+username_attribute = sub
+active_attribute = active
+active_value = true
+`,
+  );
+  return `passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${args}
+}
+`;
+}
+
+function writeConfig(dir: string, port: number, users: Record<string, string>, options: DovecotOptions = {}): string {
   const root = process.getuid?.() === 0;
   const me = os.userInfo().username;
   // As root Dovecot drops to its own users and stores mail as nobody; otherwise it runs as us.
@@ -119,10 +154,10 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${options.oauth2 ? ' xoauth2 oauthbearer' : ''}
 log_path = ${dir}/dovecot.log
 mail_location = maildir:${dir}/mail/%d/%n/Maildir
-${runAs}passdb {
+${runAs}${oauth2Passdb(dir, options.oauth2)}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/users
 }
@@ -156,7 +191,8 @@ namespace inbox {
 /**
  * Starts a Dovecot on a free port with its config, state and mail in a fresh temp dir (see
  * RECIPES.md): the user support@example.test / secret (and `options.users`), each with a
- * `Processed` folder.
+ * `Processed` folder; with `options.oauth2`, XOAUTH2/OAUTHBEARER logins validated at an
+ * introspection endpoint too.
  */
 export async function startDovecot(options: DovecotOptions = {}): Promise<TestDovecot> {
   const binary = dovecotBinary();
@@ -169,7 +205,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<TestDo
   if (process.getuid?.() === 0) fs.chownSync(mail, 65534, 65534);
   const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD, ...options.users };
   const port = await freePort();
-  const config = writeConfig(dir, port, users);
+  const config = writeConfig(dir, port, users, options);
   const log = path.join(dir, 'dovecot.log');
   let child: ChildProcess | undefined;
 

@@ -2,9 +2,17 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 
+/** The one login a sink accepts (SmtpSink.start). */
+export interface SinkAuth {
+  user: string;
+  pass: string;
+}
+
 /** One mail the sink accepted. */
 export interface SinkMail {
   envelope: { from: string; to: string[] };
+  /** The user the client logged in as (a sink started with `auth`); undefined without a login. */
+  user?: string;
   raw: Buffer;
   parsed: ParsedMail;
 }
@@ -22,11 +30,19 @@ export class SmtpSink {
   private server: SMTPServer | undefined;
   private failures: Array<{ code: number; message: string }> = [];
   private waiters: Array<() => void> = [];
-  private constructor(private portNumber: number) {}
+  /** Logins refused (a sink started with `auth`), in order: the users tried. */
+  readonly refusedLogins: string[] = [];
+  private constructor(
+    private portNumber: number,
+    private readonly auth?: SinkAuth,
+  ) {}
 
-  /** Starts a sink on `port` (0: any free port). */
-  static async start(port = 0): Promise<SmtpSink> {
-    const sink = new SmtpSink(port);
+  /**
+   * Starts a sink on `port` (0: any free port). With `auth`, a login (PLAIN or LOGIN) with this
+   * user and password is required before MAIL FROM, and any other is refused with 535.
+   */
+  static async start(port = 0, auth?: SinkAuth): Promise<SmtpSink> {
+    const sink = new SmtpSink(port, auth);
     await sink.listen();
     return sink;
   }
@@ -86,8 +102,21 @@ export class SmtpSink {
   }
 
   private async listen(): Promise<void> {
+    const auth = this.auth;
     const server = new SMTPServer({
-      authOptional: true,
+      authOptional: !auth,
+      ...(auth
+        ? {
+            authMethods: ['PLAIN', 'LOGIN'],
+            allowInsecureAuth: true,
+            onAuth: (login, _session, callback) => {
+              if (login.username === auth.user && login.password === auth.pass)
+                return callback(null, { user: login.username });
+              this.refusedLogins.push(login.username ?? '');
+              callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+            },
+          }
+        : {}),
       disabledCommands: ['STARTTLS'],
       logger: false,
       disableReverseLookup: true,
@@ -130,6 +159,7 @@ export class SmtpSink {
     const from = session.envelope.mailFrom;
     this.mails.push({
       envelope: { from: from ? from.address : '', to: session.envelope.rcptTo.map((r) => r.address) },
+      user: typeof session.user === 'string' ? session.user : undefined,
       raw,
       parsed,
     });

@@ -21,7 +21,11 @@ export type AdmitDecision = Exclude<FilterDecision, { action: 'quarantine' }>;
 
 export interface InboundFilter {
   readonly name: string;
-  check(mail: ParsedMail, config: AppConfig): FilterDecision;
+  /**
+   * `ownAddresses`: every address and alias of every mailbox, lowercase (MailboxDirectory.ownAddresses);
+   * absent where there are no mailboxes but the environment's (SUPPORT_ADDRESS).
+   */
+  check(mail: ParsedMail, config: AppConfig, ownAddresses?: ReadonlySet<string>): FilterDecision;
 }
 
 export const CONTINUE: FilterDecision = { action: 'continue' };

@@ -67,6 +67,26 @@ describe('filters: bounces and loops', () => {
     expect(decisions[2]).toEqual({ action: 'ignore', reason: 'own mail: X-Loop names the support address' });
   });
 
+  it('knows every mailbox address and alias: mail between two of our mailboxes is ignored, never answered', async () => {
+    const own = new Set(['support@desk.test', 'billing@desk.test', 'invoices@desk.test']);
+    const fromBilling = mailFrom('billing@desk.test', { headers: headers({ 'auto-submitted': 'auto-replied' }) });
+    await expect(filterMail(fromBilling, config, NOBODY_BLOCKED, own)).resolves.toEqual({
+      action: 'ignore',
+      reason: 'own mail: sent from our mailbox billing@desk.test',
+    });
+    await expect(filterMail(mailFrom('invoices@desk.test'), config, NOBODY_BLOCKED, own)).resolves.toMatchObject({
+      action: 'ignore',
+    });
+    const looped = mailFrom('c@example.com', { headers: headers({ 'x-loop': '<Billing@desk.test>' }) });
+    await expect(filterMail(looped, config, NOBODY_BLOCKED, own)).resolves.toEqual({
+      action: 'ignore',
+      reason: 'own mail: X-Loop names our mailbox billing@desk.test',
+    });
+    await expect(filterMail(mailFrom('c@example.com'), config, NOBODY_BLOCKED, own)).resolves.toEqual({
+      action: 'continue',
+    });
+  });
+
   it('ignores our own bounce loop before calling it a bounce: own mail wins', async () => {
     const mail = mailFrom('support@desk.test', { contentType: 'multipart/report', reportType: 'delivery-status' });
     expect(runFilters(mail, config)).toEqual({ action: 'ignore', reason: 'own mail: sent from the support address' });

@@ -10,9 +10,14 @@ import { sizeFilter } from './size.filter';
 /** The inbound filters, in the order they run; the first decision other than `continue` wins. */
 export const INBOUND_FILTERS: readonly InboundFilter[] = [sizeFilter, ownMailFilter, bounceFilter, automaticFilter];
 
-export function runFilters(mail: ParsedMail, config: AppConfig, filters = INBOUND_FILTERS): FilterDecision {
+export function runFilters(
+  mail: ParsedMail,
+  config: AppConfig,
+  filters = INBOUND_FILTERS,
+  ownAddresses?: ReadonlySet<string>,
+): FilterDecision {
   for (const f of filters) {
-    const d = f.check(mail, config);
+    const d = f.check(mail, config, ownAddresses);
     if (d.action !== 'continue') return d;
   }
   return CONTINUE;
@@ -26,14 +31,15 @@ export type SenderBlocklist = Pick<BlocklistService, 'match'>;
  * mail and bounces stay what they are; then, for mail that would go on the sender's request, the
  * sender: without an address it is quarantined (nor in Sender, Reply-To, Return-Path or the
  * envelope; the reason is kept as it always was), a blocked one is ignored (a database check, the
- * only one of this step).
+ * only one of this step). `ownAddresses`: every mailbox's addresses, for the loop guard (ownMailFilter).
  */
 export async function filterMail(
   mail: ParsedMail,
   config: AppConfig,
   blocklist: SenderBlocklist,
+  ownAddresses?: ReadonlySet<string>,
 ): Promise<FilterDecision> {
-  const decision = runFilters(mail, config);
+  const decision = runFilters(mail, config, INBOUND_FILTERS, ownAddresses);
   if (decision.action !== 'continue' && decision.action !== 'automatic') return decision;
   const sender = mail.from?.address ?? '';
   if (!sender) return { action: 'quarantine', reason: 'no sender address in From' };

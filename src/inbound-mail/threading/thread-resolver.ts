@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { subjectOrNone } from '../../common/subject';
 import type { MessagesService } from '../../messages/messages.service';
-import type { RequestsService } from '../../requests/requests.service';
+import type { RequestRoute, RequestsService } from '../../requests/requests.service';
 import type { AdmitDecision } from '../filters';
 import { bouncedMessageIds, referencedMessageIds } from '../parser/message-ids';
 import { ParsedMail } from '../parser/parsed-mail';
@@ -42,7 +42,9 @@ export function requestSubject(mail: Pick<ParsedMail, 'subject'>): string {
 /**
  * The thread step, in the ingest transaction: own mail and blocked senders go on no request; a
  * bounce goes on the request of the desk's mail it returns (DESIGN.md 5.2); customer mail joins
- * the request it refers to, else the sender's open request, else opens one (DESIGN.md 5.3).
+ * the request it refers to (in any mailbox: a reply to a billing mail lands in the billing request
+ * whatever address it was sent to), else the sender's open request in the mail's mailbox
+ * (`route`), else opens one there, in the mailbox's group (DESIGN.md 5.3).
  */
 export function threadMail(
   manager: EntityManager,
@@ -51,6 +53,7 @@ export function threadMail(
   decision: AdmitDecision,
   requests: ThreadRequests,
   messages: ThreadMessages,
+  route: RequestRoute = DEFAULT_REQUEST_ROUTE,
 ): Promise<Thread> {
   switch (decision.action) {
     case 'ignore':
@@ -58,11 +61,14 @@ export function threadMail(
     case 'bounce':
       return threadBounce(manager, mail, raw, decision.reason, messages);
     case 'automatic':
-      return threadCustomerMail(manager, mail, decision.reason, requests, messages);
+      return threadCustomerMail(manager, mail, decision.reason, requests, messages, route);
     case 'continue':
-      return threadCustomerMail(manager, mail, null, requests, messages);
+      return threadCustomerMail(manager, mail, null, requests, messages, route);
   }
 }
+
+/** The route of mail of the default mailbox in a deployment without mailboxes: no mailbox row, no group. */
+const DEFAULT_REQUEST_ROUTE: RequestRoute = { mailboxId: null, groupId: null };
 
 /**
  * Only mail the desk sent can bounce back to it: a quoted customer Message-ID (backscatter, forged
@@ -87,13 +93,18 @@ async function threadCustomerMail(
   automatic: string | null,
   requests: ThreadRequests,
   messages: ThreadMessages,
+  route: RequestRoute,
 ): Promise<Thread> {
   const sender = mail.from?.address ?? '';
   const thread = await resolveThread(manager, mail, sender, requests, messages);
   if (thread.kind === 'existing') return { kind: 'customer', requestId: thread.requestId, created: false, automatic };
   const customer = await requests.upsertCustomer(manager, sender, mail.from?.name || null);
   if (customer.blocked) return { kind: 'none', reason: 'sender is blocked' };
-  const opened = await requests.openRequestFor(manager, customer.id, requestSubject(mail), thread.previousRequestId);
+  const { mailboxId, groupId } = route;
+  const opened = await requests.openRequestFor(manager, customer.id, requestSubject(mail), thread.previousRequestId, {
+    mailboxId,
+    groupId,
+  });
   return { kind: 'customer', requestId: opened.id, created: opened.created, automatic };
 }
 

@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { Operator, OPERATOR_ROLES, type OperatorRole } from '../operator.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -66,6 +79,23 @@ export class UpdateOperatorDto {
   @MinLength(8)
   @MaxLength(200)
   password?: string;
+
+  @ApiPropertyOptional({
+    example: [1, 3],
+    type: [Number],
+    maxItems: 100,
+    description:
+      'The groups (queues) the operator works in, all of them: an operator in groups sees and works only those ' +
+      "groups' requests; [] (no group) sees every request. Admins see every request whatever their groups. " +
+      "Takes effect from the operator's next call. 400 when an id names no group.",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(2_147_483_647, { each: true })
+  groupIds?: number[];
 }
 
 /** An operator as the API shows it (never the password hash). */
@@ -84,6 +114,13 @@ export class OperatorResponseDto {
 
   @ApiProperty({ example: true })
   active: boolean;
+
+  @ApiProperty({
+    example: [1],
+    type: [Number],
+    description: 'The groups (queues) the operator works in; [] = none (sees every request).',
+  })
+  groupIds: number[];
 
   @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
   createdAt: string;
@@ -106,6 +143,7 @@ export function toOperatorResponse(o: Operator): OperatorResponseDto {
     email: o.email,
     role: o.role,
     active: o.active,
+    groupIds: o.groupIds ?? [],
     createdAt: new Date(o.createdAt).toISOString(),
     updatedAt: new Date(o.updatedAt).toISOString(),
   };

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /** The named periods of `GET /reports/summary`: the current day, ISO week (from Monday) or month. */
 export const REPORT_PERIODS = ['today', 'week', 'month'] as const;
@@ -40,4 +41,17 @@ export class ReportQueryDto {
   @IsString()
   @MaxLength(64)
   tz?: string;
+
+  @ApiPropertyOptional({
+    example: 2,
+    type: 'integer',
+    description:
+      "Only the requests of this group (GET /groups). An operator in groups counts only their groups' requests anyway.",
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  groupId?: number;
 }

@@ -56,6 +56,30 @@ export class ListRequestsQuery extends PageQuery {
   operatorId?: number;
 
   @ApiPropertyOptional({
+    description: 'Mailbox id: the requests whose mail came to that mailbox (GET /mailboxes).',
+    example: 1,
+    type: 'integer',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  mailboxId?: number;
+
+  @ApiPropertyOptional({
+    description: 'Group id: the requests of that group (GET /groups). An operator in groups sees only theirs anyway.',
+    example: 2,
+    type: 'integer',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  groupId?: number;
+
+  @ApiPropertyOptional({
     description: "Customer's email address (exact, case-insensitive).",
     example: 'jane@example.com',
   })

@@ -27,6 +27,15 @@ export class RequestOperatorDto {
   email: string;
 }
 
+/** The mailbox (support address) a request's mail came to. */
+export class RequestMailboxDto {
+  @ApiProperty({ example: 1 })
+  id: number;
+
+  @ApiProperty({ example: 'support@example.com' })
+  address: string;
+}
+
 /** The customer's rating of a closed request. */
 export class SatisfactionDto {
   @ApiProperty({ example: 5, minimum: 1, maximum: 5, description: '1 (poor) to 5 (excellent).' })
@@ -108,6 +117,25 @@ export class RequestResponseDto {
 
   @ApiProperty({ type: SatisfactionDto, nullable: true, description: "The customer's rating, once given." })
   satisfaction: SatisfactionDto | null;
+
+  @ApiProperty({
+    type: RequestMailboxDto,
+    nullable: true,
+    description:
+      'The mailbox the request belongs to (the default mailbox for requests from before mailboxes); null only ' +
+      'while no mailbox exists yet.',
+  })
+  mailbox: RequestMailboxDto | null;
+
+  @ApiProperty({
+    example: 2,
+    nullable: true,
+    type: Number,
+    description:
+      "The group (queue) working the request: its mailbox's group when it was opened. null: none (seen only by " +
+      'admins and operators in no group).',
+  })
+  groupId: number | null;
 }
 
 /** One page of `GET /requests`. */
@@ -170,5 +198,7 @@ export function toRequestResponse(r: RequestView): RequestResponseDto {
       r.satisfactionRating && r.satisfactionRatedAt
         ? { rating: r.satisfactionRating, ratedAt: iso(r.satisfactionRatedAt)! }
         : null,
+    mailbox: r.mailbox ? { id: r.mailbox.id, address: r.mailbox.address } : null,
+    groupId: r.groupId ?? null,
   };
 }

@@ -1,0 +1,69 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+} from '@nestjs/swagger';
+import { OperatorApi } from '../common/api.decorators';
+import { Roles } from '../common/auth.decorators';
+import { ErrorResponseDto } from '../common/error.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import { GroupListDto, GroupNameDto, GroupResponseDto, toGroupResponse } from './dto/group.dto';
+import { GroupsService } from './groups.service';
+
+/** The groups (queues) operators work in: every operator lists them; admins create, rename and delete them. */
+@OperatorApi('groups')
+@Controller('groups')
+export class GroupsController {
+  constructor(private readonly groups: GroupsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List the groups (queues), by name' })
+  @ApiOkResponse({ type: GroupListDto })
+  async list(): Promise<GroupListDto> {
+    return { items: (await this.groups.list()).map(toGroupResponse) };
+  }
+
+  @Post()
+  @Roles('admin')
+  @ApiOperation({ summary: 'Create a group (admin); operators join it with PATCH /operators/:id { groupIds }' })
+  @ApiCreatedResponse({ type: GroupResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid name' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'A group has this name (in any case)' })
+  async create(@Body() body: GroupNameDto): Promise<GroupResponseDto> {
+    return toGroupResponse(await this.groups.create(body.name));
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Rename a group (admin)' })
+  @ApiOkResponse({ type: GroupResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id or name' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such group' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Another group has this name (in any case)' })
+  async rename(@Param('id', ParseIdPipe) id: number, @Body() body: GroupNameDto): Promise<GroupResponseDto> {
+    return toGroupResponse(await this.groups.rename(id, body.name));
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a group no mailbox routes to and no request is in (admin); its operators leave it',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such group' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'A mailbox routes to it or a request is in it' })
+  async remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+    await this.groups.remove(id);
+  }
+}
