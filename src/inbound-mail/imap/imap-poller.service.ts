@@ -182,13 +182,13 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Every IMAP mailbox's poller, by mailbox id: what this instance's poller knows for those it leads,
-   * what the mailbox's row says now (written by whichever instance leads it) for the others. The
-   * rows are read afresh (the directory's cache does not follow the pollers' reports); while the
-   * database does not answer, as last read.
+   * Every mailbox and its poller, by mailbox id: what this instance's poller knows for those it
+   * leads, what the mailbox's row says now (written by whichever instance leads it) for the others.
+   * The rows are read afresh (the directory's cache does not follow the pollers' reports); when
+   * that read fails, as the directory last read them.
    */
   async statuses(): Promise<MailboxPollerStatus[]> {
-    const rows = await this.directory.fresh();
+    const rows = await this.directory.fresh().catch(() => this.directory.all());
     return rows.map((m) => {
       const led = this.led.get(m.id);
       const leading = !!led && !led.stopping;
