@@ -21,8 +21,9 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({
-    summary: 'Readiness: database reachable and migrations applied; IMAP poller and outbox state',
-    description: 'IMAP errors and an outbox backlog are reported but do not make the instance unready.',
+    summary: "Readiness: database reachable and migrations applied; each mailbox's IMAP poller and the outbox",
+    description:
+      'IMAP errors, mailboxes waiting for re-authorization and an outbox backlog are reported but do not make the instance unready.',
     security: [],
   })
   @ApiOkResponse({ type: ReadyResponseDto })

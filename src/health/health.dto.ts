@@ -28,6 +28,46 @@ export class ImapHealthDto {
   backlog: number | null;
 }
 
+/** One mailbox in `GET /health/ready` (issue 18): its state and, with an IMAP URL, its poller. */
+export class MailboxHealthDto {
+  @ApiProperty({ example: 1 })
+  id: number;
+
+  @ApiProperty({ example: 'support@example.com' })
+  address: string;
+
+  @ApiProperty({ example: true, description: 'the mailbox IMAP_URL, SMTP_URL and SUPPORT_ADDRESS define' })
+  isDefault: boolean;
+
+  @ApiProperty({
+    enum: ['active', 'needs_reauthorization', 'error', 'disabled'],
+    example: 'active',
+    description:
+      '`error`: its last IMAP round failed (polling goes on); `needs_reauthorization` and `disabled`: not polled until an admin acts',
+  })
+  state: string;
+
+  @ApiProperty({ example: true, description: 'the mailbox has an IMAP URL (else the fields below are empty)' })
+  imap: boolean;
+
+  @ApiProperty({ example: true, description: 'this instance leads the mailbox and imports from it' })
+  leader: boolean;
+
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-25T09:00:00.000Z' })
+  lastSuccessAt: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'the latest failure while no round has succeeded since',
+  })
+  lastError: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'messages above the cursor at the last look' })
+  backlog: number | null;
+}
+
 export class OutboxHealthDto {
   @ApiProperty({ example: 0, description: 'mails waiting to be sent' })
   pending: number;
@@ -53,8 +93,15 @@ export class ReadyResponseDto {
   @ApiProperty({ example: 'applied', description: 'Every migration is applied.' })
   migrations: 'applied';
 
-  @ApiProperty({ type: ImapHealthDto })
+  @ApiProperty({ type: ImapHealthDto, description: "the default mailbox's IMAP poller" })
   imap: ImapHealthDto;
+
+  @ApiProperty({
+    type: [MailboxHealthDto],
+    description:
+      'every mailbox with its poller; a mailbox in error or waiting for re-authorization shows here but does not make the instance unready',
+  })
+  mailboxes: MailboxHealthDto[];
 
   @ApiProperty({ type: OutboxHealthDto })
   outbox: OutboxHealthDto;

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { ServiceUnavailableException } from '@nestjs/common';
-import type { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
+import type { ImapPollerService, MailboxPollerStatus } from '../inbound-mail/imap/imap-poller.service';
 import type { OutboxService } from '../outbound-mail/outbox.service';
 import type { HealthStore } from './health.repository';
 import { HealthService } from './health.service';
@@ -11,14 +11,35 @@ class FakeDatabase implements HealthStore {
   pendingMigrations: () => Promise<boolean> = () => Promise.resolve(false);
 }
 
-const imap = {
-  status: () => ({
-    enabled: true,
+const pollers: MailboxPollerStatus[] = [
+  {
+    mailboxId: 1,
+    address: 'support@desk.test',
+    isDefault: true,
+    imap: true,
+    state: 'active',
     leader: true,
     lastSuccessAt: new Date('2026-11-25T09:00:00Z'),
     lastError: null,
+    lastErrorAt: null,
     backlog: 0,
-  }),
+  },
+  {
+    mailboxId: 2,
+    address: 'billing@desk.test',
+    isDefault: false,
+    imap: true,
+    state: 'needs_reauthorization',
+    leader: false,
+    lastSuccessAt: null,
+    lastError: 'AUTHENTICATIONFAILED',
+    lastErrorAt: new Date('2026-11-25T09:01:00Z'),
+    backlog: null,
+  },
+];
+const imap = {
+  statuses: () => Promise.resolve(pollers),
+  defaultStatus: (s: MailboxPollerStatus[]) => ({ enabled: true, ...s[0] }),
 } as unknown as ImapPollerService;
 const outbox = {
   backlog: () => Promise.resolve({ pending: 2, due: 1, failed: 0, oldestDueAt: new Date('2026-11-25T08:00:00Z') }),
@@ -41,6 +62,30 @@ describe('HealthService readiness rules', () => {
       database: 'up',
       migrations: 'applied',
       imap: { enabled: true, leader: true, lastSuccessAt: '2026-11-25T09:00:00.000Z', lastError: null, backlog: 0 },
+      mailboxes: [
+        {
+          id: 1,
+          address: 'support@desk.test',
+          isDefault: true,
+          state: 'active',
+          imap: true,
+          leader: true,
+          lastSuccessAt: '2026-11-25T09:00:00.000Z',
+          lastError: null,
+          backlog: 0,
+        },
+        {
+          id: 2,
+          address: 'billing@desk.test',
+          isDefault: false,
+          state: 'needs_reauthorization',
+          imap: true,
+          leader: false,
+          lastSuccessAt: null,
+          lastError: 'AUTHENTICATIONFAILED',
+          backlog: null,
+        },
+      ],
       outbox: { pending: 2, due: 1, failed: 0, oldestDueAt: '2026-11-25T08:00:00.000Z' },
     });
   });

@@ -15,7 +15,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Readiness: the database answers and every migration is applied; reports the pollers' state. */
+/**
+ * Readiness: the database answers and every migration is applied; reports the pollers' state. A
+ * mailbox in error or waiting for re-authorization is listed but does not make the instance
+ * unready: the instance still serves the API and every other mailbox, and taking it out of the
+ * load balancer would help nothing (`/metrics` and the mailbox's state are where to alert).
+ */
 @Injectable()
 export class HealthService {
   constructor(
@@ -38,8 +43,11 @@ export class HealthService {
       throw new ServiceUnavailableException(`migrations could not be checked: ${(e as Error).message}`);
     }
     if (pending) throw new ServiceUnavailableException('database migrations are pending');
-    const imap = this.imap.status();
-    const outbox = await withTimeout(this.outbox.backlog(), PROBE_TIMEOUT_MS);
+    const [pollers, outbox] = await Promise.all([
+      withTimeout(this.imap.statuses(), PROBE_TIMEOUT_MS),
+      withTimeout(this.outbox.backlog(), PROBE_TIMEOUT_MS),
+    ]);
+    const imap = this.imap.defaultStatus(pollers);
     return {
       status: 'ok',
       database: 'up',
@@ -51,6 +59,17 @@ export class HealthService {
         lastError: imap.lastError,
         backlog: imap.backlog,
       },
+      mailboxes: pollers.map((p) => ({
+        id: p.mailboxId,
+        address: p.address,
+        isDefault: p.isDefault,
+        state: p.state,
+        imap: p.imap,
+        leader: p.leader,
+        lastSuccessAt: p.lastSuccessAt?.toISOString() ?? null,
+        lastError: p.lastError,
+        backlog: p.backlog,
+      })),
       outbox: { ...outbox, oldestDueAt: outbox.oldestDueAt?.toISOString() ?? null },
     };
   }

@@ -108,6 +108,29 @@ export class MailboxDirectoryService implements MailboxDirectory, OnApplicationB
   }
 
   /**
+   * Every mailbox read now, past the cache: the IMAP pollers' reports (`lastSuccessAt`, `lastError`,
+   * `backlog`, `state` error/active), which bump no version, are as their leader last wrote them.
+   * For health and metrics (one statement per call).
+   */
+  async fresh(): Promise<MailboxRecord[]> {
+    const rows = await this.store.list();
+    return rows.map((r) => (r.isDefault ? this.withEnvironment(r) : r));
+  }
+
+  /**
+   * An IMAP poller's report after a round (MailboxesRepository.recordPollerStatus): the row's
+   * `last_*` and `backlog`, the state `error` after a failure and `active` after a success (never
+   * from or to another state); no version is bumped, so no instance reloads for it.
+   */
+  async recordPollerStatus(
+    id: number,
+    status:
+      { ok: true; at: Date; backlog?: number | null } | { ok: false; at: Date; error: string; backlog?: number | null },
+  ): Promise<void> {
+    await this.store.recordPollerStatus(id, status);
+  }
+
+  /**
    * This instance changed a mailbox: reload now (after any load in progress, which may have read
    * before the change), so its own next read sees it; the listeners hear of it.
    */

@@ -6,6 +6,7 @@ import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
+import { MAILBOX_STATES } from '../mailboxes/mailbox';
 import { safeEqual } from '../inbound-mail/webhook/inbound-token.guard';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import { MetricsService } from './metrics.service';
@@ -27,7 +28,7 @@ export class MetricsController {
   @ApiOperation({
     summary: 'Prometheus metrics (text exposition format)',
     description:
-      'HTTP latency by route, emails ingested by result, database connection waits (API and background), outbox backlog and failures, IMAP poll age, process metrics. ' +
+      'HTTP latency by route, emails ingested by result, database connection waits (API and background), outbox backlog and failures, IMAP poll age, each mailbox state and IMAP poller (last success, backlog, leader), process metrics. ' +
       'Public unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` is required.',
     security: [],
   })
@@ -65,7 +66,17 @@ export class MetricsController {
     m.outboxOldestDueAge.set(
       backlog.oldestDueAt ? Math.max(0, (Date.now() - backlog.oldestDueAt.getTime()) / 1000) : 0,
     );
-    const imap = this.imap.status();
+    const pollers = await this.imap.statuses();
+    for (const g of [m.mailboxState, m.mailboxLastSuccess, m.mailboxBacklog, m.mailboxLeader]) g.reset();
+    for (const p of pollers) {
+      const labels = { mailbox_id: String(p.mailboxId), address: p.address };
+      for (const state of MAILBOX_STATES) m.mailboxState.set({ ...labels, state }, p.state === state ? 1 : 0);
+      if (!p.imap) continue;
+      m.mailboxLeader.set(labels, p.leader ? 1 : 0);
+      if (p.lastSuccessAt) m.mailboxLastSuccess.set(labels, p.lastSuccessAt.getTime() / 1000);
+      if (p.backlog !== null) m.mailboxBacklog.set(labels, p.backlog);
+    }
+    const imap = this.imap.defaultStatus(pollers);
     if (m.imapPollAge && m.imapLeader) {
       m.imapPollAge.set(
         imap.lastSuccessAt ? Math.max(0, (Date.now() - imap.lastSuccessAt.getTime()) / 1000) : Infinity,

@@ -66,6 +66,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Per mailbox (issue 18): 1 for its current state, 0 for the others. */
+  readonly mailboxState = new Gauge({
+    name: 'maildesk_mailbox_state',
+    help: "1 for the mailbox's state (active, error, needs_reauthorization, disabled), 0 for the others",
+    labelNames: ['mailbox_id', 'address', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  /** Per IMAP mailbox: when its last import round succeeded (absent before the first one). */
+  readonly mailboxLastSuccess = new Gauge({
+    name: 'maildesk_mailbox_imap_last_success_timestamp_seconds',
+    help: "Unix time of the mailbox's last successful IMAP import round (written by whichever instance leads it)",
+    labelNames: ['mailbox_id', 'address'] as const,
+    registers: [this.registry],
+  });
+
+  /** Per IMAP mailbox: messages above its cursor at the last look. */
+  readonly mailboxBacklog = new Gauge({
+    name: 'maildesk_mailbox_imap_backlog',
+    help: "Messages above the mailbox's IMAP cursor at the last look (absent when not known)",
+    labelNames: ['mailbox_id', 'address'] as const,
+    registers: [this.registry],
+  });
+
+  /** Per IMAP mailbox: 1 on the instance that leads it. */
+  readonly mailboxLeader = new Gauge({
+    name: 'maildesk_mailbox_imap_leader',
+    help: '1 when this instance leads the mailbox and imports from it, else 0',
+    labelNames: ['mailbox_id', 'address'] as const,
+    registers: [this.registry],
+  });
+
   /** Only with IMAP_URL set: seconds since the last successful round (+Inf before the first one). */
   readonly imapPollAge: Gauge | null;
 

@@ -119,7 +119,7 @@ forEachDatabase(
 
     it('reports leadership, success and an empty backlog in status()', async () => {
       await waitFor('all mail', async () => (await inboundCount()) === 4);
-      const status = t.app.get(ImapPollerService).status();
+      const status = await t.app.get(ImapPollerService).status();
       expect(status).toMatchObject({ enabled: true, leader: true, lastError: null, backlog: 0 });
       expect(status.lastSuccessAt).toBeInstanceOf(Date);
     });

@@ -73,13 +73,13 @@ forEachDatabase(
       await dovecot.appendMany(SUPPORT_USER, mails(150, 200));
       await waitFor('200 mails', async () => (await imported()) === 200, 30000);
       expect(a.ingests() + b.ingests()).toBe(200);
-      expect([a.poller.status().leader, b.poller.status().leader].filter(Boolean)).toHaveLength(1);
+      expect([(await a.poller.status()).leader, (await b.poller.status()).leader].filter(Boolean)).toHaveLength(1);
       expect(Math.min(a.ingests(), b.ingests())).toBe(0);
     }, 60000);
 
     it('hands the mailbox to the other instance when the leader shuts down', async () => {
       const [a, b] = instances;
-      const leader = a.poller.status().leader ? a : b;
+      const leader = (await a.poller.status()).leader ? a : b;
       const follower = leader === a ? b : a;
       await leader.app.close();
       instances.splice(instances.indexOf(leader), 1);
@@ -88,7 +88,7 @@ forEachDatabase(
         rawMail({ from: 'late@customer.test', subject: 'After failover', messageId: 'late-1@customer.test' }),
       );
       await waitFor('the mail after failover', async () => (await imported()) === 201, 15000);
-      expect(follower.poller.status().leader).toBe(true);
+      expect((await follower.poller.status()).leader).toBe(true);
       const [row] = await db.dataSource.query(
         `SELECT count(*) AS n FROM inbound_mail WHERE message_id = 'late-1@customer.test'`,
       );

@@ -56,7 +56,7 @@ forEachDatabase(
       });
       expect(Number(row.last_uid)).toBe(310);
       expect(row.last_error).toEqual(expect.any(String));
-      const status = t.app.get(ImapPollerService).status();
+      const status = await t.app.get(ImapPollerService).status();
       expect(status).toMatchObject({ leader: true, lastError: null, backlog: 0 });
     }, 60000);
 

@@ -14,6 +14,8 @@ export interface TestDovecot {
   port: number;
   /** Login -> password. */
   users: Record<string, string>;
+  /** Adds (or changes) a mail user while the server runs (Dovecot re-reads its passwd-file when it changes). */
+  addUser(user: string, password: string): void;
   /** The IMAP_URL for a user and mailbox (INBOX by default), credentials percent-encoded. */
   url(user?: string, mailbox?: string): string;
   /** A connected client (the caller logs out); has an `error` listener. */
@@ -39,8 +41,10 @@ export interface DovecotOauth2 {
   clientSecret: string;
 }
 
-/** How startDovecot sets the server up (nothing: password logins only). */
+/** How startDovecot sets the server up (nothing: SUPPORT_USER, password logins only). */
 export interface DovecotOptions {
+  /** Mail users besides SUPPORT_USER (login -> password), e.g. a second mailbox's account. */
+  users?: Record<string, string>;
   oauth2?: DovecotOauth2;
 }
 
@@ -99,6 +103,19 @@ async function waitForGreeting(port: number, child: ChildProcess, log: string, t
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`dovecot did not greet on port ${port} within ${timeoutMs} ms`);
+}
+
+/** The passwd-file of the users (login -> password, stored in PLAIN: test accounts only). */
+function writeUsers(dir: string, users: Record<string, string>): void {
+  const file = path.join(dir, 'users');
+  const next = `${file}.next`;
+  fs.writeFileSync(
+    next,
+    Object.entries(users)
+      .map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`)
+      .join(''),
+  );
+  fs.renameSync(next, file);
 }
 
 /** The passdb block and its args file for DovecotOptions.oauth2 ('' when not asked for). */
@@ -165,12 +182,7 @@ namespace inbox {
   }
 }
 `;
-  fs.writeFileSync(
-    path.join(dir, 'users'),
-    Object.entries(users)
-      .map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`)
-      .join(''),
-  );
+  writeUsers(dir, users);
   const file = path.join(dir, 'dovecot.conf');
   fs.writeFileSync(file, conf);
   return file;
@@ -178,8 +190,9 @@ namespace inbox {
 
 /**
  * Starts a Dovecot on a free port with its config, state and mail in a fresh temp dir (see
- * RECIPES.md): one user, support@example.test / secret, and a `Processed` folder; with
- * `options.oauth2`, XOAUTH2/OAUTHBEARER logins validated at an introspection endpoint too.
+ * RECIPES.md): the user support@example.test / secret (and `options.users`), each with a
+ * `Processed` folder; with `options.oauth2`, XOAUTH2/OAUTHBEARER logins validated at an
+ * introspection endpoint too.
  */
 export async function startDovecot(options: DovecotOptions = {}): Promise<TestDovecot> {
   const binary = dovecotBinary();
@@ -190,7 +203,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<TestDo
   const mail = path.join(dir, 'mail');
   fs.mkdirSync(mail);
   if (process.getuid?.() === 0) fs.chownSync(mail, 65534, 65534);
-  const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD };
+  const users: Record<string, string> = { [SUPPORT_USER]: SUPPORT_PASSWORD, ...options.users };
   const port = await freePort();
   const config = writeConfig(dir, port, users, options);
   const log = path.join(dir, 'dovecot.log');
@@ -255,6 +268,10 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<TestDo
   return {
     port,
     users,
+    addUser(user, password) {
+      users[user] = password;
+      writeUsers(dir, users);
+    },
     url(user = SUPPORT_USER, mailbox = 'INBOX') {
       return `imap://${encodeURIComponent(user)}:${encodeURIComponent(users[user])}@127.0.0.1:${port}/${encodeURIComponent(mailbox)}`;
     },

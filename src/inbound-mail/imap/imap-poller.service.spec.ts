@@ -2,7 +2,8 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../config/config';
 import type { InboundMailService } from '../inbound-mail.service';
-import { backoffDelay, ImapPollerService } from './imap-poller.service';
+import type { MailboxCredentials } from '../../mailboxes/mailbox';
+import { backoffDelay, ImapPollerService, type PollerDirectory } from './imap-poller.service';
 import type { MailboxStore } from './mailbox.repository';
 
 describe('backoffDelay', () => {
@@ -13,23 +14,31 @@ describe('backoffDelay', () => {
   });
 });
 
+/** A directory of one default mailbox without IMAP. */
+const directory = {
+  fresh: async () => [{ id: 1, address: 'support@desk.test', isDefault: true, imapUrl: null, state: 'active' }],
+  onChange: () => () => undefined,
+} as unknown as PollerDirectory;
+
 describe('ImapPollerService without IMAP_URL', () => {
-  it('reports itself disabled and starts no loop or interval', async () => {
+  it('reports the default mailbox not polled; starts nothing in the CLI (no workers)', async () => {
     const scheduler = {
       addInterval: () => {
         throw new Error('no interval expected');
       },
     } as unknown as SchedulerRegistry;
     const poller = new ImapPollerService(
-      loadConfig({}),
+      { ...loadConfig({}), workers: false },
       {} as DataSource,
       {} as InboundMailService,
       scheduler,
       {} as MailboxStore,
+      directory,
+      {} as MailboxCredentials,
     );
     poller.onApplicationBootstrap();
     await poller.onModuleDestroy();
-    expect(poller.status()).toEqual({
+    expect(await poller.status()).toEqual({
       enabled: false,
       leader: false,
       lastSuccessAt: null,
@@ -49,6 +58,8 @@ describe('ImapPollerService without IMAP_URL', () => {
           {} as InboundMailService,
           {} as SchedulerRegistry,
           {} as MailboxStore,
+          directory,
+          {} as MailboxCredentials,
         ),
     ).toThrow(/user and a password/);
   });

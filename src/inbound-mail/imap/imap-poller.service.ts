@@ -1,262 +1,367 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { ImapFlow } from 'imapflow';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { runInBackground } from '../../database/priority-pool';
+import type { MailboxCredentials, MailboxDirectory, MailboxRecord, MailboxState } from '../../mailboxes/mailbox';
+import { MailboxCredentialsService } from '../../mailboxes/mailbox-credentials.service';
+import { MailboxDirectoryService } from '../../mailboxes/mailbox-directory.service';
 import { yieldToApi } from '../../runtime/api-activity';
 import { InboundMailService } from '../inbound-mail.service';
-import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY, runImportRound } from './imap-import-round';
-import { ImapTarget, parseImapUrl } from './imap-url';
+import { EMBEDDED_IMPORT_CONCURRENCY, IMPORT_CONCURRENCY } from './imap-import-round';
+import { ImapLocation, parseImapLocation, parseImapUrl } from './imap-url';
 import { MailboxCursorStore } from './mailbox-cursor.store';
-import { createLeaderLock, LeaderLock } from './mailbox-leader-lock';
+import { createLeadership, Leadership } from './mailbox-leader-lock';
+import { describeImapError, MailboxPoller, PollerOutcome, PollerReport, PollerState } from './mailbox-poller';
 import { MailboxRepository, type MailboxStore } from './mailbox.repository';
 import { PollSignal } from './poll-signal';
+import { shareOut } from './share-out';
 
-/** TCP + TLS handshake budget. */
-export const IMAP_CONNECTION_TIMEOUT_MS = 15_000;
-/** Wait for the server's greeting. */
-export const IMAP_GREETING_TIMEOUT_MS = 15_000;
-/** A silent socket is dead after this; IDLE is restarted more often (IMAP_IDLE_RESTART_MS). */
-export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
-export const IMAP_IDLE_RESTART_MS = 4 * 60_000;
-/** LOGOUT at shutdown; the socket is closed if the server does not answer in time. */
-export const IMAP_LOGOUT_TIMEOUT_MS = 5_000;
-const BACKOFF_FIRST_MS = 1_000;
-const BACKOFF_MAX_MS = 60_000;
+export {
+  backoffDelay,
+  IMAP_CONNECTION_TIMEOUT_MS,
+  IMAP_GREETING_TIMEOUT_MS,
+  IMAP_IDLE_RESTART_MS,
+  IMAP_LOGOUT_TIMEOUT_MS,
+  IMAP_SOCKET_TIMEOUT_MS,
+} from './mailbox-poller';
 
-/** Reconnect delay after the n-th failure in a row (n >= 1): 1 s doubling up to 60 s. */
-export function backoffDelay(failures: number): number {
-  return Math.min(BACKOFF_FIRST_MS * 2 ** Math.max(0, failures - 1), BACKOFF_MAX_MS);
-}
+/** How often the supervisor looks at the mailboxes and the other instances: unled mailboxes are tried this often. */
+export const LEADERSHIP_TICK_MS = 1_000;
 
-/** What the health endpoint reports about IMAP. */
+/** What the health endpoint reports about the default mailbox's IMAP (the `imap` field, as before issue 18). */
 export interface ImapPollerStatus {
-  /** False when IMAP_URL is not set. */
+  /** False when the default mailbox has no IMAP URL (IMAP_URL is not set). */
   enabled: boolean;
-  /** This instance holds the mailbox's leader lock and imports from it. */
+  /** This instance leads the mailbox and imports from it. */
   leader: boolean;
   lastSuccessAt: Date | null;
   /** The latest failure, while no round has succeeded since (null once one has). */
   lastError: string | null;
   lastErrorAt: Date | null;
-  /** Messages above the cursor at the last look (null when not known, e.g. on a non-leader). */
+  /** Messages above the cursor at the last look (null when not known). */
   backlog: number | null;
 }
 
+/** One mailbox's poller, as health and metrics show it. */
+export interface MailboxPollerStatus extends Omit<ImapPollerStatus, 'enabled'> {
+  mailboxId: number;
+  address: string;
+  isDefault: boolean;
+  /** The mailbox has an IMAP URL (else: no poller, and only `state` says anything). */
+  imap: boolean;
+  /** The mailbox's state (`error` after a failed round; `needs_reauthorization` and `disabled` are not polled). */
+  state: MailboxState;
+}
+
+/** What the supervisor needs of the directory (MailboxDirectoryService). */
+export type PollerDirectory = MailboxDirectory & Pick<MailboxDirectoryService, 'fresh' | 'recordPollerStatus'>;
+
+/** A mailbox this instance leads: its poller runs (or is finishing, `stopping`). */
+interface Led {
+  mailbox: MailboxRecord;
+  key: string;
+  /** What a change of restarts the session (URL, secrets, OAuth2 settings). */
+  fingerprint: string;
+  poller: MailboxPoller;
+  stopping: boolean;
+}
+
+/** An IMAP mailbox that should be polled, with where. */
+interface Wanted {
+  mailbox: MailboxRecord;
+  location: ImapLocation;
+  fingerprint: string;
+}
+
 /**
- * Imports mail from the IMAP_URL mailbox into InboundMailService: one leader per mailbox across
- * instances (PostgreSQL advisory lock; an in-process lock on the embedded database, see
- * createLeaderLock), UIDVALIDITY + last-UID cursor, IDLE for push plus a polling
- * interval from @nestjs/schedule, reconnect with exponential backoff. Runs in the background from
- * bootstrap; shutdown finishes the current message, releases the lock and logs out.
+ * Imports mail from every active mailbox that has an IMAP URL (the default one's is IMAP_URL), one
+ * MailboxPoller per mailbox this instance leads. About every second (LEADERSHIP_TICK_MS) and at
+ * every change of the directory (MailboxDirectory.onChange) it reconciles:
+ *
+ * - a mailbox gone, disabled, waiting for re-authorization or without IMAP URL: its poller stops
+ *   (after the current message) and the mailbox is given up; one whose URL, secrets or OAuth2
+ *   settings changed: its session is restarted;
+ * - the share-out: with N polled mailboxes and I live instances (Leadership.instances), an instance
+ *   leads at most ceil(N / I): it gives the extra ones up when an instance appears, and tries the
+ *   mailboxes nobody leads while it has room (so a dead instance's are taken over at the next look).
+ *
+ * Leadership is one PostgreSQL session per instance for every mailbox it leads (PgLeadership; an
+ * in-process lock on the embedded database). Every poller has its own cursor (mailbox_cursors,
+ * keyed by its IMAP key as before, so an upgraded deployment re-imports nothing). Shutdown
+ * finishes each current message, gives everything up and logs out.
  */
 @Injectable()
 export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ImapPollerService.name);
-  private readonly target: ImapTarget | null;
   private readonly signal = new PollSignal();
-  private readonly intervalName: string;
-  private cursor: MailboxCursorStore | null = null;
-  private lock: LeaderLock | null = null;
+  private readonly led = new Map<number, Led>();
+  /** Mailboxes whose credentials said unavailable, with the version they said it at: left alone until it changes. */
+  private readonly halted = new Map<number, number>();
+  /** Mailboxes whose IMAP URL could not be parsed, with the version (logged once). */
+  private readonly invalid = new Map<number, number>();
+  private leadership: Leadership | null = null;
+  private embedded = false;
   private loop: Promise<void> | null = null;
-  private connecting: ImapFlow | null = null;
-  private readonly state: Omit<ImapPollerStatus, 'enabled'> = {
-    leader: false,
-    lastSuccessAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    backlog: null,
-  };
+  private unsubscribe: (() => void) | null = null;
+  private lastFailure = '';
+  private readonly report: PollerReport;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly inbound: InboundMailService,
     private readonly scheduler: SchedulerRegistry,
-    @Inject(MailboxRepository) private readonly mailboxes: MailboxStore,
+    @Inject(MailboxRepository) private readonly cursors: MailboxStore,
+    @Inject(MailboxDirectoryService) private readonly directory: PollerDirectory,
+    @Inject(MailboxCredentialsService) private readonly credentials: MailboxCredentials,
   ) {
-    this.target = config.imap.url ? parseImapUrl(config.imap.url) : null;
-    this.intervalName = `imap-poll ${this.target?.key ?? ''}`;
+    // A misconfigured IMAP_URL fails the start, as before: the password lives only there.
+    if (config.imap.url) parseImapUrl(config.imap.url);
+    this.report = {
+      succeeded: (m, at, backlog) => directory.recordPollerStatus(m.id, { ok: true, at, backlog }),
+      failed: (m, error, at, backlog) => directory.recordPollerStatus(m.id, { ok: false, at, error, backlog }),
+    };
   }
 
-  /** Starts the loop in the background when IMAP_URL is set; never delays bootstrap. */
+  /** Starts the supervisor in the background (never delays bootstrap); not in the CLI. */
   onApplicationBootstrap(): void {
-    if (!this.target || !this.config.workers) return;
-    this.cursor = new MailboxCursorStore(this.mailboxes, this.target.key);
+    if (!this.config.workers) return;
     this.scheduler.addInterval(
-      this.intervalName,
-      setInterval(() => this.signal.poke(), this.config.imap.pollSeconds * 1000),
+      'imap-leadership',
+      setInterval(() => this.signal.poke(), LEADERSHIP_TICK_MS),
     );
-    this.logger.log(
-      `IMAP polling ${this.target.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
+    this.scheduler.addInterval(
+      'imap-poll',
+      setInterval(() => this.led.forEach((l) => l.poller.poke()), this.config.imap.pollSeconds * 1000),
     );
-    // Background work, the import included: the API gets the database's connections first (PriorityPool).
+    this.unsubscribe = this.directory.onChange(() => this.signal.poke());
+    // Background work, the imports included: the API gets the database's connections first (PriorityPool).
     this.loop = runInBackground(() => this.run()).catch((e) =>
-      this.logger.error(`IMAP poller stopped: ${describeError(e)}`),
+      this.logger.error(`IMAP supervisor stopped: ${describeImapError(e)}`),
     );
   }
 
-  /** Finishes the current message, releases the leader lock and logs out. */
+  /** Finishes each current message, gives every mailbox up and logs out. */
   async onModuleDestroy(): Promise<void> {
     if (!this.loop) return;
     this.signal.stop();
-    if (this.scheduler.doesExist('interval', this.intervalName)) this.scheduler.deleteInterval(this.intervalName);
-    this.connecting?.close();
+    this.unsubscribe?.();
+    for (const name of ['imap-leadership', 'imap-poll'])
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
     await this.loop;
     this.loop = null;
+    await Promise.all([...this.led.values()].map((l) => this.giveUp(l, null)));
+    await this.leadership?.close();
   }
 
-  /** For the health endpoint. */
-  status(): ImapPollerStatus {
-    return { enabled: this.target !== null, ...this.state };
+  /** The default mailbox's poller, for the health endpoint's `imap` field. */
+  async status(): Promise<ImapPollerStatus> {
+    return this.defaultStatus(await this.statuses());
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.signal.isStopped) {
-      try {
-        // Which lock depends on the database (asked of it; a failure is retried like any other).
-        this.lock ??= await createLeaderLock(this.dataSource, this.target!.key);
-        if (await this.lock.tryAcquire()) {
-          this.state.leader = true;
-          this.logger.log(`leading ${this.target!.key}`);
-          await this.lead(() => (failures = 0));
-        } else {
-          this.state.leader = false;
-          await this.refreshFromCursor();
-          await this.signal.sleep(this.config.imap.pollSeconds * 1000);
-        }
-      } catch (e) {
-        if (this.signal.isStopped) break;
-        failures++;
-        const delay = backoffDelay(failures);
-        const message = describeError(e);
-        this.logger.warn(`IMAP ${this.target!.key}: ${message}; retrying in ${delay / 1000} s`);
-        await this.recordError(message);
-        await this.signal.sleep(delay);
-      } finally {
-        this.state.leader = false;
-        await this.lock?.release();
-      }
+  /** The default mailbox's entry of `statuses()`, in the `imap` field's shape. */
+  defaultStatus(statuses: MailboxPollerStatus[]): ImapPollerStatus {
+    const own = statuses.find((s) => s.isDefault && s.imap);
+    if (!own) {
+      // The default mailbox's row is missing (database away at start): IMAP_URL says.
+      const enabled = !!this.config.imap.url && !statuses.some((s) => s.isDefault);
+      return { enabled, leader: false, lastSuccessAt: null, lastError: null, lastErrorAt: null, backlog: null };
     }
+    return {
+      enabled: true,
+      leader: own.leader,
+      lastSuccessAt: own.lastSuccessAt,
+      lastError: own.lastError,
+      lastErrorAt: own.lastErrorAt,
+      backlog: own.backlog,
+    };
   }
 
-  /** One IMAP session while leading: returns at shutdown, throws on any failure. */
-  private async lead(onSuccess: () => void): Promise<void> {
-    const target = this.target!;
-    const client = await this.createClient(target);
-    client.on('error', (e: Error) => this.logger.debug(`IMAP client error: ${describeError(e)}`));
-    client.on('exists', () => this.signal.poke());
-    client.on('close', () => this.signal.poke());
-    this.connecting = client;
-    try {
-      await client.connect();
-      this.connecting = null;
-      this.signal.poke();
-      while (true) {
-        await this.signal.wait();
-        if (this.signal.isStopped) return;
-        if (!client.usable) throw new Error('IMAP connection closed');
-        await this.lock!.confirm();
-        const started = Date.now();
-        const embedded = await isEmbeddedDatabase(this.dataSource);
-        const round = await runImportRound(client, {
-          concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
-          mailbox: target.mailbox,
-          cursor: this.cursor!,
-          ingest: async (raw) => {
-            // On the embedded database the API and the import share the CPU too: each mail waits
-            // (briefly) for the requests in flight.
-            if (embedded) await yieldToApi();
-            return this.inbound.ingest(raw, 'imap');
-          },
-          moveTo: this.config.imap.moveTo,
-          shouldStop: () => this.signal.isStopped,
-          onBacklog: (n) => (this.state.backlog = n),
-          onUidValidityChange: (from, to) =>
-            this.logger.warn(`UIDVALIDITY of ${target.key} changed from ${from} to ${to}: rescanning the mailbox`),
-        });
-        if (round.imported) {
-          const ms = Math.max(1, Date.now() - started);
-          this.logger.log(`imported ${round.imported} message(s) from ${target.key} in ${ms} ms`);
-        }
-        await this.recordSuccess();
-        onSuccess();
-        if (this.config.imap.idle && !this.signal.isStopped && client.usable) {
-          // Resolves when the next command breaks it; the `exists` event pokes the loop.
-          client.idle().catch(() => undefined);
-        }
-      }
-    } finally {
-      this.connecting = null;
-      await logoutQuietly(client);
-    }
-  }
-
-  /** imapflow is loaded here, not at start: a server without IMAP_URL never needs it. */
-  private async createClient(t: ImapTarget): Promise<ImapFlow> {
-    const { ImapFlow } = await import('imapflow');
-    return new ImapFlow({
-      host: t.host,
-      port: t.port,
-      secure: t.secure,
-      auth: { user: t.user, pass: t.password },
-      tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2' },
-      logger: false,
-      disableAutoIdle: true,
-      maxIdleTime: IMAP_IDLE_RESTART_MS,
-      connectionTimeout: IMAP_CONNECTION_TIMEOUT_MS,
-      greetingTimeout: IMAP_GREETING_TIMEOUT_MS,
-      socketTimeout: IMAP_SOCKET_TIMEOUT_MS,
+  /**
+   * Every mailbox and its poller, by mailbox id: what this instance's poller knows for those it
+   * leads, what the mailbox's row says now (written by whichever instance leads it) for the others.
+   * The rows are read afresh (the directory's cache does not follow the pollers' reports); when
+   * that read fails, as the directory last read them.
+   */
+  async statuses(): Promise<MailboxPollerStatus[]> {
+    const rows = await this.directory.fresh().catch(() => this.directory.all());
+    return rows.map((m) => {
+      const led = this.led.get(m.id);
+      const leading = !!led && !led.stopping;
+      const state: PollerState = leading ? led.poller.state : rowState(m);
+      return {
+        mailboxId: m.id,
+        address: m.address,
+        isDefault: m.isDefault,
+        imap: !!m.imapUrl,
+        state: m.state,
+        leader: leading,
+        ...state,
+      };
     });
   }
 
-  private async recordSuccess(): Promise<void> {
-    const at = new Date();
-    this.state.lastSuccessAt = at;
-    this.state.lastError = null;
-    this.state.lastErrorAt = null;
-    await this.cursor!.recordSuccess(at);
+  private async run(): Promise<void> {
+    this.embedded = await isEmbeddedDatabase(this.dataSource).catch(() => false);
+    while (!this.signal.isStopped) {
+      try {
+        await this.reconcile();
+        this.lastFailure = '';
+      } catch (e) {
+        if (this.signal.isStopped) break;
+        const message = describeImapError(e);
+        // Once per distinct failure: the tick repeats every second.
+        if (message !== this.lastFailure) this.logger.warn(`IMAP mailboxes: ${message}`);
+        this.lastFailure = message;
+      }
+      await this.signal.wait();
+    }
   }
 
-  private async recordError(message: string): Promise<void> {
-    const at = new Date();
-    this.state.lastError = message;
-    this.state.lastErrorAt = at;
-    await this.cursor!.recordError(message, at).catch((e) =>
-      this.logger.debug(`could not record the IMAP error: ${describeError(e)}`),
+  /** One look at the mailboxes and the other instances (see the class). */
+  private async reconcile(): Promise<void> {
+    this.leadership ??= await createLeadership(this.dataSource);
+    const leadership = this.leadership;
+    let instances: number;
+    try {
+      instances = await leadership.instances();
+    } catch (e) {
+      // The session is gone and every lock with it: another instance may be importing already.
+      for (const l of this.led.values()) if (!l.stopping) void this.giveUp(l, 'leadership session lost');
+      throw e;
+    }
+    const all = await this.directory.all();
+    if (this.signal.isStopped) return;
+    const wanted = this.wanted(all.filter((m) => m.imapUrl));
+
+    for (const l of this.led.values()) {
+      if (l.stopping) continue;
+      const w = wanted.get(l.mailbox.id);
+      if (!w) void this.giveUp(l, 'no longer polled');
+      else if (w.fingerprint !== l.fingerprint) void this.giveUp(l, 'settings changed: restarting its session');
+      else if (!leadership.leads(l.key)) void this.giveUp(l, 'leadership lost');
+      else {
+        l.mailbox = w.mailbox;
+        l.poller.update(w.mailbox);
+      }
+    }
+
+    const leading = [...this.led.values()].filter((l) => !l.stopping);
+    const { giveUp, room } = shareOut(leading, wanted.size, instances);
+    for (const l of giveUp) void this.giveUp(l, `shared out (${instances} instances)`);
+    let taken = 0;
+    if (room === 0) return;
+    const busy = new Set([...this.led.values()].map((l) => l.key));
+    for (const w of shuffle([...wanted.values()])) {
+      if (taken >= room || this.signal.isStopped) break;
+      if (this.led.has(w.mailbox.id) || busy.has(w.location.key)) continue;
+      if (!(await leadership.tryLead(w.location.key))) continue;
+      busy.add(w.location.key);
+      this.lead(w);
+      taken++;
+    }
+  }
+
+  /** The mailboxes to poll now, by id: active (or in error), with a usable IMAP URL, not halted. */
+  private wanted(mailboxes: MailboxRecord[]): Map<number, Wanted> {
+    const wanted = new Map<number, Wanted>();
+    for (const m of mailboxes) {
+      if (this.halted.has(m.id) && this.halted.get(m.id) !== m.version) this.halted.delete(m.id);
+      if (m.state !== 'active' && m.state !== 'error') continue;
+      if (this.halted.has(m.id)) continue;
+      let location: ImapLocation;
+      try {
+        location = parseImapLocation(m.imapUrl!);
+        this.invalid.delete(m.id);
+      } catch (e) {
+        if (this.invalid.get(m.id) !== m.version)
+          this.logger.warn(`mailbox ${m.id}: ${(e as Error).message.replace('IMAP_URL', 'its IMAP URL')}`);
+        this.invalid.set(m.id, m.version);
+        continue;
+      }
+      wanted.set(m.id, { mailbox: m, location, fingerprint: fingerprint(m) });
+    }
+    const ids = new Set(mailboxes.map((m) => m.id));
+    for (const id of this.halted.keys()) if (!ids.has(id)) this.halted.delete(id);
+    return wanted;
+  }
+
+  /** Starts the poller of a mailbox this instance has just taken. */
+  private lead(w: Wanted): void {
+    const { mailbox, location } = w;
+    const leadership = this.leadership!;
+    const embedded = this.embedded;
+    const poller = new MailboxPoller({
+      mailbox,
+      location,
+      cursor: new MailboxCursorStore(this.cursors, location.key),
+      credentials: this.credentials,
+      report: this.report,
+      confirmLeadership: () => leadership.confirm(location.key),
+      ingest: async (raw) => {
+        // On the embedded database the API and the import share the CPU too: each mail waits
+        // (briefly) for the requests in flight.
+        if (embedded) await yieldToApi();
+        return this.inbound.ingest(raw, 'imap', { mailboxId: mailbox.id });
+      },
+      concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
+      moveTo: this.config.imap.moveTo,
+      idle: this.config.imap.idle,
+    });
+    const led: Led = { mailbox, key: location.key, fingerprint: w.fingerprint, poller, stopping: false };
+    this.led.set(mailbox.id, led);
+    this.logger.log(
+      `leading mailbox ${mailbox.id} ${location.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
     );
+    void runInBackground(() => poller.start()).then((outcome) => this.ended(led, outcome));
   }
 
-  /** A non-leader reports what the leader last wrote. */
-  private async refreshFromCursor(): Promise<void> {
-    const row = await this.cursor!.read();
-    this.state.backlog = null;
-    this.state.lastSuccessAt = row?.lastSuccessAt ?? null;
-    const failing = row?.lastErrorAt && (!row.lastSuccessAt || row.lastErrorAt > row.lastSuccessAt);
-    this.state.lastError = failing ? row.lastError : null;
-    this.state.lastErrorAt = failing ? row.lastErrorAt : null;
+  /** A poller's loop ended by itself: give the mailbox up (and leave it alone while unavailable). */
+  private ended(led: Led, outcome: PollerOutcome): void {
+    if (outcome === 'unavailable') this.halted.set(led.mailbox.id, led.mailbox.version);
+    if (!led.stopping) void this.giveUp(led, outcome === 'lost' ? 'leadership lost' : null);
+  }
+
+  /** Stops the poller (after its current message), then releases the mailbox; looks again at once. */
+  private async giveUp(led: Led, why: string | null): Promise<void> {
+    if (led.stopping) return;
+    led.stopping = true;
+    if (why) this.logger.log(`giving up mailbox ${led.mailbox.id} ${led.key}: ${why}`);
+    try {
+      await led.poller.stop();
+    } finally {
+      await this.leadership?.release(led.key);
+      if (this.led.get(led.mailbox.id) === led) this.led.delete(led.mailbox.id);
+      this.signal.poke();
+    }
   }
 }
 
-/** A one-line description, with the server's answer and code when imapflow has them. */
-function describeError(e: unknown): string {
-  const err = e as Error & { code?: string; responseText?: string };
-  return [err.code, err.message, err.responseText].filter(Boolean).join(': ') || String(e);
+/** What restarts a mailbox's session when it changes: where and how it logs in (not its access token). */
+function fingerprint(m: MailboxRecord): string {
+  return JSON.stringify([m.imapUrl, m.imapSecret, m.oauth2, m.oauth2ClientSecret, m.oauth2RefreshSecret]);
 }
 
-async function logoutQuietly(client: ImapFlow): Promise<void> {
-  if (client.usable) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      client.logout().catch(() => undefined),
-      new Promise((r) => (timer = setTimeout(r, IMAP_LOGOUT_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
+/** A poller's state as the mailbox's row has it. */
+function rowState(m: MailboxRecord): PollerState {
+  const failing = !!m.lastErrorAt && (!m.lastSuccessAt || m.lastErrorAt > m.lastSuccessAt);
+  return {
+    lastSuccessAt: m.lastSuccessAt,
+    lastError: failing ? m.lastError : null,
+    lastErrorAt: failing ? m.lastErrorAt : null,
+    backlog: m.backlog,
+  };
+}
+
+/** The items in a random order: instances starting together try different mailboxes first. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
   }
-  client.close();
+  return items;
 }

@@ -1,4 +1,4 @@
-import { parseImapUrl } from './imap-url';
+import { parseImapLocation, parseImapUrl } from './imap-url';
 
 describe('parseImapUrl', () => {
   it('decodes user, password and mailbox and keeps the password out of the key', async () => {
@@ -36,5 +36,27 @@ describe('parseImapUrl', () => {
     expect(() => parseImapUrl('imap://u@mail.test/INBOX')).toThrow(/user and a password/);
     expect(() => parseImapUrl('pop3://u:hunter22@mail.test')).toThrow(/imap:\/\/ or imaps:\/\//);
     expect(() => parseImapUrl('pop3://u:hunter22@mail.test')).not.toThrow(/hunter22/);
+  });
+});
+
+describe('parseImapLocation', () => {
+  it('gives the key parseImapUrl gives the same URL with its password (the cursor survives the upgrade)', async () => {
+    const withPassword = parseImapUrl('imap://support%40example.test:secret@127.0.0.1:1143/INBOX');
+    const stored = parseImapLocation('imap://support%40example.test@127.0.0.1:1143/INBOX');
+    expect(stored.key).toBe(withPassword.key);
+    expect(stored).toEqual({
+      secure: false,
+      host: '127.0.0.1',
+      port: 1143,
+      user: 'support@example.test',
+      mailbox: 'INBOX',
+      key: 'imap://support%40example.test@127.0.0.1:1143/INBOX',
+    });
+  });
+
+  it('takes a URL without a user or a password, and ignores a password in it', async () => {
+    expect(parseImapLocation('imaps://mail.test').key).toBe('imaps://@mail.test:993/INBOX');
+    expect(parseImapLocation('imap://u:p@mail.test/X')).not.toHaveProperty('password');
+    expect(() => parseImapLocation('http://mail.test')).toThrow(/imap:\/\/ or imaps:\/\//);
   });
 });

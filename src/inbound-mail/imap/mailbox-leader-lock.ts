@@ -1,25 +1,49 @@
+import { randomInt } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
 import { SQL } from './mailbox.repository';
 
-/** Leadership of one mailbox: only the holder imports from it. */
-export interface LeaderLock {
-  readonly held: boolean;
-  /** Takes the lock if nobody holds it; false when another instance leads. */
-  tryAcquire(): Promise<boolean>;
-  /** Throws when leadership may have been lost (checked before each import round). */
-  confirm(): Promise<void>;
-  /** Gives leadership up; never throws. */
-  release(): Promise<void>;
+/** The two-int advisory key space of the instances' own locks (`MDK1`); mailboxes use the one-bigint space. */
+export const INSTANCE_LOCK_SPACE = 0x4d444b31;
+
+/** Thrown by `confirm` when this instance may no longer lead the mailbox: its poller ends, quietly. */
+export class LeadershipLostError extends Error {
+  constructor(key: string) {
+    super(`no longer the leader of ${key}`);
+    this.name = 'LeadershipLostError';
+  }
 }
 
 /**
- * The leader lock that fits the database:
+ * Leadership of the mailboxes, for one app instance: only the leader of a mailbox imports from it.
+ * Keys are the mailboxes' IMAP keys (ImapLocation.key).
+ */
+export interface Leadership {
+  /**
+   * How many instances share the mailboxes now, this one included (at least 1). Also the heartbeat
+   * of the session that holds the locks: throws when it is lost, and every lock with it (`leads`
+   * is then false for every key).
+   */
+  instances(): Promise<number>;
+  /** Takes the mailbox if no instance leads it; false when another one does or this one already does. */
+  tryLead(key: string): Promise<boolean>;
+  leads(key: string): boolean;
+  /** Throws LeadershipLostError when leadership may have been lost (checked before each import round). */
+  confirm(key: string): Promise<void>;
+  /** Gives the mailbox up; never throws. */
+  release(key: string): Promise<void>;
+  /** Gives everything up and ends the session; never throws. */
+  close(): Promise<void>;
+}
+
+/**
+ * The leadership that fits the database:
  *
- * - PostgreSQL: a session-level advisory lock on a connection of its own (MailboxLeaderLock), so
- *   that instances on several machines elect one leader and a crashed leader's lock goes with its
- *   session.
- * - The embedded database (PGlite): an in-process lock (InProcessLeaderLock). Exactly one process
+ * - PostgreSQL: session-level advisory locks, every one of this instance's held on ONE connection
+ *   of its own (PgLeadership): twenty led mailboxes take one connection, not twenty. A crashed
+ *   instance's locks go with its session, so another instance takes its mailboxes over at its next
+ *   look (about every second).
+ * - The embedded database (PGlite): an in-process lock (InProcessLeadership). Exactly one process
  *   can open an embedded data directory (lockDataDir), so leadership across instances is moot
  *   there; and the advisory lock would be harmful: PGlite is ONE backend session for every
  *   connection and src/main.ts gives the app one pooled connection on it (pglite-socket
@@ -30,103 +54,173 @@ export interface LeaderLock {
  *   own import failing with "timeout exceeded when trying to connect"). The advisory lock could not
  *   even exclude anyone there: the session it is held by is everyone's session.
  */
-export async function createLeaderLock(dataSource: DataSource, key: string): Promise<LeaderLock> {
+export async function createLeadership(dataSource: DataSource): Promise<Leadership> {
   return (await isEmbeddedDatabase(dataSource))
-    ? new InProcessLeaderLock(leaderScope(dataSource), key)
-    : new MailboxLeaderLock(dataSource, key);
+    ? new InProcessLeadership(leaderScope(dataSource))
+    : new PgLeadership(dataSource);
 }
 
 /**
- * Leadership of one mailbox across app instances: a session-level PostgreSQL advisory lock
- * (`pg_try_advisory_lock(hashtext(key))`) held on one dedicated connection for as long as this
- * instance leads. If that connection dies, PostgreSQL releases the lock; `confirm()` notices.
+ * Leadership across app instances on PostgreSQL. One dedicated connection (the session) holds:
+ *
+ * - one lock per led mailbox, `pg_try_advisory_lock(hashtext(key))`, the same lock an instance
+ *   of an older version takes on its own connection, so the two exclude each other;
+ * - one lock of its own in the two-int space (INSTANCE_LOCK_SPACE, a random number): the
+ *   instances count each other's in `pg_locks`, and share the mailboxes out by that count.
+ *
+ * Session-level advisory locks are re-entrant, so `tryLead` never asks again for a key it holds
+ * (one unlock always undoes one lock). When the session fails, every lock is gone with it: `held`
+ * is emptied, the connection is destroyed, and the next `instances()` opens a new session.
  * Its statements are MailboxRepository's (SQL), run on that connection. Not for the embedded
- * database (see createLeaderLock).
+ * database (see createLeadership).
  */
-export class MailboxLeaderLock implements LeaderLock {
+export class PgLeadership implements Leadership {
   private runner: QueryRunner | null = null;
+  private opening: Promise<QueryRunner> | null = null;
+  /** The session's statements run one after the other (pollers confirm while the supervisor looks). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly held = new Set<string>();
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly key: string,
-  ) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  get held(): boolean {
-    return this.runner !== null;
+  async instances(): Promise<number> {
+    const runner = await this.session();
+    const rows: { n: number }[] = await this.run(runner, SQL.countInstances, [INSTANCE_LOCK_SPACE]);
+    return Math.max(1, Number(rows[0]?.n ?? 1));
   }
 
-  /** Takes the lock if nobody holds it; false when another session leads. */
-  async tryAcquire(): Promise<boolean> {
-    if (this.runner) return true;
+  async tryLead(key: string): Promise<boolean> {
+    if (this.held.has(key)) return false;
+    const runner = await this.session();
+    const rows: { locked: boolean }[] = await this.run(runner, SQL.tryLeaderLock, [key]);
+    if (!rows[0]?.locked) return false;
+    this.held.add(key);
+    return true;
+  }
+
+  leads(key: string): boolean {
+    return this.held.has(key);
+  }
+
+  async confirm(key: string): Promise<void> {
+    const runner = this.runner;
+    if (!runner || !this.held.has(key)) throw new LeadershipLostError(key);
+    try {
+      await this.run(runner, SQL.confirmLeaderLock, []);
+    } catch {
+      throw new LeadershipLostError(key);
+    }
+  }
+
+  async release(key: string): Promise<void> {
+    const runner = this.runner;
+    if (!runner || !this.held.delete(key)) return;
+    await this.run(runner, SQL.releaseLeaderLock, [key]).catch(() => undefined);
+  }
+
+  /** Ending the session unlocks everything at once. */
+  async close(): Promise<void> {
+    const runner = this.runner;
+    this.runner = null;
+    this.held.clear();
+    if (runner) await discard(runner, new Error('leadership closed'));
+  }
+
+  /** The session, opened with this instance's own lock when there is none. */
+  private session(): Promise<QueryRunner> {
+    if (this.runner) return Promise.resolve(this.runner);
+    this.opening ??= this.open().finally(() => (this.opening = null));
+    return this.opening;
+  }
+
+  private async open(): Promise<QueryRunner> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
-      const rows: { locked: boolean }[] = await runner.query(SQL.tryLeaderLock, [this.key]);
-      if (rows[0]?.locked) {
-        this.runner = runner;
-        return true;
+      // A random number: another live instance that drew the same one makes this one draw again.
+      for (let attempt = 0; ; attempt++) {
+        const rows: { locked: boolean }[] = await runner.query(SQL.tryInstanceLock, [
+          INSTANCE_LOCK_SPACE,
+          randomInt(1, 2 ** 31 - 1),
+        ]);
+        if (rows[0]?.locked) break;
+        if (attempt >= 10) throw new Error('could not take an instance lock');
       }
     } catch (e) {
       await discard(runner, e as Error);
       throw e;
     }
-    await runner.release();
-    return false;
+    this.held.clear();
+    this.runner = runner;
+    return runner;
   }
 
-  /** Throws when the lock's connection is gone (leadership may have passed to another instance). */
-  async confirm(): Promise<void> {
-    if (!this.runner) throw new Error('not the leader of this mailbox');
-    await this.runner.query(SQL.confirmLeaderLock);
+  /** Runs a statement on the session, after those queued; a failure ends the session (its locks are gone or going). */
+  private run<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
+    const next = this.queue.then(() => this.runNow<T>(runner, sql, params));
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
-  /** Unlocks and returns the connection; a connection that fails to unlock is destroyed, which unlocks too. */
-  async release(): Promise<void> {
-    const runner = this.runner;
-    this.runner = null;
-    if (!runner) return;
+  private async runNow<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
     try {
-      await runner.query(SQL.releaseLeaderLock, [this.key]);
-      await runner.release();
+      return (await runner.query(sql, params)) as T;
     } catch (e) {
-      await discard(runner, e as Error);
+      if (this.runner === runner) {
+        this.runner = null;
+        this.held.clear();
+        await discard(runner, e as Error);
+      }
+      throw e;
     }
   }
 }
 
 /** Mailboxes led in this process, per database (several apps on one database in one process: the tests). */
-const ledInProcess = new Map<string, InProcessLeaderLock>();
+const ledInProcess = new Map<string, InProcessLeadership>();
 
 /**
- * Leadership of one mailbox within this process, for the embedded database (see createLeaderLock):
- * it holds no connection and no session state, so the poller's import and the API share the
- * database's one connection. Two app instances in one process on one embedded database (tests)
- * still elect one leader.
+ * Leadership within this process, for the embedded database (see createLeadership): it holds no
+ * connection and no session state, so the pollers' imports and the API share the database's one
+ * connection. Two app instances in one process on one embedded database (tests) still elect one
+ * leader per mailbox; there is one instance to share with as far as the share-out goes.
  */
-export class InProcessLeaderLock implements LeaderLock {
-  private readonly name: string;
+export class InProcessLeadership implements Leadership {
+  private readonly held = new Set<string>();
 
-  constructor(scope: string, key: string) {
-    this.name = `${scope}\n${key}`;
+  constructor(private readonly scope: string) {}
+
+  async instances(): Promise<number> {
+    return 1;
   }
 
-  get held(): boolean {
-    return ledInProcess.get(this.name) === this;
-  }
-
-  async tryAcquire(): Promise<boolean> {
-    const holder = ledInProcess.get(this.name);
-    if (holder && holder !== this) return false;
-    ledInProcess.set(this.name, this);
+  async tryLead(key: string): Promise<boolean> {
+    const name = this.name(key);
+    if (ledInProcess.has(name)) return false;
+    ledInProcess.set(name, this);
+    this.held.add(key);
     return true;
   }
 
-  async confirm(): Promise<void> {
-    if (!this.held) throw new Error('not the leader of this mailbox');
+  leads(key: string): boolean {
+    return this.held.has(key) && ledInProcess.get(this.name(key)) === this;
   }
 
-  async release(): Promise<void> {
-    if (this.held) ledInProcess.delete(this.name);
+  async confirm(key: string): Promise<void> {
+    if (!this.leads(key)) throw new LeadershipLostError(key);
+  }
+
+  async release(key: string): Promise<void> {
+    if (this.leads(key)) ledInProcess.delete(this.name(key));
+    this.held.delete(key);
+  }
+
+  async close(): Promise<void> {
+    for (const key of [...this.held]) await this.release(key);
+  }
+
+  private name(key: string): string {
+    return `${this.scope}\n${key}`;
   }
 }
 
@@ -141,6 +235,10 @@ function leaderScope(dataSource: DataSource): string {
 /** Releases a connection so that the pool closes it instead of reusing it. */
 async function discard(runner: QueryRunner, error: Error): Promise<void> {
   const pgRunner = runner as QueryRunner & { releasePostgresConnection?: (err?: Error) => Promise<void> };
-  if (typeof pgRunner.releasePostgresConnection === 'function') await pgRunner.releasePostgresConnection(error);
-  else await runner.release();
+  try {
+    if (typeof pgRunner.releasePostgresConnection === 'function') await pgRunner.releasePostgresConnection(error);
+    else await runner.release();
+  } catch {
+    // already released
+  }
 }

@@ -27,3 +27,11 @@ SELECT 1;
 
 -- name: releaseLeaderLock
 SELECT pg_advisory_unlock(hashtext($1));
+
+-- name: tryInstanceLock
+SELECT pg_try_advisory_lock($1::int, $2::int) AS locked;
+
+-- name: countInstances
+SELECT count(*)::int AS n FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = $1::int::oid
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database());

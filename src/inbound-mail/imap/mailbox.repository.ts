@@ -4,8 +4,11 @@ import { DataSource } from 'typeorm';
 
 /**
  * The statements of an IMAP mailbox's state (written to mailbox.repository.sql by `npm run sql`):
- * its `mailbox_cursors` row, and the advisory lock of its leader (run by MailboxLeaderLock on the
- * connection it holds the lock on).
+ * its `mailbox_cursors` row, and the advisory locks of leadership (run by PgLeadership on the one
+ * session that holds every lock of this instance): one per led mailbox (`hashtext` of its key, the
+ * one-bigint key space, as before issue 18 so that an instance of an older version excludes a newer
+ * one during a rolling upgrade), and one per live instance in the two-int key space
+ * (INSTANCE_LOCK_SPACE, the instance's number) so that instances count each other in `pg_locks`.
  */
 export const SQL = {
   readCursor:
@@ -21,6 +24,10 @@ export const SQL = {
   tryLeaderLock: 'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
   confirmLeaderLock: 'SELECT 1',
   releaseLeaderLock: 'SELECT pg_advisory_unlock(hashtext($1))',
+  tryInstanceLock: 'SELECT pg_try_advisory_lock($1::int, $2::int) AS locked',
+  countInstances: `SELECT count(*)::int AS n FROM pg_locks
+       WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = $1::int::oid
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
 } as const;
 
 /** The longest error message kept. */
