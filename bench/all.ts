@@ -1,5 +1,6 @@
 import { mailToReply, imapIngest } from './imap';
 import { hasDovecot, main } from './lib';
+import { manyMailboxes } from './mailboxes';
 import { memory, startTimes } from './memory-start';
 import { queueAtScale, searchAt100k } from './queue-at-scale';
 import { webhookIngest } from './webhook-ingest';
@@ -23,6 +24,7 @@ main(typeof module === 'object' ? module : undefined, async () => {
   if (hasDovecot()) {
     await step('IMAP ingest', () => imapIngest(webhookRate));
     await step('mail-to-reply latency', () => mailToReply());
+    await step('20 mailboxes', () => manyMailboxes());
   } else {
     console.warn('dovecot is not installed (apt-get install -y dovecot-imapd): IMAP scenarios skipped');
   }
