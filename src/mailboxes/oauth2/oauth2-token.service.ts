@@ -1,8 +1,11 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
 import type { WebhookEvent } from '../../webhooks/webhook-events';
 import { WebhooksService } from '../../webhooks/webhooks.service';
-import { type MailboxRecord, MailboxUnavailableError } from '../mailbox';
+import { type MailboxDirectory, type MailboxRecord, MailboxUnavailableError } from '../mailbox';
+import { MailboxDirectoryService } from '../mailbox-directory.service';
 import type { Oauth2TokenSource } from '../mailbox-credentials.service';
 import { MailboxesRepository, type MailboxesStore } from '../mailboxes.repository';
 import { SecretBoxService } from '../secret-box.service';
@@ -25,6 +28,12 @@ export interface Oauth2Timings {
   attempts: number;
   /** Backoff before the 2nd attempt; doubles each time, with jitter. */
   retryBaseMs: number;
+  /**
+   * How often the tokens of the active OAuth2 mailboxes are looked at and refreshed when due, used
+   * or not: an idle mailbox's token (its IMAP session needs no new login) is renewed ahead of
+   * expiry all the same, and a revoked grant is noticed within a token's lifetime.
+   */
+  checkEveryMs: number;
 }
 
 /** Injection token of Oauth2Timings overrides (tests). */
@@ -36,6 +45,7 @@ export const DEFAULT_OAUTH2_TIMINGS: Oauth2Timings = {
   requestTimeoutMs: 15_000,
   attempts: 3,
   retryBaseMs: 500,
+  checkEveryMs: 10_000,
 };
 
 /** The token endpoint could not be reached or answered with a transient error: try again later. */
@@ -88,8 +98,10 @@ interface CachedToken {
  *   while the current token is still valid it keeps being used.
  */
 @Injectable()
-export class Oauth2TokenService implements Oauth2TokenSource {
+export class Oauth2TokenService implements Oauth2TokenSource, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Mailboxes');
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
   private readonly cache = new Map<number, CachedToken>();
   private readonly inflight = new Map<number, Promise<string>>();
   private readonly timings: Oauth2Timings;
@@ -100,8 +112,44 @@ export class Oauth2TokenService implements Oauth2TokenSource {
     @Inject(SecretBoxService) private readonly box: Sealer,
     @Inject(WebhooksService) private readonly events: EventQueue,
     @Optional() @Inject(OAUTH2_TIMINGS) timings?: Partial<Oauth2Timings>,
+    @Optional() @Inject(MailboxDirectoryService) private readonly directory?: Pick<MailboxDirectory, 'all'>,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<AppConfig, 'workers'>,
   ) {
     this.timings = { ...DEFAULT_OAUTH2_TIMINGS, ...timings };
+  }
+
+  /** With the background workers on: the tokens are refreshed ahead of expiry (refreshDue). */
+  onApplicationBootstrap(): void {
+    if (!this.directory || !this.config?.workers) return;
+    this.timer = setInterval(() => {
+      this.checking ??= this.refreshDue().finally(() => (this.checking = null));
+    }, this.timings.checkEveryMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.checking;
+  }
+
+  /**
+   * Refreshes the token of every authorized, active OAuth2 mailbox that is due (or unknown to
+   * this instance). Failures are the refresh's own: a refused grant flips the mailbox to
+   * `needs_reauthorization`, a transient one is tried again at the next check. Never throws.
+   */
+  async refreshDue(): Promise<void> {
+    try {
+      for (const mailbox of await this.directory!.all()) {
+        if (!mailbox.oauth2 || !mailbox.oauth2RefreshSecret) continue;
+        if (mailbox.state !== 'active' && mailbox.state !== 'error') continue;
+        await this.accessToken(mailbox).catch((e: Error) =>
+          this.logger.debug(`mailbox ${mailbox.id}: token check: ${e.message.slice(0, 200)}`),
+        );
+      }
+    } catch (e) {
+      this.logger.debug(`OAuth2 token check failed: ${(e as Error).message.slice(0, 200)}`);
+    }
   }
 
   /** A valid access token; MailboxUnavailableError when the mailbox needs re-authorization, Oauth2TransientError for now. */
