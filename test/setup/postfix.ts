@@ -37,7 +37,10 @@ const POSTQUEUE = '/usr/sbin/postqueue';
 
 /** How startPostfix sets the instance up. */
 export interface PostfixOptions {
-  /** Relayed domains and their next hop: `lmtp:inet:127.0.0.1:PORT`, `smtp:[127.0.0.1]:PORT`. */
+  /**
+   * Relayed domains (or single addresses, in a domain then relayed) and their next hop:
+   * `lmtp:inet:127.0.0.1:PORT`, `smtp:[127.0.0.1]:PORT`.
+   */
   transports?: Record<string, string>;
   /**
    * The `mailgate` pipe transport for PIPE_DOMAIN: the command and its arguments (absolute paths;
@@ -107,7 +110,9 @@ function masterArg(arg: string): string {
 }
 
 function mainCf(dir: string, options: PostfixOptions): string {
-  const relayed = [...Object.keys(options.transports ?? {}), ...(options.pipe ? [PIPE_DOMAIN] : [])];
+  // A key may be a domain or one address (`billing@desk.test`): its domain is relayed.
+  const keys = [...Object.keys(options.transports ?? {}), ...(options.pipe ? [PIPE_DOMAIN] : [])];
+  const relayed = [...new Set(keys.map((k) => k.slice(k.lastIndexOf('@') + 1)))];
   const settings: Record<string, string> = {
     compatibility_level: '3.6',
     config_directory: path.join(dir, 'etc'),
