@@ -4,15 +4,16 @@
 import 'reflect-metadata';
 import { tuneHeap } from './runtime/heap';
 import { CliError, parseArgs, UsageError, checkArgs } from './cli/args';
-import type { Command } from './cli/command';
+import type { AnyCommand, CommandRun, StandaloneCommand } from './cli/command';
 import { openCliContext } from './cli/context';
 import { importImap, importMbox } from './cli/import-commands';
+import { mailgate } from './cli/mailgate-command';
 import { mailboxAdd, mailboxList, mailboxRemove, mailboxUpdate, rotateEncryptionKey } from './cli/mailbox-commands';
 import { operatorCreate, operatorResetPassword } from './cli/operator-commands';
 import { quarantineList, quarantineReplay } from './cli/quarantine-commands';
 
 /** Every command, in the order the usage text lists them. */
-export const COMMANDS: Command[] = [
+export const COMMANDS: AnyCommand[] = [
   operatorCreate,
   operatorResetPassword,
   quarantineList,
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   mailboxUpdate,
   mailboxRemove,
   rotateEncryptionKey,
+  mailgate,
 ];
 
 /** `maildesk mailbox list` is `maildesk mailbox:list` (any `group:command` may be written with a space). */
@@ -34,6 +36,12 @@ function joinSubcommand(args: ReturnType<typeof parseArgs>): void {
     args.command = `${args.command}:${sub}`;
     args.positional.shift();
   }
+}
+
+/** The standalone command a command line names (its first word), for the exit code of its wrong usage. */
+function standaloneNamed(argv: string[]): StandaloneCommand | undefined {
+  const command = COMMANDS.find((c) => c.name === argv[0]);
+  return command && 'standalone' in command ? command : undefined;
 }
 
 /** Exit codes: 0 done, 1 the command failed, 2 it was called wrongly. */
@@ -47,13 +55,14 @@ function usage(): string {
     ...COMMANDS.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.usage}`, `  ${''.padEnd(width)}    ${c.summary}`]),
     '',
     'Reads the same environment and .env as the server (DATABASE_URL, DATA_DIR, ...).',
-    'Exit codes: 0 done, 1 failed, 2 wrong usage.',
+    'Exit codes: 0 done, 1 failed, 2 wrong usage (mailgate: its own, see docs/ways-in.md).',
   ].join('\n');
 }
 
 /** Runs one command line; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  let run;
+  let run: CommandRun | undefined;
+  let standalone: (() => Promise<number>) | undefined;
   try {
     const args = parseArgs(argv);
     joinSubcommand(args);
@@ -66,7 +75,8 @@ export async function runCli(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command ${args.command}`);
     try {
       checkArgs(args, command.spec);
-      run = command.prepare(args);
+      if ('standalone' in command) standalone = command.prepare(args);
+      else run = command.prepare(args);
     } catch (e) {
       if (e instanceof UsageError)
         throw new UsageError(`${e.message}\nusage: maildesk ${command.name} ${command.usage}`);
@@ -75,12 +85,14 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`maildesk: ${e.message}\n${e.message.includes('usage:') ? '' : `\n${usage()}\n`}`);
-    return EXIT.usage;
+    return standaloneNamed(argv)?.usageExitCode ?? EXIT.usage;
   }
+  // mailgate and its kind open no database: they report their own failures and exit codes.
+  if (standalone) return standalone();
   try {
     const ctx = await openCliContext();
     try {
-      return await run(ctx);
+      return await run!(ctx);
     } finally {
       await ctx.close();
     }

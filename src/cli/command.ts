@@ -15,6 +15,20 @@ export interface Command {
   prepare(args: ParsedArgs): CommandRun;
 }
 
+/**
+ * A command that opens neither the database nor the application (`mailgate`, called by mail
+ * servers): its work takes no context, and its wrong usage exits with its own code (sysexits.h).
+ */
+export interface StandaloneCommand extends Omit<Command, 'prepare'> {
+  standalone: true;
+  /** The exit code of a wrong command line (`EX_USAGE`, 64, where mail servers read the code). */
+  usageExitCode: number;
+  prepare(args: ParsedArgs): () => Promise<number>;
+}
+
+/** Any `maildesk <name>` command. */
+export type AnyCommand = Command | StandaloneCommand;
+
 /** Where commands write their results (stdout); progress and errors go to stderr. */
 export function say(line: string): void {
   process.stdout.write(line + '\n');

@@ -237,6 +237,34 @@ function schedule(): Kind<ReturnType<typeof parseBusinessHours>> {
   };
 }
 
+/** A listening address: where a server listens. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `host:port` (`[::1]:2525` for IPv6; port 0 = any free port), undefined when unset. */
+function listenAddress(): Kind<ListenAddress | undefined> {
+  return {
+    default: '',
+    accepts: '`host:port`',
+    parse(raw, name) {
+      if (raw === undefined) return undefined;
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(raw);
+      const port = m ? Number(m[3]) : NaN;
+      if (!m || port > 65535) {
+        throw new ConfigError(`${name} must be host:port, like 0.0.0.0:25 or [::1]:2525 (got "${raw}")`);
+      }
+      return { host: m[1] ?? m[2], port };
+    },
+  };
+}
+
+/** A file path, resolved against the working directory; undefined when unset. */
+function file(): Kind<string | undefined> {
+  return { default: '', accepts: 'file path', parse: (raw) => raw && path.resolve(raw) };
+}
+
 /** An IANA time zone, `def` when unset. */
 function timeZone(def: string): Kind<string> {
   return {
@@ -257,6 +285,7 @@ const HTTP = 'HTTP';
 const STORAGE = 'Storage';
 const MAIL_IN = 'Inbound mail';
 const WEBHOOK_IN = 'Inbound webhook';
+const SMTP_IN = 'SMTP and LMTP listeners';
 const MAIL_OUT = 'Outbound mail';
 const WEBHOOKS_OUT = 'Outgoing webhooks';
 const DESK = 'Service levels, ratings, assignment, the queue';
@@ -396,6 +425,53 @@ export const CONFIG_TABLE = {
     description:
       'Webhook calls failing their credentials (token, signature) per client IP per minute; beyond, 429 before the body is read; 0 = no limit',
     ...int(30, 0, 10_000_000),
+  },
+
+  SMTP_LISTEN: {
+    section: SMTP_IN,
+    description:
+      "Receive mail over SMTP for the mailboxes' addresses and aliases (docs/ways-in.md), e.g. 0.0.0.0:25; only instances that run the background workers listen",
+    empty: 'no SMTP listener',
+    ...listenAddress(),
+  },
+  LMTP_LISTEN: {
+    section: SMTP_IN,
+    description: 'Receive mail over LMTP (from the local mail server, e.g. Postfix), e.g. 127.0.0.1:24',
+    empty: 'no LMTP listener',
+    ...listenAddress(),
+  },
+  SMTP_TLS_CERT: {
+    section: SMTP_IN,
+    description: 'PEM certificate (chain) the listeners offer with STARTTLS; set with SMTP_TLS_KEY',
+    empty: 'no STARTTLS',
+    ...file(),
+  },
+  SMTP_TLS_KEY: {
+    section: SMTP_IN,
+    description: 'PEM private key of SMTP_TLS_CERT',
+    empty: 'no STARTTLS',
+    ...file(),
+  },
+  SMTP_MAX_CONNECTIONS: {
+    section: SMTP_IN,
+    description: 'Connections one listener serves at once; beyond, 421',
+    ...int(100, 1, 100_000),
+  },
+  SMTP_MAX_CONNECTIONS_PER_IP: {
+    section: SMTP_IN,
+    description: 'Connections from one client address at once, per listener; beyond, 421 4.7.0',
+    ...int(10, 1, 100_000),
+  },
+  SMTP_MAX_RECIPIENTS: {
+    section: SMTP_IN,
+    description:
+      'Recipients of one mail (RCPT TO); beyond, 452 4.5.3 (the sender sends the rest in another transaction)',
+    ...int(100, 1, 10_000),
+  },
+  SMTP_LISTEN_TIMEOUT_MS: {
+    section: SMTP_IN,
+    description: 'A listener closes a connection idle this long (ms)',
+    ...int(120_000, 1000, 3_600_000),
   },
 
   SMTP_URL: {

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { domainOf } from '../common/addresses';
 import type { WeeklySchedule } from '../sla/business-hours';
-import { type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
+import { ConfigError, type ListenAddress, type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
 
-export { CONFIG_VARIABLES, ConfigError } from './config-variables';
+export { CONFIG_VARIABLES, ConfigError, type ListenAddress } from './config-variables';
 
 /**
  * Every environment variable MailDesk reads, validated once at start into one typed object. The
@@ -80,6 +80,19 @@ export interface AppConfig {
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
    */
   inbound: { token: string | undefined; hmacSecret: string | undefined; maxInFlight: number; maxInFlightBytes: number };
+  /**
+   * The SMTP and LMTP listeners (inbound-mail/smtp/): where each listens (undefined: off), the
+   * STARTTLS certificate and key files (undefined: no STARTTLS), and their limits.
+   */
+  listeners: {
+    smtp: ListenAddress | undefined;
+    lmtp: ListenAddress | undefined;
+    tls: { certFile: string; keyFile: string } | undefined;
+    maxConnections: number;
+    maxConnectionsPerIp: number;
+    maxRecipients: number;
+    socketTimeoutMs: number;
+  };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -179,6 +192,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxInFlight: v.INBOUND_MAX_IN_FLIGHT,
       maxInFlightBytes: v.INBOUND_MAX_IN_FLIGHT_BYTES,
     },
+    listeners: {
+      smtp: v.SMTP_LISTEN,
+      lmtp: v.LMTP_LISTEN,
+      tls: listenerTls(v.SMTP_TLS_CERT, v.SMTP_TLS_KEY),
+      maxConnections: v.SMTP_MAX_CONNECTIONS,
+      maxConnectionsPerIp: v.SMTP_MAX_CONNECTIONS_PER_IP,
+      maxRecipients: v.SMTP_MAX_RECIPIENTS,
+      socketTimeoutMs: v.SMTP_LISTEN_TIMEOUT_MS,
+    },
     admin: { email: v.ADMIN_EMAIL, password: v.ADMIN_PASSWORD },
     auth: { jwtSecret: v.JWT_SECRET, jwtTtlSeconds: v.JWT_TTL_SECONDS },
     logLevel: v.LOG_LEVEL,
@@ -186,4 +208,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: v.METRICS_TOKEN,
     workers: true,
   };
+}
+
+/** SMTP_TLS_CERT and SMTP_TLS_KEY: both or neither. */
+function listenerTls(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+): { certFile: string; keyFile: string } | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError('SMTP_TLS_CERT and SMTP_TLS_KEY must be set together');
+  return { certFile, keyFile };
 }

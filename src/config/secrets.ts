@@ -77,3 +77,12 @@ export function resolveSecrets(config: AppConfig): ResolvedSecrets {
   config.auth.jwtSecret ??= stored.jwtSecret;
   return { inboundTokenGenerated: generatedToken && config.inbound.token === stored.inboundToken, warnings };
 }
+
+/**
+ * The inbound token kept in DATA_DIR/secrets.json, read only (never generated): for clients of the
+ * server on the same machine, such as `maildesk mailgate`. Undefined when there is no such file or
+ * token yet; throws when the file exists but cannot be read (permissions: it is mode 0600).
+ */
+export function storedInboundToken(dataDir: string): string | undefined {
+  return readStored(path.join(dataDir, 'secrets.json'))?.inboundToken || undefined;
+}

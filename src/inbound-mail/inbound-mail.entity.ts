@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type InboundSource = 'imap' | 'webhook' | 'cli';
+export type InboundSource = 'imap' | 'webhook' | 'cli' | 'smtp' | 'lmtp';
 /** What became of a stored raw email; `duplicate` is never stored (the first copy is). */
 export type InboundStatus = 'created' | 'appended' | 'ignored' | 'quarantined' | 'replayed';
 

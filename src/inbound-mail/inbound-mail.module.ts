@@ -12,6 +12,7 @@ import { InboundMailRepository } from './inbound-mail.repository';
 import { InboundMailService } from './inbound-mail.service';
 import { MailboxCursor } from './mailbox-cursor.entity';
 import { ParsePool } from './parser/parse-pool';
+import { SmtpListenerService } from './smtp/smtp-listener.service';
 import { InboundController } from './webhook/inbound.controller';
 import { InboundTokenGuard } from './webhook/inbound-token.guard';
 import { QuarantineController } from './webhook/quarantine.controller';
@@ -33,7 +34,8 @@ import { QuarantineController } from './webhook/quarantine.controller';
     InboundTokenGuard,
     ImapPollerService,
     ParsePool,
+    SmtpListenerService,
   ],
-  exports: [InboundMailService, ImapPollerService],
+  exports: [InboundMailService, ImapPollerService, SmtpListenerService],
 })
 export class InboundMailModule {}

@@ -28,8 +28,16 @@ export class MetricsService {
   /** Emails through the inbound pipeline by source and result. */
   readonly mailsIngested = new Counter({
     name: 'maildesk_mails_ingested_total',
-    help: 'Emails through the inbound pipeline, by source (webhook, imap, cli) and result (created, appended, duplicate, ignored, quarantined)',
+    help: 'Emails through the inbound pipeline, by source (webhook, imap, cli, smtp, lmtp) and result (created, appended, duplicate, ignored, quarantined)',
     labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  /** Replies of the SMTP and LMTP listeners that decide a connection, a recipient or a mail, by listener and code. */
+  readonly smtpReplies = new Counter({
+    name: 'maildesk_smtp_replies_total',
+    help: 'Replies of the SMTP and LMTP listeners (inbound-mail/smtp/) by listener (smtp, lmtp), what they answer (connection, recipient, data) and reply code (250 accepted, 421, 451, 550, 552 refused)',
+    labelNames: ['listener', 'stage', 'code'] as const,
     registers: [this.registry],
   });
 
@@ -121,6 +129,11 @@ export class MetricsService {
           registers: [this.registry],
         })
       : null;
+  }
+
+  /** Counts one reply of an SMTP or LMTP listener (a refused connection or recipient, a mail's answer). */
+  countSmtpReply(listener: string, stage: 'connection' | 'recipient' | 'data', code: number): void {
+    this.smtpReplies.inc({ listener, stage, code: String(code) });
   }
 
   /** Counts one email through InboundMailService.ingest. */
