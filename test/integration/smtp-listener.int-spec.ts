@@ -333,4 +333,21 @@ forEachDatabase('SMTP and LMTP listeners', (kind) => {
       }
     }, 60000);
   }
+
+  // Last: it stops the listeners of this app.
+  it('at shutdown stops accepting, lets the mail being sent finish with 250, then closes', async () => {
+    const id = `shutdown.${RUN}.${kind}@customer.test`;
+    const { client } = await session(smtpPort, 'EHLO shutdown', 'fay@customer.test', ['support@desk.test']);
+    expect((await client.command('DATA')).code).toBe(354);
+    const raw = mail(id, { from: 'fay@customer.test', subject: 'Shutdown' }).toString('latin1');
+    client.write(raw.slice(0, 100));
+    const stopping = t.app.get(SmtpListenerService).onModuleDestroy();
+    await expect(SmtpTestClient.connect(smtpPort)).rejects.toThrow(/ECONNREFUSED/);
+    client.write(raw.slice(100) + '.\r\n');
+    const answer = await client.read();
+    expect(answer.code).toBe(250);
+    await client.quit();
+    await stopping;
+    await expect(stored(id)).resolves.toHaveLength(1);
+  });
 });
