@@ -334,6 +334,28 @@ forEachDatabase('SMTP and LMTP listeners', (kind) => {
     }, 60000);
   }
 
+  it("accepts a deactivated mailbox's address (still the desk's) and files its mail in the default mailbox", async () => {
+    const auth = { Authorization: `Bearer ${await t.adminToken()}` };
+    const created = await t
+      .http()
+      .post('/mailboxes')
+      .set(auth)
+      .send({ name: 'Old', address: 'old@desk.test' })
+      .expect(201);
+    await t.http().delete(`/mailboxes/${created.body.id}`).set(auth).expect(200);
+    const id = `old.${RUN}.${kind}@customer.test`;
+    const { client, replies } = await session(smtpPort, 'EHLO old', 'gus@customer.test', ['old@desk.test']);
+    expect(replies[0].code).toBe(250);
+    const { replies: answers } = await client.data(mail(id, { from: 'gus@customer.test', to: 'old@desk.test' }));
+    expect(answers[0].code).toBe(250);
+    await client.quit();
+    const [row] = await stored(id);
+    const [request] = await sql<{ mailbox_id: number | null }>(t, `SELECT mailbox_id FROM requests WHERE id = $1`, [
+      row.request_id,
+    ]);
+    expect(request.mailbox_id).toBeNull();
+  });
+
   // Last: it stops the listeners of this app.
   it('at shutdown stops accepting, lets the mail being sent finish with 250, then closes', async () => {
     const id = `shutdown.${RUN}.${kind}@customer.test`;
