@@ -168,6 +168,9 @@ forEachDatabase('SMTP and LMTP listeners', (kind) => {
     expect(replies.map((r) => r.code)).toEqual([550, 550, 250]);
     expect(replies[0].text).toBe('5.1.1 <someone@gmail.com>: no such mailbox here');
     await client.quit();
+    const metrics = await t.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/maildesk_smtp_replies_total\{listener="smtp",stage="recipient",code="550"\} [1-9]/);
+    expect(metrics.text).toMatch(/maildesk_mails_ingested_total\{source="smtp",result="created"\} [1-9]/);
   });
 
   it('advertises SIZE and answers 552 5.3.4 past it, on the SIZE parameter and on the data, storing nothing', async () => {
