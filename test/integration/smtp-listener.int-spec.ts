@@ -168,6 +168,9 @@ forEachDatabase('SMTP and LMTP listeners', (kind) => {
     expect(replies.map((r) => r.code)).toEqual([550, 550, 250]);
     expect(replies[0].text).toBe('5.1.1 <someone@gmail.com>: no such mailbox here');
     await client.quit();
+    const metrics = await t.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/maildesk_smtp_replies_total\{listener="smtp",stage="recipient",code="550"\} [1-9]/);
+    expect(metrics.text).toMatch(/maildesk_mails_ingested_total\{source="smtp",result="created"\} [1-9]/);
   });
 
   it('advertises SIZE and answers 552 5.3.4 past it, on the SIZE parameter and on the data, storing nothing', async () => {
@@ -333,4 +336,43 @@ forEachDatabase('SMTP and LMTP listeners', (kind) => {
       }
     }, 60000);
   }
+
+  it("accepts a deactivated mailbox's address (still the desk's) and files its mail in the default mailbox", async () => {
+    const auth = { Authorization: `Bearer ${await t.adminToken()}` };
+    const created = await t
+      .http()
+      .post('/mailboxes')
+      .set(auth)
+      .send({ name: 'Old', address: 'old@desk.test' })
+      .expect(201);
+    await t.http().delete(`/mailboxes/${created.body.id}`).set(auth).expect(200);
+    const id = `old.${RUN}.${kind}@customer.test`;
+    const { client, replies } = await session(smtpPort, 'EHLO old', 'gus@customer.test', ['old@desk.test']);
+    expect(replies[0].code).toBe(250);
+    const { replies: answers } = await client.data(mail(id, { from: 'gus@customer.test', to: 'old@desk.test' }));
+    expect(answers[0].code).toBe(250);
+    await client.quit();
+    const [row] = await stored(id);
+    const [request] = await sql<{ mailbox_id: number | null }>(t, `SELECT mailbox_id FROM requests WHERE id = $1`, [
+      row.request_id,
+    ]);
+    expect(request.mailbox_id).toBeNull();
+  });
+
+  // Last: it stops the listeners of this app.
+  it('at shutdown stops accepting, lets the mail being sent finish with 250, then closes', async () => {
+    const id = `shutdown.${RUN}.${kind}@customer.test`;
+    const { client } = await session(smtpPort, 'EHLO shutdown', 'fay@customer.test', ['support@desk.test']);
+    expect((await client.command('DATA')).code).toBe(354);
+    const raw = mail(id, { from: 'fay@customer.test', subject: 'Shutdown' }).toString('latin1');
+    client.write(raw.slice(0, 100));
+    const stopping = t.app.get(SmtpListenerService).onModuleDestroy();
+    await expect(SmtpTestClient.connect(smtpPort)).rejects.toThrow(/ECONNREFUSED/);
+    client.write(raw.slice(100) + '.\r\n');
+    const answer = await client.read();
+    expect(answer.code).toBe(250);
+    await client.quit();
+    await stopping;
+    await expect(stored(id)).resolves.toHaveLength(1);
+  });
 });

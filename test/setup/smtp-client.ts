@@ -60,6 +60,11 @@ export class SmtpTestClient {
     return { start, replies };
   }
 
+  /** Writes raw bytes (part of a mail after DATA, a pipelined command). */
+  write(bytes: Buffer | string): void {
+    this.socket.write(bytes);
+  }
+
   /** STARTTLS and the TLS handshake, trusting `ca`; the session starts over (EHLO again). */
   async startTls(ca: Buffer | string, servername = 'localhost'): Promise<SmtpReplyLine> {
     const reply = await this.command('STARTTLS');

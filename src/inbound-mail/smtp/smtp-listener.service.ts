@@ -91,7 +91,8 @@ export class SmtpListenerService implements OnApplicationBootstrap, OnModuleDest
     );
     const tls = limits.tls && { cert: fs.readFileSync(limits.tls.certFile), key: fs.readFileSync(limits.tls.keyFile) };
     const server = new SMTPServer(listener.options(tls));
-    server.on('error', (e: Error) => this.logger.warn(`${kind}: ${e.message}`));
+    // A client's socket error (a reset, a scanner): the connection is gone; worth a debug line only.
+    server.on('error', (e: Error) => this.logger.debug(`${kind}: ${e.message}`));
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       const onError = (e: Error) =>
         reject(new Error(`${kind.toUpperCase()}_LISTEN ${at.host}:${at.port}: ${e.message}`));
