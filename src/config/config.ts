@@ -79,7 +79,14 @@ export interface AppConfig {
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
    */
-  inbound: { token: string | undefined; hmacSecret: string | undefined; maxInFlight: number; maxInFlightBytes: number };
+  inbound: {
+    token: string | undefined;
+    hmacSecret: string | undefined;
+    maxInFlight: number;
+    maxInFlightBytes: number;
+    /** MAILGUN_SIGNING_KEY: POST /inbound/mailgun verifies Mailgun's signature with it; unset, that route answers 503. */
+    mailgunSigningKey?: string;
+  };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -178,6 +185,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       hmacSecret: v.INBOUND_HMAC_SECRET,
       maxInFlight: v.INBOUND_MAX_IN_FLIGHT,
       maxInFlightBytes: v.INBOUND_MAX_IN_FLIGHT_BYTES,
+      mailgunSigningKey: v.MAILGUN_SIGNING_KEY,
     },
     admin: { email: v.ADMIN_EMAIL, password: v.ADMIN_PASSWORD },
     auth: { jwtSecret: v.JWT_SECRET, jwtTtlSeconds: v.JWT_TTL_SECONDS },
