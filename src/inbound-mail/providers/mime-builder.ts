@@ -125,7 +125,7 @@ export function buildRfc5322(fields: ParsedFields): Promise<Buffer> {
   const messageId =
     bracketed(headerOf(fields.headers, 'message-id')) ??
     bracketed(fields.messageId) ??
-    `<${print.slice(0, 40)}@parsed.maildesk.invalid>`;
+    `<${print.slice(0, 32)}@parsed.maildesk.invalid>`;
   const composer = new MailComposer({
     from: main('from', fields.from),
     to: main('to', fields.to),
