@@ -95,6 +95,8 @@ export class ProvidersController {
   @ApiOperation({
     summary:
       'Mailgun route forward (body-mime or parsed fields), verified with MAILGUN_SIGNING_KEY; 406 where Mailgun must not retry',
+    // Mailgun's signature travels in the form (timestamp, token, signature), not in a header.
+    security: [],
   })
   @ApiConsumes('multipart/form-data', 'application/x-www-form-urlencoded')
   @ApiBody(FORM_BODY)
@@ -114,7 +116,10 @@ export class ProvidersController {
   @Post('sendgrid')
   @HttpCode(200)
   @UseGuards(ProviderTokenGuard)
-  @ApiOperation({ summary: 'SendGrid Inbound Parse (raw `email`, or the parsed fields); ?token= or Basic auth' })
+  @ApiOperation({
+    summary: 'SendGrid Inbound Parse (raw `email`, or the parsed fields); ?token= or Basic auth',
+    security: [{ inbound: [] }],
+  })
   @ApiConsumes('multipart/form-data', 'application/x-www-form-urlencoded')
   @ApiBody(FORM_BODY)
   @ApiQuery({ name: 'token', required: false, description: 'INBOUND_TOKEN (or Basic auth with it as the password)' })
@@ -129,6 +134,7 @@ export class ProvidersController {
   @ApiOperation({
     summary:
       "Postmark's inbound JSON (RawEmail, or its fields); ?token= or Basic auth; 403 where Postmark must not retry",
+    security: [{ inbound: [] }],
   })
   @ApiConsumes('application/json')
   @ApiBody({ description: "Postmark's inbound webhook JSON", schema: { type: 'object' } })
