@@ -149,3 +149,30 @@ describe('POST /inbound/sendgrid', () => {
     expect(json.status).toBe(415);
   });
 });
+
+describe('POST /inbound/sendgrid and /inbound/mailgun under the webhook failure quota', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      WEBHOOK_FAILURE_RATE_LIMIT: '2',
+      MAILGUN_SIGNING_KEY: 'test-mailgun-signing-key-0123456789',
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers 429 once an address failed its credentials WEBHOOK_FAILURE_RATE_LIMIT times, even with the right token', async () => {
+    expect((await t.http().post('/inbound/sendgrid?token=wrong-1').field('email', 'x')).status).toBe(401);
+    const forged = await t
+      .http()
+      .post('/inbound/mailgun')
+      .type('form')
+      .send({ timestamp: String(Math.floor(Date.now() / 1000)), token: 'a'.repeat(50), signature: '0'.repeat(64) });
+    expect(forged.status).toBe(406);
+    const limited = await t.http().post(`/inbound/sendgrid?token=${TEST_INBOUND_TOKEN}`).field('email', 'x');
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+  });
+});
