@@ -12,7 +12,7 @@ import { InboundMailService } from '../inbound-mail.service';
 import type { IngestResult } from '../ingest-result';
 import { mailgunMail } from './mailgun-payload';
 import { MAILGUN_MAX_AGE_SECONDS, mailgunSignatureProblem } from './mailgun-signature';
-import { buildRfc5322 } from './mime-builder';
+import { buildRfc5322, type ParsedFields } from './mime-builder';
 import { postmarkMail } from './postmark-payload';
 import type { ProviderForm } from './provider-form';
 import type { ProviderMail } from './provider-mail';
@@ -34,6 +34,15 @@ function formSha256(form: ProviderForm): string {
     hash.update(`${name}=${form.fields[name].length}:`).update(form.fields[name]);
   for (const file of form.files) hash.update(`${file.field}:${file.content.length}:`).update(file.content);
   return hash.digest('hex');
+}
+
+/** The mail built from a provider's fields; 400 where they cannot make one. */
+async function buildMail(fields: ParsedFields): Promise<Buffer> {
+  try {
+    return await buildRfc5322(fields);
+  } catch (e) {
+    throw new BadRequestException(`the fields do not make a mail: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -83,7 +92,7 @@ export class ProviderInboundService {
   }
 
   private async ingest(mail: ProviderMail): Promise<ProviderResults> {
-    const raw = mail.raw ?? (mail.fields ? await buildRfc5322(mail.fields) : null);
+    const raw = mail.raw ?? (mail.fields ? await buildMail(mail.fields) : null);
     if (!raw?.length) throw new BadRequestException('the call holds no mail');
     const result = await this.inbound.ingest(raw, 'webhook', {
       envelopeTo: mail.envelopeTo.length ? mail.envelopeTo : null,
