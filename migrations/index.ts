@@ -6,6 +6,7 @@ import { ReportCoveringIndexes1764400000000 } from './1764400000000-ReportCoveri
 import { SenderFallback1764500000000 } from './1764500000000-SenderFallback';
 import { Mailboxes1764600000000 } from './1764600000000-Mailboxes';
 import { SmtpSources1764700000000 } from './1764700000000-SmtpSources';
+import { ProviderReplay1764710000000 } from './1764710000000-ProviderReplay';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   SenderFallback1764500000000,
   Mailboxes1764600000000,
   SmtpSources1764700000000,
+  ProviderReplay1764710000000,
 ];

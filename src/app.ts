@@ -7,6 +7,7 @@ import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
 import { InFlightLimiter, registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
+import { PROVIDER_PATHS, registerProviderGate } from './inbound-mail/providers/provider-gate';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { QueryMemoValidationPipe } from './common/validation.pipe';
@@ -123,14 +124,19 @@ export async function createApp(
   // A JSON body carries base64 (4/3 of the mail) plus some framing.
   const webhookJson = Math.ceil(inboundLimit * 1.4) + 64 * 1024;
   // The webhook's token, failure quota and in-flight bound, before its body is read.
-  webhookLimiters.set(
-    fastify,
-    registerWebhookGate(fastify, config, { paths: WEBHOOK_PATHS, rawLimit: inboundLimit, jsonLimit: webhookJson }),
-  );
+  const webhookLimiter = registerWebhookGate(fastify, config, {
+    paths: WEBHOOK_PATHS,
+    rawLimit: inboundLimit,
+    jsonLimit: webhookJson,
+  });
+  webhookLimiters.set(fastify, webhookLimiter);
+  // The mail providers' webhooks: their own credentials, the webhook's limits and in-flight bound.
+  registerProviderGate(fastify, config, webhookLimiter);
   registerBodyParsers(fastify, {
     webhookRoutes: WEBHOOK_PATHS,
     webhookRaw: inboundLimit,
     webhookJson,
+    ownBodyRoutes: PROVIDER_PATHS,
     json: 1024 * 1024,
     urlencoded: 1024 * 1024,
     ...webhookBodyHooks(config),

@@ -20,6 +20,11 @@ export interface BodyLimits {
   webhookRaw: number;
   /** JSON on the webhook routes. */
   webhookJson: number;
+  /**
+   * Route templates whose handlers read their own bodies (the mail providers' webhooks: they
+   * authenticate first, then read a bounded body): no parser here reads them.
+   */
+  ownBodyRoutes?: readonly string[];
   /** JSON elsewhere. */
   json: number;
   /** application/x-www-form-urlencoded everywhere. */
@@ -245,6 +250,8 @@ export function parseFormBody(body: Buffer, charset = 'utf-8'): Record<string, s
 export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits): void {
   const webhook = new Set(limits.webhookRoutes);
   const isWebhook = (request: FastifyRequest) => webhook.has(request.routeOptions.url ?? '');
+  const ownBody = new Set(limits.ownBodyRoutes ?? []);
+  const readsOwnBody = (request: FastifyRequest) => ownBody.has(request.routeOptions.url ?? '');
   /**
    * A webhook body: read (bounded) and decompressed (bounded), its signature checked (when one is
    * required) over the bytes as sent before anything is decompressed, and over the decompressed
@@ -274,6 +281,7 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', async (request: RequestWithRawBody, payload: IncomingMessage) => {
+    if (readsOwnBody(request)) return undefined;
     const body = isWebhook(request)
       ? await readWebhookBody(request, payload, limits.webhookJson)
       : await readBody(payload, limits.json);
@@ -283,6 +291,7 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',
     async (request: RequestWithRawBody, payload: IncomingMessage) => {
+      if (readsOwnBody(request)) return undefined;
       const body = await readBody(payload, limits.urlencoded);
       request.rawBody = body;
       return parseFormBody(body, charsetOf(request.headers['content-type']));

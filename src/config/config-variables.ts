@@ -403,6 +403,13 @@ export const CONFIG_TABLE = {
     empty: 'no signature',
     ...secret(16),
   },
+  MAILGUN_SIGNING_KEY: {
+    section: WEBHOOK_IN,
+    description:
+      "Mailgun's HTTP webhook signing key: POST /inbound/mailgun verifies each call's signature (HMAC-SHA256 of timestamp + token) with it (docs/ways-in.md)",
+    empty: 'POST /inbound/mailgun answers 503 (not configured)',
+    ...secret(16),
+  },
   INBOUND_MAX_IN_FLIGHT: {
     section: WEBHOOK_IN,
     description: 'Authenticated webhook calls being received or ingested at once; beyond, 503 with Retry-After',

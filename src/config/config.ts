@@ -79,7 +79,14 @@ export interface AppConfig {
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
    */
-  inbound: { token: string | undefined; hmacSecret: string | undefined; maxInFlight: number; maxInFlightBytes: number };
+  inbound: {
+    token: string | undefined;
+    hmacSecret: string | undefined;
+    maxInFlight: number;
+    maxInFlightBytes: number;
+    /** MAILGUN_SIGNING_KEY: POST /inbound/mailgun verifies Mailgun's signature with it; unset, that route answers 503. */
+    mailgunSigningKey?: string;
+  };
   /**
    * The SMTP and LMTP listeners (inbound-mail/smtp/): where each listens (undefined: off), the
    * STARTTLS certificate and key files (undefined: no STARTTLS), and their limits.
@@ -191,6 +198,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       hmacSecret: v.INBOUND_HMAC_SECRET,
       maxInFlight: v.INBOUND_MAX_IN_FLIGHT,
       maxInFlightBytes: v.INBOUND_MAX_IN_FLIGHT_BYTES,
+      mailgunSigningKey: v.MAILGUN_SIGNING_KEY,
     },
     listeners: {
       smtp: v.SMTP_LISTEN,

@@ -73,6 +73,11 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /requests/webhook/email',
     { path: () => '/requests/webhook/email', body: () => ({ messages: [] }), expect: [401, 401, 401, 401, 401] },
   ],
+  // Without MAILGUN_SIGNING_KEY Mailgun's route refuses everyone with 503 (Mailgun retries) before the body.
+  ['POST /inbound/mailgun', { path: () => '/inbound/mailgun', body: () => ({}), expect: [503, 503, 503, 503, 503] }],
+  // An operator's bearer token is not the inbound token.
+  ['POST /inbound/sendgrid', { path: () => '/inbound/sendgrid', body: () => ({}), expect: [401, 401, 401, 401, 401] }],
+  ['POST /inbound/postmark', { path: () => '/inbound/postmark', body: () => ({}), expect: [401, 401, 401, 401, 401] }],
   ['GET /operators', { path: () => '/operators', expect: PRIVATE(200, 200) }],
   [
     'POST /operators',

@@ -13,6 +13,10 @@ const PUBLIC_ROUTES = [
   'POST /auth/login',
   'POST /inbound/mail',
   'POST /requests/webhook/email',
+  // The mail providers' webhooks: their own credentials (Mailgun's signature, the inbound token).
+  'POST /inbound/mailgun',
+  'POST /inbound/sendgrid',
+  'POST /inbound/postmark',
   'GET /feedback/:token',
   // The OAuth2 provider's return: the one-use state is the credential.
   'GET /oauth2/callback',
