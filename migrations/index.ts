@@ -5,6 +5,7 @@ import { RequestSearchVector1764300000000 } from './1764300000000-RequestSearchV
 import { ReportCoveringIndexes1764400000000 } from './1764400000000-ReportCoveringIndexes';
 import { SenderFallback1764500000000 } from './1764500000000-SenderFallback';
 import { Mailboxes1764600000000 } from './1764600000000-Mailboxes';
+import { InboundSourceSes1764700300000 } from './1764700300000-InboundSourceSes';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ReportCoveringIndexes1764400000000,
   SenderFallback1764500000000,
   Mailboxes1764600000000,
+  InboundSourceSes1764700300000,
 ];

@@ -15,6 +15,7 @@ import { FeedbackModule } from './feedback/feedback.module';
 import { GroupsModule } from './groups/groups.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
+import { SesInboundModule } from './inbound-mail/ses/ses-inbound.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
@@ -60,6 +61,7 @@ export class AppModule {
         OutboundMailModule,
         MessagesModule,
         InboundMailModule,
+        SesInboundModule,
         CustomersModule,
         GroupsModule,
         BlocklistModule,

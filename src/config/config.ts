@@ -80,6 +80,11 @@ export interface AppConfig {
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
    */
   inbound: { token: string | undefined; hmacSecret: string | undefined; maxInFlight: number; maxInFlightBytes: number };
+  /**
+   * Amazon SES receipts through SNS (POST /inbound/ses): the topics accepted, and the URL prefixes
+   * trusted besides the SNS hosts for certificates and SubscribeURLs (tests only).
+   */
+  ses: { topicArns: string[]; extraUrlPrefixes: string[] };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -179,6 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxInFlight: v.INBOUND_MAX_IN_FLIGHT,
       maxInFlightBytes: v.INBOUND_MAX_IN_FLIGHT_BYTES,
     },
+    ses: { topicArns: v.SES_SNS_TOPIC_ARNS, extraUrlPrefixes: v.SNS_EXTRA_URL_PREFIXES },
     admin: { email: v.ADMIN_EMAIL, password: v.ADMIN_PASSWORD },
     auth: { jwtSecret: v.JWT_SECRET, jwtTtlSeconds: v.JWT_TTL_SECONDS },
     logLevel: v.LOG_LEVEL,

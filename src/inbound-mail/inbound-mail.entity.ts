@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type InboundSource = 'imap' | 'webhook' | 'cli';
+/** Where a raw email came from; `ses`: Amazon SES through SNS (POST /inbound/ses). */
+export type InboundSource = 'imap' | 'webhook' | 'cli' | 'ses';
 /** What became of a stored raw email; `duplicate` is never stored (the first copy is). */
 export type InboundStatus = 'created' | 'appended' | 'ignored' | 'quarantined' | 'replayed';
 
