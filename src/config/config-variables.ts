@@ -200,7 +200,9 @@ function snsTopics(): Kind<string[]> {
       const items = list().parse(raw, name);
       for (const item of items) {
         if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(item)) {
-          throw new ConfigError(`${name} must list SNS topic ARNs like arn:aws:sns:us-east-1:123456789012:inbound (got "${item}")`);
+          throw new ConfigError(
+            `${name} must list SNS topic ARNs like arn:aws:sns:us-east-1:123456789012:inbound (got "${item}")`,
+          );
         }
       }
       return items;

@@ -174,7 +174,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       linkTtlDays: v.RATING_LINK_TTL_DAYS,
     },
     oauth2: {
-      redirectUrl: v.OAUTH2_REDIRECT_URL ?? `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
+      redirectUrl:
+        v.OAUTH2_REDIRECT_URL ??
+        `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
     },
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },

@@ -58,7 +58,8 @@ export class SesInboundController {
   })
   @ApiPayloadTooLargeResponse({ description: 'body over 576 KiB (SNS messages are at most 256 KiB)' })
   @ApiServiceUnavailableResponse({
-    description: 'the database, the SNS certificate or the SubscribeURL is unreachable: nothing was stored; SNS retries',
+    description:
+      'the database, the SNS certificate or the SubscribeURL is unreachable: nothing was stored; SNS retries',
   })
   receive(@Req() req: { body: unknown }): Promise<SesAnswerDto> {
     return this.ses.receive(req.body);

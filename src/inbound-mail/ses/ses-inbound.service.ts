@@ -123,7 +123,8 @@ export class SesInboundService {
     } catch (e) {
       throw new ServiceUnavailableException(`the subscription could not be confirmed: ${(e as Error).message}`);
     }
-    if (status !== 200) throw new ServiceUnavailableException(`the subscription could not be confirmed: HTTP ${status}`);
+    if (status !== 200)
+      throw new ServiceUnavailableException(`the subscription could not be confirmed: HTTP ${status}`);
     this.logger.log(`SNS subscription to ${m.TopicArn} confirmed`);
     return true;
   }

@@ -73,7 +73,11 @@ function placeholderOf(mail: Record<string, unknown>, where: string): Buffer {
     }
   }
   if (!lines.length && typeof mail.source === 'string') lines.push(`From: ${oneLine(mail.source)}`);
-  lines.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', `X-MailDesk-SES-Content: ${oneLine(where)}`);
+  lines.push(
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    `X-MailDesk-SES-Content: ${oneLine(where)}`,
+  );
   const text = `Amazon SES did not include this mail's content in its notification (${where}). Fetch the raw mail from there and post it to POST /inbound/mail.`;
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${text}\r\n`, 'utf8');
 }
@@ -96,7 +100,8 @@ export function readSesNotification(message: string): SesNotification {
     return { kind: 'invalid', problem: 'a Received notification needs mail and receipt objects' };
   }
   const envelopeTo = addresses(receipt.recipients, mail.destination);
-  if (!envelopeTo) return { kind: 'invalid', problem: 'mail.destination and receipt.recipients must be lists of addresses' };
+  if (!envelopeTo)
+    return { kind: 'invalid', problem: 'mail.destination and receipt.recipients must be lists of addresses' };
   const action = isObject(receipt.action) ? receipt.action : {};
   if (typeof doc.content !== 'string' || !doc.content) {
     const actionType = typeof action.type === 'string' ? action.type.slice(0, 40) : 'unknown';

@@ -13,6 +13,10 @@ export class SesAnswerDto {
   })
   results: IngestResultDto[];
 
-  @ApiProperty({ required: false, example: true, description: 'SubscriptionConfirmation: the subscription was confirmed' })
+  @ApiProperty({
+    required: false,
+    example: true,
+    description: 'SubscriptionConfirmation: the subscription was confirmed',
+  })
   confirmed?: boolean;
 }

@@ -76,10 +76,16 @@ export class SnsCertificates {
     try {
       answer = await this.fetcher(url, MAX_CERTIFICATE_BYTES);
     } catch (e) {
-      throw new SnsCertificateError(`the signing certificate could not be fetched: ${(e as Error).message}`, 'unreachable');
+      throw new SnsCertificateError(
+        `the signing certificate could not be fetched: ${(e as Error).message}`,
+        'unreachable',
+      );
     }
     if (answer.status >= 500) {
-      throw new SnsCertificateError(`the signing certificate could not be fetched: HTTP ${answer.status}`, 'unreachable');
+      throw new SnsCertificateError(
+        `the signing certificate could not be fetched: HTTP ${answer.status}`,
+        'unreachable',
+      );
     }
     if (answer.status !== 200) {
       throw new SnsCertificateError(`the signing certificate URL answered HTTP ${answer.status}`, 'refused');
