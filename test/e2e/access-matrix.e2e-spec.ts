@@ -73,6 +73,8 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /requests/webhook/email',
     { path: () => '/requests/webhook/email', body: () => ({ messages: [] }), expect: [401, 401, 401, 401, 401] },
   ],
+  // Public: SNS signs its messages (inbound-ses.e2e-spec.ts); an operator's token changes nothing.
+  ['POST /inbound/ses', { path: () => '/inbound/ses', body: () => ({}), expect: [400, 400, 400, 400, 400] }],
   ['GET /operators', { path: () => '/operators', expect: PRIVATE(200, 200) }],
   [
     'POST /operators',

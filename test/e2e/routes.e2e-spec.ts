@@ -13,6 +13,8 @@ const PUBLIC_ROUTES = [
   'POST /auth/login',
   'POST /inbound/mail',
   'POST /requests/webhook/email',
+  // Amazon SES through SNS: every message's SNS signature is its credential.
+  'POST /inbound/ses',
   'GET /feedback/:token',
   // The OAuth2 provider's return: the one-use state is the credential.
   'GET /oauth2/callback',

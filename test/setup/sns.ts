@@ -54,7 +54,7 @@ export type UnsignedSns = Record<string, string> & { Type: string };
  * MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type), signed with SHA1withRSA
  * (SignatureVersion 1) or SHA256withRSA (2), base64.
  */
-export function signSns(m: UnsignedSns, keyPem: string, version: '1' | '2' = '2'): Record<string, string> {
+export function signSns(m: UnsignedSns, keyPem: string, version: '1' | '2' = '2'): UnsignedSns {
   const fields =
     m.Type === 'Notification'
       ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']

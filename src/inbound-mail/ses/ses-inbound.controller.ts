@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -43,6 +43,7 @@ export class SesInboundController {
   @ApiOperation({
     summary:
       'Receive Amazon SES mail through SNS (signature v1/v2 verified; subscriptions confirmed for SES_SNS_TOPIC_ARNS only); answers after commit',
+    security: [],
   })
   @ApiConsumes('text/plain', 'application/json')
   @ApiHeader({ name: 'x-amz-sns-message-type', required: false, description: 'set by SNS; the body decides' })

@@ -74,7 +74,7 @@ export function parseSnsMessage(body: Buffer | string): SnsParse {
   ];
   if (type !== 'Notification') required.push('SubscribeURL', 'Token');
   for (const field of required) {
-    if (typeof o[field] !== 'string' || !(o[field] as string).length) {
+    if (typeof o[field] !== 'string' || !o[field].length) {
       return { ok: false, problem: `${field} must be a non-empty string` };
     }
   }
