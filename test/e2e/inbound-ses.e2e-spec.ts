@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '../setup/app';
-import { fixture, sql } from '../setup/mail';
+import { fixture, sql, waitFor } from '../setup/mail';
 import { makeSnsKey, signSns, type SnsTestKey, type SnsTestServer, startSnsServer } from '../setup/sns';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:maildesk-inbound';
@@ -289,6 +289,40 @@ describe('POST /inbound/ses (Amazon SES through SNS)', () => {
       "SELECT source, status FROM inbound_mail WHERE reason LIKE '%k1s3example%'",
     );
     expect(rows).toEqual([{ source: 'ses', status: 'quarantined' }]);
+  });
+
+  it('answers 503 while the database refuses connections (SNS retries), and the same SNS message is stored once it is back', async () => {
+    const name = new URL(t.db.url).pathname.slice(1);
+    const pg = await import('pg');
+    const c = new pg.default.Client({ connectionString: t.db.url.replace(`/${name}`, '/postgres') });
+    await c.connect();
+    const raw = Buffer.from(
+      sesMail({ messageId: 'ses-outage@customer.test' })
+        .toString('utf8')
+        .replace(/alice@customer\.test/g, 'dora@customer.test'),
+    );
+    const message = notification(received(raw, { messageId: 'ses-outage@customer.test' }));
+    try {
+      await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await c.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [name],
+      );
+      const res = await post(message);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ statusCode: 503 });
+      await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      const ok = await waitFor(async () => {
+        const r = await post(message);
+        return r.status === 200 && r;
+      });
+      expect(ok.body.results[0]).toEqual(
+        expect.objectContaining({ status: 'created', messageId: 'ses-outage@customer.test' }),
+      );
+    } finally {
+      await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await c.end();
+    }
   });
 
   it("answers SES's setup notification with no result", async () => {
