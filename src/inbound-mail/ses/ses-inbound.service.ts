@@ -14,7 +14,7 @@ import { readSesNotification } from './ses-notification';
 import { fetchBounded, SnsCertificateError, SnsCertificates } from './sns-certificates';
 import { parseSnsMessage, type SnsMessage, type SnsType } from './sns-message';
 import { knownSignatureVersion, snsSignatureValid } from './sns-signature';
-import { snsUrlProblem } from './sns-url-policy';
+import { snsUrlProblem, topicRegion } from './sns-url-policy';
 
 /**
  * How old a message may be (its Timestamp): SNS gives up retrying an HTTP(S) endpoint within an
@@ -33,8 +33,8 @@ export interface SesAnswer {
 
 /**
  * Amazon SES receipts through SNS. Every message is checked before anything is done with it:
- * its topic is one of SES_SNS_TOPIC_ARNS, its SigningCertURL is https on an Amazon SNS host (or a
- * SNS_EXTRA_URL_PREFIXES prefix), its Timestamp recent, and its signature (version 1 or 2)
+ * its topic is one of SES_SNS_TOPIC_ARNS, its SigningCertURL is an SNS certificate URL on the SNS host of
+ * the topic's region (or under a SNS_EXTRA_URL_PREFIXES prefix), its Timestamp recent, and its signature (version 1 or 2)
  * verifies with that certificate. Then a SubscriptionConfirmation is confirmed (GET SubscribeURL,
  * itself on an SNS host), a Notification's mail is ingested (source `ses`, the SES envelope's
  * recipients first when routing), and an UnsubscribeConfirmation only logged.
@@ -86,7 +86,12 @@ export class SesInboundService {
     if (!knownSignatureVersion(m.SignatureVersion)) {
       throw new ForbiddenException('SignatureVersion must be 1 or 2');
     }
-    const urlProblem = snsUrlProblem(m.SigningCertURL, this.config.ses.extraUrlPrefixes);
+    const urlProblem = snsUrlProblem(
+      m.SigningCertURL,
+      'certificate',
+      topicRegion(m.TopicArn),
+      this.config.ses.extraUrlPrefixes,
+    );
     if (urlProblem) throw new ForbiddenException(`SigningCertURL is not trusted: ${urlProblem}`);
     const at = Date.parse(m.Timestamp);
     if (!Number.isFinite(at) || now - at > SNS_MAX_AGE_MS || at - now > 15 * 60 * 1000) {
@@ -108,12 +113,12 @@ export class SesInboundService {
   }
 
   /**
-   * Confirms a subscription of an allowed topic: GET its SubscribeURL (https on an SNS host, and
-   * for this topic). 503 when SNS cannot be reached or refuses, so SNS sends the confirmation again.
+   * Confirms a subscription of an allowed topic: GET its SubscribeURL (https on the SNS host of the
+   * topic's region, a ConfirmSubscription for this topic). 503 when SNS cannot be reached or refuses, so SNS sends the confirmation again.
    */
   private async confirm(m: SnsMessage): Promise<boolean> {
     const url = m.SubscribeURL!;
-    const problem = snsUrlProblem(url, this.config.ses.extraUrlPrefixes);
+    const problem = snsUrlProblem(url, 'subscribe', topicRegion(m.TopicArn), this.config.ses.extraUrlPrefixes);
     if (problem) throw new ForbiddenException(`SubscribeURL is not trusted: ${problem}`);
     const topic = new URL(url).searchParams.get('TopicArn');
     if (topic !== null && topic !== m.TopicArn) throw new ForbiddenException('SubscribeURL names another topic');
