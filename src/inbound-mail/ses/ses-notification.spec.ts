@@ -11,6 +11,7 @@ const received = (extra: Record<string, unknown> = {}, action: Record<string, un
         { name: 'From', value: 'a@customer.test' },
         { name: 'Subject', value: 'Big\r\nInjected: yes' },
         { name: 'Content-Type', value: 'multipart/mixed' },
+        { name: 'Message-ID', value: '<m1@customer.test>' },
       ],
     },
     receipt: { recipients: ['support@desk.test'], action: { type: 'SNS', encoding: 'BASE64', ...action } },
@@ -46,6 +47,8 @@ describe('readSesNotification', () => {
     const text = n.placeholder.toString();
     expect(text).toContain('Subject: Big Injected: yes\r\n');
     expect(text).not.toContain('multipart/mixed');
+    expect(text).toContain('X-SES-Original-Message-ID: <m1@customer.test>\r\n');
+    expect(text).not.toMatch(/^Message-ID:/im);
     expect(text).toContain('X-MailDesk-SES-Content: s3://b/mail/k1');
   });
 

@@ -60,7 +60,8 @@ const oneLine = (v: string) => v.replace(/[\r\n]+/g, ' ').slice(0, 2000);
 
 /**
  * A stand-in for a mail whose content SES did not send: its header fields as SES reported them
- * (From, To, Subject, Message-ID, ...), and a text saying where the content is.
+ * (From, To, Subject, ...; its Message-ID renamed, so the real mail is never taken for a copy of
+ * the stand-in), and a text saying where the content is.
  */
 function placeholderOf(mail: Record<string, unknown>, where: string): Buffer {
   const lines: string[] = [];
@@ -69,7 +70,9 @@ function placeholderOf(mail: Record<string, unknown>, where: string): Buffer {
       if (!isObject(h) || typeof h.name !== 'string' || typeof h.value !== 'string') continue;
       if (!/^[!-9;-~]{1,100}$/.test(h.name)) continue;
       if (/^(content-|mime-version$)/i.test(h.name)) continue;
-      lines.push(`${h.name}: ${oneLine(h.value)}`);
+      // Not under the mail's own Message-ID: the real mail, posted later, must not be its duplicate.
+      const name = /^message-id$/i.test(h.name) ? 'X-SES-Original-Message-ID' : h.name;
+      lines.push(`${name}: ${oneLine(h.value)}`);
     }
   }
   if (!lines.length && typeof mail.source === 'string') lines.push(`From: ${oneLine(mail.source)}`);
