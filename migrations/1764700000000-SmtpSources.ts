@@ -1,7 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * inbound_mail.source gains `smtp` and `lmtp` (issue 19: the SMTP and LMTP listeners). The check
+ * inbound_mail.source gains `smtp` and `lmtp` (issue 19: the SMTP and LMTP listeners) and `ses`
+ * (Amazon SES through SNS, POST /inbound/ses). The check
  * is replaced NOT VALID (no scan under the exclusive lock: the new list holds every old value),
  * then validated under a lock that lets reads and writes go on.
  */
@@ -12,7 +13,7 @@ export class SmtpSources1764700000000 implements MigrationInterface {
     await q.query(
       `ALTER TABLE inbound_mail DROP CONSTRAINT inbound_mail_source_check,
          ADD CONSTRAINT inbound_mail_source_check
-         CHECK (source IN ('imap', 'webhook', 'cli', 'smtp', 'lmtp')) NOT VALID`,
+         CHECK (source IN ('imap', 'webhook', 'cli', 'smtp', 'lmtp', 'ses')) NOT VALID`,
     );
     await q.query(`ALTER TABLE inbound_mail VALIDATE CONSTRAINT inbound_mail_source_check`);
   }

@@ -16,6 +16,7 @@ import { GroupsModule } from './groups/groups.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { ProvidersModule } from './inbound-mail/providers/providers.module';
+import { SesInboundModule } from './inbound-mail/ses/ses-inbound.module';
 import { loggerModule, pinoLevel } from './logging/logger.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
@@ -62,6 +63,7 @@ export class AppModule {
         MessagesModule,
         InboundMailModule,
         ProvidersModule,
+        SesInboundModule,
         CustomersModule,
         GroupsModule,
         BlocklistModule,

@@ -23,6 +23,13 @@ import { apiRequestStarted } from './runtime/api-activity';
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
 
 /**
+ * Routes whose body is read as bytes, bounded, whatever its content type: POST /inbound/ses (an SNS
+ * message is at most 256 KiB; its Message is JSON inside JSON, escaped at most twice over, plus the
+ * other fields: 576 KiB). Their credentials are inside the body (inbound-mail/ses/).
+ */
+export const BYTES_ROUTES: Readonly<Record<string, number>> = { '/inbound/ses': 2 * 256 * 1024 + 64 * 1024 };
+
+/**
  * The one alias the router knows: API.md documents the Apps Script's webhook with a trailing slash
  * (`POST /requests/webhook/email/`), so that exact path is read as the route without it.
  */
@@ -139,6 +146,7 @@ export async function createApp(
     ownBodyRoutes: PROVIDER_PATHS,
     json: 1024 * 1024,
     urlencoded: 1024 * 1024,
+    bytesRoutes: BYTES_ROUTES,
     ...webhookBodyHooks(config),
   });
   if (config.http.corsOrigins.length) app.enableCors({ origin: config.http.corsOrigins });

@@ -38,6 +38,12 @@ export interface BodyLimits {
   webhookSignature?: (request: FastifyRequest) => ((body: Buffer) => string | null) | undefined;
   /** Told the size of a webhook body once it is read (after decompression), before it is parsed. */
   webhookBodyRead?: (request: FastifyRequest, bytes: number) => void;
+  /**
+   * Routes (as registered) whose body is read as bytes whatever its type, up to their limit (413
+   * beyond), and handed to the route unparsed: POST /inbound/ses, whose credentials (the SNS
+   * signature) are inside the body, so it is bounded before anything reads it.
+   */
+  bytesRoutes?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -279,9 +285,21 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
     limits.webhookBodyRead?.(request, body.length);
     return body;
   };
+  const bytesLimit = (request: FastifyRequest): number | undefined => {
+    const url = request.routeOptions.url ?? '';
+    return limits.bytesRoutes && Object.hasOwn(limits.bytesRoutes, url) ? limits.bytesRoutes[url] : undefined;
+  };
+  /** The body of a bytes route, read and bounded, never parsed (undefined on any other route). */
+  const readBytes = async (request: RequestWithRawBody, payload: IncomingMessage): Promise<Buffer | undefined> => {
+    const limit = bytesLimit(request);
+    if (limit === undefined) return undefined;
+    request.rawBody = await readBody(payload, limit);
+    return request.rawBody;
+  };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', async (request: RequestWithRawBody, payload: IncomingMessage) => {
     if (readsOwnBody(request)) return undefined;
+    if (bytesLimit(request) !== undefined) return readBytes(request, payload);
     const body = isWebhook(request)
       ? await readWebhookBody(request, payload, limits.webhookJson)
       : await readBody(payload, limits.json);
@@ -292,15 +310,20 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
     'application/x-www-form-urlencoded',
     async (request: RequestWithRawBody, payload: IncomingMessage) => {
       if (readsOwnBody(request)) return undefined;
+      if (bytesLimit(request) !== undefined) return readBytes(request, payload);
       const body = await readBody(payload, limits.urlencoded);
       request.rawBody = body;
       return parseFormBody(body, charsetOf(request.headers['content-type']));
     },
   );
   fastify.addContentTypeParser(RAW_MAIL_TYPES, (request: RequestWithRawBody, payload: IncomingMessage, done) => {
+    if (bytesLimit(request) !== undefined) return void readBytes(request, payload).then((b) => done(null, b), done);
     if (!isWebhook(request)) return done(null, undefined);
     // Raw mail in shared memory: the parse thread reads it where it is (ParsePool), no copy.
     readWebhookBody(request, payload, limits.webhookRaw, true).then((body) => done(null, body), done);
   });
-  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+  fastify.addContentTypeParser('*', (request: RequestWithRawBody, payload: IncomingMessage, done) => {
+    if (bytesLimit(request) !== undefined) return void readBytes(request, payload).then((b) => done(null, b), done);
+    done(null, undefined);
+  });
 }

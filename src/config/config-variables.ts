@@ -191,6 +191,60 @@ function list(): Kind<string[]> {
   };
 }
 
+/** SES_SNS_TOPIC_ARNS: a comma list of SNS topic ARNs (`arn:aws:sns:<region>:<account>:<name>`); empty when unset. */
+function snsTopics(): Kind<string[]> {
+  return {
+    default: '',
+    accepts: 'comma list of SNS topic ARNs',
+    parse(raw, name) {
+      const items = list().parse(raw, name);
+      for (const item of items) {
+        if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(item)) {
+          throw new ConfigError(
+            `${name} must list SNS topic ARNs like arn:aws:sns:us-east-1:123456789012:inbound (got "${item}")`,
+          );
+        }
+      }
+      return items;
+    },
+  };
+}
+
+/**
+ * SNS_EXTRA_URL_PREFIXES: a comma list of http(s) URL prefixes, each a whole origin and a path
+ * ending in `/` (no user, query or fragment), so a prefix never matches a host it does not name.
+ */
+function urlPrefixes(): Kind<string[]> {
+  return {
+    default: '',
+    accepts: 'comma list of http(s)://host:port/path/ prefixes',
+    parse(raw, name) {
+      const items = list().parse(raw, name);
+      for (const item of items) {
+        let u: URL | undefined;
+        try {
+          u = new URL(item);
+        } catch {
+          u = undefined;
+        }
+        if (
+          !u ||
+          (u.protocol !== 'http:' && u.protocol !== 'https:') ||
+          u.username ||
+          u.password ||
+          u.search ||
+          u.hash ||
+          !item.endsWith('/') ||
+          u.href !== item
+        ) {
+          throw new ConfigError(`${name} must list prefixes like http://127.0.0.1:8080/sns/ (got "${item}")`);
+        }
+      }
+      return items;
+    },
+  };
+}
+
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /**
@@ -479,6 +533,20 @@ export const CONFIG_TABLE = {
     section: SMTP_IN,
     description: 'A listener closes a connection idle this long (ms)',
     ...int(120_000, 1000, 3_600_000),
+  },
+  SES_SNS_TOPIC_ARNS: {
+    section: WEBHOOK_IN,
+    description:
+      'Amazon SNS topics whose messages POST /inbound/ses accepts (Amazon SES receipts; docs/ways-in.md): only these subscriptions are confirmed',
+    empty: 'POST /inbound/ses refuses every message (403)',
+    ...snsTopics(),
+  },
+  SNS_EXTRA_URL_PREFIXES: {
+    section: WEBHOOK_IN,
+    description:
+      'Tests only: URL prefixes (http://127.0.0.1:8080/sns/) trusted besides https://sns.<region>.amazonaws.com for SNS certificates and SubscribeURLs, plain http included; never set in production (a warning is logged at start)',
+    empty: 'only https://sns.<region>.amazonaws.com(.cn)',
+    ...urlPrefixes(),
   },
 
   SMTP_URL: {

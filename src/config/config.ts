@@ -100,6 +100,11 @@ export interface AppConfig {
     maxRecipients: number;
     socketTimeoutMs: number;
   };
+  /**
+   * Amazon SES receipts through SNS (POST /inbound/ses): the topics accepted, and the URL prefixes
+   * trusted besides the SNS hosts for certificates and SubscribeURLs (tests only).
+   */
+  ses: { topicArns: string[]; extraUrlPrefixes: string[] };
   admin: { email: string; password: string | undefined };
   auth: { jwtSecret: string | undefined; jwtTtlSeconds: number };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -189,7 +194,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       linkTtlDays: v.RATING_LINK_TTL_DAYS,
     },
     oauth2: {
-      redirectUrl: v.OAUTH2_REDIRECT_URL ?? `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
+      redirectUrl:
+        v.OAUTH2_REDIRECT_URL ??
+        `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
     },
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
@@ -209,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxRecipients: v.SMTP_MAX_RECIPIENTS,
       socketTimeoutMs: v.SMTP_LISTEN_TIMEOUT_MS,
     },
+    ses: { topicArns: v.SES_SNS_TOPIC_ARNS, extraUrlPrefixes: v.SNS_EXTRA_URL_PREFIXES },
     admin: { email: v.ADMIN_EMAIL, password: v.ADMIN_PASSWORD },
     auth: { jwtSecret: v.JWT_SECRET, jwtTtlSeconds: v.JWT_TTL_SECONDS },
     logLevel: v.LOG_LEVEL,

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type InboundSource = 'imap' | 'webhook' | 'cli' | 'smtp' | 'lmtp';
+/** Where a raw email came from; `smtp`/`lmtp`: the listeners; `ses`: Amazon SES through SNS (POST /inbound/ses). */
+export type InboundSource = 'imap' | 'webhook' | 'cli' | 'smtp' | 'lmtp' | 'ses';
 /** What became of a stored raw email; `duplicate` is never stored (the first copy is). */
 export type InboundStatus = 'created' | 'appended' | 'ignored' | 'quarantined' | 'replayed';
 

@@ -343,6 +343,17 @@ export class InboundMailService {
     };
   }
 
+  /**
+   * Keeps a raw mail quarantined with `reason`, unprocessed: for a way in that knows the mail it
+   * holds is not the whole mail (Amazon SES put the content in S3: ses/). Stored under the hash of
+   * its bytes, so the same call again changes nothing.
+   */
+  async keepQuarantined(raw: Buffer, source: InboundSource, reason: string): Promise<IngestResult> {
+    const result = await this.quarantine(raw, source, hashKey(await sha256Hex(raw)), null, reason);
+    this.metrics?.countIngested(source, result.status);
+    return result;
+  }
+
   /** Quarantined mail, newest first, without the raw bytes. */
   listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }> {
     return this.inboundMail.listQuarantined(page, limit);

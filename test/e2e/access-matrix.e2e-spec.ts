@@ -78,6 +78,8 @@ const MATRIX: Array<[string, Probe]> = [
   // An operator's bearer token is not the inbound token.
   ['POST /inbound/sendgrid', { path: () => '/inbound/sendgrid', body: () => ({}), expect: [401, 401, 401, 401, 401] }],
   ['POST /inbound/postmark', { path: () => '/inbound/postmark', body: () => ({}), expect: [401, 401, 401, 401, 401] }],
+  // Public: SNS signs its messages (inbound-ses.e2e-spec.ts); an operator's token changes nothing.
+  ['POST /inbound/ses', { path: () => '/inbound/ses', body: () => ({}), expect: [400, 400, 400, 400, 400] }],
   ['GET /operators', { path: () => '/operators', expect: PRIVATE(200, 200) }],
   [
     'POST /operators',

@@ -17,6 +17,8 @@ const PUBLIC_ROUTES = [
   'POST /inbound/mailgun',
   'POST /inbound/sendgrid',
   'POST /inbound/postmark',
+  // Amazon SES through SNS: every message's SNS signature is its credential.
+  'POST /inbound/ses',
   'GET /feedback/:token',
   // The OAuth2 provider's return: the one-use state is the credential.
   'GET /oauth2/callback',

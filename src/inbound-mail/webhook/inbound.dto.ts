@@ -31,7 +31,7 @@ export class QuarantinedMailDto {
   @ApiProperty({ example: '17' })
   id: string;
 
-  @ApiProperty({ enum: ['imap', 'webhook', 'cli'], example: 'imap' })
+  @ApiProperty({ enum: ['imap', 'webhook', 'cli', 'ses'], example: 'imap' })
   source: string;
 
   @ApiProperty({ type: String, nullable: true, example: 'broken@mail.example.com' })
