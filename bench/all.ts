@@ -2,6 +2,7 @@ import { mailToReply, imapIngest } from './imap';
 import { hasDovecot, main } from './lib';
 import { manyMailboxes } from './mailboxes';
 import { memory, startTimes } from './memory-start';
+import { smtpListener } from './smtp-listener';
 import { queueAtScale, searchAt100k } from './queue-at-scale';
 import { webhookIngest } from './webhook-ingest';
 
@@ -21,6 +22,7 @@ main(typeof module === 'object' ? module : undefined, async () => {
   await step('webhook ingest', async () => {
     webhookRate = (await webhookIngest()).app.rate;
   });
+  await step('SMTP listener', () => smtpListener());
   if (hasDovecot()) {
     await step('IMAP ingest', () => imapIngest(webhookRate));
     await step('mail-to-reply latency', () => mailToReply());
