@@ -32,7 +32,7 @@ let outbox: OutboxService;
 let dispatcher: OutboxDispatcher;
 
 /** Polls `check` until it returns a truthy value. */
-async function until<T>(check: () => Promise<T> | T, timeoutMs = 8000, what = 'condition'): Promise<NonNullable<T>> {
+async function until<T>(check: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -208,7 +208,7 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
           const r = await row(queued.id);
           return r && r.attempts >= 2 ? r : null;
         },
-        5000,
+        20_000,
         'two failed attempts',
       );
       expect(waiting.status).toBe('pending');
@@ -217,13 +217,13 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
       await sink.restart();
       const sent = await until(
         async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
-        15000,
+        30_000,
         'sent',
       );
       expect(sent.attempts).toBeGreaterThanOrEqual(3);
       expect(sink.byMessageId(id)).toHaveLength(1);
       expect(sink.byMessageId(id)[0].parsed.headers.has('auto-submitted')).toBe(false);
-    });
+    }, 90_000);
 
     it('retries after two 451 answers and delivers on the third attempt', async () => {
       sink.failNext(2, 451);
@@ -231,13 +231,13 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
       const queued = await enqueueCommitted(mail(id));
       const sent = await until(
         async () => ((await row(queued.id))?.status === 'sent' ? row(queued.id) : null),
-        8000,
+        20_000,
         'sent',
       );
       expect(sent.attempts).toBe(3);
       expect(sink.refused.slice(-2)).toEqual([451, 451]);
       expect(sink.byMessageId(id)).toHaveLength(1);
-    });
+    }, 90_000);
 
     it('fails a mail answered 550 with the reason, and sends it once retried by an admin', async () => {
       sink.failNext(1, 550, 'No such user here');
@@ -245,7 +245,7 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
       const queued = await enqueueCommitted(mail(id));
       const failed = await until(
         async () => ((await row(queued.id))?.status === 'failed' ? row(queued.id) : null),
-        5000,
+        20_000,
         'failed',
       );
       expect(failed.attempts).toBe(1);
@@ -286,7 +286,7 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
       expect(bad.status).toBe(400);
       const sentList = await http().get('/outbox').query({ status: 'sent', limit: 100 });
       expect(sentList.body.items.map((m: { id: number }) => m.id)).toContain(Number(queued.id));
-    });
+    }, 90_000);
 
     it('counts only recent auto-replies to one address for the rate limit', async () => {
       const since = new Date(Date.now() - 3600_000);
@@ -304,7 +304,7 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
     });
 
     it('delivers each of 500 queued mails exactly once with two dispatchers on two connections', async () => {
-      await until(async () => (await outbox.backlog()).pending === 0, 5000, 'an empty queue');
+      await until(async () => (await outbox.backlog()).pending === 0, 20_000, 'an empty queue');
       await dispatcher.stop();
       const ids = Array.from({ length: 500 }, () => outbox.newMessageId());
       await ds.transaction(async (manager) => {
@@ -335,6 +335,6 @@ forEachDatabase('outbound mail over SMTP', (kind) => {
            FROM outbox WHERE to_address = 'bulk@example.test'`,
       );
       expect({ sent, once }).toEqual({ sent: 500, once: 500 });
-    });
+    }, 90_000);
   });
 });

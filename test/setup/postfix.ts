@@ -187,11 +187,27 @@ function masterCf(port: number, options: PostfixOptions): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Gives every directory above `file` the search bit for others (o+x: enter, not list) where it
+ * lacks it, so an unprivileged user can reach the file: a clone in a `mktemp -d` directory (0700,
+ * as CI makes it) is otherwise closed to the pipe's user. Only the search bit changes.
+ */
+function makeTraversable(file: string): void {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode;
+    if (!(mode & 0o001)) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
 /** Starts a private Postfix (see the top of this file). */
 export async function startPostfix(options: PostfixOptions = {}): Promise<TestPostfix> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-postfix-'));
   // mkdtemp makes it 0700: Postfix's own user and the pipe's user must traverse it.
   fs.chmodSync(dir, 0o755);
+  // The pipe runs as an unprivileged user: the command's files (the built CLI and the
+  // node_modules beside it) must be reachable by it, wherever the repository was cloned.
+  for (const arg of options.pipe?.argv ?? []) if (path.isAbsolute(arg) && fs.existsSync(arg)) makeTraversable(arg);
   const etc = path.join(dir, 'etc');
   for (const sub of ['etc', 'queue', 'data']) fs.mkdirSync(path.join(dir, sub));
   execFileSync('chown', ['postfix', path.join(dir, 'data')]);
