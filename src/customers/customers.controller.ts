@@ -48,7 +48,7 @@ export class CustomersController {
 
   @Patch(':id')
   @Roles('admin')
-  @ApiOperation({ summary: 'Rename or block/unblock a customer (admin)' })
+  @ApiOperation({ summary: 'Rename, block/unblock or set the language of a customer (admin)' })
   @ApiOkResponse({ type: CustomerDetailDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid fields or id' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })

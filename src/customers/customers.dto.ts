@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { LOCALE_MAX_LENGTH, LOCALE_SHAPE } from '../common/locale';
 import { PageQuery, PageDtoOf } from '../common/pagination';
 import type { CustomerRequest, CustomerSummary } from './customers.repository';
 
@@ -35,6 +36,23 @@ export class UpdateCustomerDto {
   @IsOptional()
   @IsBoolean()
   blocked?: boolean;
+
+  @ApiPropertyOptional({
+    example: 'ru',
+    nullable: true,
+    type: String,
+    maxLength: LOCALE_MAX_LENGTH,
+    pattern: LOCALE_SHAPE.source,
+    description:
+      "The customer's language (BCP 47 tag, any case; stored canonical): auto-replies are written in it " +
+      '(`en` and `ru` ship; others fall back to their language, then to `en`). null clears it.',
+  })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString()
+  @MaxLength(LOCALE_MAX_LENGTH)
+  @Matches(LOCALE_SHAPE, { message: 'locale must be a language tag such as en, ru or pt-BR' })
+  locale?: string | null;
 }
 
 /** A customer. */
@@ -50,6 +68,16 @@ export class CustomerDto {
 
   @ApiProperty({ example: false })
   blocked: boolean;
+
+  @ApiProperty({
+    example: 'ru',
+    nullable: true,
+    type: String,
+    description:
+      "The customer's language (BCP 47), from their first mail's Content-Language or Accept-Language or set " +
+      'by an admin; auto-replies are written in it. null: unknown (English).',
+  })
+  locale: string | null;
 
   @ApiProperty({ example: '2025-11-25T10:00:00.000Z', format: 'date-time' })
   createdAt: string;
@@ -97,6 +125,7 @@ export function toCustomerResponse(c: CustomerSummary): CustomerDto {
     email: c.email,
     name: c.name,
     blocked: c.blocked,
+    locale: c.locale,
     createdAt: c.createdAt.toISOString(),
     requestCount: c.requestCount,
   };

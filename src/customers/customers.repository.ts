@@ -8,6 +8,8 @@ export interface CustomerSummary {
   email: string;
   name: string | null;
   blocked: boolean;
+  /** The customer's language (BCP 47, canonical case), which picks the auto-reply templates; null: unknown. */
+  locale: string | null;
   createdAt: Date;
   requestCount: number;
 }
@@ -21,7 +23,7 @@ export interface CustomerRequest {
   groupId: number | null;
 }
 
-const SUMMARY = `SELECT c.id, c.email, c.name, c.blocked, c.created_at,
+const SUMMARY = `SELECT c.id, c.email, c.name, c.blocked, c.locale, c.created_at,
                        (SELECT count(*)::int FROM requests r WHERE r.customer_id = c.id) AS request_count
                   FROM customers c`;
 /** $1: the LIKE pattern's literal part (escaped). */
@@ -40,7 +42,8 @@ export const SQL = {
   /** How many requests of the groups $2 each customer $1 has (the counts an operator in groups sees). */
   requestCountsInGroups: `SELECT customer_id, count(*)::int AS n FROM requests
        WHERE customer_id = ANY ($1::integer[]) AND group_id = ANY ($2::integer[]) GROUP BY customer_id`,
-  update: `UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked), updated_at = now() WHERE id = $1`,
+  update: `UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, blocked = coalesce($4, blocked),
+       locale = CASE WHEN $5 THEN $6 ELSE locale END, updated_at = now() WHERE id = $1`,
 } as const;
 
 function fromRow(r: Record<string, unknown>): CustomerSummary {
@@ -49,6 +52,7 @@ function fromRow(r: Record<string, unknown>): CustomerSummary {
     email: r.email as string,
     name: (r.name as string | null) ?? null,
     blocked: r.blocked as boolean,
+    locale: (r.locale as string | null) ?? null,
     createdAt: new Date(r.created_at as string | Date),
     requestCount: Number(r.request_count),
   };
@@ -64,6 +68,14 @@ function requestFromRow(r: Record<string, unknown>): CustomerRequest {
   };
 }
 
+/** An admin's change of a customer: undefined fields are left as they are. */
+export interface CustomerChange {
+  name?: string | null;
+  blocked?: boolean;
+  /** Canonical case (normalizeLocale); null: unknown. */
+  locale?: string | null;
+}
+
 /** What the customer rules need of storage (CustomersService; an in-memory fake in unit tests). */
 export interface CustomersStore {
   /** A page of the customers whose address or name contains `search` (literal LIKE text; null: every customer), by address. */
@@ -75,8 +87,11 @@ export interface CustomersStore {
   requestsOf(customerId: number): Promise<CustomerRequest[]>;
   /** How many requests of these groups each of these customers has (a customer with none: no entry). */
   requestCountsInGroups(customerIds: number[], groupIds: readonly number[]): Promise<Map<number, number>>;
-  /** Sets the name (undefined: unchanged) and the blocked flag (undefined: unchanged); false when there is no such customer. */
-  update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean>;
+  /**
+   * Sets the name, the blocked flag and the locale (each: undefined leaves it unchanged, null
+   * clears name and locale); false when there is no such customer.
+   */
+  update(id: number, change: CustomerChange): Promise<boolean>;
 }
 
 /** The customers table, as the admin API searches, reads and changes it (RequestsRepository creates customers). */
@@ -119,12 +134,14 @@ export class CustomersRepository implements CustomersStore {
     return new Map(rows.map((r) => [r.customer_id, r.n]));
   }
 
-  async update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean> {
+  async update(id: number, change: CustomerChange): Promise<boolean> {
     const [, count]: [unknown, number] = await this.dataSource.query(SQL.update, [
       id,
       change.name !== undefined,
       change.name ?? null,
       change.blocked ?? null,
+      change.locale !== undefined,
+      change.locale ?? null,
     ]);
     return count > 0;
   }

@@ -1,4 +1,4 @@
-import { NotFoundException } from '@nestjs/common';
+import { BadRequestException, NotFoundException } from '@nestjs/common';
 import type { CustomerRequest, CustomersStore, CustomerSummary } from './customers.repository';
 import { CustomersService, escapeLike } from './customers.service';
 
@@ -34,16 +34,17 @@ class MemoryCustomers implements CustomersStore {
     }
     return Promise.resolve(counts);
   }
-  update(id: number, change: { name?: string | null; blocked?: boolean }): Promise<boolean> {
+  update(id: number, change: { name?: string | null; blocked?: boolean; locale?: string | null }): Promise<boolean> {
     const found = this.customers.find((c) => c.id === id);
     if (!found) return Promise.resolve(false);
     if (change.name !== undefined) found.name = change.name;
+    if (change.locale !== undefined) found.locale = change.locale;
     if (change.blocked !== undefined) found.blocked = change.blocked;
     return Promise.resolve(true);
   }
 
   add(id: number, email: string, name: string | null): void {
-    this.customers.push({ id, email, name, blocked: false, createdAt: new Date(), requestCount: 0 });
+    this.customers.push({ id, email, name, blocked: false, locale: null, createdAt: new Date(), requestCount: 0 });
   }
   private matching(search: string | null): CustomerSummary[] {
     const literal = search?.replace(/\\(.)/g, '$1').toLowerCase();
@@ -118,5 +119,12 @@ describe('CustomersService rules', () => {
     await expect(service.update(1, { name: '   ' }, ADMIN)).resolves.toMatchObject({ name: null, blocked: true });
     await expect(service.update(2, { name: null }, ADMIN)).resolves.toMatchObject({ name: null });
     await expect(service.update(99, { blocked: true }, ADMIN)).rejects.toBeInstanceOf(NotFoundException);
+  });
+
+  it('sets the locale in canonical case, clears it with null, refuses what is no language tag', async () => {
+    await expect(service.update(1, { locale: 'PT-br' }, ADMIN)).resolves.toMatchObject({ locale: 'pt-BR' });
+    await expect(service.update(1, { name: 'Zed' }, ADMIN)).resolves.toMatchObject({ locale: 'pt-BR' });
+    await expect(service.update(1, { locale: null }, ADMIN)).resolves.toMatchObject({ locale: null });
+    await expect(service.update(1, { locale: 'english' }, ADMIN)).rejects.toBeInstanceOf(BadRequestException);
   });
 });

@@ -1,7 +1,9 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { normalizeLocale } from '../common/locale';
 import type { Page } from '../common/pagination';
 import { canSeeRequest, type RequestActor, requestScope } from '../requests/request-scope';
 import {
+  type CustomerChange,
   type CustomerRequest,
   CustomersRepository,
   type CustomersStore,
@@ -52,15 +54,24 @@ export class CustomersService {
     };
   }
 
-  /** Changes name and/or blocked (a blocked customer gets no auto-reply and opens no request); 404 when unknown. */
+  /**
+   * Changes name, blocked (a blocked customer gets no auto-reply and opens no request) and/or
+   * locale (the language of their auto-replies; null: unknown); 404 when unknown, 400 for a
+   * locale that is no language tag.
+   */
   async update(
     id: number,
-    change: { name?: string | null; blocked?: boolean },
+    change: CustomerChange,
     actor: RequestActor,
   ): Promise<CustomerSummary & { requests: CustomerRequest[] }> {
     // A blank name is no name.
     const name = change.name === undefined ? undefined : change.name?.trim() || null;
-    if (!(await this.customers.update(id, { name, blocked: change.blocked }))) {
+    let locale = change.locale;
+    if (typeof locale === 'string') {
+      locale = normalizeLocale(locale);
+      if (locale === null) throw new BadRequestException('locale must be a language tag such as en, ru or pt-BR');
+    }
+    if (!(await this.customers.update(id, { name, blocked: change.blocked, locale }))) {
       throw new NotFoundException(`customer ${id} does not exist`);
     }
     return this.get(id, actor);

@@ -160,6 +160,7 @@ export class ConversationService implements LifecycleAutoReplies {
       operatorName: vars.operatorName ?? request.operator?.name ?? '',
       supportName: from.name,
       supportAddress: from.address,
+      locale: customer.locale ?? null,
       ratingLinks:
         event === 'closed'
           ? ratingLinks(

@@ -86,4 +86,54 @@ describe('TemplatesService', () => {
   it('refuses a TEMPLATES_DIR that does not exist', () => {
     expect(() => service({ TEMPLATES_DIR: path.join(dir, 'missing') })).toThrow(/is not a directory/);
   });
+
+  it("writes in the customer's language: ru ships, pt-BR falls back to pt, others and none to English", () => {
+    const s = service();
+    const ru = s.render('created', { requestId: 42, subject: 'Принтер', customerName: 'Анна', locale: 'ru' });
+    expect(ru.subject).toBe('[#42] Ваше обращение принято: Принтер');
+    expect(ru.text).toContain('Здравствуйте, Анна!');
+    expect(ru.text).toContain('номером 42');
+    expect(ru.html).toContain('&laquo;Принтер&raquo;');
+    expect(s.render('created', { requestId: 1, subject: 'x', locale: 'ru-RU' }).subject).toContain('принято');
+    for (const locale of ['de', 'en', 'en-GB', null, undefined]) {
+      expect(s.render('created', { requestId: 1, subject: 'x', locale }).subject).toBe(
+        '[#1] We received your request: x',
+      );
+    }
+    expect(s.locales()).toEqual(['ru']);
+  });
+
+  it('fills the words of its own in the language too (names, ratings)', () => {
+    const links = [1, 5].map((rating) => ({ rating, url: `https://desk.test/f/${rating}` }));
+    const mail = service().render('closed', { requestId: 9, subject: 'x', ratingLinks: links, locale: 'ru' });
+    expect(mail.text).toContain('5 (отлично): https://desk.test/f/5');
+    expect(mail.html).toContain('1 &ndash; плохо</a>');
+    expect(service().render('assigned', { requestId: 9, subject: 'x', locale: 'ru' }).text).toContain(
+      'занимается наша служба поддержки',
+    );
+  });
+
+  it('adds a language from TEMPLATES_DIR, tag by tag: <event>.<locale>, then <event>.<language>, then the default', () => {
+    fs.writeFileSync(path.join(dir, 'created.pt.subject.txt'), '[#{{requestId}}] Recebemos o seu pedido\n');
+    fs.writeFileSync(path.join(dir, 'created.pt-BR.subject.txt'), '[#{{requestId}}] Recebemos sua solicitação\n');
+    fs.writeFileSync(path.join(dir, 'created.ru.subject.txt'), 'Заявка {{requestId}}\n');
+    fs.writeFileSync(path.join(dir, 'created.xx-yy_zz.html'), 'not a template: ignored');
+    const s = service({ TEMPLATES_DIR: dir });
+    expect(s.render('created', { requestId: 3, subject: 'x', locale: 'pt-br' }).subject).toBe(
+      '[#3] Recebemos sua solicitação',
+    );
+    expect(s.render('created', { requestId: 3, subject: 'x', locale: 'pt-PT' }).subject).toBe(
+      '[#3] Recebemos o seu pedido',
+    );
+    // A part the language lacks comes from the default.
+    expect(s.render('created', { requestId: 3, subject: 'x', locale: 'pt' }).text).toContain('Hello there,');
+    // TEMPLATES_DIR replaces a shipped translation.
+    expect(s.render('created', { requestId: 3, subject: 'x', locale: 'ru' }).subject).toBe('Заявка 3');
+    expect(s.locales()).toEqual(['pt', 'pt-br', 'ru']);
+  });
+
+  it('refuses at start a translation with an unknown placeholder', () => {
+    fs.writeFileSync(path.join(dir, 'closed.de.text.txt'), 'Hallo {{vorname}}');
+    expect(() => service({ TEMPLATES_DIR: dir })).toThrow(/closed\.de\.text\.txt: unknown placeholder/);
+  });
 });

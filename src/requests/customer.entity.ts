@@ -15,6 +15,14 @@ export class Customer {
   @Column('boolean')
   blocked: boolean;
 
+  /**
+   * The customer's language (BCP 47, canonical case: `ru`, `pt-BR`), which picks the auto-reply
+   * templates; null: unknown (the default ones). Optional in the type: older callers build
+   * customers without it.
+   */
+  @Column('text', { nullable: true })
+  locale?: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -6,7 +6,7 @@ r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last
 r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
 r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
 r.mailbox_id, r.group_id,
-c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
 o.name AS o_name, o.email AS o_email, o.role AS o_role,
 mb.id AS mb_id, mb.address AS mb_address;
 
@@ -19,7 +19,7 @@ SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_reque
       r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
       r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
       r.mailbox_id, r.group_id,
-      c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+      c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
       o.name AS o_name, o.email AS o_email, o.role AS o_role,
       mb.id AS mb_id, mb.address AS mb_address
 FROM requests r JOIN customers c ON c.id = r.customer_id LEFT JOIN operators o ON o.id = r.operator_id
@@ -30,9 +30,10 @@ WHERE r.id = $1;
 INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp());
 
 -- name: upsertCustomer
-INSERT INTO customers (email, name) VALUES ($1, $2)
-ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
-RETURNING id, email, name, blocked, created_at, updated_at;
+INSERT INTO customers (email, name, locale) VALUES ($1, $2, $3)
+ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name),
+                                  locale = COALESCE(customers.locale, EXCLUDED.locale)
+RETURNING id, email, name, blocked, locale, created_at, updated_at;
 
 -- name: findOpenForCustomer
 SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE;

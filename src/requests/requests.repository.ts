@@ -19,7 +19,7 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
         r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
         r.mailbox_id, r.group_id,
-        c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked,
+        c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
         o.name AS o_name, o.email AS o_email, o.role AS o_role,
         mb.id AS mb_id, mb.address AS mb_address`;
 
@@ -51,9 +51,11 @@ export const SQL = {
   ${MAILBOX_JOIN}
   WHERE r.id = $1`,
   insertEvent: `INSERT INTO request_events (request_id, type, actor, operator_id, data, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`,
-  upsertCustomer: `INSERT INTO customers (email, name) VALUES ($1, $2)
-       ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
-       RETURNING id, email, name, blocked, created_at, updated_at`,
+  /** A known name and a known locale are kept ($3: the locale the mail states, or NULL). */
+  upsertCustomer: `INSERT INTO customers (email, name, locale) VALUES ($1, $2, $3)
+       ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name),
+                                         locale = COALESCE(customers.locale, EXCLUDED.locale)
+       RETURNING id, email, name, blocked, locale, created_at, updated_at`,
   /** The customer's open request in any mailbox (the callers that name no mailbox). */
   findOpenForCustomer: `SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`,
   /** The customer's open request in mailbox $2 (NULL, or the default mailbox's id: the default mailbox, stored as NULL). */
@@ -169,6 +171,8 @@ export interface RequestRow<D extends Date | IsoString = Date> {
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
+  /** The customer's locale; absent in rows of statements that do not select it. */
+  c_locale?: string | null;
   o_name: string | null;
   o_email: string | null;
   o_role: string | null;
@@ -184,7 +188,13 @@ export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceReques
   return {
     id: row.id!,
     customerId: row.customer_id,
-    customer: { id: row.customer_id, email: row.c_email, name: row.c_name, blocked: row.c_blocked },
+    customer: {
+      id: row.customer_id,
+      email: row.c_email,
+      name: row.c_name,
+      blocked: row.c_blocked,
+      locale: row.c_locale ?? null,
+    },
     subject: row.subject,
     status: row.status,
     operatorId: row.operator_id,
@@ -217,6 +227,7 @@ function customerFromRow(r: Record<string, unknown>): Customer {
     email: r.email as string,
     name: r.name as string | null,
     blocked: r.blocked as boolean,
+    locale: (r.locale as string | null) ?? null,
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
   });
@@ -266,8 +277,16 @@ export interface RequestsStore {
   /** The request history, oldest first. */
   listEvents(requestId: number): Promise<RequestEvent[]>;
   insertEvent(requestId: number, event: NewEvent, manager?: EntityManager): Promise<void>;
-  /** The customer with this address, created when new; a known name is kept. */
-  upsertCustomer(email: string, name: string | null, manager?: EntityManager): Promise<Customer>;
+  /**
+   * The customer with this address, created when new; a known name is kept, and so is a known
+   * locale (`locale`, from the mail, only fills an unknown one).
+   */
+  upsertCustomer(
+    email: string,
+    name: string | null,
+    manager?: EntityManager,
+    locale?: string | null,
+  ): Promise<Customer>;
   /**
    * The customer's open request, row-locked for the caller's transaction, or null: in `mailboxId`
    * when given (null: the default mailbox), else in any mailbox.
@@ -370,8 +389,9 @@ export class RequestsRepository implements RequestsStore {
     email: string,
     name: string | null,
     manager: EntityManager = this.dataSource.manager,
+    locale: string | null = null,
   ): Promise<Customer> {
-    const rows: Array<Record<string, unknown>> = await manager.query(SQL.upsertCustomer, [email, name]);
+    const rows: Array<Record<string, unknown>> = await manager.query(SQL.upsertCustomer, [email, name, locale]);
     return customerFromRow(rows[0]);
   }
 

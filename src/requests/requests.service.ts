@@ -70,9 +70,17 @@ export class RequestsService {
     return this.requests.insertEvent(requestId, event, manager);
   }
 
-  /** The customer with this (lower-case) address, created when new; a known name is kept. */
-  upsertCustomer(manager: EntityManager, email: string, name: string | null): Promise<Customer> {
-    return this.requests.upsertCustomer(email, name || null, manager);
+  /**
+   * The customer with this (lower-case) address, created when new; a known name is kept, and a
+   * known locale too (`locale`, the language the mail states, only fills an unknown one).
+   */
+  upsertCustomer(
+    manager: EntityManager,
+    email: string,
+    name: string | null,
+    locale?: string | null,
+  ): Promise<Customer> {
+    return this.requests.upsertCustomer(email, name || null, manager, locale ?? null);
   }
 
   /**

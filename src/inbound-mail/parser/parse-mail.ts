@@ -4,6 +4,7 @@ import { senderWithFallback, toMailAddresses } from './addresses';
 import { AttachmentNamer, cleanFileName } from './attachment-names';
 import { parseHeaderFields, parseStructured } from './header-fields';
 import { MAX_ATTACHMENTS, MAX_MIME_PARTS, MAX_PART_HEADER_COST, MAX_REFERENCES } from './limits';
+import { mailLocale } from './mail-locale';
 import { MailParseError } from './mail-parse-error';
 import { parseMessageId, parseMessageIds } from './message-ids';
 import { ParsedAttachment, ParsedMail } from './parsed-mail';
@@ -129,6 +130,7 @@ async function toParsedMail(mail: MailparserMail, topHeader: string, size: numbe
     contentType,
     reportType: contentType === 'multipart/report' ? (type.params['report-type'] ?? '').toLowerCase() || null : null,
     size,
+    locale: mailLocale(headers),
   };
 }
 

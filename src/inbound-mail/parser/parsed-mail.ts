@@ -51,4 +51,9 @@ export interface ParsedMail {
   reportType: string | null;
   /** Size of the raw mail in bytes. */
   size: number;
+  /**
+   * The sender's language from Content-Language or Accept-Language (mail-locale.ts), canonical
+   * case; null or absent: not stated. Becomes the locale of a customer this mail creates.
+   */
+  locale?: string | null;
 }

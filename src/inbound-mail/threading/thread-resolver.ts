@@ -98,7 +98,7 @@ async function threadCustomerMail(
   const sender = mail.from?.address ?? '';
   const thread = await resolveThread(manager, mail, sender, requests, messages);
   if (thread.kind === 'existing') return { kind: 'customer', requestId: thread.requestId, created: false, automatic };
-  const customer = await requests.upsertCustomer(manager, sender, mail.from?.name || null);
+  const customer = await requests.upsertCustomer(manager, sender, mail.from?.name || null, mail.locale ?? null);
   if (customer.blocked) return { kind: 'none', reason: 'sender is blocked' };
   const { mailboxId, groupId } = route;
   const opened = await requests.openRequestFor(manager, customer.id, requestSubject(mail), thread.previousRequestId, {
