@@ -7,6 +7,7 @@ import { SenderFallback1764500000000 } from './1764500000000-SenderFallback';
 import { Mailboxes1764600000000 } from './1764600000000-Mailboxes';
 import { SmtpSources1764700000000 } from './1764700000000-SmtpSources';
 import { ProviderReplay1764710000000 } from './1764710000000-ProviderReplay';
+import { SavedReplies1764810000000 } from './1764810000000-SavedReplies';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Mailboxes1764600000000,
   SmtpSources1764700000000,
   ProviderReplay1764710000000,
+  SavedReplies1764810000000,
 ];

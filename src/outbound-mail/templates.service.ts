@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { escapeHtml, fillPlaceholders, placeholdersIn } from '../common/placeholders';
 import { subjectOrNone } from '../common/subject';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -41,20 +42,11 @@ export const AUTO_REPLY_EVENTS: readonly AutoReplyEvent[] = ['created', 'assigne
 const PARTS = { subject: 'subject.txt', text: 'text.txt', html: 'html' } as const;
 type Part = keyof typeof PARTS;
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
-
 /** The templates shipped with MailDesk (copied next to the compiled code by the build). */
 export function defaultTemplatesDir(): string {
   return typeof __dirname === 'string'
     ? path.join(__dirname, 'templates')
     : path.resolve('src/outbound-mail/templates');
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 }
 
 /**
@@ -82,10 +74,10 @@ export class TemplatesService {
         const custom = overrides ? path.join(overrides, name) : undefined;
         const file = custom && fs.existsSync(custom) ? custom : path.join(defaults, name);
         const body = fs.readFileSync(file, 'utf8');
-        for (const m of body.matchAll(PLACEHOLDER)) {
-          if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(m[1])) {
+        for (const placeholder of placeholdersIn(body)) {
+          if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder)) {
             throw new Error(
-              `template ${file}: unknown placeholder {{${m[1]}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`,
+              `template ${file}: unknown placeholder {{${placeholder}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`,
             );
           }
         }
@@ -118,7 +110,7 @@ export class TemplatesService {
     const fill = (part: Part, escape: (v: string) => string) => {
       const body = this.templates.get(`${event}.${part}`);
       if (body === undefined) throw new Error(`no template for event "${event}"`);
-      return body.replace(PLACEHOLDER, (_m, name: string) =>
+      return fillPlaceholders(body, (name) =>
         part === 'html' && name === 'ratingLinks' ? ratingHtml : escape(values[name]),
       );
     };
