@@ -83,7 +83,7 @@ export class ConversationService implements LifecycleAutoReplies {
       if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
-      const body = await this.composeOperatorMessage(request, actor, input);
+      const body = await this.composeOperatorMessage(manager, request, actor, input);
       const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
       const thread = await this.threadOf(manager, requestId);
       const messageId = this.outbox.newMessageId();
@@ -115,7 +115,7 @@ export class ConversationService implements LifecycleAutoReplies {
         messageId,
         inReplyTo: thread.inReplyTo,
         references: thread.references,
-        operatorSignature: await this.savedReplies.signatureOf(actor.id),
+        operatorSignature: await this.savedReplies.signatureOf(actor.id, manager),
         messageRowId: message.id,
       });
       await this.requests.addEvent(manager, requestId, {
@@ -145,6 +145,7 @@ export class ConversationService implements LifecycleAutoReplies {
    * (when given), the reply escaped in a paragraph before it. Without a reply, as written.
    */
   private async composeOperatorMessage(
+    manager: EntityManager,
     request: ServiceRequest,
     actor: AuthOperator,
     input: OperatorMessageInput,
@@ -154,13 +155,18 @@ export class ConversationService implements LifecycleAutoReplies {
       if (input.text === undefined) throw new BadRequestException('text or savedReplyId is required');
       return { text: input.text, html, attachments: input.attachments };
     }
-    const reply = await this.savedReplies.render(actor, input.savedReplyId, {
-      customerName: request.customer!.name,
-      customerEmail: request.customer!.email,
-      requestId: request.id,
-      requestSubject: request.subject,
-      operatorName: actor.name,
-    });
+    const reply = await this.savedReplies.render(
+      actor,
+      input.savedReplyId,
+      {
+        customerName: request.customer!.name,
+        customerEmail: request.customer!.email,
+        requestId: request.id,
+        requestSubject: request.subject,
+        operatorName: actor.name,
+      },
+      manager,
+    );
     return {
       text: input.text === undefined ? reply : `${reply}\n\n${input.text}`,
       html: html === null ? null : `<p>${escapeHtml(reply).replace(/\r?\n/g, '<br>')}</p>${html}`,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 const COLUMNS = `id, name, text, group_id AS "groupId", created_by AS "createdBy", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -49,7 +49,8 @@ export interface SavedReply {
 export interface SavedRepliesStore {
   /** The replies of `scope` (null: all; else global ones and those groups'), only group `groupId`'s when given, by name. */
   list(scope: readonly number[] | null, groupId: number | null): Promise<SavedReply[]>;
-  findById(id: number): Promise<SavedReply | null>;
+  /** With `manager`, in the caller's transaction (the embedded database has one connection). */
+  findById(id: number, manager?: EntityManager): Promise<SavedReply | null>;
   groupExists(id: number): Promise<boolean>;
   /** The new reply, or null when its scope has a reply of this name (in any case). */
   insert(reply: Pick<SavedReply, 'name' | 'text' | 'groupId' | 'createdBy'>): Promise<SavedReply | null>;
@@ -57,8 +58,8 @@ export interface SavedRepliesStore {
   update(id: number, changes: { name?: string; text?: string }): Promise<SavedReply | null>;
   /** Whether a reply was deleted. */
   remove(id: number): Promise<boolean>;
-  /** The operator's signature, or null (none, or no such operator). */
-  signatureOf(operatorId: number): Promise<string | null>;
+  /** The operator's signature, or null (none, or no such operator); with `manager`, in the caller's transaction. */
+  signatureOf(operatorId: number, manager?: EntityManager): Promise<string | null>;
 }
 
 /** The saved_replies table, and operators.signature. */
@@ -70,8 +71,8 @@ export class SavedRepliesRepository implements SavedRepliesStore {
     return this.dataSource.query(SQL.list, [scope, groupId]);
   }
 
-  async findById(id: number): Promise<SavedReply | null> {
-    const rows: SavedReply[] = await this.dataSource.query(SQL.findById, [id]);
+  async findById(id: number, manager?: EntityManager): Promise<SavedReply | null> {
+    const rows: SavedReply[] = await (manager ?? this.dataSource).query(SQL.findById, [id]);
     return rows[0] ?? null;
   }
 
@@ -104,8 +105,10 @@ export class SavedRepliesRepository implements SavedRepliesStore {
     return rows.length > 0;
   }
 
-  async signatureOf(operatorId: number): Promise<string | null> {
-    const rows: Array<{ signature: string | null }> = await this.dataSource.query(SQL.signatureOf, [operatorId]);
+  async signatureOf(operatorId: number, manager?: EntityManager): Promise<string | null> {
+    const rows: Array<{ signature: string | null }> = await (manager ?? this.dataSource).query(SQL.signatureOf, [
+      operatorId,
+    ]);
     return rows[0]?.signature ?? null;
   }
 }

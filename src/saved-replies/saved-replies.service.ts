@@ -6,6 +6,7 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
 import { renderReply, type ReplyContext, SAVED_REPLY_VARIABLES, unknownVariables } from './reply-variables';
 import { type SavedReply, SavedRepliesRepository, type SavedRepliesStore } from './saved-replies.repository';
@@ -45,9 +46,9 @@ export class SavedRepliesService {
     return this.replies.list(actor.role === 'admin' ? null : actor.groupIds, groupId);
   }
 
-  /** A reply the actor sees; 404 otherwise. */
-  async get(actor: ReplyActor, id: number): Promise<SavedReply> {
-    const reply = await this.replies.findById(id);
+  /** A reply the actor sees; 404 otherwise. With `manager`, read in the caller's transaction. */
+  async get(actor: ReplyActor, id: number, manager?: EntityManager): Promise<SavedReply> {
+    const reply = await this.replies.findById(id, manager);
     if (!reply || !canSeeReply(actor, reply.groupId)) throw new NotFoundException(`saved reply ${id} does not exist`);
     return reply;
   }
@@ -91,15 +92,16 @@ export class SavedRepliesService {
 
   /**
    * The text of reply `id` with its variables filled in for a message to a request's customer;
-   * 404 when the actor does not see the reply.
+   * 404 when the actor does not see the reply. `manager`: the caller's transaction (the embedded
+   * database has one connection: a read beside an open transaction would wait for it forever).
    */
-  async render(actor: ReplyActor, id: number, context: ReplyContext): Promise<string> {
-    return renderReply((await this.get(actor, id)).text, context);
+  async render(actor: ReplyActor, id: number, context: ReplyContext, manager?: EntityManager): Promise<string> {
+    return renderReply((await this.get(actor, id, manager)).text, context);
   }
 
-  /** The operator's signature, trimmed, or null when they have none. */
-  async signatureOf(operatorId: number): Promise<string | null> {
-    return (await this.replies.signatureOf(operatorId))?.trim() || null;
+  /** The operator's signature, trimmed, or null when they have none; `manager` as for render. */
+  async signatureOf(operatorId: number, manager?: EntityManager): Promise<string | null> {
+    return (await this.replies.signatureOf(operatorId, manager))?.trim() || null;
   }
 
   private async manageable(actor: ReplyActor, id: number): Promise<SavedReply> {

@@ -1,4 +1,5 @@
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
 import { SmtpSink } from '../setup/smtp-sink';
 
@@ -8,7 +9,7 @@ import { SmtpSink } from '../setup/smtp-sink';
  * from a saved reply reaching the customer over real SMTP with its variables filled in and the
  * operator's signature at the end (not in the stored conversation).
  */
-describe('saved replies and signatures', () => {
+forEachDatabase('saved replies and signatures', (kind) => {
   let t: TestApp;
   let sink: SmtpSink;
   let admin: string;
@@ -19,7 +20,7 @@ describe('saved replies and signatures', () => {
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    t = await createTestApp({ SMTP_URL: sink.url, LOGIN_RATE_LIMIT: '1000' });
+    t = await createTestApp({ SMTP_URL: sink.url, LOGIN_RATE_LIMIT: '1000' }, kind);
     admin = await t.adminToken();
     for (const name of ['billing', 'sales'] as const) {
       const res = await t.http().post('/groups').set(auth(admin)).send({ name }).expect(201);
