@@ -8,6 +8,7 @@ import { Mailboxes1764600000000 } from './1764600000000-Mailboxes';
 import { SmtpSources1764700000000 } from './1764700000000-SmtpSources';
 import { ProviderReplay1764710000000 } from './1764710000000-ProviderReplay';
 import { CustomerLocale1764800000000 } from './1764800000000-CustomerLocale';
+import { SavedReplies1764810000000 } from './1764810000000-SavedReplies';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SmtpSources1764700000000,
   ProviderReplay1764710000000,
   CustomerLocale1764800000000,
+  SavedReplies1764810000000,
 ];

@@ -13,6 +13,7 @@ import { EMBEDDED_POOL_SIZE, servesPGlite } from './database/embedded-database';
 import { dataSourceOptions } from './database/data-source-options';
 import { FeedbackModule } from './feedback/feedback.module';
 import { GroupsModule } from './groups/groups.module';
+import { SavedRepliesModule } from './saved-replies/saved-replies.module';
 import { HealthModule } from './health/health.module';
 import { InboundMailModule } from './inbound-mail/inbound-mail.module';
 import { ProvidersModule } from './inbound-mail/providers/providers.module';
@@ -66,6 +67,7 @@ export class AppModule {
         SesInboundModule,
         CustomersModule,
         GroupsModule,
+        SavedRepliesModule,
         BlocklistModule,
         WebhooksModule,
         ReportsModule,

@@ -1,9 +1,11 @@
 import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { MemoryDesk } from '../../test/fakes/memory-desk';
+import { MemorySavedReplies } from '../../test/fakes/memory-saved-replies';
 import type { AuthOperator } from '../common/auth.decorators';
 import { loadConfig } from '../config/config';
 import { TemplatesService } from '../outbound-mail/templates.service';
+import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { baseSubject, ConversationService } from './conversation.service';
 import { MessagesService } from './messages.service';
@@ -15,12 +17,14 @@ describe('ConversationService rules', () => {
   let desk: MemoryDesk;
   let messages: MessagesService;
   let conversation: ConversationService;
+  let replies: MemorySavedReplies;
 
   // Each suppressed answer is logged; the events say the same here.
   beforeAll(() => Logger.overrideLogger(false));
 
   beforeEach(() => {
     desk = new MemoryDesk();
+    replies = new MemorySavedReplies();
     messages = new MessagesService(desk, desk.outbox);
     const config = loadConfig({
       SUPPORT_ADDRESS: 'help@desk.example',
@@ -37,6 +41,7 @@ describe('ConversationService rules', () => {
       desk.outbox,
       new TemplatesService(config),
       desk.webhooks,
+      new SavedRepliesService(replies),
     );
   });
 
@@ -239,6 +244,37 @@ describe('ConversationService rules', () => {
       await conversation.postOperatorMessage(10, GRACE, { text });
       expect(desk.webhookEvents[0].data.text).toHaveLength(WEBHOOK_TEXT_LIMIT);
       expect(desk.messages[0].text).toBe(text);
+    });
+
+    it('starts the message with a saved reply, variables filled in (escaped in the html), and signs the mail only', async () => {
+      desk.addRequest({
+        id: 10,
+        subject: 'Printer',
+        customer: { email: 'ann@example.com', name: 'Ann <3', blocked: false },
+      });
+      const reply = await replies.insert({
+        name: 'Hi',
+        text: 'Hello {{customer.name}}, #{{request.id}}',
+        groupId: null,
+        createdBy: 1,
+      });
+      replies.signatures.set(GRACE.id, 'Grace, Support');
+      await conversation.postOperatorMessage(10, GRACE, { savedReplyId: reply!.id });
+      await conversation.postOperatorMessage(10, GRACE, { savedReplyId: reply!.id, text: 'More', html: '<p>More</p>' });
+      expect(desk.messages.map((m) => [m.text, m.html])).toEqual([
+        ['Hello Ann <3, #10', null],
+        ['Hello Ann <3, #10\n\nMore', '<p>Hello Ann &lt;3, #10</p><p>More</p>'],
+      ]);
+      expect(desk.mails.map((m) => m.operatorSignature)).toEqual(['Grace, Support', 'Grace, Support']);
+    });
+
+    it('answers 404 for a saved reply the operator does not see, writing nothing', async () => {
+      desk.addRequest({ id: 10 });
+      const reply = await replies.insert({ name: 'Hi', text: 'Hello', groupId: 5, createdBy: 1 });
+      await expect(conversation.postOperatorMessage(10, GRACE, { savedReplyId: reply!.id })).rejects.toBeInstanceOf(
+        NotFoundException,
+      );
+      expect([desk.messages, desk.mails]).toEqual([[], []]);
     });
 
     it('refuses a closed request (409) and an unknown one (404), writing nothing', async () => {

@@ -1,6 +1,7 @@
-import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
+import { escapeHtml } from '../common/placeholders';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ratingLinks } from '../feedback/rating-token';
@@ -12,6 +13,7 @@ import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
 import { RequestsService } from '../requests/requests.service';
+import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { MessagesRepository, type MessagesStore } from './messages.repository';
@@ -41,6 +43,17 @@ export type ConversationOutbox = Pick<
   'newMessageId' | 'enqueue' | 'countAutoRepliesSince' | 'identityFor'
 >;
 
+/** What the conversation asks of saved replies: a reply rendered for a request, and operators' signatures. */
+export type ConversationReplies = Pick<SavedRepliesService, 'render' | 'signatureOf'>;
+
+/** What an operator writes: text, or a saved reply by id (then text, if any, follows it), html optional. */
+export interface OperatorMessageInput {
+  text?: string;
+  html?: string | null;
+  savedReplyId?: number;
+  attachments?: NewAttachment[];
+}
+
 /**
  * What is written to a request's customer: operators' messages and the automatic answers (these
  * also for RequestLifecycleService, which takes and closes requests). Each message and the mail it
@@ -59,20 +72,18 @@ export class ConversationService implements LifecycleAutoReplies {
     @Inject(OutboxService) private readonly outbox: ConversationOutbox,
     @Inject(TemplatesService) private readonly templates: Pick<TemplatesService, 'render'>,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
+    @Inject(SavedRepliesService) private readonly savedReplies: ConversationReplies,
   ) {}
 
   /** An operator writes to the customer: stored, and emailed in the customer's thread. */
-  async postOperatorMessage(
-    requestId: number,
-    actor: AuthOperator,
-    body: { text: string; html?: string | null; attachments?: NewAttachment[] },
-  ): Promise<MessageView> {
+  async postOperatorMessage(requestId: number, actor: AuthOperator, input: OperatorMessageInput): Promise<MessageView> {
     const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
       // A request of another group answers as a missing one (request-scope.ts).
       if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
+      const body = await this.composeOperatorMessage(manager, request, actor, input);
       const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
       const thread = await this.threadOf(manager, requestId);
       const messageId = this.outbox.newMessageId();
@@ -104,6 +115,7 @@ export class ConversationService implements LifecycleAutoReplies {
         messageId,
         inReplyTo: thread.inReplyTo,
         references: thread.references,
+        operatorSignature: await this.savedReplies.signatureOf(actor.id, manager),
         messageRowId: message.id,
       });
       await this.requests.addEvent(manager, requestId, {
@@ -125,6 +137,41 @@ export class ConversationService implements LifecycleAutoReplies {
       return message.id;
     });
     return this.messages.view(messageRowId);
+  }
+
+  /**
+   * The text and HTML of an operator's message: the saved reply (variables filled in for this
+   * request; 404 when the operator does not see it) then their text after a blank line; in the HTML
+   * (when given), the reply escaped in a paragraph before it. Without a reply, as written.
+   */
+  private async composeOperatorMessage(
+    manager: EntityManager,
+    request: ServiceRequest,
+    actor: AuthOperator,
+    input: OperatorMessageInput,
+  ): Promise<{ text: string; html: string | null; attachments?: NewAttachment[] }> {
+    const html = input.html ?? null;
+    if (input.savedReplyId === undefined) {
+      if (input.text === undefined) throw new BadRequestException('text or savedReplyId is required');
+      return { text: input.text, html, attachments: input.attachments };
+    }
+    const reply = await this.savedReplies.render(
+      actor,
+      input.savedReplyId,
+      {
+        customerName: request.customer!.name,
+        customerEmail: request.customer!.email,
+        requestId: request.id,
+        requestSubject: request.subject,
+        operatorName: actor.name,
+      },
+      manager,
+    );
+    return {
+      text: input.text === undefined ? reply : `${reply}\n\n${input.text}`,
+      html: html === null ? null : `<p>${escapeHtml(reply).replace(/\r?\n/g, '<br>')}</p>${html}`,
+      attachments: input.attachments,
+    };
   }
 
   /**

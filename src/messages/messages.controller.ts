@@ -165,7 +165,12 @@ export class MessagesController {
     @CurrentOperator() actor: AuthOperator,
     @UploadedFiles() files?: UploadedFile[],
   ): Promise<MessageResponseDto> {
-    const message = { text: body.text, html: body.html, attachments: toNewAttachments(files) };
+    const message = {
+      text: body.text,
+      html: body.html,
+      savedReplyId: body.savedReplyId,
+      attachments: toNewAttachments(files),
+    };
     return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, message));
   }
 }

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { OutboundMailModule } from '../outbound-mail/outbound-mail.module';
 import { RequestLifecycleService } from '../requests/request-lifecycle.service';
 import { RequestsModule } from '../requests/requests.module';
+import { SavedRepliesModule } from '../saved-replies/saved-replies.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Attachment } from './attachment.entity';
 import { AttachmentsController } from './attachments.controller';
@@ -31,6 +32,7 @@ import { NotesService } from './notes.service';
     RequestsModule,
     OutboundMailModule,
     WebhooksModule,
+    SavedRepliesModule,
   ],
   controllers: [MessagesController, AttachmentsController, NotesController],
   providers: [MessagesRepository, MessagesService, ConversationService, NotesService],

@@ -23,6 +23,10 @@ export class Operator {
   @Column('boolean')
   active: boolean;
 
+  /** Appended to the mail of this operator's messages (before the mailbox's signature); null: none. */
+  @Column('text', { nullable: true })
+  signature: string | null;
+
   /** Bumped on deactivation and password change: tokens carrying an older version are refused. */
   @Column('integer', { name: 'token_version' })
   tokenVersion: number;

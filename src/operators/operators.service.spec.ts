@@ -169,6 +169,15 @@ describe('OperatorsService rules', () => {
     await expect(service.update(op.id, { groupIds: [] })).resolves.toMatchObject({ groupIds: [], tokenVersion: 0 });
   });
 
+  it('sets a signature trimmed, and clears it with null or a blank one', async () => {
+    await expect(service.update(admin.id, { signature: '  Ada\nSupport  ' })).resolves.toMatchObject({
+      signature: 'Ada\nSupport',
+    });
+    await expect(service.update(admin.id, { signature: '   ' })).resolves.toMatchObject({ signature: null });
+    await service.update(admin.id, { signature: 'Ada' });
+    await expect(service.update(admin.id, { signature: null })).resolves.toMatchObject({ signature: null });
+  });
+
   it("locks an operator's row in the caller's transaction (an assignment's capacity check)", async () => {
     const manager = {} as EntityManager;
     await service.lockForUpdate(manager, admin.id);

@@ -23,6 +23,8 @@ export interface OperatorChanges {
   password?: string;
   /** The operator's groups, all of them (an empty list: no group, every request seen). */
   groupIds?: number[];
+  /** Ends the mail of the operator's messages; null or blank: none. */
+  signature?: string | null;
 }
 
 /**
@@ -82,7 +84,7 @@ export class OperatorsService {
   }
 
   /**
-   * Changes name, role, active flag, password or groups; 404 for an unknown id, 409 where the
+   * Changes name, role, active flag, password, groups or signature; 404 for an unknown id, 409 where the
    * change would leave no active admin, 400 for a group id that names no group (then nothing
    * changes). A change of groups applies from the operator's next call (the auth guard reads them).
    */
@@ -100,6 +102,7 @@ export class OperatorsService {
     let endTokens = false;
     if (changes.name !== undefined) patch.name = changes.name;
     if (changes.role !== undefined) patch.role = changes.role;
+    if (changes.signature !== undefined) patch.signature = changes.signature?.trim() || null;
     if (changes.active !== undefined) {
       patch.active = changes.active;
       if (current.active && !changes.active) endTokens = true;

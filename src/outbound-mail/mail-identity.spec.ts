@@ -1,5 +1,5 @@
 import { mailboxRecord } from '../../test/fakes/mailbox-directory';
-import { identityOf, withSignature } from './mail-identity';
+import { identityOf, joinSignatures, withSignature } from './mail-identity';
 
 describe('identityOf', () => {
   it("is the mailbox's address and name; the default mailbox is stored as null", () => {
@@ -27,5 +27,14 @@ describe('withSignature', () => {
   it('leaves a mail without a signature, and an HTML-less mail without HTML', () => {
     expect(withSignature('Hi', '<p>Hi</p>', null)).toEqual({ text: 'Hi', html: '<p>Hi</p>' });
     expect(withSignature('Hi', null, 'Sig')).toEqual({ text: 'Hi\n\n-- \nSig\n', html: null });
+  });
+});
+
+describe('joinSignatures', () => {
+  it("puts the operator's signature before the mailbox's, a blank line between, either may be missing", () => {
+    expect(joinSignatures(' Grace\r\nBilling ', 'ACME Support')).toBe('Grace\nBilling\n\nACME Support');
+    expect(joinSignatures(null, 'ACME Support')).toBe('ACME Support');
+    expect(joinSignatures('Grace', null)).toBe('Grace');
+    expect(joinSignatures('  ', null)).toBeNull();
   });
 });

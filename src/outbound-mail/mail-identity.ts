@@ -1,3 +1,4 @@
+import { escapeHtml } from '../common/placeholders';
 import type { AppConfig } from '../config/config';
 import type { MailboxRecord } from '../mailboxes/mailbox';
 
@@ -35,11 +36,13 @@ export function environmentIdentity(config: Pick<AppConfig, 'mail'>): MailIdenti
 /** The usual signature separator (RFC 3676 4.3): mail clients recognise and may fold it. */
 export const SIGNATURE_SEPARATOR = '-- ';
 
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
+/**
+ * One signature of the operator's (first: closer to their words) and the mailbox's, a blank line
+ * between them, under a single `-- ` separator; null when neither has one.
+ */
+export function joinSignatures(operator: string | null | undefined, mailbox: string | null): string | null {
+  const parts = [operator, mailbox].map((s) => s?.replace(/\r\n?/g, '\n').trim()).filter((s): s is string => !!s);
+  return parts.length ? parts.join('\n\n') : null;
 }
 
 /**

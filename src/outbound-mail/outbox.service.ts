@@ -5,7 +5,7 @@ import { isAddress, normalizeAddress } from '../common/addresses';
 import type { Page } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { environmentIdentity, identityOf, type MailIdentity, withSignature } from './mail-identity';
+import { environmentIdentity, identityOf, joinSignatures, type MailIdentity, withSignature } from './mail-identity';
 import { formatAddress } from './outbox-mail-options';
 import { OutboxDispatcher } from './outbox.dispatcher';
 import type { OutboxMail, OutboxStatus } from './outbox.entity';
@@ -36,7 +36,7 @@ export class OutboxService {
    * mail's identity, `mail.from`: its mailbox's name and address, also the envelope's MAIL FROM;
    * SUPPORT_NAME and SUPPORT_ADDRESS without one), To, Message-ID, In-Reply-To, a trimmed
    * References chain, for auto-replies the RFC 3834 headers plus X-Loop (the From address), the
-   * mailbox's signature at the end of the text and HTML, and the mailbox (null: the default).
+   * operator's signature (operator mail) then the mailbox's at the end of the text and HTML, and the mailbox (null: the default).
    * The dispatcher is woken when the transaction commits.
    */
   async enqueue(manager: EntityManager, mail: OutgoingMail): Promise<OutboxMail> {
@@ -60,7 +60,11 @@ export class OutboxService {
       headers['X-Auto-Response-Suppress'] = 'All';
       headers['X-Loop'] = from;
     }
-    const body = withSignature(mail.text, mail.html ?? null, identity.signature);
+    const body = withSignature(
+      mail.text,
+      mail.html ?? null,
+      joinSignatures(mail.operatorSignature, identity.signature),
+    );
     const queued = await this.outbox.insert(manager, {
       messageRowId: mail.messageRowId ?? null,
       kind: mail.kind,

@@ -19,6 +19,11 @@ export interface OutgoingMail {
   references?: string[];
   /** Adds `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All` (RFC 3834). */
   autoReply?: boolean;
+  /**
+   * The writing operator's signature (operator messages only): it ends the mail, before the
+   * mailbox's signature, after the one `-- ` separator. Not part of the stored conversation message.
+   */
+  operatorSignature?: string | null;
   /** messages.id of the conversation message this mail delivers. */
   messageRowId?: number | null;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_LOCALE, languageOf, localeChain, normalizeLocale } from '../common/locale';
+import { escapeHtml, fillPlaceholders, placeholdersIn } from '../common/placeholders';
 import { subjectOrNone } from '../common/subject';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -73,8 +74,6 @@ export const AUTO_REPLY_EVENTS: readonly AutoReplyEvent[] = ['created', 'assigne
 const PARTS = { subject: 'subject.txt', text: 'text.txt', html: 'html' } as const;
 type Part = keyof typeof PARTS;
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
-
 /** A template of a language: `<event>.<locale>.<part>` (`created.ru.subject.txt`, `closed.pt-BR.html`). */
 const LOCALIZED_FILE = /^([a-z]+)\.([A-Za-z0-9-]+)\.(subject\.txt|text\.txt|html)$/;
 
@@ -107,19 +106,14 @@ export function defaultTemplatesDir(): string {
 /** The text of a template file, checked: an unknown placeholder is an error. */
 function checked(file: string): string {
   const body = fs.readFileSync(file, 'utf8');
-  for (const m of body.matchAll(PLACEHOLDER)) {
-    if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(m[1])) {
-      throw new Error(`template ${file}: unknown placeholder {{${m[1]}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`);
+  for (const placeholder of placeholdersIn(body)) {
+    if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder)) {
+      throw new Error(
+        `template ${file}: unknown placeholder {{${placeholder}}} (known: ${TEMPLATE_PLACEHOLDERS.join(', ')})`,
+      );
     }
   }
   return body;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 }
 
 /**
@@ -205,7 +199,7 @@ export class TemplatesService {
     const fill = (part: Part, escape: (v: string) => string) => {
       const body = this.template(event, part, vars.locale);
       if (body === undefined) throw new Error(`no template for event "${event}"`);
-      return body.replace(PLACEHOLDER, (_m, name: string) =>
+      return fillPlaceholders(body, (name) =>
         part === 'html' && name === 'ratingLinks' ? ratingHtml : escape(values[name]),
       );
     };

@@ -23,6 +23,8 @@ interface Fixtures {
   doomedGroupId: number;
   mailboxId: number;
   doomedMailboxId: number;
+  savedReplyId: number;
+  doomedSavedReplyId: number;
 }
 
 interface Probe {
@@ -142,6 +144,17 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/groups/${f.groupId}`, body: (who) => ({ name: `Renamed ${who}` }), expect: PRIVATE(403, 200) },
   ],
   ['DELETE /groups/:id', { path: (f) => `/groups/${f.doomedGroupId}`, expect: PRIVATE(403, 204) }],
+  ['GET /saved-replies', { path: () => '/saved-replies', expect: PRIVATE(200, 200) }],
+  // Global replies are the admins' (operators manage their groups' replies; this one is in none).
+  [
+    'POST /saved-replies',
+    { path: () => '/saved-replies', body: (who) => ({ name: `Reply ${who}`, text: 'Hi' }), expect: PRIVATE(403, 201) },
+  ],
+  [
+    'PATCH /saved-replies/:id',
+    { path: (f) => `/saved-replies/${f.savedReplyId}`, body: () => ({ text: 'Hello' }), expect: PRIVATE(403, 200) },
+  ],
+  ['DELETE /saved-replies/:id', { path: (f) => `/saved-replies/${f.doomedSavedReplyId}`, expect: PRIVATE(403, 204) }],
   ['GET /blocklist', { path: () => '/blocklist', expect: PRIVATE(403, 200) }],
   [
     'POST /blocklist',
@@ -266,6 +279,9 @@ describe('access matrix: every route x who calls', () => {
     const [group, doomedGroup] = await t.db.dataSource.query(
       `INSERT INTO groups (name) VALUES ('Matrix'), ('Doomed') RETURNING id`,
     );
+    const [reply, doomedReply] = await t.db.dataSource.query(
+      `INSERT INTO saved_replies (name, text) VALUES ('Matrix', 'Hi'), ('Doomed', 'Bye') RETURNING id`,
+    );
     const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
     const [doomedMailbox] = await t.db.dataSource.query(
       `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
@@ -285,6 +301,8 @@ describe('access matrix: every route x who calls', () => {
       doomedGroupId: doomedGroup.id,
       mailboxId: defaultMailbox.id,
       doomedMailboxId: doomedMailbox.id,
+      savedReplyId: reply.id,
+      doomedSavedReplyId: doomedReply.id,
     };
   });
 

@@ -26,6 +26,7 @@ describe('/operators', () => {
       name: 'Carol',
       email: 'carol@desk.test',
       role: 'operator',
+      signature: null,
       active: true,
       groupIds: [],
       createdAt: expect.any(String),

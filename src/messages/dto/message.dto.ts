@@ -1,15 +1,35 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { MessageView } from '../messages.service';
 
 /** Body of `POST /requests/:id/messages`. */
 export class PostMessageDto {
-  @ApiProperty({ example: 'Hello Jane, we replaced the toner. Does it print now?', maxLength: 100000 })
+  @ApiPropertyOptional({
+    example: 'Hello Jane, we replaced the toner. Does it print now?',
+    maxLength: 100000,
+    description:
+      'Required unless savedReplyId is given; with it, written after the saved reply (a blank line between).',
+  })
+  @ValidateIf((o: PostMessageDto) => o.savedReplyId === undefined || o.text !== undefined)
   @IsString()
   @MinLength(1)
   @MaxLength(100_000)
-  text: string;
+  text?: string;
+
+  @ApiPropertyOptional({
+    example: 3,
+    type: 'integer',
+    description:
+      'A saved reply you see (GET /saved-replies; 404 otherwise): its text, variables filled in, starts the message ' +
+      '(and, escaped, the html when html is given).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  savedReplyId?: number;
 
   @ApiPropertyOptional({ example: '<p>Hello Jane, we replaced the toner. Does it print now?</p>', maxLength: 500000 })
   @IsOptional()

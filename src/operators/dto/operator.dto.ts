@@ -9,6 +9,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -18,6 +19,10 @@ import { Operator, OPERATOR_ROLES, type OperatorRole } from '../operator.entity'
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+/** A signature's characters: no control characters but line breaks and tabs. */
+// eslint-disable-next-line no-control-regex
+const SIGNATURE_CHARS = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 
 /** Body of `POST /operators`. */
 export class CreateOperatorDto {
@@ -96,6 +101,23 @@ export class UpdateOperatorDto {
   @Min(1, { each: true })
   @Max(2_147_483_647, { each: true })
   groupIds?: number[];
+
+  @ApiPropertyOptional({
+    example: 'Ada King\nBilling team',
+    maxLength: 2000,
+    nullable: true,
+    type: String,
+    description:
+      "Appended to the mail of the operator's messages (not auto-replies), before the mailbox's signature, " +
+      'after one "-- " line; not stored in the conversation. null or blank: none.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  @Matches(SIGNATURE_CHARS, {
+    message: 'signature must not contain control characters other than line breaks and tabs',
+  })
+  signature?: string | null;
 }
 
 /** An operator as the API shows it (never the password hash). */
@@ -122,6 +144,14 @@ export class OperatorResponseDto {
   })
   groupIds: number[];
 
+  @ApiProperty({
+    example: 'Ada Lovelace\nSupport',
+    nullable: true,
+    type: String,
+    description: "Ends the mail of the operator's messages; null: none.",
+  })
+  signature: string | null;
+
   @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
   createdAt: string;
 
@@ -144,6 +174,7 @@ export function toOperatorResponse(o: Operator): OperatorResponseDto {
     role: o.role,
     active: o.active,
     groupIds: o.groupIds ?? [],
+    signature: o.signature ?? null,
     createdAt: new Date(o.createdAt).toISOString(),
     updatedAt: new Date(o.updatedAt).toISOString(),
   };
