@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
 import { FixedWindowCounter } from '../../common/rate-limit';
 import type { AppConfig } from '../../config/config';
 import { inboundTokenValid, safeEqual } from '../webhook/inbound-token.guard';
-import { type InFlightLimiter, type InFlightTicket, SATURATED_RETRY_AFTER_SECONDS } from '../webhook/webhook-gate';
+import {
+  clientAddress,
+  holdInFlight,
+  type InFlightLimiter,
+  type InFlightTicket,
+  refuseCall,
+} from '../webhook/webhook-gate';
 
 /** The providers' routes and how each is authenticated: the inbound token, or Mailgun's signature in the body. */
 export const PROVIDER_ROUTES = {
@@ -59,20 +64,7 @@ export function registerProviderGate(fastify: FastifyInstance, config: AppConfig
   const calls = new FixedWindowCounter();
   const failures = new FixedWindowCounter();
   const limit = providerBodyLimit(config);
-  const clientOf = (request: FastifyRequest) => request.ip ?? request.socket?.remoteAddress ?? 'unknown';
 
-  const refuse = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    statusCode: number,
-    message: string,
-    retryAfter?: number,
-  ) => {
-    if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-    return reply
-      .code(statusCode)
-      .send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId: request.id });
-  };
   const reservation = (request: FastifyRequest): number => {
     const length = Number(request.headers['content-length']);
     return Number.isFinite(length) && length >= 0 && !request.headers['content-encoding']
@@ -81,13 +73,13 @@ export function registerProviderGate(fastify: FastifyInstance, config: AppConfig
   };
 
   const check = (request: GatedRequest, reply: FastifyReply, kind: 'signature' | 'token'): FastifyReply | undefined => {
-    const client = clientOf(request);
+    const client = clientAddress(request);
     const perMinute = config.rateLimit.webhookPerMinute;
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
     if (perMinute) {
       const wait = calls.hit(client, perMinute, 60_000);
       if (wait)
-        return refuse(
+        return refuseCall(
           request,
           reply,
           429,
@@ -97,7 +89,7 @@ export function registerProviderGate(fastify: FastifyInstance, config: AppConfig
     }
     const failed = failureLimit ? failures.peek(client, failureLimit) : 0;
     if (failed) {
-      return refuse(
+      return refuseCall(
         request,
         reply,
         429,
@@ -108,24 +100,15 @@ export function registerProviderGate(fastify: FastifyInstance, config: AppConfig
     if (kind === 'token') {
       if (!providerTokenValid(request.headers, request.query, config.inbound.token)) {
         if (failureLimit) failures.hit(client, failureLimit, 60_000);
-        return refuse(request, reply, 401, PROVIDER_TOKEN_REQUIRED);
+        return refuseCall(request, reply, 401, PROVIDER_TOKEN_REQUIRED);
       }
       request[AUTHENTICATED] = true;
     } else if (!config.inbound.mailgunSigningKey) {
-      return refuse(request, reply, 503, 'MAILGUN_SIGNING_KEY is not set: nothing was stored, Mailgun will retry');
+      return refuseCall(request, reply, 503, 'MAILGUN_SIGNING_KEY is not set: nothing was stored, Mailgun will retry');
     }
-    const ticket = limiter.tryAcquire(reservation(request));
-    if (!ticket) {
-      return refuse(
-        request,
-        reply,
-        503,
-        'the desk is receiving as much mail as it can take; nothing was stored, retry shortly',
-        SATURATED_RETRY_AFTER_SECONDS,
-      );
-    }
+    const ticket = holdInFlight(limiter, reservation(request), request, reply);
+    if (!ticket) return reply;
     request[TICKET] = ticket;
-    reply.raw.once('close', () => ticket.release());
     return undefined;
   };
 
@@ -140,7 +123,7 @@ export function registerProviderGate(fastify: FastifyInstance, config: AppConfig
     request[TICKET]?.release();
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
     if (failureLimit && routes[request.routeOptions.url ?? ''] === 'signature' && reply.statusCode === 406) {
-      failures.hit(clientOf(request), failureLimit, 60_000);
+      failures.hit(clientAddress(request), failureLimit, 60_000);
     }
     done();
   });

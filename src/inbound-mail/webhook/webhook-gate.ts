@@ -59,6 +59,53 @@ export class InFlightLimiter {
 }
 
 /** What the webhook gate needs to know besides the configuration. */
+/** The client address a gate counts calls and failures by. */
+export function clientAddress(request: FastifyRequest): string {
+  return request.ip ?? request.socket?.remoteAddress ?? 'unknown';
+}
+
+/** A gate's refusal, in the API's error shape, with `Retry-After` when given. */
+export function refuseCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+  message: string,
+  retryAfter?: number,
+): FastifyReply {
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  return reply.code(statusCode).send({
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    requestId: request.id,
+  });
+}
+
+/**
+ * Holds `bytes` of the in-flight bound for a call until its answer is sent or its connection is
+ * gone (`close` comes for either); null once the 503 (with Retry-After) is sent when the desk is full.
+ */
+export function holdInFlight(
+  limiter: InFlightLimiter,
+  bytes: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): InFlightTicket | null {
+  const ticket = limiter.tryAcquire(bytes);
+  if (!ticket) {
+    refuseCall(
+      request,
+      reply,
+      503,
+      'the desk is receiving as much mail as it can take; nothing was stored, retry shortly',
+      SATURATED_RETRY_AFTER_SECONDS,
+    );
+    return null;
+  }
+  reply.raw.once('close', () => ticket.release());
+  return ticket;
+}
+
 export interface WebhookGateOptions {
   /** Route templates of the webhook (`/inbound/mail`, ...). */
   paths: readonly string[];
@@ -104,23 +151,6 @@ export function registerWebhookGate(
   const failures = new FixedWindowCounter();
   const limiter = new InFlightLimiter(config.inbound.maxInFlight, config.inbound.maxInFlightBytes);
   const isWebhook = (request: FastifyRequest) => paths.has(request.routeOptions.url ?? '');
-  const clientOf = (request: FastifyRequest) => request.ip ?? request.socket?.remoteAddress ?? 'unknown';
-
-  const refuse = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    statusCode: number,
-    message: string,
-    retryAfter?: number,
-  ) => {
-    if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-    return reply.code(statusCode).send({
-      statusCode,
-      error: STATUS_CODES[statusCode] ?? 'Error',
-      message,
-      requestId: request.id,
-    });
-  };
 
   /** The bytes a call will hold: its Content-Length when sent as is, else the most it may inflate to. */
   const reservation = (request: FastifyRequest): number => {
@@ -135,7 +165,7 @@ export function registerWebhookGate(
 
   /** The 429 of an address past its failure quota (with or without a valid token). */
   const tooManyFailures = (request: GatedRequest, reply: FastifyReply, wait: number) =>
-    refuse(
+    refuseCall(
       request,
       reply,
       429,
@@ -144,13 +174,13 @@ export function registerWebhookGate(
     );
   /** Refuses the call (and returns the reply) or admits it (undefined). */
   const check = (request: GatedRequest, reply: FastifyReply): FastifyReply | undefined => {
-    const client = clientOf(request);
+    const client = clientAddress(request);
     const perMinute = config.rateLimit.webhookPerMinute;
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
     if (perMinute) {
       const wait = calls.hit(client, perMinute, 60_000);
       if (wait) {
-        return refuse(
+        return refuseCall(
           request,
           reply,
           429,
@@ -164,7 +194,7 @@ export function registerWebhookGate(
       if (wait) {
         return tooManyFailures(request, reply, wait);
       }
-      return refuse(request, reply, 401, TOKEN_REQUIRED);
+      return refuseCall(request, reply, 401, TOKEN_REQUIRED);
     }
     request[AUTHENTICATED] = true;
     if (failureLimit) {
@@ -175,21 +205,11 @@ export function registerWebhookGate(
     }
     if (config.inbound.hmacSecret) {
       const problem = signatureHeaderProblem(header(request, TIMESTAMP_HEADER), header(request, SIGNATURE_HEADER));
-      if (problem) return refuse(request, reply, 401, problem);
+      if (problem) return refuseCall(request, reply, 401, problem);
     }
-    const ticket = limiter.tryAcquire(reservation(request));
-    if (!ticket) {
-      return refuse(
-        request,
-        reply,
-        503,
-        'the desk is receiving as much mail as it can take; nothing was stored, retry shortly',
-        SATURATED_RETRY_AFTER_SECONDS,
-      );
-    }
+    const ticket = holdInFlight(limiter, reservation(request), request, reply);
+    if (!ticket) return reply;
     request[TICKET] = ticket;
-    // 'close' comes once the answer is sent or the connection is gone, whichever happens.
-    reply.raw.once('close', () => ticket.release());
     return undefined;
   };
 
@@ -208,7 +228,7 @@ export function registerWebhookGate(
     const failureLimit = config.rateLimit.webhookFailuresPerMinute;
     const status = reply.statusCode;
     if (failureLimit && request[AUTHENTICATED] && (status === 401 || status === 403)) {
-      failures.hit(`authenticated:${clientOf(request)}`, failureLimit, 60_000);
+      failures.hit(`authenticated:${clientAddress(request)}`, failureLimit, 60_000);
     }
     done();
   });
