@@ -9,6 +9,7 @@ import { SmtpSources1764700000000 } from './1764700000000-SmtpSources';
 import { ProviderReplay1764710000000 } from './1764710000000-ProviderReplay';
 import { CustomerLocale1764800000000 } from './1764800000000-CustomerLocale';
 import { SavedReplies1764810000000 } from './1764810000000-SavedReplies';
+import { Conversations1764900000000 } from './1764900000000-Conversations';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   ProviderReplay1764710000000,
   CustomerLocale1764800000000,
   SavedReplies1764810000000,
+  Conversations1764900000000,
 ];

@@ -2,7 +2,11 @@ import { Column, Entity, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
 import { Attachment } from './attachment.entity';
 
 export type MessageDirection = 'in' | 'out';
-export type MessageKind = 'customer' | 'operator' | 'auto_reply' | 'system' | 'note';
+/**
+ * `side`: a forward to a third party and the third party's answers (a side thread of the request;
+ * never mailed to the customer or the participants).
+ */
+export type MessageKind = 'customer' | 'operator' | 'auto_reply' | 'system' | 'note' | 'side';
 /** Where an inbound mail's sender was found: its From, or the first fallback with an address. */
 export type SenderSource = 'from' | 'sender' | 'reply-to' | 'return-path' | 'envelope';
 
@@ -42,14 +46,31 @@ export class Message {
   @Column('text', { name: 'cc_addresses', array: true })
   ccAddresses: string[];
 
+  /** An operator's Bcc (outgoing mail only): shown to operators, never in a header. */
+  @Column('text', { name: 'bcc_addresses', array: true })
+  bccAddresses: string[];
+
   @Column('text')
   subject: string;
 
   @Column('text')
   text: string;
 
+  /** The HTML as written (inbound: as received); never served: clients get safeHtml. */
   @Column('text', { nullable: true })
   html: string | null;
+
+  /** The HTML after the allow-list (what clients get); null when there is no HTML, or for rows older than it. */
+  @Column('text', { name: 'safe_html', nullable: true })
+  safeHtml: string | null;
+
+  /** Inbound mail: the new text, without the quoted history and the signature; null: the same as text. */
+  @Column('text', { name: 'visible_text', nullable: true })
+  visibleText: string | null;
+
+  /** The side thread (a forward to a third party) this message belongs to; null for the main conversation. */
+  @Column('integer', { name: 'side_thread_id', nullable: true })
+  sideThreadId: number | null;
 
   /** Without angle brackets. */
   @Column('text', { name: 'message_id' })

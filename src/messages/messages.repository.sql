@@ -8,9 +8,10 @@ WITH s AS (UPDATE requests SET last_seq = last_seq + 1, updated_at = clock_times
 WHERE id = $1 RETURNING last_seq)
 INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
                       cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at,
-                      sender_source)
+                      sender_source, bcc_addresses, visible_text, safe_html, side_thread_id)
 SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
-       $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text FROM s
+       $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text, $18::text[], $19::text,
+       $20::text, $21::int FROM s
 RETURNING id, seq, created_at;
 
 -- name: insertAttachment
@@ -28,17 +29,20 @@ SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1);
 SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1) AND direction = 'out';
 
 -- name: latestInbound
-SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' ORDER BY seq DESC LIMIT 1;
+SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' AND kind <> 'side'
+ORDER BY seq DESC LIMIT 1;
 
 -- name: conversationPage
 WITH cut AS (
   SELECT id, request_id, seq, direction, kind, operator_id, from_address, from_name, sender_source, to_addresses,
-         cc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
-         substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+         cc_addresses, bcc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
+         side_thread_id, substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+         substr(safe_html, 1, $4) AS safe_html, substr(visible_text, 1, $4) AS visible_text,
          substr(text, $4 + 1, 1) <> '' OR coalesce(substr(html, $4 + 1, 1) <> '', false) AS truncated
     FROM messages WHERE request_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1),
 sized AS (
-  SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0)) OVER (ORDER BY seq) AS running,
+  SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0) + coalesce(octet_length(safe_html), 0)
+                    + coalesce(octet_length(visible_text), 0)) OVER (ORDER BY seq) AS running,
          row_number() OVER (ORDER BY seq) AS n, count(*) OVER () AS fetched
     FROM cut)
 SELECT * FROM sized WHERE n <= $3 AND (n = 1 OR running <= $5) ORDER BY seq;

@@ -21,9 +21,10 @@ export const SQL = {
        WHERE id = $1 RETURNING last_seq)
        INSERT INTO messages (request_id, seq, direction, kind, operator_id, from_address, from_name, to_addresses,
                              cc_addresses, subject, text, html, message_id, in_reply_to, "references", created_at,
-                             sender_source)
+                             sender_source, bcc_addresses, visible_text, safe_html, side_thread_id)
        SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $10::text[], $11::text, $12::text,
-              $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text FROM s
+              $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text, $18::text[], $19::text,
+              $20::text, $21::int FROM s
        RETURNING id, seq, created_at`,
   insertAttachment: `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
          VALUES ($1,$2,$3,$4,$5,$6,$7)`,
@@ -32,7 +33,9 @@ export const SQL = {
        JOIN requests r ON r.id = m.request_id WHERE a.id = $1`,
   requestIdsForMessageIds: `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1)`,
   requestIdsForOwnMessageIds: `SELECT DISTINCT request_id FROM messages WHERE message_id = ANY ($1) AND direction = 'out'`,
-  latestInbound: `SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' ORDER BY seq DESC LIMIT 1`,
+  /** The latest inbound message of the request's own conversation (a third party's side mail is not one). */
+  latestInbound: `SELECT message_id, "references" FROM messages WHERE request_id = $1 AND direction = 'in' AND kind <> 'side'
+       ORDER BY seq DESC LIMIT 1`,
   /**
    * Up to `limit` ($3) + 1 messages after seq $2, text and html cut at $4 characters (substr reads
    * only that slice of a large TOASTed value), then as many as fit in $5 bytes of bodies (at least
@@ -41,12 +44,14 @@ export const SQL = {
   conversationPage: `
   WITH cut AS (
     SELECT id, request_id, seq, direction, kind, operator_id, from_address, from_name, sender_source, to_addresses,
-           cc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
-           substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+           cc_addresses, bcc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
+           side_thread_id, substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+           substr(safe_html, 1, $4) AS safe_html, substr(visible_text, 1, $4) AS visible_text,
            substr(text, $4 + 1, 1) <> '' OR coalesce(substr(html, $4 + 1, 1) <> '', false) AS truncated
       FROM messages WHERE request_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1),
   sized AS (
-    SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0)) OVER (ORDER BY seq) AS running,
+    SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0) + coalesce(octet_length(safe_html), 0)
+                      + coalesce(octet_length(visible_text), 0)) OVER (ORDER BY seq) AS running,
            row_number() OVER (ORDER BY seq) AS n, count(*) OVER () AS fetched
       FROM cut)
   SELECT * FROM sized WHERE n <= $3 AND (n = 1 OR running <= $5) ORDER BY seq`,
@@ -74,9 +79,18 @@ export interface NewMessage {
   senderSource?: SenderSource | null;
   to: string[];
   cc?: string[];
+  /** An operator's Bcc: stored for operators to see, never in a header. */
+  bcc?: string[];
   subject: string;
   text: string;
+  /** The HTML as written or received. */
   html?: string | null;
+  /** The HTML after the allow-list: what clients get. */
+  safeHtml?: string | null;
+  /** Inbound mail: the new text without quoted history and signature (null: the same as text). */
+  visibleText?: string | null;
+  /** The side thread (forward to a third party) the message belongs to. */
+  sideThreadId?: number | null;
   messageId: string;
   inReplyTo?: string | null;
   references?: string[];
@@ -106,9 +120,13 @@ export function appendedMessage(m: NewMessage, row: AppendedRow): Message {
     senderSource: m.senderSource ?? null,
     toAddresses: m.to,
     ccAddresses: m.cc ?? [],
+    bccAddresses: m.bcc ?? [],
     subject: m.subject,
     text: m.text,
     html: m.html ?? null,
+    safeHtml: m.safeHtml ?? null,
+    visibleText: m.visibleText ?? null,
+    sideThreadId: m.sideThreadId ?? null,
     messageId: m.messageId,
     inReplyTo: m.inReplyTo ?? null,
     references: m.references ?? [],
@@ -142,9 +160,13 @@ interface PageRow {
   sender_source: SenderSource | null;
   to_addresses: string[];
   cc_addresses: string[];
+  bcc_addresses: string[];
   subject: string;
   text: string;
   html: string | null;
+  safe_html: string | null;
+  visible_text: string | null;
+  side_thread_id: number | null;
   message_id: string;
   in_reply_to: string | null;
   references: string[];
@@ -167,9 +189,13 @@ function fromPageRow(r: PageRow): Message {
     senderSource: r.sender_source,
     toAddresses: r.to_addresses,
     ccAddresses: r.cc_addresses,
+    bccAddresses: r.bcc_addresses,
     subject: r.subject,
     text: r.text,
     html: r.html,
+    safeHtml: r.safe_html,
+    visibleText: r.visible_text,
+    sideThreadId: r.side_thread_id,
     messageId: r.message_id,
     inReplyTo: r.in_reply_to,
     references: r.references,
@@ -241,6 +267,10 @@ export class MessagesRepository implements MessagesStore {
       m.inReplyTo ?? null,
       m.references ?? [],
       m.senderSource ?? null,
+      m.bcc ?? [],
+      m.visibleText ?? null,
+      m.safeHtml ?? null,
+      m.sideThreadId ?? null,
     ]);
     return rows[0] ? { id: rows[0].id, seq: rows[0].seq, createdAt: rows[0].created_at } : null;
   }

@@ -31,6 +31,9 @@ function claimed(over: Partial<OutboxMail> = {}): OutboxMail {
     sentAt: null,
     createdAt: new Date(),
     mailboxId: null,
+    ccAddresses: [],
+    bccAddresses: [],
+    attachmentIds: null,
     ...over,
   });
 }
@@ -42,6 +45,11 @@ function dispatcherFor(row: OutboxMail, send: () => Promise<unknown>, directory?
   const store = {
     leases,
     attachmentsOf: jest.fn(() => Promise.resolve(files)),
+    attachmentsByIds: jest.fn(() =>
+      Promise.resolve([
+        { filename: 'b.png', contentType: 'image/png', contentId: 'img1@desk.test', content: Buffer.from('PNG') },
+      ]),
+    ),
     wakeMailboxes: jest.fn(() => Promise.resolve(1)),
   };
   const transport = { send: jest.fn(send), describe: () => 'test', loginRefused: jest.fn(() => Promise.resolve()) };
@@ -75,6 +83,29 @@ describe('OutboxDispatcher', () => {
       { filename: 'a.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') },
     ]);
     expect(leases.markDone).toHaveBeenCalledWith('12', undefined);
+  });
+
+  it('sends a forward with the files it names by id (inline ones by Content-ID), to every recipient once', async () => {
+    const row = claimed({
+      kind: 'forward',
+      attachmentIds: [7],
+      ccAddresses: ['bo@example.test', 'ada@example.test'],
+      bccAddresses: ['audit@desk.test'],
+      headers: { 'Message-ID': '<md-2@desk.test>', To: 'ada@example.test', Cc: '"Bo" <bo@example.test>' },
+    });
+    const { dispatcher, store, transport } = dispatcherFor(row, () => Promise.resolve({}));
+    await dispatcher.dispatchOnce();
+    expect(store.attachmentsByIds).toHaveBeenCalledWith([7]);
+    expect(store.attachmentsOf).not.toHaveBeenCalled();
+    const [options] = transport.send.mock.calls[0] as unknown as [
+      { attachments: unknown[]; cc: string; envelope: { to: string[] }; headers: Record<string, string> },
+    ];
+    expect(options.attachments).toEqual([
+      { filename: 'b.png', contentType: 'image/png', content: Buffer.from('PNG'), cid: 'img1@desk.test' },
+    ]);
+    expect(options.cc).toBe('"Bo" <bo@example.test>');
+    expect(options.headers.Cc).toBeUndefined();
+    expect(options.envelope.to).toEqual(['ada@example.test', 'bo@example.test', 'audit@desk.test']);
   });
 
   it('reads no files for an auto-reply', async () => {

@@ -81,7 +81,11 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
     if (await isEmbeddedDatabase(this.dataSource)) await yieldToApi();
     try {
       const attachments =
-        row.kind === 'operator' && row.messageId !== null ? await this.outbox.attachmentsOf(row.messageId) : [];
+        row.attachmentIds !== null
+          ? await this.outbox.attachmentsByIds(row.attachmentIds)
+          : row.kind === 'operator' && row.messageId !== null
+            ? await this.outbox.attachmentsOf(row.messageId)
+            : [];
       await this.transport.send(toMailOptions(row, attachments), row.id, row.mailboxId);
       return { ok: true, permanent: false, error: null };
     } catch (e) {

@@ -27,6 +27,21 @@ export class OutboxMail implements QueuedDelivery<'sent'> {
   @Column('text', { name: 'from_address' })
   fromAddress: string;
 
+  /** The Cc recipients (bare addresses; the Cc header has their names): envelope recipients too. */
+  @Column('text', { name: 'cc_addresses', array: true })
+  ccAddresses: string[];
+
+  /** The Bcc recipients: envelope recipients only, never in a header. */
+  @Column('text', { name: 'bcc_addresses', array: true })
+  bccAddresses: string[];
+
+  /**
+   * The files the mail carries by attachments.id (a forward: files of other messages); null: the
+   * files of the conversation message it delivers (operator mail).
+   */
+  @Column('integer', { name: 'attachment_ids', array: true, nullable: true })
+  attachmentIds: number[] | null;
+
   @Column('text')
   subject: string;
 

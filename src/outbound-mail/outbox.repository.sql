@@ -1,8 +1,9 @@
 -- The SQL of src/outbound-mail/outbox.repository.ts, written by `npm run sql`; do not edit (edit the repository).
 
 -- name: insert
-INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *;
+INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id,
+                  cc_addresses, bcc_addresses, attachment_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *;
 
 -- name: senderOf
 SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1;
@@ -44,7 +45,11 @@ SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
 FROM outbox WHERE status <> 'sent';
 
 -- name: attachmentsOf
-SELECT filename, content_type, content FROM attachments WHERE message_id = $1 ORDER BY id;
+SELECT filename, content_type, content_id, content FROM attachments WHERE message_id = $1 ORDER BY id;
+
+-- name: attachmentsByIds
+SELECT a.filename, a.content_type, a.content_id, a.content
+FROM unnest($1::int[]) WITH ORDINALITY AS w(id, n) JOIN attachments a ON a.id = w.id ORDER BY w.n;
 
 -- name: messageSent
 UPDATE messages m SET sent_at = now() FROM done WHERE m.id = done.message_id AND m.sent_at IS NULL;

@@ -10,8 +10,9 @@ import { OutboxMail, type OutboxStatus } from './outbox.entity';
 
 /** The statements of the outbox table (written to outbox.repository.sql by `npm run sql`); its queue's are lease-queue.repository.ts's. */
 export const SQL = {
-  insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+  insert: `INSERT INTO outbox (message_id, kind, to_address, from_address, subject, headers, text, html, mailbox_id,
+                      cc_addresses, bcc_addresses, attachment_ids)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
   /** Who mail of mailbox $1 is from (read in the caller's transaction, so never waiting on another connection). */
   senderOf: `SELECT id, is_default, address, name, signature, state FROM mailboxes WHERE id = $1`,
   /** Who mail of the default mailbox (mailbox_id NULL) is from. */
@@ -38,7 +39,10 @@ export const SQL = {
       min(next_attempt_at) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest
     FROM outbox WHERE status <> 'sent'`,
   /** The files of an operator's message (an outbox row carries them by its messages.id). */
-  attachmentsOf: `SELECT filename, content_type, content FROM attachments WHERE message_id = $1 ORDER BY id`,
+  attachmentsOf: `SELECT filename, content_type, content_id, content FROM attachments WHERE message_id = $1 ORDER BY id`,
+  /** The files a forward carries, by attachments.id, in the order given. */
+  attachmentsByIds: `SELECT a.filename, a.content_type, a.content_id, a.content
+    FROM unnest($1::int[]) WITH ORDINALITY AS w(id, n) JOIN attachments a ON a.id = w.id ORDER BY w.n`,
   /** Run with the lease queue's `done` (the row just sent): the conversation message it carried is sent too. */
   messageSent: `UPDATE messages m SET sent_at = now() FROM done WHERE m.id = done.message_id AND m.sent_at IS NULL`,
 } as const;
@@ -56,6 +60,12 @@ export interface NewOutboxMail {
   html: string | null;
   /** The mailbox it is sent for; null: the default mailbox. */
   mailboxId: number | null;
+  /** Cc recipients, bare lower-cased addresses. */
+  ccAddresses: string[];
+  /** Bcc recipients, bare lower-cased addresses (envelope only). */
+  bccAddresses: string[];
+  /** The files it carries by attachments.id; null: its conversation message's (operator mail). */
+  attachmentIds: number[] | null;
 }
 
 /** Delivery state of one conversation message, for the `delivery` field of the messages API. */
@@ -85,6 +95,9 @@ export function outboxFromRow(row: Record<string, unknown>): OutboxMail {
   m.mailboxId = row.mailbox_id === null || row.mailbox_id === undefined ? null : Number(row.mailbox_id);
   m.toAddress = row.to_address as string;
   m.fromAddress = row.from_address as string;
+  m.ccAddresses = (row.cc_addresses as string[] | null | undefined) ?? [];
+  m.bccAddresses = (row.bcc_addresses as string[] | null | undefined) ?? [];
+  m.attachmentIds = (row.attachment_ids as number[] | null | undefined) ?? null;
   m.subject = row.subject as string;
   m.headers = (typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers) as Record<string, string>;
   m.text = row.text as string;
@@ -117,6 +130,8 @@ export interface OutboxStore {
   backlog(): Promise<OutboxBacklog>;
   /** The files of the conversation message `messageRowId`, in their order. */
   attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]>;
+  /** Files by attachments.id, in that order (a forward's). */
+  attachmentsByIds(ids: number[]): Promise<OutboxAttachment[]>;
   /** Who mail of a mailbox (null: the default one) is from, in the caller's transaction; null when it has no row. */
   senderOf(manager: EntityManager, mailboxId: number | null): Promise<MailboxSender | null>;
   /** Pending mail of these mailboxes (and of the default one when `includeDefault`) is due now; how many rows. */
@@ -147,6 +162,9 @@ export class OutboxRepository implements OutboxStore {
       mail.text,
       mail.html,
       mail.mailboxId,
+      mail.ccAddresses,
+      mail.bccAddresses,
+      mail.attachmentIds,
     ]);
     return outboxFromRow(rows[0]);
   }
@@ -216,10 +234,20 @@ export class OutboxRepository implements OutboxStore {
   }
 
   async attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]> {
-    const rows: Array<{ filename: string; content_type: string; content: Buffer }> = await this.dataSource.query(
-      SQL.attachmentsOf,
-      [messageRowId],
-    );
-    return rows.map((a) => ({ filename: a.filename, contentType: a.content_type, content: a.content }));
+    return (await this.dataSource.query(SQL.attachmentsOf, [messageRowId])).map(outboxAttachment);
   }
+
+  async attachmentsByIds(ids: number[]): Promise<OutboxAttachment[]> {
+    if (ids.length === 0) return [];
+    return (await this.dataSource.query(SQL.attachmentsByIds, [ids])).map(outboxAttachment);
+  }
+}
+
+function outboxAttachment(a: {
+  filename: string;
+  content_type: string;
+  content_id: string | null;
+  content: Buffer;
+}): OutboxAttachment {
+  return { filename: a.filename, contentType: a.content_type, contentId: a.content_id, content: a.content };
 }

@@ -30,6 +30,9 @@ class MemoryOutbox implements OutboxStore {
       text: mail.text,
       html: mail.html,
       mailboxId: mail.mailboxId,
+      ccAddresses: mail.ccAddresses,
+      bccAddresses: mail.bccAddresses,
+      attachmentIds: mail.attachmentIds,
       status: 'pending',
       attempts: 0,
       nextAttemptAt: new Date(),
@@ -82,6 +85,10 @@ class MemoryOutbox implements OutboxStore {
   }
 
   attachmentsOf(): Promise<never[]> {
+    return Promise.resolve([]);
+  }
+
+  attachmentsByIds(): Promise<never[]> {
     return Promise.resolve([]);
   }
 

@@ -51,6 +51,9 @@ export class OutboxService {
       From: formatAddress(identity.name, from),
       To: formatAddress(mail.toName, to),
     };
+    const cc = recipients(mail.cc ?? [], 'Cc');
+    const bcc = recipients((mail.bcc ?? []).map((address) => ({ address })), 'Bcc');
+    if (cc.length) headers['Cc'] = cc.map((r) => formatAddress(r.name, r.address)).join(', ');
     const inReplyTo = bracketMessageId(mail.inReplyTo);
     if (inReplyTo) headers['In-Reply-To'] = inReplyTo;
     const references = buildReferences(mail.references ?? [], mail.inReplyTo);
@@ -75,6 +78,9 @@ export class OutboxService {
       text: body.text,
       html: body.html,
       mailboxId: identity.mailboxId,
+      ccAddresses: cc.map((r) => r.address),
+      bccAddresses: bcc.map((r) => r.address),
+      attachmentIds: mail.attachmentIds ? [...mail.attachmentIds] : null,
     });
     this.dispatcher.kick(manager);
     return queued;
@@ -142,4 +148,18 @@ export class OutboxService {
   backlog(): Promise<OutboxBacklog> {
     return this.outbox.backlog();
   }
+}
+
+/** Cc or Bcc recipients as stored: bare, lower-cased, each once; a value that is not an address is a programming error. */
+function recipients(
+  list: ReadonlyArray<{ address: string; name?: string | null }>,
+  field: string,
+): Array<{ address: string; name: string | null }> {
+  const seen = new Map<string, { address: string; name: string | null }>();
+  for (const r of list) {
+    const address = normalizeAddress(r.address);
+    if (!isAddress(address)) throw new Error(`outbox: ${field} "${r.address}" is not an email address`);
+    if (!seen.has(address)) seen.set(address, { address, name: r.name ?? null });
+  }
+  return [...seen.values()];
 }

@@ -10,6 +10,12 @@ export interface OutgoingMail {
   to: string;
   /** The recipient's display name for the To header, when known. */
   toName?: string | null;
+  /** Cc recipients (a request's participants by default for operator mail): in the Cc header and the envelope. */
+  cc?: ReadonlyArray<{ address: string; name?: string | null }>;
+  /** Bcc recipients: in the envelope only. */
+  bcc?: readonly string[];
+  /** The files to carry by attachments.id (a forward); absent: those of the message it delivers (operator mail). */
+  attachmentIds?: readonly number[] | null;
   subject: string;
   text: string;
   html?: string | null;

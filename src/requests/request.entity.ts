@@ -85,6 +85,14 @@ export class ServiceRequest {
    */
   mailbox?: { id: number; address: string } | null;
 
+  /** The request this one was merged into (then it is closed); null otherwise. */
+  @Column('integer', { name: 'merged_into_id', nullable: true })
+  mergedIntoId: number | null;
+
+  /** The request this one was split off; null otherwise. */
+  @Column('integer', { name: 'split_from_id', nullable: true })
+  splitFromId: number | null;
+
   /** The group (queue) that works the request; null: none (seen by admins and operators in no group only). */
   @Column('integer', { name: 'group_id', nullable: true })
   groupId: number | null;

@@ -5,7 +5,7 @@ r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
 r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
 r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
 r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-r.mailbox_id, r.group_id,
+r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
 c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
 o.name AS o_name, o.email AS o_email, o.role AS o_role,
 mb.id AS mb_id, mb.address AS mb_address;
@@ -18,7 +18,7 @@ SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_reque
       r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
       r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
       r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-      r.mailbox_id, r.group_id,
+      r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
       c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
       o.name AS o_name, o.email AS o_email, o.role AS o_role,
       mb.id AS mb_id, mb.address AS mb_address
@@ -36,11 +36,11 @@ ON CONFLICT (email) DO UPDATE SET name = COALESCE(customers.name, EXCLUDED.name)
 RETURNING id, email, name, blocked, locale, created_at, updated_at;
 
 -- name: findOpenForCustomer
-SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE;
+SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' AND split_from_id IS NULL FOR UPDATE;
 
 -- name: findOpenForCustomerInMailbox
 SELECT id FROM requests
-WHERE customer_id = $1 AND status <> 'closed'
+WHERE customer_id = $1 AND status <> 'closed' AND split_from_id IS NULL
   AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
 FOR UPDATE;
 
@@ -49,7 +49,7 @@ INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, gro
                   created_at, updated_at, last_message_at)
 VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
         clock_timestamp(), clock_timestamp(), clock_timestamp())
-ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
+ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' AND split_from_id IS NULL DO NOTHING
 RETURNING id, created_at;
 
 -- name: writeDueDates

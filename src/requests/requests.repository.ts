@@ -18,7 +18,7 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
         r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
         r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-        r.mailbox_id, r.group_id,
+        r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
         o.name AS o_name, o.email AS o_email, o.role AS o_role,
         mb.id AS mb_id, mb.address AS mb_address`;
@@ -57,10 +57,10 @@ export const SQL = {
                                          locale = COALESCE(customers.locale, EXCLUDED.locale)
        RETURNING id, email, name, blocked, locale, created_at, updated_at`,
   /** The customer's open request in any mailbox (the callers that name no mailbox). */
-  findOpenForCustomer: `SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' FOR UPDATE`,
+  findOpenForCustomer: `SELECT id FROM requests WHERE customer_id = $1 AND status <> 'closed' AND split_from_id IS NULL FOR UPDATE`,
   /** The customer's open request in mailbox $2 (NULL, or the default mailbox's id: the default mailbox, stored as NULL). */
   findOpenForCustomerInMailbox: `SELECT id FROM requests
-       WHERE customer_id = $1 AND status <> 'closed'
+       WHERE customer_id = $1 AND status <> 'closed' AND split_from_id IS NULL
          AND COALESCE(mailbox_id, 0) = COALESCE(NULLIF($2::integer, (SELECT id FROM mailboxes WHERE is_default)), 0)
        FOR UPDATE`,
   /**
@@ -71,7 +71,7 @@ export const SQL = {
                            created_at, updated_at, last_message_at)
          VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
                  clock_timestamp(), clock_timestamp(), clock_timestamp())
-         ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' DO NOTHING
+         ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' AND split_from_id IS NULL DO NOTHING
          RETURNING id, created_at`,
   writeDueDates: `UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`,
   /** Only from status $2: no row when the request was not in that state (someone else got there first). */
@@ -168,6 +168,8 @@ export interface RequestRow<D extends Date | IsoString = Date> {
   satisfaction_rated_at: D | null;
   mailbox_id: number | null;
   group_id: number | null;
+  merged_into_id: number | null;
+  split_from_id: number | null;
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
@@ -218,6 +220,8 @@ export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceReques
     mailboxId: row.mailbox_id,
     mailbox: row.mb_id === null ? null : { id: row.mb_id, address: row.mb_address! },
     groupId: row.group_id,
+    mergedIntoId: row.merged_into_id ?? null,
+    splitFromId: row.split_from_id ?? null,
   } as RequestView;
 }
 

@@ -136,6 +136,16 @@ export class RequestResponseDto {
       'admins and operators in no group).',
   })
   groupId: number | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'The request this one was merged into (it is closed and its messages moved there); null otherwise',
+  })
+  mergedIntoId: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'The request this one was split off; null otherwise' })
+  splitFromId: number | null;
 }
 
 /** One page of `GET /requests`. */
@@ -200,5 +210,7 @@ export function toRequestResponse(r: RequestView): RequestResponseDto {
         : null,
     mailbox: r.mailbox ? { id: r.mailbox.id, address: r.mailbox.address } : null,
     groupId: r.groupId ?? null,
+    mergedIntoId: r.mergedIntoId ?? null,
+    splitFromId: r.splitFromId ?? null,
   };
 }
