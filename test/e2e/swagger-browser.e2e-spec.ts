@@ -1,0 +1,199 @@
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { createTestApp, TEST_ADMIN, TestApp } from '../setup/app';
+import { freePort } from '../setup/app-process';
+import { browserAvailable, launchBrowser } from '../setup/browser';
+import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
+import { SmtpSink } from '../setup/smtp-sink';
+
+/** Where the journey's screenshots go (docs/swagger for the committed set); unset: none are taken. */
+const SHOTS = process.env.SWAGGER_SCREENSHOTS;
+/** Playwright's wait for each element and each Execute: CI is loaded, Swagger UI renders 55 operations. */
+const UI_TIMEOUT = 30_000;
+
+/** What Swagger UI's "Server response" panel shows after Execute. */
+interface Shown {
+  code: number;
+  body: unknown;
+}
+
+/**
+ * Swagger UI at /docs driven in Debian's Chromium (playwright-core, no browser download) the way
+ * an operator first meets the API: log in, Authorize with the token, list the queue, take the
+ * request, reply, close. Each step asserts the code Swagger UI shows and, where cheap, the state
+ * behind it (the database, the mails the SMTP sink got). The steps run in order; once one fails
+ * the later ones fail at once, naming it. With SWAGGER_SCREENSHOTS=docs/swagger each step leaves
+ * a PNG there (docs/swagger.md shows the committed set).
+ */
+(browserAvailable() ? describe : describe.skip)('Swagger UI in a real browser', () => {
+  let t: TestApp;
+  let sink: SmtpSink;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  let requestId: number;
+  let token: string;
+  let adminId: number;
+  /** The step that started and did not finish, if any. */
+  let broken: string | undefined;
+  const customer = 'dana@customer.test';
+  const subject = 'VPN drops every hour';
+  const reply = 'Please update the VPN client to 5.2; the hourly drop is fixed there.';
+  const mailsTo = (to: string) => sink.mails.filter((m) => m.envelope.to.includes(to));
+
+  /** Runs one step of the journey unless an earlier one failed (its failure is the one to read). */
+  function step(name: string, fn: () => Promise<void>) {
+    it(name, async () => {
+      if (broken) throw new Error(`skipped: the step "${broken}" failed`);
+      broken = name;
+      await fn();
+      broken = undefined;
+    }, 90_000);
+  }
+
+  /** One operation's block by its Swagger UI id (tag and operationId: `operations-<tag>-<operationId>`). */
+  const operation = (id: string) => page.locator(`#operations-${id}`);
+
+  /** Expands an operation (unless it is open) and presses "Try it out". */
+  async function tryItOut(id: string): Promise<Locator> {
+    const op = operation(id);
+    await op.scrollIntoViewIfNeeded();
+    if (!(await op.getAttribute('class'))?.split(/\s+/).includes('is-open'))
+      await op.locator('.opblock-summary-control').click();
+    await op.locator('button.try-out__btn').click();
+    await op.locator('button.execute').waitFor();
+    return op;
+  }
+
+  /** Fills path parameters and the JSON body, presses Execute and reads the response panel. */
+  async function execute(op: Locator, input: { params?: Record<string, string | number>; body?: unknown }): Promise<Shown> {
+    for (const [name, value] of Object.entries(input.params ?? {}))
+      await op.locator(`tr[data-param-name="${name}"] input`).fill(String(value));
+    if (input.body !== undefined)
+      await op.locator('textarea.body-param__text').fill(JSON.stringify(input.body, null, 2));
+    await op.locator('button.execute').click();
+    const row = op.locator('.live-responses-table tr.response').first();
+    await row.waitFor();
+    const code = Number((await row.locator('.response-col_status').innerText()).trim());
+    const text = await row.locator('.response-col_description .highlight-code pre').first().innerText();
+    return { code, body: JSON.parse(text) };
+  }
+
+  /**
+   * Saves a screenshot of the page between the tops of `from` and the bottom of `to` (at most
+   * 1,000 px, the bottom kept), the width of `from`: the operation and its response panel.
+   */
+  async function shot(file: string, from: Locator, to: Locator = from): Promise<void> {
+    if (!SHOTS) return;
+    await to.scrollIntoViewIfNeeded();
+    const [a, b] = [await from.boundingBox(), await to.boundingBox()];
+    if (!a || !b) throw new Error(`screenshot ${file}: element not visible`);
+    const scrollY = await page.evaluate(() => window.scrollY);
+    const bottom = b.y + b.height + 8;
+    const top = Math.max(a.y - 8, bottom - 1000);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({
+      path: path.join(SHOTS, file),
+      fullPage: true,
+      clip: { x: Math.max(0, a.x - 8), y: top + scrollY, width: a.width + 16, height: bottom - top },
+    });
+  }
+
+  beforeAll(async () => {
+    sink = await SmtpSink.start();
+    // Swagger UI sends "Try it out" to the document's server, http://HOST:PORT: the app listens there.
+    const port = await freePort();
+    t = await createTestApp({ SMTP_URL: sink.url, HOST: '127.0.0.1', PORT: String(port) });
+    const server = t.app.getHttpServer() as http.Server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${port}`;
+    const res = await postRaw(t, rawMail({ from: `Dana <${customer}>`, subject, messageId: 'vpn-1@customer.test' }));
+    expect(res.status).toBe(200);
+    requestId = res.body.results[0].requestId as number;
+    await waitFor(async () => mailsTo(customer).length === 1);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(UI_TIMEOUT);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await sink?.stop();
+  });
+
+  step('1. logs in with POST /auth/login and reads the token from the response panel', async () => {
+    await page.goto(`${base}/docs`);
+    const login = await tryItOut('auth-AuthController_login');
+    const shown = await execute(login, { body: { email: TEST_ADMIN.email, password: TEST_ADMIN.password } });
+    expect(shown).toMatchObject({ code: 200, body: { tokenType: 'Bearer', operator: { email: TEST_ADMIN.email } } });
+    const body = shown.body as { accessToken: string; operator: { id: number } };
+    token = body.accessToken;
+    adminId = body.operator.id;
+    expect((await t.http().get('/requests').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    await shot('1-login.png', login, login.locator('.live-responses-table .highlight-code').first());
+  });
+
+  step('2. pastes the token into Authorize', async () => {
+    await page.locator('.scheme-container button.authorize').click();
+    const form = page
+      .locator('.modal-ux .auth-container')
+      .filter({ has: page.locator('h4 code', { hasText: /^operator$/ }) });
+    await form.locator('input').fill(token);
+    await form.locator('button.authorize').click();
+    // Authorized: the form shows "Logout" ("Remove authorization") in place of "Authorize".
+    await form.locator('button[aria-label="Remove authorization"]').waitFor();
+    await shot('2-authorize.png', page.locator('.modal-ux-inner'));
+    await form.locator('button.btn-done').click();
+    await page.locator('.modal-ux').waitFor({ state: 'detached' });
+    await page.locator('.scheme-container button.authorize.locked').waitFor();
+  });
+
+  step('3. lists the queue with GET /requests', async () => {
+    const list = await tryItOut('requests-RequestsController_list');
+    // "Try it out" fills every filter with its example (operatorId=2, q=printer jammed, overdue=true,
+    // ...): an operator empties them and asks for the new requests.
+    for (const input of await list.locator('tr[data-param-in="query"] input').all()) await input.fill('');
+    for (const select of await list.locator('tr[data-param-in="query"] select').all()) await select.selectOption('');
+    const shown = await execute(list, { params: { status: 'new' } });
+    expect(await list.locator('.request-url pre').innerText()).toBe(`${base}/requests?status=new`);
+    expect(shown).toMatchObject({ code: 200, body: { items: [{ id: requestId, subject, status: 'new' }] } });
+    await shot('3-queue.png', list.locator('.live-responses-table').first(), list.locator('.live-responses-table .highlight-code').first());
+  });
+
+  step('4. takes the request with POST /requests/{id}/assign', async () => {
+    const assign = await tryItOut('requests-MessagesController_assign');
+    const shown = await execute(assign, { params: { id: requestId }, body: {} });
+    expect(shown).toMatchObject({ code: 200, body: { id: requestId, status: 'in_progress', operator: { id: adminId } } });
+    const [row] = await sql<{ status: string; operator_id: number }>(
+      t,
+      'SELECT status, operator_id FROM requests WHERE id = $1',
+      [requestId],
+    );
+    expect(row).toEqual({ status: 'in_progress', operator_id: adminId });
+    await shot('4-take.png', assign, assign.locator('.live-responses-table .highlight-code').first());
+  });
+
+  step('5. replies with POST /requests/{id}/messages, and the customer gets the mail', async () => {
+    const post = await tryItOut('requests-MessagesController_post');
+    const shown = await execute(post, { params: { id: requestId }, body: { text: reply } });
+    expect(shown).toMatchObject({ code: 201, body: { kind: 'operator', direction: 'out', text: reply } });
+    const mail = await waitFor(async () => mailsTo(customer).find((m) => m.parsed.text?.includes(reply)), 20_000);
+    expect(mail.parsed.inReplyTo).toBe('<vpn-1@customer.test>');
+    await shot('5-reply.png', post, post.locator('.live-responses-table .highlight-code').first());
+  });
+
+  step('6. closes it with POST /requests/{id}/close, and the customer gets the closing mail', async () => {
+    const close = await tryItOut('requests-MessagesController_close');
+    const shown = await execute(close, { params: { id: requestId } });
+    expect(shown).toMatchObject({ code: 200, body: { id: requestId, status: 'closed' } });
+    const closing = await waitFor(
+      async () => mailsTo(customer).find((m) => m.parsed.text?.includes(`#${requestId} "${subject}" has been closed`)),
+      20_000,
+    );
+    expect(closing.parsed.inReplyTo).toBe('<vpn-1@customer.test>');
+    await shot('6-close.png', close, close.locator('.live-responses-table .highlight-code').first());
+  });
+});
