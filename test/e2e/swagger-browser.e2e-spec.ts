@@ -45,12 +45,16 @@ interface Shown {
 
   /** Runs one step of the journey unless an earlier one failed (its failure is the one to read). */
   function step(name: string, fn: () => Promise<void>) {
-    it(name, async () => {
-      if (broken) throw new Error(`skipped: the step "${broken}" failed`);
-      broken = name;
-      await fn();
-      broken = undefined;
-    }, 90_000);
+    it(
+      name,
+      async () => {
+        if (broken) throw new Error(`skipped: the step "${broken}" failed`);
+        broken = name;
+        await fn();
+        broken = undefined;
+      },
+      90_000,
+    );
   }
 
   /** One operation's block by its Swagger UI id (tag and operationId: `operations-<tag>-<operationId>`). */
@@ -68,7 +72,10 @@ interface Shown {
   }
 
   /** Fills path parameters and the JSON body, presses Execute and reads the response panel. */
-  async function execute(op: Locator, input: { params?: Record<string, string | number>; body?: unknown }): Promise<Shown> {
+  async function execute(
+    op: Locator,
+    input: { params?: Record<string, string | number>; body?: unknown },
+  ): Promise<Shown> {
     for (const [name, value] of Object.entries(input.params ?? {}))
       await op.locator(`tr[data-param-name="${name}"] input`).fill(String(value));
     if (input.body !== undefined)
@@ -82,17 +89,19 @@ interface Shown {
   }
 
   /**
-   * Saves a screenshot of the page between the tops of `from` and the bottom of `to` (at most
-   * 1,000 px, the bottom kept), the width of `from`: the operation and its response panel.
+   * Saves a screenshot of an operation, from its title down to the response body Swagger UI shows
+   * (at most 1,200 px high: the bottom is kept), or of `what` itself.
    */
-  async function shot(file: string, from: Locator, to: Locator = from): Promise<void> {
+  async function shot(file: string, what: Locator): Promise<void> {
     if (!SHOTS) return;
-    await to.scrollIntoViewIfNeeded();
-    const [a, b] = [await from.boundingBox(), await to.boundingBox()];
+    const body = what.locator('.live-responses-table .highlight-code');
+    const bottomOf = (await body.count()) ? body.first() : what;
+    await bottomOf.scrollIntoViewIfNeeded();
+    const [a, b] = [await what.boundingBox(), await bottomOf.boundingBox()];
     if (!a || !b) throw new Error(`screenshot ${file}: element not visible`);
-    const scrollY = await page.evaluate(() => window.scrollY);
+    const scrollY = await page.evaluate<number>('window.scrollY');
     const bottom = b.y + b.height + 8;
-    const top = Math.max(a.y - 8, bottom - 1000);
+    const top = Math.max(a.y - 8, bottom - 1200);
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({
       path: path.join(SHOTS, file),
@@ -126,6 +135,12 @@ interface Shown {
 
   step('1. logs in with POST /auth/login and reads the token from the response panel', async () => {
     await page.goto(`${base}/docs`);
+    // For the pictures only: a body editor and response panels sized to their content.
+    if (SHOTS)
+      await page.addStyleTag({
+        content:
+          '.swagger-ui .opblock-body textarea { min-height: 0; height: 7.5em } .swagger-ui .highlight-code > .microlight { max-height: 230px }',
+      });
     const login = await tryItOut('auth-AuthController_login');
     const shown = await execute(login, { body: { email: TEST_ADMIN.email, password: TEST_ADMIN.password } });
     expect(shown).toMatchObject({ code: 200, body: { tokenType: 'Bearer', operator: { email: TEST_ADMIN.email } } });
@@ -133,7 +148,7 @@ interface Shown {
     token = body.accessToken;
     adminId = body.operator.id;
     expect((await t.http().get('/requests').set('Authorization', `Bearer ${token}`)).status).toBe(200);
-    await shot('1-login.png', login, login.locator('.live-responses-table .highlight-code').first());
+    await shot('1-login.png', login);
   });
 
   step('2. pastes the token into Authorize', async () => {
@@ -160,20 +175,23 @@ interface Shown {
     const shown = await execute(list, { params: { status: 'new' } });
     expect(await list.locator('.request-url pre').innerText()).toBe(`${base}/requests?status=new`);
     expect(shown).toMatchObject({ code: 200, body: { items: [{ id: requestId, subject, status: 'new' }] } });
-    await shot('3-queue.png', list.locator('.live-responses-table').first(), list.locator('.live-responses-table .highlight-code').first());
+    await shot('3-queue.png', list);
   });
 
   step('4. takes the request with POST /requests/{id}/assign', async () => {
     const assign = await tryItOut('requests-MessagesController_assign');
     const shown = await execute(assign, { params: { id: requestId }, body: {} });
-    expect(shown).toMatchObject({ code: 200, body: { id: requestId, status: 'in_progress', operator: { id: adminId } } });
+    expect(shown).toMatchObject({
+      code: 200,
+      body: { id: requestId, status: 'in_progress', operator: { id: adminId } },
+    });
     const [row] = await sql<{ status: string; operator_id: number }>(
       t,
       'SELECT status, operator_id FROM requests WHERE id = $1',
       [requestId],
     );
     expect(row).toEqual({ status: 'in_progress', operator_id: adminId });
-    await shot('4-take.png', assign, assign.locator('.live-responses-table .highlight-code').first());
+    await shot('4-take.png', assign);
   });
 
   step('5. replies with POST /requests/{id}/messages, and the customer gets the mail', async () => {
@@ -182,7 +200,7 @@ interface Shown {
     expect(shown).toMatchObject({ code: 201, body: { kind: 'operator', direction: 'out', text: reply } });
     const mail = await waitFor(async () => mailsTo(customer).find((m) => m.parsed.text?.includes(reply)), 20_000);
     expect(mail.parsed.inReplyTo).toBe('<vpn-1@customer.test>');
-    await shot('5-reply.png', post, post.locator('.live-responses-table .highlight-code').first());
+    await shot('5-reply.png', post);
   });
 
   step('6. closes it with POST /requests/{id}/close, and the customer gets the closing mail', async () => {
@@ -194,6 +212,6 @@ interface Shown {
       20_000,
     );
     expect(closing.parsed.inReplyTo).toBe('<vpn-1@customer.test>');
-    await shot('6-close.png', close, close.locator('.live-responses-table .highlight-code').first());
+    await shot('6-close.png', close);
   });
 });

@@ -21,7 +21,8 @@ export function chromiumPath(): string | undefined {
  */
 export function browserAvailable(): boolean {
   if (chromiumPath()) return true;
-  const message = 'chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH): browser tests are skipped';
+  const message =
+    'chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH): browser tests are skipped';
   if (process.env.CI === 'true') throw new Error(`CI=true and ${message.split(':')[0]}`);
   console.warn(message);
   return false;
