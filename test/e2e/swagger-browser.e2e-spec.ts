@@ -36,6 +36,8 @@ interface Shown {
   let requestId: number;
   let token: string;
   let adminId: number;
+  /** Script errors and console errors of the page (a CSP refusal is one). */
+  const pageErrors: string[] = [];
   /** The step that started and did not finish, if any. */
   let broken: string | undefined;
   const customer = 'dana@customer.test';
@@ -125,6 +127,10 @@ interface Shown {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -213,5 +219,9 @@ interface Shown {
     );
     expect(closing.parsed.inReplyTo).toBe('<vpn-1@customer.test>');
     await shot('6-close.png', close);
+  });
+
+  step('7. ran without a script error or a refusal of the docs CSP in the console', async () => {
+    expect(pageErrors).toEqual([]);
   });
 });
