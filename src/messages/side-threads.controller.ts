@@ -1,10 +1,5 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOperation,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOperation } from '@nestjs/swagger';
 import { OperatorApi } from '../common/api.decorators';
 import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';

@@ -79,7 +79,10 @@ export interface SideThreadsStore {
     messageIds: string[],
     sender: string,
   ): Promise<{ id: number; requestId: number } | null>;
-  latestOfThread(manager: EntityManager, sideThreadId: number): Promise<{ messageId: string; references: string[] } | null>;
+  latestOfThread(
+    manager: EntityManager,
+    sideThreadId: number,
+  ): Promise<{ messageId: string; references: string[] } | null>;
   chosenMessages(manager: EntityManager, requestId: number, ids: number[], cut: number): Promise<QuotedMessage[]>;
   conversationMessages(manager: EntityManager, requestId: number, limit: number, cut: number): Promise<QuotedMessage[]>;
   attachmentsOf(manager: EntityManager, messageIds: number[]): Promise<Array<{ id: number; size: number }>>;
@@ -163,7 +166,12 @@ export class SideThreadsRepository implements SideThreadsStore {
     return rows[0] ? { messageId: rows[0].message_id, references: rows[0].references } : null;
   }
 
-  async chosenMessages(manager: EntityManager, requestId: number, ids: number[], cut: number): Promise<QuotedMessage[]> {
+  async chosenMessages(
+    manager: EntityManager,
+    requestId: number,
+    ids: number[],
+    cut: number,
+  ): Promise<QuotedMessage[]> {
     const rows: QuotedRow[] = await manager.query(SQL.chosenMessages, [requestId, ids, cut]);
     return rows.map(quoted);
   }

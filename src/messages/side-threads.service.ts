@@ -250,7 +250,8 @@ export class SideThreadsService {
       const out: string[] = [];
       for (const raw of list) {
         const address = raw.trim().toLowerCase();
-        if (!isRoutableAddress(address)) throw new BadRequestException(`"${raw.slice(0, 320)}" is not an email address`);
+        if (!isRoutableAddress(address))
+          throw new BadRequestException(`"${raw.slice(0, 320)}" is not an email address`);
         if (address === this.config.mail.supportAddress.toLowerCase() || own?.has(address))
           throw new BadRequestException(`${address} is one of our own mailboxes`);
         if (!out.includes(address)) out.push(address);
@@ -278,7 +279,8 @@ export class SideThreadsService {
    * are not), or the customer-visible conversation (its latest MAX_FORWARD_MESSAGES).
    */
   private async chosen(manager: EntityManager, requestId: number, ids?: number[]): Promise<QuotedMessage[]> {
-    if (ids === undefined) return this.store.conversationMessages(manager, requestId, MAX_FORWARD_MESSAGES, QUOTE_CHARS);
+    if (ids === undefined)
+      return this.store.conversationMessages(manager, requestId, MAX_FORWARD_MESSAGES, QUOTE_CHARS);
     const unique = [...new Set(ids)];
     const found = await this.store.chosenMessages(manager, requestId, unique, QUOTE_CHARS);
     const missing = unique.filter((id) => !found.some((m) => m.id === id));
@@ -309,11 +311,7 @@ export function forwardBody(note: string, chosen: QuotedMessage[]): { text: stri
       omitted = '\n[... the rest is not in this forward: size limit]';
     }
     budget -= body.length;
-    const lines = [
-      `From: ${sender(m)}`,
-      `Date: ${m.createdAt.toUTCString()}`,
-      `Subject: ${m.subject}`,
-    ];
+    const lines = [`From: ${sender(m)}`, `Date: ${m.createdAt.toUTCString()}`, `Subject: ${m.subject}`];
     text.push('', '---------- Forwarded message ----------', ...lines, '', body + omitted);
     html.push(
       '<hr>',

@@ -119,7 +119,11 @@ describe('forwarding a request to a third party', () => {
 
     const events = await t.http().get(`/requests/${requestId}/events`).set(auth).expect(200);
     const forwarded = events.body.items.find((e: { type: string }) => e.type === 'forwarded');
-    expect(forwarded.data).toMatchObject({ sideThreadId, to: [vendor], messageIds: [customerMessageId, operatorMessageId] });
+    expect(forwarded.data).toMatchObject({
+      sideThreadId,
+      to: [vendor],
+      messageIds: [customerMessageId, operatorMessageId],
+    });
   });
 
   it('stores the vendor’s answers as side messages, by Message-ID and by subject token, mailing nobody', async () => {
@@ -193,12 +197,7 @@ describe('forwarding a request to a third party', () => {
     expect(toAlice.parsed.inReplyTo).toBe('<a1@customer.test>');
     expect(toAlice.parsed.text).not.toContain('Replace the fuser');
 
-    await t
-      .http()
-      .post(`/requests/${requestId}/side-threads/99999/messages`)
-      .set(auth)
-      .send({ text: 'x' })
-      .expect(404);
+    await t.http().post(`/requests/${requestId}/side-threads/99999/messages`).set(auth).send({ text: 'x' }).expect(404);
   });
 
   it('forwards the customer conversation by default (no notes, no side messages)', async () => {
@@ -210,7 +209,9 @@ describe('forwarding a request to a third party', () => {
       .send({ to: ['other@vendors.test'], cc: ['boss@vendors.test'], text: 'FYI' })
       .expect(201);
     expect(res.body).toMatchObject({ to: ['other@vendors.test'], cc: ['boss@vendors.test'] });
-    const mail = (await waitFor(async () => mailsTo('other@vendors.test').length === 1 && mailsTo('other@vendors.test')))[0];
+    const mail = (
+      await waitFor(async () => mailsTo('other@vendors.test').length === 1 && mailsTo('other@vendors.test'))
+    )[0];
     expect(mail.envelope.to.sort()).toEqual(['boss@vendors.test', 'other@vendors.test']);
     expect(mail.parsed.text).toContain('error E42');
     expect(mail.parsed.text).toContain('The part is coming.');
@@ -220,7 +221,10 @@ describe('forwarding a request to a third party', () => {
   });
 
   it('refuses bad recipients and messages of another request (400), and other groups’ requests (404)', async () => {
-    const other = await postRaw(t, rawMail({ from: 'bob@customer.test', subject: 'Other', messageId: 'b1@customer.test' }));
+    const other = await postRaw(
+      t,
+      rawMail({ from: 'bob@customer.test', subject: 'Other', messageId: 'b1@customer.test' }),
+    );
     const otherId = other.body.results[0].requestId as number;
     const [{ id: otherMessage }] = await sql<{ id: number }>(t, `SELECT id FROM messages WHERE request_id = $1`, [
       otherId,
@@ -238,7 +242,12 @@ describe('forwarding a request to a third party', () => {
 
     const group = await t.http().post('/groups').set(auth).send({ name: 'Billing' }).expect(201);
     const op = await t.createOperator({ name: 'Bea', email: 'bea@desk.test', password: 'bea-password-1' });
-    await t.http().patch(`/operators/${op.id}`).set(auth).send({ groupIds: [group.body.id] }).expect(200);
+    await t
+      .http()
+      .patch(`/operators/${op.id}`)
+      .set(auth)
+      .send({ groupIds: [group.body.id] })
+      .expect(200);
     await forward(requestId, { to: vendor, text: 'x' }, { Authorization: `Bearer ${op.token}` }).expect(404);
     await t
       .http()

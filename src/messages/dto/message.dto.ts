@@ -109,7 +109,8 @@ export class MessageResponseDto {
   @ApiProperty({
     enum: ['customer', 'operator', 'auto_reply', 'system', 'note', 'side'],
     example: 'operator',
-    description: '`side`: a forward to a third party, a follow-up to it, or its answer (sideThreadId); never mailed to the customer.',
+    description:
+      '`side`: a forward to a third party, a follow-up to it, or its answer (sideThreadId); never mailed to the customer.',
   })
   kind: string;
 
