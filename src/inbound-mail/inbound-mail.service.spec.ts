@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { IngestDesk } from '../../test/fakes/ingest-desk';
 import { mailboxRecord, MemoryMailboxDirectory } from '../../test/fakes/mailbox-directory';
+import { MemorySideThreads } from '../../test/fakes/memory-side-threads';
 import { mailFrom } from '../../test/fakes/parsed-mail';
 import type { BlockedPattern } from '../blocklist/blocklist.service';
 import { loadConfig } from '../config/config';
@@ -114,7 +115,11 @@ function rawMail(from: string | null, headers: Record<string, string> = {}, body
 }
 
 /** The pipeline over in-memory fakes; `parse` stands in for the parse threads (parseMail by default). */
-function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail, mailboxes?: MemoryMailboxDirectory) {
+function setup(
+  parse: (raw: Buffer) => Promise<ParsedMail> = parseMail,
+  mailboxes?: MemoryMailboxDirectory,
+  sides?: MemorySideThreads,
+) {
   const log: string[] = [];
   const store = new MemoryInboundMail(log);
   const desk = new IngestDesk();
@@ -146,6 +151,7 @@ function setup(parse: (raw: Buffer) => Promise<ParsedMail> = parseMail, mailboxe
     { parseHashed: async (raw: Buffer) => ({ mail: await parse(raw), rawSha256: sha256(raw) }) },
     { countIngested: (source: string, status: string) => void counted.push(`${source} ${status}`) },
     mailboxes,
+    sides,
   );
   return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted };
 }
@@ -423,6 +429,36 @@ describe('ingest: the mailbox a mail belongs to', () => {
       reason: 'own mail: sent from our mailbox billing@desk.test',
     });
     expect(t.desk.requests).toHaveLength(0);
+    expect(t.autoReplies).toEqual([]);
+  });
+});
+
+describe('ingest: a third party’s answer in a side thread', () => {
+  it('is stored as a side message with a side_message event and its own webhook event, never answered', async () => {
+    const sides = new MemorySideThreads();
+    const t = setup(parseMail, undefined, sides);
+    const request = t.desk.request('alice@example.com', { status: 'closed', sentMessageId: 'md-1@desk.test' });
+    sides.add({
+      requestId: request.id,
+      token: 'abcdefgh23456723',
+      addresses: ['vendor@x.test'],
+      messageIds: ['md-f@desk.test'],
+    });
+    const raw = rawMail('Vendor <vendor@x.test>', { 'Message-ID': '<v1@x.test>', 'In-Reply-To': '<md-f@desk.test>' });
+    await expect(t.service.ingest(raw, 'webhook')).resolves.toMatchObject({
+      status: 'appended',
+      requestId: request.id,
+    });
+    expect(t.desk.messages.find((m) => m.messageId === 'v1@x.test')).toMatchObject({ kind: 'side', direction: 'in' });
+    expect(t.desk.events).toEqual([
+      expect.objectContaining({
+        requestId: request.id,
+        type: 'side_message',
+        actor: 'system',
+        data: expect.objectContaining({ sideThreadId: 1, from: 'vendor@x.test' }),
+      }),
+    ]);
+    expect(t.webhookEvents).toEqual(['message.side_received']);
     expect(t.autoReplies).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import type { MailboxDirectory } from '../mailboxes/mailbox';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { ConversationService } from '../messages/conversation.service';
 import { MessagesService, type NewMessage } from '../messages/messages.service';
+import { SideThreadsService } from '../messages/side-threads.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RequestsService } from '../requests/requests.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
@@ -38,6 +39,7 @@ import {
   threadMail,
   type ThreadRequests,
 } from './threading/thread-resolver';
+import type { SideThread, ThreadSides } from './threading/side-thread';
 
 /** How one email is ingested. */
 export interface IngestOptions {
@@ -109,6 +111,7 @@ export class InboundMailService {
     @Optional()
     @Inject(MailboxDirectoryService)
     private readonly mailboxes?: Pick<MailboxDirectory, 'get' | 'forRecipients' | 'ownAddresses'>,
+    @Optional() @Inject(SideThreadsService) private readonly sides?: ThreadSides,
   ) {
     this.ingestBudget = new ByteBudget(config.mail.ingestBytes);
   }
@@ -239,14 +242,16 @@ export class InboundMailService {
     decision: AdmitDecision,
     route: MailRoute,
   ): Promise<Thread> {
-    return threadMail(tx, mail, raw, decision, this.requests, this.messages, route);
+    return threadMail(tx, mail, raw, decision, this.requests, this.messages, route, this.sides);
   }
 
   /**
    * The store step: the message (with its attachments) on its request, and the request event that
-   * records it (`bounce` by the system; `created` or `message` by the customer). The message's row id.
+   * records it (`bounce` by the system; `created` or `message` by the customer; `side_message` for a
+   * third party's answer in a side thread). The message's row id.
    */
   private async store(tx: EntityManager, thread: RequestThread, mail: ParsedMail, messageId: string): Promise<number> {
+    if (thread.kind === 'side') return this.storeSide(tx, thread, mail, messageId);
     const bounce = thread.kind === 'bounce';
     const message = await this.messages.append(
       tx,
@@ -271,6 +276,29 @@ export class InboundMailService {
   }
 
   /**
+   * The store step of a third party's answer: a `side` message of its side thread (attachments
+   * kept), on the request whatever its status (a closed request stays closed: the answer is
+   * internal), and a `side_message` event by the system. No participant is added.
+   */
+  private async storeSide(tx: EntityManager, thread: SideThread, mail: ParsedMail, messageId: string): Promise<number> {
+    const message = await this.messages.append(tx, {
+      ...inboundMessage(thread.requestId, mail, messageId, 'side'),
+      sideThreadId: thread.sideThreadId,
+    });
+    await this.requests.addEvent(tx, thread.requestId, {
+      type: 'side_message',
+      actor: 'system',
+      data: {
+        messageId: message.id,
+        sideThreadId: thread.sideThreadId,
+        from: mail.from?.address ?? '',
+        ...(thread.automatic !== null ? { automatic: thread.automatic } : {}),
+      },
+    });
+    return message.id;
+  }
+
+  /**
    * The notify step, for customer mail (a bounce notifies nobody): the outgoing webhook events,
    * and the creation auto-reply for a request a person's mail opened (never for automatic mail
    * or history). Both dispatchers are woken when the transaction commits (their enqueue asks for it).
@@ -282,6 +310,11 @@ export class InboundMailService {
     messageRowId: number,
     options: IngestOptions,
   ): Promise<void> {
+    if (thread.kind === 'side') {
+      // A third party's answer: its own event, never an auto-reply.
+      await this.webhooks.enqueueAll(tx, [sideReceivedEvent(thread, mail, messageRowId)]);
+      return;
+    }
     if (thread.kind !== 'customer') return;
     await this.webhooks.enqueueAll(tx, webhookEvents(thread.requestId, thread.created, mail, messageRowId));
     if (!thread.created || thread.automatic !== null || options.history) return;
@@ -393,6 +426,7 @@ function ignored(reason: string): InboundOutcome {
 function filed(thread: RequestThread, messageRowId: number): InboundOutcome {
   const { requestId } = thread;
   if (thread.kind === 'bounce') return { status: 'appended', reason: thread.reason, requestId, messageRowId };
+  if (thread.kind === 'side') return { status: 'appended', reason: thread.automatic, requestId, messageRowId };
   return { status: thread.created ? 'created' : 'appended', reason: thread.automatic, requestId, messageRowId };
 }
 
@@ -401,7 +435,7 @@ function inboundMessage(
   requestId: number,
   mail: ParsedMail,
   messageId: string,
-  kind: 'customer' | 'system',
+  kind: 'customer' | 'system' | 'side',
 ): NewMessage {
   return {
     requestId,
@@ -441,4 +475,20 @@ function webhookEvents(requestId: number, created: boolean, mail: ParsedMail, me
     { event: 'request.created' as const, data: { requestId, subject: requestSubject(mail), customer } },
     received,
   ];
+}
+
+/** `message.side_received`: a third party's answer in a side thread, queued in the ingest transaction. */
+function sideReceivedEvent(thread: SideThread, mail: ParsedMail, messageRowId: number) {
+  return {
+    event: 'message.side_received' as const,
+    data: {
+      requestId: thread.requestId,
+      messageId: messageRowId,
+      sideThreadId: thread.sideThreadId,
+      from: { email: mail.from?.address ?? '', name: mail.from?.name || null },
+      subject: mail.subject,
+      text: mail.text.slice(0, WEBHOOK_TEXT_LIMIT),
+      attachments: mail.attachments.map((a) => a.filename),
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { RequestLifecycleService } from '../requests/request-lifecycle.service';
 import { RequestsModule } from '../requests/requests.module';
 import { SavedRepliesModule } from '../saved-replies/saved-replies.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { Attachment } from './attachment.entity';
 import { AttachmentsController } from './attachments.controller';
 import { ConversationService } from './conversation.service';
@@ -17,6 +18,9 @@ import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { NotesController } from './notes.controller';
 import { NotesService } from './notes.service';
+import { SideThreadsController } from './side-threads.controller';
+import { SideThreadsRepository } from './side-threads.repository';
+import { SideThreadsService } from './side-threads.service';
 
 @Module({
   imports: [
@@ -33,10 +37,18 @@ import { NotesService } from './notes.service';
     OutboundMailModule,
     WebhooksModule,
     SavedRepliesModule,
+    MailboxesModule,
   ],
-  controllers: [MessagesController, AttachmentsController, NotesController],
-  providers: [MessagesRepository, MessagesService, ConversationService, NotesService],
-  exports: [MessagesService, ConversationService],
+  controllers: [MessagesController, AttachmentsController, NotesController, SideThreadsController],
+  providers: [
+    MessagesRepository,
+    MessagesService,
+    ConversationService,
+    NotesService,
+    SideThreadsRepository,
+    SideThreadsService,
+  ],
+  exports: [MessagesService, ConversationService, SideThreadsService],
 })
 export class MessagesModule implements OnModuleInit {
   constructor(

@@ -34,10 +34,10 @@ export type DeliveryLookup = Pick<OutboxService, 'deliveryFor'>;
 
 /**
  * What a message adds to its request's search vector: what people wrote is searchable (a
- * customer's mail with its sender's address); automatic answers and system mail (bounces) are not.
+ * customer's mail with its sender's address, and a side thread's mail with a third party); automatic answers and system mail (bounces) are not.
  */
 export function searchTextOf(m: Pick<NewMessage, 'kind' | 'fromAddress' | 'subject' | 'text'>): string {
-  return m.kind === 'customer'
+  return m.kind === 'customer' || m.kind === 'side'
     ? `${m.fromAddress} ${m.subject} ${m.text}`
     : m.kind === 'operator' || m.kind === 'note'
       ? `${m.subject} ${m.text}`

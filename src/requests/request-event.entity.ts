@@ -14,7 +14,13 @@ export type RequestEventType =
   | 'sla_changed'
   | 'reassigned'
   | 'unassigned'
-  | 'rated';
+  | 'rated'
+  /** An operator forwarded messages to a third party (a side thread; SideThreadsService). */
+  | 'forwarded'
+  /** An operator's follow-up in a side thread. */
+  | 'side_reply'
+  /** A third party's answer in a side thread (stored as a `side` message, never mailed on). */
+  | 'side_message';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

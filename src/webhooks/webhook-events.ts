@@ -5,6 +5,9 @@ export const WEBHOOK_EVENTS = [
   'request.closed',
   'message.received',
   'message.sent',
+  // Issue 20: an operator forwarded messages to a third party; the third party answered (a side message).
+  'message.forwarded',
+  'message.side_received',
   // A mailbox's OAuth2 refresh was refused for good: an admin must authorize it again (issue 18).
   'mailbox.needs_reauthorization',
 ] as const;

@@ -131,6 +131,24 @@ const MATRIX: Array<[string, Probe]> = [
     'POST /requests/:id/notes',
     { path: (f) => `/requests/${f.requestId}/notes`, body: () => ({ text: 'Internal.' }), expect: PRIVATE(201, 201) },
   ],
+  // A closed request may be forwarded too.
+  [
+    'POST /requests/:id/forward',
+    {
+      path: (f) => `/requests/${f.requestId}/forward`,
+      body: () => ({ to: 'vendor@matrix.test', text: 'FYI' }),
+      expect: PRIVATE(201, 201),
+    },
+  ],
+  // No such side thread: 404 shows the caller got past the guard.
+  [
+    'POST /requests/:id/side-threads/:sideThreadId/messages',
+    {
+      path: (f) => `/requests/${f.requestId}/side-threads/999999/messages`,
+      body: () => ({ text: 'Any news?' }),
+      expect: PRIVATE(404, 404),
+    },
+  ],
   ['GET /customers', { path: () => '/customers?q=carol', expect: PRIVATE(200, 200) }],
   ['GET /customers/:id', { path: (f) => `/customers/${f.customerId}`, expect: PRIVATE(200, 200) }],
   [

@@ -6,6 +6,7 @@ import type { AdmitDecision } from '../filters';
 import { bouncedMessageIds, referencedMessageIds } from '../parser/message-ids';
 import { ParsedMail } from '../parser/parsed-mail';
 import { subjectTokens } from '../parser/subject-tokens';
+import { type SideThread, threadSideReply, type ThreadSides } from './side-thread';
 
 /** What threading asks of the requests (RequestsService; an in-memory fake in unit tests). */
 export type ThreadRequests = Pick<RequestsService, 'findForParticipant' | 'upsertCustomer' | 'openRequestFor'>;
@@ -29,7 +30,9 @@ export type Thread =
    * Customer mail, on the request it joins or opened (`created`); `automatic` is the reason it is
    * never answered (automatic mail), null for a person's mail.
    */
-  | { kind: 'customer'; requestId: number; created: boolean; automatic: string | null };
+  | { kind: 'customer'; requestId: number; created: boolean; automatic: string | null }
+  /** A third party's answer in a side thread of a request (threading/side-thread.ts). */
+  | SideThread;
 
 /** A thread on a request: the mail is stored there. */
 export type RequestThread = Exclude<Thread, { kind: 'none' }>;
@@ -44,7 +47,8 @@ export function requestSubject(mail: Pick<ParsedMail, 'subject'>): string {
  * bounce goes on the request of the desk's mail it returns (DESIGN.md 5.2); customer mail joins
  * the request it refers to (in any mailbox: a reply to a billing mail lands in the billing request
  * whatever address it was sent to), else the sender's open request in the mail's mailbox
- * (`route`), else opens one there, in the mailbox's group (DESIGN.md 5.3).
+ * (`route`), else opens one there, in the mailbox's group (DESIGN.md 5.3). Before the customer's
+ * resolution, with `sides`: a third party's answer to a forward joins its side thread (side-thread.ts).
  */
 export function threadMail(
   manager: EntityManager,
@@ -54,6 +58,7 @@ export function threadMail(
   requests: ThreadRequests,
   messages: ThreadMessages,
   route: RequestRoute = DEFAULT_REQUEST_ROUTE,
+  sides?: ThreadSides,
 ): Promise<Thread> {
   switch (decision.action) {
     case 'ignore':
@@ -61,10 +66,24 @@ export function threadMail(
     case 'bounce':
       return threadBounce(manager, mail, raw, decision.reason, messages);
     case 'automatic':
-      return threadCustomerMail(manager, mail, decision.reason, requests, messages, route);
+      return threadPersonMail(manager, mail, decision.reason, requests, messages, route, sides);
     case 'continue':
-      return threadCustomerMail(manager, mail, null, requests, messages, route);
+      return threadPersonMail(manager, mail, null, requests, messages, route, sides);
   }
+}
+
+/** A side thread's answer (when `sides` is given), else customer mail. */
+async function threadPersonMail(
+  manager: EntityManager,
+  mail: ParsedMail,
+  automatic: string | null,
+  requests: ThreadRequests,
+  messages: ThreadMessages,
+  route: RequestRoute,
+  sides: ThreadSides | undefined,
+): Promise<Thread> {
+  const side = sides ? await threadSideReply(manager, mail, automatic, sides) : null;
+  return side ?? threadCustomerMail(manager, mail, automatic, requests, messages, route);
 }
 
 /** The route of mail of the default mailbox in a deployment without mailboxes: no mailbox row, no group. */

@@ -106,7 +106,12 @@ export class MessageResponseDto {
   @ApiProperty({ enum: ['in', 'out'], example: 'out' })
   direction: 'in' | 'out';
 
-  @ApiProperty({ enum: ['customer', 'operator', 'auto_reply', 'system', 'note'], example: 'operator' })
+  @ApiProperty({
+    enum: ['customer', 'operator', 'auto_reply', 'system', 'note', 'side'],
+    example: 'operator',
+    description:
+      '`side`: a forward to a third party, a follow-up to it, or its answer (sideThreadId); never mailed to the customer.',
+  })
   kind: string;
 
   @ApiProperty({ example: 'support@example.com', description: 'Sender address.' })
@@ -150,6 +155,14 @@ export class MessageResponseDto {
 
   @ApiProperty({ example: 2, nullable: true, type: Number, description: 'The operator who wrote it.' })
   operatorId: number | null;
+
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: Number,
+    description: 'Kind `side`: the side thread (forward to a third party) it belongs to; null otherwise.',
+  })
+  sideThreadId: number | null;
 
   @ApiProperty({ example: '2025-11-25T10:02:11.000Z', format: 'date-time' })
   createdAt: string;
@@ -241,6 +254,7 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     messageId: m.messageId,
     inReplyTo: m.inReplyTo,
     operatorId: m.operatorId,
+    sideThreadId: m.sideThreadId ?? null,
     createdAt: iso(m.createdAt)!,
     truncated: v.truncated ?? false,
     attachments: v.attachments.map((a) => ({
