@@ -14,7 +14,12 @@ export type RequestEventType =
   | 'sla_changed'
   | 'reassigned'
   | 'unassigned'
-  | 'rated';
+  | 'rated'
+  // Merge and split (issue 20, request-merge.service.ts): on the target and the source of each.
+  | 'merged'
+  | 'merged_into'
+  | 'split'
+  | 'split_from';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

@@ -3,6 +3,8 @@ export const WEBHOOK_EVENTS = [
   'request.created',
   'request.assigned',
   'request.closed',
+  // A request merged into another (issue 20): its messages moved, it is closed with mergedIntoId.
+  'request.merged',
   'message.received',
   'message.sent',
   // A mailbox's OAuth2 refresh was refused for good: an admin must authorize it again (issue 18).
