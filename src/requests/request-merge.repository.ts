@@ -203,7 +203,11 @@ export class RequestMergeRepository implements RequestMergeStore {
 
   async merge(sourceId: number, targetId: number, manager: EntityManager): Promise<number> {
     await manager.query(SQL.deferConversationNumbers);
-    const rows: Array<{ id: number; was: number }> = await manager.query(SQL.mergeMessages, [sourceId, targetId]);
+    // An UPDATE ... RETURNING answers [rows, affected count] through the driver.
+    const [rows]: [Array<{ id: number; was: number }>, number] = await manager.query(SQL.mergeMessages, [
+      sourceId,
+      targetId,
+    ]);
     const moved = rows.filter((r) => r.was === sourceId).length;
     await manager.query(SQL.mergeEvents, [sourceId, targetId]);
     await manager.query(SQL.mergeSideThreads, [sourceId, targetId]);
