@@ -140,11 +140,17 @@ export class RequestResponseDto {
   @ApiProperty({
     type: Number,
     nullable: true,
+    example: null,
     description: 'The request this one was merged into (it is closed and its messages moved there); null otherwise',
   })
   mergedIntoId: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'The request this one was split off; null otherwise' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: null,
+    description: 'The request this one was split off; null otherwise',
+  })
   splitFromId: number | null;
 }
 
