@@ -303,6 +303,12 @@ describe('concurrent merges', () => {
     const all = await sql<{ id: number }>(t, `SELECT id FROM messages WHERE request_id = ANY ($1::int[])`, [ids]);
     expect(all.length).toBeGreaterThanOrEqual(20);
 
+    const merge = (a: number, b: number) =>
+      t.http().post(`/requests/${a}/merge`).set('Authorization', `Bearer ${admin}`).send({ intoId: b });
+    // One source into two targets at once: exactly one wins.
+    const race = await Promise.all([merge(ids[5], ids[6]), merge(ids[5], ids[7])]);
+    expect(race.map((r) => r.status).sort()).toEqual([200, 409]);
+
     const statuses: number[] = [];
     for (let round = 0; round < 3; round++) {
       const pairs: Array<[number, number]> = [];
@@ -313,11 +319,7 @@ describe('concurrent merges', () => {
         const b = ids[Math.floor(Math.random() * ids.length)];
         if (a !== b) pairs.push([a, b]);
       }
-      const results = await Promise.all(
-        pairs.map(([a, b]) =>
-          t.http().post(`/requests/${a}/merge`).set(`Authorization`, `Bearer ${admin}`).send({ intoId: b }),
-        ),
-      );
+      const results = await Promise.all(pairs.map(([a, b]) => merge(a, b)));
       statuses.push(...results.map((r) => r.status));
     }
     expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
