@@ -1,9 +1,16 @@
-import { NO_SUBJECT, subjectOrNone } from './subject';
+import { baseSubject, NO_SUBJECT, subjectOrNone } from './subject';
 
 describe('subjectOrNone', () => {
   it('trims a subject and stands NO_SUBJECT for an empty one', () => {
     expect(subjectOrNone('  Printer broken ')).toBe('Printer broken');
     for (const empty of ['', '   ', null, undefined]) expect(subjectOrNone(empty)).toBe(NO_SUBJECT);
     expect(NO_SUBJECT).toBe('(no subject)');
+  });
+});
+
+describe('baseSubject', () => {
+  it('drops reply and forward prefixes and our request tokens (more cases in conversation.service.spec.ts)', () => {
+    expect(baseSubject('Re: [#12] AW: Fwd: Invoice wrong')).toBe('Invoice wrong');
+    expect(baseSubject('Also: [#3]  printer')).toBe('Also: printer');
   });
 });

@@ -8,3 +8,17 @@ export const NO_SUBJECT = '(no subject)';
 export function subjectOrNone(subject: string | null | undefined): string {
   return subject?.trim() || NO_SUBJECT;
 }
+
+/**
+ * A subject without reply prefixes (`Re:`, `Fwd:`, `AW:`...) and our own request tokens (`[#12]`):
+ * the base of the subjects we write, and of a request split off another.
+ */
+export function baseSubject(subject: string): string {
+  let s = subject.replace(/\[#\d+\]/g, ' ');
+  for (;;) {
+    const next = s.replace(/^\s*((re|fwd?|aw|sv|wg|antw)(\[\d+\])?\s*:\s*)/i, '');
+    if (next === s) break;
+    s = next;
+  }
+  return s.replace(/\s+/g, ' ').trim();
+}

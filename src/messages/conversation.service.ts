@@ -12,6 +12,7 @@ import { TemplatesService } from '../outbound-mail/templates.service';
 import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
+import { baseSubject } from '../common/subject';
 import { RequestsService } from '../requests/requests.service';
 import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
@@ -23,16 +24,8 @@ import { MessagesService, MessageView, NewAttachment } from './messages.service'
 const NEVER_AUTO_REPLY =
   /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+._-].*)?@/i;
 
-/** Strips reply prefixes and our own request tokens, for building our subjects. */
-export function baseSubject(subject: string): string {
-  let s = subject.replace(/\[#\d+\]/g, ' ');
-  for (;;) {
-    const next = s.replace(/^\s*((re|fwd?|aw|sv|wg|antw)(\[\d+\])?\s*:\s*)/i, '');
-    if (next === s) break;
-    s = next;
-  }
-  return s.replace(/\s+/g, ' ').trim();
-}
+/** Kept here for its callers; its one home is src/common/subject.ts. */
+export { baseSubject };
 
 /**
  * What the conversation asks of the outbox: our Message-IDs, queueing mail (the dispatcher is woken

@@ -20,7 +20,12 @@ export type RequestEventType =
   /** An operator's follow-up in a side thread. */
   | 'side_reply'
   /** A third party's answer in a side thread (stored as a `side` message, never mailed on). */
-  | 'side_message';
+  | 'side_message'
+  // Merge and split (issue 20, request-merge.service.ts): on the target and the source of each.
+  | 'merged'
+  | 'merged_into'
+  | 'split'
+  | 'split_from';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

@@ -1,7 +1,20 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -11,9 +24,11 @@ import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decora
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ListRequestsQuery } from './dto/list-requests.query';
+import { MergeRequestDto, SplitRequestDto } from './dto/merge.dto';
 import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
 import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
 import { UpdateSlaDto } from './dto/sla.dto';
+import { RequestMergeService } from './request-merge.service';
 import { RequestQueryService } from './request-query.service';
 import { RequestsService } from './requests.service';
 
@@ -27,6 +42,7 @@ export class RequestsController {
   constructor(
     private readonly query: RequestQueryService,
     private readonly requests: RequestsService,
+    private readonly merges: RequestMergeService,
   ) {}
 
   @Get()
@@ -92,5 +108,52 @@ export class RequestsController {
   ): Promise<RequestEventListDto> {
     if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     return { items: (await this.requests.listEvents(id)).map(toRequestEventResponse) };
+  }
+
+  @Post(':id/merge')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Merge this request into intoId: its messages, attachments, history and participants move there; it is closed with mergedIntoId and no mail. Returns the target',
+  })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id or body, or intoId is this request' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: "No such request or target (or not in the operator's groups)",
+  })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'This request is merged already, or the target is closed or merged',
+  })
+  async merge(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: MergeRequestDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    return toRequestResponse(await this.merges.merge(id, body.intoId, actor));
+  }
+
+  @Post(':id/split')
+  @ApiOperation({
+    summary:
+      'Split a new request off this one, holding the customer message messageId (and with following, every later one). No mail',
+  })
+  @ApiCreatedResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Invalid id or body, or messageId is not a customer message of this request',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The request is merged, or the split would leave it no message',
+  })
+  async split(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: SplitRequestDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    return toRequestResponse(await this.merges.split(id, body, actor));
   }
 }

@@ -5,6 +5,8 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { RequestLifecycleService } from './request-lifecycle.service';
+import { RequestMergeRepository } from './request-merge.repository';
+import { RequestMergeService } from './request-merge.service';
 import { RequestQueryRepository } from './request-query.repository';
 import { RequestQueryService } from './request-query.service';
 import { ServiceRequest } from './request.entity';
@@ -27,6 +29,8 @@ import { SlaMonitor } from './sla-monitor';
     RequestsService,
     RequestQueryService,
     RequestLifecycleService,
+    RequestMergeRepository,
+    RequestMergeService,
     SlaMonitor,
   ],
   exports: [RequestsService, RequestLifecycleService],

@@ -131,6 +131,14 @@ FROM (SELECT id, satisfaction_rating AS previous FROM requests WHERE id = $1 AND
 WHERE r.id = old.id AND old.previous IS DISTINCT FROM $2::smallint
 RETURNING old.previous;
 
+-- name: followMerges
+WITH RECURSIVE chain (start, id, next, hops) AS (
+  SELECT r.id, r.id, r.merged_into_id, 0 FROM requests r WHERE r.id = ANY ($1::int[])
+  UNION ALL
+  SELECT c.start, r.id, r.merged_into_id, c.hops + 1 FROM chain c JOIN requests r ON r.id = c.next
+   WHERE c.hops < $2)
+SELECT DISTINCT ON (start) start, id FROM chain ORDER BY start, hops DESC;
+
 -- name: isClosed
 SELECT 1 FROM requests WHERE id = $1 AND status = 'closed';
 

@@ -136,6 +136,17 @@ export const SQL = {
          FROM (SELECT id, satisfaction_rating AS previous FROM requests WHERE id = $1 AND status = 'closed' FOR UPDATE) old
          WHERE r.id = old.id AND old.previous IS DISTINCT FROM $2::smallint
          RETURNING old.previous`,
+  /**
+   * Where each request of $1 lives now: the end of its chain of merges (merged_into_id), at most
+   * $2 hops on (a longer chain ends at the last request reached). A request not merged maps to
+   * itself; an unknown id is absent. Mail that threads to a merged request lands on its target.
+   */
+  followMerges: `WITH RECURSIVE chain (start, id, next, hops) AS (
+      SELECT r.id, r.id, r.merged_into_id, 0 FROM requests r WHERE r.id = ANY ($1::int[])
+      UNION ALL
+      SELECT c.start, r.id, r.merged_into_id, c.hops + 1 FROM chain c JOIN requests r ON r.id = c.next
+       WHERE c.hops < $2)
+    SELECT DISTINCT ON (start) start, id FROM chain ORDER BY start, hops DESC`,
   isClosed: `SELECT 1 FROM requests WHERE id = $1 AND status = 'closed'`,
   findForParticipant: `SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
        WHERE r.id = $1 AND (c.email = $2 OR EXISTS (
@@ -337,6 +348,8 @@ export interface RequestsStore {
   markBreaches(target: SlaTarget, batch: number): Promise<number>;
   /** Sets the rating of a closed request; the previous rating, or null when nothing changed (not closed, or the same rating). */
   rate(requestId: number, rating: number, manager?: EntityManager): Promise<{ previous: number | null } | null>;
+  /** Where each request lives now, following merges at most `maxHops` on (SQL.followMerges): id -> end of its chain. */
+  followMerges(requestIds: number[], maxHops: number, manager?: EntityManager): Promise<Map<number, number>>;
   /** Whether the request exists and is closed. */
   isClosed(requestId: number, manager?: EntityManager): Promise<boolean>;
   /** Id, status and customer of a request for its customer or a conversation participant, or null. */
@@ -502,6 +515,16 @@ export class RequestsRepository implements RequestsStore {
   ): Promise<{ previous: number | null } | null> {
     const [rows]: [Array<{ previous: number | null }>, number] = await manager.query(SQL.rate, [requestId, rating]);
     return rows[0] ? { previous: rows[0].previous } : null;
+  }
+
+  async followMerges(
+    requestIds: number[],
+    maxHops: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Map<number, number>> {
+    if (requestIds.length === 0) return new Map();
+    const rows: Array<{ start: number; id: number }> = await manager.query(SQL.followMerges, [requestIds, maxHops]);
+    return new Map(rows.map((r) => [r.start, r.id]));
   }
 
   async isClosed(requestId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {

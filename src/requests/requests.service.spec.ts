@@ -110,6 +110,9 @@ class MemoryRequests implements RequestRulesStore {
   isClosed(requestId: number): Promise<boolean> {
     return Promise.resolve(this.row(requestId)?.status === 'closed');
   }
+  followMerges(requestIds: number[]): Promise<Map<number, number>> {
+    return Promise.resolve(new Map(requestIds.filter((id) => this.row(id)).map((id) => [id, id])));
+  }
   findForParticipant(requestId: number): Promise<{ id: number; status: RequestStatus; customerId: number } | null> {
     const row = this.row(requestId);
     return Promise.resolve(row ? { id: row.id, status: row.status, customerId: row.customerId } : null);

@@ -20,6 +20,9 @@ export type { NewEvent, RequestRoute } from './requests.repository';
 /** How long a subject is kept (RFC 5322's line length; the rest is cut). */
 const MAX_SUBJECT = 998;
 
+/** How many merges on mail that names a merged request is followed (a chain A -> B -> C...): bounded work per mail. */
+export const MAX_MERGE_HOPS = 10;
+
 /**
  * What these rules need of RequestsRepository: all but the status and assignee changes of a
  * request's lifecycle, which RequestLifecycleService makes.
@@ -176,6 +179,17 @@ export class RequestsService {
       });
       return 'recorded';
     });
+  }
+
+  /**
+   * The requests `requestIds` name now, in the same order, each once: a merged request is replaced
+   * by the request it was merged into (following up to MAX_MERGE_HOPS merges); unknown ids stay.
+   * Threading maps its candidates through this, so mail naming a merged request lands on its target.
+   */
+  async followMerges(manager: EntityManager, requestIds: readonly number[]): Promise<number[]> {
+    const unique = [...new Set(requestIds)];
+    const ends = await this.requests.followMerges(unique, MAX_MERGE_HOPS, manager);
+    return [...new Set(unique.map((id) => ends.get(id) ?? id))];
   }
 
   /** Id and status of a request for the given customer or conversation participant, or null. */

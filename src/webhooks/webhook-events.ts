@@ -3,6 +3,8 @@ export const WEBHOOK_EVENTS = [
   'request.created',
   'request.assigned',
   'request.closed',
+  // A request merged into another (issue 20): its messages moved, it is closed with mergedIntoId.
+  'request.merged',
   'message.received',
   'message.sent',
   // Issue 20: an operator forwarded messages to a third party; the third party answered (a side message).

@@ -29,7 +29,7 @@ interface Fixtures {
 
 interface Probe {
   path: (f: Fixtures) => string;
-  body?: (who: Who) => unknown;
+  body?: (who: Who, f: Fixtures) => unknown;
   /** Expected status for none, expired, deactivated, operator, admin. */
   expect: [number, number, number, number, number];
 }
@@ -113,6 +113,24 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/requests/${f.requestId}/messages`, body: () => ({ text: 'On it.' }), expect: PRIVATE(201, 201) },
   ],
   ['POST /requests/:id/close', { path: (f) => `/requests/${f.requestId}/close`, expect: PRIVATE(200, 409) }],
+  // Into itself: 400 shows the caller got past the guard.
+  [
+    'POST /requests/:id/merge',
+    {
+      path: (f) => `/requests/${f.requestId}/merge`,
+      body: (_, f) => ({ intoId: f.requestId }),
+      expect: PRIVATE(400, 400),
+    },
+  ],
+  // Not a message of the request: 400 past the guard.
+  [
+    'POST /requests/:id/split',
+    {
+      path: (f) => `/requests/${f.requestId}/split`,
+      body: () => ({ messageId: 2_000_000_000 }),
+      expect: PRIVATE(400, 400),
+    },
+  ],
   // Closed by now: 409 shows the admin got past the guard.
   ['POST /requests/:id/unassign', { path: (f) => `/requests/${f.requestId}/unassign`, expect: PRIVATE(403, 409) }],
   [
@@ -342,7 +360,7 @@ describe('access matrix: every route x who calls', () => {
       for (const [i, who] of WHO.entries()) {
         let req = t.http()[method](probe.path(fixtures));
         if (tokens[who]) req = req.set('Authorization', `Bearer ${tokens[who]}`);
-        const res = probe.body ? await req.send(probe.body(who) as object) : await req;
+        const res = probe.body ? await req.send(probe.body(who, fixtures) as object) : await req;
         got.push(`${key} as ${who} -> ${res.status}`);
         want.push(`${key} as ${who} -> ${probe.expect[i]}`);
         if (res.status === 401 || res.status === 403) {

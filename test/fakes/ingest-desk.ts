@@ -18,6 +18,8 @@ export interface IngestDeskRequest {
   /** Its mailbox (null: the default) and group, as the route that opened it said. */
   mailboxId: number | null;
   groupId: number | null;
+  /** The request it was merged into (then it is closed); absent or null otherwise. */
+  mergedIntoId?: number | null;
 }
 
 /** One message of the ingest desk. */
@@ -84,6 +86,19 @@ export class IngestDesk implements IngestRequests, IngestMessages {
     const customer = this.customers.find((c) => c.id === r?.customerId);
     if (!r || (customer?.email !== address && !r.participants.includes(address))) return Promise.resolve(null);
     return Promise.resolve({ id: r.id, status: r.status, customerId: r.customerId });
+  }
+
+  followMerges(_tx: EntityManager, requestIds: readonly number[]): Promise<number[]> {
+    const end = (id: number): number => {
+      let current = id;
+      for (let hops = 0; hops < 10; hops++) {
+        const next = this.requests.find((x) => x.id === current)?.mergedIntoId;
+        if (next == null) break;
+        current = next;
+      }
+      return current;
+    };
+    return Promise.resolve([...new Set(requestIds.map(end))]);
   }
 
   requestIdsForMessageIds(_tx: EntityManager, messageIds: string[]): Promise<number[]> {

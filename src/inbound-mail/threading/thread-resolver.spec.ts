@@ -31,6 +31,20 @@ describe('threading: which request a mail joins', () => {
     });
   });
 
+  it('joins the request a merged request named by its token was merged into, following a chain of merges', async () => {
+    const first = desk.request(CUSTOMER, { status: 'closed' });
+    const second = desk.request(CUSTOMER, { status: 'closed' });
+    const target = desk.request('other@example.com', { participants: [CUSTOMER] });
+    first.mergedIntoId = second.id;
+    second.mergedIntoId = target.id;
+    await expect(thread(desk, mailFrom(CUSTOMER, { subject: `Re: [#${first.id}] printer` }))).resolves.toEqual({
+      kind: 'customer',
+      requestId: target.id,
+      created: false,
+      automatic: null,
+    });
+  });
+
   it('joins the open request of the message named in In-Reply-To', async () => {
     const request = desk.request(CUSTOMER, { sentMessageId: 'reply-1@desk.test' });
     await expect(thread(desk, mailFrom(CUSTOMER, { inReplyTo: 'reply-1@desk.test' }))).resolves.toMatchObject({
@@ -146,7 +160,8 @@ describe('threading: bounces', () => {
 async function lookups(mail: Partial<ParsedMail>): Promise<{ requestIds: number[]; messageIds: string[] }> {
   const requestIds: number[] = [];
   const messageIds: string[] = [];
-  const requests: Pick<ThreadRequests, 'findForParticipant'> = {
+  const requests: Pick<ThreadRequests, 'findForParticipant' | 'followMerges'> = {
+    followMerges: (_m: EntityManager, ids: readonly number[]) => Promise.resolve([...new Set(ids)]),
     findForParticipant: (_m: EntityManager, id: number) => {
       requestIds.push(id);
       return Promise.resolve(null);

@@ -9,7 +9,10 @@ import { subjectTokens } from '../parser/subject-tokens';
 import { type SideThread, threadSideReply, type ThreadSides } from './side-thread';
 
 /** What threading asks of the requests (RequestsService; an in-memory fake in unit tests). */
-export type ThreadRequests = Pick<RequestsService, 'findForParticipant' | 'upsertCustomer' | 'openRequestFor'>;
+export type ThreadRequests = Pick<
+  RequestsService,
+  'findForParticipant' | 'followMerges' | 'upsertCustomer' | 'openRequestFor'
+>;
 
 /** What threading asks of the messages (MessagesService; an in-memory fake in unit tests). */
 export type ThreadMessages = Pick<MessagesService, 'requestIdsForMessageIds' | 'requestIdsForOwnMessageIds'>;
@@ -131,19 +134,21 @@ async function threadCustomerMail(
  * DESIGN.md 5.3, in order: a request token in the subject, or a Message-ID of a request's
  * conversation in In-Reply-To/References, naming a request whose customer or participant is the
  * sender; open -> that request; closed -> remembered as the previous request of the next one.
+ * A merged request stands for the request it was merged into (followMerges).
  * Bounded: the first MAX_SUBJECT_TOKENS tokens and the last MAX_REFERENCES References ids.
  */
 export async function resolveThread(
   manager: EntityManager,
   mail: ParsedMail,
   sender: string,
-  requests: Pick<ThreadRequests, 'findForParticipant'>,
+  requests: Pick<ThreadRequests, 'findForParticipant' | 'followMerges'>,
   messages: Pick<ThreadMessages, 'requestIdsForMessageIds'>,
 ): Promise<ThreadDecision> {
   const referenced = referencedMessageIds(mail);
-  const candidates = [...subjectTokens(mail.subject), ...(await messages.requestIdsForMessageIds(manager, referenced))];
+  const named = [...subjectTokens(mail.subject), ...(await messages.requestIdsForMessageIds(manager, referenced))];
+  const candidates = await requests.followMerges(manager, named);
   let closed: number | null = null;
-  for (const id of new Set(candidates)) {
+  for (const id of candidates) {
     const found = await requests.findForParticipant(manager, id, sender);
     if (!found) continue;
     if (found.status !== 'closed') return { kind: 'existing', requestId: found.id };
