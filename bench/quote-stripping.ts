@@ -39,12 +39,20 @@ function candidates(): Candidate[] {
   const parseReply = load('parse-reply') as (t: string) => string;
   const talon = load('talonjs') as { quotations: { extractFromPlain(t: string): { body: string } } };
   return [
-    { name: 'email-reply-parser', version: version('email-reply-parser'), strip: (t) => new EmailReplyParser().read(t).getVisibleText() },
+    {
+      name: 'email-reply-parser',
+      version: version('email-reply-parser'),
+      strip: (t) => new EmailReplyParser().read(t).getVisibleText(),
+    },
     { name: 'planer (text/plain)', version: version('planer'), strip: (t) => planer.extractFrom(t, 'text/plain') },
     { name: 'node-email-reply-parser', version: version('node-email-reply-parser'), strip: (t) => nerp(t, true) },
     { name: 'emailreplyparser', version: version('emailreplyparser'), strip: (t) => emailreplyparser.parse_reply(t) },
     { name: 'parse-reply', version: version('parse-reply'), strip: (t) => parseReply(t) },
-    { name: 'talonjs (extractFromPlain)', version: version('talonjs'), strip: (t) => talon.quotations.extractFromPlain(t).body },
+    {
+      name: 'talonjs (extractFromPlain)',
+      version: version('talonjs'),
+      strip: (t) => talon.quotations.extractFromPlain(t).body,
+    },
     { name: 'visibleText (MailDesk wrapper)', version: '-', strip: (t, h) => visibleText(t, h) ?? t },
   ];
 }
@@ -96,7 +104,9 @@ async function main(): Promise<void> {
   }
   console.log(`quote stripping on ${cases.length} labelled mails (test/fixtures/quotes)`);
   const ownCount = cases.filter((q) => q.source.startsWith('written for MailDesk')).length;
-  console.log(`| candidate | version | exact | token F1 | exact on the ${ownCount} MailDesk-written | lost new text | ms/mail | failed cases |`);
+  console.log(
+    `| candidate | version | exact | token F1 | exact on the ${ownCount} MailDesk-written | lost new text | ms/mail | failed cases |`,
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
@@ -105,7 +115,11 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`${r.candidate} failures: ${r.failures.map((f) => f.name).join(', ')}`);
   const root = path.resolve(QUOTES_DIR, '..', '..', '..');
   const file = path.join(root, 'bench', 'results', `quote-stripping-${new Date().toISOString().slice(0, 10)}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, cases: cases.length, rows }, null, 2) + '\n');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cases: cases.length, rows }, null, 2) +
+      '\n',
+  );
   console.log(`written ${path.relative(root, file)}`);
 }
 

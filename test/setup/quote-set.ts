@@ -10,7 +10,10 @@ import { parseMail } from '../../src/inbound-mail/parser/parse-mail';
 /** Folder of the set (from the repository root or a compiled copy under node_modules/.cache). */
 export const QUOTES_DIR = ((): string => {
   let d = path.resolve(typeof __dirname === 'string' ? __dirname : '.');
-  while (d !== path.dirname(d) && (d.includes(`${path.sep}node_modules`) || !fs.existsSync(path.join(d, 'package.json'))))
+  while (
+    d !== path.dirname(d) &&
+    (d.includes(`${path.sep}node_modules`) || !fs.existsSync(path.join(d, 'package.json')))
+  )
     d = path.dirname(d);
   return path.join(d, 'test', 'fixtures', 'quotes');
 })();
@@ -60,7 +63,14 @@ export async function loadQuoteSet(): Promise<QuoteCase[]> {
     else if (c.html) raw = onePart('html', c.html);
     else raw = onePart('plain', c.text ?? '');
     const mail = await parseMail(raw);
-    out.push({ name: c.name, client: c.client, source: c.source, text: mail.text, html: mail.html, expected: c.whole ? mail.text : (c.expected ?? '') });
+    out.push({
+      name: c.name,
+      client: c.client,
+      source: c.source,
+      text: mail.text,
+      html: mail.html,
+      expected: c.whole ? mail.text : (c.expected ?? ''),
+    });
   }
   return out;
 }
