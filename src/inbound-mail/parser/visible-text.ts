@@ -33,13 +33,15 @@ const SPLITTERS = planerRegexes.SPLITTER_PATTERNS.map(
  * (1.4 s for 1000 lines of "Am Am Am"): they run only on windows with one of their verbs, at most
  * MAX_WROTE_PROBES times per mail (a real mail has a handful of such lines).
  */
-const WROTE_SPLITTERS = new Set([2, 3]);
+const WROTE_SPLITTERS = new Set(
+  planerRegexes.SPLITTER_PATTERNS.flatMap((re, i) => (/wrote|schreef/.test(re.source) ? [i] : [])),
+);
 const WROTE_WORD = /wrote|sent|a écrit|napisał|schreef|verzond|geschreven|schrieb|skrev/i;
 const MAX_WROTE_PROBES = 50;
 /** planer's link normalisation with a bounded link length (its own scans to the next '>'). */
 const LINK = /<(https?:\/\/[^>]{0,2000})>/g;
 
-/** "-- " (RFC 3676) signature delimiter. */
+/** "-- " (RFC 3676) signature delimiter; also "--" alone, as clients that trim trailing spaces send it. */
 const SIGNATURE_DELIMITER = /^-- ?$/;
 /** A client's one-line signature: "Sent from my iPhone", "Get Outlook for iOS", their translations. */
 const MOBILE_SIGNATURE =
