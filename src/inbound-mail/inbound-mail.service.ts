@@ -448,6 +448,7 @@ function inboundMessage(
     cc: mail.cc.map((a) => a.address),
     subject: mail.subject,
     text: mail.text,
+    visibleText: mail.visibleText ?? null,
     html: mail.html,
     messageId,
     inReplyTo: mail.inReplyTo,

@@ -10,6 +10,7 @@ import { parseMessageId, parseMessageIds } from './message-ids';
 import { ParsedAttachment, ParsedMail } from './parsed-mail';
 import { RepairedMail, repairRawMail } from './repair-raw';
 import { checkTopHeader } from './top-header-limits';
+import { visibleText } from './visible-text';
 
 export { MailParseError } from './mail-parse-error';
 export type { MailParseErrorCode } from './mail-parse-error';
@@ -128,6 +129,7 @@ async function toParsedMail(mail: MailparserMail, topHeader: string, size: numbe
     attachments: toAttachments(mail.attachments ?? [], html),
     headers,
     contentType,
+    visibleText: visibleText(text, html),
     reportType: contentType === 'multipart/report' ? (type.params['report-type'] ?? '').toLowerCase() || null : null,
     size,
     locale: mailLocale(headers),

@@ -52,6 +52,11 @@ export interface ParsedMail {
   /** Size of the raw mail in bytes. */
   size: number;
   /**
+   * The new text: `text` without the quoted history and the signature (./visible-text.ts, computed
+   * here in the parse worker); null or absent when it is the whole text.
+   */
+  visibleText?: string | null;
+  /**
    * The sender's language from Content-Language or Accept-Language (mail-locale.ts), canonical
    * case; null or absent: not stated. Becomes the locale of a customer this mail creates.
    */

@@ -144,6 +144,17 @@ export class MessageResponseDto {
   @ApiProperty({ example: 'Hello Jane, we replaced the toner. Does it print now?' })
   text: string;
 
+  @ApiProperty({
+    example: 'Hello Jane, we replaced the toner. Does it print now?',
+    description:
+      'The new text: for received customer and side-thread mail, `text` without the quoted history (the reply ' +
+      'header and the quote below it), the "-- " signature and one-line client signatures ("Sent from my iPhone"); ' +
+      'equal to `text` when nothing was cut (no quote, an inline reply, a forward, a mail that is all quote), for ' +
+      'messages the desk wrote (operator replies, auto-replies, notes), for system mail (bounces) and for mail ' +
+      'received before the field existed. `text` and `html` always keep the whole mail.',
+  })
+  visibleText: string;
+
   @ApiProperty({ example: null, nullable: true, type: String })
   html: string | null;
 
@@ -234,6 +245,15 @@ function iso(d: Date | string | null | undefined): string | null {
   return d ? new Date(d).toISOString() : null;
 }
 
+/**
+ * `visibleText` of a message: the stored new text of received customer and side-thread mail, else
+ * (nothing was cut, our own messages, bounces) the text itself.
+ */
+function newTextOf(m: MessageView['message']): string {
+  const received = m.direction === 'in' && (m.kind === 'customer' || m.kind === 'side');
+  return received && m.visibleText ? m.visibleText : m.text;
+}
+
 /** Maps a message with its attachments and delivery to its response. */
 export function toMessageResponse(v: MessageView): MessageResponseDto {
   const m = v.message;
@@ -250,6 +270,7 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     cc: m.ccAddresses,
     subject: m.subject,
     text: m.text,
+    visibleText: newTextOf(m),
     html: m.html,
     messageId: m.messageId,
     inReplyTo: m.inReplyTo,
