@@ -53,7 +53,10 @@ function problemsOf(html: string): string[] {
         problems.push(`<${name} ${attr}>`);
       const scheme = schemeOf(value);
       if (['javascript', 'vbscript', 'livescript'].includes(scheme)) problems.push(`<${name} ${attr}=${scheme}:>`);
-      if (scheme === 'data' && !(name === 'img' && attr === 'src' && /^data:image\/(png|jpeg|gif|webp);base64,/i.test(value)))
+      if (
+        scheme === 'data' &&
+        !(name === 'img' && attr === 'src' && /^data:image\/(png|jpeg|gif|webp);base64,/i.test(value))
+      )
         problems.push(`<${name} ${attr}=data:>`);
       if (attr === 'style' && /expression|url\s*\(|behavior|binding|position|\\/i.test(value))
         problems.push(`<${name} style="${value}">`);
@@ -100,7 +103,9 @@ describe('safe-html: the mail HTML allow-list', () => {
     expect(out).toContain('<th colspan="2">Order</th>');
     expect(out).toContain('<td rowspan="2" bgcolor="#eee">1</td>');
     expect(out).toContain('<ul><li>one</li></ul><blockquote>quoted</blockquote>');
-    expect(out).toContain('<a href="https://example.com/x" target="_blank" rel="noopener noreferrer nofollow">site</a>');
+    expect(out).toContain(
+      '<a href="https://example.com/x" target="_blank" rel="noopener noreferrer nofollow">site</a>',
+    );
     expect(out).not.toMatch(/<title|<style|p\{color/);
   });
 

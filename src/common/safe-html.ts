@@ -167,7 +167,6 @@ const POLICY: sanitizeHtml.IOptions = {
   allowedSchemesByTag: { img: ['cid', 'data', 'http', 'https'] },
   allowedSchemesAppliedToAttributes: ['href', 'src', 'cite'],
   allowProtocolRelative: false,
-  allowedEmptyAttributes: ['alt'],
   enforceHtmlBoundary: false,
   transformTags: {
     a: (tagName, attribs) => {

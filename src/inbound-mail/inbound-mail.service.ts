@@ -415,6 +415,7 @@ function inboundMessage(
     subject: mail.subject,
     text: mail.text,
     html: mail.html,
+    safeHtml: mail.safeHtml ?? null,
     messageId,
     inReplyTo: mail.inReplyTo,
     references: mail.references,
