@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'htmlparser2';
+import { parseMail } from '../inbound-mail/parser/parse-mail';
 import {
   CUT_NOTICE,
   SAFE_HTML_MAX_INPUT,
@@ -166,5 +167,67 @@ describe('safe-html: the mail HTML allow-list', () => {
       '<p>Hello <b>Jane</b>,</p><p>see <a href="https://example.com/kb">the article</a>.</p><img src="cid:x">',
     );
     expect(text).toBe('Hello Jane,\n\nsee the article [https://example.com/kb].');
+  });
+});
+
+/** The visible words of HTML: its text outside the elements whose content is not shown, a space at each tag. */
+function wordsOf(html: string): string[] {
+  const hidden = new Set(['script', 'style', 'title', 'head', 'xml', 'noscript', 'textarea', 'option', 'template']);
+  let depth = 0;
+  let text = '';
+  const parser = new Parser(
+    {
+      onopentag: (name) => {
+        if (hidden.has(name)) depth++;
+        text += ' ';
+      },
+      onclosetag: (name) => {
+        if (hidden.has(name)) depth--;
+        text += ' ';
+      },
+      ontext: (chunk) => {
+        if (depth === 0) text += chunk;
+      },
+    },
+    { decodeEntities: true },
+  );
+  parser.write(html);
+  parser.end();
+  return text.split(/\s+/).filter(Boolean);
+}
+
+describe('safe-html on real mail', () => {
+  it('an Outlook mail keeps its text, its table and its inline image; loses script, handlers, styles, the pixel', async () => {
+    const mail = await parseMail(readFileSync(join(process.cwd(), 'test/fixtures/html/outlook-inline-image.eml')));
+    const out = sanitizeMailHtml(mail.html!);
+    expect(problemsOf(out)).toEqual([]);
+    expect(wordsOf(out).join(' ')).toContain('Hello support team, The printer on floor 3 shows this error');
+    expect(out).toMatch(
+      /<table border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse;border:none">\s*<tr><td width="200" valign="top"/,
+    );
+    expect(out).toContain('HP LaserJet 4250');
+    expect(out).toContain('src="cid:image001.png@01DA1234.56789AB0"');
+    expect(out).toContain('<a>click here</a>');
+    expect(renderSafeHtml(out).blockedImages).toBe(1);
+    expect(mail.attachments.map((a) => [a.filename, a.contentId, a.inline])).toEqual([
+      ['image001.png', 'image001.png@01DA1234.56789AB0', true],
+    ]);
+  });
+
+  it('every HTML mail of the corpus comes out safe with all its visible words', async () => {
+    const dirs = ['test/corpus/stalwart/rfc', 'test/corpus/stalwart/legacy'];
+    let checked = 0;
+    for (const dir of dirs) {
+      for (const file of readdirSync(join(process.cwd(), dir)).filter((f) => f.endsWith('.eml'))) {
+        const mail = await parseMail(readFileSync(join(process.cwd(), dir, file))).catch(() => null);
+        if (!mail?.html) continue;
+        checked++;
+        const out = sanitizeMailHtml(mail.html);
+        expect({ file, problems: problemsOf(out) }).toEqual({ file, problems: [] });
+        const kept = new Set(wordsOf(out));
+        expect({ file, lost: wordsOf(mail.html).filter((w) => !kept.has(w)) }).toEqual({ file, lost: [] });
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(10);
   });
 });

@@ -83,7 +83,7 @@ forEachDatabase('safe HTML', (kind) => {
     const one = await t.http().get(`/requests/${requestId}/messages/${m.id}`).set(auth).expect(200);
     expect(one.body.blockedImages).toBe(1);
     await t.http().get(`/requests/${requestId}/messages?remoteImages=maybe`).set(auth).expect(400);
-  });
+  }, 120_000); // the first mail starts a parse thread: slow on a loaded machine
 
   it('sanitizes rows stored before safe_html on read', async () => {
     await sql(t, `UPDATE messages SET safe_html = NULL WHERE request_id = $1 AND kind = 'customer'`, [requestId]);

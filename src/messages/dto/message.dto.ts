@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
-import { renderSafeHtml, sanitizeMailHtml } from '../../common/safe-html';
+import { READ_SANITIZE_MAX_INPUT, renderSafeHtml, sanitizeMailHtml } from '../../common/safe-html';
 import type { Attachment } from '../attachment.entity';
 import type { Message } from '../message.entity';
 import { MessageView } from '../messages.service';
@@ -296,7 +296,7 @@ function attachmentByContentId(attachments: Attachment[], contentId: string): At
 
 /**
  * The HTML a response serves: the stored safe HTML (rows from before it: the raw HTML sanitized
- * now, bounded by the page's cut or SAFE_HTML_MAX_INPUT), `cid:` images at their attachment's
+ * now, bounded by the page's cut and READ_SANITIZE_MAX_INPUT), `cid:` images at their attachment's
  * download URL, remote images held back unless `remoteImages`.
  */
 export function servedHtml(
@@ -304,7 +304,7 @@ export function servedHtml(
   attachments: Attachment[],
   options: { remoteImages?: boolean; cut?: boolean } = {},
 ): { html: string | null; blockedImages: number } {
-  const stored = m.safeHtml ?? (m.html ? sanitizeMailHtml(m.html) : null);
+  const stored = m.safeHtml ?? (m.html ? sanitizeMailHtml(m.html, READ_SANITIZE_MAX_INPUT) : null);
   if (stored === null) return { html: null, blockedImages: 0 };
   return renderSafeHtml(stored, {
     remoteImages: options.remoteImages ?? false,
