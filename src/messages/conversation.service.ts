@@ -278,6 +278,8 @@ export class ConversationService implements LifecycleAutoReplies {
       subject: rendered.subject,
       text: rendered.text,
       html: rendered.html,
+      // Our own template, but served like any HTML: its safe form now rather than on every read.
+      safeHtml: rendered.html ? sanitizeMailHtml(rendered.html) : null,
       messageId,
       inReplyTo: thread.inReplyTo,
       references: thread.references,

@@ -45,6 +45,7 @@ export class PostMessageDto {
   })
   @IsOptional()
   @IsString()
+  @MinLength(1)
   @MaxLength(500_000)
   html?: string;
 }
