@@ -450,6 +450,7 @@ function inboundMessage(
     text: mail.text,
     visibleText: mail.visibleText ?? null,
     html: mail.html,
+    safeHtml: mail.safeHtml ?? null,
     messageId,
     inReplyTo: mail.inReplyTo,
     references: mail.references,

@@ -1,4 +1,4 @@
-import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { MemoryDesk } from '../../test/fakes/memory-desk';
 import { MemorySavedReplies } from '../../test/fakes/memory-saved-replies';
@@ -266,6 +266,54 @@ describe('ConversationService rules', () => {
         ['Hello Ann <3, #10\n\nMore', '<p>Hello Ann &lt;3, #10</p><p>More</p>'],
       ]);
       expect(desk.mails.map((m) => m.operatorSignature)).toEqual(['Grace, Support', 'Grace, Support']);
+    });
+
+    it('sanitizes operator html (stored and mailed), makes the text alternative, keeps saved replies working', async () => {
+      desk.addRequest({
+        id: 10,
+        subject: 'Printer',
+        customer: { email: 'ann@example.com', name: 'Ann', blocked: false },
+      });
+      await conversation.postOperatorMessage(10, GRACE, {
+        html: '<p onclick="x()">Hello <b>Ann</b><script>alert(1)</script></p><img src="https://cdn.example/logo.png">',
+      });
+      const reply = await replies.insert({ name: 'Hi', text: 'Hi {{customer.name}}', groupId: null, createdBy: 1 });
+      await conversation.postOperatorMessage(10, GRACE, { savedReplyId: reply!.id, html: '<p>See <i>this</i></p>' });
+      expect(desk.messages.map((m) => [m.text, m.html, m.safeHtml])).toEqual([
+        [
+          'Hello Ann',
+          '<p>Hello <b>Ann</b></p><img src="https://cdn.example/logo.png" />',
+          '<p>Hello <b>Ann</b></p><img data-remote-src="https://cdn.example/logo.png" />',
+        ],
+        ['Hi Ann\n\nSee this', '<p>Hi Ann</p><p>See <i>this</i></p>', '<p>Hi Ann</p><p>See <i>this</i></p>'],
+      ]);
+      expect(desk.mails.map((m) => [m.text, m.html])).toEqual(desk.messages.map((m) => [m.text, m.html]));
+    });
+
+    it('gives an uploaded file the html shows by cid:<filename> a Content-ID; an unknown cid is a 400', async () => {
+      desk.addRequest({ id: 10 });
+      const file = (filename: string) => ({
+        filename,
+        contentType: 'image/png',
+        size: 3,
+        sha256: 'x',
+        contentId: null,
+        content: Buffer.from('png'),
+      });
+      await conversation.postOperatorMessage(10, GRACE, {
+        html: '<p>Here:</p><img src="cid:chart.png" alt="chart">',
+        attachments: [file('chart.png'), file('report.pdf')],
+      });
+      const stored = desk.messages[0];
+      const files = desk.attachments.filter((a) => a.messageId === stored.id);
+      const cid = files[0].contentId!;
+      expect(cid).toMatch(/^[0-9a-f-]{36}@maildesk$/);
+      expect(files[1].contentId).toBeNull();
+      expect(stored.html).toBe(`<p>Here:</p><img alt="chart" src="cid:${cid}" />`);
+      await expect(
+        conversation.postOperatorMessage(10, GRACE, { html: '<img src="cid:nope.png">', attachments: [file('a.png')] }),
+      ).rejects.toBeInstanceOf(BadRequestException);
+      expect(desk.messages).toHaveLength(1);
     });
 
     it('answers 404 for a saved reply the operator does not see, writing nothing', async () => {

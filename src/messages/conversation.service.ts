@@ -1,7 +1,9 @@
 import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
 import { escapeHtml } from '../common/placeholders';
+import { cidReferences, htmlToPlainText, mailHtmlOf, renameCids, sanitizeMailHtml } from '../common/safe-html';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ratingLinks } from '../feedback/rating-token';
@@ -38,6 +40,42 @@ export type ConversationOutbox = Pick<
 
 /** What the conversation asks of saved replies: a reply rendered for a request, and operators' signatures. */
 export type ConversationReplies = Pick<SavedRepliesService, 'render' | 'signatureOf'>;
+
+/** An operator's message as composed: the text, the HTML the mail carries and its stored safe form, the files. */
+export interface ComposedMessage {
+  text: string;
+  /** The HTML the mail carries (sanitized; remote images shown, `cid:` for inline files); null: text only. */
+  html: string | null;
+  /** The stored safe form of `html` (messages.safe_html). */
+  safeHtml: string | null;
+  attachments?: NewAttachment[];
+}
+
+/**
+ * The operator's HTML through the mail allow-list (src/common/safe-html.ts), and its inline images:
+ * each `<img src="cid:NAME">` names an uploaded file by its filename, which gets a generated
+ * Content-ID (the mail shows it inline, multipart/related) and the HTML that Content-ID. A cid
+ * naming no uploaded file is a 400. Returns the stored safe form, the mail's HTML and the files.
+ */
+export function operatorHtml(
+  html: string,
+  files: NewAttachment[] = [],
+): { safeHtml: string; mailHtml: string; attachments: NewAttachment[] } {
+  let safe = sanitizeMailHtml(html);
+  const attachments = files.map((f) => ({ ...f }));
+  const renamed = new Map<string, string>();
+  for (const ref of cidReferences(safe)) {
+    const file =
+      attachments.find((f) => f.filename === ref) ??
+      attachments.find((f) => f.filename.toLowerCase() === ref.toLowerCase()) ??
+      attachments.find((f) => f.contentId === ref);
+    if (!file) throw new BadRequestException(`html shows cid:${ref}, but no file of that name was uploaded`);
+    file.contentId ??= `${randomUUID()}@maildesk`;
+    renamed.set(ref, file.contentId);
+  }
+  if (renamed.size) safe = renameCids(safe, (ref) => renamed.get(ref) ?? null);
+  return { safeHtml: safe, mailHtml: mailHtmlOf(safe), attachments };
+}
 
 /** What an operator writes: text, or a saved reply by id (then text, if any, follows it), html optional. */
 export interface OperatorMessageInput {
@@ -91,7 +129,8 @@ export class ConversationService implements LifecycleAutoReplies {
         to: [to],
         subject,
         text: body.text,
-        html: body.html ?? null,
+        html: body.html,
+        safeHtml: body.safeHtml,
         messageId,
         inReplyTo: thread.inReplyTo,
         references: thread.references,
@@ -104,7 +143,7 @@ export class ConversationService implements LifecycleAutoReplies {
         to,
         subject,
         text: body.text,
-        html: body.html ?? null,
+        html: body.html,
         messageId,
         inReplyTo: thread.inReplyTo,
         references: thread.references,
@@ -135,18 +174,24 @@ export class ConversationService implements LifecycleAutoReplies {
   /**
    * The text and HTML of an operator's message: the saved reply (variables filled in for this
    * request; 404 when the operator does not see it) then their text after a blank line; in the HTML
-   * (when given), the reply escaped in a paragraph before it. Without a reply, as written.
+   * (when given), the reply escaped in a paragraph before it. Without a reply, as written. The HTML
+   * goes through the allow-list (operatorHtml: inline images by cid); without text, the text
+   * alternative is made from it (html-to-text).
    */
   private async composeOperatorMessage(
     manager: EntityManager,
     request: ServiceRequest,
     actor: AuthOperator,
     input: OperatorMessageInput,
-  ): Promise<{ text: string; html: string | null; attachments?: NewAttachment[] }> {
-    const html = input.html ?? null;
+  ): Promise<ComposedMessage> {
+    const given = input.html ?? null;
+    const safe = given === null ? null : operatorHtml(given, input.attachments);
+    const attachments = safe ? safe.attachments : input.attachments;
+    const htmlText = safe ? htmlToPlainText(safe.mailHtml) : null;
     if (input.savedReplyId === undefined) {
-      if (input.text === undefined) throw new BadRequestException('text or savedReplyId is required');
-      return { text: input.text, html, attachments: input.attachments };
+      const text = input.text ?? htmlText;
+      if (text === null) throw new BadRequestException('text, html or savedReplyId is required');
+      return { text, html: safe?.mailHtml ?? null, safeHtml: safe?.safeHtml ?? null, attachments };
     }
     const reply = await this.savedReplies.render(
       actor,
@@ -160,10 +205,13 @@ export class ConversationService implements LifecycleAutoReplies {
       },
       manager,
     );
+    const after = input.text ?? htmlText;
+    const replyHtml = `<p>${escapeHtml(reply).replace(/\r?\n/g, '<br />')}</p>`;
     return {
-      text: input.text === undefined ? reply : `${reply}\n\n${input.text}`,
-      html: html === null ? null : `<p>${escapeHtml(reply).replace(/\r?\n/g, '<br>')}</p>${html}`,
-      attachments: input.attachments,
+      text: after === null || after === '' ? reply : `${reply}\n\n${after}`,
+      html: safe ? `${replyHtml}${safe.mailHtml}` : null,
+      safeHtml: safe ? `${replyHtml}${safe.safeHtml}` : null,
+      attachments,
     };
   }
 
@@ -223,6 +271,8 @@ export class ConversationService implements LifecycleAutoReplies {
       subject: rendered.subject,
       text: rendered.text,
       html: rendered.html,
+      // Our own template, but served like any HTML: its safe form now rather than on every read.
+      safeHtml: rendered.html ? sanitizeMailHtml(rendered.html) : null,
       messageId,
       inReplyTo: thread.inReplyTo,
       references: thread.references,

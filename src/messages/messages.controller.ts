@@ -37,6 +37,7 @@ import { ConversationService } from './conversation.service';
 import {
   MessageListDto,
   MessagePageQuery,
+  MessageQuery,
   MessageResponseDto,
   PostMessageDto,
   PostMessageFormDto,
@@ -126,26 +127,33 @@ export class MessagesController {
   ): Promise<MessageListDto> {
     if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     const page = await this.messages.listPage(id, query.after, query.limit);
-    const items = page.views.map(toMessageResponse);
+    const items = page.views.map((v) => toMessageResponse(v, { remoteImages: query.remoteImages }));
     const nextAfter = page.more ? items[items.length - 1].seq : null;
     if (nextAfter !== null)
-      void reply.header('Link', `</requests/${id}/messages?after=${nextAfter}&limit=${query.limit}>; rel="next"`);
+      void reply.header(
+        'Link',
+        `</requests/${id}/messages?after=${nextAfter}&limit=${query.limit}${query.remoteImages ? '&remoteImages=true' : ''}>; rel="next"`,
+      );
     return { items, nextAfter };
   }
 
   @Get(':id/messages/:messageId')
-  @ApiOperation({ summary: 'One message of a request, with its whole text and html' })
+  @ApiOperation({
+    summary:
+      'One message of a request, with its whole text and (sanitized) html; remoteImages=true shows remote images',
+  })
   @ApiOkResponse({ type: MessageResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such request, or no such message in it' })
   async one(
     @Param('id', ParseIdPipe) id: number,
     @Param('messageId', ParseIdPipe) messageId: number,
+    @Query() query: MessageQuery,
     @CurrentOperator() actor: AuthOperator,
   ): Promise<MessageResponseDto> {
     if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     const view = await this.messages.viewInRequest(id, messageId);
     if (!view) throw new NotFoundException(`request ${id} has no message ${messageId}`);
-    return toMessageResponse(view);
+    return toMessageResponse(view, { remoteImages: query.remoteImages });
   }
 
   @Post(':id/messages')

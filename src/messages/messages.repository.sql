@@ -36,9 +36,10 @@ ORDER BY seq DESC LIMIT 1;
 WITH cut AS (
   SELECT id, request_id, seq, direction, kind, operator_id, from_address, from_name, sender_source, to_addresses,
          cc_addresses, bcc_addresses, subject, message_id, in_reply_to, "references", created_at, sent_at,
-         side_thread_id, substr(text, 1, $4) AS text, substr(html, 1, $4) AS html,
+         side_thread_id, substr(text, 1, $4) AS text,
+         CASE WHEN safe_html IS NULL THEN substr(html, 1, $4) END AS html,
          substr(safe_html, 1, $4) AS safe_html, substr(visible_text, 1, $4) AS visible_text,
-         substr(text, $4 + 1, 1) <> '' OR coalesce(substr(html, $4 + 1, 1) <> '', false) AS truncated
+         substr(text, $4 + 1, 1) <> '' OR coalesce(substr(coalesce(safe_html, html), $4 + 1, 1) <> '', false) AS truncated
     FROM messages WHERE request_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1),
 sized AS (
   SELECT cut.*, sum(octet_length(text) + coalesce(octet_length(html), 0) + coalesce(octet_length(safe_html), 0)

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { sanitizeMailHtml } from '../../common/safe-html';
 import { MailParseError } from './mail-parse-error';
 import { parseMail, preloadParser } from './parse-mail';
 import type { ParseOutcome, ParseTask } from './parse-outcome';
@@ -37,6 +38,8 @@ async function parseTask(task: ParseTask): Promise<ParseOutcome> {
   const rawSha256 = createHash('sha256').update(raw).digest('hex');
   try {
     const mail = await parseMail(raw);
+    // The allow-list here, off the event loop (CPU grows with the HTML, which is bounded by SAFE_HTML_MAX_INPUT).
+    mail.safeHtml = mail.html ? sanitizeMailHtml(mail.html) : null;
     return withTransfer<ParseOutcome>({ ok: true, mail, rawSha256 }, ownBuffers(mail));
   } catch (e) {
     const error = e instanceof MailParseError ? e : new MailParseError('malformed', (e as Error).message);

@@ -42,6 +42,11 @@ export interface ParsedMail {
   date: Date | null;
   text: string;
   html: string | null;
+  /**
+   * The HTML through the allow-list (src/common/safe-html.ts), made in the parse thread so the
+   * event loop never sanitizes inbound mail; absent or null: none made (no HTML, or parsed elsewhere).
+   */
+  safeHtml?: string | null;
   attachments: ParsedAttachment[];
   /** Every header, names lower-cased, values as raw (unfolded) strings; repeated headers joined by '\n'. */
   headers: Map<string, string>;

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { READ_SANITIZE_MAX_INPUT, renderSafeHtml, sanitizeMailHtml } from '../../common/safe-html';
+import type { Attachment } from '../attachment.entity';
+import type { Message } from '../message.entity';
 import { MessageView } from '../messages.service';
 
 /** Body of `POST /requests/:id/messages`. */
@@ -9,9 +12,10 @@ export class PostMessageDto {
     example: 'Hello Jane, we replaced the toner. Does it print now?',
     maxLength: 100000,
     description:
-      'Required unless savedReplyId is given; with it, written after the saved reply (a blank line between).',
+      'Required unless savedReplyId or html is given; with savedReplyId, written after the saved reply (a blank line ' +
+      'between). Without it, html given: the text alternative is made from the html (html-to-text).',
   })
-  @ValidateIf((o: PostMessageDto) => o.savedReplyId === undefined || o.text !== undefined)
+  @ValidateIf((o: PostMessageDto) => (o.savedReplyId === undefined && o.html === undefined) || o.text !== undefined)
   @IsString()
   @MinLength(1)
   @MaxLength(100_000)
@@ -31,9 +35,17 @@ export class PostMessageDto {
   @Max(2_147_483_647)
   savedReplyId?: number;
 
-  @ApiPropertyOptional({ example: '<p>Hello Jane, we replaced the toner. Does it print now?</p>', maxLength: 500000 })
+  @ApiPropertyOptional({
+    example: '<p>Hello Jane, we replaced the toner. Does it print now?</p>',
+    maxLength: 500000,
+    description:
+      'Sanitized with the allow-list of received mail (docs/conversations.md "Safe HTML": no scripts, handlers, ' +
+      'forms, frames; styles filtered) before it is stored and sent. multipart/form-data: `<img src="cid:NAME">` ' +
+      'shows the uploaded file named NAME inline (sent as multipart/related); a cid naming no uploaded file is a 400.',
+  })
   @IsOptional()
   @IsString()
+  @MinLength(1)
   @MaxLength(500_000)
   html?: string;
 }
@@ -155,8 +167,22 @@ export class MessageResponseDto {
   })
   visibleText: string;
 
-  @ApiProperty({ example: null, nullable: true, type: String })
+  @ApiProperty({
+    example: '<p>Hello Jane, <img alt="" data-remote-src="https://tracker.example/p.gif" /></p>',
+    nullable: true,
+    type: String,
+    description:
+      'The HTML through the allow-list (never the raw HTML): `cid:` images point at their attachment ' +
+      '(`/attachments/:id`), remote images are held back in `data-remote-src` (no `src`) unless the request ' +
+      'asked for `remoteImages=true`. null when the message has no HTML.',
+  })
   html: string | null;
+
+  @ApiProperty({
+    example: 1,
+    description: 'Remote images of `html` held back (data-remote-src); 0 with remoteImages=true or none.',
+  })
+  blockedImages: number;
 
   @ApiProperty({ example: 'md.1764064931.ab12cd@example.com', description: 'Message-ID without angle brackets.' })
   messageId: string;
@@ -239,6 +265,45 @@ export class MessagePageQuery {
   @Min(1)
   @Max(200)
   limit: number = 100;
+
+  @ApiPropertyOptional({
+    default: false,
+    example: false,
+    description:
+      'Show remote (http/https) images of the HTML: their `src` is given back. Default: held back in ' +
+      '`data-remote-src` (tracking pixels load nothing), counted in `blockedImages`.',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' || value === '1' || value === true
+      ? true
+      : value === 'false' || value === '0' || value === false
+        ? false
+        : value,
+  )
+  @IsBoolean()
+  remoteImages: boolean = false;
+}
+
+/** Query of `GET /requests/:id/messages/:messageId`. */
+export class MessageQuery {
+  @ApiPropertyOptional({
+    default: false,
+    example: false,
+    description:
+      'Show remote (http/https) images of the HTML: their `src` is given back. Default: held back in ' +
+      '`data-remote-src` (tracking pixels load nothing), counted in `blockedImages`.',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' || value === '1' || value === true
+      ? true
+      : value === 'false' || value === '0' || value === false
+        ? false
+        : value,
+  )
+  @IsBoolean()
+  remoteImages: boolean = false;
 }
 
 function iso(d: Date | string | null | undefined): string | null {
@@ -254,9 +319,41 @@ function newTextOf(m: MessageView['message']): string {
   return received && m.visibleText ? m.visibleText : m.text;
 }
 
-/** Maps a message with its attachments and delivery to its response. */
-export function toMessageResponse(v: MessageView): MessageResponseDto {
+/** The attachment whose Content-ID a `cid:` names: exact, else ignoring case. */
+function attachmentByContentId(attachments: Attachment[], contentId: string): Attachment | undefined {
+  const lower = contentId.toLowerCase();
+  return (
+    attachments.find((a) => a.contentId === contentId) ??
+    attachments.find((a) => a.contentId !== null && a.contentId.toLowerCase() === lower)
+  );
+}
+
+/**
+ * The HTML a response serves: the stored safe HTML (rows from before it: the raw HTML sanitized
+ * now, bounded by the page's cut and READ_SANITIZE_MAX_INPUT), `cid:` images at their attachment's
+ * download URL, remote images held back unless `remoteImages`.
+ */
+export function servedHtml(
+  m: Pick<Message, 'html' | 'safeHtml'>,
+  attachments: Attachment[],
+  options: { remoteImages?: boolean; cut?: boolean } = {},
+): { html: string | null; blockedImages: number } {
+  const stored = m.safeHtml ?? (m.html ? sanitizeMailHtml(m.html, READ_SANITIZE_MAX_INPUT) : null);
+  if (stored === null) return { html: null, blockedImages: 0 };
+  return renderSafeHtml(stored, {
+    remoteImages: options.remoteImages ?? false,
+    cut: options.cut ?? false,
+    cidUrl: (contentId) => {
+      const a = attachmentByContentId(attachments, contentId);
+      return a ? `/attachments/${a.id}` : null;
+    },
+  });
+}
+
+/** Maps a message with its attachments and delivery to its response (remote images held back unless asked for). */
+export function toMessageResponse(v: MessageView, options: { remoteImages?: boolean } = {}): MessageResponseDto {
   const m = v.message;
+  const served = servedHtml(m, v.attachments, { remoteImages: options.remoteImages, cut: v.truncated });
   return {
     id: m.id,
     requestId: m.requestId,
@@ -271,7 +368,8 @@ export function toMessageResponse(v: MessageView): MessageResponseDto {
     subject: m.subject,
     text: m.text,
     visibleText: newTextOf(m),
-    html: m.html,
+    html: served.html,
+    blockedImages: served.blockedImages,
     messageId: m.messageId,
     inReplyTo: m.inReplyTo,
     operatorId: m.operatorId,
