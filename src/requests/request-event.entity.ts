@@ -14,7 +14,9 @@ export type RequestEventType =
   | 'sla_changed'
   | 'reassigned'
   | 'unassigned'
-  | 'rated';
+  | 'rated'
+  | 'participants_added'
+  | 'participants_changed';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { OperatorsModule } from '../operators/operators.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
+import { ParticipantsRepository } from './participants.repository';
+import { ParticipantsService } from './participants.service';
 import { RequestLifecycleService } from './request-lifecycle.service';
 import { RequestQueryRepository } from './request-query.repository';
 import { RequestQueryService } from './request-query.service';
@@ -19,6 +22,8 @@ import { SlaMonitor } from './sla-monitor';
     // What the lifecycle (RequestLifecycleService) needs: none of these depends on requests.
     OperatorsModule,
     WebhooksModule,
+    // Our own addresses, which are never participants (ParticipantsService).
+    MailboxesModule,
   ],
   controllers: [RequestsController],
   providers: [
@@ -28,7 +33,9 @@ import { SlaMonitor } from './sla-monitor';
     RequestQueryService,
     RequestLifecycleService,
     SlaMonitor,
+    ParticipantsRepository,
+    ParticipantsService,
   ],
-  exports: [RequestsService, RequestLifecycleService],
+  exports: [RequestsService, RequestLifecycleService, ParticipantsService],
 })
 export class RequestsModule {}
