@@ -17,7 +17,12 @@ import { OutboxService } from '../outbound-mail/outbox.service';
 import type { MailIdentity } from '../outbound-mail/mail-identity';
 import type { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
-import { checkRecipients, MAX_PARTICIPANTS, type Participant, ParticipantsService } from '../requests/participants.service';
+import {
+  checkRecipients,
+  MAX_PARTICIPANTS,
+  type Participant,
+  ParticipantsService,
+} from '../requests/participants.service';
 import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
@@ -195,7 +200,9 @@ export class ConversationService implements LifecycleAutoReplies {
       const cc = participants.filter((p) => !own.has(p.email) && p.email !== customer);
       const both = cc.filter((p) => bcc.includes(p.email));
       if (both.length > 0)
-        throw new BadRequestException(`bcc: ${both.map((p) => p.email).join(', ')} is a participant (in Cc by default)`);
+        throw new BadRequestException(
+          `bcc: ${both.map((p) => p.email).join(', ')} is a participant (in Cc by default)`,
+        );
       return { cc, bcc };
     }
     checkRecipients(input.cc, own, customer, 'cc');

@@ -110,7 +110,11 @@ export class ParticipantsService {
    * a `participants_changed` event records who was added and removed. 404 for a request the actor
    * does not see. The new list.
    */
-  async replace(requestId: number, actor: RequestActor & { id: number }, people: readonly Participant[]): Promise<Participant[]> {
+  async replace(
+    requestId: number,
+    actor: RequestActor & { id: number },
+    people: readonly Participant[],
+  ): Promise<Participant[]> {
     const own = await this.ownAddresses();
     return this.store.transaction(async (manager) => {
       const request = await this.requests.findById(requestId, manager);
@@ -162,7 +166,10 @@ export function checkRecipients(
 }
 
 /** The addresses of `people`, lower-cased, each once (its first name kept), leaving out `own` and empty ones. */
-function distinctPeople(people: readonly MailAddress[] | readonly Participant[], own: ReadonlySet<string>): Participant[] {
+function distinctPeople(
+  people: readonly MailAddress[] | readonly Participant[],
+  own: ReadonlySet<string>,
+): Participant[] {
   const seen = new Map<string, Participant>();
   for (const p of people) {
     const email = ('address' in p ? p.address : p.email).trim().toLowerCase();

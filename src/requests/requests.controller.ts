@@ -1,4 +1,14 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Put, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  Patch,
+  Put,
+  Query,
+} from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
@@ -103,7 +113,10 @@ export class RequestsController {
       actor.id,
     );
     if (!found) throw new NotFoundException(`request ${id} does not exist`);
-    return { ...toRequestResponse((await this.requests.findById(id))!), participants: await this.participants.list(id) };
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
   }
 
   @Get(':id/events')

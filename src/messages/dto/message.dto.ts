@@ -214,7 +214,8 @@ export class MessageResponseDto {
   @ApiProperty({
     example: [],
     type: [String],
-    description: "An operator's Bcc (outgoing operator messages; [] for every other message): never in the mail's header.",
+    description:
+      "An operator's Bcc (outgoing operator messages; [] for every other message): never in the mail's header.",
   })
   bcc: string[];
 

@@ -54,8 +54,7 @@ export class ReplaceParticipantsDto {
     name: 'distinctEmails',
     validator: {
       validate: (v: unknown) =>
-        !Array.isArray(v) ||
-        new Set(v.map((p: { email?: unknown } | null) => p?.email)).size === v.length,
+        !Array.isArray(v) || new Set(v.map((p: { email?: unknown } | null) => p?.email)).size === v.length,
       defaultMessage: (_args?: ValidationArguments) => 'participants: each email once',
     },
   })

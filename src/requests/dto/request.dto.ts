@@ -72,7 +72,7 @@ export class RequestResponseDto {
     type: [ParticipantDto],
     description:
       "The request's participants (the To and Cc of the customer's mail that are not our own addresses, never Bcc; " +
-      'those an operator Cc\'d or listed): in Cc of operator mail by default, and their mail threads into the request. ' +
+      "those an operator Cc'd or listed): in Cc of operator mail by default, and their mail threads into the request. " +
       'In the single-request answers (GET /requests/:id, PATCH /requests/:id/sla, PUT /requests/:id/participants); ' +
       'absent from the list and the answers of assign, unassign and close.',
   })
