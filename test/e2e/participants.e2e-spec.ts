@@ -1,4 +1,5 @@
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { postRaw, sql, waitFor } from '../setup/mail';
 import { SmtpSink } from '../setup/smtp-sink';
 
@@ -22,7 +23,7 @@ function mail(lines: string[], text = 'Hello.'): Buffer {
  * To/Cc of the customer's mail become participants (never Bcc), operator mail Cc's them by default,
  * cc/bcc override it, and a participant's reply threads into the request while a stranger's does not.
  */
-describe('participants, Cc and Bcc', () => {
+forEachDatabase('participants, Cc and Bcc', (kind) => {
   let t: TestApp;
   let sink: SmtpSink;
   let auth: { Authorization: string };
@@ -38,7 +39,7 @@ describe('participants, Cc and Bcc', () => {
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    t = await createTestApp({ SMTP_URL: sink.url, OUTBOX_RETRY_BASE_MS: '100' });
+    t = await createTestApp({ SMTP_URL: sink.url, OUTBOX_RETRY_BASE_MS: '100' }, kind);
     auth = { Authorization: `Bearer ${await t.adminToken()}` };
   });
   afterAll(async () => {
