@@ -12,6 +12,7 @@ import { ConversationService } from '../messages/conversation.service';
 import { MessagesService, type NewMessage } from '../messages/messages.service';
 import { SideThreadsService } from '../messages/side-threads.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { ParticipantsService } from '../requests/participants.service';
 import { RequestsService } from '../requests/requests.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
@@ -112,6 +113,9 @@ export class InboundMailService {
     @Inject(MailboxDirectoryService)
     private readonly mailboxes?: Pick<MailboxDirectory, 'get' | 'forRecipients' | 'ownAddresses'>,
     @Optional() @Inject(SideThreadsService) private readonly sides?: ThreadSides,
+    @Optional()
+    @Inject(ParticipantsService)
+    private readonly participants?: Pick<ParticipantsService, 'addFromMail' | 'ownAddresses'>,
   ) {
     this.ingestBudget = new ByteBudget(config.mail.ingestBytes);
   }
@@ -143,11 +147,12 @@ export class InboundMailService {
     const { keys } = parsed;
     try {
       const mail = withEnvelopeSender(parsed.mail, options.envelopeFrom);
-      const decision = await this.filter(mail);
+      const own = await this.ownAddresses();
+      const decision = await this.filter(mail, own);
       if (decision.action === 'quarantine')
         return await this.quarantine(raw, source, keys.dedupe, mail, decision.reason);
       const route = await this.route(mail, decision, options);
-      const committed = await this.commit(raw, source, mail, keys, decision, route, options);
+      const committed = await this.commit(raw, source, mail, keys, decision, route, options, own);
       if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
       const { status, requestId, reason } = committed.outcome;
       return { status, requestId, messageId: keys.messageId, reason };
@@ -171,13 +176,14 @@ export class InboundMailService {
     decision: AdmitDecision,
     route: MailRoute,
     options: IngestOptions,
+    own: ReadonlySet<string> | undefined,
   ): Promise<Committed> {
     return this.inboundMail.transaction(async (tx) => {
       const claim = await this.claim(tx, raw, source, mail, keys.dedupe);
       if (claim.kind === 'duplicate') return claim;
       const thread = await this.thread(tx, mail, raw, decision, route);
       if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason));
-      const messageRowId = await this.store(tx, thread, mail, keys.messageId);
+      const messageRowId = await this.store(tx, thread, mail, keys.messageId, own);
       await this.notify(tx, thread, mail, messageRowId, options);
       return this.record(tx, claim, filed(thread, messageRowId));
     });
@@ -203,11 +209,20 @@ export class InboundMailService {
   }
 
   /**
+   * Our own addresses (every mailbox's address and alias; with participants, SUPPORT_ADDRESS too),
+   * read from the directory's cache once per mail, before the transaction opens: the loop guard's
+   * and the participant rule's.
+   */
+  private async ownAddresses(): Promise<ReadonlySet<string> | undefined> {
+    if (this.participants) return this.participants.ownAddresses();
+    return this.mailboxes?.ownAddresses();
+  }
+
+  /**
    * The filter step (filterMail): header filters (the loop guard knowing every mailbox's addresses),
    * then the sender's address and the blocklist.
    */
-  private async filter(mail: ParsedMail): Promise<FilterDecision> {
-    const own = await this.mailboxes?.ownAddresses();
+  private filter(mail: ParsedMail, own: ReadonlySet<string> | undefined): Promise<FilterDecision> {
     return filterMail(mail, this.config, this.blocklist, own);
   }
 
@@ -248,9 +263,17 @@ export class InboundMailService {
   /**
    * The store step: the message (with its attachments) on its request, and the request event that
    * records it (`bounce` by the system; `created` or `message` by the customer; `side_message` for a
-   * third party's answer in a side thread). The message's row id.
+   * third party's answer in a side thread); for customer mail
+   * (the customer's or a participant's), its To and Cc but our own addresses (`own`) join the
+   * request's participants (ParticipantsService.addFromMail: bounded, with its event). The message's row id.
    */
-  private async store(tx: EntityManager, thread: RequestThread, mail: ParsedMail, messageId: string): Promise<number> {
+  private async store(
+    tx: EntityManager,
+    thread: RequestThread,
+    mail: ParsedMail,
+    messageId: string,
+    own: ReadonlySet<string> | undefined,
+  ): Promise<number> {
     if (thread.kind === 'side') return this.storeSide(tx, thread, mail, messageId);
     const bounce = thread.kind === 'bounce';
     const message = await this.messages.append(
@@ -272,6 +295,8 @@ export class InboundMailService {
             },
           },
     );
+    if (thread.kind === 'customer' && this.participants)
+      await this.participants.addFromMail(tx, thread.requestId, [...mail.to, ...mail.cc], own ?? new Set());
     return message.id;
   }
 

@@ -1,10 +1,12 @@
 import { BadRequestException, ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { MemoryDesk } from '../../test/fakes/memory-desk';
+import { MemoryParticipants } from '../../test/fakes/memory-participants';
 import { MemorySavedReplies } from '../../test/fakes/memory-saved-replies';
 import type { AuthOperator } from '../common/auth.decorators';
 import { loadConfig } from '../config/config';
 import { TemplatesService } from '../outbound-mail/templates.service';
+import { ParticipantsService } from '../requests/participants.service';
 import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { baseSubject, ConversationService } from './conversation.service';
@@ -230,6 +232,7 @@ describe('ConversationService rules', () => {
             operatorId: GRACE.id,
             operatorName: 'Grace',
             to: 'ann@example.com',
+            cc: [],
             subject: 'Re: [#10] Printer',
             text: 'On it',
             attachments: ['log.txt'],
@@ -347,5 +350,94 @@ describe('ConversationService rules', () => {
     ['', ''],
   ])('baseSubject(%j) is %j', (subject, base) => {
     expect(baseSubject(subject)).toBe(base);
+  });
+
+  describe('participants, Cc and Bcc', () => {
+    let participants: MemoryParticipants;
+
+    beforeEach(() => {
+      const config = loadConfig({
+        SUPPORT_ADDRESS: 'help@desk.example',
+        JWT_SECRET: 'a-test-secret-of-32-characters!!',
+        PUBLIC_URL: 'https://desk.example',
+      });
+      participants = new MemoryParticipants(new Map([[10, 'ann@example.com']]));
+      conversation = new ConversationService(
+        desk,
+        config,
+        desk,
+        messages,
+        desk.outbox,
+        new TemplatesService(config),
+        desk.webhooks,
+        new SavedRepliesService(replies),
+        new ParticipantsService(
+          participants,
+          {
+            findById: (id: number) => desk.findById(id),
+            insertEvent: (id, event) => desk.addEvent(MANAGER, id, event),
+          },
+          config,
+        ),
+      );
+      desk.addRequest({
+        id: 10,
+        subject: 'Printer',
+        customer: { email: 'ann@example.com', name: 'Ann', blocked: false },
+      });
+      participants.rows.set(10, [{ email: 'bob@example.com', name: 'Bob', source: 'mail' }]);
+    });
+
+    it("Cc's the participants by default, with their names; the stored message and the webhook say so", async () => {
+      const view = await conversation.postOperatorMessage(10, GRACE, { text: 'On it' });
+      expect(view.message).toMatchObject({ toAddresses: ['ann@example.com'], ccAddresses: ['bob@example.com'] });
+      expect(desk.mails[0]).toMatchObject({
+        to: 'ann@example.com',
+        cc: [{ address: 'bob@example.com', name: 'Bob' }],
+        bcc: [],
+      });
+      expect(desk.webhookEvents[0].data).toMatchObject({ cc: ['bob@example.com'] });
+      expect(desk.webhookEvents[0].data).not.toHaveProperty('bcc');
+    });
+
+    it('sends to the customer only with cc: [], and a Bcc to the envelope only, never a participant', async () => {
+      const view = await conversation.postOperatorMessage(10, GRACE, { text: 'x', cc: [], bcc: ['audit@example.com'] });
+      expect(view.message).toMatchObject({ ccAddresses: [], bccAddresses: ['audit@example.com'] });
+      expect(desk.mails[0]).toMatchObject({ cc: [], bcc: ['audit@example.com'] });
+      await expect(participants.list(10)).resolves.toEqual([{ email: 'bob@example.com', name: 'Bob' }]);
+    });
+
+    it("makes an address Cc'd by hand a participant, with an event by the operator", async () => {
+      await conversation.postOperatorMessage(10, GRACE, { text: 'x', cc: ['cy@example.com'] });
+      expect(desk.mails[0].cc).toEqual([{ address: 'cy@example.com', name: null }]);
+      await expect(participants.list(10)).resolves.toEqual([
+        { email: 'bob@example.com', name: 'Bob' },
+        { email: 'cy@example.com', name: null },
+      ]);
+      expect(desk.eventsOf(10, 'participants_added')).toEqual([
+        expect.objectContaining({ actor: 'operator', operatorId: GRACE.id, data: { emails: ['cy@example.com'] } }),
+      ]);
+    });
+
+    it('refuses our own address, the customer, and one address in both Cc and Bcc, sending nothing', async () => {
+      for (const input of [
+        { cc: ['help@desk.example'] },
+        { bcc: ['help@desk.example'] },
+        { cc: ['ann@example.com'] },
+        { cc: ['cy@example.com'], bcc: ['cy@example.com'] },
+        { bcc: ['bob@example.com'] },
+      ])
+        await expect(conversation.postOperatorMessage(10, GRACE, { text: 'x', ...input })).rejects.toThrow(
+          BadRequestException,
+        );
+      expect(desk.mails).toHaveLength(0);
+      expect(desk.messages).toHaveLength(0);
+    });
+
+    it('sends auto-replies to the customer only', async () => {
+      await conversation.sendAutoReply(MANAGER, 10, 'created');
+      expect(desk.mails[0]).toMatchObject({ to: 'ann@example.com' });
+      expect(desk.mails[0].cc ?? []).toEqual([]);
+    });
   });
 });

@@ -1,4 +1,12 @@
-import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  Optional,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
@@ -11,6 +19,12 @@ import { OutboxService } from '../outbound-mail/outbox.service';
 import type { MailIdentity } from '../outbound-mail/mail-identity';
 import type { AutoReplyEvent } from '../outbound-mail/outgoing-mail';
 import { TemplatesService } from '../outbound-mail/templates.service';
+import {
+  checkRecipients,
+  MAX_PARTICIPANTS,
+  type Participant,
+  ParticipantsService,
+} from '../requests/participants.service';
 import { canSeeRequest } from '../requests/request-scope';
 import type { LifecycleAutoReplies, RequestRecords } from '../requests/request-lifecycle.service';
 import type { ServiceRequest } from '../requests/request.entity';
@@ -83,7 +97,17 @@ export interface OperatorMessageInput {
   html?: string | null;
   savedReplyId?: number;
   attachments?: NewAttachment[];
+  /**
+   * The Cc (lower-case, distinct addresses): absent, the request's participants; `[]`, none (the
+   * customer only). An address that is not a participant becomes one.
+   */
+  cc?: string[];
+  /** The Bcc (lower-case, distinct): envelope recipients only, never a header, never participants. */
+  bcc?: string[];
 }
+
+/** What the conversation asks of the participants (ParticipantsService). */
+export type ConversationParticipants = Pick<ParticipantsService, 'list' | 'ownAddresses' | 'addFromOperator'>;
 
 /**
  * What is written to a request's customer: operators' messages and the automatic answers (these
@@ -104,16 +128,25 @@ export class ConversationService implements LifecycleAutoReplies {
     @Inject(TemplatesService) private readonly templates: Pick<TemplatesService, 'render'>,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
     @Inject(SavedRepliesService) private readonly savedReplies: ConversationReplies,
+    @Optional()
+    @Inject(ParticipantsService)
+    private readonly participants?: ConversationParticipants,
   ) {}
 
-  /** An operator writes to the customer: stored, and emailed in the customer's thread. */
+  /**
+   * An operator writes to the customer: stored, and emailed in the customer's thread, the
+   * participants in Cc unless `input.cc` says otherwise (recipients: recipientsOf). The stored
+   * message and the outbox row hold To, Cc and Bcc exactly as sent.
+   */
   async postOperatorMessage(requestId: number, actor: AuthOperator, input: OperatorMessageInput): Promise<MessageView> {
+    const own = this.participants ? await this.participants.ownAddresses() : new Set<string>();
     const messageRowId = await this.store.transaction(async (manager) => {
       const request = await this.mustFind(manager, requestId);
       // A request of another group answers as a missing one (request-scope.ts).
       if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
       const to = request.customer!.email;
+      const { cc, bcc } = await this.recipientsOf(manager, request, input, own, actor.id);
       const body = await this.composeOperatorMessage(manager, request, actor, input);
       const from = await this.outbox.identityFor(manager, request.mailboxId ?? null);
       const thread = await this.threadOf(manager, requestId);
@@ -127,6 +160,8 @@ export class ConversationService implements LifecycleAutoReplies {
         fromAddress: from.address,
         fromName: actor.name,
         to: [to],
+        cc: cc.map((p) => p.email),
+        bcc,
         subject,
         text: body.text,
         html: body.html,
@@ -141,6 +176,9 @@ export class ConversationService implements LifecycleAutoReplies {
         kind: 'operator',
         from,
         to,
+        toName: request.customer!.name,
+        cc: cc.map((p) => ({ address: p.email, name: p.name })),
+        bcc,
         subject,
         text: body.text,
         html: body.html,
@@ -162,6 +200,7 @@ export class ConversationService implements LifecycleAutoReplies {
         operatorId: actor.id,
         operatorName: actor.name,
         to,
+        cc: cc.map((p) => p.email),
         subject,
         text: body.text.slice(0, WEBHOOK_TEXT_LIMIT),
         attachments: (body.attachments ?? []).map((a) => a.filename),
@@ -169,6 +208,47 @@ export class ConversationService implements LifecycleAutoReplies {
       return message.id;
     });
     return this.messages.view(messageRowId);
+  }
+
+  /**
+   * The Cc and Bcc of an operator's mail on `request`. Cc: the participants when `input.cc` is
+   * absent, else exactly the addresses given (names of participants kept), those not yet
+   * participants joining the request (ParticipantsService.addFromOperator). Bcc: as given. Neither
+   * may hold our own addresses or the customer, nor one address in both (400).
+   */
+  private async recipientsOf(
+    manager: EntityManager,
+    request: ServiceRequest,
+    input: OperatorMessageInput,
+    own: ReadonlySet<string>,
+    operatorId: number,
+  ): Promise<{ cc: Participant[]; bcc: string[] }> {
+    const bcc = input.bcc ?? [];
+    const customer = request.customer!.email;
+    checkRecipients(bcc, own, customer, 'bcc');
+    if (!this.participants) return { cc: (input.cc ?? []).map((email) => ({ email, name: null })), bcc };
+    const participants = await this.participants.list(request.id, manager);
+    if (input.cc === undefined) {
+      const cc = participants.filter((p) => !own.has(p.email) && p.email !== customer);
+      const both = cc.filter((p) => bcc.includes(p.email));
+      if (both.length > 0)
+        throw new BadRequestException(
+          `bcc: ${both.map((p) => p.email).join(', ')} is a participant (in Cc by default)`,
+        );
+      return { cc, bcc };
+    }
+    checkRecipients(input.cc, own, customer, 'cc');
+    const both = input.cc.filter((a) => bcc.includes(a));
+    if (both.length > 0) throw new BadRequestException(`${both.join(', ')} is in both cc and bcc`);
+    const known = new Map(participants.map((p) => [p.email, p]));
+    const cc = input.cc.map((email) => known.get(email) ?? { email, name: null });
+    const joining = cc.filter((p) => !known.has(p.email));
+    if (joining.length > 0) {
+      const added = await this.participants.addFromOperator(manager, request.id, joining, operatorId);
+      if (added.length < joining.length)
+        throw new BadRequestException(`cc: a request has at most ${MAX_PARTICIPANTS} participants`);
+    }
+    return { cc, bcc };
   }
 
   /**

@@ -178,6 +178,8 @@ export class MessagesController {
       html: body.html,
       savedReplyId: body.savedReplyId,
       attachments: toNewAttachments(files),
+      cc: body.cc,
+      bcc: body.bcc,
     };
     return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, message));
   }

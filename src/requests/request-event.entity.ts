@@ -25,7 +25,9 @@ export type RequestEventType =
   | 'merged'
   | 'merged_into'
   | 'split'
-  | 'split_from';
+  | 'split_from'
+  | 'participants_added'
+  | 'participants_changed';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

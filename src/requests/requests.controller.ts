@@ -8,6 +8,7 @@ import {
   Param,
   Patch,
   Post,
+  Put,
   Query,
 } from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
@@ -25,9 +26,11 @@ import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ListRequestsQuery } from './dto/list-requests.query';
 import { MergeRequestDto, SplitRequestDto } from './dto/merge.dto';
+import { ReplaceParticipantsDto } from './dto/participants.dto';
 import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
 import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
 import { UpdateSlaDto } from './dto/sla.dto';
+import { ParticipantsService } from './participants.service';
 import { RequestMergeService } from './request-merge.service';
 import { RequestQueryService } from './request-query.service';
 import { RequestsService } from './requests.service';
@@ -43,6 +46,7 @@ export class RequestsController {
     private readonly query: RequestQueryService,
     private readonly requests: RequestsService,
     private readonly merges: RequestMergeService,
+    private readonly participants: ParticipantsService,
   ) {}
 
   @Get()
@@ -62,14 +66,36 @@ export class RequestsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one request' })
+  @ApiOperation({ summary: 'Get one request, with its participants' })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
   async get(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
     const request = await this.requests.findVisible(id, actor);
     if (!request) throw new NotFoundException(`request ${id} does not exist`);
-    return toRequestResponse(request);
+    return { ...toRequestResponse(request), participants: await this.participants.list(id) };
+  }
+
+  @Put(':id/participants')
+  @ApiOperation({
+    summary:
+      "Replace a request's participants (the people in Cc of operator mail by default, whose mail threads into it); " +
+      'a participants_changed event records who was added and removed',
+  })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Invalid id or body: an address not valid or given twice, more than 50, the customer, our own address',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  async replaceParticipants(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: ReplaceParticipantsDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    const people = body.participants.map((p) => ({ email: p.email, name: p.name ?? null }));
+    const participants = await this.participants.replace(id, actor, people);
+    return { ...toRequestResponse((await this.requests.findById(id))!), participants };
   }
 
   @Patch(':id/sla')
@@ -94,7 +120,10 @@ export class RequestsController {
       actor.id,
     );
     if (!found) throw new NotFoundException(`request ${id} does not exist`);
-    return toRequestResponse((await this.requests.findById(id))!);
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
   }
 
   @Get(':id/events')

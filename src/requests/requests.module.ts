@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { OperatorsModule } from '../operators/operators.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
+import { ParticipantsRepository } from './participants.repository';
+import { ParticipantsService } from './participants.service';
 import { RequestLifecycleService } from './request-lifecycle.service';
 import { RequestMergeRepository } from './request-merge.repository';
 import { RequestMergeService } from './request-merge.service';
@@ -21,6 +24,8 @@ import { SlaMonitor } from './sla-monitor';
     // What the lifecycle (RequestLifecycleService) needs: none of these depends on requests.
     OperatorsModule,
     WebhooksModule,
+    // Our own addresses, which are never participants (ParticipantsService).
+    MailboxesModule,
   ],
   controllers: [RequestsController],
   providers: [
@@ -32,7 +37,9 @@ import { SlaMonitor } from './sla-monitor';
     RequestMergeRepository,
     RequestMergeService,
     SlaMonitor,
+    ParticipantsRepository,
+    ParticipantsService,
   ],
-  exports: [RequestsService, RequestLifecycleService],
+  exports: [RequestsService, RequestLifecycleService, ParticipantsService],
 })
 export class RequestsModule {}

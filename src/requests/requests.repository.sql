@@ -144,6 +144,7 @@ SELECT 1 FROM requests WHERE id = $1 AND status = 'closed';
 
 -- name: findForParticipant
 SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
-WHERE r.id = $1 AND (c.email = $2 OR EXISTS (
-  SELECT 1 FROM messages m WHERE m.request_id = r.id
-    AND (m.from_address = $2 OR $2 = ANY (m.to_addresses) OR $2 = ANY (m.cc_addresses))));
+WHERE r.id = $1 AND (c.email = $2
+  OR EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = r.id AND p.email = $2)
+  OR EXISTS (SELECT 1 FROM messages m WHERE m.request_id = r.id AND m.kind = 'customer' AND m.direction = 'in'
+               AND m.from_address = $2));

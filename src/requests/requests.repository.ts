@@ -148,10 +148,18 @@ export const SQL = {
        WHERE c.hops < $2)
     SELECT DISTINCT ON (start) start, id FROM chain ORDER BY start, hops DESC`,
   isClosed: `SELECT 1 FROM requests WHERE id = $1 AND status = 'closed'`,
+  /**
+   * Request $1 when address $2 may write into it: its customer, one of its participants
+   * (request_participants), or the sender of one of its customer messages (a participant an
+   * operator removed who wrote before; the people of requests from before participants). The To
+   * and Cc of stored messages do not count (an operator's Bcc, a side thread's third party, a
+   * recipient past the participant limit never become writers by appearing there).
+   */
   findForParticipant: `SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
-       WHERE r.id = $1 AND (c.email = $2 OR EXISTS (
-         SELECT 1 FROM messages m WHERE m.request_id = r.id
-           AND (m.from_address = $2 OR $2 = ANY (m.to_addresses) OR $2 = ANY (m.cc_addresses))))`,
+       WHERE r.id = $1 AND (c.email = $2
+         OR EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = r.id AND p.email = $2)
+         OR EXISTS (SELECT 1 FROM messages m WHERE m.request_id = r.id AND m.kind = 'customer' AND m.direction = 'in'
+                      AND m.from_address = $2))`,
 } as const;
 
 /**

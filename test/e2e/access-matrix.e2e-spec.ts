@@ -141,6 +141,14 @@ const MATRIX: Array<[string, Probe]> = [
       expect: PRIVATE(403, 200),
     },
   ],
+  [
+    'PUT /requests/:id/participants',
+    {
+      path: (f) => `/requests/${f.requestId}/participants`,
+      body: () => ({ participants: [{ email: 'pat@example.com', name: 'Pat' }] }),
+      expect: PRIVATE(200, 200),
+    },
+  ],
   ['GET /reports/summary', { path: () => '/reports/summary?period=month', expect: PRIVATE(200, 200) }],
   // Public: the signed token is the credential; a forged one is 400 for everyone.
   ['GET /feedback/:token', { path: () => '/feedback/1.5.9999999999.forged', expect: [400, 400, 400, 400, 400] }],
@@ -356,7 +364,7 @@ describe('access matrix: every route x who calls', () => {
     const got: string[] = [];
     const want: string[] = [];
     for (const [key, probe] of MATRIX) {
-      const method = key.split(' ')[0].toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+      const method = key.split(' ')[0].toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
       for (const [i, who] of WHO.entries()) {
         let req = t.http()[method](probe.path(fixtures));
         if (tokens[who]) req = req.set('Authorization', `Bearer ${tokens[who]}`);

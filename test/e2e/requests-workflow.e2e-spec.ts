@@ -181,8 +181,14 @@ describe('working a request: get, assign, close, messages, events', () => {
       .http()
       .post(`/requests/${id}/messages`)
       .set(auth(alice.token))
-      .send({ text: 'x', bcc: 'a@b.c' });
+      .send({ text: 'x', replyAll: true });
     expect(extra.status).toBe(400);
+    const badBcc = await t
+      .http()
+      .post(`/requests/${id}/messages`)
+      .set(auth(alice.token))
+      .send({ text: 'x', bcc: 'not an address' });
+    expect(badBcc.status).toBe(400);
 
     await t.http().post(`/requests/${id}/close`).set(auth(alice.token)).expect(200);
     const closed = await t

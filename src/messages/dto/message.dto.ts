@@ -1,10 +1,56 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
+import { isRoutableAddress } from '../../common/addresses';
+import { MAX_PARTICIPANTS } from '../../requests/participants.service';
 import { READ_SANITIZE_MAX_INPUT, renderSafeHtml, sanitizeMailHtml } from '../../common/safe-html';
 import type { Attachment } from '../attachment.entity';
 import type { Message } from '../message.entity';
 import { MessageView } from '../messages.service';
+
+/**
+ * A Cc or Bcc list as given: a JSON array of addresses, or (multipart/form-data) one field of
+ * comma-separated addresses or the field repeated; each trimmed and lower-cased, empty ones
+ * dropped (so an empty field is the empty list). Anything else is left for the validators to refuse.
+ */
+export function recipientList({ value }: { value: unknown }): unknown {
+  if (value === undefined || value === null) return value;
+  const parts = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(parts) || parts.length > MAX_PARTICIPANTS * 4) return value;
+  if (!parts.every((p) => typeof p === 'string' && p.length <= 50_000)) return value;
+  return (parts as string[])
+    .flatMap((p) => p.split(','))
+    .map((a) => a.trim().toLowerCase())
+    .filter((a) => a.length > 0);
+}
+
+/** Each element is one routable address (common/addresses.ts isRoutableAddress) of at most 320 characters. */
+function IsRecipient(): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isRecipient',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.length <= 320 && isRoutableAddress(value),
+        defaultMessage: (args) => `each address in ${args?.property} must be an e-mail address (name@domain.tld)`,
+      },
+    },
+    { each: true },
+  );
+}
 
 /** Body of `POST /requests/:id/messages`. */
 export class PostMessageDto {
@@ -48,6 +94,39 @@ export class PostMessageDto {
   @MinLength(1)
   @MaxLength(500_000)
   html?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['bob@example.com'],
+    maxItems: MAX_PARTICIPANTS,
+    description:
+      "The mail's Cc. Absent: the request's participants. `[]` (multipart: an empty field): the customer only. " +
+      'An address that is not a participant becomes one. Lower-cased; no duplicates, not the customer, not one of our ' +
+      'own mailbox addresses (400). multipart/form-data: comma-separated, or the field repeated.',
+  })
+  @IsOptional()
+  @Transform(recipientList)
+  @IsArray()
+  @ArrayMaxSize(MAX_PARTICIPANTS)
+  @ArrayUnique()
+  @IsRecipient()
+  cc?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: [],
+    maxItems: MAX_PARTICIPANTS,
+    description:
+      'Blind copies: envelope recipients only (never in a header), shown to operators on the message, never ' +
+      'participants. Same rules as cc, and no address in both.',
+  })
+  @IsOptional()
+  @Transform(recipientList)
+  @IsArray()
+  @ArrayMaxSize(MAX_PARTICIPANTS)
+  @ArrayUnique()
+  @IsRecipient()
+  bcc?: string[];
 }
 
 /** Body of `POST /requests/:id/notes`. */
@@ -149,6 +228,14 @@ export class MessageResponseDto {
 
   @ApiProperty({ example: [], type: [String] })
   cc: string[];
+
+  @ApiProperty({
+    example: [],
+    type: [String],
+    description:
+      "An operator's Bcc (outgoing operator messages; [] for every other message): never in the mail's header.",
+  })
+  bcc: string[];
 
   @ApiProperty({ example: 'Re: [#42] Printer on floor 3 is jammed' })
   subject: string;
@@ -365,6 +452,7 @@ export function toMessageResponse(v: MessageView, options: { remoteImages?: bool
     senderSource: m.senderSource ?? null,
     to: m.toAddresses,
     cc: m.ccAddresses,
+    bcc: m.bccAddresses ?? [],
     subject: m.subject,
     text: m.text,
     visibleText: newTextOf(m),

@@ -9,7 +9,7 @@ export class RequestEventDto {
   @ApiProperty({
     example: 'assigned',
     description:
-      'created, message, assigned, reassigned, unassigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, sla_breached, sla_changed, rated, ...',
+      'created, message, assigned, reassigned, unassigned, closed, reply_sent, auto_reply_sent, auto_reply_suppressed, bounce, sla_breached, sla_changed, rated, participants_added, participants_changed, ...',
   })
   type: string;
 

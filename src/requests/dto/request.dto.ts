@@ -1,6 +1,6 @@
 import { PageDtoOf } from '../../common/pagination';
 import type { IsoString } from '../../database/timestamps';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
 
 /** The customer of a request. */
@@ -12,6 +12,15 @@ export class RequestCustomerDto {
   email: string;
 
   @ApiProperty({ example: 'Jane Doe', nullable: true, type: String })
+  name: string | null;
+}
+
+/** One other person of a request: an address of the customer's To/Cc, or one an operator added. */
+export class ParticipantDto {
+  @ApiProperty({ example: 'bob@example.com', description: 'Lower-case.' })
+  email: string;
+
+  @ApiProperty({ example: 'Bob Colleague', nullable: true, type: String })
   name: string | null;
 }
 
@@ -58,6 +67,16 @@ export class RequestResponseDto {
 
   @ApiProperty({ type: RequestCustomerDto })
   customer: RequestCustomerDto;
+
+  @ApiPropertyOptional({
+    type: [ParticipantDto],
+    description:
+      "The request's participants (the To and Cc of the customer's mail that are not our own addresses, never Bcc; " +
+      "those an operator Cc'd or listed): in Cc of operator mail by default, and their mail threads into the request. " +
+      'In the single-request answers (GET /requests/:id, PATCH /requests/:id/sla, PUT /requests/:id/participants); ' +
+      'absent from the list and the answers of assign, unassign and close.',
+  })
+  participants?: ParticipantDto[];
 
   @ApiProperty({ type: RequestOperatorDto, nullable: true })
   operator: RequestOperatorDto | null;
