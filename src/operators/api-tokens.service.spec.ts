@@ -41,7 +41,13 @@ describe('API tokens: format and hashing', () => {
     expect(apiTokenMatches(b.token, a.hash)).toBe(false);
     expect(apiTokenMatches(a.token, 'not-hex')).toBe(false);
     expect([isApiToken(a.token), isApiToken('eyJhbGciOiJIUzI1NiJ9.e30.x')]).toEqual([true, false]);
-    for (const bad of ['mdt_', `${a.token}x`, a.token.slice(0, -1), `mdt_${a.prefix}`, 'mdt_!!!!!!!!_' + 'a'.repeat(43)]) {
+    for (const bad of [
+      'mdt_',
+      `${a.token}x`,
+      a.token.slice(0, -1),
+      `mdt_${a.prefix}`,
+      'mdt_!!!!!!!!_' + 'a'.repeat(43),
+    ]) {
       expect(apiTokenPrefix(bad)).toBeNull();
     }
   });

@@ -9,12 +9,7 @@ import {
 } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthOperator } from '../common/auth.decorators';
-import {
-  type ApiToken,
-  ApiTokensRepository,
-  type ApiTokenScope,
-  type ApiTokensStore,
-} from './api-tokens.repository';
+import { type ApiToken, ApiTokensRepository, type ApiTokenScope, type ApiTokensStore } from './api-tokens.repository';
 
 /** How every API token starts (a login's JWT starts with `eyJ`): the guard tells them apart by it. */
 export const API_TOKEN_MARK = 'mdt_';

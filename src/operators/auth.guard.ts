@@ -20,15 +20,13 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const req = context
-      .switchToHttp()
-      .getRequest<{
-        headers: Record<string, string | undefined>;
-        query?: unknown;
-        method: string;
-        ip?: string;
-        operator?: AuthOperator;
-      }>();
+    const req = context.switchToHttp().getRequest<{
+      headers: Record<string, string | undefined>;
+      query?: unknown;
+      method: string;
+      ip?: string;
+      operator?: AuthOperator;
+    }>();
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const header = m?.[1];
     const token = header ?? this.queryToken(req.query, targets);

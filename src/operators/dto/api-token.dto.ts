@@ -11,7 +11,12 @@ const SCOPES: ApiTokenScope[] = ['read', 'write'];
 
 /** Body of `POST /auth/tokens`. */
 export class CreateApiTokenDto {
-  @ApiProperty({ example: 'Nightly report script', minLength: 1, maxLength: 100, description: 'What the token is for.' })
+  @ApiProperty({
+    example: 'Nightly report script',
+    minLength: 1,
+    maxLength: 100,
+    description: 'What the token is for.',
+  })
   @Transform(trim)
   @IsString()
   @MinLength(1)
