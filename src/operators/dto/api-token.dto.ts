@@ -36,6 +36,7 @@ export class CreateApiTokenDto {
   @ApiPropertyOptional({
     enum: SCOPES,
     default: 'write',
+    example: 'read',
     description: "'read': GET and HEAD calls only (others answer 403); 'write': every call its operator may make.",
   })
   @IsOptional()
@@ -82,6 +83,7 @@ export class ApiTokenResponseDto {
     type: String,
     format: 'date-time',
     nullable: true,
+    example: '2026-12-07T09:30:00.000Z',
     description: 'Last call made with it (written at most once a minute).',
   })
   lastUsedAt: string | null;
@@ -89,7 +91,7 @@ export class ApiTokenResponseDto {
   @ApiProperty({ type: String, nullable: true, example: '203.0.113.7', description: 'Client address of that call.' })
   lastUsedIp: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time' })
+  @ApiProperty({ type: String, format: 'date-time', example: '2026-12-01T08:00:00.000Z' })
   createdAt: string;
 }
 
