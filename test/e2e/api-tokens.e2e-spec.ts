@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { createApp } from '../../src/app';
 import { createTestApp, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 
@@ -125,6 +127,22 @@ forEachDatabase('API tokens', (kind) => {
     await t.http().get('/requests').set(auth(second.token)).expect(200);
     await t.http().patch(`/operators/${carl.id}`).set(auth(admin)).send({ password: 'carl-password-2' }).expect(200);
     await t.http().get('/requests').set(auth(second.token)).expect(401);
+  }, 120_000);
+
+  it('revokes at once on every instance: a second instance on the same database refuses the next call', async () => {
+    // The embedded database is one process's: only PostgreSQL has several instances.
+    if (t.db.embedded) return;
+    const other = await createApp(t.config, t.db.url, ['error']);
+    try {
+      await other.init();
+      await other.getHttpAdapter().getInstance().ready();
+      const made = await makeToken(ann.token, { name: 'two instances' });
+      await request(other.getHttpServer()).get('/requests').set(auth(made.token)).expect(200);
+      await t.http().delete(`/auth/tokens/${made.id}`).set(auth(ann.token)).expect(204);
+      await request(other.getHttpServer()).get('/requests').set(auth(made.token)).expect(401);
+    } finally {
+      await other.close();
+    }
   }, 120_000);
 
   it('records the last use at most once a minute', async () => {
