@@ -10,6 +10,7 @@ import { ProviderReplay1764710000000 } from './1764710000000-ProviderReplay';
 import { CustomerLocale1764800000000 } from './1764800000000-CustomerLocale';
 import { SavedReplies1764810000000 } from './1764810000000-SavedReplies';
 import { Conversations1764900000000 } from './1764900000000-Conversations';
+import { ApiTokens1764910000000 } from './1764910000000-ApiTokens';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   CustomerLocale1764800000000,
   SavedReplies1764810000000,
   Conversations1764900000000,
+  ApiTokens1764910000000,
 ];

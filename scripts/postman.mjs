@@ -19,6 +19,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const COLLECTION_FILE = 'maildesk.postman_collection.json';
 export const ENVIRONMENT_FILE = 'maildesk.postman_environment.json';
 export const HAPPY_PATH = 'Happy path';
+export const READ_ONLY = 'Read-only with an API token';
 const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
 
 /** A stable UUID-shaped id from a name, so regenerating gives the same file. */
@@ -45,8 +46,8 @@ function operationFor(doc, request) {
 }
 
 /**
- * Operator routes inherit the collection's bearer `{{accessToken}}`; the webhook uses
- * `{{inboundToken}}`; public routes send no token.
+ * Operator routes inherit the collection's bearer `{{bearerToken}}` (BEARER_SCRIPT: `apiToken` when
+ * set, else the login's `accessToken`); the webhook uses `{{inboundToken}}`; public routes send no token.
  */
 function setAuth(doc, items) {
   for (const item of items) {
@@ -202,6 +203,48 @@ export function happyPath() {
   };
 }
 
+/**
+ * The collection's pre-request script: the bearer token of every operator route is the personal
+ * access token `apiToken` when the environment has one (POST /auth/tokens; no login needed), else
+ * the `accessToken` the Happy path's "Log in" step stored.
+ */
+const BEARER_SCRIPT = [
+  "pm.variables.set('bearerToken', pm.environment.get('apiToken') || pm.environment.get('accessToken') || '');",
+];
+
+/** A folder run with a read-only personal access token in `apiToken`: reads work, writes answer 403. */
+export function readOnlyFolder() {
+  return {
+    name: READ_ONLY,
+    description:
+      "Set `apiToken` to a token made with POST /auth/tokens and `{\"scope\": \"read\"}` (no password needed): every operator route of the collection then uses it instead of the login's `accessToken`. A read token makes GET and HEAD calls only.",
+    item: [
+      step('List requests with the token', 'GET', '/requests?sort=-id&limit=5', {
+        tests: [
+          "pm.test('apiToken is set', () => pm.expect(pm.environment.get('apiToken')).to.match(/^mdt_/));",
+          "pm.test('answers 200', () => pm.response.to.have.status(200));",
+          'const items = pm.response.json().items;',
+          "pm.test('lists requests', () => pm.expect(items).to.be.an('array'));",
+          "if (items.length) pm.environment.set('requestId', String(items[0].id));",
+        ],
+      }),
+      step('Read a conversation with the token', 'GET', '/requests/{{requestId}}/messages', {
+        tests: [
+          "pm.test('answers 200', () => pm.response.to.have.status(200));",
+          "pm.test('holds messages', () => pm.expect(pm.response.json().items).to.be.an('array'));",
+        ],
+      }),
+      step('Writing with a read-only token is refused', 'POST', '/saved-replies', {
+        body: jsonBody({ name: 'Written with a read-only token', text: 'Never stored' }),
+        tests: [
+          "pm.test('answers 403', () => pm.response.to.have.status(403));",
+          "pm.test('says the token is read-only', () => pm.expect(pm.response.json().message).to.match(/read-only/));",
+        ],
+      }),
+    ],
+  };
+}
+
 /** Converts the OpenAPI document (openapi-to-postmanv2) and adds the happy path and the auth setup. */
 export async function buildCollection(doc) {
   const converter = require('openapi-to-postmanv2');
@@ -215,15 +258,19 @@ export async function buildCollection(doc) {
   setAuth(doc, output.item);
   const collection = {
     info: { ...output.info, _postman_id: stableId('maildesk collection') },
-    item: [happyPath(), ...output.item],
-    auth: bearer('{{accessToken}}'),
+    item: [happyPath(), readOnlyFolder(), ...output.item],
+    auth: bearer('{{bearerToken}}'),
+    event: [{ listen: 'prerequest', script: { type: 'text/javascript', exec: BEARER_SCRIPT } }],
     variable: [{ key: 'baseUrl', value: DEFAULT_BASE_URL, type: 'string' }],
   };
   stabilizeIds(collection.item);
   return collection;
 }
 
-/** The environment to import beside the collection: fill in the password and the inbound token. */
+/**
+ * The environment to import beside the collection: fill in the password and the inbound token, or
+ * a personal access token (`apiToken`), used instead of logging in when set.
+ */
 export function buildEnvironment() {
   const v = (key, value, type = 'default') => ({ key, value, type, enabled: true });
   return {
@@ -235,6 +282,7 @@ export function buildEnvironment() {
       v('adminPassword', '', 'secret'),
       v('inboundToken', '', 'secret'),
       v('accessToken', '', 'secret'),
+      v('apiToken', '', 'secret'),
       v('operatorId', ''),
       v('requestId', ''),
       v('customerEmail', ''),

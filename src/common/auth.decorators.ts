@@ -29,6 +29,11 @@ export interface AuthOperator {
    * every request (admins see every request whatever their groups).
    */
   groupIds: number[];
+  /**
+   * Set when the call came with a personal access token (operators/api-tokens.service.ts) rather
+   * than a login: its id and scope ('read': GET and HEAD only).
+   */
+  apiToken?: { id: number; scope: 'read' | 'write' };
 }
 
 /** The operator who made this request. */

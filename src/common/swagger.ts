@@ -6,13 +6,20 @@ export function buildOpenApi(app: INestApplication, serverUrl: string): OpenAPIO
   const config = new DocumentBuilder()
     .setTitle('MailDesk')
     .setDescription(
-      'Email-driven service desk. Log in with POST /auth/login, then press **Authorize** and paste the `accessToken`. ' +
+      'Email-driven service desk. Log in with POST /auth/login, then press **Authorize** and paste the `accessToken`, ' +
+        'or a personal access token (`mdt_...`, made with POST /auth/tokens) for scripts and tools. ' +
         'The inbound webhook takes the INBOUND_TOKEN instead (bearer or `?token=`).',
     )
     .setVersion('0.1.0')
     .addServer(serverUrl)
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /auth/login' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          "accessToken from POST /auth/login (a JWT), or a personal access token `mdt_...` from POST /auth/tokens " +
+          "(scope 'read': GET and HEAD only; revoked with DELETE /auth/tokens/:id)",
+      },
       'operator',
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'INBOUND_TOKEN' }, 'inbound')

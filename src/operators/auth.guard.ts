@@ -1,10 +1,12 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthOperator, IS_PUBLIC, QUERY_TOKEN, ROLES } from '../common/auth.decorators';
+import { ApiTokensService, isApiToken } from './api-tokens.service';
 import { AuthService } from './auth.service';
 
 /**
- * The global guard: every route needs `Authorization: Bearer <accessToken>` unless marked
+ * The global guard: every route needs `Authorization: Bearer <accessToken>` (a login's JWT, or a
+ * personal access token `mdt_...`: ApiTokensService, header only, never the query) unless marked
  * `@Public()`; `@Roles(...)` then restricts by role (403). Puts the operator on `req.operator`.
  */
 @Injectable()
@@ -12,18 +14,27 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
+    private readonly apiTokens: ApiTokensService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const req = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined>; query?: unknown; operator?: AuthOperator }>();
+    const req = context.switchToHttp().getRequest<{
+      headers: Record<string, string | undefined>;
+      query?: unknown;
+      method: string;
+      ip?: string;
+      operator?: AuthOperator;
+    }>();
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const token = m?.[1] ?? this.queryToken(req.query, targets);
+    const header = m?.[1];
+    const token = header ?? this.queryToken(req.query, targets);
     if (!token) throw new UnauthorizedException('missing bearer token: log in with POST /auth/login');
-    const operator = await this.auth.authenticate(token);
+    const operator =
+      header && isApiToken(header)
+        ? await this.apiTokens.authenticate(header, req.method, req.ip ?? 'unknown')
+        : await this.auth.authenticate(token);
     req.operator = operator;
     const roles = this.reflector.getAllAndOverride<Array<AuthOperator['role']> | undefined>(ROLES, targets);
     if (roles?.length && !roles.includes(operator.role)) {

@@ -4,6 +4,9 @@ import { JwtModule } from '@nestjs/jwt';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdminSeeder } from './admin-seeder';
+import { ApiTokensController } from './api-tokens.controller';
+import { ApiTokensRepository } from './api-tokens.repository';
+import { ApiTokensService } from './api-tokens.service';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -12,7 +15,7 @@ import { OperatorsController } from './operators.controller';
 import { OperatorsRepository } from './operators.repository';
 import { OperatorsService } from './operators.service';
 
-/** Operators, login and the global auth guard's dependencies. */
+/** Operators, login, personal access tokens and the global auth guard's dependencies. */
 @Module({
   imports: [
     JwtModule.registerAsync({
@@ -29,8 +32,17 @@ import { OperatorsService } from './operators.service';
       },
     }),
   ],
-  controllers: [AuthController, OperatorsController],
-  providers: [OperatorsRepository, OperatorsService, AuthService, AuthGuard, AdminSeeder, LoginAttempts],
-  exports: [OperatorsService, AuthService, AuthGuard],
+  controllers: [AuthController, ApiTokensController, OperatorsController],
+  providers: [
+    OperatorsRepository,
+    OperatorsService,
+    AuthService,
+    AuthGuard,
+    AdminSeeder,
+    LoginAttempts,
+    ApiTokensRepository,
+    ApiTokensService,
+  ],
+  exports: [OperatorsService, AuthService, AuthGuard, ApiTokensService],
 })
 export class OperatorsModule {}

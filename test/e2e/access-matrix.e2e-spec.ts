@@ -25,6 +25,8 @@ interface Fixtures {
   doomedMailboxId: number;
   savedReplyId: number;
   doomedSavedReplyId: number;
+  /** An API token of the admin's. */
+  apiTokenId: number;
 }
 
 interface Probe {
@@ -66,6 +68,13 @@ const MATRIX: Array<[string, Probe]> = [
       expect: [200, 200, 200, 200, 200],
     },
   ],
+  // Personal access tokens: everyone manages their own; another's token is 404 to an operator.
+  ['GET /auth/tokens', { path: () => '/auth/tokens', expect: PRIVATE(200, 200) }],
+  [
+    'POST /auth/tokens',
+    { path: () => '/auth/tokens', body: (who) => ({ name: `Token ${who}` }), expect: PRIVATE(201, 201) },
+  ],
+  ['DELETE /auth/tokens/:id', { path: (f) => `/auth/tokens/${f.apiTokenId}`, expect: PRIVATE(404, 204) }],
   // An operator's bearer token is not the inbound token.
   [
     'POST /inbound/mail',
@@ -326,6 +335,11 @@ describe('access matrix: every route x who calls', () => {
     const [reply, doomedReply] = await t.db.dataSource.query(
       `INSERT INTO saved_replies (name, text) VALUES ('Matrix', 'Hi'), ('Doomed', 'Bye') RETURNING id`,
     );
+    const [apiToken] = await t.db.dataSource.query(
+      `INSERT INTO api_tokens (operator_id, name, prefix, token_hash, operator_token_version)
+         SELECT id, 'Matrix', 'matrixAA', repeat('a', 64), token_version FROM operators WHERE email = 'admin@desk.test'
+         RETURNING id`,
+    );
     const [defaultMailbox] = await t.db.dataSource.query(`SELECT id FROM mailboxes WHERE is_default`);
     const [doomedMailbox] = await t.db.dataSource.query(
       `INSERT INTO mailboxes (name, address) VALUES ('Doomed', 'doomed@matrix.test') RETURNING id`,
@@ -347,6 +361,7 @@ describe('access matrix: every route x who calls', () => {
       doomedMailboxId: doomedMailbox.id,
       savedReplyId: reply.id,
       doomedSavedReplyId: doomedReply.id,
+      apiTokenId: apiToken.id,
     };
   });
 

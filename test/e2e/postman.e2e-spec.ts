@@ -109,12 +109,61 @@ describe('Postman collection', () => {
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'assigned', 'closed']));
   });
 
+  it('runs the read-only folder with newman on a read-only API token instead of a login', async () => {
+    const login = await fetch(`${app.base}/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const made = await fetch(`${app.base}/auth/tokens`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ name: 'newman', scope: 'read' }),
+    });
+    expect(made.status).toBe(201);
+    const { token } = (await made.json()) as { token: string };
+    const report = path.join(tmp, 'newman-read-only.json');
+    // No password and no login: the token alone.
+    const { code, output } = await node([
+      'node_modules/newman/bin/newman.js',
+      'run',
+      COLLECTION,
+      '--environment',
+      ENVIRONMENT,
+      '--folder',
+      'Read-only with an API token',
+      '--env-var',
+      `baseUrl=${app.base}`,
+      '--env-var',
+      `apiToken=${token}`,
+      '--reporters',
+      'cli,json',
+      '--reporter-json-export',
+      report,
+      '--color',
+      'off',
+    ]);
+    expect({ code, output: code ? output : '' }).toEqual({ code: 0, output: '' });
+    const { run } = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+      run: { stats: Record<string, { total: number; failed: number }>; failures: unknown[] };
+    };
+    expect(run.failures).toEqual([]);
+    expect(run.stats.requests).toEqual(expect.objectContaining({ total: 3, failed: 0 }));
+    expect(run.stats.assertions.failed).toBe(0);
+    const [used] = await db.dataSource.query(`SELECT last_used_at FROM api_tokens WHERE name = 'newman'`);
+    expect(used.last_used_at).not.toBeNull();
+    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM saved_replies`);
+    expect(n).toBe(0);
+  });
+
   it('is up to date with /docs-json (else run npm run postman)', async () => {
     const out = path.join(tmp, 'generated');
     const { code, output } = await node(['scripts/postman.mjs', '--url', app.base, '--out', out]);
     expect({ code, output: code ? output : '' }).toEqual({ code: 0, output: '' });
     const generated = requestList(path.join(out, 'maildesk.postman_collection.json'));
     expect(generated.filter((r) => r.startsWith('Happy path'))).toHaveLength(7);
+    expect(generated.filter((r) => r.startsWith('Read-only with an API token'))).toHaveLength(3);
     expect(requestList(COLLECTION)).toEqual(generated);
     expect(JSON.parse(fs.readFileSync(ENVIRONMENT, 'utf8'))).toEqual(
       JSON.parse(fs.readFileSync(path.join(out, 'maildesk.postman_environment.json'), 'utf8')),
