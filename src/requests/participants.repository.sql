@@ -5,7 +5,7 @@ SELECT email, name FROM request_participants WHERE request_id = $1 ORDER BY crea
 
 -- name: add
 INSERT INTO request_participants (request_id, email, name, source, created_at)
-SELECT $1, e.email, e.name, $4, clock_timestamp()
+SELECT $1, e.email, e.name, $4, clock_timestamp() + (e.i - 1) * interval '1 microsecond'
   FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS e(email, name, i)
  WHERE NOT EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = $1 AND p.email = e.email)
    AND e.email <> (SELECT c.email FROM requests r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1)

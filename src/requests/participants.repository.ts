@@ -21,10 +21,11 @@ export const SQL = {
   /**
    * Adds the addresses $2 (names $3, in order) from source $4 to request $1, up to $5 participants
    * in all: an address that already is one, or that is the request's customer, is skipped; past
-   * the limit the rest are left out. The addresses added, in order.
+   * the limit the rest are left out. The addresses added, in order. Each row's time is one
+   * microsecond after the one before it, so the order they joined survives a coarse clock (PGlite).
    */
   add: `INSERT INTO request_participants (request_id, email, name, source, created_at)
-    SELECT $1, e.email, e.name, $4, clock_timestamp()
+    SELECT $1, e.email, e.name, $4, clock_timestamp() + (e.i - 1) * interval '1 microsecond'
       FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS e(email, name, i)
      WHERE NOT EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = $1 AND p.email = e.email)
        AND e.email <> (SELECT c.email FROM requests r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1)

@@ -136,6 +136,8 @@ describe('GET /requests', () => {
       satisfaction: null,
       mailbox: defaultMailbox,
       groupId: null,
+      mergedIntoId: null,
+      splitFromId: null,
     });
   });
 
