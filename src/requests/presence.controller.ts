@@ -27,7 +27,8 @@ export class PresenceController {
 
   @Get(':id/presence')
   @ApiOperation({
-    summary: 'Who is viewing or replying to a request right now (every operator on it, you included; expired ones left out)',
+    summary:
+      'Who is viewing or replying to a request right now (every operator on it, you included; expired ones left out)',
   })
   @ApiOkResponse({ type: [PresenceDto] })
   async list(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<PresenceDto[]> {
