@@ -4,14 +4,19 @@ import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { redactQueryError } from '../database/query-logger';
+import { DetailedHttpException } from './detailed-http.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
-/** The one error shape of the API: `{ statusCode, error, message }`, never HTML, never a stack trace. */
+/**
+ * The one error shape of the API: `{ statusCode, error, message }`, never HTML, never a stack trace;
+ * a DetailedHttpException adds its fields (e.g. `newMessages` of a 409 on a stale write).
+ */
 export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
   requestId?: string;
+  [detail: string]: unknown;
 }
 
 @Catch()
@@ -50,7 +55,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const r = exception.getResponse();
       const message = typeof r === 'string' ? r : ((r as { message?: string | string[] }).message ?? exception.message);
-      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+      const details = exception instanceof DetailedHttpException ? exception.details : {};
+      return { ...details, statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     const e = exception as { code?: string; type?: string; status?: number; statusCode?: number; message?: string };
     // Errors of HTTP parsing that are no HttpException (http-errors or Fastify's, e.g. a malformed

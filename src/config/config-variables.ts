@@ -695,6 +695,12 @@ export const CONFIG_TABLE = {
     description: 'Mail the customer when an admin reassigns their request',
     ...bool(false),
   },
+  PRESENCE_TTL_SECONDS: {
+    section: DESK,
+    description:
+      'Seconds an operator stays shown as viewing or replying to a request (PUT /requests/:id/presence) unless renewed',
+    ...int(30, 1, 3600),
+  },
   REQUESTS_COUNT_LIMIT: {
     section: DESK,
     description:

@@ -75,6 +75,8 @@ export interface AppConfig {
   assignment: { operatorMaxOpen: number; reassignNotify: boolean };
   /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
   queue: { countLimit: number };
+  /** Collision detection: seconds a presence announcement (viewing, replying) lasts unless renewed. */
+  presence: { ttlSeconds: number };
   /**
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
+    presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
     inbound: {
       token: v.INBOUND_TOKEN,
       hmacSecret: v.INBOUND_HMAC_SECRET,

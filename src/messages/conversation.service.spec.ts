@@ -9,7 +9,8 @@ import { TemplatesService } from '../outbound-mail/templates.service';
 import { ParticipantsService } from '../requests/participants.service';
 import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
-import { baseSubject, ConversationService } from './conversation.service';
+import { DetailedHttpException } from '../common/detailed-http.exception';
+import { baseSubject, ConversationService, STALE_WRITE_LISTED } from './conversation.service';
 import { MessagesService } from './messages.service';
 
 const MANAGER = {} as EntityManager;
@@ -438,6 +439,101 @@ describe('ConversationService rules', () => {
       await conversation.sendAutoReply(MANAGER, 10, 'created');
       expect(desk.mails[0]).toMatchObject({ to: 'ann@example.com' });
       expect(desk.mails[0].cc ?? []).toEqual([]);
+    });
+  });
+
+  describe('collision detection (lastSeenMessageId)', () => {
+    const ADA: AuthOperator = { id: 3, email: 'ada@desk.example', name: 'Ada', role: 'operator', groupIds: [] };
+
+    /** A note by `who` on request 10, appended as NotesService does. */
+    function note(who: AuthOperator, text: string) {
+      return messages.append(MANAGER, {
+        requestId: 10,
+        direction: 'out',
+        kind: 'note',
+        operatorId: who.id,
+        fromAddress: who.email,
+        fromName: who.name,
+        to: [],
+        subject: 'note',
+        text,
+        messageId: `note-${text}@desk.example`,
+      });
+    }
+
+    beforeEach(async () => {
+      desk.addRequest({ id: 10, customer: { email: 'ann@example.com', name: 'Ann', blocked: false } });
+      await customerMail(10, 'first@example.com');
+    });
+
+    it('sends when nothing was written since the message seen, or only by the operator or the desk itself', async () => {
+      const first = desk.messages[0].id;
+      await conversation.postOperatorMessage(10, GRACE, { text: 'One', lastSeenMessageId: first });
+      await note(GRACE, 'mine');
+      await conversation.sendAutoReply(MANAGER, 10, 'assigned', { operatorName: 'Grace' });
+      await conversation.postOperatorMessage(10, GRACE, { text: 'Two', lastSeenMessageId: first });
+      expect(desk.mails.filter((m) => m.kind === 'operator')).toHaveLength(2);
+    });
+
+    it('refuses (409, nothing stored or sent) when the customer or another operator wrote since, listing what arrived', async () => {
+      const first = desk.messages[0].id;
+      await customerMail(10, 'second@example.com');
+      await note(ADA, 'called her');
+      const before = { messages: desk.messages.length, mails: desk.mails.length, events: desk.events.length };
+
+      const err: unknown = await conversation
+        .postOperatorMessage(10, GRACE, { text: 'Stale', lastSeenMessageId: first })
+        .catch((e: unknown) => e);
+
+      expect(err).toBeInstanceOf(DetailedHttpException);
+      const e = err as DetailedHttpException;
+      expect(e.getStatus()).toBe(409);
+      expect(e.message).toMatch(/2 messages were written on request 10 since message/);
+      expect(e.details).toEqual({
+        newMessageCount: 2,
+        newMessages: [
+          expect.objectContaining({ seq: 2, kind: 'customer', from: 'ann@example.com', operatorId: null }),
+          expect.objectContaining({ seq: 3, kind: 'note', from: ADA.email, fromName: 'Ada', operatorId: ADA.id }),
+        ],
+      });
+      expect({ messages: desk.messages.length, mails: desk.mails.length, events: desk.events.length }).toEqual(before);
+
+      // Having read them, the operator sends.
+      const latest = desk.messages[desk.messages.length - 1].id;
+      await conversation.postOperatorMessage(10, GRACE, { text: 'Fresh', lastSeenMessageId: latest });
+      expect(desk.mails).toHaveLength(before.mails + 1);
+    });
+
+    it('lists at most STALE_WRITE_LISTED messages but counts them all', async () => {
+      const first = desk.messages[0].id;
+      for (let i = 0; i < STALE_WRITE_LISTED + 5; i++) await customerMail(10, `m${i}@example.com`);
+      const err = (await conversation
+        .postOperatorMessage(10, GRACE, { text: 'Stale', lastSeenMessageId: first })
+        .catch((e: unknown) => e)) as DetailedHttpException;
+      expect(err.details.newMessageCount).toBe(STALE_WRITE_LISTED + 5);
+      expect(err.details.newMessages).toHaveLength(STALE_WRITE_LISTED);
+    });
+
+    it('answers 400 for a message of another request or none, and checks nothing without lastSeenMessageId', async () => {
+      desk.addRequest({ id: 11 });
+      await customerMail(11, 'other@example.com');
+      const other = desk.messages[desk.messages.length - 1].id;
+      await expect(
+        conversation.postOperatorMessage(10, GRACE, { text: 'x', lastSeenMessageId: other }),
+      ).rejects.toBeInstanceOf(BadRequestException);
+      await expect(
+        conversation.postOperatorMessage(10, GRACE, { text: 'x', lastSeenMessageId: 9999 }),
+      ).rejects.toBeInstanceOf(BadRequestException);
+      await customerMail(10, 'later@example.com');
+      await expect(conversation.postOperatorMessage(10, GRACE, { text: 'x' })).resolves.toBeDefined();
+    });
+
+    it('answers 404 before looking at the conversation for a request the operator does not see', async () => {
+      desk.requests.get(10)!.groupId = 5;
+      const grouped = { ...GRACE, groupIds: [4] };
+      await expect(
+        conversation.postOperatorMessage(10, grouped, { text: 'x', lastSeenMessageId: 9999 }),
+      ).rejects.toBeInstanceOf(NotFoundException);
     });
   });
 });

@@ -10,6 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
+import { DetailedHttpException } from '../common/detailed-http.exception';
 import { escapeHtml } from '../common/placeholders';
 import { cidReferences, htmlToPlainText, mailHtmlOf, renameCids, sanitizeMailHtml } from '../common/safe-html';
 import type { AppConfig } from '../config/config';
@@ -104,7 +105,15 @@ export interface OperatorMessageInput {
   cc?: string[];
   /** The Bcc (lower-case, distinct): envelope recipients only, never a header, never participants. */
   bcc?: string[];
+  /**
+   * Collision detection: the id of the last message the operator saw. When someone else wrote since
+   * (refuseIfWrittenSince), nothing is sent: a 409 lists what arrived. Absent: no check.
+   */
+  lastSeenMessageId?: number;
 }
+
+/** Messages listed at most in the 409 of a stale write (the count says how many there are). */
+export const STALE_WRITE_LISTED = 20;
 
 /** What the conversation asks of the participants (ParticipantsService). */
 export type ConversationParticipants = Pick<ParticipantsService, 'list' | 'ownAddresses' | 'addFromOperator'>;
@@ -120,7 +129,7 @@ export class ConversationService implements LifecycleAutoReplies {
   private readonly logger = new Logger(ConversationService.name);
 
   constructor(
-    @Inject(MessagesRepository) private readonly store: Pick<MessagesStore, 'transaction'>,
+    @Inject(MessagesRepository) private readonly store: Pick<MessagesStore, 'transaction' | 'writtenSince'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RequestsService) private readonly requests: RequestRecords,
     private readonly messages: MessagesService,
@@ -145,6 +154,8 @@ export class ConversationService implements LifecycleAutoReplies {
       // A request of another group answers as a missing one (request-scope.ts).
       if (!canSeeRequest(actor, request.groupId)) throw new NotFoundException(`request ${requestId} does not exist`);
       if (request.status === 'closed') throw new ConflictException(`request ${requestId} is closed`);
+      if (input.lastSeenMessageId !== undefined)
+        await this.refuseIfWrittenSince(manager, requestId, actor.id, input.lastSeenMessageId);
       const to = request.customer!.email;
       const { cc, bcc } = await this.recipientsOf(manager, request, input, own, actor.id);
       const body = await this.composeOperatorMessage(manager, request, actor, input);
@@ -208,6 +219,43 @@ export class ConversationService implements LifecycleAutoReplies {
       return message.id;
     });
     return this.messages.view(messageRowId);
+  }
+
+  /**
+   * Collision detection (docs/behaviour.md): with the request's row locked until the transaction
+   * ends (so no message can arrive between this look and the append), a 409 when anything was
+   * written since message `lastSeenMessageId` by someone other than the operator: customer mail,
+   * another operator's message or note, side-thread mail, a bounce (the desk's automatic answers and
+   * the operator's own messages do not count). Its body lists the first STALE_WRITE_LISTED in
+   * `newMessages` and their number in `newMessageCount`. A message that is not the request's is a 400.
+   */
+  private async refuseIfWrittenSince(
+    manager: EntityManager,
+    requestId: number,
+    operatorId: number,
+    lastSeenMessageId: number,
+  ): Promise<void> {
+    const since = await this.store.writtenSince(manager, requestId, lastSeenMessageId, operatorId, STALE_WRITE_LISTED);
+    if (since === null)
+      throw new BadRequestException(`lastSeenMessageId: message ${lastSeenMessageId} is not in request ${requestId}`);
+    if (since.total === 0) return;
+    const what = since.total === 1 ? '1 message was' : `${since.total} messages were`;
+    throw new DetailedHttpException(
+      409,
+      `${what} written on request ${requestId} since message ${lastSeenMessageId}: read before sending (nothing was sent)`,
+      {
+        newMessageCount: since.total,
+        newMessages: since.messages.map((m) => ({
+          id: m.id,
+          seq: m.seq,
+          kind: m.kind,
+          from: m.fromAddress,
+          fromName: m.fromName,
+          operatorId: m.operatorId,
+          createdAt: m.createdAt.toISOString(),
+        })),
+      },
+    );
   }
 
   /**

@@ -39,6 +39,7 @@ import {
   MessagePageQuery,
   MessageQuery,
   MessageResponseDto,
+  PostMessageConflictDto,
   PostMessageDto,
   PostMessageFormDto,
   toMessageResponse,
@@ -165,7 +166,12 @@ export class MessagesController {
   @ApiConsumes('application/json', 'multipart/form-data')
   @ApiBody({ type: PostMessageFormDto })
   @ApiCreatedResponse({ type: MessageResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The request is closed' })
+  @ApiConflictResponse({
+    type: PostMessageConflictDto,
+    description:
+      'The request is closed; or (lastSeenMessageId) someone wrote since that message: nothing was sent, ' +
+      'newMessages lists what arrived',
+  })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'A file over ATTACHMENT_MAX_BYTES' })
   async post(
     @Param('id', ParseIdPipe) id: number,
@@ -180,6 +186,7 @@ export class MessagesController {
       attachments: toNewAttachments(files),
       cc: body.cc,
       bcc: body.bcc,
+      lastSeenMessageId: body.lastSeenMessageId,
     };
     return toMessageResponse(await this.conversation.postOperatorMessage(id, actor, message));
   }

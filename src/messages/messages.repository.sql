@@ -14,6 +14,18 @@ SELECT $1, s.last_seq, $2, $5::text, $6::int, $7::text, $8::text, $9::text[], $1
        $20::text, $21::int FROM s
 RETURNING id, seq, created_at;
 
+-- name: lockRequest
+SELECT id FROM requests WHERE id = $1 FOR UPDATE;
+
+-- name: seqInRequest
+SELECT seq FROM messages WHERE id = $2 AND request_id = $1;
+
+-- name: writtenSince
+SELECT id, seq, kind, operator_id, from_address, from_name, created_at, count(*) OVER () AS total
+ FROM messages
+WHERE request_id = $1 AND seq > $2 AND kind <> 'auto_reply' AND operator_id IS DISTINCT FROM $3
+ORDER BY seq LIMIT $4;
+
 -- name: insertAttachment
 INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
 VALUES ($1,$2,$3,$4,$5,$6,$7);

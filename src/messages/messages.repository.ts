@@ -26,6 +26,24 @@ export const SQL = {
               $13::text, $14::text, $15::text, $16::text[], clock_timestamp(), $17::text, $18::text[], $19::text,
               $20::text, $21::int FROM s
        RETURNING id, seq, created_at`,
+  /**
+   * Locks request $1's row until the transaction ends, as the append statement would: a write that
+   * must first look at the conversation (lastSeenMessageId) sees every message committed before it
+   * and none can slip in between its look and its append.
+   */
+  lockRequest: `SELECT id FROM requests WHERE id = $1 FOR UPDATE`,
+  /** The seq of message $2 in request $1's conversation (no row: not one of its messages). */
+  seqInRequest: `SELECT seq FROM messages WHERE id = $2 AND request_id = $1`,
+  /**
+   * Collision detection: the messages of request $1 after seq $2 that someone other than operator
+   * $3 wrote (customer mail, other operators' messages and notes, side-thread mail, bounces; the
+   * desk's automatic answers and the operator's own messages do not count), the first $4 of them,
+   * each with the count of all.
+   */
+  writtenSince: `SELECT id, seq, kind, operator_id, from_address, from_name, created_at, count(*) OVER () AS total
+      FROM messages
+     WHERE request_id = $1 AND seq > $2 AND kind <> 'auto_reply' AND operator_id IS DISTINCT FROM $3
+     ORDER BY seq LIMIT $4`,
   insertAttachment: `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
          VALUES ($1,$2,$3,$4,$5,$6,$7)`,
   /** The group of the request an attachment belongs to (a download by an operator in groups). */
@@ -207,6 +225,20 @@ function fromPageRow(r: PageRow): Message {
   });
 }
 
+/** A message written since the one an operator last saw (collision detection; MessagesStore.writtenSince). */
+export interface WrittenSince {
+  id: number;
+  seq: number;
+  kind: MessageKind;
+  operatorId: number | null;
+  fromAddress: string;
+  fromName: string | null;
+  createdAt: Date;
+}
+
+/** What MessagesStore.writtenSince found: null when the message seen is not one of the request's. */
+export type WrittenSinceResult = { messages: WrittenSince[]; total: number } | null;
+
 /** What the conversation rules need of storage (MessagesService, ConversationService, NotesService; an in-memory fake in unit tests). */
 export interface MessagesStore {
   /** Runs `work` in one transaction: the changes and the mail they cause commit together. */
@@ -217,6 +249,19 @@ export interface MessagesStore {
    * when the request does not exist.
    */
   append(manager: EntityManager, m: NewMessage, searchText: string): Promise<AppendedRow | null>;
+  /**
+   * Collision detection, in the caller's transaction: locks the request's row (so nothing is
+   * appended until it ends), then gives the first `limit` messages after `lastSeenMessageId` that
+   * someone other than operator `operatorId` wrote (automatic answers aside), and how many there
+   * are. Null when that message is not one of the request's.
+   */
+  writtenSince(
+    manager: EntityManager,
+    requestId: number,
+    lastSeenMessageId: number,
+    operatorId: number,
+    limit: number,
+  ): Promise<WrittenSinceResult>;
   /** Stores one file of message `messageId`, in the caller's transaction. */
   insertAttachment(manager: EntityManager, messageId: number, a: NewAttachment): Promise<void>;
   /** The requests whose conversations hold any of these Message-IDs. */
@@ -276,6 +321,40 @@ export class MessagesRepository implements MessagesStore {
       m.sideThreadId ?? null,
     ]);
     return rows[0] ? { id: rows[0].id, seq: rows[0].seq, createdAt: rows[0].created_at } : null;
+  }
+
+  async writtenSince(
+    manager: EntityManager,
+    requestId: number,
+    lastSeenMessageId: number,
+    operatorId: number,
+    limit: number,
+  ): Promise<WrittenSinceResult> {
+    await manager.query(SQL.lockRequest, [requestId]);
+    const seen: Array<{ seq: number }> = await manager.query(SQL.seqInRequest, [requestId, lastSeenMessageId]);
+    if (!seen[0]) return null;
+    const rows: Array<{
+      id: number;
+      seq: number;
+      kind: MessageKind;
+      operator_id: number | null;
+      from_address: string;
+      from_name: string | null;
+      created_at: Date;
+      total: string | number;
+    }> = await manager.query(SQL.writtenSince, [requestId, seen[0].seq, operatorId, limit]);
+    return {
+      messages: rows.map((r) => ({
+        id: r.id,
+        seq: r.seq,
+        kind: r.kind,
+        operatorId: r.operator_id,
+        fromAddress: r.from_address,
+        fromName: r.from_name,
+        createdAt: new Date(r.created_at),
+      })),
+      total: rows.length ? Number(rows[0].total) : 0,
+    };
   }
 
   async insertAttachment(manager: EntityManager, messageId: number, a: NewAttachment): Promise<void> {

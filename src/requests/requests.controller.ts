@@ -31,6 +31,8 @@ import { RequestEventListDto, toRequestEventResponse } from './dto/request-event
 import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
 import { UpdateSlaDto } from './dto/sla.dto';
 import { ParticipantsService } from './participants.service';
+import { toPresenceResponse } from './dto/presence.dto';
+import { PresenceService } from './presence.service';
 import { RequestMergeService } from './request-merge.service';
 import { RequestQueryService } from './request-query.service';
 import { RequestsService } from './requests.service';
@@ -47,6 +49,7 @@ export class RequestsController {
     private readonly requests: RequestsService,
     private readonly merges: RequestMergeService,
     private readonly participants: ParticipantsService,
+    private readonly presence: PresenceService,
   ) {}
 
   @Get()
@@ -66,14 +69,15 @@ export class RequestsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one request, with its participants' })
+  @ApiOperation({ summary: 'Get one request, with its participants and who is viewing or replying to it (presence)' })
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
   async get(@Param('id', ParseIdPipe) id: number, @CurrentOperator() actor: AuthOperator): Promise<RequestResponseDto> {
     const request = await this.requests.findVisible(id, actor);
     if (!request) throw new NotFoundException(`request ${id} does not exist`);
-    return { ...toRequestResponse(request), participants: await this.participants.list(id) };
+    const [participants, presence] = await Promise.all([this.participants.list(id), this.presence.listSeen(id)]);
+    return { ...toRequestResponse(request), participants, presence: presence.map(toPresenceResponse) };
   }
 
   @Put(':id/participants')

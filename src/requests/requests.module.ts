@@ -7,6 +7,9 @@ import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { ParticipantsRepository } from './participants.repository';
 import { ParticipantsService } from './participants.service';
+import { PresenceController } from './presence.controller';
+import { PresenceRepository } from './presence.repository';
+import { PresenceService } from './presence.service';
 import { RequestLifecycleService } from './request-lifecycle.service';
 import { RequestMergeRepository } from './request-merge.repository';
 import { RequestMergeService } from './request-merge.service';
@@ -27,7 +30,7 @@ import { SlaMonitor } from './sla-monitor';
     // Our own addresses, which are never participants (ParticipantsService).
     MailboxesModule,
   ],
-  controllers: [RequestsController],
+  controllers: [RequestsController, PresenceController],
   providers: [
     RequestsRepository,
     RequestQueryRepository,
@@ -39,6 +42,8 @@ import { SlaMonitor } from './sla-monitor';
     SlaMonitor,
     ParticipantsRepository,
     ParticipantsService,
+    PresenceRepository,
+    PresenceService,
   ],
   exports: [RequestsService, RequestLifecycleService, ParticipantsService],
 })

@@ -15,6 +15,7 @@ import {
   type NewAttachment,
   type NewMessage,
   type PageRows,
+  type WrittenSinceResult,
 } from '../../src/messages/messages.repository';
 import type { DeliveryLookup } from '../../src/messages/messages.service';
 import type { ConversationOutbox } from '../../src/messages/conversation.service';
@@ -154,6 +155,34 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
     const row = { id: this.messages.length + 1, seq: r.lastSeq, createdAt: new Date() };
     this.messages.push(appendedMessage(m, row));
     return Promise.resolve(row);
+  }
+
+  writtenSince(
+    _manager: EntityManager,
+    requestId: number,
+    lastSeenMessageId: number,
+    operatorId: number,
+    limit: number,
+  ): Promise<WrittenSinceResult> {
+    const seen = this.messages.find((m) => m.id === lastSeenMessageId && m.requestId === requestId);
+    if (!seen) return Promise.resolve(null);
+    const since = this.messages
+      .filter(
+        (m) => m.requestId === requestId && m.seq > seen.seq && m.kind !== 'auto_reply' && m.operatorId !== operatorId,
+      )
+      .sort((a, b) => a.seq - b.seq);
+    return Promise.resolve({
+      messages: since.slice(0, limit).map((m) => ({
+        id: m.id,
+        seq: m.seq,
+        kind: m.kind,
+        operatorId: m.operatorId ?? null,
+        fromAddress: m.fromAddress,
+        fromName: m.fromName ?? null,
+        createdAt: m.createdAt,
+      })),
+      total: since.length,
+    });
   }
 
   insertAttachment(_manager: EntityManager, messageId: number, a: NewAttachment): Promise<void> {

@@ -127,6 +127,21 @@ export class PostMessageDto {
   @ArrayUnique()
   @IsRecipient()
   bcc?: string[];
+
+  @ApiPropertyOptional({
+    example: 101,
+    type: 'integer',
+    description:
+      'Collision detection: the id of the last message of the conversation you saw. When someone else wrote since ' +
+      '(customer mail, another operator\'s message or note, side-thread mail, a bounce; not automatic answers, not your ' +
+      'own messages), nothing is sent and the answer is a 409 listing them (newMessages). Absent: no check.',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  lastSeenMessageId?: number;
 }
 
 /** Body of `POST /requests/:id/notes`. */
@@ -151,6 +166,59 @@ export class PostMessageFormDto extends PostMessageDto {
       'multipart/form-data only: up to 10 files of at most ATTACHMENT_MAX_BYTES each (default 10 MB), emailed as attachments.',
   })
   files?: unknown[];
+}
+
+/** A message written since the one an operator last saw (the 409 of collision detection). */
+export class NewMessageSummaryDto {
+  @ApiProperty({ example: 102 })
+  id: number;
+
+  @ApiProperty({ example: 4, description: 'Position in the conversation.' })
+  seq: number;
+
+  @ApiProperty({ enum: ['customer', 'operator', 'system', 'note', 'side'], example: 'customer' })
+  kind: string;
+
+  @ApiProperty({ example: 'jane@example.com', description: 'Sender address.' })
+  from: string;
+
+  @ApiProperty({ example: 'Jane Doe', nullable: true, type: String })
+  fromName: string | null;
+
+  @ApiProperty({ example: null, nullable: true, type: Number, description: 'The operator who wrote it.' })
+  operatorId: number | null;
+
+  @ApiProperty({ example: '2025-11-25T10:03:05.000Z', format: 'date-time' })
+  createdAt: string;
+}
+
+/**
+ * The 409 of POST /requests/:id/messages: the request is closed, or (lastSeenMessageId) someone
+ * wrote since the message the operator last saw; then newMessages and newMessageCount say what.
+ */
+export class PostMessageConflictDto {
+  @ApiProperty({ example: 409 })
+  statusCode: number;
+
+  @ApiProperty({ example: 'Conflict' })
+  error: string;
+
+  @ApiProperty({
+    example: '1 message was written on request 42 since message 101: read before sending (nothing was sent)',
+  })
+  message: string;
+
+  @ApiPropertyOptional({
+    type: [NewMessageSummaryDto],
+    description: 'lastSeenMessageId: the messages written since, oldest first, at most 20.',
+  })
+  newMessages?: NewMessageSummaryDto[];
+
+  @ApiPropertyOptional({ example: 1, description: 'lastSeenMessageId: how many messages were written since.' })
+  newMessageCount?: number;
+
+  @ApiPropertyOptional({ example: '6f1c2a4e-8d0b-4a57-9f43-2b7e5d0c9a11', description: 'The request id.' })
+  requestId?: string;
 }
 
 /** Attachment metadata (the content is not part of the message response). */

@@ -2,6 +2,7 @@ import { PageDtoOf } from '../../common/pagination';
 import type { IsoString } from '../../database/timestamps';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
+import { PresenceDto } from './presence.dto';
 
 /** The customer of a request. */
 export class RequestCustomerDto {
@@ -77,6 +78,14 @@ export class RequestResponseDto {
       'absent from the list and the answers of assign, unassign and close.',
   })
   participants?: ParticipantDto[];
+
+  @ApiPropertyOptional({
+    type: [PresenceDto],
+    description:
+      'Who is viewing or replying to the request right now (PUT /requests/:id/presence; every operator on it, the ' +
+      'caller included: compare operatorId with your own). In GET /requests/:id only.',
+  })
+  presence?: PresenceDto[];
 
   @ApiProperty({ type: RequestOperatorDto, nullable: true })
   operator: RequestOperatorDto | null;
