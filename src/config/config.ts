@@ -194,9 +194,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
       firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES,
       resolutionMinutes: v.SLA_RESOLUTION_MINUTES,
       byPriority: {
-        urgent: { firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_URGENT, resolutionMinutes: v.SLA_RESOLUTION_MINUTES_URGENT },
-        high: { firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_HIGH, resolutionMinutes: v.SLA_RESOLUTION_MINUTES_HIGH },
-        low: { firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_LOW, resolutionMinutes: v.SLA_RESOLUTION_MINUTES_LOW },
+        urgent: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_URGENT,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_URGENT,
+        },
+        high: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_HIGH,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_HIGH,
+        },
+        low: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_LOW,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_LOW,
+        },
       },
       businessHours: v.BUSINESS_HOURS,
       timeZone: v.BUSINESS_TIMEZONE,

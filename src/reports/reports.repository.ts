@@ -147,7 +147,12 @@ export class ReportsRepository implements ReportsStore {
   ): Promise<CreatedCohortRow[]> {
     const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [from, to, p, [...groups]])
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [
+          from,
+          to,
+          p,
+          [...groups],
+        ])
       : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to, p]);
     return rows.map(createdFromRow);
   }
@@ -160,7 +165,12 @@ export class ReportsRepository implements ReportsStore {
   ): Promise<ClosedCohortRow[]> {
     const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [from, to, p, [...groups]])
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [
+          from,
+          to,
+          p,
+          [...groups],
+        ])
       : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to, p]);
     return rows.map(closedFromRow);
   }

@@ -59,7 +59,12 @@ export class ReportsService {
     const overdue = created.overdue;
     return {
       period: { from: from.toISOString(), to: to.toISOString(), timeZone },
-      requests: { created: created.created, closed: closed.closed, byStatus: created.byStatus, byPriority: created.byPriority },
+      requests: {
+        created: created.created,
+        closed: closed.closed,
+        byStatus: created.byStatus,
+        byPriority: created.byPriority,
+      },
       firstResponse: {
         count: created.firstResponses,
         medianSeconds: rounded(created.firstResponseMedian, 3),

@@ -242,8 +242,7 @@ export class RequestQueryRepository implements RequestListStore {
       and.push(fillSql(template, { to: bind(criteria.createdTo.at) }));
     }
     if (criteria.overdue !== undefined) and.push(criteria.overdue ? SQL.overdue : SQL.notOverdue);
-    if (criteria.priorities !== undefined)
-      and.push(fillSql(SQL.priorities, { priorities: bind(criteria.priorities) }));
+    if (criteria.priorities !== undefined) and.push(fillSql(SQL.priorities, { priorities: bind(criteria.priorities) }));
     if (criteria.tags !== undefined) and.push(fillSql(SQL.tags, { tags: bind(criteria.tags) }));
     if (criteria.q !== undefined) and.push(fillSql(SQL.search, { q: bind(criteria.q) }));
     return and;

@@ -125,7 +125,10 @@ export class RequestsController {
     if (!(await this.requests.setPriority(id, body.priority, actor.id))) {
       throw new NotFoundException(`request ${id} does not exist`);
     }
-    return { ...toRequestResponse((await this.requests.findById(id))!), participants: await this.participants.list(id) };
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
   }
 
   @Put(':id/tags')
@@ -137,7 +140,8 @@ export class RequestsController {
   @ApiOkResponse({ type: RequestResponseDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Invalid id or body: a tag empty, over 50 characters or with other characters than letters, digits and - _ . : / + #; more than 20 tags',
+    description:
+      'Invalid id or body: a tag empty, over 50 characters or with other characters than letters, digits and - _ . : / + #; more than 20 tags',
   })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
   async replaceTags(
@@ -157,7 +161,10 @@ export class RequestsController {
     if (tooMany) throw new BadRequestException(`at most ${MAX_TAGS} tags`);
     if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
     if (!(await this.requests.setTags(id, tags, actor.id))) throw new NotFoundException(`request ${id} does not exist`);
-    return { ...toRequestResponse((await this.requests.findById(id))!), participants: await this.participants.list(id) };
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
   }
 
   @Patch(':id/sla')

@@ -235,7 +235,10 @@ describe('RequestsService rules', () => {
     });
 
     it('recomputes the due dates from creation when the priority changes, and records from and to', async () => {
-      service = new RequestsService(store, sla(120, 16 * 60, { urgent: { firstResponseMinutes: 30, resolutionMinutes: 240 } }));
+      service = new RequestsService(
+        store,
+        sla(120, 16 * 60, { urgent: { firstResponseMinutes: 30, resolutionMinutes: 240 } }),
+      );
       const { id } = await service.openRequestFor(manager, 7, 'Printer', null);
       store.now = new Date('2026-03-02T15:00:00Z');
       await expect(service.setPriority(id, 'urgent', 3)).resolves.toEqual({ changed: true });
@@ -245,7 +248,13 @@ describe('RequestsService rules', () => {
         resolutionDueAt: new Date('2026-03-02T14:00:00Z'),
       });
       expect(store.events).toEqual([
-        { requestId: id, type: 'priority_changed', actor: 'operator', operatorId: 3, data: { from: 'normal', to: 'urgent' } },
+        {
+          requestId: id,
+          type: 'priority_changed',
+          actor: 'operator',
+          operatorId: 3,
+          data: { from: 'normal', to: 'urgent' },
+        },
       ]);
       await expect(service.setPriority(id, 'urgent', 3)).resolves.toEqual({ changed: false });
       expect(store.events).toHaveLength(1);

@@ -50,7 +50,10 @@ export class ReportRequestsDto {
   @ApiProperty({ type: ReportStatusCountsDto, description: 'The requests created in the period, by their status now.' })
   byStatus: ReportStatusCountsDto;
 
-  @ApiProperty({ type: ReportPriorityCountsDto, description: 'The requests created in the period, by their priority now.' })
+  @ApiProperty({
+    type: ReportPriorityCountsDto,
+    description: 'The requests created in the period, by their priority now.',
+  })
   byPriority: ReportPriorityCountsDto;
 }
 

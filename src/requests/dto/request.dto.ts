@@ -194,7 +194,8 @@ export class UpdateRequestDto {
   @ApiProperty({
     enum: PRIORITIES,
     example: 'high',
-    description: 'The new priority; the SLA due dates are computed again from the creation time unless an admin set them',
+    description:
+      'The new priority; the SLA due dates are computed again from the creation time unless an admin set them',
   })
   @IsIn(PRIORITIES, { message: `priority must be one of ${PRIORITIES.join(', ')}` })
   priority: Priority;
@@ -219,7 +220,10 @@ export class TagCountDto {
   @ApiProperty({ example: 'billing' })
   tag: string;
 
-  @ApiProperty({ example: 12, description: 'Requests of the asked statuses (default: open) with this tag, in your groups' })
+  @ApiProperty({
+    example: 12,
+    description: 'Requests of the asked statuses (default: open) with this tag, in your groups',
+  })
   count: number;
 }
 
