@@ -11,7 +11,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   request, sorted, no duplicates); the CHECKs repeat the limits that matter for storage.
  *   A text[] with a GIN index: the list's filter (`tags @> ARRAY[...]`, all of them) and the
  *   counts (`unnest`) read one row per request, no join.
- * - `requests_status_priority`: the queue of one status sorted by priority (then created, id), and
+ * - `requests_status_priority`: the queue of one status sorted by priority (then id: oldest first), and
  *   the priority filter. The default queue (status, created_at) keeps requests_status_created.
  * - The report's covering indexes (1764400000000-ReportCoveringIndexes) are made again with
  *   `priority` included, so the summary (counts by priority, `?priority=`) stays index-only; same
@@ -27,7 +27,7 @@ export class PriorityTags1764920000000 implements MigrationInterface {
     await q.query(`ALTER TABLE requests ADD COLUMN priority_rank smallint NOT NULL GENERATED ALWAYS AS (
       CASE priority WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 WHEN 'normal' THEN 3 ELSE 4 END) STORED`);
     await q.query(`CREATE INDEX requests_tags ON requests USING gin (tags)`);
-    await q.query(`CREATE INDEX requests_status_priority ON requests (status, priority_rank, created_at, id)`);
+    await q.query(`CREATE INDEX requests_status_priority ON requests (status, priority_rank, id)`);
     await this.coveringIndexes(q, ', priority');
   }
 
