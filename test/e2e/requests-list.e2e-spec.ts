@@ -136,6 +136,10 @@ describe('GET /requests', () => {
       satisfaction: null,
       mailbox: defaultMailbox,
       groupId: null,
+      mergedIntoId: null,
+      splitFromId: null,
+      priority: 'normal',
+      tags: [],
     });
   });
 
