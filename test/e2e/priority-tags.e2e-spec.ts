@@ -1,8 +1,9 @@
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql } from '../setup/mail';
 
 /** Priority and tags of requests (issue 21 item 1): the routes, the list filters, the SLA rule, the report. */
-describe('priority and tags', () => {
+forEachDatabase('priority and tags', (kind) => {
   let t: TestApp;
   let admin: string;
   const RUN = Date.now().toString(36);
@@ -11,7 +12,7 @@ describe('priority and tags', () => {
 
   beforeAll(async () => {
     // Always open (no BUSINESS_HOURS): due = created + minutes. Normal keeps the defaults (240, 2880).
-    t = await createTestApp({ SLA_FIRST_RESPONSE_MINUTES_URGENT: '30', SLA_RESOLUTION_MINUTES_URGENT: '120' });
+    t = await createTestApp({ SLA_FIRST_RESPONSE_MINUTES_URGENT: '30', SLA_RESOLUTION_MINUTES_URGENT: '120' }, kind);
     admin = await t.adminToken();
   });
   afterAll(async () => {
