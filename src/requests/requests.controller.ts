@@ -61,13 +61,14 @@ export class RequestsController {
   @Get()
   @ApiOperation({
     summary:
-      'List requests: filter by status, operator, mailbox, group, customer, dates, text; sort; paginate. ' +
+      'List requests: filter by status, operator, mailbox, group, customer, dates, text, priority, tags; sort; paginate. ' +
       "An operator in groups sees only those groups' requests",
   })
   @ApiOkResponse({ type: RequestPageDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Unknown status, sort field or parameter; invalid date; limit over 100',
+    description:
+      'Unknown status, priority, sort field or parameter; a tag value that is no tag; invalid date; limit over 100',
   })
   async list(@Query() query: ListRequestsQuery, @CurrentOperator() actor: AuthOperator): Promise<RequestPageDto> {
     const page = await this.query.list(query, actor);
