@@ -11,6 +11,7 @@ import { CustomerLocale1764800000000 } from './1764800000000-CustomerLocale';
 import { SavedReplies1764810000000 } from './1764810000000-SavedReplies';
 import { Conversations1764900000000 } from './1764900000000-Conversations';
 import { ApiTokens1764910000000 } from './1764910000000-ApiTokens';
+import { PriorityTags1764920000000 } from './1764920000000-PriorityTags';
 import { Presence1764930000000 } from './1764930000000-Presence';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
@@ -28,5 +29,6 @@ export const MIGRATIONS = [
   SavedReplies1764810000000,
   Conversations1764900000000,
   ApiTokens1764910000000,
+  PriorityTags1764920000000,
   Presence1764930000000,
 ];

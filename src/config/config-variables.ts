@@ -49,6 +49,12 @@ function int(def: number, min: number, max: number): Kind<number> {
   };
 }
 
+/** An integer from `min` to `max`, or undefined when unset (`empty` says what that means). */
+function optionalInt(min: number, max: number): Kind<number | undefined> {
+  const { accepts, parse } = int(0, min, max);
+  return { default: '', accepts, parse: (raw, name) => (raw === undefined ? undefined : parse(raw, name)) };
+}
+
 /** true/false (also 1/0, yes/no, on/off), `def` when unset. */
 function bool(def: boolean): Kind<boolean> {
   return {
@@ -650,6 +656,42 @@ export const CONFIG_TABLE = {
     section: DESK,
     description: 'Resolution (closing) target in business minutes from creation; 0 = no target',
     ...int(2880, 0, 525_600),
+  },
+  SLA_FIRST_RESPONSE_MINUTES_URGENT: {
+    section: DESK,
+    description: 'First-response target of urgent-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_FIRST_RESPONSE_MINUTES',
+    ...optionalInt(0, 525_600),
+  },
+  SLA_FIRST_RESPONSE_MINUTES_HIGH: {
+    section: DESK,
+    description: 'First-response target of high-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_FIRST_RESPONSE_MINUTES',
+    ...optionalInt(0, 525_600),
+  },
+  SLA_FIRST_RESPONSE_MINUTES_LOW: {
+    section: DESK,
+    description: 'First-response target of low-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_FIRST_RESPONSE_MINUTES',
+    ...optionalInt(0, 525_600),
+  },
+  SLA_RESOLUTION_MINUTES_URGENT: {
+    section: DESK,
+    description: 'Resolution target of urgent-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_RESOLUTION_MINUTES',
+    ...optionalInt(0, 525_600),
+  },
+  SLA_RESOLUTION_MINUTES_HIGH: {
+    section: DESK,
+    description: 'Resolution target of high-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_RESOLUTION_MINUTES',
+    ...optionalInt(0, 525_600),
+  },
+  SLA_RESOLUTION_MINUTES_LOW: {
+    section: DESK,
+    description: 'Resolution target of low-priority requests in business minutes; 0 = no target',
+    empty: 'SLA_RESOLUTION_MINUTES',
+    ...optionalInt(0, 525_600),
   },
   SLA_CHECK_SECONDS: {
     section: DESK,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { domainOf } from '../common/addresses';
+import type { Priority } from '../requests/tags';
 import type { WeeklySchedule } from '../sla/business-hours';
 import { ConfigError, type ListenAddress, type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
 
@@ -63,6 +64,13 @@ export interface AppConfig {
   sla: {
     firstResponseMinutes: number;
     resolutionMinutes: number;
+    /**
+     * The targets of other priorities than normal where configured (SLA_*_MINUTES_URGENT, _HIGH,
+     * _LOW); a missing one is the default above. Absent: every priority has the default targets.
+     */
+    byPriority?: Partial<
+      Record<Exclude<Priority, 'normal'>, { firstResponseMinutes?: number; resolutionMinutes?: number }>
+    >;
     businessHours: WeeklySchedule | null;
     timeZone: string;
     checkSeconds: number;
@@ -187,6 +195,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sla: {
       firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES,
       resolutionMinutes: v.SLA_RESOLUTION_MINUTES,
+      byPriority: {
+        urgent: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_URGENT,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_URGENT,
+        },
+        high: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_HIGH,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_HIGH,
+        },
+        low: {
+          firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES_LOW,
+          resolutionMinutes: v.SLA_RESOLUTION_MINUTES_LOW,
+        },
+      },
       businessHours: v.BUSINESS_HOURS,
       timeZone: v.BUSINESS_TIMEZONE,
       checkSeconds: v.SLA_CHECK_SECONDS,

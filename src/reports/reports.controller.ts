@@ -35,7 +35,7 @@ export class ReportsController {
   @ApiOperation({
     summary:
       'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV); ' +
-      "of one group with groupId; an operator in groups: only their groups' requests",
+      "of one group with groupId, of one priority with priority; an operator in groups: only their groups' requests",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
@@ -64,7 +64,7 @@ export class ReportsController {
       if (e instanceof ReportPeriodError) throw new BadRequestException(e.message);
       throw e;
     }
-    const summary = await this.reports.summary(range.from, range.to, timeZone, actor, query.groupId);
+    const summary = await this.reports.summary(range.from, range.to, timeZone, actor, query.groupId, query.priority);
     if (wantsCsv(accept)) {
       res.header('Content-Type', 'text/csv; charset=utf-8');
       res.header(

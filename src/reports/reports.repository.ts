@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { Priority } from '../requests/tags';
 
-/** The requests of the groups $3 only (a report by group, or for an operator in groups). */
-const IN_GROUPS = ' AND group_id = ANY ($3::integer[])';
+/** The requests of the groups $4 only (a report by group, or for an operator in groups). */
+const IN_GROUPS = ' AND group_id = ANY ($4::integer[])';
+
+/** The requests of priority $3 only, or of every priority when $3 is NULL. */
+const OF_PRIORITY = ' AND ($3::text IS NULL OR priority = $3::text)';
 
 /** Totals and one row per assignee, in one scan. */
 const PER_OPERATOR = `
@@ -15,6 +19,10 @@ const CREATED = `SELECT grouping(operator_id) AS g, operator_id,
                 count(*) FILTER (WHERE status = 'new')::int AS s_new,
                 count(*) FILTER (WHERE status = 'in_progress')::int AS s_in_progress,
                 count(*) FILTER (WHERE status = 'closed')::int AS s_closed,
+                count(*) FILTER (WHERE priority = 'low')::int AS p_low,
+                count(*) FILTER (WHERE priority = 'normal')::int AS p_normal,
+                count(*) FILTER (WHERE priority = 'high')::int AS p_high,
+                count(*) FILTER (WHERE priority = 'urgent')::int AS p_urgent,
                 count(first_response_at)::int AS fr_count,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)) AS fr_median,
                 avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
@@ -35,17 +43,18 @@ const CLOSED = `SELECT grouping(operator_id) AS g, operator_id,
  * The statements of the reports (written to reports.repository.sql by `npm run sql`): read-only, over
  * the requests and operators tables. One pass per cohort; GROUPING SETS give the totals
  * (grouping(operator_id) = 1) and the per-operator rows in the same scan, an index-only scan of the
- * covering index (requests_created, requests_closed_at). Medians are percentile_cont(0.5). The
- * `InGroups` twins count only the requests of the groups $3: a report by group, or an operator
- * in groups (admins' and ungrouped operators' whole-desk reports run the statements unchanged).
+ * covering index (requests_created, requests_closed_at: they include priority too). Medians are
+ * percentile_cont(0.5). $3 is a priority to count only (NULL: all). The `InGroups` twins count only
+ * the requests of the groups $4: a report by group, or an operator in groups (admins' and
+ * ungrouped operators' whole-desk reports run the statements without it).
  */
 export const SQL = {
   /** The requests created in [$1, $2): counts, first responses, targets missed. */
-  createdCohort: `${CREATED}${PER_OPERATOR}`,
-  createdCohortInGroups: `${CREATED}${IN_GROUPS}${PER_OPERATOR}`,
+  createdCohort: `${CREATED}${OF_PRIORITY}${PER_OPERATOR}`,
+  createdCohortInGroups: `${CREATED}${OF_PRIORITY}${IN_GROUPS}${PER_OPERATOR}`,
   /** The requests closed in [$1, $2), whenever created: resolution times and ratings. */
-  closedCohort: `${CLOSED}${PER_OPERATOR}`,
-  closedCohortInGroups: `${CLOSED}${IN_GROUPS}${PER_OPERATOR}`,
+  closedCohort: `${CLOSED}${OF_PRIORITY}${PER_OPERATOR}`,
+  closedCohortInGroups: `${CLOSED}${OF_PRIORITY}${IN_GROUPS}${PER_OPERATOR}`,
   operatorNames: `SELECT id, name FROM operators WHERE id = ANY($1::int[]) ORDER BY id`,
 } as const;
 
@@ -56,6 +65,8 @@ export interface CreatedCohortRow {
   created: number;
   /** The cohort by status now. */
   byStatus: { new: number; in_progress: number; closed: number };
+  /** The cohort by priority now. */
+  byPriority: Record<Priority, number>;
   /** Requests answered, and the median and mean seconds to the first answer (null with none). */
   firstResponses: number;
   firstResponseMedian: number | null;
@@ -85,6 +96,12 @@ function createdFromRow(r: Record<string, unknown>): CreatedCohortRow {
     operatorId: num(r.operator_id),
     created: r.created as number,
     byStatus: { new: r.s_new as number, in_progress: r.s_in_progress as number, closed: r.s_closed as number },
+    byPriority: {
+      low: r.p_low as number,
+      normal: r.p_normal as number,
+      high: r.p_high as number,
+      urgent: r.p_urgent as number,
+    },
     firstResponses: r.fr_count as number,
     firstResponseMedian: num(r.fr_median),
     firstResponseAverage: num(r.fr_average),
@@ -107,12 +124,12 @@ function closedFromRow(r: Record<string, unknown>): ClosedCohortRow {
 /** What the report rules need of storage (ReportsService; an in-memory fake in unit tests). */
 export interface ReportsStore {
   /**
-   * The requests created in [from, to) (of the groups `groups` only, when given): the totals row
-   * (always there) and one row per assignee.
+   * The requests created in [from, to) (of the groups `groups` only, when given; of `priority`
+   * only, when given): the totals row (always there) and one row per assignee.
    */
-  createdCohort(from: Date, to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]>;
-  /** The requests closed in [from, to) (of the groups `groups` only, when given): the totals row and one row per assignee. */
-  closedCohort(from: Date, to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]>;
+  createdCohort(from: Date, to: Date, groups?: readonly number[], priority?: Priority): Promise<CreatedCohortRow[]>;
+  /** The requests closed in [from, to) (of the groups `groups`, of `priority` only, when given): the totals row and one row per assignee. */
+  closedCohort(from: Date, to: Date, groups?: readonly number[], priority?: Priority): Promise<ClosedCohortRow[]>;
   /** Id and name of the operators with these ids, by id. */
   operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>>;
 }
@@ -122,17 +139,39 @@ export interface ReportsStore {
 export class ReportsRepository implements ReportsStore {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async createdCohort(from: Date, to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]> {
+  async createdCohort(
+    from: Date,
+    to: Date,
+    groups?: readonly number[],
+    priority?: Priority,
+  ): Promise<CreatedCohortRow[]> {
+    const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [from, to, [...groups]])
-      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to]);
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [
+          from,
+          to,
+          p,
+          [...groups],
+        ])
+      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to, p]);
     return rows.map(createdFromRow);
   }
 
-  async closedCohort(from: Date, to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]> {
+  async closedCohort(
+    from: Date,
+    to: Date,
+    groups?: readonly number[],
+    priority?: Priority,
+  ): Promise<ClosedCohortRow[]> {
+    const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [from, to, [...groups]])
-      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to]);
+      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [
+          from,
+          to,
+          p,
+          [...groups],
+        ])
+      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to, p]);
     return rows.map(closedFromRow);
   }
 

@@ -6,6 +6,7 @@ const createdTotal: CreatedCohortRow = {
   operatorId: null,
   created: 0,
   byStatus: { new: 0, in_progress: 0, closed: 0 },
+  byPriority: { low: 0, normal: 0, high: 0, urgent: 0 },
   firstResponses: 0,
   firstResponseMedian: null,
   firstResponseAverage: null,
@@ -29,12 +30,16 @@ class MemoryReports implements ReportsStore {
   namesAsked: number[][] = [];
   /** The groups each cohort was asked for (undefined: every request). */
   groupsAsked: Array<readonly number[] | undefined> = [];
-  createdCohort(_from: Date, _to: Date, groups?: readonly number[]): Promise<CreatedCohortRow[]> {
+  /** The priority each cohort was asked for (undefined: every priority). */
+  prioritiesAsked: Array<string | undefined> = [];
+  createdCohort(_from: Date, _to: Date, groups?: readonly number[], priority?: string): Promise<CreatedCohortRow[]> {
     this.groupsAsked.push(groups);
+    this.prioritiesAsked.push(priority);
     return Promise.resolve(this.created);
   }
-  closedCohort(_from: Date, _to: Date, groups?: readonly number[]): Promise<ClosedCohortRow[]> {
+  closedCohort(_from: Date, _to: Date, groups?: readonly number[], priority?: string): Promise<ClosedCohortRow[]> {
     this.groupsAsked.push(groups);
+    this.prioritiesAsked.push(priority);
     return Promise.resolve(this.closed);
   }
   operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>> {
@@ -98,6 +103,13 @@ describe('ReportsService rules', () => {
     expect(summary.resolution).toEqual({ count: 3, medianSeconds: 7200.444, averageSeconds: 7260.5 });
     expect(summary.overdue).toEqual({ count: 1, share: 0.3333 });
     expect(summary.satisfaction).toEqual({ count: 3, average: 4.33 });
+  });
+
+  it('passes the priority filter to both cohorts and answers the counts by priority', async () => {
+    store.created = [{ ...createdTotal, created: 3, byPriority: { low: 0, normal: 1, high: 0, urgent: 2 } }];
+    const summary = await service.summary(from, to, 'UTC', ADMIN, undefined, 'urgent');
+    expect(store.prioritiesAsked).toEqual(['urgent', 'urgent']);
+    expect(summary.requests.byPriority).toEqual({ low: 0, normal: 1, high: 0, urgent: 2 });
   });
 
   it('lists the operators of either cohort by id, unassigned requests and unknown operators left out', async () => {

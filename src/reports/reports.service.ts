@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type RequestActor, requestScope } from '../requests/request-scope';
+import type { Priority } from '../requests/tags';
 import type { ReportSummaryDto } from './dto/report-summary.dto';
 import { ReportsRepository, type ReportsStore } from './reports.repository';
 
@@ -30,7 +31,7 @@ export class ReportsService {
    * Counts, durations, SLA misses, satisfaction and the per-operator breakdown of [from, to): of
    * the requests the actor sees (an operator in groups: their groups'), of group `groupId` only
    * when given (a group outside an operator's groups: an empty report, as for a group with no
-   * requests).
+   * requests); of priority `priority` only when given.
    */
   async summary(
     from: Date,
@@ -38,11 +39,12 @@ export class ReportsService {
     timeZone: string,
     actor: RequestActor,
     groupId?: number,
+    priority?: Priority,
   ): Promise<ReportSummaryDto> {
     const groups = reportGroups(actor, groupId);
     const [createdRows, closedRows] = await Promise.all([
-      this.reports.createdCohort(from, to, groups),
-      this.reports.closedCohort(from, to, groups),
+      this.reports.createdCohort(from, to, groups, priority),
+      this.reports.closedCohort(from, to, groups, priority),
     ]);
     const created = createdRows.find((r) => r.total)!;
     const closed = closedRows.find((r) => r.total)!;
@@ -57,7 +59,12 @@ export class ReportsService {
     const overdue = created.overdue;
     return {
       period: { from: from.toISOString(), to: to.toISOString(), timeZone },
-      requests: { created: created.created, closed: closed.closed, byStatus: created.byStatus },
+      requests: {
+        created: created.created,
+        closed: closed.closed,
+        byStatus: created.byStatus,
+        byPriority: created.byPriority,
+      },
       firstResponse: {
         count: created.firstResponses,
         medianSeconds: rounded(created.firstResponseMedian, 3),

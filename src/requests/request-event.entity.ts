@@ -27,7 +27,11 @@ export type RequestEventType =
   | 'split'
   | 'split_from'
   | 'participants_added'
-  | 'participants_changed';
+  | 'participants_changed'
+  /** The priority changed: { from, to, dueDatesKept? } (RequestsService.setPriority). */
+  | 'priority_changed'
+  /** The tags were replaced: { added, removed } (RequestsService.setTags). */
+  | 'tags_changed';
 export type EventActor = 'customer' | 'operator' | 'system';
 
 @Entity('request_events')

@@ -6,7 +6,7 @@ SELECT total.n AS total, r.id, r.status, r.subject, r.customer_id, r.operator_id
   r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
   r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
   r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-  r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
+  r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id, r.priority, r.tags,
   c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
   o.name AS o_name, o.email AS o_email, o.role AS o_role,
   mb.id AS mb_id, mb.address AS mb_address
@@ -84,6 +84,12 @@ r.created_at < {to};
 -- name: notOverdue
 NOT coalesce((r.status <> 'closed' AND ((r.first_response_at IS NULL AND r.first_response_due_at < now()) OR r.resolution_due_at < now())), false);
 
+-- name: priorities
+r.priority = ANY ({priorities}::text[]);
+
+-- name: tags
+r.tags @> {tags}::text[];
+
 -- name: search
 r.search_vector @@ websearch_to_tsquery('simple', {q});
 
@@ -116,3 +122,6 @@ r.status;
 
 -- name: lastMessageAtColumn
 r.last_message_at;
+
+-- name: priorityColumn
+r.priority_rank;

@@ -64,6 +64,10 @@ export const SQL = {
   /** The partial indexes requests_first_response_due and requests_resolution_due serve it. */
   overdue: OVERDUE,
   notOverdue: `NOT coalesce(${OVERDUE}, false)`,
+  /** One or several priorities (requests_status_priority with a status). */
+  priorities: `r.priority = ANY ({priorities}::text[])`,
+  /** Every tag given (requests_tags, GIN). */
+  tags: `r.tags @> {tags}::text[]`,
   search: `r.search_vector @@ websearch_to_tsquery('simple', {q})`,
   /**
    * Relevance: how well the subject matches (a hit only in a message ranks 0), then the newest.
@@ -80,6 +84,8 @@ export const SQL = {
   updatedAtColumn: 'r.updated_at',
   statusColumn: 'r.status',
   lastMessageAtColumn: 'r.last_message_at',
+  /** Generated from priority: urgent 1 ... low 4, so ascending is urgent first. */
+  priorityColumn: 'r.priority_rank',
 } as const;
 
 /** The column each sort key but id orders by. */
@@ -88,6 +94,7 @@ const SORT_COLUMNS: Record<Exclude<RequestSortKey, 'id'>, string> = {
   updatedAt: SQL.updatedAtColumn,
   status: SQL.statusColumn,
   lastMessageAt: SQL.lastMessageAtColumn,
+  priority: SQL.priorityColumn,
 };
 
 /** A whole number as an SQL literal (LIMIT and OFFSET: see preparedQuery). */
@@ -114,6 +121,10 @@ export interface RequestListCriteria {
   overdue?: boolean;
   /** Full-text search (web-search syntax). */
   q?: string;
+  /** Any of these priorities. */
+  priorities?: string[];
+  /** All of these tags (normalized). */
+  tags?: string[];
   /** A sort key and direction, or relevance to `q`. */
   order: { key: RequestSortKey; descending: boolean } | 'relevance';
   offset: number;
@@ -231,6 +242,8 @@ export class RequestQueryRepository implements RequestListStore {
       and.push(fillSql(template, { to: bind(criteria.createdTo.at) }));
     }
     if (criteria.overdue !== undefined) and.push(criteria.overdue ? SQL.overdue : SQL.notOverdue);
+    if (criteria.priorities !== undefined) and.push(fillSql(SQL.priorities, { priorities: bind(criteria.priorities) }));
+    if (criteria.tags !== undefined) and.push(fillSql(SQL.tags, { tags: bind(criteria.tags) }));
     if (criteria.q !== undefined) and.push(fillSql(SQL.search, { q: bind(criteria.q) }));
     return and;
   }

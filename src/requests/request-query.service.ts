@@ -6,6 +6,7 @@ import { ListRequestsQuery, REQUEST_SORT_KEYS, type RequestSortKey } from './dto
 import type { RequestView } from './dto/request.dto';
 import { type RequestListCriteria, type RequestListStore, RequestQueryRepository } from './request-query.repository';
 import { type RequestActor, requestScope } from './request-scope';
+import { normalizeTag } from './tags';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -61,6 +62,8 @@ export class RequestQueryService {
       createdFrom: query.createdFrom === undefined ? undefined : toDate('createdFrom', query.createdFrom),
       overdue: query.overdue === undefined ? undefined : query.overdue === 'true',
       q: query.q,
+      priorities: query.priority === undefined ? undefined : [...new Set(query.priority)],
+      tags: query.tag === undefined ? undefined : this.tags(query.tag),
       order: 'relevance',
       offset,
       limit,
@@ -76,6 +79,16 @@ export class RequestQueryService {
     // Ranked search: relevance order (no `sort` given), every match read, ranked and counted.
     if (query.q === undefined || query.sort !== undefined) criteria.order = this.sort(query.sort ?? '-createdAt');
     return criteria;
+  }
+
+  /** The `tag` filter normalized as tags are stored; 400 for a value that is no tag. */
+  private tags(raw: string[]): string[] | undefined {
+    const tags = raw.map((t) => {
+      const tag = normalizeTag(t);
+      if (tag === null) throw new BadRequestException(`tag "${t.slice(0, 60)}" is not a valid tag`);
+      return tag;
+    });
+    return tags.length ? [...new Set(tags)] : undefined;
   }
 
   /** A `sort` value as its key and direction; 400 for anything but a sort key, optionally prefixed with `-`. */

@@ -1,6 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { Operator } from '../operators/operator.entity';
 import { Customer } from './customer.entity';
+import type { Priority } from './tags';
 
 export type RequestStatus = 'new' | 'in_progress' | 'closed';
 export const REQUEST_STATUSES: RequestStatus[] = ['new', 'in_progress', 'closed'];
@@ -96,4 +97,12 @@ export class ServiceRequest {
   /** The group (queue) that works the request; null: none (seen by admins and operators in no group only). */
   @Column('integer', { name: 'group_id', nullable: true })
   groupId: number | null;
+
+  /** low, normal, high or urgent (tags.ts); sets the SLA targets (RequestsService.dueDates). */
+  @Column('text', { default: 'normal' })
+  priority: Priority;
+
+  /** Free labels, normalized (tags.ts normalizeTags), sorted. */
+  @Column('text', { array: true, default: () => "'{}'" })
+  tags: string[];
 }

@@ -24,18 +24,27 @@ import {
 import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
-import { ListRequestsQuery } from './dto/list-requests.query';
+import { ListRequestsQuery, TagCountsQuery } from './dto/list-requests.query';
 import { MergeRequestDto, SplitRequestDto } from './dto/merge.dto';
 import { ReplaceParticipantsDto } from './dto/participants.dto';
 import { RequestEventListDto, toRequestEventResponse } from './dto/request-event.dto';
-import { RequestPageDto, RequestResponseDto, toRequestResponse } from './dto/request.dto';
+import {
+  ReplaceTagsDto,
+  RequestPageDto,
+  RequestResponseDto,
+  TagCountListDto,
+  toRequestResponse,
+  UpdateRequestDto,
+} from './dto/request.dto';
 import { UpdateSlaDto } from './dto/sla.dto';
 import { ParticipantsService } from './participants.service';
 import { toPresenceResponse } from './dto/presence.dto';
 import { PresenceService } from './presence.service';
 import { RequestMergeService } from './request-merge.service';
 import { RequestQueryService } from './request-query.service';
+import type { RequestStatus } from './request.entity';
 import { RequestsService } from './requests.service';
+import { MAX_TAGS, normalizeTags } from './tags';
 
 /**
  * Reading requests: the queue and one request with its history. Taking, closing and writing are in
@@ -55,13 +64,14 @@ export class RequestsController {
   @Get()
   @ApiOperation({
     summary:
-      'List requests: filter by status, operator, mailbox, group, customer, dates, text; sort; paginate. ' +
+      'List requests: filter by status, operator, mailbox, group, customer, dates, text, priority, tags; sort; paginate. ' +
       "An operator in groups sees only those groups' requests",
   })
   @ApiOkResponse({ type: RequestPageDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Unknown status, sort field or parameter; invalid date; limit over 100',
+    description:
+      'Unknown status, priority, sort field or parameter; a tag value that is no tag; invalid date; limit over 100',
   })
   async list(@Query() query: ListRequestsQuery, @CurrentOperator() actor: AuthOperator): Promise<RequestPageDto> {
     const page = await this.query.list(query, actor);
@@ -100,6 +110,66 @@ export class RequestsController {
     const people = body.participants.map((p) => ({ email: p.email, name: p.name ?? null }));
     const participants = await this.participants.replace(id, actor, people);
     return { ...toRequestResponse((await this.requests.findById(id))!), participants };
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary:
+      "Change a request's priority (low, normal, high, urgent): its SLA due dates are computed again from its creation " +
+      'time for the new priority, unless an admin set them; a priority_changed event records from and to',
+  })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id, or priority missing or unknown' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  async update(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: UpdateRequestDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
+    if (!(await this.requests.setPriority(id, body.priority, actor.id))) {
+      throw new NotFoundException(`request ${id} does not exist`);
+    }
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
+  }
+
+  @Put(':id/tags')
+  @ApiOperation({
+    summary:
+      "Replace a request's tags (normalized: lower-case, inner spaces as -, duplicates once; at most 20); " +
+      'a tags_changed event records those added and removed',
+  })
+  @ApiOkResponse({ type: RequestResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description:
+      'Invalid id or body: a tag empty, over 50 characters or with other characters than letters, digits and - _ . : / + #; more than 20 tags',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "No such request (or not in the operator's groups)" })
+  async replaceTags(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: ReplaceTagsDto,
+    @CurrentOperator() actor: AuthOperator,
+  ): Promise<RequestResponseDto> {
+    const { tags, invalid, tooMany } = normalizeTags(body.tags);
+    if (invalid.length) {
+      throw new BadRequestException(
+        `not a tag: ${invalid
+          .slice(0, 5)
+          .map((t) => JSON.stringify(t.slice(0, 60)))
+          .join(', ')} (1-50 letters, digits or - _ . : / + #)`,
+      );
+    }
+    if (tooMany) throw new BadRequestException(`at most ${MAX_TAGS} tags`);
+    if (!(await this.requests.findVisible(id, actor))) throw new NotFoundException(`request ${id} does not exist`);
+    if (!(await this.requests.setTags(id, tags, actor.id))) throw new NotFoundException(`request ${id} does not exist`);
+    return {
+      ...toRequestResponse((await this.requests.findById(id))!),
+      participants: await this.participants.list(id),
+    };
   }
 
   @Patch(':id/sla')
@@ -188,5 +258,25 @@ export class RequestsController {
     @CurrentOperator() actor: AuthOperator,
   ): Promise<RequestResponseDto> {
     return toRequestResponse(await this.merges.split(id, body, actor));
+  }
+}
+
+/** The tags in use (`GET /tags`), counted over the requests the operator sees. */
+@OperatorApi('requests')
+@Controller('tags')
+export class TagsController {
+  constructor(private readonly requests: RequestsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Tags in use and how many requests carry each, most used first (at most 500): over open requests (new, in_progress) ' +
+      "unless status says otherwise; an operator in groups counts only their groups' requests",
+  })
+  @ApiOkResponse({ type: TagCountListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown status or parameter' })
+  async list(@Query() query: TagCountsQuery, @CurrentOperator() actor: AuthOperator): Promise<TagCountListDto> {
+    const statuses: RequestStatus[] = query.status?.length ? [...new Set(query.status)] : ['new', 'in_progress'];
+    return { items: await this.requests.tagCounts(statuses, actor) };
   }
 }

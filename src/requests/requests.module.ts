@@ -16,7 +16,7 @@ import { RequestMergeService } from './request-merge.service';
 import { RequestQueryRepository } from './request-query.repository';
 import { RequestQueryService } from './request-query.service';
 import { ServiceRequest } from './request.entity';
-import { RequestsController } from './requests.controller';
+import { RequestsController, TagsController } from './requests.controller';
 import { RequestsRepository } from './requests.repository';
 import { RequestsService } from './requests.service';
 import { SlaMonitor } from './sla-monitor';
@@ -30,7 +30,7 @@ import { SlaMonitor } from './sla-monitor';
     // Our own addresses, which are never participants (ParticipantsService).
     MailboxesModule,
   ],
-  controllers: [RequestsController, PresenceController],
+  controllers: [RequestsController, PresenceController, TagsController],
   providers: [
     RequestsRepository,
     RequestQueryRepository,

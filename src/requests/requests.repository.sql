@@ -5,7 +5,7 @@ r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_request_id,
 r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
 r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
 r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
+r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id, r.priority, r.tags,
 c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
 o.name AS o_name, o.email AS o_email, o.role AS o_role,
 mb.id AS mb_id, mb.address AS mb_address;
@@ -18,7 +18,7 @@ SELECT r.id, r.status, r.subject, r.customer_id, r.operator_id, r.previous_reque
       r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
       r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
       r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-      r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
+      r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id, r.priority, r.tags,
       c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
       o.name AS o_name, o.email AS o_email, o.role AS o_role,
       mb.id AS mb_id, mb.address AS mb_address
@@ -45,9 +45,9 @@ WHERE customer_id = $1 AND status <> 'closed' AND split_from_id IS NULL
 FOR UPDATE;
 
 -- name: insertOpen
-INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id, priority,
                   created_at, updated_at, last_message_at)
-VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5, $6,
         clock_timestamp(), clock_timestamp(), clock_timestamp())
 ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' AND split_from_id IS NULL DO NOTHING
 RETURNING id, created_at;
@@ -141,6 +141,28 @@ SELECT DISTINCT ON (start) start, id FROM chain ORDER BY start, hops DESC;
 
 -- name: isClosed
 SELECT 1 FROM requests WHERE id = $1 AND status = 'closed';
+
+-- name: setPriority
+UPDATE requests r SET priority = $2, updated_at = clock_timestamp()
+FROM (SELECT id, priority AS previous FROM requests WHERE id = $1 FOR UPDATE) old
+WHERE r.id = old.id
+RETURNING old.previous, r.created_at;
+
+-- name: setTags
+UPDATE requests r SET tags = $2::text[], updated_at = clock_timestamp()
+FROM (SELECT id, tags AS previous FROM requests WHERE id = $1 FOR UPDATE) old
+WHERE r.id = old.id
+RETURNING old.previous;
+
+-- name: hasDueOverride
+SELECT 1 FROM request_events WHERE request_id = $1 AND type = 'sla_changed' LIMIT 1;
+
+-- name: tagCounts
+SELECT t.tag, count(*)::int AS count
+FROM requests r CROSS JOIN LATERAL unnest(r.tags) AS t(tag)
+WHERE r.status = ANY ($1::text[]) AND r.tags <> '{}'
+  AND ($2::integer[] IS NULL OR r.group_id = ANY ($2::integer[]))
+GROUP BY t.tag ORDER BY count(*) DESC, t.tag LIMIT $3;
 
 -- name: findForParticipant
 SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id

@@ -7,6 +7,7 @@ import { Customer } from './customer.entity';
 import type { RequestView } from './dto/request.dto';
 import { EventActor, RequestEvent, RequestEventType } from './request-event.entity';
 import type { RequestStatus, ServiceRequest } from './request.entity';
+import type { Priority } from './tags';
 
 /**
  * The columns of a request with its customer (c_) and operator (o_), for a statement over
@@ -18,7 +19,7 @@ const REQUEST_COLUMNS = `r.id, r.status, r.subject, r.customer_id, r.operator_id
         r.last_seq, r.created_at, r.updated_at, r.first_response_at, r.closed_at, r.last_message_at,
         r.first_response_due_at, r.resolution_due_at, r.sla_breached_first_response_at,
         r.sla_breached_resolution_at, r.satisfaction_rating, r.satisfaction_rated_at,
-        r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id,
+        r.mailbox_id, r.group_id, r.merged_into_id, r.split_from_id, r.priority, r.tags,
         c.email AS c_email, c.name AS c_name, c.blocked AS c_blocked, c.locale AS c_locale,
         o.name AS o_name, o.email AS o_email, o.role AS o_role,
         mb.id AS mb_id, mb.address AS mb_address`;
@@ -65,11 +66,11 @@ export const SQL = {
        FOR UPDATE`,
   /**
    * Opens a request in mailbox $4 (the default mailbox's id is stored as NULL, so the default
-   * mailbox is one key of the one-open-request-per-customer-and-mailbox index) and group $5.
+   * mailbox is one key of the one-open-request-per-customer-and-mailbox index), group $5 and priority $6.
    */
-  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id,
+  insertOpen: `INSERT INTO requests (customer_id, subject, previous_request_id, mailbox_id, group_id, priority,
                            created_at, updated_at, last_message_at)
-         VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5,
+         VALUES ($1, $2, $3, NULLIF($4::integer, (SELECT id FROM mailboxes WHERE is_default)), $5, $6,
                  clock_timestamp(), clock_timestamp(), clock_timestamp())
          ON CONFLICT (customer_id, (COALESCE(mailbox_id, 0))) WHERE status <> 'closed' AND split_from_id IS NULL DO NOTHING
          RETURNING id, created_at`,
@@ -148,6 +149,27 @@ export const SQL = {
        WHERE c.hops < $2)
     SELECT DISTINCT ON (start) start, id FROM chain ORDER BY start, hops DESC`,
   isClosed: `SELECT 1 FROM requests WHERE id = $1 AND status = 'closed'`,
+  /** Sets the priority of request $1 to $2; the previous one (the row lock held), no row when there is no such request. */
+  setPriority: `UPDATE requests r SET priority = $2, updated_at = clock_timestamp()
+         FROM (SELECT id, priority AS previous FROM requests WHERE id = $1 FOR UPDATE) old
+         WHERE r.id = old.id
+         RETURNING old.previous, r.created_at`,
+  /** Replaces the tags of request $1 with $2 (normalized, sorted); the previous ones, no row when there is no such request. */
+  setTags: `UPDATE requests r SET tags = $2::text[], updated_at = clock_timestamp()
+         FROM (SELECT id, tags AS previous FROM requests WHERE id = $1 FOR UPDATE) old
+         WHERE r.id = old.id
+         RETURNING old.previous`,
+  /** Whether an admin ever overrode request $1's due dates (a sla_changed event): then a new priority keeps them. */
+  hasDueOverride: `SELECT 1 FROM request_events WHERE request_id = $1 AND type = 'sla_changed' LIMIT 1`,
+  /**
+   * Tags and how many requests of statuses $1 carry each, within groups $2 (NULL: every request),
+   * most used first, at most $3 tags.
+   */
+  tagCounts: `SELECT t.tag, count(*)::int AS count
+       FROM requests r CROSS JOIN LATERAL unnest(r.tags) AS t(tag)
+       WHERE r.status = ANY ($1::text[]) AND r.tags <> '{}'
+         AND ($2::integer[] IS NULL OR r.group_id = ANY ($2::integer[]))
+       GROUP BY t.tag ORDER BY count(*) DESC, t.tag LIMIT $3`,
   /**
    * Request $1 when address $2 may write into it: its customer, one of its participants
    * (request_participants), or the sender of one of its customer messages (a participant an
@@ -189,6 +211,10 @@ export interface RequestRow<D extends Date | IsoString = Date> {
   group_id: number | null;
   merged_into_id: number | null;
   split_from_id: number | null;
+  /** Absent in rows of statements that do not select it (then 'normal'). */
+  priority?: Priority;
+  /** Absent in rows of statements that do not select them (then none). */
+  tags?: string[];
   c_email: string;
   c_name: string | null;
   c_blocked: boolean;
@@ -241,6 +267,8 @@ export function requestFromRow(row: RequestRow<Date | IsoString>): ServiceReques
     groupId: row.group_id,
     mergedIntoId: row.merged_into_id ?? null,
     splitFromId: row.split_from_id ?? null,
+    priority: row.priority ?? 'normal',
+    tags: row.tags ?? [],
   } as RequestView;
 }
 
@@ -316,7 +344,8 @@ export interface RequestsStore {
    */
   findOpenForCustomer(customerId: number, manager?: EntityManager, mailboxId?: number | null): Promise<number | null>;
   /**
-   * Opens a request in the route's mailbox and group (none given: the default mailbox, no group);
+   * Opens a request in the route's mailbox and group (none given: the default mailbox, no group)
+   * with `priority` (default normal);
    * null when the customer has an open one in that mailbox already (the partial unique index decides).
    */
   insertOpen(
@@ -325,6 +354,7 @@ export interface RequestsStore {
     previousRequestId: number | null,
     manager?: EntityManager,
     route?: RequestRoute,
+    priority?: Priority,
   ): Promise<{ id: number; createdAt: Date } | null>;
   /** Sets both due dates of a new request. */
   writeDueDates(
@@ -358,6 +388,22 @@ export interface RequestsStore {
   rate(requestId: number, rating: number, manager?: EntityManager): Promise<{ previous: number | null } | null>;
   /** Where each request lives now, following merges at most `maxHops` on (SQL.followMerges): id -> end of its chain. */
   followMerges(requestIds: number[], maxHops: number, manager?: EntityManager): Promise<Map<number, number>>;
+  /** Sets the priority (row-locked); the previous one and the creation time, or null when there is no such request. */
+  setPriority(
+    requestId: number,
+    priority: Priority,
+    manager?: EntityManager,
+  ): Promise<{ previous: Priority; createdAt: Date } | null>;
+  /** Replaces the tags (row-locked); the previous ones, or null when there is no such request. */
+  setTags(requestId: number, tags: string[], manager?: EntityManager): Promise<{ previous: string[] } | null>;
+  /** Whether an admin overrode the request's due dates (PATCH /requests/:id/sla). */
+  hasDueOverride(requestId: number, manager?: EntityManager): Promise<boolean>;
+  /** Tags and their counts over requests of `statuses`, within `groupScope` (undefined: all), most used first, at most `limit`. */
+  tagCounts(
+    statuses: readonly RequestStatus[],
+    groupScope: readonly number[] | undefined,
+    limit: number,
+  ): Promise<Array<{ tag: string; count: number }>>;
   /** Whether the request exists and is closed. */
   isClosed(requestId: number, manager?: EntityManager): Promise<boolean>;
   /** Id, status and customer of a request for its customer or a conversation participant, or null. */
@@ -438,6 +484,7 @@ export class RequestsRepository implements RequestsStore {
     previousRequestId: number | null,
     manager: EntityManager = this.dataSource.manager,
     route?: RequestRoute,
+    priority: Priority = 'normal',
   ): Promise<{ id: number; createdAt: Date } | null> {
     const rows: Array<{ id: number; created_at: Date }> = await manager.query(SQL.insertOpen, [
       customerId,
@@ -445,6 +492,7 @@ export class RequestsRepository implements RequestsStore {
       previousRequestId,
       route?.mailboxId ?? null,
       route?.groupId ?? null,
+      priority,
     ]);
     return rows[0] ? { id: rows[0].id, createdAt: new Date(rows[0].created_at) } : null;
   }
@@ -533,6 +581,40 @@ export class RequestsRepository implements RequestsStore {
     if (requestIds.length === 0) return new Map();
     const rows: Array<{ start: number; id: number }> = await manager.query(SQL.followMerges, [requestIds, maxHops]);
     return new Map(rows.map((r) => [r.start, r.id]));
+  }
+
+  async setPriority(
+    requestId: number,
+    priority: Priority,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<{ previous: Priority; createdAt: Date } | null> {
+    const [rows]: [Array<{ previous: Priority; created_at: Date }>, number] = await manager.query(SQL.setPriority, [
+      requestId,
+      priority,
+    ]);
+    return rows[0] ? { previous: rows[0].previous, createdAt: new Date(rows[0].created_at) } : null;
+  }
+
+  async setTags(
+    requestId: number,
+    tags: string[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<{ previous: string[] } | null> {
+    const [rows]: [Array<{ previous: string[] }>, number] = await manager.query(SQL.setTags, [requestId, tags]);
+    return rows[0] ? { previous: rows[0].previous } : null;
+  }
+
+  async hasDueOverride(requestId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(SQL.hasDueOverride, [requestId]);
+    return rows.length > 0;
+  }
+
+  async tagCounts(
+    statuses: readonly RequestStatus[],
+    groupScope: readonly number[] | undefined,
+    limit: number,
+  ): Promise<Array<{ tag: string; count: number }>> {
+    return preparedQuery(this.dataSource, SQL.tagCounts, [[...statuses], groupScope ? [...groupScope] : null, limit]);
   }
 
   async isClosed(requestId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {

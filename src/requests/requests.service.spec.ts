@@ -7,6 +7,7 @@ import type { RequestEvent } from './request-event.entity';
 import type { RequestStatus, ServiceRequest } from './request.entity';
 import type { DueDateChanges, NewEvent, RequestLock, RequestRoute, SlaTarget } from './requests.repository';
 import { type RequestRulesStore, RequestsService } from './requests.service';
+import type { Priority } from './tags';
 
 interface Row {
   id: number;
@@ -22,6 +23,8 @@ interface Row {
   firstResponseDueAt: Date | null;
   resolutionDueAt: Date | null;
   rating: number | null;
+  priority: Priority;
+  tags: string[];
 }
 
 /** The requests and request_events tables in memory: the rules tested without a database. */
@@ -69,6 +72,7 @@ class MemoryRequests implements RequestRulesStore {
     previousRequestId: number | null,
     _manager?: EntityManager,
     route?: RequestRoute,
+    priority: Priority = 'normal',
   ): Promise<{ id: number; createdAt: Date } | null> {
     const mailboxId = route?.mailboxId ?? null;
     if (this.losingInserts > 0) {
@@ -80,6 +84,7 @@ class MemoryRequests implements RequestRulesStore {
     if (this.rows.some((r) => r.customerId === customerId && r.status !== 'closed' && r.mailboxId === mailboxId))
       return Promise.resolve(null);
     const row = this.open(customerId, subject, previousRequestId, { mailboxId, groupId: route?.groupId ?? null });
+    row.priority = priority;
     return Promise.resolve({ id: row.id, createdAt: row.createdAt });
   }
   writeDueDates(requestId: number, firstResponseDueAt: Date | null, resolutionDueAt: Date | null): Promise<void> {
@@ -106,6 +111,26 @@ class MemoryRequests implements RequestRulesStore {
     const previous = row.rating;
     row.rating = rating;
     return Promise.resolve({ previous });
+  }
+  setPriority(requestId: number, priority: Priority): Promise<{ previous: Priority; createdAt: Date } | null> {
+    const row = this.row(requestId);
+    if (!row) return Promise.resolve(null);
+    const previous = row.priority;
+    row.priority = priority;
+    return Promise.resolve({ previous, createdAt: row.createdAt });
+  }
+  setTags(requestId: number, tags: string[]): Promise<{ previous: string[] } | null> {
+    const row = this.row(requestId);
+    if (!row) return Promise.resolve(null);
+    const previous = row.tags;
+    row.tags = tags;
+    return Promise.resolve({ previous });
+  }
+  hasDueOverride(requestId: number): Promise<boolean> {
+    return Promise.resolve(this.events.some((e) => e.requestId === requestId && e.type === 'sla_changed'));
+  }
+  tagCounts(): Promise<Array<{ tag: string; count: number }>> {
+    return Promise.resolve([]);
   }
   isClosed(requestId: number): Promise<boolean> {
     return Promise.resolve(this.row(requestId)?.status === 'closed');
@@ -139,6 +164,8 @@ class MemoryRequests implements RequestRulesStore {
       firstResponseDueAt: null,
       resolutionDueAt: null,
       rating: null,
+      priority: 'normal',
+      tags: [],
     };
     this.rows.push(row);
     return row;
@@ -147,11 +174,16 @@ class MemoryRequests implements RequestRulesStore {
 
 const manager = {} as EntityManager;
 
-function sla(firstResponseMinutes: number, resolutionMinutes: number): Pick<AppConfig, 'sla'> {
+function sla(
+  firstResponseMinutes: number,
+  resolutionMinutes: number,
+  byPriority?: AppConfig['sla']['byPriority'],
+): Pick<AppConfig, 'sla'> {
   return {
     sla: {
       firstResponseMinutes,
       resolutionMinutes,
+      byPriority,
       businessHours: parseBusinessHours('Mon-Fri 09:00-17:00'),
       timeZone: 'UTC',
       checkSeconds: 60,
@@ -189,6 +221,72 @@ describe('RequestsService rules', () => {
         firstResponseDueAt: new Date('2026-03-02T12:00:00Z'),
         resolutionDueAt: new Date('2026-03-04T10:00:00Z'),
       });
+    });
+
+    it("uses the priority's own targets where configured, the default ones elsewhere", () => {
+      service = new RequestsService(store, sla(120, 16 * 60, { urgent: { firstResponseMinutes: 30 }, low: {} }));
+      const monday = new Date('2026-03-02T10:00:00Z');
+      expect(service.dueDates(monday, 'urgent')).toEqual({
+        firstResponseDueAt: new Date('2026-03-02T10:30:00Z'),
+        resolutionDueAt: new Date('2026-03-04T10:00:00Z'),
+      });
+      expect(service.dueDates(monday, 'low')).toEqual(service.dueDates(monday));
+      expect(service.dueDates(monday, 'high')).toEqual(service.dueDates(monday, 'normal'));
+    });
+
+    it('recomputes the due dates from creation when the priority changes, and records from and to', async () => {
+      service = new RequestsService(
+        store,
+        sla(120, 16 * 60, { urgent: { firstResponseMinutes: 30, resolutionMinutes: 240 } }),
+      );
+      const { id } = await service.openRequestFor(manager, 7, 'Printer', null);
+      store.now = new Date('2026-03-02T15:00:00Z');
+      await expect(service.setPriority(id, 'urgent', 3)).resolves.toEqual({ changed: true });
+      expect(store.row(id)).toMatchObject({
+        priority: 'urgent',
+        firstResponseDueAt: new Date('2026-03-02T10:30:00Z'),
+        resolutionDueAt: new Date('2026-03-02T14:00:00Z'),
+      });
+      expect(store.events).toEqual([
+        {
+          requestId: id,
+          type: 'priority_changed',
+          actor: 'operator',
+          operatorId: 3,
+          data: { from: 'normal', to: 'urgent' },
+        },
+      ]);
+      await expect(service.setPriority(id, 'urgent', 3)).resolves.toEqual({ changed: false });
+      expect(store.events).toHaveLength(1);
+      await expect(service.setPriority(999, 'high', 3)).resolves.toBeNull();
+    });
+
+    it("keeps an admin's due dates when the priority changes", async () => {
+      service = new RequestsService(store, sla(120, 16 * 60, { urgent: { firstResponseMinutes: 30 } }));
+      const { id } = await service.openRequestFor(manager, 7, 'Printer', null);
+      const later = new Date('2026-03-10T09:00:00Z');
+      await service.setDueDates(id, { firstResponseDueAt: later }, 1);
+      await service.setPriority(id, 'urgent', 3);
+      expect(store.row(id)?.firstResponseDueAt).toEqual(later);
+      expect(store.events.at(-1)?.data).toEqual({ from: 'normal', to: 'urgent', dueDatesKept: true });
+    });
+
+    it('records the tags added and removed, and nothing when they are the same', async () => {
+      const { id } = await service.openRequestFor(manager, 7, 'Printer', null);
+      await service.setTags(id, ['billing', 'vip'], 3);
+      await service.setTags(id, ['billing', 'refund'], 3);
+      await service.setTags(id, ['billing', 'refund'], 3);
+      expect(store.events.map((e) => e.data)).toEqual([
+        { added: ['billing', 'vip'], removed: [] },
+        { added: ['refund'], removed: ['vip'] },
+      ]);
+      await expect(service.setTags(999, [], 3)).resolves.toBeNull();
+    });
+
+    it('opens a request with the priority asked for, and its targets', async () => {
+      service = new RequestsService(store, sla(120, 16 * 60, { high: { firstResponseMinutes: 60 } }));
+      const { id } = await service.openRequestFor(manager, 7, 'Printer', null, undefined, 'high');
+      expect(store.row(id)).toMatchObject({ priority: 'high', firstResponseDueAt: new Date('2026-03-02T11:00:00Z') });
     });
 
     it('writes no due dates when there are no targets', async () => {

@@ -6,7 +6,9 @@ import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { ServiceRequest } from './request.entity';
-import { canSeeRequest, type RequestActor } from './request-scope';
+import type { RequestStatus } from './request.entity';
+import { canSeeRequest, type RequestActor, requestScope } from './request-scope';
+import type { Priority } from './tags';
 import {
   type DueDateChanges,
   type NewEvent,
@@ -19,6 +21,9 @@ export type { NewEvent, RequestRoute } from './requests.repository';
 
 /** How long a subject is kept (RFC 5322's line length; the rest is cut). */
 const MAX_SUBJECT = 998;
+
+/** How many tags `GET /tags` lists at most (the most used). */
+export const MAX_TAG_COUNTS = 500;
 
 /** How many merges on mail that names a merged request is followed (a chain A -> B -> C...): bounded work per mail. */
 export const MAX_MERGE_HOPS = 10;
@@ -41,12 +46,82 @@ export class RequestsService {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'sla'>,
   ) {}
 
-  /** SLA due dates for a request created at `createdAt`: the configured targets counted in business time. */
-  dueDates(createdAt: Date): { firstResponseDueAt: Date | null; resolutionDueAt: Date | null } {
-    const { firstResponseMinutes, resolutionMinutes, businessHours, timeZone } = this.config.sla;
+  /**
+   * SLA due dates for a request of `priority` created at `createdAt`: the priority's targets (the
+   * default ones where its own are not configured) counted in business time.
+   */
+  dueDates(
+    createdAt: Date,
+    priority: Priority = 'normal',
+  ): { firstResponseDueAt: Date | null; resolutionDueAt: Date | null } {
+    const { businessHours, timeZone, byPriority } = this.config.sla;
+    const own = priority === 'normal' ? undefined : byPriority?.[priority];
+    const firstResponseMinutes = own?.firstResponseMinutes ?? this.config.sla.firstResponseMinutes;
+    const resolutionMinutes = own?.resolutionMinutes ?? this.config.sla.resolutionMinutes;
     const due = (minutes: number) =>
       minutes > 0 ? addBusinessMinutes(createdAt, minutes, businessHours, timeZone) : null;
     return { firstResponseDueAt: due(firstResponseMinutes), resolutionDueAt: due(resolutionMinutes) };
+  }
+
+  /**
+   * Sets the priority of a request and writes a `priority_changed` event ({ from, to }); the same
+   * priority changes nothing. The due dates are computed again for the new priority from the
+   * request's creation time, unless an admin overrode them (PATCH /requests/:id/sla: then they
+   * stay, and the event says `dueDatesKept`). Null when there is no such request.
+   */
+  async setPriority(
+    requestId: number,
+    priority: Priority,
+    operatorId: number | null,
+  ): Promise<{ changed: boolean } | null> {
+    return this.requests.transaction(async (manager) => {
+      const set = await this.requests.setPriority(requestId, priority, manager);
+      if (!set) return null;
+      if (set.previous === priority) return { changed: false };
+      const kept = await this.requests.hasDueOverride(requestId, manager);
+      if (!kept) {
+        const due = this.dueDates(set.createdAt, priority);
+        await this.requests.writeDueDates(requestId, due.firstResponseDueAt, due.resolutionDueAt, manager);
+      }
+      await this.addEvent(manager, requestId, {
+        type: 'priority_changed',
+        actor: operatorId === null ? 'system' : 'operator',
+        operatorId,
+        data: { from: set.previous, to: priority, ...(kept ? { dueDatesKept: true } : {}) },
+      });
+      return { changed: true };
+    });
+  }
+
+  /**
+   * The tags in use and how many requests carry each: requests of `statuses` the actor sees (an
+   * operator in groups: only those groups'), most used first, at most MAX_TAG_COUNTS tags.
+   */
+  tagCounts(statuses: readonly RequestStatus[], actor: RequestActor): Promise<Array<{ tag: string; count: number }>> {
+    return this.requests.tagCounts(statuses, requestScope(actor) ?? undefined, MAX_TAG_COUNTS);
+  }
+
+  /**
+   * Replaces the tags of a request with `tags` (normalized already: normalizeTags) and writes a
+   * `tags_changed` event ({ added, removed }) when they differ. Null when there is no such request.
+   */
+  async setTags(requestId: number, tags: string[], operatorId: number): Promise<{ changed: boolean } | null> {
+    return this.requests.transaction(async (manager) => {
+      const set = await this.requests.setTags(requestId, tags, manager);
+      if (!set) return null;
+      const before = new Set(set.previous);
+      const after = new Set(tags);
+      const added = tags.filter((t) => !before.has(t));
+      const removed = set.previous.filter((t) => !after.has(t));
+      if (added.length === 0 && removed.length === 0) return { changed: false };
+      await this.addEvent(manager, requestId, {
+        type: 'tags_changed',
+        actor: 'operator',
+        operatorId,
+        data: { added, removed },
+      });
+      return { changed: true };
+    });
   }
 
   /** One request with its customer and operator, or null (in the caller's transaction when given). */
@@ -108,6 +183,7 @@ export class RequestsService {
     subject: string,
     previousRequestId: number | null,
     route?: RequestRoute,
+    priority: Priority = 'normal',
   ): Promise<{ id: number; created: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const existing = await this.findOpenForCustomer(manager, customerId, route?.mailboxId);
@@ -118,9 +194,10 @@ export class RequestsService {
         previousRequestId,
         manager,
         route,
+        priority,
       );
       if (opened) {
-        const due = this.dueDates(opened.createdAt);
+        const due = this.dueDates(opened.createdAt, priority);
         if (due.firstResponseDueAt || due.resolutionDueAt) {
           await this.requests.writeDueDates(opened.id, due.firstResponseDueAt, due.resolutionDueAt, manager);
         }

@@ -164,6 +164,15 @@ const MATRIX: Array<[string, Probe]> = [
     { path: (f) => `/requests/${f.requestId}/presence`, body: () => ({ state: 'viewing' }), expect: PRIVATE(200, 200) },
   ],
   ['DELETE /requests/:id/presence', { path: (f) => `/requests/${f.requestId}/presence`, expect: PRIVATE(204, 204) }],
+  [
+    'PATCH /requests/:id',
+    { path: (f) => `/requests/${f.requestId}`, body: () => ({ priority: 'high' }), expect: PRIVATE(200, 200) },
+  ],
+  [
+    'PUT /requests/:id/tags',
+    { path: (f) => `/requests/${f.requestId}/tags`, body: () => ({ tags: ['Billing'] }), expect: PRIVATE(200, 200) },
+  ],
+  ['GET /tags', { path: () => '/tags', expect: PRIVATE(200, 200) }],
   ['GET /reports/summary', { path: () => '/reports/summary?period=month', expect: PRIVATE(200, 200) }],
   // Public: the signed token is the credential; a forged one is 400 for everyone.
   ['GET /feedback/:token', { path: () => '/feedback/1.5.9999999999.forged', expect: [400, 400, 400, 400, 400] }],

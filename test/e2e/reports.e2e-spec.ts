@@ -17,6 +17,9 @@ const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
  * | R7  | 12-01 00:30       | -                  | -                 | new         | -        | none                       | -      |
  * | R8  | 11-30 23:30 (Berlin: 12-01 00:30) | - | -                 | new         | -        | none                       | -      |
  */
+/** Counts by priority of a cohort of `n` normal requests (every seeded request is normal). */
+const NORMAL = (n: number) => ({ low: 0, normal: n, high: 0, urgent: 0 });
+
 describe('GET /reports/summary', () => {
   let t: TestApp;
   let operator: string;
@@ -138,7 +141,7 @@ describe('GET /reports/summary', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       period: { from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', timeZone: 'UTC' },
-      requests: { created: 6, closed: 4, byStatus: { new: 2, in_progress: 1, closed: 3 } },
+      requests: { created: 6, closed: 4, byStatus: { new: 2, in_progress: 1, closed: 3 }, byPriority: NORMAL(6) },
       // R1 1800, R2 7200, R3 600, R5 3600
       firstResponse: { count: 4, medianSeconds: 2700, averageSeconds: 3300 },
       // R1 7200, R2 86400, R3 3600, R6 7200
@@ -164,7 +167,12 @@ describe('GET /reports/summary', () => {
       to: '2026-11-30T23:00:00.000Z',
       timeZone: 'Europe/Berlin',
     });
-    expect(res.body.requests).toEqual({ created: 6, closed: 4, byStatus: { new: 1, in_progress: 1, closed: 4 } });
+    expect(res.body.requests).toEqual({
+      created: 6,
+      closed: 4,
+      byStatus: { new: 1, in_progress: 1, closed: 4 },
+      byPriority: NORMAL(6),
+    });
     // 600, 1800, 3600, 3600, 7200
     expect(res.body.firstResponse).toEqual({ count: 5, medianSeconds: 3600, averageSeconds: 3360 });
     expect(res.body.overdue).toEqual({ count: 2, share: 0.3333 });
@@ -185,7 +193,12 @@ describe('GET /reports/summary', () => {
       .set(auth(operator));
     expect(res.status).toBe(200);
     expect(res.body.period.timeZone).toBe('UTC');
-    expect(res.body.requests).toEqual({ created: 2, closed: 1, byStatus: { new: 0, in_progress: 0, closed: 2 } });
+    expect(res.body.requests).toEqual({
+      created: 2,
+      closed: 1,
+      byStatus: { new: 0, in_progress: 0, closed: 2 },
+      byPriority: NORMAL(2),
+    });
     expect(res.body.operators).toEqual([
       { operatorId: ada, name: 'Ada', assigned: 2, closed: 1, medianResolutionSeconds: 7200 },
     ]);
@@ -195,7 +208,7 @@ describe('GET /reports/summary', () => {
     const res = await t.http().get('/reports/summary?from=2020-01-01&to=2020-01-31').set(auth(operator));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
-      requests: { created: 0, closed: 0, byStatus: { new: 0, in_progress: 0, closed: 0 } },
+      requests: { created: 0, closed: 0, byStatus: { new: 0, in_progress: 0, closed: 0 }, byPriority: NORMAL(0) },
       firstResponse: { count: 0, medianSeconds: null, averageSeconds: null },
       resolution: { count: 0, medianSeconds: null, averageSeconds: null },
       overdue: { count: 0, share: 0 },
@@ -220,6 +233,8 @@ describe('GET /reports/summary', () => {
         'period_from,,,2026-11-01T00:00:00.000Z',
         'created,,,6',
         'closed,,,4',
+        'created_priority_normal,,,6',
+        'created_priority_urgent,,,0',
         'first_response_median_seconds,,,2700',
         'resolution_average_seconds,,,26100',
         'overdue_share,,,0.3333',

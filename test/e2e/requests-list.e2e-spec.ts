@@ -138,6 +138,8 @@ describe('GET /requests', () => {
       groupId: null,
       mergedIntoId: null,
       splitFromId: null,
+      priority: 'normal',
+      tags: [],
     });
   });
 

@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import { subjectOrNone } from '../../common/subject';
 import type { MessagesService } from '../../messages/messages.service';
 import type { RequestRoute, RequestsService } from '../../requests/requests.service';
+import { mailPriority } from '../../requests/tags';
 import type { AdmitDecision } from '../filters';
 import { bouncedMessageIds, referencedMessageIds } from '../parser/message-ids';
 import { ParsedMail } from '../parser/parsed-mail';
@@ -123,10 +124,23 @@ async function threadCustomerMail(
   const customer = await requests.upsertCustomer(manager, sender, mail.from?.name || null, mail.locale ?? null);
   if (customer.blocked) return { kind: 'none', reason: 'sender is blocked' };
   const { mailboxId, groupId } = route;
-  const opened = await requests.openRequestFor(manager, customer.id, requestSubject(mail), thread.previousRequestId, {
-    mailboxId,
-    groupId,
-  });
+  // A person's mail may ask for high priority (Importance, X-Priority, Priority headers); automatic mail stays normal.
+  const priority =
+    automatic === null
+      ? mailPriority({
+          importance: mail.headers.get('importance'),
+          xPriority: mail.headers.get('x-priority'),
+          priority: mail.headers.get('priority'),
+        })
+      : 'normal';
+  const opened = await requests.openRequestFor(
+    manager,
+    customer.id,
+    requestSubject(mail),
+    thread.previousRequestId,
+    { mailboxId, groupId },
+    priority,
+  );
   return { kind: 'customer', requestId: opened.id, created: opened.created, automatic };
 }
 

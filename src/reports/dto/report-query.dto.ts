@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { PRIORITIES, type Priority } from '../../requests/tags';
 
 /** The named periods of `GET /reports/summary`: the current day, ISO week (from Monday) or month. */
 export const REPORT_PERIODS = ['today', 'week', 'month'] as const;
@@ -54,4 +55,13 @@ export class ReportQueryDto {
   @Min(1)
   @Max(2_147_483_647)
   groupId?: number;
+
+  @ApiPropertyOptional({
+    enum: PRIORITIES,
+    example: 'urgent',
+    description: 'Count only the requests of this priority (their priority now).',
+  })
+  @IsOptional()
+  @IsIn(PRIORITIES, { message: `priority must be one of ${PRIORITIES.join(', ')}` })
+  priority?: Priority;
 }

@@ -24,6 +24,21 @@ export class ReportStatusCountsDto {
   closed: number;
 }
 
+/** Priority now of the requests created in the period. */
+export class ReportPriorityCountsDto {
+  @ApiProperty({ example: 2 })
+  low: number;
+
+  @ApiProperty({ example: 14 })
+  normal: number;
+
+  @ApiProperty({ example: 3 })
+  high: number;
+
+  @ApiProperty({ example: 1 })
+  urgent: number;
+}
+
 /** Request counts. */
 export class ReportRequestsDto {
   @ApiProperty({ example: 20, description: 'Created in the period.' })
@@ -34,6 +49,12 @@ export class ReportRequestsDto {
 
   @ApiProperty({ type: ReportStatusCountsDto, description: 'The requests created in the period, by their status now.' })
   byStatus: ReportStatusCountsDto;
+
+  @ApiProperty({
+    type: ReportPriorityCountsDto,
+    description: 'The requests created in the period, by their priority now.',
+  })
+  byPriority: ReportPriorityCountsDto;
 }
 
 /** Durations in seconds. */

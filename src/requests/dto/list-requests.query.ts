@@ -15,12 +15,13 @@ import {
 } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { REQUEST_STATUSES, type RequestStatus } from '../request.entity';
+import { PRIORITIES, type Priority } from '../tags';
 
 /**
  * Sort keys of `GET /requests`: the only way a sort reaches SQL (RequestQueryRepository orders by
  * the column of its key).
  */
-export const REQUEST_SORT_KEYS = ['createdAt', 'updatedAt', 'status', 'lastMessageAt', 'id'] as const;
+export const REQUEST_SORT_KEYS = ['createdAt', 'updatedAt', 'status', 'lastMessageAt', 'priority', 'id'] as const;
 
 export type RequestSortKey = (typeof REQUEST_SORT_KEYS)[number];
 
@@ -124,12 +125,54 @@ export class ListRequestsQuery extends PageQuery {
   overdue?: 'true' | 'false';
 
   @ApiPropertyOptional({
+    description: 'One or several priorities, comma separated (low, normal, high, urgent).',
+    example: 'high,urgent',
+    type: String,
+  })
+  @IsOptional()
+  @Transform(splitList)
+  @IsArray()
+  @ArrayMaxSize(4)
+  @IsIn(PRIORITIES, { each: true, message: `priority must be a comma list of ${PRIORITIES.join(', ')}` })
+  priority?: Priority[];
+
+  @ApiPropertyOptional({
+    description:
+      'One or several tags, comma separated: the requests carrying all of them. Normalized as stored (`VIP Customer` is `vip-customer`); at most 5.',
+    example: 'billing,vip',
+    type: String,
+  })
+  @IsOptional()
+  @Transform(splitList)
+  @IsArray()
+  @ArrayMaxSize(5)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  tag?: string[];
+
+  @ApiPropertyOptional({
     enum: REQUEST_SORTS,
     default: '-createdAt',
     example: '-lastMessageAt',
-    description: '`-` prefix: descending. Default: `-createdAt`, or relevance when `q` is given.',
+    description:
+      '`-` prefix: descending. Default: `-createdAt`, or relevance when `q` is given. `priority`: urgent first, then the oldest.',
   })
   @IsOptional()
   @IsIn(REQUEST_SORTS, { message: `sort must be one of ${REQUEST_SORTS.join(', ')}` })
   sort?: string;
+}
+
+/** Query of `GET /tags`: which requests the tags are counted over. */
+export class TagCountsQuery {
+  @ApiPropertyOptional({
+    description: 'One or several statuses, comma separated. Default: new,in_progress (open requests).',
+    example: 'new,in_progress,closed',
+    type: String,
+  })
+  @IsOptional()
+  @Transform(splitList)
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(REQUEST_STATUSES, { each: true, message: `status must be a comma list of ${REQUEST_STATUSES.join(', ')}` })
+  status?: RequestStatus[];
 }

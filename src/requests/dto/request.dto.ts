@@ -1,8 +1,10 @@
 import { PageDtoOf } from '../../common/pagination';
 import type { IsoString } from '../../database/timestamps';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsIn, IsString, MaxLength } from 'class-validator';
 import { REQUEST_STATUSES, type RequestStatus, ServiceRequest } from '../request.entity';
 import { PresenceDto } from './presence.dto';
+import { MAX_TAGS, PRIORITIES, type Priority } from '../tags';
 
 /** The customer of a request. */
 export class RequestCustomerDto {
@@ -180,6 +182,64 @@ export class RequestResponseDto {
     description: 'The request this one was split off; null otherwise',
   })
   splitFromId: number | null;
+
+  @ApiProperty({
+    enum: PRIORITIES,
+    example: 'normal',
+    description: 'low, normal, high or urgent: sets the SLA targets (new requests are normal; PATCH /requests/:id)',
+  })
+  priority: Priority;
+
+  @ApiProperty({
+    type: [String],
+    example: ['billing', 'vip'],
+    description: 'Free tags, normalized (lower-case, inner spaces as -) and sorted (PUT /requests/:id/tags)',
+  })
+  tags: string[];
+}
+
+/** Body of `PATCH /requests/:id`: the fields an operator may change (today the priority). */
+export class UpdateRequestDto {
+  @ApiProperty({
+    enum: PRIORITIES,
+    example: 'high',
+    description:
+      'The new priority; the SLA due dates are computed again from the creation time unless an admin set them',
+  })
+  @IsIn(PRIORITIES, { message: `priority must be one of ${PRIORITIES.join(', ')}` })
+  priority: Priority;
+}
+
+/** Body of `PUT /requests/:id/tags`: the request's tags, replacing the ones it has. */
+export class ReplaceTagsDto {
+  @ApiProperty({
+    type: [String],
+    example: ['Billing', 'vip customer'],
+    description: `Up to ${MAX_TAGS} tags (an empty list removes all). Each is normalized: trimmed, lower-case, inner whitespace as one '-'; then 1-50 letters, digits or - _ . : / + #. Duplicates after normalization count once`,
+  })
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  tags: string[];
+}
+
+/** One tag of `GET /tags` and how many requests carry it. */
+export class TagCountDto {
+  @ApiProperty({ example: 'billing' })
+  tag: string;
+
+  @ApiProperty({
+    example: 12,
+    description: 'Requests of the asked statuses (default: open) with this tag, in your groups',
+  })
+  count: number;
+}
+
+/** `GET /tags`: the tags in use, most used first. */
+export class TagCountListDto {
+  @ApiProperty({ type: [TagCountDto] })
+  items: TagCountDto[];
 }
 
 /** One page of `GET /requests`. */
@@ -246,5 +306,7 @@ export function toRequestResponse(r: RequestView): RequestResponseDto {
     groupId: r.groupId ?? null,
     mergedIntoId: r.mergedIntoId ?? null,
     splitFromId: r.splitFromId ?? null,
+    priority: r.priority ?? 'normal',
+    tags: r.tags ?? [],
   };
 }
