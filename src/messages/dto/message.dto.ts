@@ -133,7 +133,7 @@ export class PostMessageDto {
     type: 'integer',
     description:
       'Collision detection: the id of the last message of the conversation you saw. When someone else wrote since ' +
-      '(customer mail, another operator\'s message or note, side-thread mail, a bounce; not automatic answers, not your ' +
+      "(customer mail, another operator's message or note, side-thread mail, a bounce; not automatic answers, not your " +
       'own messages), nothing is sent and the answer is a 409 listing them (newMessages). Absent: no check.',
   })
   @IsOptional()
@@ -390,8 +390,29 @@ export class MessageListDto {
   nextAfter: number | null;
 }
 
-/** Query of `GET /requests/:id/messages`. */
-export class MessagePageQuery {
+/** Query of `GET /requests/:id/messages/:messageId`. */
+export class MessageQuery {
+  @ApiPropertyOptional({
+    default: false,
+    example: false,
+    description:
+      'Show remote (http/https) images of the HTML: their `src` is given back. Default: held back in ' +
+      '`data-remote-src` (tracking pixels load nothing), counted in `blockedImages`.',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' || value === '1' || value === true
+      ? true
+      : value === 'false' || value === '0' || value === false
+        ? false
+        : value,
+  )
+  @IsBoolean()
+  remoteImages: boolean = false;
+}
+
+/** Query of `GET /requests/:id/messages`: a page, and remoteImages as for one message. */
+export class MessagePageQuery extends MessageQuery {
   @ApiPropertyOptional({
     default: 0,
     minimum: 0,
@@ -420,45 +441,6 @@ export class MessagePageQuery {
   @Min(1)
   @Max(200)
   limit: number = 100;
-
-  @ApiPropertyOptional({
-    default: false,
-    example: false,
-    description:
-      'Show remote (http/https) images of the HTML: their `src` is given back. Default: held back in ' +
-      '`data-remote-src` (tracking pixels load nothing), counted in `blockedImages`.',
-  })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    value === 'true' || value === '1' || value === true
-      ? true
-      : value === 'false' || value === '0' || value === false
-        ? false
-        : value,
-  )
-  @IsBoolean()
-  remoteImages: boolean = false;
-}
-
-/** Query of `GET /requests/:id/messages/:messageId`. */
-export class MessageQuery {
-  @ApiPropertyOptional({
-    default: false,
-    example: false,
-    description:
-      'Show remote (http/https) images of the HTML: their `src` is given back. Default: held back in ' +
-      '`data-remote-src` (tracking pixels load nothing), counted in `blockedImages`.',
-  })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    value === 'true' || value === '1' || value === true
-      ? true
-      : value === 'false' || value === '0' || value === false
-        ? false
-        : value,
-  )
-  @IsBoolean()
-  remoteImages: boolean = false;
 }
 
 function iso(d: Date | string | null | undefined): string | null {
