@@ -8,6 +8,8 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/reliability/'],
   // content-disposition 3 (of @fastify/static) is ESM only, which Jest cannot require on Node 20.
   moduleNameMapper: { '^content-disposition$': '<rootDir>/test/setup/content-disposition.cjs' },
-  testTimeout: 30000,
+  // Also the bound of each beforeAll: an app on a new embedded database runs every migration on
+  // PGlite first (several seconds on a loaded 2-core CI machine, two suites at a time).
+  testTimeout: 60000,
   maxWorkers: 2,
 };
