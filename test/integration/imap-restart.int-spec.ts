@@ -54,7 +54,7 @@ forEachDatabase(
       );
       await dovecot.appendMany(SUPPORT_USER, raws);
       console.info(`APPEND of ${TOTAL} mails: ${Date.now() - started} ms`);
-    }, 30000);
+    }, 90000);
 
     afterAll(async () => {
       for (const app of apps) await app.close().catch(() => undefined);
