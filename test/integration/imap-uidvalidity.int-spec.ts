@@ -47,8 +47,8 @@ forEachDatabase(
       } finally {
         await c.logout();
       }
-      await waitFor('the two new mails', async () => (await imported()) === 5, 20000);
-      await waitFor('the rescan finished', async () => Number((await cursor()).last_uid) === 5, 10000);
+      await waitFor('the two new mails', async () => (await imported()) === 5, 40000);
+      await waitFor('the rescan finished', async () => Number((await cursor()).last_uid) === 5, 20000);
 
       const after = await cursor();
       expect(after.uid_validity).not.toBe(before.uid_validity);
@@ -64,7 +64,7 @@ forEachDatabase(
       ]);
       const [{ n }] = await t.db.dataSource.query(`SELECT count(*) AS n FROM messages WHERE direction = 'in'`);
       expect(Number(n)).toBe(5);
-    }, 60000);
+    }, 120000);
   },
   describeImap,
 );
