@@ -231,7 +231,10 @@ forEachDatabase('load: 200 concurrent webhook connections with operators listing
     expect(main.maxBackends).toBeLessThanOrEqual(POOL_SIZE);
     // No connection left checked out: whatever the pool still holds is idle, none in a transaction.
     expect(Object.keys(after.backends).filter((s) => s !== 'idle')).toEqual([]);
-    expect(total(after.backends)).toBeLessThanOrEqual(total(before.backends) + 1);
+    // The app's background pollers keep up to two more connections warm within the idle timeout
+    // (seen once: 2 idle after warm-up, 4 idle after the load, none busy); a leaked client would
+    // add one per leaking call over the 779+ posts, far past this.
+    expect(total(after.backends)).toBeLessThanOrEqual(total(before.backends) + 2);
     expect(after.rssMb - before.rssMb).toBeLessThan(RSS_GROWTH_LIMIT_MB);
 
     const acked = [...warm.acked, ...main.acked];
