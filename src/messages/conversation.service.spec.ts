@@ -10,7 +10,7 @@ import { ParticipantsService } from '../requests/participants.service';
 import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { DetailedHttpException } from '../common/detailed-http.exception';
-import { baseSubject, ConversationService, STALE_WRITE_LISTED } from './conversation.service';
+import { ConversationService, STALE_WRITE_LISTED } from './conversation.service';
 import { MessagesService } from './messages.service';
 
 const MANAGER = {} as EntityManager;
@@ -339,18 +339,6 @@ describe('ConversationService rules', () => {
       );
       expect([desk.messages, desk.mails, desk.events, desk.webhookEvents]).toEqual([[], [], [], []]);
     });
-  });
-
-  it.each([
-    ['Re: Printer', 'Printer'],
-    ['RE: Fwd: AW: SV: Printer', 'Printer'],
-    ['Re[2]: Printer', 'Printer'],
-    ['[#12] Re: Printer  on   fire', 'Printer on fire'],
-    ['Re: [#12] Re: Printer', 'Printer'],
-    ['Printer: Re: jam', 'Printer: Re: jam'],
-    ['', ''],
-  ])('baseSubject(%j) is %j', (subject, base) => {
-    expect(baseSubject(subject)).toBe(base);
   });
 
   describe('participants, Cc and Bcc', () => {

@@ -41,9 +41,6 @@ import { MessagesService, MessageView, NewAttachment } from './messages.service'
 const NEVER_AUTO_REPLY =
   /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+._-].*)?@/i;
 
-/** Kept here for its callers; its one home is src/common/subject.ts. */
-export { baseSubject };
-
 /**
  * What the conversation asks of the outbox: our Message-IDs, queueing mail (the dispatcher is woken
  * when the transaction commits), and the auto-reply count.

@@ -1,21 +1,20 @@
-import { BadRequestException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { isRoutableAddress } from '../common/addresses';
 import type { AuthOperator } from '../common/auth.decorators';
 import { escapeHtml } from '../common/placeholders';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import type { MailboxDirectory } from '../mailboxes/mailbox';
-import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
 import type { RequestRecords } from '../requests/request-lifecycle.service';
 import { canSeeRequest } from '../requests/request-scope';
 import type { ServiceRequest } from '../requests/request.entity';
+import { ParticipantsService } from '../requests/participants.service';
 import { RequestsService } from '../requests/requests.service';
 import { SavedRepliesService } from '../saved-replies/saved-replies.service';
 import { WEBHOOK_TEXT_LIMIT } from '../webhooks/webhook-events';
 import { WebhooksService } from '../webhooks/webhooks.service';
-import { baseSubject } from './conversation.service';
+import { baseSubject } from '../common/subject';
 import { MessagesRepository, type MessagesStore } from './messages.repository';
 import { MessagesService, type MessageView } from './messages.service';
 import { newSideToken, sideMarker } from './side-token';
@@ -64,9 +63,7 @@ export class SideThreadsService {
     @Inject(OutboxService) private readonly outbox: Pick<OutboxService, 'newMessageId' | 'enqueue' | 'identityFor'>,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueue'>,
     @Inject(SavedRepliesService) private readonly savedReplies: Pick<SavedRepliesService, 'signatureOf'>,
-    @Optional()
-    @Inject(MailboxDirectoryService)
-    private readonly mailboxes?: Pick<MailboxDirectory, 'ownAddresses'>,
+    @Inject(ParticipantsService) private readonly participants: Pick<ParticipantsService, 'ownAddresses'>,
   ) {}
 
   /**
@@ -245,15 +242,14 @@ export class SideThreadsService {
    * a routable address, is one of our own mailboxes, or there are more than MAX_SIDE_RECIPIENTS.
    */
   private async recipients(toInput: string[], ccInput: string[]): Promise<{ to: string[]; cc: string[] }> {
-    const own = await this.mailboxes?.ownAddresses();
+    const own = await this.participants.ownAddresses();
     const clean = (list: string[]) => {
       const out: string[] = [];
       for (const raw of list) {
         const address = raw.trim().toLowerCase();
         if (!isRoutableAddress(address))
           throw new BadRequestException(`"${raw.slice(0, 320)}" is not an email address`);
-        if (address === this.config.mail.supportAddress.toLowerCase() || own?.has(address))
-          throw new BadRequestException(`${address} is one of our own mailboxes`);
+        if (own.has(address)) throw new BadRequestException(`${address} is one of our own mailboxes`);
         if (!out.includes(address)) out.push(address);
       }
       return out;

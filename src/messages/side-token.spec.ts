@@ -1,6 +1,6 @@
 import { subjectTokens } from '../inbound-mail/parser/subject-tokens';
 import { newSideToken, SIDE_TOKEN_LENGTH, sideMarker, sideTokens, withoutSideMarkers } from './side-token';
-import { baseSubject } from './conversation.service';
+import { baseSubject } from '../common/subject';
 import { forwardBody } from './side-threads.service';
 
 describe('side tokens', () => {
