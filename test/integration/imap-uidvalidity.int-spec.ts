@@ -6,6 +6,27 @@ import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, wai
 
 const describeImap = dovecotAvailable() ? describe : describe.skip;
 
+type Imap = Awaited<ReturnType<TestDovecot['client']>>;
+
+async function hasSupport(c: Imap): Promise<boolean> {
+  return (await c.list()).some((m) => m.path === 'Support');
+}
+
+/** Runs `command` until `done` says it took effect (5 tries); the server's last answer in the error. */
+async function untilImap(what: string, command: () => Promise<unknown>, done: () => Promise<boolean>): Promise<void> {
+  let last = '';
+  for (let i = 0; i < 5; i++) {
+    try {
+      await command();
+    } catch (e) {
+      last = (e as { responseText?: string }).responseText ?? (e as Error).message;
+    }
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`IMAP ${what} did not take effect: ${last}`);
+}
+
 forEachDatabase(
   'IMAP poller on a mailbox whose UIDVALIDITY changes',
   (kind) => {
@@ -40,8 +61,10 @@ forEachDatabase(
       const ingest = jest.spyOn(t.app.get(InboundMailService), 'ingest');
       const c = await dovecot.client();
       try {
-        await c.mailboxDelete('Support');
-        await c.mailboxCreate('Support');
+        // Maildir: a delete can race the poller's session writing its index in the folder (Dovecot
+        // then answers NO); what counts is that the folder is gone and made again.
+        await untilImap('delete Support', () => c.mailboxDelete('Support'), async () => !(await hasSupport(c)));
+        await untilImap('create Support', () => c.mailboxCreate('Support'), () => hasSupport(c));
         // The same three again (new UIDs 1-3 under the new UIDVALIDITY), then two new ones.
         for (const i of [1, 2, 3, 4, 5]) await c.append('Support', mail(i));
       } finally {
