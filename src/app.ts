@@ -6,6 +6,8 @@ import { STATUS_CODES } from 'node:http';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
+import { AuthGuard } from './operators/auth.guard';
+import { registerOperatorGate } from './operators/operator-gate';
 import { InFlightLimiter, registerWebhookGate, webhookBodyHooks } from './inbound-mail/webhook/webhook-gate';
 import { PROVIDER_PATHS, registerProviderGate } from './inbound-mail/providers/provider-gate';
 import { API_HEADERS, DOCS_HEADERS, DOCS_PATH } from './common/security-headers';
@@ -139,6 +141,8 @@ export async function createApp(
   webhookLimiters.set(fastify, webhookLimiter);
   // The mail providers' webhooks: their own credentials, the webhook's limits and in-flight bound.
   registerProviderGate(fastify, config, webhookLimiter);
+  // The operator routes' credentials, before their body is read.
+  registerOperatorGate(fastify, app.get(AuthGuard));
   registerBodyParsers(fastify, {
     webhookRoutes: WEBHOOK_PATHS,
     webhookRaw: inboundLimit,

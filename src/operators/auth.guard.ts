@@ -27,20 +27,32 @@ export class AuthGuard implements CanActivate {
       ip?: string;
       operator?: AuthOperator;
     }>();
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const header = m?.[1];
-    const token = header ?? this.queryToken(req.query, targets);
-    if (!token) throw new UnauthorizedException('missing bearer token: log in with POST /auth/login');
-    const operator =
-      header && isApiToken(header)
-        ? await this.apiTokens.authenticate(header, req.method, req.ip ?? 'unknown')
-        : await this.auth.authenticate(token);
+    // The operator gate (operator-gate.ts) already checked the credentials of a call with a body.
+    const operator = req.operator ?? (await this.authenticate(req, this.queryToken(req.query, targets)));
     req.operator = operator;
     const roles = this.reflector.getAllAndOverride<Array<AuthOperator['role']> | undefined>(ROLES, targets);
     if (roles?.length && !roles.includes(operator.role)) {
       throw new ForbiddenException(`this action needs the role ${roles.join(' or ')}`);
     }
     return true;
+  }
+
+  /**
+   * The operator behind the call's `Authorization: Bearer` (a JWT or an API token), else behind
+   * `queryToken`; 401 (403 for a read-only token's write) otherwise.
+   */
+  async authenticate(
+    req: { headers: Record<string, string | string[] | undefined>; method: string; ip?: string },
+    queryToken?: string,
+  ): Promise<AuthOperator> {
+    const authorization = req.headers.authorization;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(typeof authorization === 'string' ? authorization : '');
+    const header = m?.[1];
+    const token = header ?? queryToken;
+    if (!token) throw new UnauthorizedException('missing bearer token: log in with POST /auth/login');
+    return header && isApiToken(header)
+      ? this.apiTokens.authenticate(header, req.method, req.ip ?? 'unknown')
+      : this.auth.authenticate(token);
   }
 
   /** The `access_token` query parameter, on the routes marked @AllowQueryToken() only. */

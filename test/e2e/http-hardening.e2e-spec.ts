@@ -107,6 +107,33 @@ describe('HTTP hardening', () => {
     expect(form.status).toBe(413);
   });
 
+  it("checks an operator route's credentials before reading its body", async () => {
+    // Without credentials: 401, not the 400 of the malformed JSON nor the 413 of the size.
+    for (const body of ['{"text": ', JSON.stringify({ text: 'x'.repeat(2 * 1024 * 1024) })]) {
+      for (const auth of [undefined, 'Bearer not-a-token', 'Bearer mdt_unknown_0123456789abcdef0123456789abcdef']) {
+        const req = t.http().post('/requests/1/messages').set('Content-Type', 'application/json');
+        if (auth) req.set('Authorization', auth);
+        const res = await req.send(body);
+        expect({ auth, status: res.status }).toEqual({ auth, status: 401 });
+        expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+      }
+    }
+    // With credentials the body is read as before: the malformed JSON is a 400.
+    const admin = await t.adminToken();
+    const bad = await t
+      .http()
+      .post('/requests/1/messages')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('Content-Type', 'application/json')
+      .send('{"text": ');
+    expect(bad.status).toBe(400);
+    // A public route's body is read without an operator token (its malformed JSON: 400, not 401).
+    const login = await t.http().post('/auth/login').set('Content-Type', 'application/json').send('{"email": ');
+    expect(login.status).toBe(400);
+    const webhook = await postRaw(t, rawMail({ from: 'gate@example.com', subject: 'gate', messageId: 'gate@c.test' }));
+    expect(webhook.status).toBe(200);
+  });
+
   it('lets the webhook take mail larger than 1 MB (its own limit)', async () => {
     const raw = rawMail({
       from: 'big@example.com',
