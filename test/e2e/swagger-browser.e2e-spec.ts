@@ -175,8 +175,24 @@ interface Shown {
 
   step('3. lists the queue with GET /requests', async () => {
     const list = await tryItOut('requests-RequestsController_list');
-    // "Try it out" fills every filter with its example (operatorId=2, q=printer jammed, overdue=true,
-    // ...): an operator empties them and asks for the new requests.
+    // "Try it out" fills a field with its example: the filters have none, so a first try is not
+    // narrowed to a customer, a text or tags that match nothing.
+    const filters = [
+      'operatorId',
+      'mailboxId',
+      'groupId',
+      'customer',
+      'createdFrom',
+      'createdTo',
+      'q',
+      'priority',
+      'tag',
+    ];
+    for (const name of filters) {
+      const value = await list.locator(`tr[data-param-name="${name}"][data-param-in="query"] input`).inputValue();
+      expect({ name, value }).toEqual({ name, value: '' });
+    }
+    // The status and sort examples are harmless; the operator asks for the new requests only.
     for (const input of await list.locator('tr[data-param-in="query"] input').all()) await input.fill('');
     for (const select of await list.locator('tr[data-param-in="query"] select').all()) await select.selectOption('');
     const shown = await execute(list, { params: { status: 'new' } });

@@ -36,6 +36,8 @@ function splitList({ value }: { value: unknown }): unknown {
 
 /** Query of `GET /requests`: filters, sort and page. Unknown parameters are a 400. */
 export class ListRequestsQuery extends PageQuery {
+  // No examples on the filters: Swagger UI's "Try it out" fills the fields with them, and a first
+  // try would then ask for a customer, a date range and tags that match nothing.
   @ApiPropertyOptional({
     description: 'One or several statuses, comma separated.',
     example: 'new,in_progress',
@@ -48,7 +50,7 @@ export class ListRequestsQuery extends PageQuery {
   @IsIn(REQUEST_STATUSES, { each: true, message: `status must be a comma list of ${REQUEST_STATUSES.join(', ')}` })
   status?: RequestStatus[];
 
-  @ApiPropertyOptional({ description: 'Assigned operator id.', example: 2, type: 'integer' })
+  @ApiPropertyOptional({ description: 'Assigned operator id.', type: 'integer' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -58,7 +60,6 @@ export class ListRequestsQuery extends PageQuery {
 
   @ApiPropertyOptional({
     description: 'Mailbox id: the requests whose mail came to that mailbox (GET /mailboxes).',
-    example: 1,
     type: 'integer',
   })
   @IsOptional()
@@ -70,7 +71,6 @@ export class ListRequestsQuery extends PageQuery {
 
   @ApiPropertyOptional({
     description: 'Group id: the requests of that group (GET /groups). An operator in groups sees only theirs anyway.',
-    example: 2,
     type: 'integer',
   })
   @IsOptional()
@@ -82,7 +82,6 @@ export class ListRequestsQuery extends PageQuery {
 
   @ApiPropertyOptional({
     description: "Customer's email address (exact, case-insensitive).",
-    example: 'jane@example.com',
   })
   @IsOptional()
   @IsString()
@@ -90,14 +89,13 @@ export class ListRequestsQuery extends PageQuery {
   @MaxLength(320)
   customer?: string;
 
-  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601).', example: '2025-11-01T00:00:00Z' })
+  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601).' })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'createdFrom must be an ISO 8601 date or date-time' })
   createdFrom?: string;
 
   @ApiPropertyOptional({
     description: 'Created at or before (ISO 8601; a bare date includes that whole day, UTC).',
-    example: '2025-11-30',
   })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'createdTo must be an ISO 8601 date or date-time' })
@@ -106,7 +104,6 @@ export class ListRequestsQuery extends PageQuery {
   @ApiPropertyOptional({
     description:
       'Full-text search in subjects and message texts (web-search syntax: words, "phrases", -excluded, or). Without `sort`, the best matches come first (a hit in the subject weighs more than one in a message), then the newest.',
-    example: 'printer jammed',
   })
   @IsOptional()
   @IsString()
@@ -118,7 +115,6 @@ export class ListRequestsQuery extends PageQuery {
     description:
       'true: open requests past a target (first response due without an answer, or resolution due); false: the others.',
     enum: ['true', 'false'],
-    example: 'true',
   })
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'overdue must be true or false' })
@@ -126,7 +122,6 @@ export class ListRequestsQuery extends PageQuery {
 
   @ApiPropertyOptional({
     description: 'One or several priorities, comma separated (low, normal, high, urgent).',
-    example: 'high,urgent',
     type: String,
   })
   @IsOptional()
@@ -139,7 +134,6 @@ export class ListRequestsQuery extends PageQuery {
   @ApiPropertyOptional({
     description:
       'One or several tags, comma separated: the requests carrying all of them. Normalized as stored (`VIP Customer` is `vip-customer`); at most 5.',
-    example: 'billing,vip',
     type: String,
   })
   @IsOptional()
@@ -153,7 +147,6 @@ export class ListRequestsQuery extends PageQuery {
   @ApiPropertyOptional({
     enum: REQUEST_SORTS,
     default: '-createdAt',
-    example: '-lastMessageAt',
     description:
       '`-` prefix: descending. Default: `-createdAt`, or relevance when `q` is given. `priority`: urgent first, then the oldest.',
   })
