@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { SESSION_SETTINGS } from './session-settings';
 
@@ -12,6 +13,8 @@ export interface DatabaseHandle {
 /** A PGlite cluster served on a loopback port: what runs in the embedded database's thread. */
 export interface ServedPGlite {
   url: string;
+  /** Whether the cluster was made from the build's template (else by initdb, or it existed). */
+  fromTemplate: boolean;
   close(): Promise<void>;
 }
 
@@ -48,9 +51,11 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const template = templateFor(dir);
   let db;
+  let loaded = false;
   if (template) {
     try {
       db = await PGlite.create(dir, { loadDataDir: new Blob([fs.readFileSync(template)]) });
+      loaded = true;
     } catch {
       // Not loadable: empty the directory again (but for the lock) and run initdb.
       for (const entry of fs.readdirSync(dir)) {
@@ -70,6 +75,7 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
   await server.start();
   return {
     url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
+    fromTemplate: loaded,
     async close() {
       await server.stop();
       await db.close();
@@ -94,11 +100,12 @@ export function lockDataDir(dir: string): () => void {
 /**
  * A new data directory starts from the build's template of an initialized cluster
  * (dist/pglite-template.tar.gz, made by scripts/pglite-template.mjs): about 1.3 s instead of
- * initdb's 6 s on a 2-core machine. Undefined (initdb then) when the directory already holds a
- * cluster, there is no template, or it is of another PGlite version.
+ * initdb's 6 s on a 2-core machine; an in-memory one (`memory://`, the tests' and the CLI's) too.
+ * Undefined (initdb then) when the directory already holds a cluster, there is no template, or it
+ * is of another PGlite version.
  */
 function templateFor(dir: string): string | undefined {
-  if (dir.startsWith('memory://') || fs.existsSync(path.join(dir, 'PG_VERSION'))) return undefined;
+  if (!dir.startsWith('memory://') && fs.existsSync(path.join(dir, 'PG_VERSION'))) return undefined;
   return templateFile();
 }
 
@@ -107,16 +114,19 @@ function templateFor(dir: string): string | undefined {
  * is made by and checked against (scripts/pglite-template.mjs calls this from dist/).
  */
 export function installedPGliteVersion(): string | undefined {
-  let pkg = path.dirname(require.resolve('@electric-sql/pglite'));
+  // Compiled, this file has `require`; under Jest (src/ as ESM) one is made from the working directory.
+  const resolve = typeof require === 'function' ? require : createRequire(path.resolve('package.json'));
+  let pkg = path.dirname(resolve.resolve('@electric-sql/pglite'));
   while (!fs.existsSync(path.join(pkg, 'package.json'))) pkg = path.dirname(pkg);
   return (JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { version?: string }).version;
 }
 
 /** The build's template, when it is there and was made by the PGlite installed now. */
 function templateFile(): string | undefined {
-  // Compiled, this file is dist/src/database/embedded-postgres.js (no __dirname in the ESM tests).
-  if (typeof __dirname !== 'string' || typeof require !== 'function') return undefined;
-  const dist = path.resolve(__dirname, '..', '..');
+  // Compiled, this file is dist/src/database/embedded-postgres.js; under Jest, which runs src/ as
+  // ESM without `__dirname`, the template is the one `npm run build` wrote in dist/ of the working
+  // directory (as for the parse worker).
+  const dist = typeof __dirname === 'string' ? path.resolve(__dirname, '..', '..') : path.resolve('dist');
   const file = path.join(dist, 'pglite-template.tar.gz');
   try {
     const made = (JSON.parse(fs.readFileSync(path.join(dist, 'pglite-template.json'), 'utf8')) as { pglite?: string })
