@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { LevelWithSilent } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from './audit/audit.module';
 import { BlocklistModule } from './blocklist/blocklist.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { RateLimitModule } from './common/rate-limit';
@@ -74,6 +75,7 @@ export class AppModule {
         FeedbackModule,
         HealthModule,
         MetricsModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

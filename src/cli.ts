@@ -3,9 +3,10 @@
 // configuration and database, without HTTP and without the background workers.
 import 'reflect-metadata';
 import { tuneHeap } from './runtime/heap';
-import { CliError, parseArgs, UsageError, checkArgs } from './cli/args';
+import { AuditService } from './audit/audit.service';
+import { CliError, parseArgs, type ParsedArgs, UsageError, checkArgs } from './cli/args';
 import type { AnyCommand, CommandRun, StandaloneCommand } from './cli/command';
-import { openCliContext } from './cli/context';
+import { type CliContext, openCliContext } from './cli/context';
 import { importImap, importMbox } from './cli/import-commands';
 import { mailgate } from './cli/mailgate-command';
 import { mailboxAdd, mailboxList, mailboxRemove, mailboxUpdate, rotateEncryptionKey } from './cli/mailbox-commands';
@@ -59,9 +60,19 @@ function usage(): string {
   ].join('\n');
 }
 
+/** Writes a command's row to the audit log; a failure to is said on stderr and changes no exit code. */
+async function auditCommand(ctx: CliContext, name: string, args: ParsedArgs, exitCode: number): Promise<void> {
+  try {
+    await ctx.app.get(AuditService).recordSystem(name, { options: args.options, positional: args.positional, exitCode });
+  } catch (e) {
+    process.stderr.write(`maildesk: the audit log did not take this command: ${(e as Error).message}\n`);
+  }
+}
+
 /** Runs one command line; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let run: CommandRun | undefined;
+  let audited: { name: string; args: ParsedArgs } | undefined;
   let standalone: (() => Promise<number>) | undefined;
   try {
     const args = parseArgs(argv);
@@ -76,7 +87,10 @@ export async function runCli(argv: string[]): Promise<number> {
     try {
       checkArgs(args, command.spec);
       if ('standalone' in command) standalone = command.prepare(args);
-      else run = command.prepare(args);
+      else {
+        run = command.prepare(args);
+        if (!command.readOnly) audited = { name: command.name, args };
+      }
     } catch (e) {
       if (e instanceof UsageError)
         throw new UsageError(`${e.message}\nusage: maildesk ${command.name} ${command.usage}`);
@@ -91,9 +105,14 @@ export async function runCli(argv: string[]): Promise<number> {
   if (standalone) return standalone();
   try {
     const ctx = await openCliContext();
+    let code: number = EXIT.error;
     try {
-      return await run!(ctx);
+      code = await run!(ctx);
+      return code;
     } finally {
+      // Every command that changes something is in the audit log, as actor 'system', whatever its
+      // outcome (a failed import may have imported half): its options redacted (passwords, URLs').
+      if (audited) await auditCommand(ctx, audited.name, audited.args, code);
       await ctx.close();
     }
   } catch (e) {

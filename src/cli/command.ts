@@ -11,6 +11,8 @@ export interface Command {
   usage: string;
   summary: string;
   spec: ArgSpec;
+  /** True for a command that only reads (a list): it is not written to the audit log. */
+  readOnly?: boolean;
   /** Checks the arguments (throws UsageError) before anything is opened, and returns the work. */
   prepare(args: ParsedArgs): CommandRun;
 }

@@ -132,6 +132,7 @@ function describe(m: MailboxRecord): string {
 /** `mailbox:list`: every mailbox, one a line (`--json`: the API's answer). */
 export const mailboxList: Command = {
   name: 'mailbox:list',
+  readOnly: true,
   usage: '[--json]',
   summary: 'list the mailboxes (the default one included); no secret is shown',
   spec: { flags: ['json'] },

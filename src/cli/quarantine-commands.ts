@@ -19,6 +19,7 @@ function describe(result: IngestResult): string {
 /** `quarantine:list`: quarantined mail, newest first, one line each. */
 export const quarantineList: Command = {
   name: 'quarantine:list',
+  readOnly: true,
   usage: '[--page N] [--limit N]',
   summary: 'list quarantined mail, newest first (id, received, source, from, subject, reason)',
   spec: { values: ['page', 'limit'] },

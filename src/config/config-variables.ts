@@ -743,6 +743,12 @@ export const CONFIG_TABLE = {
       'Seconds an operator stays shown as viewing or replying to a request (PUT /requests/:id/presence) unless renewed',
     ...int(30, 1, 3600),
   },
+  AUDIT_RETENTION_DAYS: {
+    section: DESK,
+    description:
+      'Days the audit log (GET /audit) keeps a row; older rows are deleted once a day, in batches; 0 = keep forever',
+    ...int(0, 0, 36_500),
+  },
   REQUESTS_COUNT_LIMIT: {
     section: DESK,
     description:

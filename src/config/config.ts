@@ -85,6 +85,8 @@ export interface AppConfig {
   queue: { countLimit: number };
   /** Collision detection: seconds a presence announcement (viewing, replying) lasts unless renewed. */
   presence: { ttlSeconds: number };
+  /** The audit log: days a row is kept (0 = forever); a daily job deletes older rows. */
+  audit: { retentionDays: number };
   /**
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
+    audit: { retentionDays: v.AUDIT_RETENTION_DAYS },
     inbound: {
       token: v.INBOUND_TOKEN,
       hmacSecret: v.INBOUND_HMAC_SECRET,

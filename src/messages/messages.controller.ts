@@ -44,6 +44,7 @@ import {
   PostMessageFormDto,
   toMessageResponse,
 } from './dto/message.dto';
+import { Audited } from '../common/audit.decorators';
 import { MessagesService } from './messages.service';
 import { toNewAttachments, type UploadedFile } from './uploaded-files';
 
@@ -158,6 +159,8 @@ export class MessagesController {
   }
 
   @Post(':id/messages')
+  // The audit keeps who wrote to whom and the message's id, not the text (the conversation has it).
+  @Audited({ action: 'request.reply', lengthOnly: ['text', 'html'], resultIdAs: 'messageId' })
   @UseInterceptors(AnyFilesInterceptor())
   @ApiOperation({
     summary:

@@ -7,6 +7,7 @@ import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ForwardDto, SideMessageDto } from './dto/forward.dto';
 import { MessageResponseDto, toMessageResponse } from './dto/message.dto';
 import { SideThreadsService } from './side-threads.service';
+import { Audited } from '../common/audit.decorators';
 
 /**
  * Side threads: forwarding a request's messages to a third party and writing to it again. The
@@ -19,6 +20,7 @@ export class SideThreadsController {
   constructor(private readonly sides: SideThreadsService) {}
 
   @Post(':id/forward')
+  @Audited({ action: 'request.forward', lengthOnly: ['text'], resultIdAs: 'messageId' })
   @ApiOperation({
     summary:
       'Forward messages of a request (default: the conversation with the customer) with their attachments to a ' +
@@ -47,6 +49,7 @@ export class SideThreadsController {
   }
 
   @Post(':id/side-threads/:sideThreadId/messages')
+  @Audited({ action: 'request.side_thread_message', lengthOnly: ['text'], resultIdAs: 'messageId' })
   @ApiOperation({
     summary: "Write again to a side thread's third party (under its latest message; never to the customer)",
   })

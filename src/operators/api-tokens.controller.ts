@@ -22,6 +22,7 @@ import {
   toApiTokenResponse,
   toCreatedApiToken,
 } from './dto/api-token.dto';
+import { Audited } from '../common/audit.decorators';
 
 const LOGIN_ONLY = 'Called with an API token: managing tokens needs a login session';
 
@@ -59,6 +60,7 @@ export class ApiTokensController {
   }
 
   @Delete(':id')
+  @Audited({ action: 'api_token.revoke' })
   @HttpCode(204)
   @ApiOperation({ summary: "Revoke a personal access token, at once (yours; admins: anyone's)" })
   @ApiNoContentResponse({ description: 'Revoked: the next call with it answers 401' })

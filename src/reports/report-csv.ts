@@ -1,12 +1,5 @@
+import { csvField as field } from '../common/csv';
 import type { ReportSummaryDto } from './dto/report-summary.dto';
-
-/** One CSV field (RFC 4180 quoting; a leading = + - @ is prefixed with ' against formula injection). */
-function field(value: string | number | null): string {
-  if (value === null) return '';
-  let s = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /**
  * The summary as CSV in long form, one metric a row: `metric,operator_id,operator_name,value`

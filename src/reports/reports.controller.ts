@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
+import { wantsCsv } from '../common/csv';
 import { ErrorResponseDto } from '../common/error.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -75,23 +76,4 @@ export class ReportsController {
     }
     return summary;
   }
-}
-
-/** True when the Accept header prefers text/csv to JSON. */
-function wantsCsv(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const q = (type: string) => {
-    for (const part of accept.split(',')) {
-      const [mime, ...params] = part
-        .trim()
-        .split(';')
-        .map((s) => s.trim().toLowerCase());
-      if (mime === type) {
-        const qp = params.find((p) => p.startsWith('q='));
-        return qp ? Number(qp.slice(2)) || 0 : 1;
-      }
-    }
-    return 0;
-  };
-  return q('text/csv') > 0 && q('text/csv') >= q('application/json');
 }

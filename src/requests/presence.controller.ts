@@ -12,6 +12,7 @@ import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AnnouncePresenceDto, PresenceDto, toPresenceResponse } from './dto/presence.dto';
 import { PresenceService } from './presence.service';
+import { NotAudited } from '../common/audit.decorators';
 
 /**
  * Collision detection, the presence half: who is viewing or replying to a request right now
@@ -36,6 +37,7 @@ export class PresenceController {
   }
 
   @Put(':id/presence')
+  @NotAudited('a heartbeat renewed every few seconds by every open request screen: it changes nothing of the request')
   @ApiOperation({
     summary:
       'Announce that you are viewing or replying to a request, for PRESENCE_TTL_SECONDS (default 30): repeat it ' +
@@ -51,6 +53,7 @@ export class PresenceController {
   }
 
   @Delete(':id/presence')
+  @NotAudited('leaving a request screen: the end of a heartbeat, no change of the request')
   @HttpCode(204)
   @ApiOperation({ summary: 'Leave a request: you are no longer shown on it (also when you were not)' })
   @ApiNoContentResponse({ description: 'Left' })

@@ -112,6 +112,27 @@ describe('maildesk CLI', () => {
     const unknown = await cli(['operator:reset-password', '--email', 'nobody@desk.test']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no operator has the email nobody@desk.test');
+    // Both runs are in the audit log as the system's, the password redacted; a list is not.
+    await cli(['mailbox:list']);
+    const audited: Array<{ actor_role: string; route: string; action: string; data: Record<string, unknown> }> =
+      await db.dataSource.query(
+        `SELECT actor_role, route, action, data FROM audit_log WHERE action LIKE 'cli.%' ORDER BY id DESC LIMIT 3`,
+      );
+    expect(audited.slice(0, 2)).toEqual([
+      {
+        actor_role: 'system',
+        route: 'maildesk operator:reset-password',
+        action: 'cli.operator_reset_password',
+        data: { options: { email: 'nobody@desk.test' }, positional: [], exitCode: 1 },
+      },
+      {
+        actor_role: 'system',
+        route: 'maildesk operator:reset-password',
+        action: 'cli.operator_reset_password',
+        data: { options: { email: 'lead@desk.test', password: '[redacted]' }, positional: [], exitCode: 0 },
+      },
+    ]);
+    expect(JSON.stringify(audited)).not.toContain('a-new-password-42');
   }, 120_000);
 
   it('imports an mbox as history without auto-replies, and a second run finds only duplicates', async () => {

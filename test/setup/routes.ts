@@ -17,11 +17,18 @@ export const routeKey = (r: Route): string => `${r.method} ${r.path}`;
 /** A path with one leading slash, no trailing one, no doubled ones. */
 export const normalizePath = (p: string): string => ('/' + p.replace(/^\/+|\/+$/g, '')).replace(/\/{2,}/g, '/');
 
+/** A route Nest serves, with its handler and controller (whose metadata decorators set). */
+export interface NestRoute extends Route {
+  isPublic: boolean;
+  handler: (...args: unknown[]) => unknown;
+  controller: new (...args: unknown[]) => unknown;
+}
+
 /** Every route Nest knows, from the controllers' metadata, with whether it is @Public() (as routes.e2e-spec.ts). */
-export function nestRoutes(t: TestApp): Array<Route & { isPublic: boolean }> {
+export function nestRoutes(t: TestApp): NestRoute[] {
   const reflector = new Reflector();
   const scanner = new MetadataScanner();
-  const out: Array<Route & { isPublic: boolean }> = [];
+  const out: NestRoute[] = [];
   for (const module of t.app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const instance = wrapper.instance as object | undefined;
@@ -36,7 +43,7 @@ export function nestRoutes(t: TestApp): Array<Route & { isPublic: boolean }> {
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
         const isPublic = !!reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, metatype]);
         for (const b of base)
-          for (const s of [sub].flat()) out.push({ method, path: normalizePath(`${b}/${s}`), isPublic });
+          for (const s of [sub].flat()) out.push({ method, path: normalizePath(`${b}/${s}`), isPublic, handler, controller: metatype });
       }
     }
   }
