@@ -43,7 +43,9 @@ export class AutoAssignment1764940000000 implements MigrationInterface {
 
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX requests_unassigned_idx`);
-    await q.query(`ALTER TABLE operators DROP COLUMN available, DROP COLUMN capacity, DROP COLUMN last_auto_assigned_at`);
+    await q.query(
+      `ALTER TABLE operators DROP COLUMN available, DROP COLUMN capacity, DROP COLUMN last_auto_assigned_at`,
+    );
     await q.query(`DROP TABLE auto_assignment_default`);
     await q.query(
       `ALTER TABLE groups DROP COLUMN assignment, DROP COLUMN reassign_when_unavailable, DROP COLUMN last_assigned_operator_id`,

@@ -6,7 +6,11 @@ import type { WeeklySchedule } from '../sla/business-hours';
 import {
   type AssignmentMode,
   ConfigError,
-  type ListenAddress, type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
+  type ListenAddress,
+  type LOG_FORMATS,
+  type LOG_LEVELS,
+  readVariables,
+} from './config-variables';
 
 export { CONFIG_VARIABLES, ConfigError, type ListenAddress } from './config-variables';
 

@@ -31,10 +31,7 @@ class MemoryGroups implements GroupsStore {
   setAssignment(id: number, settings: AssignmentSettings): Promise<Group | null> {
     const group = this.rows.find((g) => g.id === id);
     if (!group) return Promise.resolve(null);
-    Object.assign(
-      group,
-      Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
-    );
+    Object.assign(group, Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
     return Promise.resolve({ ...group });
   }
   deleteUnused(id: number): Promise<boolean> {

@@ -168,7 +168,10 @@ export class OperatorsRepository implements OperatorsStore {
     await this.repo.update({ id }, patch);
   }
 
-  async lockForUpdate(id: number, manager: EntityManager = this.dataSource.manager): Promise<number | null | undefined> {
+  async lockForUpdate(
+    id: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number | null | undefined> {
     const rows: Array<{ capacity: number | null }> = await manager.query(SQL.lockForUpdate, [id]);
     return rows[0]?.capacity;
   }

@@ -43,7 +43,9 @@ describe('automatic assignment: picking an operator', () => {
 
   describe('least loaded', () => {
     it('gives to the fewest in progress, the load growing as it gives', () => {
-      expect(ids(pickOperators('least_loaded', [op(1, 3), op(2, 1), op(3, 0)], null, 6, 0))).toEqual([3, 2, 3, 2, 3, 1]);
+      expect(ids(pickOperators('least_loaded', [op(1, 3), op(2, 1), op(3, 0)], null, 6, 0))).toEqual([
+        3, 2, 3, 2, 3, 1,
+      ]);
     });
 
     it('breaks ties by the longest since the last automatic assignment (never first), then by id', () => {

@@ -57,8 +57,13 @@ export function pickOperators(
     chosen.load += 1;
     recency.set(chosen.id, ++tick);
     last = chosen.id;
-    const { limit: _limit, ...pick } = chosen;
-    picks.push({ ...pick });
+    picks.push({
+      id: chosen.id,
+      name: chosen.name,
+      load: chosen.load,
+      capacity: chosen.capacity,
+      lastAutoAssignedAt: chosen.lastAutoAssignedAt,
+    });
   }
   return picks;
 }

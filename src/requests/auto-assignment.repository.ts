@@ -37,11 +37,11 @@ export const SQL = {
   /**
    * Up to $2 unassigned new requests of scope $1, oldest first, row-locked; rows another assigner
    * holds are skipped (SKIP LOCKED), so two instances never take the same one. `assigned_before`:
-   * it was assigned once (handed back to the pool since), so the customer's mail follows
+   * it was assigned once (handed back to the pool since: an `unassigned` event), so the customer's mail follows
    * REASSIGN_NOTIFY.
    */
   claimUnassigned: `SELECT r.id, r.subject,
-         EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.type IN ('assigned', 'reassigned'))
+         EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.type IN ('assigned', 'reassigned', 'unassigned'))
            AS assigned_before
        FROM requests r
        WHERE COALESCE(r.group_id, 0) = COALESCE($1::integer, 0) AND r.status = 'new' AND r.operator_id IS NULL

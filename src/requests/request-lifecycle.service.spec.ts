@@ -347,9 +347,7 @@ describe('RequestLifecycleService rules', () => {
       await desk.transaction((m) => lifecycle().autoAssign(m, again, LINUS, 'least_loaded'));
       expect(mail.sent).toEqual([]);
       await desk.transaction((m) => lifecycle().releaseToPool(m, 10, LINUS.id));
-      await desk.transaction((m) =>
-        lifecycle({ REASSIGN_NOTIFY: 'true' }).autoAssign(m, again, GRACE, 'least_loaded'),
-      );
+      await desk.transaction((m) => lifecycle({ REASSIGN_NOTIFY: 'true' }).autoAssign(m, again, GRACE, 'least_loaded'));
       expect(mail.sent).toEqual([{ requestId: 10, event: 'assigned', operatorName: 'Grace' }]);
     });
   });

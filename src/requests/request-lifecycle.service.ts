@@ -104,7 +104,9 @@ export class RequestLifecycleService {
         return;
       }
       if (current?.status === 'new') await this.checkCapacity(manager, assignee);
-      if (!(await this.takeLocked(manager, request, { id: assignee, name: operator.name }, { kind: 'operator', actor }))) {
+      if (
+        !(await this.takeLocked(manager, request, { id: assignee, name: operator.name }, { kind: 'operator', actor }))
+      ) {
         throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
       }
     });

@@ -33,13 +33,20 @@ async function desk(env: Record<string, string>, kind: 'postgres' | 'embedded', 
   for (const name of names) {
     const email = `${name.toLowerCase()}@desk.test`;
     ops[name] = await t.createOperator({ name, email, password: `${name}-password-1` });
-    await t.http().patch(`/operators/${ops[name].id}`).set(auth(admin)).send({ groupIds: [groupId] }).expect(200);
+    await t
+      .http()
+      .patch(`/operators/${ops[name].id}`)
+      .set(auth(admin))
+      .send({ groupIds: [groupId] })
+      .expect(200);
   }
   return { t, admin, groupId, ops };
 }
 
 /** Every request's assignee and how many automatic `assigned` events it has. */
-async function assignments(t: TestApp): Promise<Array<{ id: number; status: string; operator_id: number | null; n: number }>> {
+async function assignments(
+  t: TestApp,
+): Promise<Array<{ id: number; status: string; operator_id: number | null; n: number }>> {
   return sql(
     t,
     `SELECT r.id, r.status, r.operator_id,
@@ -92,14 +99,23 @@ forEachDatabase('automatic assignment', (kind) => {
       expect(await get(waiting.id)).toMatchObject({ status: 'new' });
 
       const patch = (token: string, body: unknown) =>
-        d.t.http().patch(`/groups/${d.groupId}`).set(auth(token)).send(body as object);
+        d.t
+          .http()
+          .patch(`/groups/${d.groupId}`)
+          .set(auth(token))
+          .send(body as object);
       await patch(d.ops.Ann.token, { assignment: 'round_robin' }).expect(403);
       for (const bad of [{ assignment: 'random' }, { reassignWhenUnavailable: 'yes' }, {}, { assignment: null }]) {
         await patch(d.admin, bad).expect(400);
       }
       await d.t.http().patch('/groups/999999').set(auth(d.admin)).send({ assignment: 'round_robin' }).expect(404);
       const set = await patch(d.admin, { assignment: 'round_robin' }).expect(200);
-      expect(set.body).toEqual({ id: d.groupId, name: 'Support', assignment: 'round_robin', reassignWhenUnavailable: false });
+      expect(set.body).toEqual({
+        id: d.groupId,
+        name: 'Support',
+        assignment: 'round_robin',
+        reassignWhenUnavailable: false,
+      });
 
       // The request that waited goes to the one available operator, with the assignment mail.
       await waitFor(async () => (await get(waiting.id)).status === 'in_progress', 20_000);
@@ -121,8 +137,13 @@ forEachDatabase('automatic assignment', (kind) => {
       });
     });
 
-    it('lets operators announce availability (admins anyone\'s) and shows available, capacity and load', async () => {
-      await d.t.http().put('/operators/me/availability').set(auth(d.ops.Ben.token)).send({ available: 'yes' }).expect(400);
+    it("lets operators announce availability (admins anyone's) and shows available, capacity and load", async () => {
+      await d.t
+        .http()
+        .put('/operators/me/availability')
+        .set(auth(d.ops.Ben.token))
+        .send({ available: 'yes' })
+        .expect(400);
       await d.t.http().put('/operators/me/availability').set(auth(d.ops.Ben.token)).send({}).expect(400);
       await d.t
         .http()
@@ -163,8 +184,18 @@ forEachDatabase('automatic assignment', (kind) => {
       expect(rows.every((r) => r.n === 1)).toBe(true);
 
       // Least loaded: Ann holds 3, Ben 2, Cat 2; Cat may hold 3 at most.
-      await d.t.http().patch(`/groups/${d.groupId}`).set(auth(d.admin)).send({ assignment: 'least_loaded' }).expect(200);
-      const cat = await d.t.http().patch(`/operators/${d.ops.Cat.id}`).set(auth(d.admin)).send({ capacity: 3 }).expect(200);
+      await d.t
+        .http()
+        .patch(`/groups/${d.groupId}`)
+        .set(auth(d.admin))
+        .send({ assignment: 'least_loaded' })
+        .expect(200);
+      const cat = await d.t
+        .http()
+        .patch(`/operators/${d.ops.Cat.id}`)
+        .set(auth(d.admin))
+        .send({ capacity: 3 })
+        .expect(200);
       expect(cat.body).toMatchObject({ capacity: 3, load: 2 });
       const more = [await mail(), await mail(), await mail()];
       await waitFor(async () => {
@@ -177,7 +208,7 @@ forEachDatabase('automatic assignment', (kind) => {
       expect([load(d.ops.Ann.id), load(d.ops.Ben.id), load(d.ops.Cat.id)]).toEqual([4, 3, 3]);
     });
 
-    it('hands an unavailable operator\'s requests back to the pool, assigned again to others without mailing the customer', async () => {
+    it("hands an unavailable operator's requests back to the pool, assigned again to others without mailing the customer", async () => {
       await d.t
         .http()
         .patch(`/groups/${d.groupId}`)
@@ -222,7 +253,10 @@ forEachDatabase('automatic assignment', (kind) => {
       await waitFor(settled, 20_000);
       expect(sink.mails.length).toBe(mailsBefore);
       const ann = await d.t.http().get('/operators').set(auth(d.admin)).expect(200);
-      expect(ann.body.items.find((o: { id: number }) => o.id === d.ops.Ann.id)).toMatchObject({ load: 0, available: false });
+      expect(ann.body.items.find((o: { id: number }) => o.id === d.ops.Ann.id)).toMatchObject({
+        load: 0,
+        available: false,
+      });
     });
   });
 
@@ -238,7 +272,12 @@ forEachDatabase('automatic assignment', (kind) => {
       await other.getHttpAdapter().getInstance().ready();
       await d.t.http().patch(`/groups/${d.groupId}`).set(auth(d.admin)).send({ assignment: 'round_robin' }).expect(200);
       for (const name of Object.keys(d.ops)) {
-        await d.t.http().put('/operators/me/availability').set(auth(d.ops[name].token)).send({ available: true }).expect(200);
+        await d.t
+          .http()
+          .put('/operators/me/availability')
+          .set(auth(d.ops[name].token))
+          .send({ available: true })
+          .expect(200);
       }
     }, 120_000);
 
@@ -255,7 +294,9 @@ forEachDatabase('automatic assignment', (kind) => {
             .post('/inbound/mail')
             .set('Authorization', `Bearer ${TEST_INBOUND_TOKEN}`)
             .set('Content-Type', 'message/rfc822')
-            .send(rawMail({ from: `${prefix}${i}@example.com`, subject: `${prefix} ${i}`, messageId: `${prefix}-${i}@x` })),
+            .send(
+              rawMail({ from: `${prefix}${i}@example.com`, subject: `${prefix} ${i}`, messageId: `${prefix}-${i}@x` }),
+            ),
         ),
       );
       return results.map((r) => {
@@ -299,7 +340,10 @@ forEachDatabase('automatic assignment', (kind) => {
 
       // Room again: the sweep gives what waited.
       await sql(d.t, `UPDATE requests SET status = 'closed', closed_at = now() WHERE id = ANY ($1::integer[])`, [
-        rows.filter((r) => r.operator_id === d.ops.Ann.id).slice(0, 2).map((r) => r.id),
+        rows
+          .filter((r) => r.operator_id === d.ops.Ann.id)
+          .slice(0, 2)
+          .map((r) => r.id),
       ]);
       await waitFor(async () => (await assignments(d.t)).filter((r) => r.status === 'new').length === 12, 30_000);
       const after = await assignments(d.t);

@@ -64,7 +64,14 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
   /** Operators by id: their names (for a request's operator) and whether they are active. */
   operators = new Map<
     number,
-    { name: string; email: string; role: 'admin' | 'operator'; active: boolean; groupIds?: number[]; capacity?: number | null }
+    {
+      name: string;
+      email: string;
+      role: 'admin' | 'operator';
+      active: boolean;
+      groupIds?: number[];
+      capacity?: number | null;
+    }
   >();
   /** The operators whose row a transaction locked (the capacity check). */
   lockedOperators: number[] = [];

@@ -181,7 +181,10 @@ export class OperatorResponseDto {
   })
   signature: string | null;
 
-  @ApiProperty({ example: true, description: 'Announced by the operator: automatic assignment gives requests only to available operators.' })
+  @ApiProperty({
+    example: true,
+    description: 'Announced by the operator: automatic assignment gives requests only to available operators.',
+  })
   available: boolean;
 
   @ApiProperty({
