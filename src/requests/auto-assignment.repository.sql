@@ -45,4 +45,5 @@ UPDATE operators SET last_auto_assigned_at = clock_timestamp() WHERE id = $1;
 SELECT r.id FROM requests r LEFT JOIN groups g ON g.id = r.group_id
 WHERE r.operator_id = $1 AND r.status = 'in_progress'
   AND (g.reassign_when_unavailable OR (r.group_id IS NULL AND $2::boolean))
-ORDER BY r.id;
+ORDER BY r.id
+FOR UPDATE OF r;

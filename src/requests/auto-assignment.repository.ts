@@ -53,12 +53,14 @@ export const SQL = {
   markAutoAssigned: `UPDATE operators SET last_auto_assigned_at = clock_timestamp() WHERE id = $1`,
   /**
    * Operator $1's requests in progress in the groups that hand them back when they become
-   * unavailable, and in no group when $2 (AUTO_REASSIGN_WHEN_UNAVAILABLE).
+   * unavailable, and in no group when $2 (AUTO_REASSIGN_WHEN_UNAVAILABLE), row-locked: before the
+   * operator's row, as every path that locks both (a take, a reassignment) does.
    */
   releasable: `SELECT r.id FROM requests r LEFT JOIN groups g ON g.id = r.group_id
        WHERE r.operator_id = $1 AND r.status = 'in_progress'
          AND (g.reassign_when_unavailable OR (r.group_id IS NULL AND $2::boolean))
-       ORDER BY r.id`,
+       ORDER BY r.id
+       FOR UPDATE OF r`,
 } as const;
 
 /** A scope's assignment state, locked for the caller's transaction. */
@@ -93,7 +95,7 @@ export interface AutoAssignmentStore {
   savePointer(manager: EntityManager, groupId: number | null, operatorId: number): Promise<void>;
   /** Records that the operator was just given a request automatically. */
   markAutoAssigned(manager: EntityManager, operatorId: number): Promise<void>;
-  /** The operator's requests in progress that go back to the pool when they become unavailable. */
+  /** The operator's requests in progress that go back to the pool when they become unavailable, row-locked. */
   releasable(manager: EntityManager, operatorId: number, includeNoGroup: boolean): Promise<number[]>;
 }
 

@@ -112,10 +112,14 @@ export class AutoAssignmentService implements OnModuleInit, OnApplicationBootstr
       throw new ForbiddenException("only an admin can set another operator's availability");
     }
     await this.store.transaction(async (manager) => {
+      // The requests first, then the operator's row: the lock order of takes and reassignments,
+      // which an assigner (operator rows, then requests SKIP LOCKED) cannot close into a cycle.
+      const ids = available
+        ? []
+        : await this.store.releasable(manager, operatorId, this.config.assignment.reassignWhenUnavailable);
       const was = await this.operators.setAvailable(manager, operatorId, available);
       if (was === null) throw new NotFoundException(`operator ${operatorId} does not exist`);
       if (was && !available) {
-        const ids = await this.store.releasable(manager, operatorId, this.config.assignment.reassignWhenUnavailable);
         for (const id of ids) await this.lifecycle.releaseToPool(manager, id, operatorId);
       }
       afterCommit(manager, () => this.wake());
