@@ -13,6 +13,7 @@ import { Conversations1764900000000 } from './1764900000000-Conversations';
 import { ApiTokens1764910000000 } from './1764910000000-ApiTokens';
 import { PriorityTags1764920000000 } from './1764920000000-PriorityTags';
 import { Presence1764930000000 } from './1764930000000-Presence';
+import { AutoAssignment1764940000000 } from './1764940000000-AutoAssignment';
 import { AuditLog1764960000000 } from './1764960000000-AuditLog';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   ApiTokens1764910000000,
   PriorityTags1764920000000,
   Presence1764930000000,
+  AutoAssignment1764940000000,
   AuditLog1764960000000,
 ];

@@ -338,6 +338,9 @@ function timeZone(def: string): Kind<string> {
   };
 }
 
+/** How automatic assignment picks an operator (groups.assignment, AUTO_ASSIGNMENT). */
+export const ASSIGNMENT_MODES = ['off', 'round_robin', 'least_loaded'] as const;
+export type AssignmentMode = (typeof ASSIGNMENT_MODES)[number];
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
 
@@ -736,6 +739,24 @@ export const CONFIG_TABLE = {
     section: DESK,
     description: 'Mail the customer when an admin reassigns their request',
     ...bool(false),
+  },
+  AUTO_ASSIGNMENT: {
+    section: DESK,
+    description:
+      'Automatic assignment of the requests in no group, among the available operators in no group (each group has its own: PATCH /groups/:id)',
+    ...oneOf(ASSIGNMENT_MODES, 'off'),
+  },
+  AUTO_REASSIGN_WHEN_UNAVAILABLE: {
+    section: DESK,
+    description:
+      'An operator who becomes unavailable hands their requests in progress in no group back to the pool (a group has its own setting)',
+    ...bool(false),
+  },
+  AUTO_ASSIGNMENT_SWEEP_SECONDS: {
+    section: DESK,
+    description:
+      'How often requests left unassigned are looked for (seconds): assigned when an operator becomes available or gets room',
+    ...int(10, 1, 3600),
   },
   PRESENCE_TTL_SECONDS: {
     section: DESK,

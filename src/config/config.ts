@@ -3,7 +3,14 @@ import * as path from 'node:path';
 import { domainOf } from '../common/addresses';
 import type { Priority } from '../requests/tags';
 import type { WeeklySchedule } from '../sla/business-hours';
-import { ConfigError, type ListenAddress, type LOG_FORMATS, type LOG_LEVELS, readVariables } from './config-variables';
+import {
+  type AssignmentMode,
+  ConfigError,
+  type ListenAddress,
+  type LOG_FORMATS,
+  type LOG_LEVELS,
+  readVariables,
+} from './config-variables';
 
 export { CONFIG_VARIABLES, ConfigError, type ListenAddress } from './config-variables';
 
@@ -79,8 +86,18 @@ export interface AppConfig {
   feedback: { publicUrl: string; linkTtlDays: number };
   /** OAuth2 of mailboxes: the redirect URI registered at the providers (OAUTH2_REDIRECT_URL, else PUBLIC_URL/oauth2/callback). */
   oauth2: { redirectUrl: string };
-  /** Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer. */
-  assignment: { operatorMaxOpen: number; reassignNotify: boolean };
+  /**
+   * Open requests one operator may hold (0 = unlimited); whether a reassignment mails the customer;
+   * automatic assignment of the requests in no group (`autoMode`, `reassignWhenUnavailable`) and the
+   * interval of the sweep that assigns what was left unassigned (docs/assignment.md).
+   */
+  assignment: {
+    operatorMaxOpen: number;
+    reassignNotify: boolean;
+    autoMode: AssignmentMode;
+    reassignWhenUnavailable: boolean;
+    sweepSeconds: number;
+  };
   /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
   queue: { countLimit: number };
   /** Collision detection: seconds a presence announcement (viewing, replying) lasts unless renewed. */
@@ -224,7 +241,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
         v.OAUTH2_REDIRECT_URL ??
         `${(v.PUBLIC_URL ?? `http://127.0.0.1:${v.PORT}`).replace(/\/+$/, '')}/oauth2/callback`,
     },
-    assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
+    assignment: {
+      operatorMaxOpen: v.OPERATOR_MAX_OPEN,
+      reassignNotify: v.REASSIGN_NOTIFY,
+      autoMode: v.AUTO_ASSIGNMENT,
+      reassignWhenUnavailable: v.AUTO_REASSIGN_WHEN_UNAVAILABLE,
+      sweepSeconds: v.AUTO_ASSIGNMENT_SWEEP_SECONDS,
+    },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
     audit: { retentionDays: v.AUDIT_RETENTION_DAYS },

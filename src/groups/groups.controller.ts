@@ -13,7 +13,7 @@ import { OperatorApi } from '../common/api.decorators';
 import { Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
-import { GroupListDto, GroupNameDto, GroupResponseDto, toGroupResponse } from './dto/group.dto';
+import { GroupListDto, GroupNameDto, GroupResponseDto, toGroupResponse, UpdateGroupDto } from './dto/group.dto';
 import { GroupsService } from './groups.service';
 
 /** The groups (queues) operators work in: every operator lists them; admins create, rename and delete them. */
@@ -42,14 +42,20 @@ export class GroupsController {
 
   @Patch(':id')
   @Roles('admin')
-  @ApiOperation({ summary: 'Rename a group (admin)' })
+  @ApiOperation({
+    summary: 'Rename a group and/or set its automatic assignment (admin)',
+    description:
+      'assignment: off, round_robin or least_loaded among the members who are available and under their ' +
+      'capacity; reassignWhenUnavailable: requests in progress of an operator who becomes unavailable go back ' +
+      'to the pool. See docs/assignment.md.',
+  })
   @ApiOkResponse({ type: GroupResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id or name' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid id or fields, or no field to change' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Admins only' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such group' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Another group has this name (in any case)' })
-  async rename(@Param('id', ParseIdPipe) id: number, @Body() body: GroupNameDto): Promise<GroupResponseDto> {
-    return toGroupResponse(await this.groups.rename(id, body.name));
+  async update(@Param('id', ParseIdPipe) id: number, @Body() body: UpdateGroupDto): Promise<GroupResponseDto> {
+    return toGroupResponse(await this.groups.update(id, body));
   }
 
   @Delete(':id')

@@ -1,5 +1,5 @@
-import { ConflictException, NotFoundException } from '@nestjs/common';
-import type { Group, GroupsStore } from './groups.repository';
+import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
+import type { AssignmentSettings, Group, GroupsStore } from './groups.repository';
 import { GroupsService } from './groups.service';
 
 /** The groups table in memory: names unique regardless of case; `used` are groups a mailbox or request uses. */
@@ -18,7 +18,7 @@ class MemoryGroups implements GroupsStore {
   }
   insert(name: string): Promise<Group | null> {
     if (this.taken(name)) return Promise.resolve(null);
-    const group = { id: this.nextId++, name };
+    const group: Group = { id: this.nextId++, name, assignment: 'off', reassignWhenUnavailable: false };
     this.rows.push(group);
     return Promise.resolve(group);
   }
@@ -26,6 +26,12 @@ class MemoryGroups implements GroupsStore {
     const group = this.rows.find((g) => g.id === id);
     if (!group || this.taken(name, id)) return Promise.resolve(null);
     group.name = name;
+    return Promise.resolve({ ...group });
+  }
+  setAssignment(id: number, settings: AssignmentSettings): Promise<Group | null> {
+    const group = this.rows.find((g) => g.id === id);
+    if (!group) return Promise.resolve(null);
+    Object.assign(group, Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
     return Promise.resolve({ ...group });
   }
   deleteUnused(id: number): Promise<boolean> {
@@ -47,10 +53,10 @@ describe('GroupsService rules', () => {
   });
 
   it('creates groups, lists them by name, and refuses a name taken in any case with 409', async () => {
-    await expect(service.create('Support')).resolves.toEqual({ id: 1, name: 'Support' });
-    await expect(service.create('billing')).resolves.toEqual({ id: 2, name: 'billing' });
+    await expect(service.create('Support')).resolves.toMatchObject({ id: 1, name: 'Support' });
+    await expect(service.create('billing')).resolves.toMatchObject({ id: 2, name: 'billing' });
     await expect(service.create('SUPPORT')).rejects.toBeInstanceOf(ConflictException);
-    await expect(service.list()).resolves.toEqual([
+    await expect(service.list()).resolves.toMatchObject([
       { id: 2, name: 'billing' },
       { id: 1, name: 'Support' },
     ]);
@@ -59,7 +65,7 @@ describe('GroupsService rules', () => {
   it('renames (its own name in another case too); 409 for a name another group has, 404 for an unknown group', async () => {
     await service.create('Support');
     await service.create('Billing');
-    await expect(service.rename(1, 'SUPPORT')).resolves.toEqual({ id: 1, name: 'SUPPORT' });
+    await expect(service.rename(1, 'SUPPORT')).resolves.toMatchObject({ id: 1, name: 'SUPPORT' });
     await expect(service.rename(1, 'billing')).rejects.toBeInstanceOf(ConflictException);
     await expect(service.rename(9, 'Other')).rejects.toBeInstanceOf(NotFoundException);
   });
@@ -71,6 +77,29 @@ describe('GroupsService rules', () => {
     await expect(service.remove(2)).rejects.toBeInstanceOf(ConflictException);
     await expect(service.remove(1)).resolves.toBeUndefined();
     await expect(service.remove(1)).rejects.toBeInstanceOf(NotFoundException);
-    await expect(service.list()).resolves.toEqual([{ id: 2, name: 'Billing' }]);
+    await expect(service.list()).resolves.toMatchObject([{ id: 2, name: 'Billing' }]);
+  });
+
+  it('sets the automatic assignment (alone or with a new name), tells the assigner, and refuses an empty change', async () => {
+    await service.create('Support');
+    let told = 0;
+    service.onAssignmentChange(() => told++);
+    await expect(service.update(1, { assignment: 'round_robin' })).resolves.toEqual({
+      id: 1,
+      name: 'Support',
+      assignment: 'round_robin',
+      reassignWhenUnavailable: false,
+    });
+    await expect(service.update(1, { name: 'Help', reassignWhenUnavailable: true })).resolves.toEqual({
+      id: 1,
+      name: 'Help',
+      assignment: 'round_robin',
+      reassignWhenUnavailable: true,
+    });
+    expect(told).toBe(2);
+    await expect(service.update(1, { name: 'Other' })).resolves.toMatchObject({ name: 'Other' });
+    expect(told).toBe(2);
+    await expect(service.update(1, {})).rejects.toBeInstanceOf(BadRequestException);
+    await expect(service.update(9, { assignment: 'least_loaded' })).rejects.toBeInstanceOf(NotFoundException);
   });
 });

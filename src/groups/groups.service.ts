@@ -1,7 +1,12 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { type Group, GroupsRepository, type GroupsStore } from './groups.repository';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { type AssignmentSettings, type Group, GroupsRepository, type GroupsStore } from './groups.repository';
 
-export type { Group } from './groups.repository';
+export type { AssignmentSettings, Group } from './groups.repository';
+
+/** What `update` may change (absent: kept). */
+export interface GroupChanges extends AssignmentSettings {
+  name?: string;
+}
 
 /**
  * The groups (queues) operators work in. Names are unique regardless of case. A mailbox routes
@@ -11,7 +16,18 @@ export type { Group } from './groups.repository';
  */
 @Injectable()
 export class GroupsService {
+  private readonly assignmentListeners: Array<() => void> = [];
+
   constructor(@Inject(GroupsRepository) private readonly groups: GroupsStore) {}
+
+  /**
+   * Called after a group's automatic assignment changed on this instance: the assigner
+   * (requests/auto-assignment.service.ts, which depends on this module, not the other way round)
+   * looks at once instead of at its next sweep.
+   */
+  onAssignmentChange(listener: () => void): void {
+    this.assignmentListeners.push(listener);
+  }
 
   /** Every group, by name. */
   list(): Promise<Group[]> {
@@ -31,6 +47,25 @@ export class GroupsService {
     if (renamed) return renamed;
     if (!(await this.groups.findById(id))) throw new NotFoundException(`group ${id} does not exist`);
     throw new ConflictException(`a group named "${name}" exists`);
+  }
+
+  /**
+   * Renames a group and/or changes its automatic assignment (docs/assignment.md); 400 when nothing
+   * is to change, 404 when unknown, 409 when another group has the name in any case (then nothing
+   * changes).
+   */
+  async update(id: number, changes: GroupChanges): Promise<Group> {
+    const settings = changes.assignment !== undefined || changes.reassignWhenUnavailable !== undefined;
+    if (changes.name === undefined && !settings) {
+      throw new BadRequestException('nothing to change: give name, assignment or reassignWhenUnavailable');
+    }
+    let group = changes.name !== undefined ? await this.rename(id, changes.name) : null;
+    if (settings) {
+      group = await this.groups.setAssignment(id, changes);
+      if (!group) throw new NotFoundException(`group ${id} does not exist`);
+      for (const listener of this.assignmentListeners) listener();
+    }
+    return group!;
   }
 
   /**

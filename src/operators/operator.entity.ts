@@ -27,6 +27,17 @@ export class Operator {
   @Column('text', { nullable: true })
   signature: string | null;
 
+  /**
+   * Announced by the operator (PUT /operators/me/availability): automatic assignment gives requests
+   * only to available operators (docs/assignment.md).
+   */
+  @Column('boolean')
+  available: boolean;
+
+  /** Most requests in progress this operator may hold; null: OPERATOR_MAX_OPEN; 0: unlimited. */
+  @Column('integer', { nullable: true })
+  capacity: number | null;
+
   /** Bumped on deactivation and password change: tokens carrying an older version are refused. */
   @Column('integer', { name: 'token_version' })
   tokenVersion: number;
@@ -39,4 +50,7 @@ export class Operator {
 
   /** The groups the operator works in (operator_groups; not a column): set by OperatorsService on what it returns. */
   groupIds?: number[];
+
+  /** How many requests the operator holds in progress (not a column): set by OperatorsService.list. */
+  load?: number;
 }

@@ -47,7 +47,7 @@ export class OperatorsController {
 
   @Patch(':id')
   @Roles('admin')
-  @ApiOperation({ summary: 'Change an operator: name, role, active, password (admin)' })
+  @ApiOperation({ summary: 'Change an operator: name, role, active, password, groups, signature, capacity (admin)' })
   @ApiOkResponse({ type: OperatorResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid fields or id' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })

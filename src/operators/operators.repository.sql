@@ -25,4 +25,13 @@ SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operator
 ON CONFLICT (email) DO NOTHING RETURNING id;
 
 -- name: lockForUpdate
-SELECT id FROM operators WHERE id = $1 FOR UPDATE;
+SELECT id, capacity FROM operators WHERE id = $1 FOR UPDATE;
+
+-- name: setAvailable
+UPDATE operators o SET available = $2, updated_at = clock_timestamp()
+FROM (SELECT id, available FROM operators WHERE id = $1 FOR UPDATE) old
+WHERE o.id = old.id RETURNING old.available AS was;
+
+-- name: loads
+SELECT operator_id, count(*)::int AS n FROM requests
+WHERE status = 'in_progress' AND operator_id IS NOT NULL GROUP BY operator_id;

@@ -25,8 +25,18 @@ export const SQL = {
   insertFirstAdmin: `INSERT INTO operators (name, email, role, password_hash)
        SELECT 'Administrator', $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM operators)
        ON CONFLICT (email) DO NOTHING RETURNING id`,
-  /** The operator's row lock: concurrent assignments to one operator count their requests one after the other. */
-  lockForUpdate: `SELECT id FROM operators WHERE id = $1 FOR UPDATE`,
+  /**
+   * The operator's row lock: concurrent assignments to one operator count their requests one after
+   * the other; with their own capacity (NULL: OPERATOR_MAX_OPEN).
+   */
+  lockForUpdate: `SELECT id, capacity FROM operators WHERE id = $1 FOR UPDATE`,
+  /** Sets operator $1's availability to $2 under their row lock; the value before (no row: no such operator). */
+  setAvailable: `UPDATE operators o SET available = $2, updated_at = clock_timestamp()
+       FROM (SELECT id, available FROM operators WHERE id = $1 FOR UPDATE) old
+       WHERE o.id = old.id RETURNING old.available AS was`,
+  /** How many requests each operator holds in progress (operators with none: no row). */
+  loads: `SELECT operator_id, count(*)::int AS n FROM requests
+       WHERE status = 'in_progress' AND operator_id IS NOT NULL GROUP BY operator_id`,
 } as const;
 
 /** Who an access token's operator is now, with the groups they work in. */
@@ -60,8 +70,15 @@ export interface OperatorsStore {
   countOtherActiveAdmins(id: number): Promise<number>;
   /** Writes the fields of `patch` (at least one). */
   update(id: number, patch: Partial<Operator>): Promise<void>;
-  /** Locks the operator's row for the caller's transaction (checks of what one operator holds run one at a time). */
-  lockForUpdate(id: number, manager?: EntityManager): Promise<void>;
+  /**
+   * Locks the operator's row for the caller's transaction (checks of what one operator holds run one
+   * at a time); their own capacity (null: the global one; undefined: no such operator).
+   */
+  lockForUpdate(id: number, manager?: EntityManager): Promise<number | null | undefined>;
+  /** Sets the operator's availability (row-locked, in the caller's transaction); the value before, null when unknown. */
+  setAvailable(id: number, available: boolean, manager?: EntityManager): Promise<boolean | null>;
+  /** How many requests each operator holds in progress (none: no entry). */
+  loads(): Promise<Map<number, number>>;
   /** The group ids of each of these operators (an operator in no group: no entry). */
   groupsOf(operatorIds: number[]): Promise<Map<number, number[]>>;
   /**
@@ -151,8 +168,26 @@ export class OperatorsRepository implements OperatorsStore {
     await this.repo.update({ id }, patch);
   }
 
-  async lockForUpdate(id: number, manager: EntityManager = this.dataSource.manager): Promise<void> {
-    await manager.query(SQL.lockForUpdate, [id]);
+  async lockForUpdate(
+    id: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number | null | undefined> {
+    const rows: Array<{ capacity: number | null }> = await manager.query(SQL.lockForUpdate, [id]);
+    return rows[0]?.capacity;
+  }
+
+  async setAvailable(
+    id: number,
+    available: boolean,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean | null> {
+    const [rows]: [Array<{ was: boolean }>, number] = await manager.query(SQL.setAvailable, [id, available]);
+    return rows[0]?.was ?? null;
+  }
+
+  async loads(): Promise<Map<number, number>> {
+    const rows: Array<{ operator_id: number; n: number }> = await this.dataSource.query(SQL.loads);
+    return new Map(rows.map((r) => [r.operator_id, r.n]));
   }
 
   async groupsOf(operatorIds: number[]): Promise<Map<number, number[]>> {

@@ -67,9 +67,20 @@ class MemoryOperators implements OperatorsStore {
     );
     return Promise.resolve();
   }
-  lockForUpdate(id: number, manager?: EntityManager): Promise<void> {
+  lockForUpdate(id: number, manager?: EntityManager): Promise<number | null | undefined> {
     this.locks.push({ id, manager });
-    return Promise.resolve();
+    const row = this.rows.find((o) => o.id === id);
+    return Promise.resolve(row ? (row.capacity ?? null) : undefined);
+  }
+  setAvailable(id: number, available: boolean): Promise<boolean | null> {
+    const row = this.rows.find((o) => o.id === id);
+    if (!row) return Promise.resolve(null);
+    const was = row.available ?? false;
+    row.available = available;
+    return Promise.resolve(was);
+  }
+  loads(): Promise<Map<number, number>> {
+    return Promise.resolve(new Map());
   }
 
   groupsOf(operatorIds: number[]): Promise<Map<number, number[]>> {

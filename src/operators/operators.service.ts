@@ -25,6 +25,8 @@ export interface OperatorChanges {
   groupIds?: number[];
   /** Ends the mail of the operator's messages; null or blank: none. */
   signature?: string | null;
+  /** Most requests in progress they may hold; null: OPERATOR_MAX_OPEN; 0: unlimited. */
+  capacity?: number | null;
 }
 
 /**
@@ -35,15 +37,28 @@ export interface OperatorChanges {
 export class OperatorsService {
   /** Compared against when the email is unknown, so a login takes as long either way. */
   private dummyHash?: Promise<string>;
+  private readonly capacityListeners: Array<() => void> = [];
 
   constructor(@Inject(OperatorsRepository) private readonly operators: OperatorsStore) {}
 
-  /** Every operator, active or not, by id, with their groups. */
+  /** Every operator, active or not, by id, with their groups and how many requests they hold in progress. */
   async list(): Promise<Operator[]> {
     const operators = await this.operators.list();
     const groups = await this.operators.groupsOf(operators.map((o) => o.id));
-    for (const o of operators) o.groupIds = groups.get(o.id) ?? [];
+    const loads = await this.operators.loads();
+    for (const o of operators) {
+      o.groupIds = groups.get(o.id) ?? [];
+      o.load = loads.get(o.id) ?? 0;
+    }
     return operators;
+  }
+
+  /**
+   * Called after an operator's capacity changed on this instance: the automatic assigner
+   * (requests/auto-assignment.service.ts, which depends on this module) looks for work at once.
+   */
+  onCapacityChange(listener: () => void): void {
+    this.capacityListeners.push(listener);
   }
 
   /** How many operators exist (any state). */
@@ -66,8 +81,17 @@ export class OperatorsService {
    * (RequestLifecycleService) counts what the operator holds under it, so concurrent assignments to
    * one operator count one after the other.
    */
-  lockForUpdate(manager: EntityManager, id: number): Promise<void> {
+  lockForUpdate(manager: EntityManager, id: number): Promise<number | null | undefined> {
     return this.operators.lockForUpdate(id, manager);
+  }
+
+  /**
+   * Sets the operator's availability in the caller's transaction, under their row lock; the value
+   * before, null when there is no such operator. (AutoAssignmentService, which also hands their
+   * requests back when they become unavailable.)
+   */
+  setAvailable(manager: EntityManager, id: number, available: boolean): Promise<boolean | null> {
+    return this.operators.setAvailable(id, available, manager);
   }
 
   /** Creates an operator; 409 when the (lower-cased) email is taken. */
@@ -84,7 +108,7 @@ export class OperatorsService {
   }
 
   /**
-   * Changes name, role, active flag, password, groups or signature; 404 for an unknown id, 409 where the
+   * Changes name, role, active flag, password, groups, signature or capacity; 404 for an unknown id, 409 where the
    * change would leave no active admin, 400 for a group id that names no group (then nothing
    * changes). A change of groups applies from the operator's next call (the auth guard reads them).
    */
@@ -103,6 +127,7 @@ export class OperatorsService {
     if (changes.name !== undefined) patch.name = changes.name;
     if (changes.role !== undefined) patch.role = changes.role;
     if (changes.signature !== undefined) patch.signature = changes.signature?.trim() || null;
+    if (changes.capacity !== undefined) patch.capacity = changes.capacity;
     if (changes.active !== undefined) {
       patch.active = changes.active;
       if (current.active && !changes.active) endTokens = true;
@@ -119,6 +144,7 @@ export class OperatorsService {
       }
     }
     if (Object.keys(patch).length) await this.operators.update(id, patch);
+    if (changes.capacity !== undefined) for (const listener of this.capacityListeners) listener();
     return this.found(id);
   }
 
@@ -133,11 +159,18 @@ export class OperatorsService {
     return found;
   }
 
-  /** The operator with this id, which exists (it was just written), with their groups. */
+  /** The operator with this id, with their groups and load; 404 when unknown. */
+  async get(id: number): Promise<Operator> {
+    if (!(await this.operators.findById(id))) throw new NotFoundException(`operator ${id} does not exist`);
+    return this.found(id);
+  }
+
+  /** The operator with this id, which exists (it was just written), with their groups and load. */
   private async found(id: number): Promise<Operator> {
     const operator = await this.operators.findById(id);
     if (!operator) throw new Error(`operator ${id} vanished`);
     operator.groupIds = (await this.operators.groupsOf([id])).get(id) ?? [];
+    operator.load = (await this.operators.loads()).get(id) ?? 0;
     return operator;
   }
 }

@@ -125,10 +125,23 @@ describe('RequestLifecycleService rules', () => {
       await expect(limited.assign(13, LINUS)).resolves.toMatchObject({ operatorId: LINUS.id });
     });
 
-    it('counts nothing and locks nothing when OPERATOR_MAX_OPEN is 0 (no limit)', async () => {
+    it('takes without limit when OPERATOR_MAX_OPEN is 0 and the operator has no capacity of their own', async () => {
       for (let id = 10; id < 15; id++) desk.addRequest({ id });
       for (let id = 10; id < 15; id++) await lifecycle().assign(id, GRACE);
-      expect(desk.lockedOperators).toEqual([]);
+      expect([...desk.requests.values()].filter((r) => r.operatorId === GRACE.id)).toHaveLength(5);
+    });
+
+    it("holds an operator to their own capacity over OPERATOR_MAX_OPEN; 0 is unlimited, as the global's 0", async () => {
+      for (let id = 10; id < 14; id++) desk.addRequest({ id });
+      desk.operators.get(GRACE.id)!.capacity = 1;
+      desk.operators.get(LINUS.id)!.capacity = 0;
+      const limited = lifecycle({ OPERATOR_MAX_OPEN: '1' });
+      await limited.assign(10, GRACE);
+      await expect(limited.assign(11, GRACE)).rejects.toThrow(
+        new ConflictException('operator 2 already has 1 requests in progress (the limit, their capacity, is 1)'),
+      );
+      await limited.assign(11, LINUS);
+      await expect(limited.assign(12, LINUS)).resolves.toMatchObject({ operatorId: LINUS.id });
     });
   });
 
@@ -279,6 +292,63 @@ describe('RequestLifecycleService rules', () => {
       await expect(lifecycle().assign(13, ADMIN, 4)).resolves.toMatchObject({ operatorId: 4 });
       await expect(lifecycle().assign(13, ADMIN, LINUS.id)).rejects.toBeInstanceOf(BadRequestException);
       expect(desk.requests.get(13)!.operatorId).toBe(4);
+    });
+  });
+
+  describe('automatic assignment and the pool', () => {
+    it('assigns through the same path as a take: a system `assigned` event marked auto, the mail, the webhook', async () => {
+      desk.addRequest({ id: 10, subject: 'Printer' });
+      const done = await desk.transaction((m) =>
+        lifecycle().autoAssign(m, { id: 10, subject: 'Printer', assignedBefore: false }, GRACE, 'round_robin'),
+      );
+      expect(done).toBe(true);
+      expect(desk.requests.get(10)).toMatchObject({ status: 'in_progress', operatorId: GRACE.id });
+      expect(desk.eventsOf(10)).toEqual([
+        {
+          requestId: 10,
+          type: 'assigned',
+          actor: 'system',
+          data: { operatorId: GRACE.id, operatorName: 'Grace', auto: true, mode: 'round_robin' },
+        },
+      ]);
+      expect(mail.sent).toEqual([{ requestId: 10, event: 'assigned', operatorName: 'Grace' }]);
+      expect(desk.webhookEvents).toEqual([
+        {
+          event: 'request.assigned',
+          data: {
+            requestId: 10,
+            subject: 'Printer',
+            operatorId: GRACE.id,
+            operatorName: 'Grace',
+            assignedBy: null,
+            auto: true,
+            mode: 'round_robin',
+          },
+        },
+      ]);
+      // Not new any more: nothing happens a second time.
+      await expect(
+        desk.transaction((m) =>
+          lifecycle().autoAssign(m, { id: 10, subject: 'Printer', assignedBefore: false }, LINUS, 'round_robin'),
+        ),
+      ).resolves.toBe(false);
+      expect(desk.events).toHaveLength(1);
+    });
+
+    it('hands a request back to the pool without mail, and mails its next assignment only with REASSIGN_NOTIFY', async () => {
+      desk.addRequest({ id: 10, status: 'in_progress', operatorId: GRACE.id });
+      await expect(desk.transaction((m) => lifecycle().releaseToPool(m, 10, LINUS.id))).resolves.toBe(false);
+      await expect(desk.transaction((m) => lifecycle().releaseToPool(m, 10, GRACE.id))).resolves.toBe(true);
+      expect(desk.requests.get(10)).toMatchObject({ status: 'new', operatorId: null });
+      expect(desk.eventsOf(10, 'unassigned')).toEqual([
+        expect.objectContaining({ actor: 'system', data: { fromOperatorId: GRACE.id, reason: 'unavailable' } }),
+      ]);
+      const again = { id: 10, subject: 'Printer', assignedBefore: true };
+      await desk.transaction((m) => lifecycle().autoAssign(m, again, LINUS, 'least_loaded'));
+      expect(mail.sent).toEqual([]);
+      await desk.transaction((m) => lifecycle().releaseToPool(m, 10, LINUS.id));
+      await desk.transaction((m) => lifecycle({ REASSIGN_NOTIFY: 'true' }).autoAssign(m, again, GRACE, 'least_loaded'));
+      expect(mail.sent).toEqual([{ requestId: 10, event: 'assigned', operatorName: 'Grace' }]);
     });
   });
 });

@@ -9,9 +9,11 @@ import {
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
 import type { AppConfig } from '../config/config';
+import type { AssignmentMode } from '../config/config-variables';
 import { APP_CONFIG } from '../config/config.module';
 import { OperatorsService } from '../operators/operators.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import { effectiveCapacity } from './assignment-picker';
 import { ServiceRequest } from './request.entity';
 import { canSeeRequest, type RequestActor } from './request-scope';
 import { RequestsRepository, type RequestsStore } from './requests.repository';
@@ -44,8 +46,13 @@ export type LifecycleStore = Pick<
   'transaction' | 'lockForUpdate' | 'transition' | 'countInProgress' | 'setAssignee'
 >;
 
-/** What the lifecycle needs of the operators module: who an assignee is, and their row lock. */
+/** What the lifecycle needs of the operators module: who an assignee is, and their row lock (with their capacity). */
 export type LifecycleOperators = Pick<OperatorsService, 'activeIdentity' | 'lockForUpdate'>;
+
+/** Who gives a request: an operator (the actor), or automatic assignment in a mode (AutoAssignmentService). */
+type AssignedBy =
+  | { kind: 'operator'; actor: AuthOperator }
+  | { kind: 'auto'; mode: Exclude<AssignmentMode, 'off'>; reassignment: boolean };
 
 /**
  * A request's lifecycle: taking it (`new` -> `in_progress`), handing it to another operator,
@@ -97,25 +104,47 @@ export class RequestLifecycleService {
         return;
       }
       if (current?.status === 'new') await this.checkCapacity(manager, assignee);
-      if (!(await this.store.transition(requestId, 'new', 'in_progress', assignee, manager))) {
+      if (
+        !(await this.takeLocked(manager, request, { id: assignee, name: operator.name }, { kind: 'operator', actor }))
+      ) {
         throw new ConflictException(`request ${requestId} is ${request.status}, not new: it cannot be taken`);
       }
-      await this.requests.addEvent(manager, requestId, {
-        type: 'assigned',
-        actor: 'operator',
-        operatorId: actor.id,
-        data: { operatorId: assignee, operatorName: operator.name },
-      });
-      await this.mail().sendAutoReply(manager, requestId, 'assigned', { operatorName: operator.name });
-      await this.webhooks.enqueue(manager, 'request.assigned', {
-        requestId,
-        subject: request.subject,
-        operatorId: assignee,
-        operatorName: operator.name,
-        assignedBy: actor.id,
-      });
     });
     return (await this.requests.findById(requestId))!;
+  }
+
+  /**
+   * Automatic assignment of a request the caller claimed (its row locked) to an operator whose row
+   * the caller locked and whose load it counted under that lock (AutoAssignmentService): the same
+   * `new` -> `in_progress` change, `assigned` event (by the system, `data.auto` and `data.mode`),
+   * mail and `request.assigned` webhook as a take. A request that was assigned before (handed back
+   * to the pool) is mailed as a reassignment is: only with REASSIGN_NOTIFY. False when the request
+   * is no longer new.
+   */
+  autoAssign(
+    manager: EntityManager,
+    request: Pick<ServiceRequest, 'id' | 'subject'> & { assignedBefore: boolean },
+    operator: { id: number; name: string },
+    mode: Exclude<AssignmentMode, 'off'>,
+  ): Promise<boolean> {
+    return this.takeLocked(manager, request, operator, { kind: 'auto', mode, reassignment: request.assignedBefore });
+  }
+
+  /**
+   * An operator became unavailable: their request in progress (row locked by the caller) goes back to
+   * `new`, unassigned, with an `unassigned` event by the system (`data.reason: 'unavailable'`), no
+   * mail. False when it is no longer theirs in progress.
+   */
+  async releaseToPool(manager: EntityManager, requestId: number, fromOperatorId: number): Promise<boolean> {
+    const current = await this.store.lockForUpdate(requestId, manager);
+    if (current?.status !== 'in_progress' || current.operatorId !== fromOperatorId) return false;
+    if (!(await this.store.setAssignee(requestId, null, manager))) return false;
+    await this.requests.addEvent(manager, requestId, {
+      type: 'unassigned',
+      actor: 'system',
+      data: { fromOperatorId, reason: 'unavailable' },
+    });
+    return true;
   }
 
   /** Admins: `in_progress` -> `new`, the assignee cleared; an `unassigned` event, no mail. 409 from any other state. */
@@ -161,6 +190,38 @@ export class RequestLifecycleService {
   }
 
   /**
+   * `new` -> `in_progress` for `assignee` (row locked and capacity checked by the caller): the
+   * `assigned` event, the customer's assignment mail, the `request.assigned` webhook. False (nothing
+   * written) when the request is not new.
+   */
+  private async takeLocked(
+    manager: EntityManager,
+    request: Pick<ServiceRequest, 'id' | 'subject'>,
+    assignee: { id: number; name: string },
+    by: AssignedBy,
+  ): Promise<boolean> {
+    if (!(await this.store.transition(request.id, 'new', 'in_progress', assignee.id, manager))) return false;
+    const auto = by.kind === 'auto' ? { auto: true, mode: by.mode } : {};
+    await this.requests.addEvent(manager, request.id, {
+      type: 'assigned',
+      actor: by.kind === 'auto' ? 'system' : 'operator',
+      ...(by.kind === 'operator' ? { operatorId: by.actor.id } : {}),
+      data: { operatorId: assignee.id, operatorName: assignee.name, ...auto },
+    });
+    if (by.kind === 'operator' || !by.reassignment || this.config.assignment.reassignNotify)
+      await this.mail().sendAutoReply(manager, request.id, 'assigned', { operatorName: assignee.name });
+    await this.webhooks.enqueue(manager, 'request.assigned', {
+      requestId: request.id,
+      subject: request.subject,
+      operatorId: assignee.id,
+      operatorName: assignee.name,
+      assignedBy: by.kind === 'operator' ? by.actor.id : null,
+      ...auto,
+    });
+    return true;
+  }
+
+  /**
    * Moves a request in progress (row locked by the caller) to another operator: a `reassigned` event;
    * the customer is mailed only with REASSIGN_NOTIFY.
    */
@@ -196,17 +257,20 @@ export class RequestLifecycleService {
   }
 
   /**
-   * 409 when the operator already holds OPERATOR_MAX_OPEN requests in progress. The operator's row
-   * lock makes concurrent assignments to one operator count one after the other.
+   * 409 when the operator already holds as many requests in progress as their capacity, else
+   * OPERATOR_MAX_OPEN, allows. The operator's row lock makes concurrent assignments to one operator
+   * (by hand or automatic) count one after the other.
    */
   private async checkCapacity(manager: EntityManager, operatorId: number): Promise<void> {
-    const max = this.config.assignment.operatorMaxOpen;
-    if (max <= 0) return;
-    await this.operators.lockForUpdate(manager, operatorId);
+    const globalMax = this.config.assignment.operatorMaxOpen;
+    const own = await this.operators.lockForUpdate(manager, operatorId);
+    const max = effectiveCapacity(own, globalMax);
+    if (max === null) return;
     const open = await this.store.countInProgress(operatorId, manager);
     if (open >= max) {
+      const limit = own !== null && own !== undefined ? 'their capacity' : 'OPERATOR_MAX_OPEN';
       throw new ConflictException(
-        `operator ${operatorId} already has ${open} requests in progress (the limit, OPERATOR_MAX_OPEN, is ${max})`,
+        `operator ${operatorId} already has ${open} requests in progress (the limit, ${limit}, is ${max})`,
       );
     }
   }

@@ -1,8 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { GroupsModule } from '../groups/groups.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { OperatorsModule } from '../operators/operators.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { AutoAssignmentRepository } from './auto-assignment.repository';
+import { AutoAssignmentService } from './auto-assignment.service';
+import { AvailabilityController } from './availability.controller';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
 import { ParticipantsRepository } from './participants.repository';
@@ -29,8 +33,10 @@ import { SlaMonitor } from './sla-monitor';
     WebhooksModule,
     // Our own addresses, which are never participants (ParticipantsService).
     MailboxesModule,
+    // Each group's automatic assignment settings change here, and wake the assigner.
+    GroupsModule,
   ],
-  controllers: [RequestsController, PresenceController, TagsController],
+  controllers: [RequestsController, PresenceController, TagsController, AvailabilityController],
   providers: [
     RequestsRepository,
     RequestQueryRepository,
@@ -44,6 +50,8 @@ import { SlaMonitor } from './sla-monitor';
     ParticipantsService,
     PresenceRepository,
     PresenceService,
+    AutoAssignmentRepository,
+    AutoAssignmentService,
   ],
   exports: [RequestsService, RequestLifecycleService, ParticipantsService],
 })

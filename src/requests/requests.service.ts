@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { afterCommit } from '../database/after-commit';
 import { addBusinessMinutes } from '../sla/business-hours';
 import { Customer } from './customer.entity';
 import { RequestEvent } from './request-event.entity';
@@ -41,10 +42,21 @@ export type RequestRulesStore = Omit<RequestsStore, 'transition' | 'countInProgr
  */
 @Injectable()
 export class RequestsService {
+  private opened: (() => void) | null = null;
+
   constructor(
     @Inject(RequestsRepository) private readonly requests: RequestRulesStore,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'sla'>,
   ) {}
+
+  /**
+   * Called once a transaction that opened a request commits (once per transaction, never on a
+   * rollback): the automatic assigner (AutoAssignmentService) looks at once, in its own short
+   * transaction, instead of lengthening the one that opened it.
+   */
+  onRequestOpened(listener: () => void): void {
+    this.opened = listener;
+  }
 
   /**
    * SLA due dates for a request of `priority` created at `createdAt`: the priority's targets (the
@@ -201,6 +213,7 @@ export class RequestsService {
         if (due.firstResponseDueAt || due.resolutionDueAt) {
           await this.requests.writeDueDates(opened.id, due.firstResponseDueAt, due.resolutionDueAt, manager);
         }
+        if (this.opened) afterCommit(manager, this.opened);
         return { id: opened.id, created: true };
       }
     }

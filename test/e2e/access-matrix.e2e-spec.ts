@@ -104,6 +104,19 @@ const MATRIX: Array<[string, Probe]> = [
     'PATCH /operators/:id',
     { path: (f) => `/operators/${f.operatorId}`, body: () => ({ name: 'Renamed' }), expect: PRIVATE(403, 200) },
   ],
+  // Every operator announces their own availability; an admin sets anyone's.
+  [
+    'PUT /operators/me/availability',
+    { path: () => '/operators/me/availability', body: () => ({ available: false }), expect: PRIVATE(200, 200) },
+  ],
+  [
+    'PUT /operators/:id/availability',
+    {
+      path: (f) => `/operators/${f.operatorId}/availability`,
+      body: () => ({ available: false }),
+      expect: PRIVATE(403, 200),
+    },
+  ],
   ['GET /requests', { path: () => '/requests', expect: PRIVATE(200, 200) }],
   ['GET /requests/:id', { path: (f) => `/requests/${f.requestId}`, expect: PRIVATE(200, 200) }],
   ['GET /requests/:id/events', { path: (f) => `/requests/${f.requestId}/events`, expect: PRIVATE(200, 200) }],

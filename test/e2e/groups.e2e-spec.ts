@@ -123,8 +123,8 @@ describe('groups: operators work only their groups’ requests', () => {
       const res = await t.http().get('/groups').set(auth(ops.free.token));
       expect(res.status).toBe(200);
       expect(res.body.items).toEqual([
-        { id: groups.billing, name: 'Billing' },
-        { id: groups.support, name: 'Support' },
+        { id: groups.billing, name: 'Billing', assignment: 'off', reassignWhenUnavailable: false },
+        { id: groups.support, name: 'Support', assignment: 'off', reassignWhenUnavailable: false },
       ]);
     });
 
@@ -145,7 +145,12 @@ describe('groups: operators work only their groups’ requests', () => {
       const created = await t.http().post('/groups').set(auth(admin)).send({ name: 'Temp' });
       expect(created.status).toBe(201);
       const renamed = await t.http().patch(`/groups/${created.body.id}`).set(auth(admin)).send({ name: 'Temporary' });
-      expect(renamed.body).toEqual({ id: created.body.id, name: 'Temporary' });
+      expect(renamed.body).toEqual({
+        id: created.body.id,
+        name: 'Temporary',
+        assignment: 'off',
+        reassignWhenUnavailable: false,
+      });
       const taken = await t.http().patch(`/groups/${created.body.id}`).set(auth(admin)).send({ name: 'support' });
       expect(taken.status).toBe(409);
       const inUse = await t.http().delete(`/groups/${groups.support}`).set(auth(admin));

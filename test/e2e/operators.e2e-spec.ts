@@ -29,6 +29,10 @@ describe('/operators', () => {
       signature: null,
       active: true,
       groupIds: [],
+      // Automatic assignment (docs/assignment.md): not available until they say so.
+      available: false,
+      capacity: null,
+      load: 0,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -64,7 +64,14 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
   /** Operators by id: their names (for a request's operator) and whether they are active. */
   operators = new Map<
     number,
-    { name: string; email: string; role: 'admin' | 'operator'; active: boolean; groupIds?: number[] }
+    {
+      name: string;
+      email: string;
+      role: 'admin' | 'operator';
+      active: boolean;
+      groupIds?: number[];
+      capacity?: number | null;
+    }
   >();
   /** The operators whose row a transaction locked (the capacity check). */
   lockedOperators: number[] = [];
@@ -330,7 +337,7 @@ export class MemoryDesk implements RequestRecords, MessagesStore, LifecycleStore
     },
     lockForUpdate: (_manager: EntityManager, id: number) => {
       this.lockedOperators.push(id);
-      return Promise.resolve();
+      return Promise.resolve(this.operators.get(id)?.capacity ?? null);
     },
   };
 

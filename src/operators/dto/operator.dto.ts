@@ -118,6 +118,35 @@ export class UpdateOperatorDto {
     message: 'signature must not contain control characters other than line breaks and tabs',
   })
   signature?: string | null;
+
+  @ApiPropertyOptional({
+    example: 5,
+    minimum: 0,
+    maximum: 1_000_000,
+    nullable: true,
+    type: 'integer',
+    description:
+      'Most requests in progress this operator may hold (taking, assignment and automatic assignment answer or ' +
+      'skip beyond it): their own OPERATOR_MAX_OPEN. null: OPERATOR_MAX_OPEN; 0: unlimited. Lowering it takes ' +
+      'nothing away.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  capacity?: number | null;
+}
+
+/** Body of `PUT /operators/me/availability` and `PUT /operators/:id/availability`. */
+export class AvailabilityDto {
+  @ApiProperty({
+    example: true,
+    description:
+      'true: automatic assignment may give you requests (within your capacity); false: it stops, and in the ' +
+      'groups that ask for it (reassignWhenUnavailable) your requests in progress go back to the pool.',
+  })
+  @IsBoolean()
+  available: boolean;
 }
 
 /** An operator as the API shows it (never the password hash). */
@@ -152,6 +181,23 @@ export class OperatorResponseDto {
   })
   signature: string | null;
 
+  @ApiProperty({
+    example: true,
+    description: 'Announced by the operator: automatic assignment gives requests only to available operators.',
+  })
+  available: boolean;
+
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: 'integer',
+    description: 'Their own limit of requests in progress; null: OPERATOR_MAX_OPEN; 0: unlimited.',
+  })
+  capacity: number | null;
+
+  @ApiProperty({ example: 3, description: 'Requests they hold in progress now.' })
+  load: number;
+
   @ApiProperty({ example: '2025-11-25T09:30:00.000Z', format: 'date-time' })
   createdAt: string;
 
@@ -175,6 +221,9 @@ export function toOperatorResponse(o: Operator): OperatorResponseDto {
     active: o.active,
     groupIds: o.groupIds ?? [],
     signature: o.signature ?? null,
+    available: o.available,
+    capacity: o.capacity ?? null,
+    load: o.load ?? 0,
     createdAt: new Date(o.createdAt).toISOString(),
     updatedAt: new Date(o.updatedAt).toISOString(),
   };
