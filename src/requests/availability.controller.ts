@@ -6,6 +6,7 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
+import { Audited } from '../common/audit.decorators';
 import { OperatorApi } from '../common/api.decorators';
 import { type AuthOperator, CurrentOperator, Roles } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -25,6 +26,7 @@ export class AvailabilityController {
   constructor(private readonly assignment: AutoAssignmentService) {}
 
   @Put('me/availability')
+  @Audited({ action: 'operator.availability.update_own' })
   @ApiOperation({
     summary: 'Announce whether you are available for automatic assignment',
     description:
