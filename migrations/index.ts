@@ -13,6 +13,7 @@ import { Conversations1764900000000 } from './1764900000000-Conversations';
 import { ApiTokens1764910000000 } from './1764910000000-ApiTokens';
 import { PriorityTags1764920000000 } from './1764920000000-PriorityTags';
 import { Presence1764930000000 } from './1764930000000-Presence';
+import { LiveEvents1764950000000 } from './1764950000000-LiveEvents';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ApiTokens1764910000000,
   PriorityTags1764920000000,
   Presence1764930000000,
+  LiveEvents1764950000000,
 ];

@@ -85,6 +85,8 @@ export interface AppConfig {
   queue: { countLimit: number };
   /** Collision detection: seconds a presence announcement (viewing, replying) lasts unless renewed. */
   presence: { ttlSeconds: number };
+  /** Live events (GET /events/stream): streams per instance and per operator; seconds between heartbeats. */
+  events: { maxStreams: number; maxStreamsPerOperator: number; heartbeatSeconds: number };
   /**
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
@@ -225,6 +227,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     assignment: { operatorMaxOpen: v.OPERATOR_MAX_OPEN, reassignNotify: v.REASSIGN_NOTIFY },
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
+    events: {
+      maxStreams: v.EVENTS_MAX_STREAMS,
+      maxStreamsPerOperator: v.EVENTS_MAX_STREAMS_PER_OPERATOR,
+      heartbeatSeconds: v.EVENTS_HEARTBEAT_SECONDS,
+    },
     inbound: {
       token: v.INBOUND_TOKEN,
       hmacSecret: v.INBOUND_HMAC_SECRET,
