@@ -39,7 +39,7 @@ export class LiveEventsHub {
   private readonly subscribers = new Set<EventSubscriber>();
   private pumping = false;
   private dirty = false;
-  private idle: Array<(error?: unknown) => void> = [];
+  private idle: Array<(error?: Error) => void> = [];
   private retry: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
   private closed = false;
@@ -128,9 +128,7 @@ export class LiveEventsHub {
   /** Resolves when a read made after this call is done (rejects when it failed). */
   private settled(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.idle.push((error) =>
-        error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))),
-      );
+      this.idle.push((error) => (error ? reject(error) : resolve()));
       this.dirty = true;
       if (!this.pumping) void this.pump();
     });
@@ -138,7 +136,7 @@ export class LiveEventsHub {
 
   private async pump(): Promise<void> {
     this.pumping = true;
-    let error: unknown;
+    let error: Error | undefined;
     try {
       while (this.dirty) {
         this.dirty = false;
@@ -155,7 +153,7 @@ export class LiveEventsHub {
         if (cursor === this.cursor && cursor.waiting) this.retryIn(this.timing.gapRetryMs);
       }
     } catch (e) {
-      error = e;
+      error = e instanceof Error ? e : new Error('reading the event log failed');
       this.onError(e);
       this.retryIn(this.timing.errorRetryMs);
     } finally {
