@@ -12,6 +12,7 @@ import { LiveEventsService } from '../../src/events/live-events.service';
 import { createTestApp, TEST_ADMIN, TEST_INBOUND_TOKEN, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
+import { nginxAvailable, startNginx } from '../setup/nginx';
 import { openSse, SseClient, SseEvent } from '../setup/sse';
 
 /**
@@ -327,6 +328,26 @@ describe('live events on PostgreSQL', () => {
       expect(ids(again.events).filter((x) => x <= kept)).toEqual(ids(s.events).filter((x) => x >= low && x <= kept));
     } finally {
       await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  it('streams through nginx/maildesk.conf at once, without the query token in its access log', async () => {
+    if (!nginxAvailable()) return;
+    const nginx = await startNginx({ upstreams: [port] });
+    try {
+      const s = await openSse(nginx.port, `/events/stream?access_token=${encodeURIComponent(admin)}`);
+      open.push(s);
+      expect(s.status).toBe(200);
+      expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
+      const res = await postRaw(t, rawMail({ from: 'hal@example.com', subject: 'Through nginx' }));
+      const id = res.body.results[0].requestId as number;
+      await s.until((events) => events.some((e) => e.event === 'created' && data(e).requestId === id));
+      s.close();
+      await s.ended;
+      await waitFor(async () => nginx.accessLog().some((l) => l.includes('/events/stream')));
+      expect(nginx.accessLog().join('\n')).not.toContain(admin);
+    } finally {
+      await nginx.stop();
     }
   });
 
