@@ -55,6 +55,11 @@ export class LiveEventStream implements EventSubscriber {
     sink.once('close', () => this.finish());
   }
 
+  /** Whether the stream is over (closed, dropped, or its client went away). */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   /** Sends only events after `after` (the client's Last-Event-ID, or the hub's position: from now). */
   resumeAfter(after: number): void {
     this.after = after;
@@ -62,6 +67,7 @@ export class LiveEventStream implements EventSubscriber {
 
   /** The stream's opening: the reconnection hint and a comment (the headers and a first byte reach the client). */
   open(): void {
+    if (this.ended) return;
     this.sink.write(`retry: ${this.limits.retryMs}\n: connected\n\n`);
     this.heartbeat = setInterval(() => this.send(': heartbeat\n\n'), this.limits.heartbeatMs);
     this.heartbeat.unref();

@@ -61,6 +61,7 @@ export class LiveEventsService implements OnModuleDestroy {
   private readonly logger = new Logger('LiveEvents');
   private readonly hub: LiveEventsHub;
   private readonly perOperator = new Map<number, number>();
+  private total = 0;
   private listener: NotifyListener | null = null;
   private listening: Promise<void> | null = null;
   private readonly unsubscribe: () => void;
@@ -76,9 +77,9 @@ export class LiveEventsService implements OnModuleDestroy {
     this.unsubscribe = onRequestEventsWritten(dataSource, () => this.hub.wake());
   }
 
-  /** Streams open on this instance. */
+  /** Streams open (or opening) on this instance. */
   get streams(): number {
-    return this.hub.size;
+    return this.total;
   }
 
   /**
@@ -89,19 +90,21 @@ export class LiveEventsService implements OnModuleDestroy {
     const res = reply.raw;
     const { maxStreams, maxStreamsPerOperator, heartbeatSeconds } = this.config.events;
     const mine = this.perOperator.get(operator.id) ?? 0;
-    if (this.hub.size >= maxStreams)
+    if (this.total >= maxStreams)
       throw new TooManyRequestsException(`this instance serves ${maxStreams} live event streams already`, 5);
     if (mine >= maxStreamsPerOperator)
       throw new TooManyRequestsException(
         `you have ${maxStreamsPerOperator} live event streams open already: close one (EVENTS_MAX_STREAMS_PER_OPERATOR)`,
         5,
       );
-    await this.listen();
+    // Counted at once (before any await), so that concurrent calls cannot pass the limits together.
+    this.total++;
     this.perOperator.set(operator.id, mine + 1);
     let counted = true;
     const release = () => {
       if (!counted) return;
       counted = false;
+      this.total--;
       const n = (this.perOperator.get(operator.id) ?? 1) - 1;
       if (n > 0) this.perOperator.set(operator.id, n);
       else this.perOperator.delete(operator.id);
@@ -110,6 +113,7 @@ export class LiveEventsService implements OnModuleDestroy {
     let stream: LiveEventStream | undefined;
     let position: number;
     try {
+      await this.listen();
       // Placeholder `after`, set from the hub's position below (before any event can reach it).
       stream = new LiveEventStream(
         res,
@@ -134,6 +138,12 @@ export class LiveEventsService implements OnModuleDestroy {
       else if (lastEventId !== undefined && lastEventId > position && lastEventId <= (await this.store.latestId()))
         after = lastEventId;
       stream.resumeAfter(after);
+      // The client left while the stream was being set up: its end came before it joined the hub.
+      if (stream.isEnded) {
+        this.hub.unsubscribe(stream);
+        reply.hijack();
+        return;
+      }
     } catch (e) {
       release();
       if (stream) this.hub.unsubscribe(stream);
