@@ -14,6 +14,7 @@ import { ApiTokens1764910000000 } from './1764910000000-ApiTokens';
 import { PriorityTags1764920000000 } from './1764920000000-PriorityTags';
 import { Presence1764930000000 } from './1764930000000-Presence';
 import { AutoAssignment1764940000000 } from './1764940000000-AutoAssignment';
+import { LiveEvents1764950000000 } from './1764950000000-LiveEvents';
 import { AuditLog1764960000000 } from './1764960000000-AuditLog';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
@@ -34,5 +35,6 @@ export const MIGRATIONS = [
   PriorityTags1764920000000,
   Presence1764930000000,
   AutoAssignment1764940000000,
+  LiveEvents1764950000000,
   AuditLog1764960000000,
 ];

@@ -10,6 +10,7 @@ import { RateLimitModule } from './common/rate-limit';
 import type { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
+import { EventsModule } from './events/events.module';
 import { EMBEDDED_POOL_SIZE, servesPGlite } from './database/embedded-database';
 import { dataSourceOptions } from './database/data-source-options';
 import { FeedbackModule } from './feedback/feedback.module';
@@ -72,6 +73,7 @@ export class AppModule {
         BlocklistModule,
         WebhooksModule,
         ReportsModule,
+        EventsModule,
         FeedbackModule,
         HealthModule,
         MetricsModule,

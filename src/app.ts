@@ -19,7 +19,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id';
 import { registerRequestLog } from './logging/request-log';
 import { registerHttpMetrics } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
-import { apiRequestStarted } from './runtime/api-activity';
+import { trackApiRequest } from './runtime/api-activity';
 
 /** Routes whose bodies may be whole emails: they get the inbound size limit and raw MIME parsing. */
 export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
@@ -121,7 +121,7 @@ export async function createApp(
   // request id, on every answer, 404s and errors included.
   fastify.addHook('onRequest', (request, reply, done) => {
     // In flight until its connection is done with it, answered or aborted (yieldToApi).
-    reply.raw.once('close', apiRequestStarted());
+    trackApiRequest(reply.raw);
     reply.headers(DOCS_PATH.test(request.url) ? DOCS_HEADERS : API_HEADERS);
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

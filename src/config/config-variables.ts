@@ -770,6 +770,21 @@ export const CONFIG_TABLE = {
       'Days the audit log (GET /audit) keeps a row; older rows are deleted once a day, in batches; 0 = keep forever',
     ...int(0, 0, 36_500),
   },
+  EVENTS_MAX_STREAMS: {
+    section: DESK,
+    description: 'Live event streams (GET /events/stream) one instance serves at once; 429 beyond',
+    ...int(1_000, 1, 100_000),
+  },
+  EVENTS_MAX_STREAMS_PER_OPERATOR: {
+    section: DESK,
+    description: 'Live event streams one operator may hold open on one instance (tabs, devices); 429 beyond',
+    ...int(5, 1, 1_000),
+  },
+  EVENTS_HEARTBEAT_SECONDS: {
+    section: DESK,
+    description: 'Seconds between the comments a live event stream sends while idle, so proxies keep it open',
+    ...int(15, 1, 300),
+  },
   REQUESTS_COUNT_LIMIT: {
     section: DESK,
     description:

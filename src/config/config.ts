@@ -104,6 +104,8 @@ export interface AppConfig {
   presence: { ttlSeconds: number };
   /** The audit log: days a row is kept (0 = forever); a daily job deletes older rows. */
   audit: { retentionDays: number };
+  /** Live events (GET /events/stream): streams per instance and per operator; seconds between heartbeats. */
+  events: { maxStreams: number; maxStreamsPerOperator: number; heartbeatSeconds: number };
   /**
    * The inbound webhook: its token and HMAC secret; authenticated calls received or ingested at once
    * (`maxInFlight`) and the body bytes they may hold together (`maxInFlightBytes`), 503 beyond.
@@ -251,6 +253,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
     audit: { retentionDays: v.AUDIT_RETENTION_DAYS },
+    events: {
+      maxStreams: v.EVENTS_MAX_STREAMS,
+      maxStreamsPerOperator: v.EVENTS_MAX_STREAMS_PER_OPERATOR,
+      heartbeatSeconds: v.EVENTS_HEARTBEAT_SECONDS,
+    },
     inbound: {
       token: v.INBOUND_TOKEN,
       hmacSecret: v.INBOUND_HMAC_SECRET,

@@ -7,6 +7,7 @@ import { Customer } from './customer.entity';
 import type { RequestView } from './dto/request.dto';
 import { EventActor, RequestEvent, RequestEventType } from './request-event.entity';
 import type { RequestStatus, ServiceRequest } from './request.entity';
+import { requestEventsWritten } from './request-events-signal';
 import type { Priority } from './tags';
 
 /**
@@ -454,6 +455,7 @@ export class RequestsRepository implements RequestsStore {
       event.operatorId ?? null,
       JSON.stringify(event.data ?? {}),
     ]);
+    requestEventsWritten(manager);
   }
 
   async upsertCustomer(
@@ -561,6 +563,7 @@ export class RequestsRepository implements RequestsStore {
   async markBreaches(target: SlaTarget, batch: number): Promise<number> {
     const sql = target === 'first_response' ? SQL.markFirstResponseBreaches : SQL.markResolutionBreaches;
     const rows: Array<{ request_id: number }> = await this.dataSource.query(sql, [batch, target]);
+    if (rows.length) requestEventsWritten(this.dataSource.manager);
     return rows.length;
   }
 

@@ -27,6 +27,26 @@ export function apiRequestStarted(): () => void {
   };
 }
 
+const ends = new WeakMap<object, () => void>();
+
+/**
+ * Counts the request of response `res` (apiRequestStarted) until its connection is done with it,
+ * answered or aborted. app.ts calls it for every request.
+ */
+export function trackApiRequest(res: { once(event: 'close', listener: () => void): unknown }): void {
+  const end = apiRequestStarted();
+  ends.set(res, end);
+  res.once('close', end);
+}
+
+/**
+ * Stops counting the request of `res` while its connection stays open: a live event stream
+ * (GET /events/stream) is open for hours and waits, it is no work background jobs should step aside for.
+ */
+export function apiRequestDetached(res: object): void {
+  ends.get(res)?.();
+}
+
 /** HTTP requests in flight right now. */
 export function apiRequestsInFlight(): number {
   return inFlight;

@@ -188,6 +188,8 @@ const MATRIX: Array<[string, Probe]> = [
   ['GET /tags', { path: () => '/tags', expect: PRIVATE(200, 200) }],
   // The audit log: admins only.
   ['GET /audit', { path: () => '/audit', expect: PRIVATE(403, 200) }],
+  // A stream never ends: probed with a Last-Event-ID that is refused (400) once the token passed.
+  ['GET /events/stream', { path: () => '/events/stream?lastEventId=x', expect: PRIVATE(400, 400) }],
   ['GET /reports/summary', { path: () => '/reports/summary?period=month', expect: PRIVATE(200, 200) }],
   // Public: the signed token is the credential; a forged one is 400 for everyone.
   ['GET /feedback/:token', { path: () => '/feedback/1.5.9999999999.forged', expect: [400, 400, 400, 400, 400] }],
