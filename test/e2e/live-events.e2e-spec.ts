@@ -76,11 +76,14 @@ forEachDatabase('live events', (kind) => {
     for (const name of ['billing', 'sales'] as const) {
       const res = await t.http().post('/groups').set(auth(admin)).send({ name }).expect(201);
       groups[name] = res.body.id;
-      await sql(t, `INSERT INTO mailboxes (name, address, group_id) VALUES ($1, $2, $3)`, [
-        name,
-        `${name}@desk.test`,
-        groups[name],
-      ]);
+      // Through the API: this instance's mailbox directory knows the mailbox at once (a row written
+      // by SQL would be seen only at its next refresh, and the first mail would go to the default).
+      await t
+        .http()
+        .post('/mailboxes')
+        .set(auth(admin))
+        .send({ name, address: `${name}@desk.test`, groupId: groups[name] })
+        .expect(201);
     }
     bea = await t.createOperator({ name: 'Bea', email: 'bea@desk.test', password: 'bea-password-1' });
     await t
