@@ -35,7 +35,7 @@ export class AuditLog1764960000000 implements MigrationInterface {
         action             text NOT NULL CHECK (length(action) <= 100),
         entity             text NOT NULL CHECK (length(entity) <= 50),
         entity_id          bigint NULL,
-        request_id         text NULL CHECK (length(request_id) <= 128),
+        http_request_id    text NULL CHECK (length(http_request_id) <= 128),
         status_code        smallint NULL,
         before             jsonb NULL,
         after              jsonb NULL,

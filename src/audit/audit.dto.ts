@@ -201,7 +201,7 @@ export function toAuditEntry(r: AuditRecord): AuditEntryDto {
     action: r.action,
     entity: r.entity,
     entityId: r.entityId,
-    httpRequestId: r.requestId,
+    httpRequestId: r.httpRequestId,
     statusCode: r.statusCode,
     before: r.before,
     after: r.after,

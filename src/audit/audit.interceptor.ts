@@ -144,7 +144,7 @@ export class AuditInterceptor implements NestInterceptor {
         action: spec.action,
         entity: spec.entity,
         entityId,
-        requestId: req.id ?? null,
+        httpRequestId: req.id ?? null,
         statusCode,
         before,
         after,

@@ -2,13 +2,13 @@
 
 -- name: insert
 INSERT INTO audit_log (actor_operator_id, actor_email, actor_role, api_token_id, ip, method, route, action,
-     entity, entity_id, request_id, status_code, before, after, data)
+     entity, entity_id, http_request_id, status_code, before, after, data)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb)
 RETURNING id;
 
 -- name: list
 SELECT a.id, a.at, a.actor_operator_id, a.actor_email, a.actor_role, a.api_token_id, a.ip, a.method, a.route,
-      a.action, a.entity, a.entity_id, a.request_id, a.status_code, a.before, a.after, a.data
+      a.action, a.entity, a.entity_id, a.http_request_id, a.status_code, a.before, a.after, a.data
  FROM audit_log a
 WHERE ($1::integer IS NULL OR a.actor_operator_id = $1)
   AND ($2::bigint IS NULL OR (a.entity = 'request' AND a.entity_id = $2))
@@ -17,7 +17,7 @@ WHERE ($1::integer IS NULL OR a.actor_operator_id = $1)
   AND ($5::bigint IS NULL OR a.entity_id = $5)
   AND ($6::timestamptz IS NULL OR a.at >= $6)
   AND ($7::timestamptz IS NULL OR a.at < $7)
-  AND ($8::text IS NULL OR a.request_id = $8)
+  AND ($8::text IS NULL OR a.http_request_id = $8)
   AND ($9::bigint IS NULL OR a.id < $9)
 ORDER BY a.id DESC
 LIMIT $10;

@@ -43,7 +43,7 @@ export class AuditService {
       action: `cli.${command.replace(/[^A-Za-z0-9]+/g, '_')}`,
       entity: 'cli',
       entityId: null,
-      requestId: null,
+      httpRequestId: null,
       statusCode: null,
       before: null,
       after: null,
