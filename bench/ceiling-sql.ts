@@ -58,7 +58,7 @@ function ingestStatements(appDir: string) {
     requests: statementsOf(dist, 'requests/requests.repository.js', [
       'findForParticipant',
       'upsertCustomer',
-      'findOpenForCustomer',
+      'findOpenForCustomerInMailbox',
       'insertOpen',
       'writeDueDates',
       'insertEvent',
@@ -110,15 +110,15 @@ export function ceilingIngest(appDir: string): (c: PoolClient, m: CeilingMail, n
         }
       }
       if (requestId === null) {
-        const customer = await c.query(sql.requests.upsertCustomer, [mail.from, mail.fromName]);
+        const customer = await c.query(sql.requests.upsertCustomer, [mail.from, mail.fromName, null]);
         const customerId = customer.rows[0].id;
         for (let attempt = 0; attempt < 5 && requestId === null; attempt++) {
-          const open = await c.query(sql.requests.findOpenForCustomer, [customerId]);
+          const open = await c.query(sql.requests.findOpenForCustomerInMailbox, [customerId, null]);
           if (open.rows[0]) {
             requestId = open.rows[0].id;
             break;
           }
-          const inserted = await c.query(sql.requests.insertOpen, [customerId, mail.subject, null]);
+          const inserted = await c.query(sql.requests.insertOpen, [customerId, mail.subject, null, null, null, 'normal']);
           if (inserted.rows[0]) {
             requestId = inserted.rows[0].id;
             created = true;
@@ -151,6 +151,10 @@ export function ceilingIngest(appDir: string): (c: PoolClient, m: CeilingMail, n
         mail.inReplyTo,
         mail.inReplyTo ? [mail.inReplyTo] : [],
         'from',
+        [],
+        mail.text,
+        null,
+        null,
       ]);
       const messageRowId = message.rows[0].id;
       if (mail.attachment) {
@@ -212,6 +216,10 @@ export function ceilingIngest(appDir: string): (c: PoolClient, m: CeilingMail, n
           mail.messageId,
           [mail.messageId],
           null,
+          [],
+          null,
+          null,
+          null,
         ]);
         const outbox = await c.query(sql.outbox.insert, [
           reply.rows[0].id,
@@ -222,6 +230,10 @@ export function ceilingIngest(appDir: string): (c: PoolClient, m: CeilingMail, n
           JSON.stringify({ 'Message-ID': `<${replyId}>`, 'Auto-Submitted': 'auto-replied' }),
           'We received your request.',
           null,
+          null,
+          [],
+          [],
+          [],
         ]);
         outboxId = outbox.rows[0].id;
         await c.query(sql.requests.insertEvent, [

@@ -64,6 +64,8 @@ export async function sqlCeiling(mails: BenchMail[]): Promise<IngestFigures & { 
   try {
     await migrate(db.url);
     const pool = new Pool({ connectionString: db.url, max: POOL });
+    // Its clients are cut when the database is dropped after a failure: that failure is the one to see.
+    pool.on('error', () => undefined);
     const prepared = mails.map(toCeilingMail);
     // The statements of the app snapshot the bench measures (its repositories' SQL exports).
     const ingest = ceilingIngest(appDir());
@@ -84,6 +86,9 @@ export async function sqlCeiling(mails: BenchMail[]): Promise<IngestFigures & { 
       seconds: round(seconds),
       created,
     };
+  } catch (e) {
+    console.error('the SQL ceiling failed:', e);
+    throw e;
   } finally {
     await db.drop();
   }
