@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { RequestEventDto } from '../../requests/dto/request-event.dto';
 import { REQUEST_STATUSES } from '../../requests/request.entity';
 
 /** Query of `GET /events/stream`. */
@@ -26,33 +27,16 @@ export class EventStreamQueryDto {
   access_token?: string;
 }
 
-/** The `data:` of one live event (JSON on one line); its `id:` is `id`, its `event:` is `type`. */
-export class LiveEventDto {
+/**
+ * The `data:` of one live event (JSON on one line); its `id:` is `id`, its `event:` is `type`: a
+ * request history entry (as GET /requests/:id/events) with its request and that request's state.
+ */
+export class LiveEventDto extends RequestEventDto {
   @ApiProperty({ example: 1042, description: 'The event id (request history id): resume after it with Last-Event-ID' })
-  id: number;
+  declare id: number;
 
   @ApiProperty({ example: 17 })
   requestId: number;
-
-  @ApiProperty({
-    example: 'assigned',
-    description:
-      'created, message, assigned, reassigned, unassigned, closed, reply_sent, note, merged, merged_into, split, ' +
-      'split_from, tags_changed, priority_changed, sla_breached, ... (as GET /requests/:id/events)',
-  })
-  type: string;
-
-  @ApiProperty({ enum: ['customer', 'operator', 'system'], example: 'operator' })
-  actor: string;
-
-  @ApiProperty({ example: 2, nullable: true, type: Number })
-  operatorId: number | null;
-
-  @ApiProperty({ example: { operatorId: 2, operatorName: 'Ada Lovelace' }, type: 'object', additionalProperties: true })
-  data: Record<string, unknown>;
-
-  @ApiProperty({ example: '2025-11-25T10:02:11.000Z', format: 'date-time' })
-  createdAt: string;
 
   @ApiProperty({ example: 3, nullable: true, type: Number, description: "The request's group when the event was sent" })
   groupId: number | null;
