@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { runInBackground } from '../database/priority-pool';
+import { BackgroundRun } from '../runtime/background-run';
 import { AuditService } from './audit.service';
 
 /** Once a day. */
@@ -20,7 +20,10 @@ const FIRST_PURGE_AFTER_MS = 5 * 60 * 1000;
 export class AuditPurge implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditPurge.name);
   private timers: NodeJS.Timeout[] = [];
-  private active: Promise<unknown> | null = null;
+  private readonly run = new BackgroundRun(this.logger, {
+    done: (n) => `${n} audit row(s) past AUDIT_RETENTION_DAYS deleted`,
+    failed: 'audit purge failed',
+  });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,28 +42,11 @@ export class AuditPurge implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    await this.active?.catch(() => undefined);
+    await this.run.settled();
   }
 
   /** One purge, unless the previous one is still running; returns the rows deleted. */
-  async tick(): Promise<number> {
-    if (this.active) return 0;
-    // Background work: the API gets the database's connections first (PriorityPool).
-    const run = runInBackground(() => this.audit.purgeExpired()).then(
-      (n) => {
-        if (n > 0) this.logger.log(`${n} audit row(s) past AUDIT_RETENTION_DAYS deleted`);
-        return n;
-      },
-      (e: Error) => {
-        this.logger.warn(`audit purge failed: ${e.message}`);
-        return 0;
-      },
-    );
-    this.active = run;
-    try {
-      return await run;
-    } finally {
-      this.active = null;
-    }
+  tick(): Promise<number> {
+    return this.run.tick(() => this.audit.purgeExpired());
   }
 }

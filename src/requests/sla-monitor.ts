@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { runInBackground } from '../database/priority-pool';
+import { BackgroundRun } from '../runtime/background-run';
 import { RequestsService } from './requests.service';
 
 /**
@@ -13,7 +13,10 @@ import { RequestsService } from './requests.service';
 export class SlaMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SlaMonitor.name);
   private timer: NodeJS.Timeout | undefined;
-  private active: Promise<unknown> | null = null;
+  private readonly run = new BackgroundRun(this.logger, {
+    done: (n) => `${n} SLA target(s) missed`,
+    failed: 'SLA check failed',
+  });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -29,28 +32,11 @@ export class SlaMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.active?.catch(() => undefined);
+    await this.run.settled();
   }
 
   /** One check, unless the previous one is still running; returns the breaches recorded. */
-  async tick(): Promise<number> {
-    if (this.active) return 0;
-    // Background work: the API gets the database's connections first (PriorityPool).
-    const run = runInBackground(() => this.requests.recordBreaches()).then(
-      (n) => {
-        if (n > 0) this.logger.log(`${n} SLA target(s) missed`);
-        return n;
-      },
-      (e: Error) => {
-        this.logger.warn(`SLA check failed: ${e.message}`);
-        return 0;
-      },
-    );
-    this.active = run;
-    try {
-      return await run;
-    } finally {
-      this.active = null;
-    }
+  tick(): Promise<number> {
+    return this.run.tick(() => this.requests.recordBreaches());
   }
 }
