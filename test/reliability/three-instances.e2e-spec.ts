@@ -225,7 +225,7 @@ const enabled = nginxAvailable() && dovecotAvailable();
     await until(
       'the load to be under way',
       async () => Date.now() - loadStarted >= KILL_AFTER_MS && acked.length >= KILL_AFTER_ACKED,
-      60_000,
+      120_000,
       50,
     );
     const ackedBeforeKill = acked.length;
