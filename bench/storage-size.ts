@@ -185,10 +185,10 @@ export function storageDataSet(count = MAILS, seed = SEED): StorageMail[] {
   });
 }
 
-/** Bytes of the files under `dir` (their allocated blocks too), 0 when it does not exist. */
-function dirSize(dir: string): { bytes: number; allocated: number; files: number } {
+/** Bytes of the files under `dir` (and their allocated blocks); null when it does not exist. */
+function dirSize(dir: string): { bytes: number; allocated: number; files: number } | null {
   const out = { bytes: 0, allocated: 0, files: 0 };
-  if (!fs.existsSync(dir)) return out;
+  if (!fs.existsSync(dir)) return null;
   for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const st = fs.statSync(path.join(entry.parentPath, entry.name));
@@ -273,7 +273,7 @@ export async function storageSize(): Promise<void> {
   const db = await createDatabase('bench_storage');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-storage-'));
   try {
-    const app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    const app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'log' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const failures: string[] = [];
     let seconds: number;
@@ -293,10 +293,13 @@ export async function storageSize(): Promise<void> {
 
     const tables = ['inbound_mail', 'attachments', 'messages'];
     const sizes = await databaseSizes(db.url, tables);
+    const pool = new Pool({ connectionString: db.url, max: 1 });
     const counts = (
-      await new Pool({ connectionString: db.url, max: 1 }).query(
-        `SELECT (SELECT count(*) FROM inbound_mail)::int AS inbound, (SELECT count(*) FROM attachments)::int AS attachments`,
-      )
+      await pool
+        .query(
+          `SELECT (SELECT count(*) FROM inbound_mail)::int AS inbound, (SELECT count(*) FROM attachments)::int AS attachments`,
+        )
+        .finally(() => pool.end())
     ).rows[0] as { inbound: number; attachments: number };
     if (counts.inbound !== MAILS) throw new Error(`expected ${MAILS} rows in inbound_mail, found ${counts.inbound}`);
     const dir = blobDir(dataDir);
@@ -316,6 +319,7 @@ export async function storageSize(): Promise<void> {
       line(`  indexes`, t.indexes);
     }
     if (blobs) line(`blob store ${dir} (${blobs.files} files)`, blobs.allocated);
+    else if (dir) console.log(`  blob store: no ${dir} (bytes stored in the database)`);
     else console.log(`  blob store: ${process.env.BLOB_STORE_URL} is not a directory here: not measured`);
     line('database + blob store', sizes.database + (blobs?.allocated ?? 0));
     line('(input: raw mail)', rawBytes);
