@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const logger = new Logger('MailDesk');
   for (const warning of secrets.warnings) logger.warn(warning);
   const db = await opening;
-  const applied = await runMigrations(db.url);
+  const applied = await runMigrations(db.url, config.database);
   // One connection on the embedded database (EMBEDDED_POOL_SIZE says why).
   if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   const app = await createApp(config, db.url);
