@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   const base = `http://${config.http.host}:${config.http.port}`;
   logger.log(
-    `ready in ${Math.round(performance.now())} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : 'PostgreSQL from DATABASE_URL'})`,
+    `ready in ${Math.round(performance.now())} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : config.database.pooler === 'pgbouncer' ? 'PostgreSQL through PgBouncer (DATABASE_URL), sessions on DATABASE_DIRECT_URL' : 'PostgreSQL from DATABASE_URL'})`,
   );
   logger.log(`Swagger UI: ${base}/docs   OpenAPI: ${base}/docs-json`);
   logger.log(

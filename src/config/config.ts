@@ -297,7 +297,9 @@ function databaseConnection(
   preparedStatements: PreparedStatementMode,
 ): DatabaseConnection {
   if (!url && (pooler !== 'none' || directUrl)) {
-    throw new ConfigError('DATABASE_POOLER and DATABASE_DIRECT_URL need DATABASE_URL (the embedded database has no pooler)');
+    throw new ConfigError(
+      'DATABASE_POOLER and DATABASE_DIRECT_URL need DATABASE_URL (the embedded database has no pooler)',
+    );
   }
   if (pooler === 'pgbouncer' && !directUrl) {
     throw new ConfigError(

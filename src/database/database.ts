@@ -8,7 +8,10 @@ import { DatabaseConnection, DIRECT_CONNECTION } from './pooler';
  * needs a session (behind PgBouncer in transaction mode, the unlock would run on another server
  * session and the lock would stay taken on the first, for the next start to wait on forever).
  */
-export async function runMigrations(url: string, connection: DatabaseConnection = DIRECT_CONNECTION): Promise<string[]> {
+export async function runMigrations(
+  url: string,
+  connection: DatabaseConnection = DIRECT_CONNECTION,
+): Promise<string[]> {
   const ds = new DataSource({ ...dataSourceOptions(connection.directUrl ?? url, 1, connection) });
   await ds.initialize();
   try {

@@ -65,7 +65,9 @@ const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
   it('fails with named prepared statements on (DATABASE_PREPARED_STATEMENTS=on against 1.18)', async () => {
     const ds = await open(pooled({ preparedStatements: 'on' }));
     const results = await burst(ds);
-    const errors = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    const errors = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String((r as PromiseRejectedResult).reason));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.join('\n')).toMatch(/prepared statement "md_[0-9a-f]+" (does not exist|already exists)/);
   });

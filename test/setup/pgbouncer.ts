@@ -112,7 +112,10 @@ export async function startPgBouncer(o: PgBouncerOptions = {}): Promise<TestPgBo
       await stop();
       throw new Error(`pgbouncer exited (${child.exitCode}): ${output}`);
     }
-    const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 1000 });
+    const c = new Client({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      connectionTimeoutMillis: 1000,
+    });
     c.on('error', () => undefined);
     try {
       await c.connect();
