@@ -67,7 +67,7 @@ const LOOKUP = `SELECT id, email FROM operators WHERE id = $1`;
     const results = await burst(ds);
     const errors = results
       .filter((r) => r.status === 'rejected')
-      .map((r) => String((r as PromiseRejectedResult).reason));
+      .map((r) => String(r.reason));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.join('\n')).toMatch(/prepared statement "md_[0-9a-f]+" (does not exist|already exists)/);
   });

@@ -126,7 +126,7 @@ export async function startPgBouncer(o: PgBouncerOptions = {}): Promise<TestPgBo
       await c.end().catch(() => undefined);
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`pgbouncer did not answer on port ${port}: ${(e as Error).message}\n${output}`);
+        throw new Error(`pgbouncer did not answer on port ${port}: ${(e as Error).message}\n${output}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 100));
     }
