@@ -127,6 +127,43 @@ interface Ready {
       expect(new Set(mails().map((m) => m.parsed.messageId)).size).toBe(4);
     });
 
+    it('stores a mail over 1 MB, staged by COPY in a temporary table of its transaction (ON COMMIT DROP)', async () => {
+      const [a, b] = apps;
+      const text = `${'Long line of a big mail through the pooler. '.repeat(40_000)}THE END`;
+      const raw = rawMail({ from: 'big@customer.test', subject: 'Big', messageId: 'pb-big@customer.test', text });
+      expect(raw.length).toBeGreaterThan(1024 * 1024);
+      // Several at once, so that staging tables of concurrent transactions share server connections.
+      const results = await Promise.all(
+        [a, b, a].map((t, i) =>
+          postRaw(
+            t,
+            i
+              ? rawMail({
+                  from: 'big@customer.test',
+                  subject: `Big ${i}`,
+                  messageId: `pb-big-${i}@customer.test`,
+                  text,
+                })
+              : raw,
+          ),
+        ),
+      );
+      // One request: the two later mails of the same sender are appended to it.
+      expect(results.map((r) => r.body.results?.[0]?.status).sort()).toEqual(['appended', 'appended', 'created']);
+      const sizes = await sql<{ size: number }>(`SELECT size FROM inbound_mail WHERE message_id LIKE 'pb-big%'`);
+      expect(sizes.map((r) => Number(r.size))).toHaveLength(3);
+      expect(sizes.every((r) => Number(r.size) > 1024 * 1024)).toBe(true);
+      const [row] = await sql<{ size: number }>(`SELECT size FROM inbound_mail WHERE message_id = $1`, [
+        'pb-big@customer.test',
+      ]);
+      expect(Number(row.size)).toBe(raw.length);
+      const id = results[0].body.results[0].requestId as number;
+      const messages = await b.http().get(`/requests/${id}/messages`).set(auth(admin)).expect(200);
+      const customer = messages.body.items.filter((m: { kind: string }) => m.kind === 'customer');
+      expect(customer).toHaveLength(3);
+      expect(customer[0].text).toMatch(/^Long line of a big mail through the pooler\./);
+    });
+
     it('imports IMAP mail once, led by exactly one instance whose locks are held on a direct session', async () => {
       const both = await waitFor('one leader', async () => {
         const l = await Promise.all(apps.map(leads));
