@@ -55,6 +55,8 @@ export class AppModule {
             dataSourceOptions(
               databaseUrl,
               (await servesPGlite(databaseUrl)) ? EMBEDDED_POOL_SIZE : config.database.poolSize,
+              // DATABASE_POOLER and DATABASE_DIRECT_URL apply to DATABASE_URL (docs/pgbouncer.md).
+              databaseUrl === config.database.url ? config.database : undefined,
             ),
         }),
         ScheduleModule.forRoot(),

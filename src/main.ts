@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const logger = new Logger('MailDesk');
   for (const warning of secrets.warnings) logger.warn(warning);
   const db = await opening;
-  const applied = await runMigrations(db.url);
+  const applied = await runMigrations(db.url, config.database);
   // One connection on the embedded database (EMBEDDED_POOL_SIZE says why).
   if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   const app = await createApp(config, db.url);
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   const base = `http://${config.http.host}:${config.http.port}`;
   logger.log(
-    `ready in ${Math.round(performance.now())} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : 'PostgreSQL from DATABASE_URL'})`,
+    `ready in ${Math.round(performance.now())} ms on ${base} (database: ${db.embedded ? `embedded in ${config.dataDir}/pgdata` : config.database.pooler === 'pgbouncer' ? 'PostgreSQL through PgBouncer (DATABASE_URL), sessions on DATABASE_DIRECT_URL' : 'PostgreSQL from DATABASE_URL'})`,
   );
   logger.log(`Swagger UI: ${base}/docs   OpenAPI: ${base}/docs-json`);
   logger.log(

@@ -48,7 +48,7 @@ export async function openCliContext(): Promise<CliContext> {
   // One connection on the embedded database, as the server does (EMBEDDED_POOL_SIZE says why).
   if (db.embedded) config.database.poolSize = EMBEDDED_POOL_SIZE;
   try {
-    await runMigrations(db.url);
+    await runMigrations(db.url, config.database);
     const app = await NestFactory.createApplicationContext(AppModule.register(config, db.url), {
       logger: config.logLevel === 'error' ? ['error'] : ['error', 'warn'],
       abortOnError: false,

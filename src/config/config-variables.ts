@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { isAddress } from '../common/addresses';
+import { DATABASE_POOLERS, PREPARED_STATEMENT_MODES } from '../database/pooler';
 import { parseKeyList } from '../mailboxes/secret-box';
 import { isTimeZone, parseBusinessHours } from '../sla/business-hours';
 import { placeholderMessage } from './placeholder-secrets';
@@ -410,6 +411,25 @@ export const CONFIG_TABLE = {
     description:
       'Connections in the pool (on a 2-core server shared with PostgreSQL, API reads did best with 4 and mail bursts with 16: bench/results/history.md, change 17)',
     ...int(10, 1, 200),
+  },
+  DATABASE_POOLER: {
+    section: STORAGE,
+    description:
+      'pgbouncer: DATABASE_URL is PgBouncer in transaction mode (docs/pgbouncer.md): no startup options, named statements off (DATABASE_PREPARED_STATEMENTS=auto), sessions (leadership locks, LISTEN, migrations) on DATABASE_DIRECT_URL',
+    ...oneOf(DATABASE_POOLERS, 'none'),
+  },
+  DATABASE_DIRECT_URL: {
+    section: STORAGE,
+    description:
+      'PostgreSQL itself (or a session-mode pool), for what needs a session of its own: the IMAP leadership locks, LISTEN of live events, the migrations; required with DATABASE_POOLER=pgbouncer',
+    empty: 'DATABASE_URL',
+    ...url('postgres:', 'postgresql:'),
+  },
+  DATABASE_PREPARED_STATEMENTS: {
+    section: STORAGE,
+    description:
+      'Named prepared statements for the hot reads (auto: on, off with DATABASE_POOLER=pgbouncer; on behind PgBouncer needs 1.21+ with max_prepared_statements)',
+    ...oneOf(PREPARED_STATEMENT_MODES, 'auto'),
   },
 
   IMAP_URL: {

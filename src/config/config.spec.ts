@@ -36,6 +36,24 @@ describe('loadConfig', () => {
     expect(c.database.url).toBe('postgresql://u:p@db:5432/desk');
   });
 
+  it('reads the PgBouncer settings (docs/pgbouncer.md), checked together', () => {
+    const direct = loadConfig({ DATABASE_URL: 'postgres://db:5432/desk' }).database;
+    expect(direct).toMatchObject({ pooler: 'none', directUrl: undefined, preparedStatements: 'auto' });
+    const pooled = loadConfig({
+      DATABASE_URL: 'postgres://pgbouncer:6432/desk',
+      DATABASE_POOLER: 'pgbouncer',
+      DATABASE_DIRECT_URL: 'postgres://db:5432/desk',
+    }).database;
+    expect(pooled).toMatchObject({
+      pooler: 'pgbouncer',
+      directUrl: 'postgres://db:5432/desk',
+      preparedStatements: 'auto',
+    });
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://pgbouncer:6432/desk', DATABASE_POOLER: 'pgbouncer' })).toThrow(
+      /DATABASE_POOLER=pgbouncer needs DATABASE_DIRECT_URL/,
+    );
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -57,6 +75,11 @@ describe('loadConfig', () => {
     ['JWT_TTL_SECONDS', '5'],
     ['OUTBOX_MAX_ATTEMPTS', '-1'],
     ['INBOUND_MAX_BYTES', '12MB'],
+    ['DATABASE_POOLER', 'pgpool'],
+    ['DATABASE_PREPARED_STATEMENTS', 'yes'],
+    // The pooler of an embedded database, and a transaction-mode pooler without a direct URL.
+    ['DATABASE_POOLER', 'pgbouncer'],
+    ['DATABASE_DIRECT_URL', 'postgres://db:5432/desk'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     let error: unknown;
     try {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { domainOf } from '../common/addresses';
+import type { DatabaseConnection, DatabasePooler, PreparedStatementMode } from '../database/pooler';
 import type { Priority } from '../requests/tags';
 import type { WeeklySchedule } from '../sla/business-hours';
 import {
@@ -36,7 +37,7 @@ export interface AppConfig {
   dataDir: string;
   /** ENCRYPTION_KEY: the keys (as given) that seal stored secrets, the first seals; undefined: DATA_DIR/encryption.key. */
   encryption: { keys: string[] | undefined };
-  database: { url: string | undefined; poolSize: number };
+  database: { url: string | undefined; poolSize: number } & DatabaseConnection;
   smtp: { url: string | undefined; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number };
   mail: {
     supportAddress: string;
@@ -181,7 +182,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     dataDir: v.DATA_DIR,
     encryption: { keys: v.ENCRYPTION_KEY },
-    database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
+    database: {
+      url: v.DATABASE_URL,
+      poolSize: v.DATABASE_POOL_SIZE,
+      ...databaseConnection(v.DATABASE_URL, v.DATABASE_POOLER, v.DATABASE_DIRECT_URL, v.DATABASE_PREPARED_STATEMENTS),
+    },
     smtp: {
       url: v.SMTP_URL,
       connectionTimeoutMs: v.SMTP_CONNECTION_TIMEOUT_MS,
@@ -282,6 +287,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: v.METRICS_TOKEN,
     workers: true,
   };
+}
+
+/** DATABASE_POOLER, DATABASE_DIRECT_URL and DATABASE_PREPARED_STATEMENTS (docs/pgbouncer.md), checked together. */
+function databaseConnection(
+  url: string | undefined,
+  pooler: DatabasePooler,
+  directUrl: string | undefined,
+  preparedStatements: PreparedStatementMode,
+): DatabaseConnection {
+  if (!url && (pooler !== 'none' || directUrl)) {
+    throw new ConfigError(
+      'DATABASE_POOLER and DATABASE_DIRECT_URL need DATABASE_URL (the embedded database has no pooler)',
+    );
+  }
+  if (pooler === 'pgbouncer' && !directUrl) {
+    throw new ConfigError(
+      'DATABASE_POOLER=pgbouncer needs DATABASE_DIRECT_URL (PostgreSQL itself or a session-mode pool): ' +
+        'the leadership locks, LISTEN and the migrations need a session of their own',
+    );
+  }
+  return { pooler, directUrl, preparedStatements };
 }
 
 /** SMTP_TLS_CERT and SMTP_TLS_KEY: both or neither. */

@@ -1,13 +1,24 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
+import { CONNECTION_OPTION, DatabaseConnection, DIRECT_CONNECTION, poolHoldsSessions } from './pooler';
 import { prioritizedPg } from './priority-pool';
 import { QueryErrorLogger } from './query-logger';
 import { SESSION_OPTIONS } from './session-settings';
 
-/** The one DataSource definition, shared by the app, the typeorm CLI and the tests. */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+/**
+ * The one DataSource definition, shared by the app, the typeorm CLI and the tests. `connection`
+ * says whether `url` is a transaction-mode pooler (pooler.ts): its connections then send no
+ * startup `options`, which PgBouncer refuses.
+ */
+export function dataSourceOptions(
+  url: string,
+  poolSize = 10,
+  connection: DatabaseConnection = DIRECT_CONNECTION,
+): DataSourceOptions {
+  const options = poolHoldsSessions(connection) ? { options: SESSION_OPTIONS } : {};
   return {
+    [CONNECTION_OPTION]: connection,
     type: 'postgres',
     url,
     entities: ENTITIES,
@@ -21,6 +32,6 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     logger: new QueryErrorLogger(),
     // pg with PriorityPool: the API's requests for a connection go before the background jobs'.
     driver: prioritizedPg,
-    extra: { max: poolSize, connectionTimeoutMillis: 15000, options: SESSION_OPTIONS },
-  };
+    extra: { max: poolSize, connectionTimeoutMillis: 15000, ...options },
+  } as DataSourceOptions;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CustomTypesConfig, Pool, PoolClient } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { connectionOf, namedStatements } from './pooler';
 
 /**
  * How many texts' names are remembered; past it, the least recently used is forgotten. The texts
@@ -74,8 +75,10 @@ async function admit(client: PoolClient, name: string): Promise<void> {
  * statements (one per page of a list, say), the least recently used deallocated. Errors come back
  * as TypeORM's `QueryFailedError`, logged by its logger, exactly as from `DataSource.query()`.
  *
- * Behind PgBouncer in transaction mode, named statements need PgBouncer 1.21 or later with
- * `max_prepared_statements` set (README).
+ * Behind PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer) every statement is unnamed,
+ * as with `{ named: false }`, unless DATABASE_PREPARED_STATEMENTS=on (PgBouncer 1.21 or later with
+ * `max_prepared_statements` set): a named statement is prepared on one server session and run on
+ * another (docs/pgbouncer.md).
  */
 export async function preparedQuery<T>(
   dataSource: DataSource,
@@ -84,7 +87,7 @@ export async function preparedQuery<T>(
   { named = true, types }: { named?: boolean; types?: CustomTypesConfig } = {},
 ): Promise<T[]> {
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
-  const name = named ? statementName(text) : undefined;
+  const name = named && namedStatements(connectionOf(dataSource)) ? statementName(text) : undefined;
   const query = { name, text, values, types };
   const client = await pool.connect();
   let broken: Error | undefined;

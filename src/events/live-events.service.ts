@@ -7,6 +7,7 @@ import { TooManyRequestsException } from '../common/too-many-requests.exception'
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { isEmbeddedDatabase } from '../database/embedded-database';
+import { sessionUrl } from '../database/pooler';
 import { onRequestEventsWritten } from '../requests/request-events-signal';
 import { requestScope } from '../requests/request-scope';
 import { apiRequestDetached } from '../runtime/api-activity';
@@ -179,7 +180,8 @@ export class LiveEventsService implements OnModuleDestroy {
   private listen(): Promise<void> {
     this.listening ??= (async () => {
       if (await isEmbeddedDatabase(this.dataSource)) return;
-      const url = (this.dataSource.options as { url?: string }).url;
+      // DATABASE_DIRECT_URL when set: LISTEN needs a session of its own (docs/pgbouncer.md).
+      const url = sessionUrl(this.dataSource);
       if (!url) return;
       this.listener = new NotifyListener(url, {
         notified: () => this.hub.wake(),

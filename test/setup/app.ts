@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { createTestDatabase, DatabaseKind, TestDatabase } from './database';
+import type { TestPgBouncer } from './pgbouncer';
 
 export const TEST_ADMIN = { email: 'admin@desk.test', password: 'admin-password-1' };
 export const TEST_INBOUND_TOKEN = 'test-inbound-token-0123456789';
@@ -30,13 +31,31 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /**
+   * The app's pool goes through this PgBouncer (transaction mode): DATABASE_URL is the database
+   * through it, DATABASE_POOLER=pgbouncer and DATABASE_DIRECT_URL the database itself.
+   */
+  pgbouncer?: TestPgBouncer;
+  /** An existing database (another instance's): not dropped by close(). */
+  db?: TestDatabase;
+}
+
 /**
  * The whole application on a fresh test database, configured like production but for the
  * values given in `env` (plain environment variables, validated by the same loadConfig); `kind`
  * picks the database (forEachDatabase), else PostgreSQL when it answers.
  */
-export async function createTestApp(env: Record<string, string> = {}, kind?: DatabaseKind): Promise<TestApp> {
-  const db = await createTestDatabase(kind);
+export async function createTestApp(
+  env: Record<string, string> = {},
+  kind?: DatabaseKind,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase(kind));
+  const url = options.pgbouncer ? options.pgbouncer.urlFor(db.url) : db.url;
+  const pooled = options.pgbouncer
+    ? { DATABASE_URL: url, DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: db.url }
+    : {};
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -47,9 +66,10 @@ export async function createTestApp(env: Record<string, string> = {}, kind?: Dat
     JWT_SECRET: 'test-jwt-secret-0123456789abcdef',
     OUTBOX_POLL_MS: '100',
     LOG_LEVEL: 'warn',
+    ...pooled,
     ...env,
   });
-  const app = await createApp(config, db.url, process.env.TEST_LOGS ? undefined : ['error']);
+  const app = await createApp(config, url, process.env.TEST_LOGS ? undefined : ['error']);
   await app.init();
   // Fastify serves once its plugins (Swagger UI's static files, multipart) have loaded.
   await app.getHttpAdapter().getInstance().ready();
@@ -79,7 +99,7 @@ export async function createTestApp(env: Record<string, string> = {}, kind?: Dat
     },
     async close() {
       await app.close();
-      await db.drop();
+      if (!options.db) await db.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { DataSource, QueryRunner } from 'typeorm';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { isEmbeddedDatabase } from '../../database/embedded-database';
+import { sessionUrl } from '../../database/pooler';
 import { SQL } from './mailbox.repository';
 
 /** The two-int advisory key space of the instances' own locks (`MDK1`); mailboxes use the one-bigint space. */
@@ -40,7 +42,9 @@ export interface Leadership {
  * The leadership that fits the database:
  *
  * - PostgreSQL: session-level advisory locks, every one of this instance's held on ONE connection
- *   of its own (PgLeadership): twenty led mailboxes take one connection, not twenty. A crashed
+ *   of its own (PgLeadership), outside the pool and to DATABASE_DIRECT_URL when set (behind
+ *   PgBouncer in transaction mode a pooled connection is a different session at each
+ *   transaction: docs/pgbouncer.md): twenty led mailboxes take one connection, not twenty. A crashed
  *   instance's locks go with its session, so another instance takes its mailboxes over at its next
  *   look (about every second).
  * - The embedded database (PGlite): an in-process lock (InProcessLeadership). Exactly one process
@@ -60,8 +64,12 @@ export async function createLeadership(dataSource: DataSource): Promise<Leadersh
     : new PgLeadership(dataSource);
 }
 
+/** The dedicated connection's `application_name` (in pg_stat_activity). */
+export const LEADERSHIP_APPLICATION_NAME = 'maildesk leadership';
+
 /**
- * Leadership across app instances on PostgreSQL. One dedicated connection (the session) holds:
+ * Leadership across app instances on PostgreSQL. One dedicated connection (the session), opened
+ * outside the pool on `sessionUrl` (DATABASE_DIRECT_URL, else the pool's URL), holds:
  *
  * - one lock per led mailbox, `pg_try_advisory_lock(hashtext(key))`, the same lock an instance
  *   of an older version takes on its own connection, so the two exclude each other;
@@ -75,8 +83,8 @@ export async function createLeadership(dataSource: DataSource): Promise<Leadersh
  * database (see createLeadership).
  */
 export class PgLeadership implements Leadership {
-  private runner: QueryRunner | null = null;
-  private opening: Promise<QueryRunner> | null = null;
+  private runner: Client | null = null;
+  private opening: Promise<Client> | null = null;
   /** The session's statements run one after the other (pollers confirm while the supervisor looks). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly held = new Set<string>();
@@ -123,23 +131,37 @@ export class PgLeadership implements Leadership {
     const runner = this.runner;
     this.runner = null;
     this.held.clear();
-    if (runner) await discard(runner, new Error('leadership closed'));
+    if (runner) await discard(runner);
   }
 
   /** The session, opened with this instance's own lock when there is none. */
-  private session(): Promise<QueryRunner> {
+  private session(): Promise<Client> {
     if (this.runner) return Promise.resolve(this.runner);
     this.opening ??= this.open().finally(() => (this.opening = null));
     return this.opening;
   }
 
-  private async open(): Promise<QueryRunner> {
-    const runner = this.dataSource.createQueryRunner();
+  private async open(): Promise<Client> {
+    const url = sessionUrl(this.dataSource);
+    if (!url) throw new Error('no database URL for the leadership session');
+    const runner = new Client({
+      connectionString: url,
+      application_name: LEADERSHIP_APPLICATION_NAME,
+      keepAlive: true,
+      connectionTimeoutMillis: 15_000,
+    });
+    // A lost connection: its locks are gone; the next statement fails and ends the session (runNow).
+    runner.on('error', () => {
+      if (this.runner === runner) {
+        this.runner = null;
+        this.held.clear();
+      }
+    });
     try {
       await runner.connect();
       // A random number: another live instance that drew the same one makes this one draw again.
       for (let attempt = 0; ; attempt++) {
-        const rows: { locked: boolean }[] = await runner.query(SQL.tryInstanceLock, [
+        const { rows } = await runner.query<{ locked: boolean }>(SQL.tryInstanceLock, [
           INSTANCE_LOCK_SPACE,
           randomInt(1, 2 ** 31 - 1),
         ]);
@@ -147,7 +169,7 @@ export class PgLeadership implements Leadership {
         if (attempt >= 10) throw new Error('could not take an instance lock');
       }
     } catch (e) {
-      await discard(runner, e as Error);
+      await discard(runner);
       throw e;
     }
     this.held.clear();
@@ -156,20 +178,20 @@ export class PgLeadership implements Leadership {
   }
 
   /** Runs a statement on the session, after those queued; a failure ends the session (its locks are gone or going). */
-  private run<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
+  private run<T>(runner: Client, sql: string, params: unknown[]): Promise<T> {
     const next = this.queue.then(() => this.runNow<T>(runner, sql, params));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T> {
+  private async runNow<T>(runner: Client, sql: string, params: unknown[]): Promise<T> {
     try {
-      return (await runner.query(sql, params)) as T;
+      return (await runner.query(sql, params)).rows as T;
     } catch (e) {
       if (this.runner === runner) {
         this.runner = null;
         this.held.clear();
-        await discard(runner, e as Error);
+        await discard(runner);
       }
       throw e;
     }
@@ -232,13 +254,7 @@ function leaderScope(dataSource: DataSource): string {
   return `${u.host}${u.pathname}`;
 }
 
-/** Releases a connection so that the pool closes it instead of reusing it. */
-async function discard(runner: QueryRunner, error: Error): Promise<void> {
-  const pgRunner = runner as QueryRunner & { releasePostgresConnection?: (err?: Error) => Promise<void> };
-  try {
-    if (typeof pgRunner.releasePostgresConnection === 'function') await pgRunner.releasePostgresConnection(error);
-    else await runner.release();
-  } catch {
-    // already released
-  }
+/** Ends the session's connection (its locks go with it); never throws. */
+async function discard(runner: Client): Promise<void> {
+  await runner.end().catch(() => undefined);
 }
