@@ -21,6 +21,7 @@ import {
   auditCsvValues,
   toAuditEntry,
 } from './audit.dto';
+import { ReadsFromReplica } from '../replicas/reads-from-replica.decorator';
 
 const CSV_EXAMPLE =
   `${AUDIT_CSV_COLUMNS.join(',')}\r\n` +
@@ -49,6 +50,7 @@ export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
+  @ReadsFromReplica()
   @ApiOperation({
     summary:
       'The audit log (admins): every change made through the API or the CLI, newest first, filtered; ' +
