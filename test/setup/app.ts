@@ -35,8 +35,28 @@ export interface TestApp {
  * values given in `env` (plain environment variables, validated by the same loadConfig); `kind`
  * picks the database (forEachDatabase), else PostgreSQL when it answers.
  */
-export async function createTestApp(env: Record<string, string> = {}, kind?: DatabaseKind): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> | ((db: TestDatabase) => Record<string, string>) = {},
+  kind?: DatabaseKind,
+): Promise<TestApp> {
   const db = await createTestDatabase(kind);
+  try {
+    return await createTestAppOn(db, typeof env === 'function' ? env(db) : env, true);
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+}
+
+/**
+ * The application on an existing test database (another instance of the same desk: several
+ * instances behind nginx); `close()` drops the database only when `ownsDatabase`.
+ */
+export async function createTestAppOn(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+  ownsDatabase = false,
+): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -79,7 +99,7 @@ export async function createTestApp(env: Record<string, string> = {}, kind?: Dat
     },
     async close() {
       await app.close();
-      await db.drop();
+      if (ownsDatabase) await db.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
