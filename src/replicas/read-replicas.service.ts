@@ -155,6 +155,24 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * `steps` with each step run in the read scope of the caller: for a streamed export, whose reads
+   * happen as the client takes the answer, after the handler returned (outside its scope).
+   */
+  scoped<T>(steps: AsyncIterable<T>): AsyncIterable<T> {
+    const s = scope.getStore();
+    if (!s) return steps;
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = steps[Symbol.asyncIterator]();
+        return {
+          next: () => scope.run(s, () => it.next()),
+          return: async (value?: unknown) => (it.return ? scope.run(s, () => it.return!(value)) : { done: true, value }),
+        } as AsyncIterator<T>;
+      },
+    };
+  }
+
+  /**
    * Runs a repository's read on the standby chosen for this call (scopeFor), else on the primary.
    * A failure of the standby itself (isReplicaFailure) marks it down until the next check and
    * retries once on the primary, as do the call's later reads: never an error for a standby.
