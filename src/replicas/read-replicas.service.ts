@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Pool } from 'pg';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { dataSourceOptions } from '../database/data-source-options';
@@ -124,7 +124,12 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
-    await Promise.all(this.replicas.map((r) => r.dataSource?.destroy().catch(() => undefined)));
+    await Promise.all(
+      this.replicas.map(async (r) => {
+        const ds = r.dataSource ?? (await r.connecting?.catch(() => undefined));
+        await ds?.destroy().catch(() => undefined);
+      }),
+    );
   }
 
   /**
@@ -254,7 +259,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   private async connect(url: string): Promise<DataSource> {
     const base = dataSourceOptions(url, this.config.database.replicas.poolSize);
     const extra = { ...(base.extra as object), connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
-    const ds = new DataSource({ ...base, migrations: [], extra } as DataSourceOptions);
+    const ds = new DataSource({ ...base, migrations: [], extra });
     try {
       return await ds.initialize();
     } catch (e) {

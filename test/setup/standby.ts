@@ -82,7 +82,7 @@ export async function createStandby(): Promise<Standby | undefined> {
   } catch (e) {
     fs.rmSync(base, { recursive: true, force: true });
     const message = `no streaming standby could be created: ${(e as Error).message.trim()}`;
-    if (process.env.CI === 'true') throw new Error(`CI=true and ${message}`);
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${message}`, { cause: e });
     console.warn(`${message}: the read-replica tests are skipped`);
     return undefined;
   }
