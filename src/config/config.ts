@@ -299,7 +299,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
 /** DATABASE_REPLICA_URLS: standbys of a real PostgreSQL only (the embedded database has none). */
 function replicaUrls(urls: string[], primary: string | undefined): string[] {
-  if (urls.length && !primary) throw new ConfigError('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary they replicate)');
+  if (urls.length && !primary)
+    throw new ConfigError('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary they replicate)');
   return urls;
 }
 

@@ -76,7 +76,12 @@ export class ReplicaHealthDto {
   @ApiProperty({ example: true, description: 'lists, searches, reports and exports may be read from it' })
   healthy: boolean;
 
-  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'how far behind the primary, in ms (null: unknown)' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 0,
+    description: 'how far behind the primary, in ms (null: unknown)',
+  })
   lagMs: number | null;
 
   @ApiProperty({ type: String, nullable: true, example: null, description: 'why it is skipped' })

@@ -74,7 +74,12 @@ export class HealthService {
       })),
       outbox: { ...outbox, oldestDueAt: outbox.oldestDueAt?.toISOString() ?? null },
       // As the background checks last saw them: never a query here, never unready for a replica.
-      replicas: (this.replicas?.states() ?? []).map(({ name, healthy, lagMs, reason }) => ({ name, healthy, lagMs, reason })),
+      replicas: (this.replicas?.states() ?? []).map(({ name, healthy, lagMs, reason }) => ({
+        name,
+        healthy,
+        lagMs,
+        reason,
+      })),
     };
   }
 }

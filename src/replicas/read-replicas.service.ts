@@ -109,7 +109,13 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
 
   /** The standbys as the latest check saw them (/health/ready). */
   states(): ReplicaState[] {
-    return this.replicas.map(({ name, healthy, lagMs, replayed, reason }) => ({ name, healthy, lagMs, replayed, reason }));
+    return this.replicas.map(({ name, healthy, lagMs, replayed, reason }) => ({
+      name,
+      healthy,
+      lagMs,
+      replayed,
+      reason,
+    }));
   }
 
   async onModuleInit(): Promise<void> {
@@ -171,7 +177,8 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
         const it = steps[Symbol.asyncIterator]();
         return {
           next: () => scope.run(s, () => it.next()),
-          return: async (value?: unknown) => (it.return ? scope.run(s, () => it.return!(value)) : { done: true, value }),
+          return: async (value?: unknown) =>
+            it.return ? scope.run(s, () => it.return!(value)) : { done: true, value },
         } as AsyncIterator<T>;
       },
     };

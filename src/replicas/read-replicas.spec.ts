@@ -20,7 +20,8 @@ describe('isReplicaFailure', () => {
   it("is the standby's failure for network errors and its connection, shutdown, resource and recovery-conflict states", () => {
     expect(isReplicaFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isReplicaFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
-    for (const code of ['08006', '57P01', '57P03', '53300', '40001']) expect(isReplicaFailure(pgError(code))).toBe(true);
+    for (const code of ['08006', '57P01', '57P03', '53300', '40001'])
+      expect(isReplicaFailure(pgError(code))).toBe(true);
     // As TypeORM wraps it (QueryFailedError.driverError).
     expect(isReplicaFailure({ driverError: pgError('57P01') })).toBe(true);
   });

@@ -110,7 +110,11 @@ describe('read replicas (DATABASE_REPLICA_URLS) on a real streaming standby', ()
       }
 
       // Olga's own change, through instance a: her next reads, on instance b too, come from the primary.
-      const tagged = await a.http().put(`/requests/${r1}/tags`).set(auth(op.token)).send({ tags: ['vip'] });
+      const tagged = await a
+        .http()
+        .put(`/requests/${r1}/tags`)
+        .set(auth(op.token))
+        .send({ tags: ['vip'] });
       expect(tagged.status).toBe(200);
       const mine = await b.http().get('/requests?tag=vip').set(auth(op.token));
       expect(mine.status).toBe(200);
@@ -124,7 +128,9 @@ describe('read replicas (DATABASE_REPLICA_URLS) on a real streaming standby', ()
         // The audit log and its CSV export: Olga's change is not there yet either.
         const audit = await t.http().get('/audit').set(auth(admin));
         expect(audit.status).toBe(200);
-        expect(audit.body.items.some((e: { actorOperatorId: number | null }) => e.actorOperatorId === op.id)).toBe(false);
+        expect(audit.body.items.some((e: { actorOperatorId: number | null }) => e.actorOperatorId === op.id)).toBe(
+          false,
+        );
         const csv = await t.http().get('/audit').set(auth(admin)).set('Accept', 'text/csv');
         expect(csv.status).toBe(200);
         expect(csv.headers['content-type']).toMatch(/^text\/csv/);

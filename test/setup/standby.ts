@@ -58,8 +58,19 @@ export async function createStandby(): Promise<Standby | undefined> {
     if (process.getuid?.() === 0) spawnSync('chown', ['postgres:postgres', base]);
     const admin = new URL(ADMIN_URL);
     asPostgres('pg_basebackup', [
-      '-h', admin.hostname, '-p', admin.port || '5432', '-U', admin.username || 'postgres',
-      '-D', data, '-R', '-X', 'stream', '-c', 'fast',
+      '-h',
+      admin.hostname,
+      '-p',
+      admin.port || '5432',
+      '-U',
+      admin.username || 'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
     ]);
     // Debian keeps postgresql.conf and pg_hba.conf in /etc, outside the copied data directory. A hot
     // standby needs at least the primary's values of these settings.
