@@ -27,6 +27,7 @@ import { MetricsCoreModule, MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './operators/auth.guard';
 import { OperatorsModule } from './operators/operators.module';
 import { OutboundMailModule } from './outbound-mail/outbound-mail.module';
+import { ReplicasModule } from './replicas/replicas.module';
 import { ReportsModule } from './reports/reports.module';
 import { RequestScopeGuard } from './requests/request-scope.guard';
 import { RequestsModule } from './requests/requests.module';
@@ -60,6 +61,8 @@ export class AppModule {
             ),
         }),
         ScheduleModule.forRoot(),
+        // First of the features: its global interceptors wrap the audit log's (replicas.module.ts).
+        ReplicasModule,
         RateLimitModule,
         MailboxesModule,
         OperatorsModule,

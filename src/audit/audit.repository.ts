@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../replicas/read-replicas.service';
 
 /**
  * The statements of audit_log (written to audit.repository.sql by `npm run sql`), and the snapshots
@@ -180,7 +181,10 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 /** audit_log in PostgreSQL: append, read, purge; and the snapshots of audited entities. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async insert(e: AuditEntry): Promise<string> {
     const rows: Array<{ id: string }> = await this.dataSource.query(SQL.insert, [
@@ -211,8 +215,9 @@ export class AuditRepository {
     return rows[0]?.snapshot ?? null;
   }
 
+  /** On a read replica when the call may use one (GET /audit and its CSV: docs/replicas.md). */
   async list(f: AuditFilter): Promise<AuditRecord[]> {
-    const rows: AuditRow[] = await this.dataSource.query(SQL.list, [
+    const rows: AuditRow[] = await this.replicas.read((ds) => ds.query(SQL.list, [
       f.operatorId ?? null,
       f.deskRequestId ?? null,
       f.action ?? null,
@@ -223,7 +228,8 @@ export class AuditRepository {
       f.httpRequestId ?? null,
       f.beforeId ?? null,
       f.limit,
-    ]);
+    ]),
+    );
     return rows.map((r) => ({
       id: String(r.id),
       at: new Date(r.at),

@@ -198,6 +198,19 @@ function list(): Kind<string[]> {
   };
 }
 
+/** DATABASE_REPLICA_URLS: a comma list of postgres:// URLs; empty when unset. */
+function postgresUrls(): Kind<string[]> {
+  return {
+    default: '',
+    accepts: 'comma list of `postgres://` URLs',
+    parse(raw, name) {
+      const items = list().parse(raw, name);
+      for (const item of items) url('postgres:', 'postgresql:').parse(item, name);
+      return items;
+    },
+  };
+}
+
 /** SES_SNS_TOPIC_ARNS: a comma list of SNS topic ARNs (`arn:aws:sns:<region>:<account>:<name>`); empty when unset. */
 function snsTopics(): Kind<string[]> {
   return {
@@ -430,6 +443,24 @@ export const CONFIG_TABLE = {
     description:
       'Named prepared statements for the hot reads (auto: on, off with DATABASE_POOLER=pgbouncer; on behind PgBouncer needs 1.21+ with max_prepared_statements)',
     ...oneOf(PREPARED_STATEMENT_MODES, 'auto'),
+  },
+  DATABASE_REPLICA_URLS: {
+    section: STORAGE,
+    description:
+      'Streaming standbys for lists, searches, reports and exports, comma-separated postgres:// URLs (needs DATABASE_URL; docs/replicas.md)',
+    empty: 'none: every read on DATABASE_URL',
+    ...postgresUrls(),
+  },
+  DATABASE_REPLICA_MAX_LAG_MS: {
+    section: STORAGE,
+    description:
+      'A standby further behind the primary than this (measured by the app every second) is skipped until it catches up',
+    ...int(5000, 100, 3_600_000),
+  },
+  DATABASE_REPLICA_POOL_SIZE: {
+    section: STORAGE,
+    description: 'Connections in the pool of each standby',
+    ...int(5, 1, 200),
   },
 
   IMAP_URL: {

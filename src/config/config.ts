@@ -37,7 +37,12 @@ export interface AppConfig {
   dataDir: string;
   /** ENCRYPTION_KEY: the keys (as given) that seal stored secrets, the first seals; undefined: DATA_DIR/encryption.key. */
   encryption: { keys: string[] | undefined };
-  database: { url: string | undefined; poolSize: number } & DatabaseConnection;
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    /** DATABASE_REPLICA_URLS: streaming standbys for lists, searches, reports and exports (docs/replicas.md). */
+    replicas: { urls: string[]; maxLagMs: number; poolSize: number };
+  } & DatabaseConnection;
   smtp: { url: string | undefined; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number };
   mail: {
     supportAddress: string;
@@ -186,6 +191,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       url: v.DATABASE_URL,
       poolSize: v.DATABASE_POOL_SIZE,
       ...databaseConnection(v.DATABASE_URL, v.DATABASE_POOLER, v.DATABASE_DIRECT_URL, v.DATABASE_PREPARED_STATEMENTS),
+      replicas: {
+        urls: replicaUrls(v.DATABASE_REPLICA_URLS, v.DATABASE_URL),
+        maxLagMs: v.DATABASE_REPLICA_MAX_LAG_MS,
+        poolSize: v.DATABASE_REPLICA_POOL_SIZE,
+      },
     },
     smtp: {
       url: v.SMTP_URL,
@@ -308,6 +318,13 @@ function databaseConnection(
     );
   }
   return { pooler, directUrl, preparedStatements };
+}
+
+/** DATABASE_REPLICA_URLS: standbys of a real PostgreSQL only (the embedded database has none). */
+function replicaUrls(urls: string[], primary: string | undefined): string[] {
+  if (urls.length && !primary)
+    throw new ConfigError('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary they replicate)');
+  return urls;
 }
 
 /** SMTP_TLS_CERT and SMTP_TLS_KEY: both or neither. */

@@ -19,6 +19,7 @@ import {
   UpdateCustomerDto,
 } from './customers.dto';
 import { CustomersService } from './customers.service';
+import { ReadsFromReplica } from '../replicas/reads-from-replica.decorator';
 
 /** Customers: every operator searches and reads them; admins rename and block them. */
 @OperatorApi('customers')
@@ -27,6 +28,7 @@ export class CustomersController {
   constructor(private readonly customers: CustomersService) {}
 
   @Get()
+  @ReadsFromReplica()
   @ApiOperation({ summary: 'Search customers by address or name, paginated' })
   @ApiOkResponse({ type: CustomerPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad q, page or limit' })

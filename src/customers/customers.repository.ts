@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../replicas/read-replicas.service';
 
 /** A customer as the API lists it. */
 export interface CustomerSummary {
@@ -97,21 +98,23 @@ export interface CustomersStore {
 /** The customers table, as the admin API searches, reads and changes it (RequestsRepository creates customers). */
 @Injectable()
 export class CustomersRepository implements CustomersStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
+  /** The list and its count: on a read replica when the call may use one (docs/replicas.md). */
   async list(search: string | null, offset: number, limit: number): Promise<CustomerSummary[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(search === null ? SQL.list : SQL.search, [
-      search,
-      offset,
-      limit,
-    ]);
+    const rows: Record<string, unknown>[] = await this.replicas.read((ds) =>
+      ds.query(search === null ? SQL.list : SQL.search, [search, offset, limit]),
+    );
     return rows.map(fromRow);
   }
 
   async count(search: string | null): Promise<number> {
-    const rows: Array<{ n: number }> = await this.dataSource.query(search === null ? SQL.countAll : SQL.countMatching, [
-      search,
-    ]);
+    const rows: Array<{ n: number }> = await this.replicas.read((ds) =>
+      ds.query(search === null ? SQL.countAll : SQL.countMatching, [search]),
+    );
     return rows[0].n;
   }
 

@@ -68,6 +68,26 @@ export class MailboxHealthDto {
   backlog: number | null;
 }
 
+/** One read replica in `GET /health/ready` (docs/replicas.md). */
+export class ReplicaHealthDto {
+  @ApiProperty({ example: 'db-replica-1:5432/maildesk', description: 'host:port/database' })
+  name: string;
+
+  @ApiProperty({ example: true, description: 'lists, searches, reports and exports may be read from it' })
+  healthy: boolean;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 0,
+    description: 'how far behind the primary, in ms (null: unknown)',
+  })
+  lagMs: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'why it is skipped' })
+  reason: string | null;
+}
+
 export class OutboxHealthDto {
   @ApiProperty({ example: 0, description: 'mails waiting to be sent' })
   pending: number;
@@ -105,4 +125,11 @@ export class ReadyResponseDto {
 
   @ApiProperty({ type: OutboxHealthDto })
   outbox: OutboxHealthDto;
+
+  @ApiProperty({
+    type: [ReplicaHealthDto],
+    description:
+      'the read replicas of DATABASE_REPLICA_URLS (empty without); one down or lagging is skipped and does not make the instance unready',
+  })
+  replicas: ReplicaHealthDto[];
 }

@@ -87,6 +87,7 @@ describe('HealthService readiness rules', () => {
         },
       ],
       outbox: { pending: 2, due: 1, failed: 0, oldestDueAt: '2026-11-25T08:00:00.000Z' },
+      replicas: [],
     });
   });
 

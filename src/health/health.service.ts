@@ -1,6 +1,7 @@
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { ImapPollerService } from '../inbound-mail/imap/imap-poller.service';
 import { OutboxService } from '../outbound-mail/outbox.service';
+import { ReadReplicas } from '../replicas/read-replicas.service';
 import { ReadyResponseDto } from './health.dto';
 import { HealthRepository, type HealthStore } from './health.repository';
 
@@ -27,6 +28,7 @@ export class HealthService {
     @Inject(HealthRepository) private readonly database: HealthStore,
     private readonly imap: ImapPollerService,
     private readonly outbox: OutboxService,
+    @Optional() private readonly replicas?: ReadReplicas,
   ) {}
 
   /** The ready answer; 503 naming what is wrong otherwise. */
@@ -71,6 +73,13 @@ export class HealthService {
         backlog: p.backlog,
       })),
       outbox: { ...outbox, oldestDueAt: outbox.oldestDueAt?.toISOString() ?? null },
+      // As the background checks last saw them: never a query here, never unready for a replica.
+      replicas: (this.replicas?.states() ?? []).map(({ name, healthy, lagMs, reason }) => ({
+        name,
+        healthy,
+        lagMs,
+        reason,
+      })),
     };
   }
 }

@@ -41,6 +41,28 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Per standby of DATABASE_REPLICA_URLS (docs/replicas.md): 1 while lists may be read from it. */
+  readonly replicaHealthy = new Gauge({
+    name: 'maildesk_db_replica_healthy',
+    help: 'A read replica (DATABASE_REPLICA_URLS) answers, is a standby and lags at most DATABASE_REPLICA_MAX_LAG_MS (1) or is skipped (0)',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replicaLag = new Gauge({
+    name: 'maildesk_db_replica_lag_seconds',
+    help: 'How far a read replica is behind the primary, as measured by this instance every second (-1: unknown)',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replicaReads = new Counter({
+    name: 'maildesk_db_replica_reads_total',
+    help: 'Reads that could go to a replica (lists, searches, reports, exports), by where they went: replica, primary (none healthy or caught up with the operator) or fallback (the replica failed, retried on the primary)',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
   readonly outboxPending = new Gauge({
     name: 'maildesk_outbox_pending',
     help: 'Outbound mails waiting to be sent',

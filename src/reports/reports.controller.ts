@@ -19,6 +19,7 @@ import { ReportSummaryDto } from './dto/report-summary.dto';
 import { summaryCsv } from './report-csv';
 import { reportRange, ReportPeriodError } from './report-period';
 import { ReportsService } from './reports.service';
+import { ReadsFromReplica } from '../replicas/reads-from-replica.decorator';
 
 const CSV_EXAMPLE =
   'metric,operator_id,operator_name,value\r\nperiod_from,,,2026-10-31T23:00:00.000Z\r\ncreated,,,20\r\noperator_closed,2,Ada Lovelace,6\r\n';
@@ -33,6 +34,7 @@ export class ReportsController {
   ) {}
 
   @Get('summary')
+  @ReadsFromReplica()
   @ApiOperation({
     summary:
       'Summary of a period: counts, first-response and resolution times, SLA misses, satisfaction, per operator (JSON or CSV); ' +

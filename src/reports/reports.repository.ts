@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../replicas/read-replicas.service';
 import type { Priority } from '../requests/tags';
 
 /** The requests of the groups $4 only (a report by group, or for an operator in groups). */
@@ -137,7 +136,8 @@ export interface ReportsStore {
 /** The reports' reads of the requests and operators tables. */
 @Injectable()
 export class ReportsRepository implements ReportsStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /** Every read on a read replica when the call may use one (GET /reports/summary: docs/replicas.md). */
+  constructor(private readonly replicas: ReadReplicas) {}
 
   async createdCohort(
     from: Date,
@@ -147,13 +147,8 @@ export class ReportsRepository implements ReportsStore {
   ): Promise<CreatedCohortRow[]> {
     const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohortInGroups, [
-          from,
-          to,
-          p,
-          [...groups],
-        ])
-      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.createdCohort, [from, to, p]);
+      ? await this.query(SQL.createdCohortInGroups, [from, to, p, [...groups]])
+      : await this.query(SQL.createdCohort, [from, to, p]);
     return rows.map(createdFromRow);
   }
 
@@ -165,17 +160,16 @@ export class ReportsRepository implements ReportsStore {
   ): Promise<ClosedCohortRow[]> {
     const p = priority ?? null;
     const rows = groups
-      ? await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohortInGroups, [
-          from,
-          to,
-          p,
-          [...groups],
-        ])
-      : await this.dataSource.query<Array<Record<string, unknown>>>(SQL.closedCohort, [from, to, p]);
+      ? await this.query(SQL.closedCohortInGroups, [from, to, p, [...groups]])
+      : await this.query(SQL.closedCohort, [from, to, p]);
     return rows.map(closedFromRow);
   }
 
   operatorNames(ids: number[]): Promise<Array<{ id: number; name: string }>> {
-    return this.dataSource.query(SQL.operatorNames, [ids]);
+    return this.query(SQL.operatorNames, [ids]);
+  }
+
+  private query<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.replicas.read((ds) => ds.query<T[]>(sql, params));
   }
 }

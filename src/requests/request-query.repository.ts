@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
+import { ReadReplicas } from '../replicas/read-replicas.service';
 import { fillSql } from '../database/sql-template';
 import { ISO_TIMESTAMPS, type IsoString } from '../database/timestamps';
 import type { RequestSortKey } from './dto/list-requests.query';
@@ -154,7 +155,10 @@ export interface RequestListStore {
  */
 @Injectable()
 export class RequestQueryRepository implements RequestListStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async page(criteria: RequestListCriteria): Promise<{ items: RequestView[]; counted: number }> {
     const { offset, limit, countLimit } = criteria;
@@ -206,10 +210,13 @@ export class RequestQueryRepository implements RequestListStore {
     // A search's best plan depends on its words (a rare one: the GIN index; a common one with a
     // sort: walk the sort's index), so it is planned for them every time.
     // The dates are read as the answer's ISO strings (ISO_TIMESTAMPS): no Date per column and row.
-    const rows = await preparedQuery<RequestRow<IsoString> & { total: number }>(this.dataSource, sql, params, {
-      named: criteria.q === undefined,
-      types: ISO_TIMESTAMPS,
-    });
+    // On a read replica when the call may use one (GET /requests: docs/replicas.md).
+    const rows = await this.replicas.read((dataSource) =>
+      preparedQuery<RequestRow<IsoString> & { total: number }>(dataSource, sql, params, {
+        named: criteria.q === undefined,
+        types: ISO_TIMESTAMPS,
+      }),
+    );
     return { items: rows.filter((row) => row.id !== null).map(requestFromRow), counted: rows[0]?.total ?? 0 };
   }
 

@@ -45,6 +45,7 @@ import { RequestQueryService } from './request-query.service';
 import type { RequestStatus } from './request.entity';
 import { RequestsService } from './requests.service';
 import { MAX_TAGS, normalizeTags } from './tags';
+import { ReadsFromReplica } from '../replicas/reads-from-replica.decorator';
 
 /**
  * Reading requests: the queue and one request with its history. Taking, closing and writing are in
@@ -62,6 +63,7 @@ export class RequestsController {
   ) {}
 
   @Get()
+  @ReadsFromReplica()
   @ApiOperation({
     summary:
       'List requests: filter by status, operator, mailbox, group, customer, dates, text, priority, tags; sort; paginate. ' +

@@ -47,15 +47,34 @@ export interface TestAppOptions {
  * picks the database (forEachDatabase), else PostgreSQL when it answers.
  */
 export async function createTestApp(
-  env: Record<string, string> = {},
+  env: Record<string, string> | ((db: TestDatabase) => Record<string, string>) = {},
   kind?: DatabaseKind,
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const db = options.db ?? (await createTestDatabase(kind));
-  const url = options.pgbouncer ? options.pgbouncer.urlFor(db.url) : db.url;
-  const pooled = options.pgbouncer
-    ? { DATABASE_URL: url, DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: db.url }
-    : {};
+  const resolve = (db: TestDatabase) => (typeof env === 'function' ? env(db) : env);
+  if (options.db) return createTestAppOn(options.db, resolve(options.db), false, options.pgbouncer);
+  const db = await createTestDatabase(kind);
+  try {
+    return await createTestAppOn(db, resolve(db), true, options.pgbouncer);
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+}
+
+/**
+ * The application on an existing test database (another instance of the same desk: several
+ * instances behind nginx); `close()` drops the database only when `ownsDatabase`. With
+ * `pgbouncer`, the app's pool goes through it (TestAppOptions.pgbouncer).
+ */
+export async function createTestAppOn(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+  ownsDatabase = false,
+  pgbouncer?: TestPgBouncer,
+): Promise<TestApp> {
+  const url = pgbouncer ? pgbouncer.urlFor(db.url) : db.url;
+  const pooled = pgbouncer ? { DATABASE_URL: url, DATABASE_POOLER: 'pgbouncer', DATABASE_DIRECT_URL: db.url } : {};
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -99,7 +118,7 @@ export async function createTestApp(
     },
     async close() {
       await app.close();
-      if (!options.db) await db.drop();
+      if (ownsDatabase) await db.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
