@@ -4,6 +4,7 @@ import type { LevelWithSilent } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from './audit/audit.module';
+import { BlobsModule } from './blobs/blobs.module';
 import { BlocklistModule } from './blocklist/blocklist.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { RateLimitModule } from './common/rate-limit';
@@ -59,6 +60,7 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         RateLimitModule,
+        BlobsModule,
         MailboxesModule,
         OperatorsModule,
         RequestsModule,

@@ -76,7 +76,8 @@ class MemoryInboundMail implements InboundMailStore {
   }
 
   findForReplay(id: string): Promise<ReplayableMail | null> {
-    return Promise.resolve(this.rows.find((r) => r.id === id) ?? null);
+    const row = this.rows.find((r) => r.id === id);
+    return Promise.resolve(row ? { ...row, raw: null, rawExpiredAt: null } : null);
   }
 
   markReplayed(id: string): Promise<void> {
@@ -127,6 +128,7 @@ function setup(
   const webhookEvents: string[] = [];
   const autoReplies: number[] = [];
   const counted: string[] = [];
+  const blobs = new Map<string, Buffer>();
   const service = new InboundMailService(
     config,
     store,
@@ -149,11 +151,23 @@ function setup(
       },
     },
     { parseHashed: async (raw: Buffer) => ({ mail: await parse(raw), rawSha256: sha256(raw) }) },
+    {
+      // The blob store in memory: what the pipeline wrote before its transaction, by hash.
+      put: (items: Array<{ bytes: Buffer; sha256?: string }>) =>
+        Promise.resolve(
+          items.map((b) => {
+            const h = b.sha256 ?? sha256(b.bytes);
+            blobs.set(h, b.bytes);
+            return h;
+          }),
+        ),
+      read: (h: string) => Promise.resolve(blobs.get(h)!),
+    },
     { countIngested: (source: string, status: string) => void counted.push(`${source} ${status}`) },
     mailboxes,
     sides,
   );
-  return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted };
+  return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted, blobs };
 }
 
 // The pipeline logs each quarantined mail; the tests say what they expect of it.
