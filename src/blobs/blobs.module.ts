@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { BLOB_STORE, type BlobStore } from './blob-store';
 import { BlobJobs } from './blob-jobs';
+import { BlobMigration } from './blob-migration';
 import { BlobsRepository } from './blobs.repository';
 import { BlobsService } from './blobs.service';
 import { FsBlobStore } from './fs-blob-store';
@@ -27,8 +28,9 @@ export function createBlobStore(config: AppConfig): BlobStore {
     BlobsRepository,
     BlobsService,
     BlobJobs,
+    BlobMigration,
   ],
-  exports: [BlobsService, BlobJobs, BLOB_STORE],
+  exports: [BlobsService, BlobJobs, BlobMigration, BLOB_STORE],
 })
 export class BlobsModule implements OnModuleDestroy {
   constructor(@Inject(BLOB_STORE) private readonly store: BlobStore) {}

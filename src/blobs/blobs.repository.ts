@@ -60,8 +60,8 @@ export const SQL = {
   countPending: `SELECT (SELECT count(*) FROM attachments WHERE content IS NOT NULL)::bigint AS attachments,
       (SELECT count(*) FROM inbound_mail WHERE raw IS NOT NULL)::bigint AS raw`,
   /** The bytes leave the row once the blob is durable (the blobs row was touched first). */
-  movedAttachment: `UPDATE attachments SET content = NULL WHERE id = $1 AND sha256 = $2`,
-  movedRaw: `UPDATE inbound_mail SET raw = NULL, raw_sha256 = $2 WHERE id = $1`,
+  movedAttachment: `UPDATE attachments SET content = NULL WHERE id = $1 AND sha256 = $2 AND content IS NOT NULL`,
+  movedRaw: `UPDATE inbound_mail SET raw = NULL, raw_sha256 = $2 WHERE id = $1 AND raw IS NOT NULL`,
 } as const;
 
 /** The blobs table, and the statements that find and free blobs. */
