@@ -111,7 +111,7 @@ export class BlobsRepository {
   }
 
   async countPending(): Promise<{ attachments: number; raw: number }> {
-    const [row] = (await this.dataSource.query(SQL.countPending)) as Array<{ attachments: string; raw: string }>;
+    const [row] = await this.dataSource.query<Array<{ attachments: string; raw: string }>>(SQL.countPending);
     return { attachments: Number(row.attachments), raw: Number(row.raw) };
   }
 
