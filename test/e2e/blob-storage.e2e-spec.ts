@@ -9,6 +9,7 @@ import { BLOB_STORE, type BlobStore } from '../../src/blobs/blob-store';
 import { BlobsService } from '../../src/blobs/blobs.service';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store';
 import { createTestApp, TestApp } from '../setup/app';
+import type { DatabaseKind } from '../setup/database';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
 import { startS3, type TestS3 } from '../setup/s3';
 
@@ -48,21 +49,28 @@ function mailWithPdf(from: string, messageId: string, pdf: Buffer): Buffer {
  * back; the S3 server stopped makes ingest answer 503 and lose nothing; the sweeper, the migrate
  * command and retention.
  */
-describe.each(['filesystem', 's3'] as const)('blob storage on %s', (kind) => {
+describe.each([
+  ['filesystem', 'postgres'],
+  ['s3', 'postgres'],
+  ['filesystem', 'embedded'],
+] as const)('blob storage on %s (database: %s)', (kind, database: DatabaseKind) => {
   let t: TestApp;
   let s3: TestS3 | undefined;
   let store: BlobStore;
   let auth: Record<string, string>;
-  const RUN = `${kind}.${Date.now().toString(36)}`;
+  const RUN = `${kind}.${database}.${Date.now().toString(36)}`;
   const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), crypto.randomBytes(200_000)]);
 
   beforeAll(async () => {
     if (kind === 's3') s3 = await startS3();
-    t = await createTestApp({
-      ...(s3?.env ?? {}),
-      RAW_MAIL_RETENTION_DAYS: '30',
-      QUARANTINE_RETENTION_DAYS: '90',
-    });
+    t = await createTestApp(
+      {
+        ...(s3?.env ?? {}),
+        RAW_MAIL_RETENTION_DAYS: '30',
+        QUARANTINE_RETENTION_DAYS: '90',
+      },
+      database,
+    );
     store = t.app.get<BlobStore>(BLOB_STORE);
     auth = { Authorization: `Bearer ${await t.adminToken()}` };
   });
@@ -221,6 +229,35 @@ describe.each(['filesystem', 's3'] as const)('blob storage on %s', (kind) => {
     await expect(store.exists(sha(fresh))).resolves.toBe(true);
     await expect(store.exists(sha(pdf))).resolves.toBe(true); // named by attachments, however old
     await expect(blobRows(sha(pdf))).resolves.toHaveLength(1);
+  });
+
+  it('never sweeps a blob that a transaction still in flight names, however old its touch', async () => {
+    if (database === 'embedded') return; // one session: no second transaction to hold open
+    const blobs = t.app.get(BlobsService);
+    const bytes = Buffer.from(`being written ${RUN}`);
+    await blobs.put([{ bytes }]);
+    await sql(t, `UPDATE blobs SET touched_at = now() - interval '2 hours' WHERE sha256 = $1`, [sha(bytes)]);
+    await postRaw(t, rawMail({ from: 'wen@customer.test', subject: 'w', messageId: `w.${RUN}@c.test` }));
+    const [{ id: messageRowId }] = await sql<{ id: number }>(t, 'SELECT id FROM messages WHERE message_id = $1', [
+      `w.${RUN}@c.test`,
+    ]);
+    const writer = t.db.dataSource.createQueryRunner();
+    await writer.connect();
+    try {
+      await writer.startTransaction();
+      await writer.query(
+        `INSERT INTO attachments (message_id, filename, content_type, size, sha256) VALUES ($1, 'w.txt', 'text/plain', $2, $3)`,
+        [messageRowId, bytes.length, sha(bytes)],
+      );
+      await blobs.sweep(60 * 60);
+      await expect(store.exists(sha(bytes))).resolves.toBe(true);
+      await writer.commitTransaction();
+    } finally {
+      await writer.release();
+    }
+    await blobs.sweep(60 * 60);
+    await expect(store.exists(sha(bytes))).resolves.toBe(true);
+    await expect(blobRows(sha(bytes))).resolves.toHaveLength(1);
   });
 
   it('moves old bytea rows into the store (resumable), and they still download', async () => {
