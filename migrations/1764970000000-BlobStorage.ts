@@ -27,6 +27,9 @@ export class BlobStorage1764970000000 implements MigrationInterface {
         touched_at timestamptz NOT NULL DEFAULT clock_timestamp()
       )`);
     await q.query(`CREATE INDEX blobs_touched_at ON blobs (touched_at)`);
+    // A hash that is not 64 lowercase hex digits (an empty parser checksum, capitals) is computed
+    // again from the bytes the row holds: the blob is named by it.
+    await q.query(`UPDATE attachments SET sha256 = encode(sha256(content), 'hex') WHERE sha256 !~ '^[0-9a-f]{64}$'`);
     await q.query(`
       INSERT INTO blobs (sha256, size)
       SELECT sha256, max(size) FROM attachments GROUP BY sha256
