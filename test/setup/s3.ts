@@ -1,22 +1,9 @@
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import S3rver from 's3rver';
 
-/** s3rver ships no types: the part of its API the tests use. */
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  address: string;
-  port: number;
-  silent: boolean;
-  directory: string;
-  configureBuckets?: Array<{ name: string }>;
-}) => S3rverInstance;
-
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+type S3rverInstance = InstanceType<typeof S3rver>;
 
 /** s3rver's fixed credentials (it checks signatures against them). */
 const KEY = 'S3RVER';
