@@ -16,6 +16,7 @@ import { Presence1764930000000 } from './1764930000000-Presence';
 import { AutoAssignment1764940000000 } from './1764940000000-AutoAssignment';
 import { LiveEvents1764950000000 } from './1764950000000-LiveEvents';
 import { AuditLog1764960000000 } from './1764960000000-AuditLog';
+import { BlobStorage1764970000000 } from './1764970000000-BlobStorage';
 import { ReplicaReadPositions1764980000000 } from './1764980000000-ReplicaReadPositions';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
@@ -38,5 +39,6 @@ export const MIGRATIONS = [
   AutoAssignment1764940000000,
   LiveEvents1764950000000,
   AuditLog1764960000000,
+  BlobStorage1764970000000,
   ReplicaReadPositions1764980000000,
 ];

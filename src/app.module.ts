@@ -4,6 +4,7 @@ import type { LevelWithSilent } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from './audit/audit.module';
+import { BlobsModule } from './blobs/blobs.module';
 import { BlocklistModule } from './blocklist/blocklist.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { RateLimitModule } from './common/rate-limit';
@@ -64,6 +65,7 @@ export class AppModule {
         // First of the features: its global interceptors wrap the audit log's (replicas.module.ts).
         ReplicasModule,
         RateLimitModule,
+        BlobsModule,
         MailboxesModule,
         OperatorsModule,
         RequestsModule,

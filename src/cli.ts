@@ -7,6 +7,7 @@ import { AuditService } from './audit/audit.service';
 import { CliError, parseArgs, type ParsedArgs, UsageError, checkArgs } from './cli/args';
 import type { AnyCommand, CommandRun, StandaloneCommand } from './cli/command';
 import { type CliContext, openCliContext } from './cli/context';
+import { blobsMigrate, blobsSweep } from './cli/blob-commands';
 import { importImap, importMbox } from './cli/import-commands';
 import { mailgate } from './cli/mailgate-command';
 import { mailboxAdd, mailboxList, mailboxRemove, mailboxUpdate, rotateEncryptionKey } from './cli/mailbox-commands';
@@ -26,6 +27,8 @@ export const COMMANDS: AnyCommand[] = [
   mailboxUpdate,
   mailboxRemove,
   rotateEncryptionKey,
+  blobsMigrate,
+  blobsSweep,
   mailgate,
 ];
 

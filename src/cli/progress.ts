@@ -64,3 +64,43 @@ export class ImportProgress {
     }
   }
 }
+
+/**
+ * A count of items moved out of a known total (`maildesk blobs migrate`), shown like an import's:
+ * a redrawn bar on a terminal, otherwise a plain line every few seconds.
+ */
+export class CountProgress {
+  private lastDraw: number;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tty = !!stream.isTTY;
+    this.lastDraw = now();
+  }
+
+  /** Shows `done` of `total` (throttled). */
+  update(done: number, total: number): void {
+    const t = this.now();
+    if (t - this.lastDraw < (this.tty ? TTY_EVERY_MS : PLAIN_EVERY_MS)) return;
+    this.lastDraw = t;
+    const f = total ? Math.max(0, Math.min(1, done / total)) : 1;
+    const pct = `${Math.floor(f * 100)}%`.padStart(4);
+    if (this.tty) {
+      const filled = Math.round(f * WIDTH);
+      this.stream.write(
+        `\r\x1b[2K${this.label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${pct} ${done}/${total}`,
+      );
+    } else {
+      this.stream.write(`${this.label}: ${pct}, ${done}/${total}\n`);
+    }
+  }
+
+  /** Clears the bar (terminal) before the summary is printed. */
+  end(): void {
+    if (this.tty) this.stream.write('\r\x1b[2K');
+  }
+}

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseUnavailable, isStorageUnavailable } from '../database/database-errors';
 import { redactQueryError } from '../database/query-logger';
 import { DetailedHttpException } from './detailed-http.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
@@ -84,6 +84,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
         statusCode: HttpStatus.SERVICE_UNAVAILABLE,
         error: 'Service Unavailable',
         message: 'database unavailable, retry later',
+      };
+    }
+    if (isStorageUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: 'blob store unavailable, retry later',
       };
     }
     return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };

@@ -406,6 +406,58 @@ export const CONFIG_TABLE = {
     description: 'Where the embedded database, generated secrets and the file outbox live',
     ...dir('./data'),
   },
+  BLOB_STORE_URL: {
+    section: STORAGE,
+    description:
+      'Where raw mail and attachments are stored, by SHA-256: `s3://bucket/optional-prefix` for S3-compatible storage (docs/storage.md)',
+    empty: 'the filesystem, under DATA_DIR/blobs',
+    ...url('s3:'),
+  },
+  BLOB_STORE_ENDPOINT: {
+    section: STORAGE,
+    description: 'The S3 endpoint URL for MinIO, Ceph, R2 and other S3-compatible servers (with BLOB_STORE_URL)',
+    empty: "AWS S3 for BLOB_STORE_REGION",
+    ...url('http:', 'https:'),
+  },
+  BLOB_STORE_REGION: {
+    section: STORAGE,
+    description: 'The S3 region (with BLOB_STORE_URL)',
+    ...text('us-east-1'),
+  },
+  BLOB_STORE_FORCE_PATH_STYLE: {
+    section: STORAGE,
+    description: 'Path-style S3 URLs (endpoint/bucket/key), as MinIO and most S3-compatible servers need',
+    ...bool(false),
+  },
+  BLOB_STORE_ACCESS_KEY_ID: {
+    section: STORAGE,
+    description: 'The S3 access key id (with BLOB_STORE_SECRET_ACCESS_KEY)',
+    empty: "the AWS SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance role...)",
+    ...text(),
+  },
+  BLOB_STORE_SECRET_ACCESS_KEY: {
+    section: STORAGE,
+    description: 'The S3 secret access key (with BLOB_STORE_ACCESS_KEY_ID)',
+    empty: "the AWS SDK's default chain",
+    ...text(),
+  },
+  BLOB_SWEEP_GRACE_MINUTES: {
+    section: STORAGE,
+    description:
+      'Minutes a blob that no row names is kept before the sweeper deletes it (longer than any ingest or upload takes)',
+    ...int(60, 1, 525_600),
+  },
+  RAW_MAIL_RETENTION_DAYS: {
+    section: STORAGE,
+    description:
+      'Days the raw mail of processed inbound mail is kept (the request keeps its messages and attachments); 0 = keep forever',
+    ...int(0, 0, 36_500),
+  },
+  QUARANTINE_RETENTION_DAYS: {
+    section: STORAGE,
+    description: 'Days a quarantined mail (never replayed) is kept before it is deleted; 0 = keep forever',
+    ...int(0, 0, 36_500),
+  },
   ENCRYPTION_KEY: {
     section: STORAGE,
     description:

@@ -110,6 +110,21 @@ export interface AppConfig {
   presence: { ttlSeconds: number };
   /** The audit log: days a row is kept (0 = forever); a daily job deletes older rows. */
   audit: { retentionDays: number };
+  /**
+   * Blob storage (src/blobs/): `url` s3://bucket/prefix (undefined: the filesystem under
+   * DATA_DIR/blobs), the S3 client's endpoint, region, path style and keys, and the sweeper's grace.
+   */
+  blobs: {
+    url?: string;
+    endpoint?: string;
+    region: string;
+    forcePathStyle: boolean;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    sweepGraceMinutes: number;
+  };
+  /** Retention of inbound_mail: days raw mail of processed mail and quarantined mail are kept (0 = forever). */
+  retention: { rawMailDays: number; quarantineDays: number };
   /** Live events (GET /events/stream): streams per instance and per operator; seconds between heartbeats. */
   events: { maxStreams: number; maxStreamsPerOperator: number; heartbeatSeconds: number };
   /**
@@ -268,6 +283,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
     audit: { retentionDays: v.AUDIT_RETENTION_DAYS },
+    blobs: {
+      url: v.BLOB_STORE_URL,
+      endpoint: v.BLOB_STORE_ENDPOINT,
+      region: v.BLOB_STORE_REGION,
+      forcePathStyle: v.BLOB_STORE_FORCE_PATH_STYLE,
+      accessKeyId: v.BLOB_STORE_ACCESS_KEY_ID,
+      secretAccessKey: v.BLOB_STORE_SECRET_ACCESS_KEY,
+      sweepGraceMinutes: v.BLOB_SWEEP_GRACE_MINUTES,
+    },
+    retention: { rawMailDays: v.RAW_MAIL_RETENTION_DAYS, quarantineDays: v.QUARANTINE_RETENTION_DAYS },
     events: {
       maxStreams: v.EVENTS_MAX_STREAMS,
       maxStreamsPerOperator: v.EVENTS_MAX_STREAMS_PER_OPERATOR,

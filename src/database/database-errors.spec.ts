@@ -1,4 +1,5 @@
-import { isDatabaseUnavailable } from './database-errors';
+import { BlobStoreUnavailableError } from '../blobs/blob-store';
+import { isDatabaseUnavailable, isStorageUnavailable } from './database-errors';
 
 describe('isDatabaseUnavailable', () => {
   it('knows a lost or refused connection by its code, also inside a driver error', () => {
@@ -18,5 +19,22 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(new Error('invalid byte sequence for encoding "UTF8": 0x00'))).toBe(false);
     expect(isDatabaseUnavailable(undefined)).toBe(false);
     expect(isDatabaseUnavailable(null)).toBe(false);
+  });
+});
+
+describe('isStorageUnavailable', () => {
+  it('is true for an unreachable database, a blob store outage, and a row whose blob the sweeper just freed', () => {
+    expect(isStorageUnavailable({ code: 'ECONNREFUSED' })).toBe(true);
+    expect(isStorageUnavailable(new BlobStoreUnavailableError('write', new Error('connect ECONNREFUSED')))).toBe(true);
+    expect(isStorageUnavailable({ driverError: { code: '23503', constraint: 'attachments_blob_fk' } })).toBe(true);
+    expect(isStorageUnavailable({ driverError: { code: '23503', constraint: 'inbound_mail_raw_blob_fk' } })).toBe(true);
+  });
+
+  it('leaves other foreign keys and errors to their callers', () => {
+    expect(isStorageUnavailable({ driverError: { code: '23503', constraint: 'messages_request_id_fkey' } })).toBe(
+      false,
+    );
+    expect(isStorageUnavailable(new Error('boom'))).toBe(false);
+    expect(isStorageUnavailable(undefined)).toBe(false);
   });
 });

@@ -26,3 +26,19 @@ export function isDatabaseUnavailable(e: unknown): boolean {
     msg,
   );
 }
+
+/** The foreign keys by which a row holds its blob (migration 1764970000000): violated only when the sweeper won a race. */
+const BLOB_FOREIGN_KEYS = new Set(['attachments_blob_fk', 'inbound_mail_raw_blob_fk']);
+
+/**
+ * True where the database or the blob store (src/blobs/: its BlobStoreUnavailableError, or a row
+ * whose blob the sweeper just freed) cannot take the write now: the caller answers "retry later"
+ * (503, SMTP 451, IMAP leaves the mail, mailgate 75) and nothing is lost.
+ */
+export function isStorageUnavailable(e: unknown): boolean {
+  if (isDatabaseUnavailable(e)) return true;
+  const err = e as { code?: string; driverError?: { code?: string; constraint?: string } };
+  if (err?.code === 'BLOB_STORE_UNAVAILABLE') return true;
+  const driver = err?.driverError;
+  return driver?.code === '23503' && BLOB_FOREIGN_KEYS.has(driver.constraint ?? '');
+}

@@ -29,8 +29,17 @@ export class InboundMail {
   @Column('integer')
   size: number;
 
-  @Column('bytea', { select: false })
-  raw: Buffer;
+  /** The raw mail's bytes, for rows stored before blob storage (`maildesk blobs migrate` moves them); null otherwise. */
+  @Column('bytea', { select: false, nullable: true })
+  raw: Buffer | null;
+
+  /** The raw mail's blob (src/blobs/); null for an old row still holding `raw`, or once retention dropped it. */
+  @Column('text', { name: 'raw_sha256', nullable: true })
+  rawSha256: string | null;
+
+  /** When retention (RAW_MAIL_RETENTION_DAYS) dropped the raw mail; null while it is kept. */
+  @Column('timestamptz', { name: 'raw_expired_at', nullable: true })
+  rawExpiredAt: Date | null;
 
   @Column('text')
   status: InboundStatus;

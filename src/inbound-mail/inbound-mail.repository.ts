@@ -2,20 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
-import { queryWithLargeValues } from '../database/large-values';
 
 /** The statements of the inbound_mail table (written to inbound-mail.repository.sql by `npm run sql`). */
 export const SQL = {
-  claim: `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status)
+  claim: `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw_sha256, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'appended')
        ON CONFLICT (dedupe_key) DO UPDATE SET status = 'appended', attempts = inbound_mail.attempts + 1,
          source = EXCLUDED.source, message_id = EXCLUDED.message_id, from_address = EXCLUDED.from_address,
-         subject = EXCLUDED.subject, size = EXCLUDED.size, raw = EXCLUDED.raw
+         subject = EXCLUDED.subject, size = EXCLUDED.size, raw = NULL, raw_sha256 = EXCLUDED.raw_sha256
          WHERE inbound_mail.status = 'quarantined'
        RETURNING id`,
   record: `UPDATE inbound_mail SET status = $2, reason = $3, request_id = $4, message_row_id = $5, processed_at = clock_timestamp()
            WHERE id = $1`,
-  quarantine: `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw, status, reason, processed_at)
+  quarantine: `INSERT INTO inbound_mail (source, dedupe_key, message_id, from_address, subject, size, raw_sha256, status, reason, processed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'quarantined', $8, clock_timestamp())
        ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_mail.attempts + 1, reason = EXCLUDED.reason,
          processed_at = EXCLUDED.processed_at
@@ -36,13 +35,16 @@ export interface RawMail {
   messageId: string | null;
   fromAddress: string | null;
   subject: string | null;
-  raw: Buffer;
+  /** The raw mail's size in bytes. */
+  size: number;
+  /** The raw mail's blob, written to the blob store before the row names it (BlobsService.put). */
+  rawSha256: string;
 }
 
 /** $1 to $7 of `claim` and `quarantine`: the raw mail and what was read of its header. */
 function rawMailParams(mail: RawMail): unknown[] {
   const subject = mail.subject?.slice(0, MAX_SUBJECT) ?? null;
-  return [mail.source, mail.dedupeKey, mail.messageId, mail.fromAddress, subject, mail.raw.length, mail.raw];
+  return [mail.source, mail.dedupeKey, mail.messageId, mail.fromAddress, subject, mail.size, mail.rawSha256];
 }
 
 /** What became of a claimed mail, recorded on its row when its transaction commits. */
@@ -54,7 +56,7 @@ export interface InboundOutcome {
 }
 
 /** A quarantined mail as replay reads it. */
-export type ReplayableMail = Pick<InboundMail, 'id' | 'status' | 'raw' | 'source'>;
+export type ReplayableMail = Pick<InboundMail, 'id' | 'status' | 'raw' | 'rawSha256' | 'rawExpiredAt' | 'source'>;
 
 /** What the ingest pipeline needs of storage (InboundMailService; an in-memory fake in unit tests). */
 export interface InboundMailStore {
@@ -81,7 +83,7 @@ export interface InboundMailStore {
   requestOf(dedupeKey: string): Promise<number | null>;
   /** Quarantined mail, newest first, without the raw bytes. */
   listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }>;
-  /** One stored mail with its raw bytes, or null. */
+  /** One stored mail with its raw bytes (old rows) or its raw mail's blob, or null. */
   findForReplay(id: string): Promise<ReplayableMail | null>;
   /** Marks a quarantined mail replayed (it was stored under another key). */
   markReplayed(id: string): Promise<void>;
@@ -97,8 +99,7 @@ export class InboundMailRepository implements InboundMailStore {
   }
 
   async claim(mail: RawMail, manager: EntityManager = this.dataSource.manager): Promise<string | null> {
-    // A large raw mail goes by COPY, not as one bound parameter (src/database/large-values.ts).
-    const rows = await queryWithLargeValues<Array<{ id: string }>>(manager, SQL.claim, rawMailParams(mail));
+    const rows: Array<{ id: string }> = await manager.query(SQL.claim, rawMailParams(mail));
     return rows[0]?.id ?? null;
   }
 
@@ -107,7 +108,7 @@ export class InboundMailRepository implements InboundMailStore {
   }
 
   async quarantine(mail: RawMail, reason: string): Promise<boolean> {
-    const rows = await queryWithLargeValues<Array<{ id: string }>>(this.dataSource.manager, SQL.quarantine, [
+    const rows: Array<{ id: string }> = await this.dataSource.query(SQL.quarantine, [
       ...rawMailParams(mail),
       reason.slice(0, MAX_REASON),
     ]);
@@ -132,7 +133,7 @@ export class InboundMailRepository implements InboundMailStore {
   findForReplay(id: string): Promise<ReplayableMail | null> {
     return this.dataSource.manager.findOne(InboundMail, {
       where: { id },
-      select: { id: true, status: true, raw: true, source: true },
+      select: { id: true, status: true, raw: true, rawSha256: true, rawExpiredAt: true, source: true },
     });
   }
 

@@ -1,3 +1,4 @@
+import { BlobStoreUnavailableError } from '../blobs/blob-store';
 import { jest } from '@jest/globals';
 import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import * as crypto from 'node:crypto';
@@ -76,7 +77,8 @@ class MemoryInboundMail implements InboundMailStore {
   }
 
   findForReplay(id: string): Promise<ReplayableMail | null> {
-    return Promise.resolve(this.rows.find((r) => r.id === id) ?? null);
+    const row = this.rows.find((r) => r.id === id);
+    return Promise.resolve(row ? { ...row, raw: null, rawExpiredAt: null } : null);
   }
 
   markReplayed(id: string): Promise<void> {
@@ -127,6 +129,8 @@ function setup(
   const webhookEvents: string[] = [];
   const autoReplies: number[] = [];
   const counted: string[] = [];
+  const blobs = new Map<string, Buffer>();
+  const blobsDown = { value: false };
   const service = new InboundMailService(
     config,
     store,
@@ -149,11 +153,25 @@ function setup(
       },
     },
     { parseHashed: async (raw: Buffer) => ({ mail: await parse(raw), rawSha256: sha256(raw) }) },
+    {
+      // The blob store in memory: what the pipeline wrote before its transaction, by hash.
+      put: (items: Array<{ bytes: Buffer; sha256?: string }>) =>
+        blobsDown.value
+          ? Promise.reject(new BlobStoreUnavailableError('write', new Error('connect ECONNREFUSED')))
+          : Promise.resolve(
+              items.map((b) => {
+                const h = b.sha256 ?? sha256(b.bytes);
+                blobs.set(h, b.bytes);
+                return h;
+              }),
+            ),
+      read: (h: string) => Promise.resolve(blobs.get(h)!),
+    },
     { countIngested: (source: string, status: string) => void counted.push(`${source} ${status}`) },
     mailboxes,
     sides,
   );
-  return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted };
+  return { service, store, desk, log, blocked, webhookEvents, autoReplies, counted, blobs, blobsDown };
 }
 
 // The pipeline logs each quarantined mail; the tests say what they expect of it.
@@ -350,6 +368,30 @@ describe('ingest: which quarantine reason', () => {
     await expect(t.service.ingest(rawMail('alice@example.com'), 'imap')).rejects.toThrow('ECONNREFUSED');
     expect(t.store.rows).toEqual([]);
     expect(t.counted).toEqual([]);
+  });
+
+  it('writes the raw mail and its files to the blob store, each once, and names them on the rows', async () => {
+    const t = setup();
+    const raw = rawMail('alice@example.com', { 'Message-ID': '<blob@example.com>' });
+    await t.service.ingest(raw, 'webhook');
+    expect(t.blobs.get(sha256(raw))).toEqual(raw);
+    expect(t.store.byKey('blob@example.com')).toMatchObject({ rawSha256: sha256(raw), size: raw.length });
+  });
+
+  it('throws, storing and quarantining nothing, while the blob store is down (the caller retries)', async () => {
+    const t = setup();
+    t.blobsDown.value = true;
+    await expect(t.service.ingest(rawMail('alice@example.com'), 'webhook')).rejects.toBeInstanceOf(
+      BlobStoreUnavailableError,
+    );
+    // An unparsable mail too: it is not quarantined without its bytes.
+    await expect(t.service.ingest(Buffer.alloc(0), 'webhook')).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    expect(t.store.rows).toEqual([]);
+    expect(t.log).toEqual([]);
+    t.blobsDown.value = false;
+    await expect(t.service.ingest(rawMail('alice@example.com'), 'webhook')).resolves.toMatchObject({
+      status: 'created',
+    });
   });
 
   it('counts a second broken copy on the quarantined row, and takes the row over once the mail goes through', async () => {

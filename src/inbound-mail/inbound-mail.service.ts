@@ -1,11 +1,12 @@
 import { ConflictException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { BlobsService } from '../blobs/blobs.service';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { ByteBudget } from '../common/byte-budget';
 import { sha256Hex } from '../common/sha256';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isStorageUnavailable } from '../database/database-errors';
 import type { MailboxDirectory } from '../mailboxes/mailbox';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { ConversationService } from '../messages/conversation.service';
@@ -68,9 +69,9 @@ export type IngestMessages = ThreadMessages & Pick<MessagesService, 'append'>;
 
 /** The parse step's outcome. */
 type Parsed =
-  | { kind: 'parsed'; mail: ParsedMail; keys: MailKeys }
+  | { kind: 'parsed'; mail: ParsedMail; keys: MailKeys; rawSha256: string }
   /** Too large or unreadable: quarantined raw under the hash of its bytes. */
-  | { kind: 'unparsable'; hashKey: string; reason: string };
+  | { kind: 'unparsable'; hashKey: string; rawSha256: string; reason: string };
 
 /** The claim step's outcome. */
 type Claim = { kind: 'claimed'; inboundId: string } | { kind: 'duplicate' };
@@ -108,6 +109,7 @@ export class InboundMailService {
     @Inject(BlocklistService) private readonly blocklist: SenderBlocklist,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
     @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
+    @Inject(BlobsService) private readonly blobs: Pick<BlobsService, 'put' | 'read'>,
     @Optional() @Inject(MetricsService) private readonly metrics?: Pick<MetricsService, 'countIngested'>,
     @Optional()
     @Inject(MailboxDirectoryService)
@@ -143,24 +145,51 @@ export class InboundMailService {
    */
   private async pipeline(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
     const parsed = await this.parse(raw);
-    if (parsed.kind === 'unparsable') return this.quarantine(raw, source, parsed.hashKey, null, parsed.reason);
+    // The raw mail (and the files of a parsed one) in the blob store, durably, before the
+    // transaction that names them opens (docs/storage.md); a store that is down throws (retry later).
+    const { rawSha256 } = parsed;
+    if (parsed.kind === 'unparsable') {
+      await this.blobs.put([{ bytes: raw, sha256: rawSha256 }]);
+      return this.quarantine(raw, rawSha256, source, parsed.hashKey, null, parsed.reason);
+    }
     const { keys } = parsed;
+    await this.putBlobs(raw, rawSha256, parsed.mail);
     try {
       const mail = withEnvelopeSender(parsed.mail, options.envelopeFrom);
       const own = await this.ownAddresses();
       const decision = await this.filter(mail, own);
       if (decision.action === 'quarantine')
-        return await this.quarantine(raw, source, keys.dedupe, mail, decision.reason);
+        return await this.quarantine(raw, rawSha256, source, keys.dedupe, mail, decision.reason);
       const route = await this.route(mail, decision, options);
-      const committed = await this.commit(raw, source, mail, keys, decision, route, options, own);
+      const committed = await this.commit(raw, rawSha256, source, mail, keys, decision, route, options, own);
       if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
       const { status, requestId, reason } = committed.outcome;
       return { status, requestId, messageId: keys.messageId, reason };
     } catch (e) {
-      if (isDatabaseUnavailable(e)) throw e;
+      if (isStorageUnavailable(e)) throw e;
       this.logger.warn(`mail ${keys.dedupe} quarantined: ${(e as Error).message}`);
-      return this.quarantineSafely(raw, source, parsed.mail, keys, `processing failed: ${(e as Error).message}`);
+      return this.quarantineSafely(
+        raw,
+        rawSha256,
+        source,
+        parsed.mail,
+        keys,
+        `processing failed: ${(e as Error).message}`,
+      );
     }
+  }
+
+  /**
+   * Writes the raw mail and its files to the blob store (each distinct file once); a file whose
+   * parser checksum is not a SHA-256 gets the one computed here, which its attachments row keeps.
+   */
+  private async putBlobs(raw: Buffer, rawSha256: string, mail: ParsedMail): Promise<void> {
+    const files = mail.attachments;
+    const hashes = await this.blobs.put([
+      { bytes: raw, sha256: rawSha256 },
+      ...files.map((a) => ({ bytes: a.content, sha256: /^[0-9a-f]{64}$/.test(a.sha256) ? a.sha256 : undefined })),
+    ]);
+    files.forEach((a, i) => (a.sha256 = hashes[i + 1]));
   }
 
   /**
@@ -170,6 +199,7 @@ export class InboundMailService {
    */
   private commit(
     raw: Buffer,
+    rawSha256: string,
     source: InboundSource,
     mail: ParsedMail,
     keys: MailKeys,
@@ -179,7 +209,7 @@ export class InboundMailService {
     own: ReadonlySet<string> | undefined,
   ): Promise<Committed> {
     return this.inboundMail.transaction(async (tx) => {
-      const claim = await this.claim(tx, raw, source, mail, keys.dedupe);
+      const claim = await this.claim(tx, raw, rawSha256, source, mail, keys.dedupe);
       if (claim.kind === 'duplicate') return claim;
       const thread = await this.thread(tx, mail, raw, decision, route);
       if (thread.kind === 'none') return this.record(tx, claim, ignored(thread.reason));
@@ -197,14 +227,16 @@ export class InboundMailService {
     const limit = this.config.mail.maxInboundBytes;
     if (raw.length > limit) {
       const reason = `too large: ${raw.length} bytes (limit ${limit})`;
-      return { kind: 'unparsable', hashKey: hashKey(await sha256Hex(raw)), reason };
+      const rawSha256 = await sha256Hex(raw);
+      return { kind: 'unparsable', hashKey: hashKey(rawSha256), rawSha256, reason };
     }
     try {
       const { mail, rawSha256 } = await this.parser.parseHashed(raw);
-      return { kind: 'parsed', mail, keys: mailKeys(mail.messageId, rawSha256) };
+      return { kind: 'parsed', mail, keys: mailKeys(mail.messageId, rawSha256), rawSha256 };
     } catch (e) {
       const known = e instanceof MailParseError ? e.rawSha256 : undefined;
-      return { kind: 'unparsable', hashKey: hashKey(known ?? (await sha256Hex(raw))), reason: parseFailureReason(e) };
+      const rawSha256 = known ?? (await sha256Hex(raw));
+      return { kind: 'unparsable', hashKey: hashKey(rawSha256), rawSha256, reason: parseFailureReason(e) };
     }
   }
 
@@ -241,11 +273,12 @@ export class InboundMailService {
   private async claim(
     tx: EntityManager,
     raw: Buffer,
+    rawSha256: string,
     source: InboundSource,
     mail: ParsedMail,
     dedupeKey: string,
   ): Promise<Claim> {
-    const inboundId = await this.inboundMail.claim(rawMail(raw, source, dedupeKey, mail), tx);
+    const inboundId = await this.inboundMail.claim(rawMail(raw, rawSha256, source, dedupeKey, mail), tx);
     return inboundId === null ? { kind: 'duplicate' } : { kind: 'claimed', inboundId };
   }
 
@@ -355,12 +388,13 @@ export class InboundMailService {
   /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
   private async quarantine(
     raw: Buffer,
+    rawSha256: string,
     source: InboundSource,
     dedupeKey: string,
     mail: ParsedMail | null,
     reason: string,
   ): Promise<IngestResult> {
-    if (!(await this.inboundMail.quarantine(rawMail(raw, source, dedupeKey, mail), reason)))
+    if (!(await this.inboundMail.quarantine(rawMail(raw, rawSha256, source, dedupeKey, mail), reason)))
       return this.duplicate(dedupeKey, mail?.messageId ?? null);
     return { status: 'quarantined', requestId: null, messageId: mail?.messageId ?? null, reason };
   }
@@ -372,17 +406,19 @@ export class InboundMailService {
    */
   private async quarantineSafely(
     raw: Buffer,
+    rawSha256: string,
     source: InboundSource,
     mail: ParsedMail,
     keys: MailKeys,
     reason: string,
   ): Promise<IngestResult> {
     try {
-      return await this.quarantine(raw, source, keys.dedupe, mail, reason);
+      return await this.quarantine(raw, rawSha256, source, keys.dedupe, mail, reason);
     } catch (e) {
-      if (isDatabaseUnavailable(e)) throw e;
+      if (isStorageUnavailable(e)) throw e;
       return this.quarantine(
         raw,
+        rawSha256,
         source,
         keys.hash,
         null,
@@ -407,7 +443,9 @@ export class InboundMailService {
    * its bytes, so the same call again changes nothing.
    */
   async keepQuarantined(raw: Buffer, source: InboundSource, reason: string): Promise<IngestResult> {
-    const result = await this.quarantine(raw, source, hashKey(await sha256Hex(raw)), null, reason);
+    const rawSha256 = await sha256Hex(raw);
+    await this.blobs.put([{ bytes: raw, sha256: rawSha256 }]);
+    const result = await this.quarantine(raw, rawSha256, source, hashKey(rawSha256), null, reason);
     this.metrics?.countIngested(source, result.status);
     return result;
   }
@@ -423,7 +461,10 @@ export class InboundMailService {
     if (!row) throw new NotFoundException(`inbound mail ${id} does not exist`);
     if (row.status !== 'quarantined')
       throw new ConflictException(`inbound mail ${id} is ${row.status}, not quarantined`);
-    const result = await this.ingest(row.raw, row.source);
+    // An old row holds its bytes; a new one names its blob.
+    const raw = row.raw ?? (row.rawSha256 ? await this.blobs.read(row.rawSha256) : null);
+    if (!raw) throw new ConflictException(`inbound mail ${id} has no raw mail any more (retention)`);
+    const result = await this.ingest(raw, row.source);
     // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
     if (result.status !== 'quarantined') await this.inboundMail.markReplayed(id);
     return result;
@@ -431,14 +472,21 @@ export class InboundMailService {
 }
 
 /** The raw mail under `dedupeKey`, with what was read of its header (nothing without `mail`). */
-function rawMail(raw: Buffer, source: InboundSource, dedupeKey: string, mail: ParsedMail | null): RawMail {
+function rawMail(
+  raw: Buffer,
+  rawSha256: string,
+  source: InboundSource,
+  dedupeKey: string,
+  mail: ParsedMail | null,
+): RawMail {
   return {
     source,
     dedupeKey,
     messageId: mail?.messageId ?? null,
     fromAddress: mail?.from?.address ?? null,
     subject: mail?.subject ?? null,
-    raw,
+    size: raw.length,
+    rawSha256,
   };
 }
 

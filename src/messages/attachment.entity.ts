@@ -28,8 +28,9 @@ export class Attachment {
   @Column('text', { name: 'content_id', nullable: true })
   contentId: string | null;
 
-  @Column('bytea', { select: false })
-  content: Buffer;
+  /** The bytes of a row stored before blob storage (`maildesk blobs migrate` moves them); null: in the blob store under `sha256`. */
+  @Column('bytea', { select: false, nullable: true })
+  content: Buffer | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

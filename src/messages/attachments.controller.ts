@@ -1,6 +1,13 @@
 import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '@nestjs/common';
 import { OperatorApi } from '../common/api.decorators';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { type AuthOperator, CurrentOperator } from '../common/auth.decorators';
 import { ErrorResponseDto } from '../common/error.dto';
@@ -42,6 +49,7 @@ export class AttachmentsController {
     schema: { type: 'string', format: 'binary' },
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The blob store is down (Retry-After)' })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
     description: "No such attachment (or its request is not in the operator's groups)",
@@ -51,13 +59,15 @@ export class AttachmentsController {
     @CurrentOperator() actor: AuthOperator,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<StreamableFile> {
-    const attachment = await this.messages.loadAttachment(id, actor);
-    if (!attachment) throw new NotFoundException(`attachment ${id} does not exist`);
+    // Streamed from the blob store with its length: never the whole file in memory.
+    const opened = await this.messages.openAttachment(id, actor);
+    if (!opened) throw new NotFoundException(`attachment ${id} does not exist`);
+    const { attachment, stream, size } = opened;
     res.header('Content-Type', safeContentType(attachment.contentType));
     res.header('Content-Disposition', attachmentDisposition(attachment.filename));
     res.header('X-Content-Type-Options', 'nosniff');
     res.header('Content-Security-Policy', "sandbox; default-src 'none'");
     res.header('Cache-Control', 'private, no-store');
-    return new StreamableFile(attachment.content, { length: attachment.content.length });
+    return new StreamableFile(stream, { length: size });
   }
 }

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { OperatorApi } from '../common/api.decorators';
+import { BlobsService } from '../blobs/blobs.service';
 import { AnyFilesInterceptor } from '@nestjs/platform-fastify/multipart';
 import {
   ApiBadRequestResponse,
@@ -63,6 +64,7 @@ export class MessagesController {
     private readonly conversation: ConversationService,
     private readonly messages: MessagesService,
     private readonly requests: RequestsService,
+    private readonly blobs: BlobsService,
   ) {}
 
   @Post(':id/assign')
@@ -182,11 +184,14 @@ export class MessagesController {
     @CurrentOperator() actor: AuthOperator,
     @UploadedFiles() files?: UploadedFile[],
   ): Promise<MessageResponseDto> {
+    const attachments = toNewAttachments(files);
+    // The files in the blob store, durably, before the transaction that names them (docs/storage.md).
+    await this.blobs.put(attachments.map((a) => ({ bytes: a.content, sha256: a.sha256 })));
     const message = {
       text: body.text,
       html: body.html,
       savedReplyId: body.savedReplyId,
-      attachments: toNewAttachments(files),
+      attachments,
       cc: body.cc,
       bcc: body.bcc,
       lastSeenMessageId: body.lastSeenMessageId,

@@ -27,8 +27,8 @@ WHERE request_id = $1 AND seq > $2 AND kind <> 'auto_reply' AND operator_id IS D
 ORDER BY seq LIMIT $4;
 
 -- name: insertAttachment
-INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
-VALUES ($1,$2,$3,$4,$5,$6,$7);
+INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id)
+VALUES ($1,$2,$3,$4,$5,$6);
 
 -- name: attachmentGroup
 SELECT r.group_id FROM attachments a JOIN messages m ON m.id = a.message_id

@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { Attachment } from './attachment.entity';
 import { Message, MessageDirection, MessageKind, SenderSource } from './message.entity';
-import { queryWithLargeValues } from '../database/large-values';
 
 /** The statements of the messages table and its attachments (written to messages.repository.sql by `npm run sql`). */
 export const SQL = {
@@ -44,8 +43,9 @@ export const SQL = {
       FROM messages
      WHERE request_id = $1 AND seq > $2 AND kind <> 'auto_reply' AND operator_id IS DISTINCT FROM $3
      ORDER BY seq LIMIT $4`,
-  insertAttachment: `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id, content)
-         VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+  /** The bytes are in the blob store under sha256 (BlobsService.put before the transaction; the foreign key checks). */
+  insertAttachment: `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content_id)
+         VALUES ($1,$2,$3,$4,$5,$6)`,
   /** The group of the request an attachment belongs to (a download by an operator in groups). */
   attachmentGroup: `SELECT r.group_id FROM attachments a JOIN messages m ON m.id = a.message_id
        JOIN requests r ON r.id = m.request_id WHERE a.id = $1`,
@@ -358,15 +358,13 @@ export class MessagesRepository implements MessagesStore {
   }
 
   async insertAttachment(manager: EntityManager, messageId: number, a: NewAttachment): Promise<void> {
-    // A large attachment goes by COPY, not as one bound parameter (src/database/large-values.ts).
-    await queryWithLargeValues(manager, SQL.insertAttachment, [
+    await manager.query(SQL.insertAttachment, [
       messageId,
       a.filename,
       a.contentType,
       a.size,
       a.sha256,
       a.contentId,
-      a.content,
     ]);
   }
 

@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { BlobsService } from '../blobs/blobs.service';
 import type { EntityManager } from 'typeorm';
 import { type MailDelivery, OutboxService } from '../outbound-mail/outbox.service';
 import { canSeeRequest, type RequestActor, requestScope } from '../requests/request-scope';
@@ -50,6 +52,7 @@ export class MessagesService {
   constructor(
     @Inject(MessagesRepository) private readonly store: MessagesStore,
     @Inject(OutboxService) private readonly outbox: DeliveryLookup,
+    @Optional() @Inject(BlobsService) private readonly blobs?: Pick<BlobsService, 'open'>,
   ) {}
 
   /** Appends a message to a request in the caller's transaction, with the next gapless seq. */
@@ -110,15 +113,28 @@ export class MessagesService {
   }
 
   /**
-   * An attachment with its stored bytes, or null when there is none with this id or it belongs to
-   * a request the actor may not see (request-scope.ts: the same 404, so ids leak nothing).
+   * An attachment with its bytes as a stream (from the blob store; an old row's own bytes) and
+   * their count, or null when there is none with this id or it belongs to a request the actor may
+   * not see (request-scope.ts: the same 404, so ids leak nothing). A blob store that is down
+   * throws BlobStoreUnavailableError (503).
    */
-  async loadAttachment(id: number, actor: RequestActor): Promise<Attachment | null> {
+  async openAttachment(
+    id: number,
+    actor: RequestActor,
+  ): Promise<{ attachment: Attachment; stream: Readable; size: number } | null> {
     if (requestScope(actor) !== null) {
       const found = await this.store.attachmentGroup(id);
       if (!found || !canSeeRequest(actor, found.groupId)) return null;
     }
-    return this.store.attachmentWithContent(id);
+    const attachment = await this.store.attachmentWithContent(id);
+    if (!attachment) return null;
+    if (attachment.content) {
+      const bytes = attachment.content;
+      return { attachment, stream: Readable.from([bytes]), size: bytes.length };
+    }
+    if (!this.blobs) throw new Error('no blob store was given');
+    const blob = await this.blobs.open(attachment.sha256);
+    return { attachment, stream: blob.stream, size: blob.size };
   }
 
   /** One message as the API shows it. */

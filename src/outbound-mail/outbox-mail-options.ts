@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { SendMailOptions } from 'nodemailer';
 import type { OutboxMail } from './outbox.entity';
 
@@ -10,7 +11,8 @@ export interface OutboxAttachment {
   contentType: string;
   /** Content-ID without <> for a file the HTML shows inline (`cid:`): the mail becomes multipart/related. */
   contentId?: string | null;
-  content: Buffer;
+  /** The bytes: a stream from the blob store (read as the mail is written), or an old row's bytes. */
+  content: Buffer | Readable;
 }
 
 /**

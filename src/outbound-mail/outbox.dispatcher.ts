@@ -9,9 +9,10 @@ import { yieldToApi } from '../runtime/api-activity';
 import { type MailboxDirectory, type MailboxRecord, MailboxUnavailableError } from '../mailboxes/mailbox';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { MailboxLoginRefusedError, MailTransport } from './mail-transport';
-import { toMailOptions } from './outbox-mail-options';
+import { type OutboxAttachment, toMailOptions } from './outbox-mail-options';
 import type { OutboxMail } from './outbox.entity';
-import { OutboxRepository, type OutboxStore } from './outbox.repository';
+import { closeAttachments, OutboxRepository, type OutboxStore } from './outbox.repository';
+import { isStorageUnavailable } from '../database/database-errors';
 import { classifySendError } from './send-error';
 
 /**
@@ -79,8 +80,9 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
     // On the embedded database the API and the dispatcher share the CPU too: each mail waits
     // (briefly) for the requests in flight (its lease is minutes long).
     if (await isEmbeddedDatabase(this.dataSource)) await yieldToApi();
+    let attachments: OutboxAttachment[] = [];
     try {
-      const attachments =
+      attachments =
         row.attachmentIds !== null
           ? await this.outbox.attachmentsByIds(row.attachmentIds)
           : row.kind === 'operator' && row.messageId !== null
@@ -89,6 +91,8 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
       await this.transport.send(toMailOptions(row, attachments), row.id, row.mailboxId);
       return { ok: true, permanent: false, error: null };
     } catch (e) {
+      // The blob store (or the database) is down: the mail waits its backoff, never fails for it.
+      if (isStorageUnavailable(e)) return { ok: false, permanent: false, error: (e as Error).message };
       if (e instanceof MailboxUnavailableError) {
         return { ok: false, permanent: false, error: `waiting: ${e.message}`, waitMs: MAILBOX_WAIT_MS };
       }
@@ -101,6 +105,8 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
       }
       const failure = classifySendError(e);
       return { ok: false, permanent: failure.permanent, error: failure.reason };
+    } finally {
+      closeAttachments(attachments);
     }
   }
 

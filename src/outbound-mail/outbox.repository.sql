@@ -45,10 +45,10 @@ SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
 FROM outbox WHERE status <> 'sent';
 
 -- name: attachmentsOf
-SELECT filename, content_type, content_id, content FROM attachments WHERE message_id = $1 ORDER BY id;
+SELECT filename, content_type, content_id, sha256, content FROM attachments WHERE message_id = $1 ORDER BY id;
 
 -- name: attachmentsByIds
-SELECT a.filename, a.content_type, a.content_id, a.content
+SELECT a.filename, a.content_type, a.content_id, a.sha256, a.content
 FROM unnest($1::int[]) WITH ORDINALITY AS w(id, n) JOIN attachments a ON a.id = w.id ORDER BY w.n;
 
 -- name: messageSent

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { BlobsService } from '../blobs/blobs.service';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { DeliveryState } from '../database/lease-queue';
@@ -39,9 +41,9 @@ export const SQL = {
       min(next_attempt_at) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest
     FROM outbox WHERE status <> 'sent'`,
   /** The files of an operator's message (an outbox row carries them by its messages.id). */
-  attachmentsOf: `SELECT filename, content_type, content_id, content FROM attachments WHERE message_id = $1 ORDER BY id`,
+  attachmentsOf: `SELECT filename, content_type, content_id, sha256, content FROM attachments WHERE message_id = $1 ORDER BY id`,
   /** The files a forward carries, by attachments.id, in the order given. */
-  attachmentsByIds: `SELECT a.filename, a.content_type, a.content_id, a.content
+  attachmentsByIds: `SELECT a.filename, a.content_type, a.content_id, a.sha256, a.content
     FROM unnest($1::int[]) WITH ORDINALITY AS w(id, n) JOIN attachments a ON a.id = w.id ORDER BY w.n`,
   /** Run with the lease queue's `done` (the row just sent): the conversation message it carried is sent too. */
   messageSent: `UPDATE messages m SET sent_at = now() FROM done WHERE m.id = done.message_id AND m.sent_at IS NULL`,
@@ -143,7 +145,10 @@ export interface OutboxStore {
 export class OutboxRepository implements OutboxStore {
   readonly leases: LeaseQueueRepository<OutboxMail>;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() @Inject(BlobsService) private readonly blobs?: Pick<BlobsService, 'open'>,
+  ) {
     this.leases = new LeaseQueueRepository(
       dataSource,
       { table: 'outbox', doneStatus: 'sent', doneAt: 'sent_at', afterDone: SQL.messageSent },
@@ -234,20 +239,47 @@ export class OutboxRepository implements OutboxStore {
   }
 
   async attachmentsOf(messageRowId: number): Promise<OutboxAttachment[]> {
-    return (await this.dataSource.query(SQL.attachmentsOf, [messageRowId])).map(outboxAttachment);
+    return this.opened(await this.dataSource.query(SQL.attachmentsOf, [messageRowId]));
   }
 
   async attachmentsByIds(ids: number[]): Promise<OutboxAttachment[]> {
     if (ids.length === 0) return [];
-    return (await this.dataSource.query(SQL.attachmentsByIds, [ids])).map(outboxAttachment);
+    return this.opened(await this.dataSource.query(SQL.attachmentsByIds, [ids]));
+  }
+
+  /**
+   * The files with their bytes: an old row's own, else a stream from the blob store (nodemailer
+   * reads it as it writes the mail: no whole file in memory here). Opened in order; a failure
+   * closes those already opened and throws (BlobStoreUnavailableError: the mail is retried later).
+   */
+  private async opened(rows: AttachmentRow[]): Promise<OutboxAttachment[]> {
+    const files: OutboxAttachment[] = [];
+    try {
+      for (const a of rows) {
+        let content: Buffer | Readable;
+        if (a.content) content = a.content;
+        else if (this.blobs) content = (await this.blobs.open(a.sha256)).stream;
+        else throw new Error(`attachment ${a.sha256} is in the blob store, and no blob store was given`);
+        files.push({ filename: a.filename, contentType: a.content_type, contentId: a.content_id, content });
+      }
+      return files;
+    } catch (e) {
+      closeAttachments(files);
+      throw e;
+    }
   }
 }
 
-function outboxAttachment(a: {
+/** An attachment as the outbox reads it. */
+interface AttachmentRow {
   filename: string;
   content_type: string;
   content_id: string | null;
-  content: Buffer;
-}): OutboxAttachment {
-  return { filename: a.filename, contentType: a.content_type, contentId: a.content_id, content: a.content };
+  sha256: string;
+  content: Buffer | null;
+}
+
+/** Closes the blob streams of files that were not (or not wholly) sent. */
+export function closeAttachments(files: readonly OutboxAttachment[]): void {
+  for (const f of files) if (!Buffer.isBuffer(f.content)) f.content.destroy();
 }

@@ -275,3 +275,36 @@ describeImap('maildesk import:imap', () => {
     expect(bad.code).toBe(2);
   }, 120_000);
 });
+
+describe('maildesk blobs', () => {
+  it('migrate moves old raw mail from PostgreSQL into DATA_DIR/blobs in batches, and a second run resumes', async () => {
+    const crypto = await import('node:crypto');
+    const raws = [0, 1, 2].map((i) =>
+      Buffer.from(`From: old${i}@customer.test\r\nSubject: old ${i}\r\n\r\nbody ${i}\r\n`),
+    );
+    for (const [i, raw] of raws.entries()) {
+      await db.dataSource.query(
+        `INSERT INTO inbound_mail (source, dedupe_key, message_id, size, raw, status)
+         VALUES ('cli', $1, $1, $2, $3, 'created')`,
+        [`blob-old-${i}@customer.test`, raw.length, raw],
+      );
+    }
+    const first = await cli(['blobs', 'migrate', '--batch', '1', '--limit', '2']);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toMatch(/2 row\(s\) moved to filesystem .*blobs; 0 attachment\(s\) and 1 raw mail\(s\) still/);
+    await expect(count('SELECT count(*) FROM inbound_mail WHERE raw IS NOT NULL')).resolves.toBe(1);
+    const second = await cli(['blobs:migrate']);
+    expect(second).toMatchObject({ code: 0 });
+    expect(second.stdout).toMatch(/1 row\(s\) moved .* 0 raw mail\(s\) still/);
+    for (const raw of raws) {
+      const h = crypto.createHash('sha256').update(raw).digest('hex');
+      expect(fs.readFileSync(path.join(dataDir, 'blobs', h.slice(0, 2), h.slice(2, 4), h)).equals(raw)).toBe(true);
+      await expect(count(`SELECT count(*) FROM inbound_mail WHERE raw_sha256 = '${h}' AND raw IS NULL`)).resolves.toBe(
+        1,
+      );
+    }
+    const sweep = await cli(['blobs', 'sweep']);
+    expect(sweep).toMatchObject({ code: 0 });
+    expect(sweep.stdout).toContain('0 unreferenced blob(s) deleted');
+  }, 120_000);
+});

@@ -87,7 +87,7 @@ forEachDatabase('hostile mail through the webhook', (kind) => {
       // A copy of an already quarantined mail (same Message-ID) counts as another attempt on
       // that row, which keeps the first copy's bytes.
       const rows: Array<{ status: string }> = await db.dataSource.query(
-        `SELECT status FROM inbound_mail WHERE (size = $1 AND sha256(raw) = decode($2, 'hex'))
+        `SELECT status FROM inbound_mail WHERE (size = $1 AND raw_sha256 = $2)
             OR ($3 = 'quarantined' AND dedupe_key = $4 AND status = 'quarantined')`,
         [raw.length, hash, result.status, result.messageId ?? ''],
       );

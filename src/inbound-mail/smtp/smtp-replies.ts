@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from '../../database/database-errors';
+import { isStorageUnavailable } from '../../database/database-errors';
 import type { IngestResult } from '../ingest-result';
 
 /**
@@ -56,8 +56,8 @@ export function tooLarge(limit: number): SmtpReply {
 export function tryLater(e: unknown): SmtpReply {
   return new SmtpReply(
     REPLY.tryLater,
-    isDatabaseUnavailable(e)
-      ? 'the desk cannot store mail right now (database unavailable); try again later'
+    isStorageUnavailable(e)
+      ? 'the desk cannot store mail right now (database or blob store unavailable); try again later'
       : 'the desk could not store the mail; try again later',
   );
 }
