@@ -16,6 +16,7 @@ import { Presence1764930000000 } from './1764930000000-Presence';
 import { AutoAssignment1764940000000 } from './1764940000000-AutoAssignment';
 import { LiveEvents1764950000000 } from './1764950000000-LiveEvents';
 import { AuditLog1764960000000 } from './1764960000000-AuditLog';
+import { CustomerErasure1764990000000 } from './1764990000000-CustomerErasure';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   AutoAssignment1764940000000,
   LiveEvents1764950000000,
   AuditLog1764960000000,
+  CustomerErasure1764990000000,
 ];

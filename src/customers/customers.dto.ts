@@ -138,3 +138,53 @@ export function toCustomerDetail(c: CustomerSummary & { requests: CustomerReques
     requests: c.requests.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
   };
 }
+
+/** Body of `DELETE /customers/:id`: the customer's address again, so that no id typo erases someone. */
+export class EraseCustomerDto {
+  @ApiProperty({
+    example: 'jane@example.com',
+    maxLength: 320,
+    description: "The customer's email address (any case): anything else answers 400 and erases nothing.",
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(320)
+  confirm: string;
+}
+
+/** `DELETE /customers/:id`: what was erased, by ids and counts (the audit record holds the same). */
+export class ErasureReportDto {
+  @ApiProperty({ example: 7, description: "The erased customer's id (no longer exists)." })
+  customerId: number;
+
+  @ApiProperty({
+    example: [42, 57],
+    type: [Number],
+    description: 'Their requests, gone; the reports still count them, without them (docs/privacy.md).',
+  })
+  requestIds: number[];
+
+  @ApiProperty({ example: 2 })
+  requests: number;
+
+  @ApiProperty({ example: 9, description: 'Messages of their requests, and those they sent into requests of others.' })
+  messages: number;
+
+  @ApiProperty({ example: 1 })
+  attachments: number;
+
+  @ApiProperty({ example: 4, description: 'Received mails (raw) from them or of their requests, quarantined ones included.' })
+  rawMails: number;
+
+  @ApiProperty({ example: 6, description: 'Outgoing mails to them or of their messages.' })
+  outboxMails: number;
+
+  @ApiProperty({ example: 0, description: 'Of those, mails not sent yet: cancelled.' })
+  pendingMailsCancelled: number;
+
+  @ApiProperty({ example: 3, description: 'Webhook deliveries about their requests or messages.' })
+  webhookDeliveries: number;
+
+  @ApiProperty({ example: 1, description: "Entries of theirs in the participants of others' requests." })
+  participantEntries: number;
+}

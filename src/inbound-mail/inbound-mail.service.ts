@@ -417,6 +417,15 @@ export class InboundMailService {
     return this.inboundMail.listQuarantined(page, limit);
   }
 
+  /**
+   * The raw bytes of received mail `id`, or null when there is no such row: the one place outside
+   * the pipeline that reads a stored raw mail (the customer's export), so that where the bytes live
+   * (a bytea column today, the blob store tomorrow) is known here only.
+   */
+  async rawMail(id: string): Promise<Buffer | null> {
+    return (await this.inboundMail.findForReplay(id))?.raw ?? null;
+  }
+
   /** Runs a quarantined mail through the pipeline again (after a fix); the row is taken over on success. */
   async replay(id: string): Promise<IngestResult> {
     const row = await this.inboundMail.findForReplay(id);
