@@ -391,6 +391,80 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     expect(await customerId('dora@erase.test')).not.toBe(dora);
   });
 
+  /** Runs `hold` in a transaction of its own (another connection), resolves with its release. */
+  async function holding(statement: string): Promise<() => Promise<void>> {
+    const qr = t.db.dataSource.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    await qr.query(statement);
+    return async () => {
+      await qr.commitTransaction();
+      await qr.release();
+    };
+  }
+
+  /** Resolves once `n` sessions of this database wait for a lock. */
+  async function waiting(n: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const [row] = await sql<{ n: number }>(
+        t,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (row.n >= n) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`fewer than ${n} sessions waiting for a lock`);
+  }
+
+  // Both orders, forced (PostgreSQL: the embedded database runs one transaction at a time).
+  (kind === 'postgres' ? it : it.skip)(
+    'mail threaded into a request before the erasure locks it is erased with it; mail during the erasure starts fresh',
+    async () => {
+      // 1. The ingest goes first and stalls after it threaded the mail (at its history entry): the erasure waits for it.
+      const from = 'hal@erase.test';
+      const first = await ingest(rawMail({ from, subject: 'Race', messageId: 'hal-1@erase.test' }));
+      const id = await customerId(from);
+      let release = await holding('LOCK TABLE request_events IN EXCLUSIVE MODE');
+      const reply = rawMail({ from, subject: 'Re: Race', messageId: 'hal-2@erase.test', headers: { 'In-Reply-To': '<hal-1@erase.test>' } });
+      const mail = postRaw(t, reply).then((r) => r);
+      await waiting(1);
+      const erasure = t.http().delete(`/customers/${id}`).set(admin).send({ confirm: from }).then((r) => r);
+      await waiting(2);
+      await release();
+      const appended = await mail;
+      expect(appended.status).toBe(200);
+      expect(appended.body.results[0]).toMatchObject({ status: 'appended', requestId: first.requestId });
+      const erased = await erasure;
+      expect(erased.status).toBe(200);
+      expect(erased.body).toMatchObject({ requests: 1, rawMails: 2 });
+      await expect(sql(t, 'SELECT id FROM messages WHERE from_address = $1', [from])).resolves.toEqual([]);
+      await expect(sql(t, 'SELECT id FROM customers WHERE email = $1', [from])).resolves.toEqual([]);
+
+      // 2. The erasure goes first and stalls before its end: the mail waits, then opens a new customer and request.
+      const ivy = 'ivy@erase.test';
+      const ivyFirst = await ingest(rawMail({ from: ivy, subject: 'Race', messageId: 'ivy-1@erase.test' }));
+      const ivyId = await customerId(ivy);
+      release = await holding('LOCK TABLE erased_requests IN EXCLUSIVE MODE');
+      const ivyErasure = t.http().delete(`/customers/${ivyId}`).set(admin).send({ confirm: ivy }).then((r) => r);
+      await waiting(1);
+      const ivyMail = postRaw(
+        t,
+        rawMail({ from: ivy, subject: 'Re: Race', messageId: 'ivy-2@erase.test', headers: { 'In-Reply-To': '<ivy-1@erase.test>' } }),
+      ).then((r) => r);
+      await waiting(2);
+      await release();
+      expect((await ivyErasure).status).toBe(200);
+      const answered = await ivyMail;
+      expect(answered.body.results[0].status).toBe('created');
+      expect(answered.body.results[0].requestId).not.toBe(ivyFirst.requestId);
+      const [fresh] = await sql<{ id: number }>(t, 'SELECT id FROM customers WHERE email = $1', [ivy]);
+      expect(fresh.id).not.toBe(ivyId);
+      await expect(sql(t, 'SELECT customer_id, previous_request_id FROM requests WHERE id = $1', [answered.body.results[0].requestId])).resolves.toEqual([
+        { customer_id: fresh.id, previous_request_id: null },
+      ]);
+    },
+  );
+
   it('erases consistently while mail from the customer arrives at the same moment', async () => {
     for (let i = 0; i < 3; i++) {
       const from = `gil${i}@erase.test`;
