@@ -4,7 +4,7 @@ import { ZipFile } from 'yazl';
 import { InboundMailService } from '../inbound-mail/inbound-mail.service';
 import { MessagesService } from '../messages/messages.service';
 import type { RequestActor } from '../requests/request-scope';
-import { CustomerRightsRepository, type ExportAttachment, type ExportRow } from './customer-rights.repository';
+import { CustomerRightsRepository, type ExportAttachment } from './customer-rights.repository';
 
 /** An archive being written: its stream (the HTTP answer) and a file name for it. */
 export interface CustomerArchive {
@@ -18,6 +18,7 @@ export interface CustomerArchive {
  */
 export function entryName(name: string | null | undefined, fallback: string): string {
   const safe = (name ?? '')
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
     .replace(/[\x00-\x1f\x7f/\\:*?"<>|]+/g, '_')
     .replace(/^[.\s]+|[.\s]+$/g, '')
     .slice(0, 100);
@@ -88,7 +89,8 @@ export class CustomerExportService {
       const rid = Number(request.id);
       add(
         `requests/${rid}/request.json`,
-        async () => json({ ...request, participants: await this.data.participants(rid), events: await this.data.events(rid) }),
+        async () =>
+          json({ ...request, participants: await this.data.participants(rid), events: await this.data.events(rid) }),
         true,
         'the request: fields, tags, participants, history',
       );
@@ -98,7 +100,9 @@ export class CustomerExportService {
     for (const m of messageIds) {
       const base = `${folderOf(m.requestId)}/messages/${m.seq}`;
       const files = filesOf.get(m.id) ?? [];
-      const paths = new Map(files.map((a) => [a.id, `${base}-attachments/${a.id}-${entryName(a.filename, 'attachment')}`]));
+      const paths = new Map(
+        files.map((a) => [a.id, `${base}-attachments/${a.id}-${entryName(a.filename, 'attachment')}`]),
+      );
       add(`${base}.json`, async () => {
         const message = await this.data.message(m.id);
         if (!message) return json({ id: m.id, note: 'this message was deleted while the export was written' });
@@ -112,10 +116,17 @@ export class CustomerExportService {
     for (const mail of inbound) {
       add(`raw-mail/${String(mail.id)}.eml`, () => this.rawMailBytes(String(mail.id)), true, `${String(mail.status)}`);
     }
-    for (const o of outbox) add(`sent-mail/${String(o.id)}.json`, () => Promise.resolve(json(o)), true, 'a mail to them');
+    for (const o of outbox)
+      add(`sent-mail/${String(o.id)}.json`, () => Promise.resolve(json(o)), true, 'a mail to them');
 
     const zip = new ZipFile();
-    zip.addBuffer(readme(id, entries.map((e) => (e.what ? `${e.path}  (${e.what})` : e.path))), 'README.txt');
+    zip.addBuffer(
+      readme(
+        id,
+        entries.map((e) => (e.what ? `${e.path}  (${e.what})` : e.path)),
+      ),
+      'README.txt',
+    );
     for (const e of entries) zip.addReadStreamLazy(e.path, { compress: e.compress }, lazy(e.read));
     zip.end();
     const out = zip.outputStream as Readable;

@@ -174,7 +174,10 @@ export class CustomerRightsRepository {
     return this.dataSource.query(SQL.events, [requestId]);
   }
 
-  async messageIds(requestIds: number[], email: string): Promise<Array<{ id: number; requestId: number; seq: number }>> {
+  async messageIds(
+    requestIds: number[],
+    email: string,
+  ): Promise<Array<{ id: number; requestId: number; seq: number }>> {
     const rows: Array<{ id: number; request_id: number; seq: number }> = await this.dataSource.query(SQL.messageIds, [
       requestIds,
       email,
@@ -220,7 +223,10 @@ export class CustomerRightsRepository {
       check(customer.email);
       const email = customer.email.toLowerCase();
       const requestIds = ints(await m.query(SQL.lockRequests, [id]));
-      const messages: Array<{ id: number; request_id: number }> = await m.query(SQL.doomedMessages, [requestIds, email]);
+      const messages: Array<{ id: number; request_id: number }> = await m.query(SQL.doomedMessages, [
+        requestIds,
+        email,
+      ]);
       const messageIds = ints(messages);
       const theirs = new Set(requestIds);
       const othersTouched = [...new Set(messages.filter((x) => !theirs.has(x.request_id)).map((x) => x.request_id))];

@@ -116,7 +116,10 @@ export class CustomersController {
       'opens a new customer and request (docs/privacy.md).',
   })
   @ApiOkResponse({ type: ErasureReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: "confirm missing or not the customer's address; bad id" })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: "confirm missing or not the customer's address; bad id",
+  })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
   async erase(@Param('id', ParseIdPipe) id: number, @Body() body: EraseCustomerDto): Promise<ErasureReportDto> {

@@ -173,7 +173,10 @@ export class ErasureReportDto {
   @ApiProperty({ example: 1 })
   attachments: number;
 
-  @ApiProperty({ example: 4, description: 'Received mails (raw) from them or of their requests, quarantined ones included.' })
+  @ApiProperty({
+    example: 4,
+    description: 'Received mails (raw) from them or of their requests, quarantined ones included.',
+  })
   rawMails: number;
 
   @ApiProperty({ example: 6, description: 'Outgoing mails to them or of their messages.' })

@@ -13,6 +13,12 @@ import { CustomersService } from './customers.service';
   // The export reads bytes through their services: attachments (messages) and raw mail (inbound).
   imports: [MessagesModule, InboundMailModule],
   controllers: [CustomersController],
-  providers: [CustomersRepository, CustomersService, CustomerRightsRepository, CustomerExportService, CustomerErasureService],
+  providers: [
+    CustomersRepository,
+    CustomersService,
+    CustomerRightsRepository,
+    CustomerExportService,
+    CustomerErasureService,
+  ],
 })
 export class CustomersModule {}

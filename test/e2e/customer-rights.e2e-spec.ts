@@ -35,7 +35,14 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
   });
 
   /** A mail with one attachment (`bytes`, base64) from `from`. */
-  function mailWithFile(from: string, subject: string, messageId: string, name: string, bytes: Buffer, extra: string[] = []) {
+  function mailWithFile(
+    from: string,
+    subject: string,
+    messageId: string,
+    name: string,
+    bytes: Buffer,
+    extra: string[] = [],
+  ) {
     return Buffer.from(
       [
         `From: ${from}`,
@@ -80,7 +87,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
 
   /** A quarantined raw mail from `from`, as the pipeline keeps one it could not read. */
   async function quarantine(from: string, key: string): Promise<{ id: string; raw: Buffer }> {
-    const raw = Buffer.from(`From: ${from}\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\n\u0000garbage ${key}\r\n`);
+    const raw = Buffer.from(
+      `From: ${from}\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\n\u0000garbage ${key}\r\n`,
+    );
     const [row] = await sql<{ id: string }>(
       t,
       `INSERT INTO inbound_mail (source, dedupe_key, from_address, subject, size, raw, status, reason, processed_at)
@@ -117,12 +126,20 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
 
   it('exports a customer with two requests, an attachment and a quarantined mail; the bytes match', async () => {
     const file = crypto.randomBytes(70_000);
-    const first = await ingest(mailWithFile('Carol <carol@export.test>', 'Printer', 'carol-1@export.test', 'scan.bin', file));
+    const first = await ingest(
+      mailWithFile('Carol <carol@export.test>', 'Printer', 'carol-1@export.test', 'scan.bin', file),
+    );
     expect(first.status).toBe('created');
     await close(first.requestId);
-    const second = await ingest(rawMail({ from: 'carol@export.test', subject: 'Scanner', messageId: 'carol-2@export.test' }));
+    const second = await ingest(
+      rawMail({ from: 'carol@export.test', subject: 'Scanner', messageId: 'carol-2@export.test' }),
+    );
     expect(second.status).toBe('created');
-    await t.http().put(`/requests/${second.requestId}/tags`).set(admin).send({ tags: ['hardware'] });
+    await t
+      .http()
+      .put(`/requests/${second.requestId}/tags`)
+      .set(admin)
+      .send({ tags: ['hardware'] });
     const quarantined = await quarantine('carol@export.test', 'carol-q');
     const id = await customerId('carol@export.test');
 
@@ -140,22 +157,28 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
         `raw-mail/${quarantined.id}.eml`,
       ]),
     );
-    expect(JSON.parse(entry(zip, 'customer.json').toString())).toMatchObject({ id, email: 'carol@export.test', name: 'Carol' });
+    expect(JSON.parse(entry(zip, 'customer.json').toString())).toMatchObject({
+      id,
+      email: 'carol@export.test',
+      name: 'Carol',
+    });
     const request = JSON.parse(entry(zip, `requests/${second.requestId}/request.json`).toString());
     expect(request).toMatchObject({ id: second.requestId, subject: 'Scanner', customer_id: id });
     expect(request.events.length).toBeGreaterThan(0);
     const message = JSON.parse(entry(zip, `requests/${first.requestId}/messages/1.json`).toString());
-    expect(message).toMatchObject({ from_address: 'carol@export.test', subject: 'Printer', message_id: 'carol-1@export.test' });
+    expect(message).toMatchObject({
+      from_address: 'carol@export.test',
+      subject: 'Printer',
+      message_id: 'carol-1@export.test',
+    });
     expect(message.text).toContain('Body of Printer.');
     expect(message.attachments).toHaveLength(1);
     // The attachment's bytes, and the raw mails as received.
     expect(entry(zip, message.attachments[0].file).equals(file)).toBe(true);
     expect(entry(zip, `raw-mail/${quarantined.id}.eml`).equals(quarantined.raw)).toBe(true);
-    const stored = await sql<{ id: string; raw: Buffer }>(
-      t,
-      'SELECT id, raw FROM inbound_mail WHERE request_id = $1',
-      [first.requestId],
-    );
+    const stored = await sql<{ id: string; raw: Buffer }>(t, 'SELECT id, raw FROM inbound_mail WHERE request_id = $1', [
+      first.requestId,
+    ]);
     expect(stored).toHaveLength(1);
     expect(entry(zip, `raw-mail/${stored[0].id}.eml`).equals(stored[0].raw)).toBe(true);
     const readme = entry(zip, 'README.txt').toString();
@@ -178,7 +201,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
   });
 
   it('streams a large export: files are read as the client takes them, not ahead', async () => {
-    const { requestId } = await ingest(rawMail({ from: 'big@export.test', subject: 'Logs', messageId: 'big-1@export.test' }));
+    const { requestId } = await ingest(
+      rawMail({ from: 'big@export.test', subject: 'Logs', messageId: 'big-1@export.test' }),
+    );
     const [message] = await sql<{ id: number }>(t, 'SELECT id FROM messages WHERE request_id = $1', [requestId]);
     const MB = 1024 * 1024;
     const files = await sql<{ id: number }>(
@@ -240,14 +265,13 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
 
   /** GET /reports/summary over yesterday to tomorrow (the same range each time). */
   const DAY = 24 * 3600 * 1000;
-  const range = { from: new Date(Date.now() - DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString(), tz: 'UTC' };
+  const range = {
+    from: new Date(Date.now() - DAY).toISOString(),
+    to: new Date(Date.now() + DAY).toISOString(),
+    tz: 'UTC',
+  };
   async function report(): Promise<{ requests: { created: number; closed: number } } & Record<string, unknown>> {
-    const res = await t
-      .http()
-      .get('/reports/summary')
-      .query(range)
-      .set(admin)
-      .expect(200);
+    const res = await t.http().get('/reports/summary').query(range).set(admin).expect(200);
     return res.body;
   }
 
@@ -267,7 +291,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
         c.data_type === 'bytea'
           ? `position(convert_to($1, 'UTF8') in ${col}) > 0`
           : `strpos(lower(${col}::text), $1) > 0`;
-      const [row] = await sql<{ n: number }>(t, `SELECT count(*)::int AS n FROM "${c.table_name}" WHERE ${test}`, [needle]);
+      const [row] = await sql<{ n: number }>(t, `SELECT count(*)::int AS n FROM "${c.table_name}" WHERE ${test}`, [
+        needle,
+      ]);
       if (row.n > 0) found.push(`${c.table_name}.${c.column_name}: ${row.n}`);
     }
     return found;
@@ -278,14 +304,30 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     // her, a quarantined mail, a reply she sent into Eve's request (she was in Cc), and Frank's
     // request merged into hers.
     const file = crypto.randomBytes(5000);
-    const a = await ingest(mailWithFile('Dora Doe <dora@erase.test>', 'Invoice', 'dora-1@erase.test', 'bill.pdf', file));
+    const a = await ingest(
+      mailWithFile('Dora Doe <dora@erase.test>', 'Invoice', 'dora-1@erase.test', 'bill.pdf', file),
+    );
     await close(a.requestId);
-    await sql(t, 'UPDATE requests SET satisfaction_rating = 4, satisfaction_rated_at = now() WHERE id = $1', [a.requestId]);
-    const b = await ingest(rawMail({ from: 'Dora Doe <dora@erase.test>', subject: 'Refund', messageId: 'dora-2@erase.test' }));
-    await t.http().post(`/requests/${b.requestId}/messages`).set(admin).send({ text: 'We are on it, Dora.' }).expect(201);
+    await sql(t, 'UPDATE requests SET satisfaction_rating = 4, satisfaction_rated_at = now() WHERE id = $1', [
+      a.requestId,
+    ]);
+    const b = await ingest(
+      rawMail({ from: 'Dora Doe <dora@erase.test>', subject: 'Refund', messageId: 'dora-2@erase.test' }),
+    );
+    await t
+      .http()
+      .post(`/requests/${b.requestId}/messages`)
+      .set(admin)
+      .send({ text: 'We are on it, Dora.' })
+      .expect(201);
     await quarantine('dora@erase.test', 'dora-q');
     const e = await ingest(
-      rawMail({ from: 'eve@erase.test', subject: 'Team trip', messageId: 'eve-1@erase.test', headers: { Cc: 'dora@erase.test' } }),
+      rawMail({
+        from: 'eve@erase.test',
+        subject: 'Team trip',
+        messageId: 'eve-1@erase.test',
+        headers: { Cc: 'dora@erase.test' },
+      }),
     );
     const inEve = await ingest(
       rawMail({
@@ -297,7 +339,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       }),
     );
     expect(inEve).toMatchObject({ status: 'appended', requestId: e.requestId });
-    const f = await ingest(rawMail({ from: 'frank@erase.test', subject: 'Same refund', messageId: 'frank-1@erase.test' }));
+    const f = await ingest(
+      rawMail({ from: 'frank@erase.test', subject: 'Same refund', messageId: 'frank-1@erase.test' }),
+    );
     await t.http().post(`/requests/${f.requestId}/merge`).set(admin).send({ intoId: b.requestId }).expect(200);
     const dora = await customerId('dora@erase.test');
     const [{ n: attachmentsBefore }] = await sql<{ n: number }>(t, 'SELECT count(*)::int AS n FROM attachments');
@@ -314,7 +358,12 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     await expect(sql(t, 'SELECT id FROM requests WHERE customer_id = $1', [dora])).resolves.toHaveLength(2);
     await expect(sql(t, 'SELECT count(*)::int AS n FROM attachments')).resolves.toEqual([{ n: attachmentsBefore }]);
 
-    const res = await t.http().delete(`/customers/${dora}`).set(admin).send({ confirm: ' DORA@erase.test ' }).expect(200);
+    const res = await t
+      .http()
+      .delete(`/customers/${dora}`)
+      .set(admin)
+      .send({ confirm: ' DORA@erase.test ' })
+      .expect(200);
     expect(res.body).toMatchObject({
       customerId: dora,
       requestIds: [a.requestId, b.requestId],
@@ -333,9 +382,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     await expect(occurrences('dora@erase.test')).resolves.toEqual(['inbound_mail.raw: 1']);
     await expect(occurrences('dora doe')).resolves.toEqual([]);
     await expect(sql(t, 'SELECT id FROM customers WHERE id = $1', [dora])).resolves.toEqual([]);
-    await expect(sql(t, 'SELECT id FROM requests WHERE id = ANY ($1::int[])', [[a.requestId, b.requestId]])).resolves.toEqual(
-      [],
-    );
+    await expect(
+      sql(t, 'SELECT id FROM requests WHERE id = ANY ($1::int[])', [[a.requestId, b.requestId]]),
+    ).resolves.toEqual([]);
     await expect(
       sql(t, 'SELECT id FROM inbound_mail WHERE request_id = ANY ($1::int[])', [[a.requestId, b.requestId]]),
     ).resolves.toEqual([]);
@@ -368,13 +417,20 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     ]);
 
     // The audit record: ids and counts, no address, no name.
-    const [audit] = await sql<{ action: string; entity: string; entity_id: string; before: unknown; after: unknown; data: unknown }>(
-      t,
-      `SELECT action, entity, entity_id, before, after, data FROM audit_log WHERE action = 'customer.erase'`,
-    );
+    const [audit] = await sql<{
+      action: string;
+      entity: string;
+      entity_id: string;
+      before: unknown;
+      after: unknown;
+      data: unknown;
+    }>(t, `SELECT action, entity, entity_id, before, after, data FROM audit_log WHERE action = 'customer.erase'`);
     expect(audit).toMatchObject({ action: 'customer.erase', entity: 'customer', before: null, after: null });
     expect(Number(audit.entity_id)).toBe(dora);
-    expect(audit.data).toMatchObject({ body: { confirm: { present: true } }, answer: { customerId: dora, requests: 2 } });
+    expect(audit.data).toMatchObject({
+      body: { confirm: { present: true } },
+      answer: { customerId: dora, requests: 2 },
+    });
     expect(JSON.stringify(audit).toLowerCase()).not.toMatch(/dora|erase\.test/);
 
     // Mail from her later starts fresh: a new customer, a new request, though it answers an erased message.
@@ -425,10 +481,20 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       const first = await ingest(rawMail({ from, subject: 'Race', messageId: 'hal-1@erase.test' }));
       const id = await customerId(from);
       let release = await holding('LOCK TABLE request_events IN EXCLUSIVE MODE');
-      const reply = rawMail({ from, subject: 'Re: Race', messageId: 'hal-2@erase.test', headers: { 'In-Reply-To': '<hal-1@erase.test>' } });
+      const reply = rawMail({
+        from,
+        subject: 'Re: Race',
+        messageId: 'hal-2@erase.test',
+        headers: { 'In-Reply-To': '<hal-1@erase.test>' },
+      });
       const mail = postRaw(t, reply).then((r) => r);
       await waiting(1);
-      const erasure = t.http().delete(`/customers/${id}`).set(admin).send({ confirm: from }).then((r) => r);
+      const erasure = t
+        .http()
+        .delete(`/customers/${id}`)
+        .set(admin)
+        .send({ confirm: from })
+        .then((r) => r);
       await waiting(2);
       await release();
       const appended = await mail;
@@ -445,11 +511,21 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       const ivyFirst = await ingest(rawMail({ from: ivy, subject: 'Race', messageId: 'ivy-1@erase.test' }));
       const ivyId = await customerId(ivy);
       release = await holding('LOCK TABLE erased_requests IN EXCLUSIVE MODE');
-      const ivyErasure = t.http().delete(`/customers/${ivyId}`).set(admin).send({ confirm: ivy }).then((r) => r);
+      const ivyErasure = t
+        .http()
+        .delete(`/customers/${ivyId}`)
+        .set(admin)
+        .send({ confirm: ivy })
+        .then((r) => r);
       await waiting(1);
       const ivyMail = postRaw(
         t,
-        rawMail({ from: ivy, subject: 'Re: Race', messageId: 'ivy-2@erase.test', headers: { 'In-Reply-To': '<ivy-1@erase.test>' } }),
+        rawMail({
+          from: ivy,
+          subject: 'Re: Race',
+          messageId: 'ivy-2@erase.test',
+          headers: { 'In-Reply-To': '<ivy-1@erase.test>' },
+        }),
       ).then((r) => r);
       await waiting(2);
       await release();
@@ -459,9 +535,11 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       expect(answered.body.results[0].requestId).not.toBe(ivyFirst.requestId);
       const [fresh] = await sql<{ id: number }>(t, 'SELECT id FROM customers WHERE email = $1', [ivy]);
       expect(fresh.id).not.toBe(ivyId);
-      await expect(sql(t, 'SELECT customer_id, previous_request_id FROM requests WHERE id = $1', [answered.body.results[0].requestId])).resolves.toEqual([
-        { customer_id: fresh.id, previous_request_id: null },
-      ]);
+      await expect(
+        sql(t, 'SELECT customer_id, previous_request_id FROM requests WHERE id = $1', [
+          answered.body.results[0].requestId,
+        ]),
+      ).resolves.toEqual([{ customer_id: fresh.id, previous_request_id: null }]);
     },
   );
 
@@ -474,7 +552,12 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
         t.http().delete(`/customers/${id}`).set(admin).send({ confirm: from }),
         postRaw(
           t,
-          rawMail({ from, subject: 'Re: Race', messageId: `gil${i}-2@erase.test`, headers: { 'In-Reply-To': `<gil${i}-1@erase.test>` } }),
+          rawMail({
+            from,
+            subject: 'Re: Race',
+            messageId: `gil${i}-2@erase.test`,
+            headers: { 'In-Reply-To': `<gil${i}-1@erase.test>` },
+          }),
         ),
       ]);
       expect(erased.status).toBe(200);
