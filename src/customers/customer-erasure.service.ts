@@ -1,7 +1,7 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { CustomerRightsRepository, type ErasureCounts } from './customer-rights.repository';
 
-/** What `DELETE /customers/:id` answers and the audit keeps: ids and counts, nothing personal. */
+/** What an erasure removed, as the audit keeps it (`DELETE /customers/:id` answers 204): ids and counts, nothing personal. */
 export interface ErasureReport extends ErasureCounts {
   /** The erased customer's id (their row is gone). */
   customerId: number;

@@ -5,6 +5,7 @@ import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
   ApiForbiddenResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -17,13 +18,12 @@ import {
   CustomerDetailDto,
   CustomerPageDto,
   EraseCustomerDto,
-  ErasureReportDto,
   ListCustomersQuery,
   toCustomerDetail,
   toCustomerResponse,
   UpdateCustomerDto,
 } from './customers.dto';
-import { CustomerErasureService } from './customer-erasure.service';
+import { CustomerErasureService, type ErasureReport } from './customer-erasure.service';
 import { CustomerExportService } from './customer-export.service';
 import { CustomersService } from './customers.service';
 
@@ -104,25 +104,27 @@ export class CustomersController {
 
   @Delete(':id')
   @Roles('admin')
-  @HttpCode(200)
-  // The record of an erasure holds ids and counts only: no snapshot of the customer, not the confirmation.
+  @HttpCode(204)
+  // The record of an erasure holds ids and counts only: no snapshot of the customer, not the
+  // confirmation; what went (the handler's result, never sent: 204) is its data.answer.
   @Audited({ action: 'customer.erase', snapshot: false, presentOnly: ['confirm'], recordAnswer: true })
   @ApiOperation({
     summary: "Erase a customer and everything of theirs (admin; the body confirms with the customer's address)",
     description:
       'Their requests, messages, attachments, raw mails, mails to them (pending ones cancelled), webhook deliveries ' +
       "and history about them, and their address in others' requests, in one transaction. The reports keep " +
-      'counting their requests without them; the audit records ids and counts only. Mail from the address later ' +
-      'opens a new customer and request (docs/privacy.md).',
+      'counting their requests without them; the audit record (action customer.erase) holds what went, by ids and ' +
+      'counts only. Mail from the address later opens a new customer and request (docs/privacy.md).',
   })
-  @ApiOkResponse({ type: ErasureReportDto })
+  @ApiNoContentResponse({ description: 'Erased' })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
     description: "confirm missing or not the customer's address; bad id",
   })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not an admin' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer' })
-  async erase(@Param('id', ParseIdPipe) id: number, @Body() body: EraseCustomerDto): Promise<ErasureReportDto> {
+  async erase(@Param('id', ParseIdPipe) id: number, @Body() body: EraseCustomerDto): Promise<ErasureReport> {
+    // Returned for the audit interceptor only: a 204 carries no body.
     return this.erasure.erase(id, body.confirm);
   }
 }
