@@ -18,6 +18,7 @@ import { LiveEvents1764950000000 } from './1764950000000-LiveEvents';
 import { AuditLog1764960000000 } from './1764960000000-AuditLog';
 import { BlobStorage1764970000000 } from './1764970000000-BlobStorage';
 import { ReplicaReadPositions1764980000000 } from './1764980000000-ReplicaReadPositions';
+import { CustomerErasure1764990000000 } from './1764990000000-CustomerErasure';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   AuditLog1764960000000,
   BlobStorage1764970000000,
   ReplicaReadPositions1764980000000,
+  CustomerErasure1764990000000,
 ];

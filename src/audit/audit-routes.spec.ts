@@ -37,4 +37,24 @@ describe('auditRouteOf', () => {
       auditRouteOf('POST', '/widgets/:widgetId/spin', { entity: 'widget', action: 'widget.spin', idParam: 'widgetId' }),
     ).toMatchObject({ entity: 'widget', action: 'widget.spin', idParam: 'widgetId', known: true });
   });
+
+  it('snapshots and records no answer by default; an erasure asks for neither snapshot nor body, but the answer', () => {
+    expect(auditRouteOf('PATCH', '/customers/:id')).toMatchObject({ snapshot: true, recordAnswer: false, presentOnly: [] });
+    expect(
+      auditRouteOf('DELETE', '/customers/:id', {
+        action: 'customer.erase',
+        snapshot: false,
+        presentOnly: ['confirm'],
+        recordAnswer: true,
+      }),
+    ).toMatchObject({
+      entity: 'customer',
+      action: 'customer.erase',
+      idParam: 'id',
+      snapshot: false,
+      presentOnly: ['confirm'],
+      recordAnswer: true,
+      known: true,
+    });
+  });
 });

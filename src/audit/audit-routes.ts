@@ -32,6 +32,12 @@ export interface AuditRoute {
   /** The path names the caller's own record (`/operators/me/...`): the entity id is the actor's. */
   idIsActor: boolean;
   lengthOnly: readonly string[];
+  /** Whether the entity is snapshotted before and after (AuditOptions.snapshot). */
+  snapshot: boolean;
+  /** Body fields recorded as present only (AuditOptions.presentOnly). */
+  presentOnly: readonly string[];
+  /** The answer goes under `data.answer` (AuditOptions.recordAnswer). */
+  recordAnswer: boolean;
   /** Under which key of `data` the answer's id goes when it is not the entity's. */
   resultIdAs: string;
   /** False when the entity was guessed from an unknown path (the coverage test refuses those). */
@@ -80,6 +86,9 @@ export function auditRouteOf(method: string, path: string, options: AuditOptions
     idParam,
     idIsActor,
     lengthOnly: options.lengthOnly ?? [],
+    snapshot: options.snapshot ?? true,
+    presentOnly: options.presentOnly ?? [],
+    recordAnswer: options.recordAnswer ?? false,
     resultIdAs: options.resultIdAs ?? 'resultId',
     known: options.entity !== undefined || match !== undefined,
   };

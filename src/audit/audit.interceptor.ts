@@ -7,7 +7,7 @@ import type { AuthOperator } from '../common/auth.decorators';
 import { hasSnapshot } from './audit.repository';
 import { type AuditRoute, auditRouteOf } from './audit-routes';
 import { AuditService } from './audit.service';
-import { auditBody } from './redact';
+import { auditBody, redact } from './redact';
 
 /** The methods that change something; GET, HEAD and OPTIONS are never audited. */
 export const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -84,7 +84,7 @@ export class AuditInterceptor implements NestInterceptor {
     const entityId = spec.idIsActor ? actor.id : spec.idParam ? idFrom(req.params?.[spec.idParam]) : null;
     const statusCode =
       (Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined) ?? (req.method === 'POST' ? 201 : 200);
-    return defer(() => this.snapshot(spec.entity, entityId, req)).pipe(
+    return defer(() => this.snapshot(spec, entityId, req)).pipe(
       switchMap((before) =>
         next.handle().pipe(
           concatMap(async (result: unknown) => {
@@ -97,8 +97,9 @@ export class AuditInterceptor implements NestInterceptor {
   }
 
   /** The snapshot of the entity, or null (none, no id, or the read failed: logged, the call goes on). */
-  private async snapshot(entity: string, id: number | null, req: AuditedRequest): Promise<unknown> {
-    if (id === null || !hasSnapshot(entity)) return null;
+  private async snapshot(spec: AuditRoute, id: number | null, req: AuditedRequest): Promise<unknown> {
+    const entity = spec.entity;
+    if (id === null || !spec.snapshot || !hasSnapshot(entity)) return null;
     try {
       return await this.audit.snapshot(entity, id);
     } catch (e) {
@@ -121,7 +122,7 @@ export class AuditInterceptor implements NestInterceptor {
       // A creation names its entity by the answer's id; a change by the route's.
       const entityId = paramId ?? answerId;
       const data: Record<string, unknown> = {};
-      if (req.body !== undefined && req.body !== null) data.body = auditBody(req.body, spec.lengthOnly);
+      if (req.body !== undefined && req.body !== null) data.body = auditBody(req.body, spec.lengthOnly, spec.presentOnly);
       const otherParams = Object.entries(req.params ?? {}).filter(([k]) => k !== spec.idParam);
       if (otherParams.length) data.params = Object.fromEntries(otherParams);
       if (req.query && Object.keys(req.query).length) data.query = req.query;
@@ -132,7 +133,8 @@ export class AuditInterceptor implements NestInterceptor {
         data.files = files.map((f) => ({ name: f.originalname ?? f.filename ?? f.fieldname, size: f.size }));
       }
       if (answerId !== null && answerId !== entityId) data[spec.resultIdAs] = answerId;
-      const after = entityId === null ? null : await this.snapshot(spec.entity, entityId, req);
+      if (spec.recordAnswer && result !== undefined && result !== null) data.answer = redact(result);
+      const after = entityId === null ? null : await this.snapshot(spec, entityId, req);
       await this.audit.record({
         actorOperatorId: actor.id,
         actorEmail: actor.email,

@@ -67,4 +67,11 @@ describe('auditBody', () => {
     expect(auditBody(null, ['text'])).toBeNull();
     expect(auditBody(undefined, [])).toBeNull();
   });
+
+  it('keeps the presentOnly fields as present only, neither content nor length', () => {
+    expect(auditBody({ confirm: 'jane@example.com', keep: 1 }, [], ['confirm', 'absent'])).toEqual({
+      confirm: { present: true },
+      keep: 1,
+    });
+  });
 });

@@ -61,9 +61,10 @@ export function textSummary(text: string): string {
 
 /**
  * A request body for the audit: the `lengthOnly` fields replaced by `{ length }` (strings) or
- * removed from sight (anything else: `{ present: true }`), then redacted.
+ * removed from sight (anything else: `{ present: true }`), the `presentOnly` fields by
+ * `{ present: true }` whatever they are, then redacted.
  */
-export function auditBody(body: unknown, lengthOnly: readonly string[]): unknown {
+export function auditBody(body: unknown, lengthOnly: readonly string[], presentOnly: readonly string[] = []): unknown {
   if (body === null || body === undefined) return null;
   if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return redact(body);
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
@@ -71,6 +72,9 @@ export function auditBody(body: unknown, lengthOnly: readonly string[]): unknown
     const v = copy[field];
     if (v === undefined || v === null) continue;
     copy[field] = typeof v === 'string' ? { length: v.length } : { present: true };
+  }
+  for (const field of presentOnly) {
+    if (copy[field] !== undefined && copy[field] !== null) copy[field] = { present: true };
   }
   return redact(copy);
 }

@@ -19,6 +19,21 @@ export interface AuditOptions {
    * audit says who wrote to whom and when; the conversation itself keeps what was written).
    */
   lengthOnly?: string[];
+  /**
+   * false: no snapshot of the entity before or after (an erasure: a snapshot would copy into the
+   * audit what the route erases). Default true.
+   */
+  snapshot?: boolean;
+  /**
+   * Body fields recorded as present only, neither their content nor their length (the confirmation
+   * of a customer's erasure is their address: the record of an erasure holds no personal data).
+   */
+  presentOnly?: string[];
+  /**
+   * The handler's answer is written under `data.answer` (a route whose answer is ids and counts
+   * only, such as an erasure's report: the record says what went without saying whose it was).
+   */
+  recordAnswer?: boolean;
   /** The name under `data` of the id the answer carries when it is not the entity's (`messageId`). */
   resultIdAs?: string;
 }

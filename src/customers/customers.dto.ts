@@ -138,3 +138,16 @@ export function toCustomerDetail(c: CustomerSummary & { requests: CustomerReques
     requests: c.requests.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
   };
 }
+
+/** Body of `DELETE /customers/:id`: the customer's address again, so that no id typo erases someone. */
+export class EraseCustomerDto {
+  @ApiProperty({
+    example: 'jane@example.com',
+    maxLength: 320,
+    description: "The customer's email address (any case): anything else answers 400 and erases nothing.",
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(320)
+  confirm: string;
+}

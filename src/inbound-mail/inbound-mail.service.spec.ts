@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { BlobStoreUnavailableError } from '../blobs/blob-store';
 import { jest } from '@jest/globals';
 import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
@@ -166,6 +167,7 @@ function setup(
               }),
             ),
       read: (h: string) => Promise.resolve(blobs.get(h)!),
+      open: (h: string) => Promise.resolve({ stream: Readable.from([blobs.get(h)!]), size: blobs.get(h)!.length }),
     },
     { countIngested: (source: string, status: string) => void counted.push(`${source} ${status}`) },
     mailboxes,

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { BlobsService } from '../blobs/blobs.service';
@@ -109,7 +110,7 @@ export class InboundMailService {
     @Inject(BlocklistService) private readonly blocklist: SenderBlocklist,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
     @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
-    @Inject(BlobsService) private readonly blobs: Pick<BlobsService, 'put' | 'read'>,
+    @Inject(BlobsService) private readonly blobs: Pick<BlobsService, 'put' | 'read' | 'open'>,
     @Optional() @Inject(MetricsService) private readonly metrics?: Pick<MetricsService, 'countIngested'>,
     @Optional()
     @Inject(MailboxDirectoryService)
@@ -453,6 +454,18 @@ export class InboundMailService {
   /** Quarantined mail, newest first, without the raw bytes. */
   listQuarantined(page: number, limit: number): Promise<{ items: InboundMail[]; total: number }> {
     return this.inboundMail.listQuarantined(page, limit);
+  }
+
+  /**
+   * The raw bytes of received mail `id`, or null when there is no such row: the one place outside
+   * the pipeline that reads a stored raw mail (the customer's export), so that where the bytes live
+   * (a bytea column today, the blob store tomorrow) is known here only.
+   */
+  async rawMail(id: string): Promise<Readable | null> {
+    const row = await this.inboundMail.findForReplay(id);
+    if (row?.raw) return Readable.from([row.raw]);
+    if (row?.rawSha256) return (await this.blobs.open(row.rawSha256)).stream;
+    return null;
   }
 
   /** Runs a quarantined mail through the pipeline again (after a fix); the row is taken over on success. */

@@ -15,7 +15,10 @@ SELECT grouping(operator_id) AS g, operator_id,
       avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
       count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
                           OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
- FROM requests WHERE created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR priority = $3::text)
+ FROM (SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM requests
+       UNION ALL SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM erased_requests) requests WHERE created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR priority = $3::text)
 GROUP BY GROUPING SETS ((), (operator_id));
 
 -- name: createdCohortInGroups
@@ -33,7 +36,10 @@ SELECT grouping(operator_id) AS g, operator_id,
       avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
       count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
                           OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
- FROM requests WHERE created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR priority = $3::text) AND group_id = ANY ($4::integer[])
+ FROM (SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM requests
+       UNION ALL SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM erased_requests) requests WHERE created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR priority = $3::text) AND group_id = ANY ($4::integer[])
 GROUP BY GROUPING SETS ((), (operator_id));
 
 -- name: closedCohort
@@ -43,7 +49,10 @@ SELECT grouping(operator_id) AS g, operator_id,
       avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
       count(satisfaction_rating)::int AS rated,
       avg(satisfaction_rating)::float8 AS rating_average
- FROM requests WHERE closed_at >= $1 AND closed_at < $2 AND ($3::text IS NULL OR priority = $3::text)
+ FROM (SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM requests
+       UNION ALL SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM erased_requests) requests WHERE closed_at >= $1 AND closed_at < $2 AND ($3::text IS NULL OR priority = $3::text)
 GROUP BY GROUPING SETS ((), (operator_id));
 
 -- name: closedCohortInGroups
@@ -53,7 +62,10 @@ SELECT grouping(operator_id) AS g, operator_id,
       avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
       count(satisfaction_rating)::int AS rated,
       avg(satisfaction_rating)::float8 AS rating_average
- FROM requests WHERE closed_at >= $1 AND closed_at < $2 AND ($3::text IS NULL OR priority = $3::text) AND group_id = ANY ($4::integer[])
+ FROM (SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM requests
+       UNION ALL SELECT status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+      resolution_due_at, closed_at, satisfaction_rating FROM erased_requests) requests WHERE closed_at >= $1 AND closed_at < $2 AND ($3::text IS NULL OR priority = $3::text) AND group_id = ANY ($4::integer[])
 GROUP BY GROUPING SETS ((), (operator_id));
 
 -- name: operatorNames

@@ -8,6 +8,19 @@ const IN_GROUPS = ' AND group_id = ANY ($4::integer[])';
 /** The requests of priority $3 only, or of every priority when $3 is NULL. */
 const OF_PRIORITY = ' AND ($3::text IS NULL OR priority = $3::text)';
 
+/** The columns the reports count, of the live requests and of the erased customers' shells. */
+const COUNTED_COLUMNS = `status, priority, operator_id, group_id, created_at, first_response_at, first_response_due_at,
+                resolution_due_at, closed_at, satisfaction_rating`;
+
+/**
+ * What the reports count: the requests, and the shells an erasure leaves of an erased customer's
+ * requests (erased_requests: the counted columns only, no customer, subject or text), so erasing a
+ * customer changes no total (docs/privacy.md). PostgreSQL pushes the period's condition into both
+ * branches of the UNION ALL: the covering indexes still serve the requests' side.
+ */
+const COUNTED = `(SELECT ${COUNTED_COLUMNS} FROM requests
+                 UNION ALL SELECT ${COUNTED_COLUMNS} FROM erased_requests) requests`;
+
 /** Totals and one row per assignee, in one scan. */
 const PER_OPERATOR = `
           GROUP BY GROUPING SETS ((), (operator_id))`;
@@ -27,7 +40,7 @@ const CREATED = `SELECT grouping(operator_id) AS g, operator_id,
                 avg(extract(epoch FROM first_response_at - created_at))::float8 AS fr_average,
                 count(*) FILTER (WHERE first_response_due_at < coalesce(first_response_at, now())
                                     OR resolution_due_at < coalesce(closed_at, now()))::int AS overdue
-           FROM requests WHERE created_at >= $1 AND created_at < $2`;
+           FROM ${COUNTED} WHERE created_at >= $1 AND created_at < $2`;
 
 /** The requests closed in [$1, $2), whenever created: resolution times and ratings (then a condition may follow). */
 const CLOSED = `SELECT grouping(operator_id) AS g, operator_id,
@@ -36,7 +49,7 @@ const CLOSED = `SELECT grouping(operator_id) AS g, operator_id,
                 avg(extract(epoch FROM closed_at - created_at))::float8 AS res_average,
                 count(satisfaction_rating)::int AS rated,
                 avg(satisfaction_rating)::float8 AS rating_average
-           FROM requests WHERE closed_at >= $1 AND closed_at < $2`;
+           FROM ${COUNTED} WHERE closed_at >= $1 AND closed_at < $2`;
 
 /**
  * The statements of the reports (written to reports.repository.sql by `npm run sql`): read-only, over

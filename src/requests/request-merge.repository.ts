@@ -9,7 +9,7 @@ import type { RequestStatus } from './request.entity';
  * subject and text of customer, operator and note messages, in conversation order), over the
  * messages `m` of the statement, at most 500,000 characters (a tsvector holds at most 1 MB).
  */
-const SEARCH_VECTOR_OF_MESSAGES = `coalesce(strip(to_tsvector('simple', left(string_agg(
+export const SEARCH_VECTOR_OF_MESSAGES = `coalesce(strip(to_tsvector('simple', left(string_agg(
            left(CASE WHEN m.kind = 'customer' THEN m.from_address || ' ' ELSE '' END || m.subject || ' ' || m.text, 10000),
            ' ' ORDER BY m.seq) FILTER (WHERE m.kind IN ('customer', 'operator', 'note')), 500000))), ''::tsvector)`;
 

@@ -169,4 +169,5 @@ SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = 
 WHERE r.id = $1 AND (c.email = $2
   OR EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = r.id AND p.email = $2)
   OR EXISTS (SELECT 1 FROM messages m WHERE m.request_id = r.id AND m.kind = 'customer' AND m.direction = 'in'
-               AND m.from_address = $2));
+               AND m.from_address = $2))
+FOR KEY SHARE OF r;

@@ -177,12 +177,16 @@ export const SQL = {
    * operator removed who wrote before; the people of requests from before participants). The To
    * and Cc of stored messages do not count (an operator's Bcc, a side thread's third party, a
    * recipient past the participant limit never become writers by appearing there).
+   * The row is key-share locked until the ingest commits: a customer's erasure (which locks their
+   * requests FOR UPDATE) waits for mail already threaded into one of them and erases it too, and
+   * mail threading while an erasure runs waits for it and then finds nothing (a fresh start).
    */
   findForParticipant: `SELECT r.id, r.status, r.customer_id FROM requests r JOIN customers c ON c.id = r.customer_id
        WHERE r.id = $1 AND (c.email = $2
          OR EXISTS (SELECT 1 FROM request_participants p WHERE p.request_id = r.id AND p.email = $2)
          OR EXISTS (SELECT 1 FROM messages m WHERE m.request_id = r.id AND m.kind = 'customer' AND m.direction = 'in'
-                      AND m.from_address = $2))`,
+                      AND m.from_address = $2))
+       FOR KEY SHARE OF r`,
 } as const;
 
 /**

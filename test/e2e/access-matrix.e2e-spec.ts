@@ -222,6 +222,17 @@ const MATRIX: Array<[string, Probe]> = [
     'PATCH /customers/:id',
     { path: (f) => `/customers/${f.customerId}`, body: () => ({ name: 'Carol C' }), expect: PRIVATE(403, 200) },
   ],
+  // The customer's rights (issue 22): admins only. The erasure's probe sends a wrong confirmation
+  // (400 shows the admin got past the guard and the customer stays for the probes after it).
+  ['GET /customers/:id/export', { path: (f) => `/customers/${f.customerId}/export`, expect: PRIVATE(403, 200) }],
+  [
+    'DELETE /customers/:id',
+    {
+      path: (f) => `/customers/${f.customerId}`,
+      body: () => ({ confirm: 'someone-else@example.com' }),
+      expect: PRIVATE(403, 400),
+    },
+  ],
   ['GET /groups', { path: () => '/groups', expect: PRIVATE(200, 200) }],
   ['POST /groups', { path: () => '/groups', body: (who) => ({ name: `Group ${who}` }), expect: PRIVATE(403, 201) }],
   [
