@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BlobsService } from '../../src/blobs/blobs.service';
 import { createTestApp, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql } from '../setup/mail';
@@ -176,11 +177,16 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     // The attachment's bytes, and the raw mails as received.
     expect(entry(zip, message.attachments[0].file).equals(file)).toBe(true);
     expect(entry(zip, `raw-mail/${quarantined.id}.eml`).equals(quarantined.raw)).toBe(true);
-    const stored = await sql<{ id: string; raw: Buffer }>(t, 'SELECT id, raw FROM inbound_mail WHERE request_id = $1', [
-      first.requestId,
-    ]);
+    // A raw mail lives in the blob store (docs/storage.md), named by its row.
+    const stored = await sql<{ id: string; raw_sha256: string }>(
+      t,
+      'SELECT id, raw_sha256 FROM inbound_mail WHERE request_id = $1',
+      [first.requestId],
+    );
     expect(stored).toHaveLength(1);
-    expect(entry(zip, `raw-mail/${stored[0].id}.eml`).equals(stored[0].raw)).toBe(true);
+    const storedRaw = await t.app.get(BlobsService).read(stored[0].raw_sha256);
+    expect(storedRaw.toString()).toContain('Message-ID: <carol-1@export.test>');
+    expect(entry(zip, `raw-mail/${stored[0].id}.eml`).equals(storedRaw)).toBe(true);
     const readme = entry(zip, 'README.txt').toString();
     expect(readme).toContain(`raw-mail/${quarantined.id}.eml`);
     expect(readme).toContain(message.attachments[0].file);
@@ -206,12 +212,23 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     );
     const [message] = await sql<{ id: number }>(t, 'SELECT id FROM messages WHERE request_id = $1', [requestId]);
     const MB = 1024 * 1024;
+    // Six 8 MB files in the blob store, named by attachment rows (as ingest stores them).
+    const contents = [1, 2, 3, 4, 5, 6].map((g) =>
+      Buffer.from(
+        crypto
+          .createHash('md5')
+          .update(String(g))
+          .digest('hex')
+          .repeat((8 * MB) / 32),
+      ),
+    );
+    const hashes = await t.app.get(BlobsService).put(contents.map((bytes) => ({ bytes })));
     const files = await sql<{ id: number }>(
       t,
-      `INSERT INTO attachments (message_id, filename, content_type, size, sha256, content)
-         SELECT $1, 'big-' || g || '.log', 'text/plain', $2, md5(g::text), convert_to(repeat(md5(g::text), $2 / 32), 'UTF8')
+      `INSERT INTO attachments (message_id, filename, content_type, size, sha256)
+         SELECT $1, 'big-' || g || '.log', 'text/plain', $2, ($3::text[])[g]
            FROM generate_series(1, 6) g RETURNING id`,
-      [message.id, 8 * MB],
+      [message.id, 8 * MB, hashes],
     );
     const server = t.app.getHttpServer() as http.Server;
     if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -296,7 +313,21 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       ]);
       if (row.n > 0) found.push(`${c.table_name}.${c.column_name}: ${row.n}`);
     }
+    // And the bytes of raw mails and attachments: the blob store (DATA_DIR/blobs, docs/storage.md).
+    const inBlobs = blobFiles(path.join(t.dataDir, 'blobs')).filter((f) =>
+      fs.readFileSync(f).toString('latin1').toLowerCase().includes(needle),
+    ).length;
+    if (inBlobs > 0) found.push(`blobs: ${inBlobs}`);
     return found;
+  }
+
+  /** Every blob file under the filesystem store's folder (named by their 64-hex-digit hash). */
+  function blobFiles(dir: string): string[] {
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name))
+      .map((e) => path.join(e.parentPath, e.name));
   }
 
   it('erases a customer: wrong confirmation changes nothing; then everything of theirs goes, reports stay', async () => {
@@ -350,7 +381,9 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
     expect(reportBefore.requests.created).toBeGreaterThanOrEqual(4);
     expect(reportBefore.requests.closed).toBeGreaterThanOrEqual(2);
     expect(reportBefore).toMatchObject({ satisfaction: { count: 1, average: 4 } });
-    expect(await occurrences('dora@erase.test')).not.toEqual([]);
+    // Her raw mails are in the blob store (with Eve's, which has her in Cc): three at least.
+    const before = await occurrences('dora@erase.test');
+    expect(Number(before.find((f) => f.startsWith('blobs: '))?.slice(7))).toBeGreaterThanOrEqual(3);
 
     // Missing or wrong confirmation: 400, nothing changes.
     await t.http().delete(`/customers/${dora}`).set(admin).send({}).expect(400);
@@ -368,7 +401,7 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
 
     // Nothing names her anywhere (the address, in any table, column or byte), but Eve's mail as Eve
     // sent it (its Cc header): a raw mail is someone else's record, kept whole (docs/privacy.md).
-    await expect(occurrences('dora@erase.test')).resolves.toEqual(['inbound_mail.raw: 1']);
+    await expect(occurrences('dora@erase.test')).resolves.toEqual(['blobs: 1']);
     await expect(occurrences('dora doe')).resolves.toEqual([]);
     await expect(sql(t, 'SELECT id FROM customers WHERE id = $1', [dora])).resolves.toEqual([]);
     await expect(

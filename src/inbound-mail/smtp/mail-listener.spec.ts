@@ -119,7 +119,7 @@ describe('MailListener', () => {
     const refused = await rejection(
       new MailListener('lmtp', deps, LIMITS, new ByteBudget(10_000)).data(stream('x'), session(['support@desk.test'])),
     );
-    expect(refused.message).toMatch(/database unavailable/);
+    expect(refused.message).toMatch(/database or blob store unavailable/);
   });
 
   it('refuses a mail past maxBytes with 552 without ingesting it or keeping its bytes', async () => {

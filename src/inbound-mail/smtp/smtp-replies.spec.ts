@@ -16,7 +16,7 @@ describe('smtp replies', () => {
   it('maps an unavailable database and any other failure to 451', () => {
     const down = tryLater(Object.assign(new Error('x'), { code: '57P01' }));
     expect(down.responseCode).toBe(451);
-    expect(down.message).toMatch(/database unavailable/);
+    expect(down.message).toMatch(/database or blob store unavailable/);
     const other = tryLater(new TypeError('boom'));
     expect(other.responseCode).toBe(451);
     expect(other.message).not.toMatch(/boom/);
