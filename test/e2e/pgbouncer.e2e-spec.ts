@@ -127,12 +127,12 @@ interface Ready {
       expect(new Set(mails().map((m) => m.parsed.messageId)).size).toBe(4);
     });
 
-    it('stores a mail over 1 MB, staged by COPY in a temporary table of its transaction (ON COMMIT DROP)', async () => {
+    it('stores mails over 1 MB, several at once, their bytes in the blob store before the transaction', async () => {
       const [a, b] = apps;
       const text = `${'Long line of a big mail through the pooler. '.repeat(40_000)}THE END`;
       const raw = rawMail({ from: 'big@customer.test', subject: 'Big', messageId: 'pb-big@customer.test', text });
       expect(raw.length).toBeGreaterThan(1024 * 1024);
-      // Several at once, so that staging tables of concurrent transactions share server connections.
+      // Several at once, so that concurrent ingest transactions share the two server connections.
       const results = await Promise.all(
         [a, b, a].map((t, i) =>
           postRaw(

@@ -94,22 +94,6 @@ describe('pg internals', () => {
       }
     });
   });
-  describe("TypeORM's QueryRunner#connect() (large-values.ts streams COPY on the transaction's client)", () => {
-    it('resolves to the pg client the transaction runs on', async () => {
-      const runner = db.dataSource.createQueryRunner();
-      try {
-        await runner.startTransaction();
-        const pooled = (await runner.connect()) as PoolClient;
-        expect(typeof pooled.query).toBe('function');
-        expect(parsedStatements(pooled)).toEqual(expect.any(Object));
-        await pooled.query(`CREATE TEMP TABLE md_internals_runner (n int) ON COMMIT DROP`);
-        await expect(runner.query(`SELECT count(*)::int AS n FROM md_internals_runner`)).resolves.toEqual([{ n: 0 }]);
-        await runner.rollbackTransaction();
-      } finally {
-        await runner.release();
-      }
-    });
-  });
 });
 
 describe('other library internals the speed tricks use', () => {

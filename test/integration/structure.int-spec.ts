@@ -21,8 +21,6 @@ const SQL_INFRASTRUCTURE: Readonly<Record<string, string>> = {
     "the migration runner's advisory lock, on its own short-lived DataSource before the app exists",
   'src/database/embedded-database.ts': 'asks the server its version() to know the embedded database (PGlite)',
   'src/database/embedded-postgres.ts': "sets SESSION_SETTINGS on PGlite's one session, which ignores startup options",
-  'src/database/large-values.ts':
-    "the transaction's staging table and its COPY, under any statement with a large value",
   'src/database/prepared.ts': 'DEALLOCATEs the prepared statement its per-connection cache forgets',
 };
 
