@@ -1,5 +1,6 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { BlobsService } from '../blobs/blobs.service';
+import { RequestMergeService } from '../requests/request-merge.service';
 import { CustomerRightsRepository, type ErasureCounts } from './customer-rights.repository';
 
 /** What an erasure removed, as the audit keeps it (`DELETE /customers/:id` answers 204): ids and counts, nothing personal. */
@@ -27,6 +28,7 @@ export class CustomerErasureService {
   constructor(
     private readonly data: CustomerRightsRepository,
     private readonly blobs: BlobsService,
+    private readonly merges: RequestMergeService,
   ) {}
 
   /**
@@ -34,11 +36,15 @@ export class CustomerErasureService {
    * otherwise, with nothing changed; 404 when there is no such customer.
    */
   async erase(id: number, confirm: string): Promise<ErasureReport> {
-    const outcome = await this.data.erase(id, (email) => {
-      if (confirm.trim().toLowerCase() !== email.toLowerCase()) {
-        throw new BadRequestException("confirm must be the customer's email address");
-      }
-    });
+    const outcome = await this.data.erase(
+      id,
+      (email) => {
+        if (confirm.trim().toLowerCase() !== email.toLowerCase()) {
+          throw new BadRequestException("confirm must be the customer's email address");
+        }
+      },
+      (requestIds, manager) => this.merges.renumberAfterRemoval(requestIds, manager),
+    );
     if (!outcome) throw new NotFoundException(`customer ${id} does not exist`);
     try {
       await this.afterErasure(outcome.blobHashes);

@@ -106,13 +106,6 @@ SELECT id FROM requests WHERE id = $1 FOR UPDATE;
 -- name: deleteMessages
 DELETE FROM messages WHERE id = ANY ($1::int[]);
 
--- name: refreshOther
-UPDATE requests r SET last_seq = x.n, search_vector = x.vector
-FROM (SELECT count(*)::int AS n, coalesce(strip(to_tsvector('simple', left(string_agg(
-     left(CASE WHEN m.kind = 'customer' THEN m.from_address || ' ' ELSE '' END || m.subject || ' ' || m.text, 10000),
-     ' ' ORDER BY m.seq) FILTER (WHERE m.kind IN ('customer', 'operator', 'note')), 500000))), ''::tsvector) AS vector FROM messages m WHERE m.request_id = $1) x
-WHERE r.id = $1;
-
 -- name: keepShells
 INSERT INTO erased_requests (id, status, priority, operator_id, group_id, created_at, first_response_at,
      first_response_due_at, resolution_due_at, closed_at, satisfaction_rating)

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { SQL as MERGE_SQL, SEARCH_VECTOR_OF_MESSAGES } from '../requests/request-merge.repository';
 
 /**
  * The mails received that belong to the customer ($1 their requests, $2 their messages, $3 their
@@ -97,14 +96,6 @@ export const SQL = {
   /** A request of someone else that holds messages of theirs, locked as an append locks it. */
   lockOtherRequest: `SELECT id FROM requests WHERE id = $1 FOR UPDATE`,
   deleteMessages: `DELETE FROM messages WHERE id = ANY ($1::int[])`,
-  /**
-   * Request $1 of someone else after their messages left it (numbered 1..n again by the merge's
-   * renumber first): its last number and its search text from what is left. Nothing the reports
-   * count changes (first answer, dates and status are the operators').
-   */
-  refreshOther: `UPDATE requests r SET last_seq = x.n, search_vector = x.vector
-      FROM (SELECT count(*)::int AS n, ${SEARCH_VECTOR_OF_MESSAGES} AS vector FROM messages m WHERE m.request_id = $1) x
-      WHERE r.id = $1`,
   /** What the reports count of their requests, kept without them (erased_requests). */
   keepShells: `INSERT INTO erased_requests (id, status, priority, operator_id, group_id, created_at, first_response_at,
            first_response_due_at, resolution_due_at, closed_at, satisfaction_rating)
@@ -214,10 +205,15 @@ export class CustomerRightsRepository {
 
   /**
    * Erases the customer in one transaction (docs/privacy.md); `check` sees their address once their
-   * row is locked and may throw (a wrong confirmation), which rolls everything back. null when
+   * row is locked and may throw (a wrong confirmation), which rolls everything back; `renumber`
+   * renumbers the others' conversations their messages left (RequestMergeService). null when
    * there is no such customer.
    */
-  erase(id: number, check: (email: string) => void): Promise<ErasureOutcome | null> {
+  erase(
+    id: number,
+    check: (email: string) => void,
+    renumber: (requestIds: number[], manager: EntityManager) => Promise<void>,
+  ): Promise<ErasureOutcome | null> {
     return this.dataSource.transaction(async (m: EntityManager) => {
       const [customer]: Array<{ id: number; email: string }> = await m.query(SQL.lockCustomer, [id]);
       if (!customer) return null;
@@ -250,12 +246,9 @@ export class CustomerRightsRepository {
       await m.query(SQL.scrubRecipients, [email, requestIds]);
       await m.query(SQL.unlinkOthers, [requestIds]);
       await m.query(SQL.deleteMessages, [messageIds.filter((_, i) => !theirs.has(messages[i].request_id))]);
-      // The others' requests that lost messages: numbered 1..n again, last number and search text from what is left.
-      if (othersTouched.length) await m.query(MERGE_SQL.deferConversationNumbers);
-      for (const requestId of othersTouched) {
-        await m.query(MERGE_SQL.renumber, [requestId]);
-        await m.query(SQL.refreshOther, [requestId]);
-      }
+      // The others' requests that lost messages: numbered 1..n again, last number and search text
+      // from what is left (the requests module's statements; nothing the reports count changes).
+      await renumber(othersTouched, m);
       await m.query(SQL.keepShells, [requestIds]);
       await m.query(SQL.deleteRequests, [requestIds]);
       await m.query(SQL.deleteCustomer, [id]);

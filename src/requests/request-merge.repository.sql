@@ -82,6 +82,13 @@ FROM (SELECT count(*)::int AS n, max(m.created_at) FILTER (WHERE m.direction = '
         FROM messages m WHERE m.request_id = $1) x
 WHERE r.id = $1;
 
+-- name: reindex
+UPDATE requests r SET last_seq = x.n, search_vector = x.vector
+FROM (SELECT count(*)::int AS n, coalesce(strip(to_tsvector('simple', left(string_agg(
+     left(CASE WHEN m.kind = 'customer' THEN m.from_address || ' ' ELSE '' END || m.subject || ' ' || m.text, 10000),
+     ' ' ORDER BY m.seq) FILTER (WHERE m.kind IN ('customer', 'operator', 'note')), 500000))), ''::tsvector) AS vector FROM messages m WHERE m.request_id = $1) x
+WHERE r.id = $1;
+
 -- name: writeDueDates
 UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1;
 

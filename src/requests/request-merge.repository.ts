@@ -111,6 +111,10 @@ export const SQL = {
                    ${SEARCH_VECTOR_OF_MESSAGES} AS vector
               FROM messages m WHERE m.request_id = $1) x
       WHERE r.id = $1`,
+  /** Request $1's last message number and search text from the messages left (some were erased from it). */
+  reindex: `UPDATE requests r SET last_seq = x.n, search_vector = x.vector
+      FROM (SELECT count(*)::int AS n, ${SEARCH_VECTOR_OF_MESSAGES} AS vector FROM messages m WHERE m.request_id = $1) x
+      WHERE r.id = $1`,
   /** The SLA due dates of a request split off another ($2 first response, $3 resolution), as for a new request. */
   writeDueDates: `UPDATE requests SET first_response_due_at = $2, resolution_due_at = $3 WHERE id = $1`,
   /** Request $1's last message number after a split took some away. */
@@ -173,6 +177,11 @@ export interface RequestMergeStore {
     resolutionDueAt: Date | null,
     manager: EntityManager,
   ): Promise<void>;
+  /**
+   * The conversations of `requestIds` (locked by the caller), some of whose messages were deleted:
+   * numbered 1..n again in order, their last number and search text from what is left.
+   */
+  renumberAfterRemoval(requestIds: number[], manager: EntityManager): Promise<void>;
 }
 
 /** Storage of merges and splits: the SQL statements above, in the caller's transaction. */
@@ -261,5 +270,14 @@ export class RequestMergeRepository implements RequestMergeStore {
     manager: EntityManager,
   ): Promise<void> {
     await manager.query(SQL.writeDueDates, [requestId, firstResponseDueAt, resolutionDueAt]);
+  }
+
+  async renumberAfterRemoval(requestIds: number[], manager: EntityManager): Promise<void> {
+    if (!requestIds.length) return;
+    await manager.query(SQL.deferConversationNumbers);
+    for (const requestId of requestIds) {
+      await manager.query(SQL.renumber, [requestId]);
+      await manager.query(SQL.reindex, [requestId]);
+    }
   }
 }

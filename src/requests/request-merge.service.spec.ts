@@ -30,6 +30,10 @@ class MemoryMerges implements RequestMergeStore {
     if (code) return Promise.reject(Object.assign(new Error('aborted'), { driverError: { code } }));
     return work({} as EntityManager);
   }
+  renumberAfterRemoval(requestIds: number[]): Promise<void> {
+    for (const id of requestIds) this.renumber(id);
+    return Promise.resolve();
+  }
   lockRequests(ids: number[]): Promise<LockedRequest[]> {
     this.locked.push(ids);
     return Promise.resolve(this.requests.filter((r) => ids.includes(r.id)).map((r) => ({ ...r })));

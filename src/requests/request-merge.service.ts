@@ -167,4 +167,13 @@ export class RequestMergeService {
       }
     }
   }
+
+  /**
+   * In the caller's transaction, after messages were deleted from the requests `requestIds`
+   * (locked by the caller: a customer's erasure takes their messages out of others' requests):
+   * each conversation numbered 1..n again, its last number and search text from what is left.
+   */
+  renumberAfterRemoval(requestIds: number[], manager: EntityManager): Promise<void> {
+    return this.store.renumberAfterRemoval(requestIds, manager);
+  }
 }

@@ -53,6 +53,6 @@ import { SlaMonitor } from './sla-monitor';
     AutoAssignmentRepository,
     AutoAssignmentService,
   ],
-  exports: [RequestsService, RequestLifecycleService, ParticipantsService],
+  exports: [RequestsService, RequestLifecycleService, ParticipantsService, RequestMergeService],
 })
 export class RequestsModule {}
