@@ -80,7 +80,7 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
     // On the embedded database the API and the dispatcher share the CPU too: each mail waits
     // (briefly) for the requests in flight (its lease is minutes long).
     if (await isEmbeddedDatabase(this.dataSource)) await yieldToApi();
-    let attachments: OutboxAttachment[] = [];
+    let attachments: OutboxAttachment[];
     try {
       attachments =
         row.attachmentIds !== null
@@ -88,11 +88,17 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
           : row.kind === 'operator' && row.messageId !== null
             ? await this.outbox.attachmentsOf(row.messageId)
             : [];
+    } catch (e) {
+      // The blob store (or the database) is down: the mail waits its backoff, never fails for it.
+      // Only here: an SMTP server's ECONNREFUSED below is the send's, classified as such.
+      if (isStorageUnavailable(e))
+        return { ok: false, permanent: false, error: `waiting for storage: ${(e as Error).message}` };
+      throw e;
+    }
+    try {
       await this.transport.send(toMailOptions(row, attachments), row.id, row.mailboxId);
       return { ok: true, permanent: false, error: null };
     } catch (e) {
-      // The blob store (or the database) is down: the mail waits its backoff, never fails for it.
-      if (isStorageUnavailable(e)) return { ok: false, permanent: false, error: (e as Error).message };
       if (e instanceof MailboxUnavailableError) {
         return { ok: false, permanent: false, error: `waiting: ${e.message}`, waitMs: MAILBOX_WAIT_MS };
       }
