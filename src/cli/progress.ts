@@ -13,22 +13,53 @@ export function formatCounts(c: ImportCounts): string {
 }
 
 /**
- * Counts the import's results and shows its progress on `stream`: a redrawn bar on a terminal,
- * otherwise a plain line every few seconds (logs and pipes stay readable).
+ * A progress line on `stream`: a redrawn bar on a terminal, otherwise a plain line every few
+ * seconds (logs and pipes stay readable). `show` is throttled; `end` clears the bar.
  */
-export class ImportProgress {
-  readonly counts: ImportCounts = { created: 0, appended: 0, duplicate: 0, ignored: 0, quarantined: 0 };
-  private done = 0;
-  private lastDraw = 0;
+class ProgressLine {
+  private lastDraw: number;
   private readonly tty: boolean;
 
   constructor(
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly now: () => number = Date.now,
+    private readonly stream: NodeJS.WriteStream,
+    private readonly now: () => number,
   ) {
     this.tty = !!stream.isTTY;
     this.lastDraw = now();
+  }
+
+  /** Draws `fraction` (0..1) and `detail` unless the last drawing is too recent. */
+  show(fraction: number, detail: () => string): void {
+    const t = this.now();
+    if (t - this.lastDraw < (this.tty ? TTY_EVERY_MS : PLAIN_EVERY_MS)) return;
+    this.lastDraw = t;
+    const f = Math.max(0, Math.min(1, fraction));
+    const pct = `${Math.floor(f * 100)}%`.padStart(4);
+    if (this.tty) {
+      const filled = Math.round(f * WIDTH);
+      this.stream.write(
+        `\r\x1b[2K${this.label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${pct} ${detail()}`,
+      );
+    } else {
+      this.stream.write(`${this.label}: ${pct}, ${detail()}\n`);
+    }
+  }
+
+  /** Clears the bar (terminal) before the summary is printed. */
+  end(): void {
+    if (this.tty) this.stream.write('\r\x1b[2K');
+  }
+}
+
+/** Counts the import's results and shows its progress (ProgressLine). */
+export class ImportProgress {
+  readonly counts: ImportCounts = { created: 0, appended: 0, duplicate: 0, ignored: 0, quarantined: 0 };
+  private done = 0;
+  private readonly line: ProgressLine;
+
+  constructor(label: string, stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now) {
+    this.line = new ProgressLine(label, stream, now);
   }
 
   /** How many mails were processed. */
@@ -40,67 +71,30 @@ export class ImportProgress {
   record(result: IngestResult, fraction: number): void {
     this.done++;
     this.counts[result.status]++;
-    const t = this.now();
-    if (t - this.lastDraw >= (this.tty ? TTY_EVERY_MS : PLAIN_EVERY_MS)) {
-      this.lastDraw = t;
-      this.draw(fraction);
-    }
+    this.line.show(fraction, () => `${this.done} mails (${formatCounts(this.counts)})`);
   }
 
   /** Clears the bar (terminal) before the summary is printed. */
   end(): void {
-    if (this.tty) this.stream.write('\r\x1b[2K');
-  }
-
-  private draw(fraction: number): void {
-    const f = Math.max(0, Math.min(1, fraction));
-    const pct = `${Math.floor(f * 100)}%`.padStart(4);
-    if (this.tty) {
-      const filled = Math.round(f * WIDTH);
-      const bar = '#'.repeat(filled) + '-'.repeat(WIDTH - filled);
-      this.stream.write(`\r\x1b[2K${this.label} [${bar}] ${pct} ${this.done} mails (${formatCounts(this.counts)})`);
-    } else {
-      this.stream.write(`${this.label}: ${pct}, ${this.done} mails (${formatCounts(this.counts)})\n`);
-    }
+    this.line.end();
   }
 }
 
-/**
- * A count of items moved out of a known total (`maildesk blobs migrate`), shown like an import's:
- * a redrawn bar on a terminal, otherwise a plain line every few seconds.
- */
+/** A count of items moved out of a known total (`maildesk blobs migrate`), shown like an import's. */
 export class CountProgress {
-  private lastDraw: number;
-  private readonly tty: boolean;
+  private readonly line: ProgressLine;
 
-  constructor(
-    private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tty = !!stream.isTTY;
-    this.lastDraw = now();
+  constructor(label: string, stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now) {
+    this.line = new ProgressLine(label, stream, now);
   }
 
   /** Shows `done` of `total` (throttled). */
   update(done: number, total: number): void {
-    const t = this.now();
-    if (t - this.lastDraw < (this.tty ? TTY_EVERY_MS : PLAIN_EVERY_MS)) return;
-    this.lastDraw = t;
-    const f = total ? Math.max(0, Math.min(1, done / total)) : 1;
-    const pct = `${Math.floor(f * 100)}%`.padStart(4);
-    if (this.tty) {
-      const filled = Math.round(f * WIDTH);
-      this.stream.write(
-        `\r\x1b[2K${this.label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${pct} ${done}/${total}`,
-      );
-    } else {
-      this.stream.write(`${this.label}: ${pct}, ${done}/${total}\n`);
-    }
+    this.line.show(total ? done / total : 1, () => `${done}/${total}`);
   }
 
   /** Clears the bar (terminal) before the summary is printed. */
   end(): void {
-    if (this.tty) this.stream.write('\r\x1b[2K');
+    this.line.end();
   }
 }
