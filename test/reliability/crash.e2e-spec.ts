@@ -5,7 +5,7 @@ import { createTestDatabase, forEachDatabase, TestDatabase } from '../setup/data
 import { dovecotAvailable, startDovecot, TestDovecot, rawMail as imapMail } from '../setup/dovecot';
 import { SmtpSink } from '../setup/smtp-sink';
 import { appEnv, plainMail, postUntilAccepted, report, sleep, tempDir, until, variant } from './support/harness';
-import { countBy, deliveriesByMessageId } from './support/counting';
+import { autoReplyAccount, countBy } from './support/counting';
 
 const KILLS = variant(5, 10);
 /** Longest random time between an app being ready and its SIGKILL. */
@@ -149,17 +149,8 @@ forEachDatabase(
       expect(requests).toBe(acked.length + imapIds.length);
 
       // Exactly one creation auto-reply per request in the database, all sent.
-      const perRequest: Array<{ request_id: number; n: number }> = await db.dataSource.query(
-        `SELECT r.id AS request_id, count(m.id)::int AS n FROM requests r
-         LEFT JOIN messages m ON m.request_id = r.id AND m.kind = 'auto_reply' GROUP BY r.id`,
-      );
-      expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
-      const replyIds: string[] = (
-        await db.dataSource.query(`SELECT message_id FROM messages WHERE kind = 'auto_reply'`)
-      ).map((r: { message_id: string }) => r.message_id);
-      const delivered = deliveriesByMessageId(sink.mails);
-      const undelivered = replyIds.filter((id) => !delivered.has(id));
-      const duplicates = [...delivered.values()].reduce((s, n) => s + n - 1, 0);
+      const { notOnePerRequest, replyIds, undelivered, duplicates } = await autoReplyAccount(db.dataSource, sink.mails);
+      expect(notOnePerRequest).toEqual([]);
       expect(undelivered).toEqual([]);
       expect(sink.mails.length).toBe(replyIds.length + duplicates);
       // SMTP cannot be atomic with the "sent" mark: a mail is repeated only when it was claimed for

@@ -7,7 +7,7 @@ import { dovecotAvailable, rawMail as imapMail, startDovecot, SUPPORT_USER, Test
 import { nginxAvailable, startNginx, TestNginx } from '../setup/nginx';
 import { SmtpSink } from '../setup/smtp-sink';
 import { removeBuiltApp, startBuiltApp } from './support/app';
-import { countBy, deliveriesByMessageId } from './support/counting';
+import { autoReplyAccount, countBy } from './support/counting';
 import { adminToken, appEnv, plainMail, report, sleep, tempDir, TOKEN, until, variant } from './support/harness';
 
 /**
@@ -344,17 +344,8 @@ const enabled = nginxAvailable() && dovecotAvailable();
 
     // Exactly one creation auto-reply per request; SMTP repeats only what the killed instance had
     // leased (the send and the "sent" mark cannot be atomic).
-    const perRequest: Array<{ request_id: number; n: number }> = await db.dataSource.query(
-      `SELECT r.id AS request_id, count(m.id)::int AS n FROM requests r
-       LEFT JOIN messages m ON m.request_id = r.id AND m.kind = 'auto_reply' GROUP BY r.id`,
-    );
-    expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
-    const replyIds: string[] = (
-      await db.dataSource.query(`SELECT message_id FROM messages WHERE kind = 'auto_reply'`)
-    ).map((r: { message_id: string }) => r.message_id);
-    const delivered = deliveriesByMessageId(sink.mails);
-    const undelivered = replyIds.filter((id) => !delivered.has(id));
-    const duplicates = [...delivered.values()].reduce((s, n) => s + n - 1, 0);
+    const { notOnePerRequest, replyIds, undelivered, duplicates } = await autoReplyAccount(db.dataSource, sink.mails);
+    expect(notOnePerRequest).toEqual([]);
     expect(undelivered).toEqual([]);
     expect(sink.mails.length).toBe(replyIds.length + duplicates);
     expect(duplicates).toBeLessThanOrEqual(stuck.ids.length);
