@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { Client } from 'pg';
 import { servePGlite, type ServedPGlite } from '../../src/database/embedded-postgres';
 
@@ -124,4 +125,53 @@ describe('the embedded database served to several connections (pglite-socket)', 
     }
     expect(rows[0].n).toBe(transactions * 2);
   }, 120_000);
+
+  it('rolls back the statement of a connection gone between its Execute and its Sync, and serves the others', async () => {
+    const [host, port] = served.url.replace(/^.*@/, '').replace(/\/.*$/, '').split(':');
+    const socket = net.connect(Number(port), host);
+    let received = Buffer.alloc(0);
+    const waitFor = (type: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (received.includes(Buffer.from(type))) {
+            socket.off('data', onData);
+            resolve();
+          }
+        };
+        const onData = (data: Buffer) => {
+          received = Buffer.concat([received, data]);
+          check();
+        };
+        socket.on('data', onData);
+        check();
+      });
+    const frame = (type: string, body: Buffer) => {
+      const header = Buffer.alloc(5);
+      header.write(type, 0);
+      header.writeInt32BE(4 + body.length, 1);
+      return Buffer.concat([header, body]);
+    };
+    const params = Buffer.from('user\0postgres\0database\0postgres\0\0');
+    const startup = Buffer.alloc(8);
+    startup.writeInt32BE(8 + params.length, 0);
+    startup.writeInt32BE(196608, 4);
+    socket.write(Buffer.concat([startup, params]));
+    await waitFor('Z');
+    received = Buffer.alloc(0);
+    const insert = Buffer.from(`INSERT INTO socket_rows (k, v) VALUES (-1, 'gone')\0`);
+    socket.write(
+      Buffer.concat([
+        frame('P', Buffer.concat([Buffer.from('\0'), insert, Buffer.from([0, 0])])),
+        frame('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])),
+        frame('E', Buffer.from([0, 0, 0, 0, 0])),
+      ]),
+    );
+    await waitFor('INSERT');
+    // While it holds the session (no Sync yet), another connection's statement waits.
+    const other = clients[1].query(`SELECT count(*)::int AS n FROM socket_rows WHERE k = -1`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await expect(other).resolves.toMatchObject({ rows: [{ n: 0 }] });
+    await expect(clients[2].query(`SELECT $1::int AS one`, [1])).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
 });
