@@ -51,7 +51,11 @@ describe('the embedded database served to several connections (pglite-socket)', 
         return rows[0].n === big.length && rows[0].f === big[0] && rows[0].a === a ? undefined : `big ${rows[0].a}`;
       }
       case 2: {
-        const { rows } = await client.query(`SELECT $1::int * 2 AS d, $2::text || $3::text AS c`, [a, `x${a}`, `y${c}`]);
+        const { rows } = await client.query(`SELECT $1::int * 2 AS d, $2::text || $3::text AS c`, [
+          a,
+          `x${a}`,
+          `y${c}`,
+        ]);
         return rows[0].d === a * 2 && rows[0].c === `x${a}y${c}` ? undefined : `concat ${JSON.stringify(rows)}`;
       }
       case 3: {
@@ -68,7 +72,9 @@ describe('the embedded database served to several connections (pglite-socket)', 
         try {
           await client.query(`INSERT INTO socket_rows (k, v) VALUES ($1, $2)`, [a, 'one']);
           await client.query(`INSERT INTO socket_rows (k, v) SELECT $1, 'two'`, [a]);
-          const { rows } = await client.query(`SELECT count(*)::int AS n, min(v) AS v FROM socket_rows WHERE k = $1`, [a]);
+          const { rows } = await client.query(`SELECT count(*)::int AS n, min(v) AS v FROM socket_rows WHERE k = $1`, [
+            a,
+          ]);
           await client.query('COMMIT');
           return rows[0].n === 2 && rows[0].v === 'one' ? undefined : `transaction ${JSON.stringify(rows)}`;
         } catch (e) {
