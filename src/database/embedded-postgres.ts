@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { PGliteQueryQueue } from './pglite-query-queue';
 import { SESSION_SETTINGS } from './session-settings';
 
 export interface DatabaseHandle {
@@ -72,6 +73,9 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       .join(' '),
   );
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+  // Each connection's extended-protocol sequence runs whole on the one session (pglite-query-queue.ts);
+  // the handlers take the queue when a connection arrives, so it is replaced before start().
+  (server as unknown as { queryQueue: PGliteQueryQueue }).queryQueue = new PGliteQueryQueue(db);
   await server.start();
   return {
     url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
