@@ -77,7 +77,10 @@ forEachDatabase(
 
       const second = await startApp();
       const t1 = Date.now();
-      await waitFor('the whole mailbox imported', async () => (await imported()) === TOTAL, 120_000);
+      // Bound: 300 s. Alone, the embedded database imports the 800 in 7-11 s (75-113 msgs/s); in CI,
+      // beside the whole suite, once more than 120 s (each mail's blobs are fsynced before its
+      // transaction, and two suites' fsyncs share one disk): behaviour here, speed in bench:imap.
+      await waitFor('the whole mailbox imported', async () => (await imported()) === TOTAL, 300_000);
       const secondMs = Date.now() - t1;
       console.info(
         `IMAP import: first instance ${atStop} msgs before stop (${t1 - t0} ms incl. restart); ` +
@@ -90,7 +93,7 @@ forEachDatabase(
       expect(await lastUid()).toBe(TOTAL);
       // Generous bounds: the embedded database imports ~90 mails/s alone but under a third of that
       // while the whole suite runs beside it; speed is measured by `npm run bench:imap`, not here.
-    }, 240_000);
+    }, 480_000);
   },
   describeImap,
 );
