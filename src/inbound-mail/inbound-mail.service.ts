@@ -146,15 +146,10 @@ export class InboundMailService {
    */
   private async pipeline(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
     const parsed = await this.parse(raw);
-    // The raw mail (and the files of a parsed one) in the blob store, durably, before the
-    // transaction that names them opens (docs/storage.md); a store that is down throws (retry later).
     const { rawSha256 } = parsed;
-    if (parsed.kind === 'unparsable') {
-      await this.blobs.put([{ bytes: raw, sha256: rawSha256 }]);
+    if (parsed.kind === 'unparsable')
       return this.quarantine(raw, rawSha256, source, parsed.hashKey, null, parsed.reason);
-    }
     const { keys } = parsed;
-    await this.putBlobs(raw, rawSha256, parsed.mail);
     try {
       const mail = withEnvelopeSender(parsed.mail, options.envelopeFrom);
       const own = await this.ownAddresses();
@@ -162,6 +157,10 @@ export class InboundMailService {
       if (decision.action === 'quarantine')
         return await this.quarantine(raw, rawSha256, source, keys.dedupe, mail, decision.reason);
       const route = await this.route(mail, decision, options);
+      // The raw mail and its files in the blob store, durably, before the transaction that names
+      // them opens (docs/storage.md); a store that is down throws (retry later). Only for mail that
+      // goes on: a quarantined one keeps its raw mail alone (quarantine).
+      await this.putBlobs(raw, rawSha256, mail);
       const committed = await this.commit(raw, rawSha256, source, mail, keys, decision, route, options, own);
       if (committed.kind === 'duplicate') return await this.duplicate(keys.dedupe, keys.messageId);
       const { status, requestId, reason } = committed.outcome;
@@ -386,7 +385,10 @@ export class InboundMailService {
     return { kind: 'filed', outcome };
   }
 
-  /** Keeps the raw mail with the reason; a copy that was already processed makes this a duplicate. */
+  /**
+   * Keeps the raw mail with the reason (its blob written first); a copy that was already processed
+   * makes this a duplicate.
+   */
   private async quarantine(
     raw: Buffer,
     rawSha256: string,
@@ -395,6 +397,8 @@ export class InboundMailService {
     mail: ParsedMail | null,
     reason: string,
   ): Promise<IngestResult> {
+    // Its raw mail in the blob store first, as for any row that names a blob.
+    await this.blobs.put([{ bytes: raw, sha256: rawSha256 }]);
     if (!(await this.inboundMail.quarantine(rawMail(raw, rawSha256, source, dedupeKey, mail), reason)))
       return this.duplicate(dedupeKey, mail?.messageId ?? null);
     return { status: 'quarantined', requestId: null, messageId: mail?.messageId ?? null, reason };
@@ -445,7 +449,6 @@ export class InboundMailService {
    */
   async keepQuarantined(raw: Buffer, source: InboundSource, reason: string): Promise<IngestResult> {
     const rawSha256 = await sha256Hex(raw);
-    await this.blobs.put([{ bytes: raw, sha256: rawSha256 }]);
     const result = await this.quarantine(raw, rawSha256, source, hashKey(rawSha256), null, reason);
     this.metrics?.countIngested(source, result.status);
     return result;
