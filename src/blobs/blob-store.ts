@@ -38,8 +38,15 @@ export class BlobStoreUnavailableError extends Error {
   }
 }
 
-/** A stored blob's bytes were missing though a row names them (deleted behind MailDesk's back). */
+/**
+ * A stored blob's bytes were missing though a row names them (deleted behind MailDesk's back, a
+ * bucket or disk restored without them): no retry brings them back. The API answers 410 with this
+ * message (isBlobMissing), the outbox fails the mail for good with it, the export writes a note.
+ */
 export class BlobMissingError extends Error {
+  /** Read by isBlobMissing (database/database-errors.ts). */
+  readonly code = 'BLOB_MISSING';
+
   constructor(sha256: string) {
     super(`blob ${sha256} is missing from the blob store`);
     this.name = 'BlobMissingError';

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnavailable, isStorageUnavailable } from '../database/database-errors';
+import { isBlobMissing, isDatabaseUnavailable, isStorageUnavailable } from '../database/database-errors';
 import { redactQueryError } from '../database/query-logger';
 import { DetailedHttpException } from './detailed-http.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
@@ -41,7 +41,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const redact = (text?: string) =>
       exception instanceof QueryFailedError && text ? redactQueryError(text, exception.parameters) : text;
     const why = redact(err?.message);
-    if (body.statusCode === 500) this.logger.error(`${where}: ${why}`, redact(err?.stack));
+    if (body.statusCode === 500 || isBlobMissing(exception)) this.logger.error(`${where}: ${why}`, redact(err?.stack));
     else if (body.statusCode >= 500) this.logger.warn(`${where}: ${why}`);
     if (http.isHeadersSent(res)) return;
     if (body.statusCode === 503) http.setHeader(res, 'Retry-After', '5');
@@ -92,6 +92,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         error: 'Service Unavailable',
         message: 'blob store unavailable, retry later',
       };
+    }
+    // Bytes a row names but the blob store lost (docs/storage.md): gone, not retryable; logged as an error above.
+    if (isBlobMissing(exception)) {
+      return { statusCode: HttpStatus.GONE, error: 'Gone', message: (exception as Error).message };
     }
     return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
   }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { PassThrough, Readable } from 'node:stream';
 import { ZipFile } from 'yazl';
+import { isBlobMissing } from '../database/database-errors';
 import { InboundMailService } from '../inbound-mail/inbound-mail.service';
 import { MessagesService } from '../messages/messages.service';
 import type { RequestActor } from '../requests/request-scope';
@@ -142,17 +143,33 @@ export class CustomerExportService {
 
   /** An attachment's bytes, read by the one reader of attachment bytes (or a note that it is gone). */
   private async attachmentBytes(a: ExportAttachment, actor: RequestActor): Promise<EntryContent> {
-    const found = await this.messages.openAttachment(a.id, actor);
+    const found = await this.messages.openAttachment(a.id, actor).catch(missingBlob);
+    if (found === MISSING) {
+      this.logger.error(`export: attachment ${a.id}'s bytes are missing from the blob store (${a.sha256})`);
+      return Buffer.from('[this attachment is missing from the blob store]\n');
+    }
     return found ? found.stream : Buffer.from('[this attachment was deleted while the export was written]\n');
   }
 
   /** A raw mail's bytes, read by the one reader of raw mail bytes (or a note that it is gone). */
   private async rawMailBytes(id: string): Promise<EntryContent> {
+    const raw = await this.inbound.rawMail(id).catch(missingBlob);
+    if (raw === MISSING) {
+      this.logger.error(`export: received mail ${id}'s raw bytes are missing from the blob store`);
+      return Buffer.from('[this mail is missing from the blob store]\n');
+    }
     return (
-      (await this.inbound.rawMail(id)) ??
+      raw ??
       Buffer.from('[this mail was deleted while the export was written, or is past RAW_MAIL_RETENTION_DAYS]\n')
     );
   }
+}
+
+/** A blob the store lost (BlobMissingError): the archive says so in its place, the rest is still exported. */
+const MISSING = Symbol('missing');
+function missingBlob(e: unknown): typeof MISSING {
+  if (isBlobMissing(e)) return MISSING;
+  throw e;
 }
 
 /** README.txt: what the archive is and the list of its files. */

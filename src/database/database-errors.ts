@@ -27,6 +27,11 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   );
 }
 
+/** True for a blob a row names but the store lacks (src/blobs/: BlobMissingError): lost, not down. */
+export function isBlobMissing(e: unknown): boolean {
+  return (e as { code?: string })?.code === 'BLOB_MISSING';
+}
+
 /** The foreign keys by which a row holds its blob (migration 1764970000000): violated only when the sweeper won a race. */
 const BLOB_FOREIGN_KEYS = new Set(['attachments_blob_fk', 'inbound_mail_raw_blob_fk']);
 

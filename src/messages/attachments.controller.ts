@@ -2,6 +2,7 @@ import { Controller, Get, NotFoundException, Param, Res, StreamableFile } from '
 import { OperatorApi } from '../common/api.decorators';
 import {
   ApiBadRequestResponse,
+  ApiGoneResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -50,6 +51,10 @@ export class AttachmentsController {
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'id is not a positive integer' })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The blob store is down (Retry-After)' })
+  @ApiGoneResponse({
+    type: ErrorResponseDto,
+    description: "The file's bytes are missing from the blob store (deleted outside MailDesk; logged as an error)",
+  })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
     description: "No such attachment (or its request is not in the operator's groups)",

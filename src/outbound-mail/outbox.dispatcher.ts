@@ -12,7 +12,7 @@ import { MailboxLoginRefusedError, MailTransport } from './mail-transport';
 import { type OutboxAttachment, toMailOptions } from './outbox-mail-options';
 import type { OutboxMail } from './outbox.entity';
 import { closeAttachments, OutboxRepository, type OutboxStore } from './outbox.repository';
-import { isStorageUnavailable } from '../database/database-errors';
+import { isBlobMissing, isStorageUnavailable } from '../database/database-errors';
 import { classifySendError } from './send-error';
 
 /**
@@ -93,6 +93,9 @@ export class OutboxDispatcher extends LeaseQueue<OutboxMail> {
       // Only here: an SMTP server's ECONNREFUSED below is the send's, classified as such.
       if (isStorageUnavailable(e))
         return { ok: false, permanent: false, error: `waiting for storage: ${(e as Error).message}` };
+      // An attachment's bytes lost from the blob store: no retry brings them back; the mail fails with
+      // the reason (an admin may restore the object and retry it: POST /outbox/:id/retry).
+      if (isBlobMissing(e)) return { ok: false, permanent: true, error: (e as Error).message };
       throw e;
     }
     try {

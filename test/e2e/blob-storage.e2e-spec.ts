@@ -183,6 +183,55 @@ describe.each([
     expect(mails.forward.attachments.find((a) => a.filename === 'report.pdf')!.content.equals(pdf)).toBe(true);
   });
 
+  it('answers 410 for an attachment whose bytes were lost behind its back, fails its outgoing mail with the reason, and exports the rest', async () => {
+    const lost = Buffer.concat([Buffer.from('%PDF-1.4\n'), crypto.randomBytes(3000)]);
+    const res = await postRaw(t, mailWithPdf('lou@customer.test', `lost.${RUN}@customer.test`, lost));
+    const requestId = res.body.results[0].requestId as number;
+    const [file] = await sql<{ id: number; message_id: number }>(
+      t,
+      'SELECT a.id, a.message_id FROM attachments a WHERE a.sha256 = $1 ORDER BY a.id LIMIT 1',
+      [sha(lost)],
+    );
+    await store.delete(sha(lost)); // an operator's mistake on the bucket or the disk
+
+    const download = await t.http().get(`/attachments/${file.id}`).set(auth);
+    expect(download.status).toBe(410);
+    expect(download.body.message).toBe(`blob ${sha(lost)} is missing from the blob store`);
+
+    const forward = await t
+      .http()
+      .post(`/requests/${requestId}/forward`)
+      .set(auth)
+      .send({ to: `lost.${kind}@vendor.test`, text: 'Please look.', messageIds: [file.message_id] });
+    expect(forward.status).toBe(201);
+    const failed = await waitFor(async () => {
+      const [row] = await sql<{ status: string; last_error: string; attempts: number }>(
+        t,
+        `SELECT status, last_error, attempts FROM outbox WHERE to_address = $1`,
+        [`lost.${kind}@vendor.test`],
+      );
+      return row?.status === 'failed' && row;
+    }, 20_000);
+    expect(failed).toMatchObject({ attempts: 1, last_error: `blob ${sha(lost)} is missing from the blob store` });
+
+    const [{ id: customerId }] = await sql<{ id: number }>(t, 'SELECT id FROM customers WHERE email = $1', [
+      'lou@customer.test',
+    ]);
+    const zip = await t
+      .http()
+      .get(`/customers/${customerId}/export`)
+      .set(auth)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+    expect(zip.status).toBe(200);
+    // Attachments are stored uncompressed in the archive: the note is there as written.
+    expect((zip.body as Buffer).includes('[this attachment is missing from the blob store]')).toBe(true);
+  });
+
   if (kind === 's3') {
     it('answers 503 with Retry-After while the S3 server is down, and stores the retried mail once', async () => {
       const mail = mailWithPdf('dan@customer.test', `down.${RUN}@customer.test`, crypto.randomBytes(5000));
