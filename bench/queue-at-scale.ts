@@ -174,7 +174,12 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
   try {
     const q: Record<string, unknown> = { ...query };
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
-    await new RequestQueryService(new RequestQueryRepository(ds), loadConfig({})).list(q);
+    // The repository reads through the read replicas (none here: the primary) as the admin does.
+    const primary = { read: <T>(fn: (d: typeof ds) => Promise<T>) => fn(ds) };
+    await new RequestQueryService(new RequestQueryRepository(ds, primary), loadConfig({})).list(q, {
+      role: 'admin',
+      groupIds: [],
+    });
     return captured.filter((c) => /^\s*(SELECT|WITH)/i.test(c.sql));
   } finally {
     proto.query = original;
