@@ -176,7 +176,7 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
     // The repository reads through the read replicas (none here: the primary) as the admin does.
     const primary = { read: <T>(fn: (d: typeof ds) => Promise<T>) => fn(ds) };
-    await new RequestQueryService(new RequestQueryRepository(ds, primary), loadConfig({})).list(q, {
+    await new RequestQueryService(new RequestQueryRepository(ds, primary), loadConfig(rankLimitEnv())).list(q, {
       role: 'admin',
       groupIds: [],
     });
@@ -185,6 +185,15 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
     proto.query = original;
     await ds.destroy();
   }
+}
+
+/**
+ * BENCH_QUEUE_RANK_LIMIT=n: the app's REQUESTS_SEARCH_RANK_LIMIT (0: rank and count every match, the
+ * search before issue 23), to measure both searches on the same data within minutes.
+ */
+function rankLimitEnv(): Record<string, string> {
+  const n = process.env.BENCH_QUEUE_RANK_LIMIT;
+  return n === undefined ? {} : { REQUESTS_SEARCH_RANK_LIMIT: n };
 }
 
 /** The app's session settings (no parallel query, ...): the SQL alone runs with the app's plans. */
@@ -405,7 +414,12 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     }
     console.log(`seeded ${plan.requests} requests, ${plan.requests * plan.messagesPerRequest} messages in ${seeded} s`);
     const now = new Date();
-    app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: String(QUEUE_POOL) });
+    app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: String(QUEUE_POOL),
+      ...rankLimitEnv(),
+    });
     const figures: Figure[] = [];
     const planText: string[] = [];
     try {
