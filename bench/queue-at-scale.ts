@@ -174,12 +174,26 @@ async function captureSql(url: string, query: Shape['query']): Promise<Statement
   try {
     const q: Record<string, unknown> = { ...query };
     if (typeof q.status === 'string') q.status = (q.status as string).split(',');
-    await new RequestQueryService(new RequestQueryRepository(ds), loadConfig({})).list(q);
+    // The repository reads through the read replicas (none here: the primary) as the admin does.
+    const primary = { read: <T>(fn: (d: typeof ds) => Promise<T>) => fn(ds) };
+    await new RequestQueryService(new RequestQueryRepository(ds, primary), loadConfig(rankLimitEnv())).list(q, {
+      role: 'admin',
+      groupIds: [],
+    });
     return captured.filter((c) => /^\s*(SELECT|WITH)/i.test(c.sql));
   } finally {
     proto.query = original;
     await ds.destroy();
   }
+}
+
+/**
+ * BENCH_QUEUE_RANK_LIMIT=n: the app's REQUESTS_SEARCH_RANK_LIMIT (0: rank and count every match, the
+ * search before issue 23), to measure both searches on the same data within minutes.
+ */
+function rankLimitEnv(): Record<string, string> {
+  const n = process.env.BENCH_QUEUE_RANK_LIMIT;
+  return n === undefined ? {} : { REQUESTS_SEARCH_RANK_LIMIT: n };
 }
 
 /** The app's session settings (no parallel query, ...): the SQL alone runs with the app's plans. */
@@ -400,7 +414,12 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
     }
     console.log(`seeded ${plan.requests} requests, ${plan.requests * plan.messagesPerRequest} messages in ${seeded} s`);
     const now = new Date();
-    app = await startApp({ DATABASE_URL: db.url, DATA_DIR: dataDir, DATABASE_POOL_SIZE: String(QUEUE_POOL) });
+    app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DATABASE_POOL_SIZE: String(QUEUE_POOL),
+      ...rankLimitEnv(),
+    });
     const figures: Figure[] = [];
     const planText: string[] = [];
     try {
@@ -451,9 +470,18 @@ export async function queueAtScale(options: { plan?: SeedPlan; searchOnly?: bool
           const r = c === 10 ? merged(slices.app, ROUNDS * SLICE_SECONDS) : await load(app.base, url, token, c);
           shown.push(`c${c} p50/p99 ${r.p50}/${r.p99} ms (${r.rps} req/s)`);
           if (c === 10) p99at10 = r.p99;
-          // Issue 6's 30 ms (10 connections) is for the five list shapes; issue 8's 100 ms for the
-          // searches, at 10 connections over 1M requests, for one caller over 100,000.
-          const target = search ? (c === (searchOnly ? 1 : 10) ? '<=100' : undefined) : c === 10 ? '<=30' : undefined;
+          // Issue 23's targets for the five list shapes: 15 ms at 10 connections, 50 ms at 50 (issue 6's
+          // was 30 ms at 10); issue 8's 100 ms for the searches, at 10 connections over 1M requests
+          // (issue 23, broad word included), for one caller over 100,000.
+          const target = search
+            ? c === (searchOnly ? 1 : 10)
+              ? '<=100'
+              : undefined
+            : c === 10
+              ? '<=15'
+              : c === 50
+                ? '<=50'
+                : undefined;
           add(`c${c}_p50_ms`, r.p50);
           add(`c${c}_p99_ms`, r.p99, target);
           add(`c${c}_req_per_s`, r.rps);

@@ -894,6 +894,12 @@ export const CONFIG_TABLE = {
       'GET /requests counts matches exactly up to this many; beyond, total is a lower bound and totalExact false; 0 = always exact',
     ...int(1_000, 0, 100_000_000),
   },
+  REQUESTS_SEARCH_RANK_LIMIT: {
+    section: DESK,
+    description:
+      'GET /requests?q= without sort ranks the newest this many matches by relevance (older ones follow, newest first) and counts as any list; 0 = rank every match and count exactly (slow for a common word)',
+    ...int(1_000, 0, 100_000_000),
+  },
 
   ADMIN_EMAIL: {
     section: OPERATORS,

@@ -104,8 +104,12 @@ export interface AppConfig {
     reassignWhenUnavailable: boolean;
     sweepSeconds: number;
   };
-  /** GET /requests counts matches exactly up to this many (then `total` is this and `totalExact` false); 0 = always exact. */
-  queue: { countLimit: number };
+  /**
+   * GET /requests counts matches exactly up to `countLimit` (then `total` is a lower bound and
+   * `totalExact` false; 0 = always exact); a search without `sort` ranks the newest
+   * `searchRankLimit` matches (0 = every match, counted exactly).
+   */
+  queue: { countLimit: number; searchRankLimit: number };
   /** Collision detection: seconds a presence announcement (viewing, replying) lasts unless renewed. */
   presence: { ttlSeconds: number };
   /** The audit log: days a row is kept (0 = forever); a daily job deletes older rows. */
@@ -280,7 +284,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       reassignWhenUnavailable: v.AUTO_REASSIGN_WHEN_UNAVAILABLE,
       sweepSeconds: v.AUTO_ASSIGNMENT_SWEEP_SECONDS,
     },
-    queue: { countLimit: v.REQUESTS_COUNT_LIMIT },
+    queue: { countLimit: v.REQUESTS_COUNT_LIMIT, searchRankLimit: v.REQUESTS_SEARCH_RANK_LIMIT },
     presence: { ttlSeconds: v.PRESENCE_TTL_SECONDS },
     audit: { retentionDays: v.AUDIT_RETENTION_DAYS },
     blobs: {

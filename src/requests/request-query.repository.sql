@@ -22,6 +22,22 @@ m AS MATERIALIZED (SELECT r.id, r.subject FROM requests r {where}),
 total AS (SELECT count(*)::int AS n FROM m),
 ids AS (SELECT r.id FROM m r ORDER BY {order} LIMIT {limit} OFFSET {offset});
 
+-- name: boundedRankedCtes
+m AS MATERIALIZED (SELECT r.id, r.subject, row_number() OVER (ORDER BY r.created_at DESC, r.id DESC) AS k
+  FROM requests r {where} ORDER BY r.created_at DESC, r.id DESC LIMIT {upTo}),
+total AS ({total}),
+ids AS (SELECT r.id, row_number() OVER (ORDER BY r.k > {rankLimit}, {rank} DESC NULLS LAST, r.k) AS o
+  FROM m r ORDER BY o LIMIT {limit} OFFSET {offset});
+
+-- name: countCandidates
+SELECT count(*)::int AS n FROM m;
+
+-- name: rankWithin
+CASE WHEN r.k <= {rankLimit} THEN ts_rank(to_tsvector('simple', r.subject), websearch_to_tsquery('simple', {q})) END;
+
+-- name: orderByPlace
+ids.o;
+
 -- name: mergedCtes
 total AS ({count}),
 ids AS (SELECT r.id FROM ({branches}) r ORDER BY {order} LIMIT {limit} OFFSET {offset});

@@ -29,10 +29,26 @@ export const SQL = {
         LEFT JOIN operators o ON o.id = r.operator_id
         ${REQUESTS_SQL.mailboxJoin}) ON true
       ORDER BY {order}`,
-  /** A search ranked by relevance: every match read once, counted exactly, and ranked. */
+  /** A search ranked by relevance, every match (REQUESTS_SEARCH_RANK_LIMIT=0): read once, counted exactly, and ranked. */
   rankedCtes: `m AS MATERIALIZED (SELECT r.id, r.subject FROM requests r {where}),
       total AS (SELECT count(*)::int AS n FROM m),
       ids AS (SELECT r.id FROM m r ORDER BY {order} LIMIT {limit} OFFSET {offset})`,
+  /**
+   * A search ranked by relevance over its newest matches: the newest {upTo} matches (`k` 1 for the
+   * newest; an index range walked backward, stopping there, for a common word; the GIN index and a
+   * sort of its few hits for a rare one), the first {rankLimit} of them ranked, the rest after them
+   * newest first; each id with its place `o` in that order. `total` counts them: {upTo} is at
+   * least REQUESTS_COUNT_LIMIT + 1 (countUpTo's bound), or the count is {total} (countAll).
+   */
+  boundedRankedCtes: `m AS MATERIALIZED (SELECT r.id, r.subject, row_number() OVER (ORDER BY r.created_at DESC, r.id DESC) AS k
+        FROM requests r {where} ORDER BY r.created_at DESC, r.id DESC LIMIT {upTo}),
+      total AS ({total}),
+      ids AS (SELECT r.id, row_number() OVER (ORDER BY r.k > {rankLimit}, {rank} DESC NULLS LAST, r.k) AS o
+        FROM m r ORDER BY o LIMIT {limit} OFFSET {offset})`,
+  countCandidates: `SELECT count(*)::int AS n FROM m`,
+  /** The relevance of a candidate among the ranked ones (NULL for the others). */
+  rankWithin: `CASE WHEN r.k <= {rankLimit} THEN ts_rank(to_tsvector('simple', r.subject), websearch_to_tsquery('simple', {q})) END`,
+  orderByPlace: `ids.o`,
   /** Several statuses sorted by a column: the first offset + limit of each status (`branch`), merged. */
   mergedCtes: `total AS ({count}),
       ids AS (SELECT r.id FROM ({branches}) r ORDER BY {order} LIMIT {limit} OFFSET {offset})`,
@@ -132,6 +148,8 @@ export interface RequestListCriteria {
   limit: number;
   /** How many matches the count reads at most (it reads one more, to tell); 0: all. */
   countLimit: number;
+  /** Relevance order: how many of the newest matches are ranked (the rest follow, newest first); 0: all, counted exactly. */
+  rankLimit: number;
 }
 
 /** What the request list rules need of storage (RequestQueryService; an in-memory fake in unit tests). */
@@ -185,7 +203,25 @@ export class RequestQueryRepository implements RequestListStore {
         : fillSql(SQL.countAll, { where: where(allStatuses) });
     const window = { order: sort.order, limit: literal(limit), offset: literal(offset) };
     let ctes: string;
-    if (criteria.order === 'relevance') {
+    let outerOrder = sort.order;
+    if (criteria.order === 'relevance' && criteria.rankLimit > 0) {
+      // Ranked search over the newest rankLimit matches (docs/performance.md, "Search ranks its
+      // newest matches"): a common word reads about a thousand matches, not all 125,000.
+      const rankLimit = literal(criteria.rankLimit);
+      const upTo = literal(Math.max(criteria.rankLimit, offset + limit, countLimit + 1));
+      const rank = fillSql(SQL.rankWithin, { rankLimit, q: sort.q! });
+      const total = countLimit ? SQL.countCandidates : fillSql(SQL.countAll, { where: where(allStatuses) });
+      ctes = fillSql(SQL.boundedRankedCtes, {
+        where: where(allStatuses),
+        upTo,
+        total,
+        rankLimit,
+        rank,
+        limit: literal(limit),
+        offset: literal(offset),
+      });
+      outerOrder = SQL.orderByPlace;
+    } else if (criteria.order === 'relevance') {
       // Ranked search: every match is read and ranked anyway, so they are read once (one GIN scan,
       // not one for the count and one for the page) and counted exactly.
       ctes = fillSql(SQL.rankedCtes, { where: where(allStatuses), ...window });
@@ -206,7 +242,7 @@ export class RequestQueryRepository implements RequestListStore {
     } else {
       ctes = fillSql(SQL.ctes, { count: count(), where: where(allStatuses), ...window });
     }
-    const sql = fillSql(SQL.list, { ctes, order: sort.order });
+    const sql = fillSql(SQL.list, { ctes, order: outerOrder });
     // A search's best plan depends on its words (a rare one: the GIN index; a common one with a
     // sort: walk the sort's index), so it is planned for them every time.
     // The dates are read as the answer's ISO strings (ISO_TIMESTAMPS): no Date per column and row.
@@ -222,10 +258,16 @@ export class RequestQueryRepository implements RequestListStore {
 
   /**
    * ORDER BY of the page (over `requests r`): the sort column then id, or relevance; `column` is
-   * the sort column besides id (none for id or relevance).
+   * the sort column besides id (none for id or relevance); `q`, relevance's placeholder of the words.
    */
-  private order(criteria: RequestListCriteria, bind: (value: unknown) => string): { order: string; column?: string } {
-    if (criteria.order === 'relevance') return { order: fillSql(SQL.orderByRelevance, { q: bind(criteria.q) }) };
+  private order(
+    criteria: RequestListCriteria,
+    bind: (value: unknown) => string,
+  ): { order: string; column?: string; q?: string } {
+    if (criteria.order === 'relevance') {
+      const q = bind(criteria.q);
+      return { order: fillSql(SQL.orderByRelevance, { q }), q };
+    }
     const { key, descending } = criteria.order;
     const direction = descending ? SQL.descending : SQL.ascending;
     if (key === 'id') return { order: fillSql(SQL.orderById, { direction }) };

@@ -15,15 +15,20 @@ class MemoryRequestList implements RequestListStore {
     this.asked.push(criteria);
     const shown = Math.max(0, Math.min(criteria.limit, this.matches - criteria.offset));
     const items = Array.from({ length: shown }, (_, i) => ({ id: criteria.offset + i + 1 }) as RequestView);
-    // The count stops after countLimit + 1 matches, but for a ranked search.
-    const read = this.countLimit && criteria.order !== 'relevance' ? this.countLimit + 1 : Infinity;
+    // The count stops after countLimit + 1 matches, but for a search ranking every match.
+    const all = criteria.order === 'relevance' && criteria.rankLimit === 0;
+    const read = this.countLimit && !all ? this.countLimit + 1 : Infinity;
     return Promise.resolve({ items, counted: Math.min(this.matches, read) });
   }
 }
 
-function service(matches: number, countLimit = 1000): { store: MemoryRequestList; list: RequestQueryService } {
+function service(
+  matches: number,
+  countLimit = 1000,
+  searchRankLimit = 1000,
+): { store: MemoryRequestList; list: RequestQueryService } {
   const store = new MemoryRequestList(matches, countLimit);
-  return { store, list: new RequestQueryService(store, { queue: { countLimit } }) };
+  return { store, list: new RequestQueryService(store, { queue: { countLimit, searchRankLimit } }) };
 }
 
 const query = (q: Partial<ListRequestsQuery>) => q as ListRequestsQuery;
@@ -119,8 +124,17 @@ describe('RequestQueryService rules', () => {
       });
     });
 
-    it('is always exact for a ranked search and with REQUESTS_COUNT_LIMIT=0', async () => {
-      await expect(service(5005).list.list(query({ q: 'printer' }), ADMIN)).resolves.toMatchObject({
+    it('counts a ranked search as any list: a lower bound past the limit', async () => {
+      const { store, list } = service(5005);
+      await expect(list.list(query({ q: 'printer' }), ADMIN)).resolves.toMatchObject({
+        total: 1000,
+        totalExact: false,
+      });
+      expect(store.asked[0]).toMatchObject({ order: 'relevance', rankLimit: 1000 });
+    });
+
+    it('is always exact for a search ranking every match (REQUESTS_SEARCH_RANK_LIMIT=0) and with REQUESTS_COUNT_LIMIT=0', async () => {
+      await expect(service(5005, 1000, 0).list.list(query({ q: 'printer' }), ADMIN)).resolves.toMatchObject({
         total: 5005,
         totalExact: true,
       });

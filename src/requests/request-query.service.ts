@@ -47,8 +47,9 @@ export class RequestQueryService {
     const scope = requestScope(actor);
     if (scope !== null) criteria.groupScope = scope;
     const { items, counted } = await this.requests.page(criteria);
-    const ranked = criteria.order === 'relevance';
-    return { items, ...this.total(counted, ranked, offset, items.length, limit), page, limit };
+    // Only a search ranking every match (REQUESTS_SEARCH_RANK_LIMIT=0) counts them all.
+    const countedAll = criteria.order === 'relevance' && criteria.rankLimit === 0;
+    return { items, ...this.total(counted, countedAll, offset, items.length, limit), page, limit };
   }
 
   /** The page's criteria: dates parsed (400 for an impossible one), the sort checked (400), the customer lower-cased. */
@@ -68,6 +69,7 @@ export class RequestQueryService {
       offset,
       limit,
       countLimit: this.config.queue.countLimit,
+      rankLimit: this.config.queue.searchRankLimit,
     };
     if (query.createdTo !== undefined) {
       const to = toDate('createdTo', query.createdTo);
@@ -76,7 +78,7 @@ export class RequestQueryService {
         ? { at: new Date(to.getTime() + 86_400_000), inclusive: false }
         : { at: to, inclusive: true };
     }
-    // Ranked search: relevance order (no `sort` given), every match read, ranked and counted.
+    // Ranked search: relevance order (no `sort` given) over the newest rankLimit matches.
     if (query.q === undefined || query.sort !== undefined) criteria.order = this.sort(query.sort ?? '-createdAt');
     return criteria;
   }
@@ -105,13 +107,13 @@ export class RequestQueryService {
    */
   private total(
     n: number,
-    ranked: boolean,
+    countedAll: boolean,
     offset: number,
     shown: number,
     limit: number,
   ): { total: number; totalExact: boolean } {
     const countLimit = this.config.queue.countLimit;
-    if (!countLimit || n <= countLimit || ranked) return { total: n, totalExact: true };
+    if (!countLimit || n <= countLimit || countedAll) return { total: n, totalExact: true };
     if (shown > 0 && shown < limit) return { total: offset + shown, totalExact: true };
     // A full page shows matches up to its end; an empty one (past the end) proves only the limit.
     return { total: shown ? Math.max(countLimit, offset + shown) : countLimit, totalExact: false };

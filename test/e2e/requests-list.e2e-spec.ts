@@ -1,4 +1,5 @@
 import { createTestApp, TestApp } from '../setup/app';
+import { forEachDatabase } from '../setup/database';
 
 /** One seeded request; each open one gets its own customer (one open request per customer). */
 interface Seed {
@@ -326,5 +327,89 @@ describe('GET /requests past REQUESTS_COUNT_LIMIT', () => {
     // 4 matches, over the limit, but all on one page that is not full: counted by the page.
     expect(news.body).toMatchObject({ total: 4, totalExact: true });
     expect(news.body.items).toHaveLength(4);
+  });
+});
+
+// Its SQL (window functions over a bounded CTE) runs on both databases.
+forEachDatabase('GET /requests?q= ranking its newest matches (REQUESTS_SEARCH_RANK_LIMIT)', (kind) => {
+  let t: TestApp;
+  let token: string;
+  /** Twelve requests naming "router", oldest first (ids by day: day 1 the oldest). */
+  const byDay: number[] = [];
+  const list = (query: string) => t.http().get(`/requests${query}`).set('Authorization', `Bearer ${token}`);
+
+  beforeAll(async () => {
+    // The newest 5 matches are ranked; the count is exact up to 8.
+    t = await createTestApp({ REQUESTS_SEARCH_RANK_LIMIT: '5', REQUESTS_COUNT_LIMIT: '8' }, kind);
+    token = await t.adminToken();
+    // Day 10 (third newest) names it three times: the best match among the newest five. Day 6
+    // (seventh newest) names it four times, but is older than the ranked five.
+    const subjects: Record<number, string> = { 10: 'Router router router reboots', 6: 'Router router router router' };
+    for (let day = 1; day <= 12; day++) {
+      const at = `2025-03-${String(day).padStart(2, '0')}T10:00:00Z`;
+      byDay[day] = await seedRequest(t, {
+        customer: `router${day}@example.com`,
+        subject: subjects[day] ?? `Router problem ${day}`,
+        status: 'closed',
+        createdAt: at,
+        updatedAt: at,
+        lastMessageAt: at,
+        body: day === 12 ? 'The router is fine now' : undefined,
+      });
+    }
+    await seedRequest(t, {
+      customer: 'other@example.com',
+      subject: 'Printer',
+      status: 'closed',
+      createdAt: '2025-03-20T10:00:00Z',
+      updatedAt: '2025-03-20T10:00:00Z',
+      lastMessageAt: null,
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('puts the best of the newest matches first, then the rest of them by relevance, then older matches newest first', async () => {
+    const res = await list('?q=router&limit=20');
+    expect(res.status).toBe(200);
+    const ranked = [byDay[10], byDay[12], byDay[11], byDay[9], byDay[8]];
+    const older = [byDay[7], byDay[6], byDay[5], byDay[4], byDay[3], byDay[2], byDay[1]];
+    expect(idsOf(res)).toEqual([...ranked, ...older]);
+    // A partial page is the last one: the total is exact although past REQUESTS_COUNT_LIMIT.
+    expect(res.body).toMatchObject({ total: 12, totalExact: true });
+  });
+
+  it('returns a broad word page by page in one order, with a lower-bound total until the last page', async () => {
+    const pages = [];
+    for (const page of [1, 2, 3]) pages.push(await list(`?q=router&limit=5&page=${page}`));
+    expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
+    // A full first page past the limit of 8: at least 8.
+    expect(pages[0].body).toMatchObject({ total: 8, totalExact: false, page: 1, limit: 5 });
+    expect(pages[0].body.items[0].id).toBe(byDay[10]);
+    expect(pages[1].body).toMatchObject({ total: 10, totalExact: false, page: 2 });
+    expect(pages[2].body).toMatchObject({ total: 12, totalExact: true, page: 3 });
+    const all = pages.flatMap(idsOf);
+    expect(new Set(all).size).toBe(12);
+    expect(all).toEqual(idsOf(await list('?q=router&limit=20')));
+  });
+
+  it('ranks every match and counts them exactly with REQUESTS_SEARCH_RANK_LIMIT=0', async () => {
+    const all = await createTestApp({ REQUESTS_SEARCH_RANK_LIMIT: '0', REQUESTS_COUNT_LIMIT: '8' }, kind, {
+      db: t.db,
+    });
+    try {
+      const res = await all
+        .http()
+        .get('/requests?q=router&limit=3')
+        .set('Authorization', `Bearer ${await all.adminToken()}`);
+      expect(res.status).toBe(200);
+      // Day 6 names it most: first once every match is ranked.
+      expect(idsOf(res)).toEqual([byDay[6], byDay[10], byDay[12]]);
+      expect(res.body).toMatchObject({ total: 12, totalExact: true });
+    } finally {
+      await all.close();
+    }
   });
 });

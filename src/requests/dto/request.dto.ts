@@ -247,7 +247,7 @@ export class RequestPageDto extends PageDtoOf(RequestResponseDto) {
   @ApiProperty({
     example: true,
     description:
-      'false when more requests match than REQUESTS_COUNT_LIMIT (default 1,000) and this page does not show the end: `total` is then a lower bound (the limit, or the end of this page if further); every page can still be read, and a page that is not full is the last one (its total is exact). A search ranked by relevance (`q` without `sort`) is always counted exactly.',
+      'false when more requests match than REQUESTS_COUNT_LIMIT (default 1,000) and this page does not show the end: `total` is then a lower bound (the limit, or the end of this page if further); every page can still be read, and a page that is not full is the last one (its total is exact). A search ranked by relevance (`q` without `sort`) is counted the same way (exactly every match only with REQUESTS_SEARCH_RANK_LIMIT=0).',
   })
   totalExact: boolean;
 }
