@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import type { BenchMail } from './emails';
 
 /** A mail as the SQL ceiling needs it: everything the app would parse, precomputed. */
@@ -10,6 +10,9 @@ export interface CeilingMail {
   rawSha256: string;
   sha256: string | null;
 }
+
+/** A statement's name as the app's prepared.ts gives it (`md_` and 24 hex digits of its SHA-1). */
+const preparedName = (text: string) => `md_${crypto.createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -29,11 +32,12 @@ export type StatementTimes = Map<string, { n: number; ms: number }>;
  * waits for locks and for the CPU included) when `times` is given.
  */
 function timed(c: PoolClient, times: StatementTimes | undefined) {
-  return async (name: string, text: string, params?: unknown[]) => {
-    if (!times) return c.query(text, params);
+  return async (name: string, query: string | QueryConfig, params?: unknown[]) => {
+    const run = () => (typeof query === 'string' ? c.query(query, params) : c.query(query));
+    if (!times) return run();
     const t0 = performance.now();
     try {
-      return await c.query(text, params);
+      return await run();
     } finally {
       const t = times.get(name) ?? { n: 0, ms: 0 };
       t.n++;
@@ -136,7 +140,17 @@ export function ceilingIngest(
   return async (pc, m, n) => {
     const mail = m.mail;
     const q = timed(pc, times);
-    const c = { query: (text: string, params?: unknown[]) => q(nameOf(sql, text), text, params) };
+    // As the app sends them (nameTransactionStatements): in the transaction, each statement with
+    // parameters a named prepared statement; before it, unnamed.
+    let inTransaction = false;
+    const c = {
+      query: (text: string, params?: unknown[]) => {
+        if (text === 'START TRANSACTION') inTransaction = true;
+        if (text === 'COMMIT' || text === 'ROLLBACK') inTransaction = false;
+        const named = inTransaction && params?.length ? preparedName(text) : undefined;
+        return named ? q(nameOf(sql, text), { name: named, text, values: params }) : q(nameOf(sql, text), text, params);
+      },
+    };
     // The filter step's blocklist check, before the transaction (BlocklistService.match).
     await c.query(sql.blocklist.longestMatch, [sql.candidatePatterns(mail.from)]);
     // The blob store's rows of the raw mail and its file (BlobsService.put), before the transaction.
