@@ -220,6 +220,44 @@ export function rssOf(pid: number): { rss: number; peak: number } {
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
 }
 
+/** The CPU time (user + system, ms) process `pid` has used, from /proc; NaN when it cannot be read. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The CPU the local PostgreSQL's backends of database `name` spend from now until `stop()`, in ms
+ * (backends that open meanwhile count from zero; their start is part of the work): the
+ * statements' own cost, which the load of other work on the machine barely moves, unlike a rate.
+ * NaN when the server is not local (no /proc of its processes).
+ */
+export async function backendCpu(name: string): Promise<{ stop: () => Promise<number> }> {
+  const pids = async (): Promise<number[]> => {
+    const c = new Client({ connectionString: `${PG_BASE}/postgres` });
+    await c.connect();
+    try {
+      const r = await c.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+      return r.rows.map((row: { pid: number }) => row.pid);
+    } finally {
+      await c.end();
+    }
+  };
+  const before = new Map((await pids()).map((pid) => [pid, cpuMsOf(pid)]));
+  return {
+    async stop() {
+      let total = 0;
+      for (const pid of await pids()) total += cpuMsOf(pid) - (before.get(pid) ?? 0);
+      return total;
+    },
+  };
+}
+
 /** Samples the RSS of `pid` every 100 ms until stopped; returns the highest seen. */
 export function rssSampler(pid: number): { stop: () => number } {
   let max = 0;

@@ -19,6 +19,7 @@ import { AuditLog1764960000000 } from './1764960000000-AuditLog';
 import { BlobStorage1764970000000 } from './1764970000000-BlobStorage';
 import { ReplicaReadPositions1764980000000 } from './1764980000000-ReplicaReadPositions';
 import { CustomerErasure1764990000000 } from './1764990000000-CustomerErasure';
+import { EventsNotifyAfterCommit1765000000000 } from './1765000000000-EventsNotifyAfterCommit';
 
 /** Every migration, in order: one explicit list for the app, the typeorm CLI and the tests. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   BlobStorage1764970000000,
   ReplicaReadPositions1764980000000,
   CustomerErasure1764990000000,
+  EventsNotifyAfterCommit1765000000000,
 ];

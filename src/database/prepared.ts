@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CustomTypesConfig, Pool, PoolClient } from 'pg';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { isEmbeddedDatabase } from './embedded-database';
 import { connectionOf, namedStatements } from './pooler';
 
 /**
@@ -38,8 +39,12 @@ export const STATEMENTS_PER_CONNECTION = 200;
 /** Per pool connection: its named statements, least recently used first. */
 const prepared = new WeakMap<PoolClient, Map<string, true>>();
 
-/** Makes room for `name` on `client` (LRU), deallocating the statement used longest ago. */
-async function admit(client: PoolClient, name: string): Promise<void> {
+/**
+ * Makes room for `name` on `client` (LRU), deallocating the statement used longest ago. In a
+ * transaction (`inTransaction`) only a statement pg saw parsed is deallocated: an error there
+ * (26000, a name the server never had) would abort the caller's transaction.
+ */
+async function admit(client: PoolClient, name: string, inTransaction = false): Promise<void> {
   let names = prepared.get(client);
   if (!names) prepared.set(client, (names = new Map()));
   if (names.delete(name)) {
@@ -50,6 +55,9 @@ async function admit(client: PoolClient, name: string): Promise<void> {
   if (names.size <= STATEMENTS_PER_CONNECTION) return;
   const [oldest] = names.keys();
   names.delete(oldest);
+  const parsed = (client as unknown as { connection: { parsedStatements: Record<string, unknown> } }).connection
+    .parsedStatements;
+  if (inTransaction && parsed[oldest] === undefined) return;
   await client.query(`DEALLOCATE ${oldest}`).catch((e: { code?: unknown }) => {
     if (e.code !== '26000') throw e; // already gone: nothing to free
   });
@@ -114,4 +122,38 @@ export async function preparedQuery<T>(
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Makes the transaction of `manager` send each statement with parameters as a named prepared
+ * statement (the names and the per-connection LRU of preparedQuery), the rest of TypeORM's
+ * query() unchanged (its logging, errors and result shapes): PostgreSQL parses each text once per
+ * connection, and plans it once when a generic plan is as good. For a transaction of many short
+ * writes (the ingest transaction: InboundMailRepository.transaction) parsing and planning were a
+ * quarter of PostgreSQL's CPU per mail (bench/results/history.md, "Performance, second round:
+ * ingest"). Only on PostgreSQL itself: on the embedded database (a statement whose first run failed
+ * stays prepared there while pg forgets it: preparedQuery's 42P05, which a transaction could not
+ * retry) and behind PgBouncer without prepared statements, the transaction is left as it is.
+ * Call it first thing in the transaction.
+ */
+export async function nameTransactionStatements(manager: EntityManager): Promise<void> {
+  const runner = manager.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined;
+  const client = runner?.databaseConnection;
+  if (!runner || !client || !namedStatements(connectionOf(manager.connection))) return;
+  if (await isEmbeddedDatabase(manager.connection)) return;
+  const query = async (text: unknown, values?: unknown[]) => {
+    if (typeof text !== 'string' || !values?.length) return client.query(text as string, values);
+    const name = statementName(text);
+    await admit(client, name, true);
+    return client.query({ name, text, values });
+  };
+  // TypeORM keeps the connection as `databaseConnection` (its query() calls .query on it, its
+  // release removes its error listener): everything but query() goes to the client itself.
+  runner.databaseConnection = new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -1,5 +1,8 @@
 -- The SQL of src/events/live-events.repository.ts, written by `npm run sql`; do not edit (edit the repository).
 
+-- name: announce
+SELECT pg_notify('maildesk_events', '');
+
 -- name: latestId
 SELECT COALESCE(max(id), 0)::text AS id FROM request_events;
 

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
 import type { RequestStatus } from '../requests/request.entity';
 import type { LogRead } from './event-log-cursor';
+import { EVENTS_CHANNEL } from './notify-listener';
 
 /** Rows one read of the log returns at most (a literal in the text: a bound LIMIT would be planned for 10% of the table). */
 export const LOG_BATCH = 500;
@@ -14,10 +15,16 @@ const EVENT_COLUMNS = `ev.id::text AS id, ev.request_id, ev.type, ev.actor, ev.o
 
 /**
  * The statements of the live events (written to live-events.repository.sql by `npm run sql`):
- * reads of request_events, the requests module's history table, as the event log. Read only;
- * the rows are written by RequestsRepository (and its trigger NOTIFYs: the migration LiveEvents).
+ * reads of request_events, the requests module's history table, as the event log. Read only (but
+ * the notification); the rows are written by RequestsRepository.
  */
 export const SQL = {
+  /**
+   * Tells every instance's LISTEN that events were committed: its own statement, after the commits
+   * (LiveEventsService.announce). A transaction that only notifies writes no WAL and waits for no
+   * flush; a NOTIFY inside the writing transaction serialized the commits (migration 1765000000000).
+   */
+  announce: `SELECT pg_notify('${EVENTS_CHANNEL}', '')`,
   /** The newest id (0 when the log is empty): where the hub starts, a window below. */
   latestId: `SELECT COALESCE(max(id), 0)::text AS id FROM request_events`,
   /**
@@ -102,6 +109,10 @@ export class LiveEventsRepository implements EventLogStore {
   readonly batch = LOG_BATCH;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async announce(): Promise<void> {
+    await this.dataSource.query(SQL.announce);
+  }
 
   async latestId(): Promise<number> {
     const rows = await preparedQuery<{ id: string }>(this.dataSource, SQL.latestId, []);

@@ -53,7 +53,8 @@ export function parseLastEventId(raw: string | undefined): number | undefined {
 /**
  * Live events (GET /events/stream): the streams of this instance, the hub that feeds them, and how
  * the hub hears of new events. On PostgreSQL: NOTIFY from every instance through one LISTEN
- * connection (started with the first stream), plus this process's own commits at once. On the
+ * connection (started with the first stream; each instance NOTIFYs after its commits: announce),
+ * plus this process's own commits at once. On the
  * embedded database (one instance, one session: no session is held for LISTEN there), this
  * process's commits, and a poll every 2 s while streams are open as a safety net.
  */
@@ -66,6 +67,11 @@ export class LiveEventsService implements OnModuleDestroy {
   private listener: NotifyListener | null = null;
   private listening: Promise<void> | null = null;
   private readonly unsubscribe: () => void;
+  /** announce(): a NOTIFY in flight, another one asked for meanwhile, whether the database is the embedded one. */
+  private announcing = false;
+  private announceAgain = false;
+  private embedded: boolean | undefined;
+  private closed = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -75,7 +81,39 @@ export class LiveEventsService implements OnModuleDestroy {
     this.hub = new LiveEventsHub(store, DEFAULT_TIMING, (e) =>
       this.logger.warn(`reading the event log failed: ${e instanceof Error ? e.message : String(e)}`),
     );
-    this.unsubscribe = onRequestEventsWritten(dataSource, () => this.hub.wake());
+    this.unsubscribe = onRequestEventsWritten(dataSource, () => {
+      this.hub.wake();
+      this.announce();
+    });
+  }
+
+  /**
+   * Tells the other instances (their LISTEN) that this one committed request events: after the
+   * commit, one NOTIFY at a time, the commits made meanwhile folded into the next one. On
+   * PostgreSQL only (the embedded database is one instance). A NOTIFY lost to a crash right after
+   * a commit is made up by the other instances' poll (POLL_WITH_LISTEN_MS).
+   */
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = true;
+    void (async () => {
+      try {
+        this.embedded ??= await isEmbeddedDatabase(this.dataSource);
+        if (this.embedded) return;
+        do {
+          this.announceAgain = false;
+          await this.store.announce();
+        } while (this.announceAgain && !this.closed);
+      } catch (e) {
+        if (!this.closed)
+          this.logger.warn(`notifying the other instances failed: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this.announcing = false;
+      }
+    })();
   }
 
   /** Streams open (or opening) on this instance. */
@@ -171,6 +209,7 @@ export class LiveEventsService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     this.unsubscribe();
     this.hub.close();
     await this.listener?.stop();

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { nameTransactionStatements } from '../database/prepared';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
 
 /** The statements of the inbound_mail table (written to inbound-mail.repository.sql by `npm run sql`). */
@@ -94,8 +95,12 @@ export interface InboundMailStore {
 export class InboundMailRepository implements InboundMailStore {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Its statements as named prepared statements (nameTransactionStatements: PostgreSQL parses each once per connection). */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return this.dataSource.transaction(async (manager) => {
+      await nameTransactionStatements(manager);
+      return work(manager);
+    });
   }
 
   async claim(mail: RawMail, manager: EntityManager = this.dataSource.manager): Promise<string | null> {

@@ -300,18 +300,22 @@ describe('live events on PostgreSQL', () => {
     await Promise.all([a.connect(), b.connect()]);
     try {
       const insert = `INSERT INTO request_events (request_id, type, actor, data) VALUES ($1, $2, 'system', '{}') RETURNING id`;
+      const notify = () => b.query(`SELECT pg_notify('maildesk_events', '')`);
       await a.query('BEGIN');
       const low = Number((await a.query(insert, [id, 'note_low'])).rows[0].id);
       await b.query('BEGIN');
       const high = Number((await b.query(insert, [id, 'note_high'])).rows[0].id);
       expect(high).toBeGreaterThan(low);
       await b.query('COMMIT');
+      await notify();
       // A marker committed after `high`: once it would be due, `high` would have been too.
       const probe = await stream(); // a second reader of the same hub: sees nothing past `low` either
       await new Promise((r) => setTimeout(r, 1_000));
       expect(ids(s.events)).not.toContain(high);
       expect(ids(probe.events)).not.toContain(high);
       await a.query('COMMIT');
+      // A writer that is not MailDesk NOTIFYs itself (the app does after its commits: LiveEventsService.announce).
+      await notify();
       await s.until((events) => ids(events).includes(high));
       const tail = ids(s.events).filter((x) => x >= low);
       expect(tail.slice(0, 2)).toEqual([low, high]);
@@ -323,6 +327,7 @@ describe('live events on PostgreSQL', () => {
       const kept = Number((await b.query(insert, [id, 'note_kept'])).rows[0].id);
       await b.query('COMMIT');
       await a.query('ROLLBACK');
+      await notify();
       await s.until((events) => ids(events).includes(kept));
       expect(ids(s.events)).not.toContain(gone);
       // A resume from before both pairs replays the same, in the same order.
