@@ -44,6 +44,9 @@ import {
 } from './threading/thread-resolver';
 import type { SideThread, ThreadSides } from './threading/side-thread';
 
+/** An attachment's content once it is in the blob store. */
+const EMPTY = Buffer.alloc(0);
+
 /** How one email is ingested. */
 export interface IngestOptions {
   /** Old mail imported as history (CLI): stored as usual, never answered with an auto-reply. */
@@ -189,7 +192,12 @@ export class InboundMailService {
       { bytes: raw, sha256: rawSha256 },
       ...files.map((a) => ({ bytes: a.content, sha256: /^[0-9a-f]{64}$/.test(a.sha256) ? a.sha256 : undefined })),
     ]);
-    files.forEach((a, i) => (a.sha256 = hashes[i + 1]));
+    // Written: the rows name the files by hash, nothing after this reads their bytes. Dropped now,
+    // not when the transaction and the answer are done (a 15 MB attachment held for as long).
+    files.forEach((a, i) => {
+      a.sha256 = hashes[i + 1];
+      a.content = EMPTY;
+    });
   }
 
   /**

@@ -6,6 +6,7 @@ import { sanitizeMailHtml } from '../../src/common/safe-html';
 import { loadConfig } from '../../src/config/config';
 import { MailParseError, parseMail } from '../../src/inbound-mail/parser/parse-mail';
 import { ParsePool } from '../../src/inbound-mail/parser/parse-pool';
+import { COLLECT_AFTER_BYTES } from '../../src/inbound-mail/parser/parse-outcome';
 import { MAX_LOOP_GAP_MS, withTicks } from '../setup/ticks';
 
 /**
@@ -107,6 +108,32 @@ describe('ParsePool', () => {
     expect(err).toBeInstanceOf(MailParseError);
     expect((err as MailParseError).rawSha256).toBe(sha(headers));
   });
+
+  it('collects its heap after a large mail (COLLECT_AFTER_BYTES) on the same thread, and goes on parsing', async () => {
+    const file = Buffer.alloc(COLLECT_AFTER_BYTES, 7);
+    const large = (n: number) =>
+      mail([
+        'From: a@example.com',
+        `Message-ID: <large-${n}@example.com>`,
+        'Content-Type: application/octet-stream; name="f.bin"',
+        'Content-Disposition: attachment; filename="f.bin"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        file.toString('base64'),
+        '',
+      ]);
+    await pool.parse(mail(['From: a@example.com', 'Subject: first', '', 'b']));
+    const threads = pool.threadIds();
+    for (const n of [1, 2]) {
+      const parsed = await pool.parse(large(n));
+      expect(parsed.messageId).toBe(`large-${n}@example.com`);
+      expect(parsed.attachments.map((a) => a.content.equals(file))).toEqual([true]);
+    }
+    await expect(pool.parse(mail(['From: a@example.com', 'Subject: after', '', 'b']))).resolves.toMatchObject({
+      subject: 'after',
+    });
+    expect(pool.threadIds()).toEqual(threads);
+  }, 30_000);
 
   it('rejects with the MailParseError the thread met', async () => {
     const err = await pool.parse(Buffer.alloc(0)).catch((e: unknown) => e);

@@ -12,6 +12,12 @@ export interface ParseTask {
 }
 
 /**
+ * A raw mail at least this large is followed, in its parse thread, by a full collection of that
+ * thread's heap once the answer is posted (parse-worker.ts, collectSoon).
+ */
+export const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+
+/**
  * What a parse worker answers: the parsed mail, or the MailParseError's code and message (an
  * error's own class and fields do not survive the thread boundary).
  */

@@ -4,11 +4,13 @@
  * answers a ParseOutcome. The attachments' contents are transferred back, not copied.
  */
 import { createHash } from 'node:crypto';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { sanitizeMailHtml } from '../../common/safe-html';
 import { MailParseError } from './mail-parse-error';
 import { parseMail, preloadParser } from './parse-mail';
-import type { ParseOutcome, ParseTask } from './parse-outcome';
+import { COLLECT_AFTER_BYTES, type ParseOutcome, type ParseTask } from './parse-outcome';
 import type { ParsedMail } from './parsed-mail';
 
 /** The ArrayBuffers of the attachments' contents, each made to hold exactly its content. */
@@ -29,6 +31,31 @@ function ownBuffers(mail: ParsedMail): ArrayBuffer[] {
 /** A value piscina posts with `transfer` as its transfer list. */
 function withTransfer<T extends object>(value: T, transfer: ArrayBuffer[]): T {
   return move({ [transferableSymbol]: transfer, [valueSymbol]: value }) as unknown as T;
+}
+
+/** The `gc` function, once made; null when it could not be (no collection then). */
+let collect: (() => void) | null | undefined;
+
+/**
+ * Collects this thread's heap once the answer is posted (setImmediate runs after piscina posts it).
+ * A large mail leaves here a latin1 string of the whole mail (repair-raw's walk), mailparser's
+ * decoded chunks and the last reference to the webhook's shared body: tens of MB of garbage per
+ * 20 MB mail that this small heap (an idle thread allocates nothing) would otherwise keep until
+ * some later mail fills it, and with it the event loop's shared body, which is freed only once
+ * both threads dropped it (bench:hostile, docs/performance.md). The collection runs on this niced
+ * thread, over a heap of a few MB of live objects: milliseconds, after a mail that took hundreds.
+ */
+function collectSoon(): void {
+  if (collect === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc: unknown = vm.runInNewContext('gc');
+      collect = typeof gc === 'function' ? (gc as () => void) : null;
+    } catch {
+      collect = null;
+    }
+  }
+  if (collect) setImmediate(collect);
 }
 
 async function parseTask(task: ParseTask): Promise<ParseOutcome> {
@@ -84,7 +111,16 @@ async function warmUp(): Promise<void> {
   await parseTask({ raw, started: new SharedArrayBuffer(8) });
 }
 
+/** One mail, then (a large one) the collection of what it left (collectSoon). */
+async function handleTask(task: ParseTask): Promise<ParseOutcome> {
+  try {
+    return await parseTask(task);
+  } finally {
+    if (task.raw.byteLength >= COLLECT_AFTER_BYTES) collectSoon();
+  }
+}
+
 /** The task handler, once mailparser is loaded and warm: piscina awaits it before the thread takes a mail. */
 export default preloadParser()
   .then(warmUp)
-  .then(() => parseTask);
+  .then(() => handleTask);
