@@ -87,7 +87,8 @@ export interface MailboxPollerOptions {
 /**
  * Imports one mailbox while this instance leads it: one IMAP session logged in through
  * MailboxCredentials (password or OAuth2 access token), the UIDVALIDITY + last-UID cursor, IDLE for
- * push plus `poke()` from the supervisor's polling interval, reconnect with exponential backoff. A
+ * push (after a second of NOOPs when a round imported mail: IMAP_LINGER_MS) plus `poke()` from the
+ * supervisor's polling interval, reconnect with exponential backoff. A
  * login the server refuses is reported to the credentials (`loginRefused`) before the backoff; a
  * mailbox the credentials call unavailable (needs re-authorization) ends the loop. `stop()`
  * finishes the current message and logs out.
