@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { Client } from 'pg';
 import { SmtpSink } from '../test/setup/smtp-sink';
-import { startDovecot, SUPPORT_USER, TestDovecot } from '../test/setup/dovecot';
+import { rawMail, startDovecot, SUPPORT_USER, TestDovecot } from '../test/setup/dovecot';
 import { BenchMail, makeMail, planMails } from './emails';
 import { createDatabase, hasDovecot, main, pct, record, rng, round, RUNS_FILE, startApp } from './lib';
 import { readRuns } from './runs';
@@ -121,7 +121,28 @@ export async function imapIngest(sameRunWebhookRate?: number): Promise<void> {
   }
 }
 
-/** Scenario 4: APPEND -> creation auto-reply at the SMTP server, one mail at a time, IDLE on. */
+/**
+ * When Dovecot announces each message to a session that idles on the mailbox (by sequence number:
+ * the bench only appends, nothing is expunged): the server's own share of the latency.
+ */
+async function announcements(dovecot: TestDovecot): Promise<{ at: number[]; stop: () => Promise<void> }> {
+  const observer = await dovecot.client(SUPPORT_USER);
+  const at: number[] = [];
+  observer.on('exists', (e: { count: number; prevCount: number }) => {
+    const now = performance.now();
+    for (let n = e.prevCount; n < e.count; n++) at[n] ??= now;
+  });
+  await observer.mailboxOpen('INBOX');
+  void observer.idle().catch(() => undefined);
+  return { at, stop: () => observer.logout().catch(() => undefined) };
+}
+
+/**
+ * Scenario 4: APPEND -> creation auto-reply at the SMTP server, one mail at a time, IDLE on. A first
+ * mail warms the app up (its latency is recorded apart as first_ms: a process's first mail loads
+ * the parser threads and the SMTP connection); an IMAP session idling beside the app's tells when
+ * Dovecot announces each mail (notice_*_ms: the server's share, which the app cannot cut).
+ */
 export async function mailToReply(): Promise<void> {
   if (!hasDovecot()) throw new Error('dovecot is not installed (apt-get install -y dovecot-imapd)');
   const dovecot = await startDovecot();
@@ -148,8 +169,17 @@ export async function mailToReply(): Promise<void> {
     const random = rng(99);
     const sent = new Map<string, number>();
     const client = await dovecot.client(SUPPORT_USER);
+    const announced = await announcements(dovecot);
+    let first = NaN;
     try {
       await new Promise((r) => setTimeout(r, 1000)); // the poller is connected and idling
+      const warm = rawMail({ from: 'warm-up@bench.example', subject: 'Warm-up', messageId: 'warm-up@bench.example' });
+      const warmSent = performance.now();
+      await client.append('INBOX', warm);
+      while (!arrived.has('warm-up@bench.example') && performance.now() - warmSent < 60_000)
+        await new Promise((r) => setTimeout(r, 20));
+      first = (arrived.get('warm-up@bench.example') ?? NaN) - warmSent;
+      await new Promise((r) => setTimeout(r, 500));
       for (let i = 0; i < LATENCY_MAILS; i++) {
         const mail = makeMail(plan, i, 'lat', 0);
         sent.set(mail.messageId, performance.now());
@@ -157,8 +187,9 @@ export async function mailToReply(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50 + random() * 450));
       }
       const deadline = Date.now() + 60_000;
-      while (arrived.size < LATENCY_MAILS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (arrived.size < LATENCY_MAILS + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     } finally {
+      await announced.stop();
       await client.logout();
       await app.stop();
     }
@@ -167,16 +198,22 @@ export async function mailToReply(): Promise<void> {
       throw new Error(`only ${latencies.length} of ${LATENCY_MAILS} auto-replies arrived`);
     // The quantiles draw the distribution (bench/results/mail-to-reply.svg); the targets are p50 and p99.
     const q = (p: number) => round(pct(latencies, p));
+    // Message n (1-based) of the mailbox: the warm-up is 1, the i-th measured mail i + 2.
+    const notices = [...sent.values()].map((t, i) => (announced.at[i + 1] ?? NaN) - t).filter(Number.isFinite);
     await record('mail-to-reply latency', [
       { metric: 'mails', value: LATENCY_MAILS },
       { metric: 'min_ms', value: round(Math.min(...latencies)) },
       { metric: 'p10_ms', value: q(10) },
       { metric: 'p25_ms', value: q(25) },
-      { metric: 'p50_ms', value: q(50), target: '<=1000' },
+      { metric: 'p50_ms', value: q(50), target: '<=250' },
       { metric: 'p75_ms', value: q(75) },
       { metric: 'p90_ms', value: q(90) },
-      { metric: 'p99_ms', value: q(99), target: '<=2000' },
+      { metric: 'p99_ms', value: q(99), target: '<=500' },
       { metric: 'max_ms', value: round(Math.max(...latencies)) },
+      { metric: 'first_ms', value: round(first) },
+      // APPEND sent -> an idling session told of it: Dovecot announces a change 0.5 s after it sees it.
+      { metric: 'notice_p50_ms', value: round(pct(notices, 50)) },
+      { metric: 'notice_p99_ms', value: round(pct(notices, 99)) },
     ]);
   } finally {
     await sink.stop();

@@ -5,11 +5,12 @@ import { DispatchLoop, KICK_DELAY_MS } from './dispatch-loop';
 const logger = { warn: jest.fn(), log: jest.fn(), error: jest.fn() } as unknown as Logger;
 
 /** A loop whose rounds are counted and, when `hold` is set, last until released. */
-function countingLoop(pollMs = 60_000) {
+function countingLoop(pollMs = 60_000, kickDelayMs?: number) {
   const state = { rounds: 0, release: null as (() => void) | null, hold: false };
   const loop = new DispatchLoop({
     name: 'test',
     pollMs,
+    kickDelayMs,
     logger,
     drain: async () => {
       state.rounds++;
@@ -44,6 +45,20 @@ describe('DispatchLoop', () => {
     await jest.advanceTimersByTimeAsync(KICK_DELAY_MS - 1);
     expect(state.rounds).toBe(1);
     await jest.advanceTimersByTimeAsync(1);
+    expect(state.rounds).toBe(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(state.rounds).toBe(2);
+    await loop.stop();
+  });
+
+  it('with kickDelayMs 0, starts the round on the next turn, the kicks of one turn sharing it', async () => {
+    const { loop, state } = countingLoop(60_000, 0);
+    loop.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(state.rounds).toBe(1);
+    for (let i = 0; i < 5; i++) loop.kick();
+    expect(state.rounds).toBe(1);
+    await jest.advanceTimersByTimeAsync(0);
     expect(state.rounds).toBe(2);
     await jest.advanceTimersByTimeAsync(1000);
     expect(state.rounds).toBe(2);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { runInBackground } from '../database/priority-pool';
 
-/** Debounce of kick(): work committed within this window shares one round. */
+/** Debounce of kick() by default: work committed within this window shares one round. */
 export const KICK_DELAY_MS = 20;
 
 export interface DispatchLoopOptions {
@@ -9,6 +9,12 @@ export interface DispatchLoopOptions {
   name: string;
   /** The polling interval between rounds when nothing wakes the loop earlier. */
   pollMs: number;
+  /**
+   * Debounce of kick() (KICK_DELAY_MS by default). 0: the round starts on the next turn of the
+   * event loop; kicks of the same turn, and those during a round (one more round after it), still
+   * share one.
+   */
+  kickDelayMs?: number;
   logger: Logger;
   /** One round: claims and handles due work until none is left; resolves with how many items it attempted. */
   drain: () => Promise<number>;
@@ -59,7 +65,7 @@ export class DispatchLoop {
       this.rerun = true;
       return;
     }
-    this.wakeIn(KICK_DELAY_MS);
+    this.wakeIn(this.options.kickDelayMs ?? KICK_DELAY_MS);
   }
 
   /**

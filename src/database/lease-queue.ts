@@ -84,6 +84,8 @@ export interface LeaseQueueOptions<T> extends RetryPolicy {
   pollMs: number;
   /** Rows claimed at once (and attempted concurrently). */
   batchSize: number;
+  /** Debounce of kick() (DispatchLoop's KICK_DELAY_MS by default). */
+  kickDelayMs?: number;
   /** Whether the loop starts at bootstrap (config.workers: not in the CLI). */
   autoStart: boolean;
   /** The random source of the backoff's jitter (tests). */
@@ -112,6 +114,7 @@ export abstract class LeaseQueue<T extends QueuedDelivery<string>>
     this.loop = new DispatchLoop({
       name: queue.name,
       pollMs: queue.pollMs,
+      kickDelayMs: queue.kickDelayMs,
       logger: queue.logger,
       drain: () => this.drain(),
     });

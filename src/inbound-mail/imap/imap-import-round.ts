@@ -32,6 +32,11 @@ export interface ImportRoundOptions {
   batchSize?: number;
   /** Messages ingested at once (IMPORT_CONCURRENCY by default). */
   concurrency?: number;
+  /**
+   * The round's first message goes alone (true by default): after a failure (an outage) the round
+   * finds out whether the database is back before several messages are fetched and attempted.
+   */
+  probeFirst?: boolean;
 }
 
 export interface ImportRoundResult {
@@ -121,9 +126,9 @@ export async function runImportRound(client: ImapFlow, o: ImportRoundOptions): P
           bySender.set(key, task);
           inFlight.add(task);
           void task.finally(() => inFlight.delete(task));
-          // The round's first message goes alone: after an outage it finds out whether the
-          // database is back before several messages are fetched and attempted.
-          const limit = imported > 0 ? (o.concurrency ?? IMPORT_CONCURRENCY) : 1;
+          // After a failure the round's first message goes alone (probeFirst): it finds out
+          // whether the database is back before several messages are fetched and attempted.
+          const limit = imported > 0 || o.probeFirst === false ? (o.concurrency ?? IMPORT_CONCURRENCY) : 1;
           while (inFlight.size >= limit) await Promise.race(inFlight);
           if (failure || o.shouldStop()) break;
         }

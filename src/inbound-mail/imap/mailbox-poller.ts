@@ -20,6 +20,15 @@ export const IMAP_GREETING_TIMEOUT_MS = 15_000;
 /** A silent socket is dead after this; IDLE is restarted more often (IMAP_IDLE_RESTART_MS). */
 export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
 export const IMAP_IDLE_RESTART_MS = 4 * 60_000;
+/**
+ * After a round that imported mail, the session asks with a NOOP every IMAP_LINGER_POLL_MS for
+ * IMAP_LINGER_MS before it goes back to IDLE: mail often comes in bursts, and Dovecot tells an
+ * idling session of new mail only 0.5 s after it sees it (a fixed delay, not a setting), where a
+ * command's answer tells at once (docs/performance.md "Mail-to-reply"). At most ten NOOPs a
+ * second, only while mail keeps coming.
+ */
+export const IMAP_LINGER_MS = 1_000;
+export const IMAP_LINGER_POLL_MS = 100;
 /** LOGOUT at shutdown; the socket is closed if the server does not answer in time. */
 export const IMAP_LOGOUT_TIMEOUT_MS = 5_000;
 const BACKOFF_FIRST_MS = 1_000;
@@ -78,7 +87,8 @@ export interface MailboxPollerOptions {
 /**
  * Imports one mailbox while this instance leads it: one IMAP session logged in through
  * MailboxCredentials (password or OAuth2 access token), the UIDVALIDITY + last-UID cursor, IDLE for
- * push plus `poke()` from the supervisor's polling interval, reconnect with exponential backoff. A
+ * push (after a second of NOOPs when a round imported mail: IMAP_LINGER_MS) plus `poke()` from the
+ * supervisor's polling interval, reconnect with exponential backoff. A
  * login the server refuses is reported to the credentials (`loginRefused`) before the backoff; a
  * mailbox the credentials call unavailable (needs re-authorization) ends the loop. `stop()`
  * finishes the current message and logs out.
@@ -137,7 +147,7 @@ export class MailboxPoller {
     let failures = 0;
     while (!this.signal.isStopped) {
       try {
-        await this.session(() => (failures = 0));
+        await this.session(failures > 0, () => (failures = 0));
       } catch (e) {
         if (this.signal.isStopped) break;
         if (e instanceof LeadershipLostError) return 'lost';
@@ -157,8 +167,11 @@ export class MailboxPoller {
     return 'stopped';
   }
 
-  /** One IMAP session: returns at stop, throws on any failure. */
-  private async session(onSuccess: () => void): Promise<void> {
+  /**
+   * One IMAP session: returns at stop, throws on any failure. `afterFailure`: the previous session
+   * failed, so its first round probes with one message before going concurrent.
+   */
+  private async session(afterFailure: boolean, onSuccess: () => void): Promise<void> {
     const { location, mailbox } = this.o;
     const login = await this.o.credentials.login(mailbox, 'imap');
     if (this.signal.isStopped) return;
@@ -179,6 +192,7 @@ export class MailboxPoller {
         const started = Date.now();
         const round = await runImportRound(client, {
           concurrency: this.o.concurrency,
+          probeFirst: afterFailure,
           mailbox: location.mailbox,
           cursor: this.o.cursor,
           ingest: this.o.ingest,
@@ -194,7 +208,9 @@ export class MailboxPoller {
         }
         await this.recordSuccess();
         onSuccess();
-        if (this.o.idle && !this.signal.isStopped && client.usable) {
+        afterFailure = false;
+        if (round.imported) await this.linger(client);
+        if (this.o.idle && !this.signal.isStopped && !this.signal.isPending && client.usable) {
           // Resolves when the next command breaks it; the `exists` event pokes the loop.
           client.idle().catch(() => undefined);
         }
@@ -202,6 +218,16 @@ export class MailboxPoller {
     } finally {
       this.connecting = null;
       await logoutQuietly(client);
+    }
+  }
+
+  /** NOOPs for IMAP_LINGER_MS (new mail's EXISTS in the answer pokes the loop), until a poke or stop. */
+  private async linger(client: ImapFlow): Promise<void> {
+    const until = Date.now() + IMAP_LINGER_MS;
+    while (Date.now() < until && client.usable) {
+      await this.signal.pause(IMAP_LINGER_POLL_MS);
+      if (this.signal.isPending || this.signal.isStopped || !client.usable) return;
+      await client.noop();
     }
   }
 

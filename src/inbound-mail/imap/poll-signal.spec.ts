@@ -35,4 +35,26 @@ describe('PollSignal', () => {
     await s.sleep(30);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
+
+  it('lets a poke cut a pause short and stay pending for wait', async () => {
+    const s = new PollSignal();
+    let paused = false;
+    void s.pause(10_000).then(() => (paused = true));
+    await tick();
+    expect(paused).toBe(false);
+    expect(s.isPending).toBe(false);
+    s.poke();
+    await tick();
+    expect(paused).toBe(true);
+    expect(s.isPending).toBe(true);
+    await s.pause(10_000);
+    await s.wait();
+    expect(s.isPending).toBe(false);
+  });
+
+  it('ends a pause after its time when nothing pokes', async () => {
+    const s = new PollSignal();
+    await s.pause(20);
+    expect(s.isPending).toBe(false);
+  });
 });

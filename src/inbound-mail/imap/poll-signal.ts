@@ -12,6 +12,11 @@ export class PollSignal {
     return this.stopped;
   }
 
+  /** A poke came that no wait() has taken yet. */
+  get isPending(): boolean {
+    return this.pending;
+  }
+
   poke(): void {
     this.pending = true;
     this.wakeAll(false);
@@ -26,6 +31,11 @@ export class PollSignal {
   async wait(): Promise<void> {
     if (!this.pending && !this.stopped) await this.park(undefined, false);
     this.pending = false;
+  }
+
+  /** Up to `ms` milliseconds, cut short by a poke or stop; a poke stays pending for wait(). */
+  async pause(ms: number): Promise<void> {
+    if (!this.pending && !this.stopped) await this.park(ms, false);
   }
 
   /** `ms` milliseconds, cut short only by stop (backoff, waiting for leadership). */
