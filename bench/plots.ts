@@ -229,6 +229,7 @@ export function listBySizeChart(rows: RunRow[]): string | undefined {
 const METRIC_LABELS: Record<string, string> = {
   ratio_pct: 'rate, % of the SQL ceiling',
   rss_peak_mb: 'RSS peak',
+  rss_rest_mb: 'RSS at rest (embedded database)',
   webhook_pct: 'rate, % of the webhook rate',
   p50_ms: 'p50',
   p99_ms: 'p99',

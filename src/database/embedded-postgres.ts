@@ -51,11 +51,12 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const template = templateFor(dir);
+  const startParams = embeddedStartParams(PGlite.defaultStartParams);
   let db;
   let loaded = false;
   if (template) {
     try {
-      db = await PGlite.create(dir, { loadDataDir: new Blob([fs.readFileSync(template)]) });
+      db = await PGlite.create(dir, { startParams, loadDataDir: new Blob([fs.readFileSync(template)]) });
       loaded = true;
     } catch {
       // Not loadable: empty the directory again (but for the lock) and run initdb.
@@ -64,7 +65,7 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       }
     }
   }
-  db ??= await PGlite.create(dir);
+  db ??= await PGlite.create(dir, { startParams });
   // PGlite is one backend session for every socket connection, and pglite-socket ignores the
   // startup options: SESSION_SETTINGS are set on that session instead.
   await db.exec(
@@ -85,6 +86,30 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       await db.close();
     },
   };
+}
+
+/**
+ * The embedded server's memory settings, on PGlite's command line (`-c`, over the cluster's
+ * postgresql.conf). PGlite is one process whose PostgreSQL memory is the WASM heap, and a WASM heap
+ * never shrinks: whatever PostgreSQL touches once stays resident in the app's process.
+ * - shared_buffers: initdb's 128MB is set up (written) at every start: 151 MB of the WASM heap
+ *   resident before the first query, and half a second of the start. 16MB: 29 MB resident; the
+ *   pages it no longer holds are read back from the operating system's file cache.
+ * - maintenance_work_mem (64MB) bounds what an index build or VACUUM may take, and stays taken
+ *   once used; work_mem and temp_buffers stay PostgreSQL's (4MB per sort, 8MB of temporary tables).
+ * Measured in docs/performance.md, "Embedded database memory".
+ */
+export const EMBEDDED_SERVER_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB',
+  maintenance_work_mem: '16MB',
+};
+
+/** PGlite's own start parameters (`defaults`) and EMBEDDED_SERVER_SETTINGS as `-c name=value`. */
+export function embeddedStartParams(defaults: readonly string[]): string[] {
+  return [
+    ...defaults,
+    ...Object.entries(EMBEDDED_SERVER_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+  ];
 }
 
 const LOCK_FILE = 'maildesk.pid';
