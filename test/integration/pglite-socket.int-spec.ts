@@ -181,7 +181,7 @@ describe('the embedded database served to several connections (pglite-socket)', 
     await expect(clients[2].query(`SELECT $1::int AS one`, [1])).resolves.toMatchObject({ rows: [{ one: 1 }] });
   });
 
-  it('runs with the memory settings of EMBEDDED_SERVER_SETTINGS over the cluster\'s postgresql.conf', async () => {
+  it("runs with the memory settings of EMBEDDED_SERVER_SETTINGS over the cluster's postgresql.conf", async () => {
     for (const [name, value] of Object.entries(EMBEDDED_SERVER_SETTINGS)) {
       const { rows } = await clients[0].query(`SELECT current_setting($1) AS v`, [name]);
       expect(`${name}=${rows[0].v}`).toBe(`${name}=${value}`);
