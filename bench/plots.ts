@@ -238,6 +238,7 @@ const METRIC_LABELS: Record<string, string> = {
   ratio_pct: 'rate, % of the SQL ceiling',
   floor_ratio_pct: 'rate, % of the floor (the minimal transaction)',
   rss_peak_mb: 'RSS peak',
+  rss_rest_mb: 'RSS at rest (embedded database)',
   webhook_pct: 'rate, % of the webhook rate',
   p50_ms: 'p50',
   p99_ms: 'p99',

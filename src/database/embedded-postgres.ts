@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { PGliteQueryQueue } from './pglite-query-queue';
 import { SESSION_SETTINGS } from './session-settings';
 
@@ -51,11 +52,19 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const template = templateFor(dir);
+  const startParams = embeddedStartParams(PGlite.defaultStartParams);
   let db;
   let loaded = false;
   if (template) {
     try {
-      db = await PGlite.create(dir, { loadDataDir: new Blob([fs.readFileSync(template)]) });
+      if (dir.startsWith('memory://')) {
+        db = await PGlite.create(dir, { startParams, loadDataDir: new Blob([fs.readFileSync(template)]) });
+      } else {
+        // Written by this thread, then opened as an existing cluster: PGlite's own loading of the
+        // tarball left ~120 MB of its buffers in the process's RSS after a first start (bench:start).
+        extractTemplate(template, dir);
+        db = await PGlite.create(dir, { startParams });
+      }
       loaded = true;
     } catch {
       // Not loadable: empty the directory again (but for the lock) and run initdb.
@@ -64,7 +73,7 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       }
     }
   }
-  db ??= await PGlite.create(dir);
+  db ??= await PGlite.create(dir, { startParams });
   // PGlite is one backend session for every socket connection, and pglite-socket ignores the
   // startup options: SESSION_SETTINGS are set on that session instead.
   await db.exec(
@@ -85,6 +94,30 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       await db.close();
     },
   };
+}
+
+/**
+ * The embedded server's memory settings, on PGlite's command line (`-c`, over the cluster's
+ * postgresql.conf). PGlite is one process whose PostgreSQL memory is the WASM heap, and a WASM heap
+ * never shrinks: whatever PostgreSQL touches once stays resident in the app's process.
+ * - shared_buffers: initdb's 128MB is set up (written) at every start: 151 MB of the WASM heap
+ *   resident before the first query, and half a second of the start. 16MB: 29 MB resident; the
+ *   pages it no longer holds are read back from the operating system's file cache.
+ * - maintenance_work_mem (64MB) bounds what an index build or VACUUM may take, and stays taken
+ *   once used; work_mem and temp_buffers stay PostgreSQL's (4MB per sort, 8MB of temporary tables).
+ * Measured in docs/performance.md, "Embedded database memory".
+ */
+export const EMBEDDED_SERVER_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB',
+  maintenance_work_mem: '16MB',
+};
+
+/** PGlite's own start parameters (`defaults`) and EMBEDDED_SERVER_SETTINGS as `-c name=value`. */
+export function embeddedStartParams(defaults: readonly string[]): string[] {
+  return [
+    ...defaults,
+    ...Object.entries(EMBEDDED_SERVER_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+  ];
 }
 
 const LOCK_FILE = 'maildesk.pid';
@@ -111,6 +144,36 @@ export function lockDataDir(dir: string): () => void {
 function templateFor(dir: string): string | undefined {
   if (!dir.startsWith('memory://') && fs.existsSync(path.join(dir, 'PG_VERSION'))) return undefined;
   return templateFile();
+}
+
+/**
+ * Writes the template (a gzipped tar of a cluster, as PGlite's `dumpDataDir` makes it: directories
+ * and regular files, paths from the cluster's root) into `dir`. Anything else in it is an error:
+ * the caller then empties `dir` and runs initdb.
+ */
+export function extractTemplate(template: string, dir: string): void {
+  const tar = zlib.gunzipSync(fs.readFileSync(template));
+  const root = path.resolve(dir);
+  const text = (at: number, length: number) => tar.toString('latin1', at, at + length).replace(/\0.*$/s, '');
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = text(at, 100);
+    if (!name) break;
+    const prefix = tar.toString('latin1', at + 257, at + 263).startsWith('ustar') ? text(at + 345, 155) : '';
+    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
+    const mode = parseInt(text(at + 100, 8).trim() || '0', 8) & 0o777;
+    const type = text(at + 156, 1) || '0';
+    const target = path.resolve(root, `.${path.posix.join('/', prefix, name)}`);
+    if (target !== root && !target.startsWith(root + path.sep))
+      throw new Error(`template entry ${name} outside the cluster`);
+    const body = at + 512;
+    if (type === '5') fs.mkdirSync(target, { recursive: true, mode });
+    else if (type === '0') {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, tar.subarray(body, body + size), { mode });
+    } else throw new Error(`template entry ${name} of type ${type}`);
+    at = body + Math.ceil(size / 512) * 512;
+  }
+  if (!fs.existsSync(path.join(root, 'PG_VERSION'))) throw new Error('the template holds no cluster');
 }
 
 /**

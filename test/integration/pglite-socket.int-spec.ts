@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { Client } from 'pg';
-import { servePGlite, type ServedPGlite } from '../../src/database/embedded-postgres';
+import { EMBEDDED_SERVER_SETTINGS, servePGlite, type ServedPGlite } from '../../src/database/embedded-postgres';
 
 const CONNECTIONS = 8;
 const QUERIES_PER_CONNECTION = 400;
@@ -179,5 +179,12 @@ describe('the embedded database served to several connections (pglite-socket)', 
     socket.destroy();
     await expect(other).resolves.toMatchObject({ rows: [{ n: 0 }] });
     await expect(clients[2].query(`SELECT $1::int AS one`, [1])).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
+
+  it("runs with the memory settings of EMBEDDED_SERVER_SETTINGS over the cluster's postgresql.conf", async () => {
+    for (const [name, value] of Object.entries(EMBEDDED_SERVER_SETTINGS)) {
+      const { rows } = await clients[0].query(`SELECT current_setting($1) AS v`, [name]);
+      expect(`${name}=${rows[0].v}`).toBe(`${name}=${value}`);
+    }
   });
 });

@@ -31,6 +31,14 @@ const PARSE_THREAD_NICE = 10;
 function defaultParseThreads(): number {
   return Math.max(1, os.availableParallelism() - 1);
 }
+/**
+ * Each parse thread's young generation, in MB (V8's default grows to 48 under a webhook stream):
+ * on PostgreSQL, 4,000 mails at 32 connections, interleaved runs: RSS peak 313.5 MB without,
+ * 293.3 / 294.6 MB with 8, the rate 98.8 vs 99.4 / 106.3 emails/s; with 4 the peak fell further
+ * (289-298 MB) but the rate by 4-10% (bench/results/history.md, "Memory, second round").
+ */
+const PARSE_THREAD_YOUNG_MB = 8;
+
 /** How long a mail may wait for a parse thread to start (load mailparser) before its deadline runs. */
 const THREAD_START_MS = 30_000;
 
@@ -120,6 +128,7 @@ export class ParsePool implements OnApplicationShutdown {
       maxThreads: this.threads,
       idleTimeout: IDLE_THREAD_MS,
       niceIncrement: PARSE_THREAD_NICE,
+      resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
     });
     // Raw mail in shared memory (the webhook's body parser reads it so) goes as it is: the thread
     // reads the same bytes (it never writes them). Other raw mail goes as a copy in an ArrayBuffer
