@@ -8,7 +8,7 @@ import { BlobMigration } from '../../src/blobs/blob-migration';
 import { BLOB_STORE, type BlobStore } from '../../src/blobs/blob-store';
 import { BlobsService } from '../../src/blobs/blobs.service';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store';
-import { createTestApp, TestApp } from '../setup/app';
+import { binaryBody, createTestApp, TestApp } from '../setup/app';
 import type { DatabaseKind } from '../setup/database';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
 import { startS3, type TestS3 } from '../setup/s3';
@@ -127,11 +127,7 @@ describe.each([
       .get(`/attachments/${files[1].id}`)
       .set(auth)
       .buffer(true)
-      .parse((res, cb) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      .parse(binaryBody);
     expect(download.status).toBe(200);
     expect(download.headers['content-length']).toBe(String(pdf.length));
     expect((download.body as Buffer).equals(pdf)).toBe(true);
@@ -222,11 +218,7 @@ describe.each([
       .get(`/customers/${customerId}/export`)
       .set(auth)
       .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      .parse(binaryBody);
     expect(zip.status).toBe(200);
     // Attachments are stored uncompressed in the archive: the note is there as written.
     expect((zip.body as Buffer).includes('[this attachment is missing from the blob store]')).toBe(true);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobsService } from '../../src/blobs/blobs.service';
-import { createTestApp, TestApp } from '../setup/app';
+import { binaryBody, createTestApp, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 import { postRaw, rawMail, sql } from '../setup/mail';
 
@@ -107,11 +107,7 @@ forEachDatabase("the customer's rights: export and erasure", (kind) => {
       .get(`/customers/${id}/export`)
       .set(admin)
       .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      .parse(binaryBody);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/zip');
     expect(res.headers['content-disposition']).toBe(`attachment; filename="customer-${id}.zip"`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestApp, TestApp } from '../setup/app';
+import { binaryBody, createTestApp, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 import { postRaw, sql, waitFor } from '../setup/mail';
 import { SmtpSink } from '../setup/smtp-sink';
@@ -68,11 +68,7 @@ forEachDatabase('safe HTML', (kind) => {
       .get(`/attachments/${image.id}`)
       .set(auth)
       .buffer(true)
-      .parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      })
+      .parse(binaryBody)
       .expect(200);
     expect(Buffer.compare(download.body as Buffer, PNG)).toBe(0);
 

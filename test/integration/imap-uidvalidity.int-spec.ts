@@ -8,8 +8,30 @@ const describeImap = dovecotAvailable() ? describe : describe.skip;
 
 type Imap = Awaited<ReturnType<TestDovecot['client']>>;
 
+/** Whether the folder is listed; a LIST the server refused (racing the poller's session, as below) says no. */
 async function hasSupport(c: Imap): Promise<boolean> {
-  return (await c.list()).some((m) => m.path === 'Support');
+  return (await c.list().catch(() => [])).some((m) => m.path === 'Support');
+}
+
+/**
+ * APPENDs `raw`, again when the server answers NO (an APPEND refused stores nothing): on Maildir, a
+ * folder just made again can race the poller's session, whose NOOPs after an import (IMAP_LINGER_MS)
+ * touch its index. The server's answer in the error.
+ */
+async function appendOnce(c: Imap, raw: string): Promise<void> {
+  let last = '';
+  for (let i = 0; i < 5; i++) {
+    try {
+      await c.append('Support', raw);
+      return;
+    } catch (e) {
+      const err = e as { responseStatus?: string; responseText?: string };
+      if (err.responseStatus !== 'NO') throw e;
+      last = err.responseText ?? (e as Error).message;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`IMAP APPEND refused 5 times: ${last}`);
 }
 
 /** Runs `command` until `done` says it took effect (5 tries); the server's last answer in the error. */
@@ -66,7 +88,7 @@ forEachDatabase(
         await untilImap('delete Support', () => c.mailboxDelete('Support'), async () => !(await hasSupport(c)));
         await untilImap('create Support', () => c.mailboxCreate('Support'), () => hasSupport(c));
         // The same three again (new UIDs 1-3 under the new UIDVALIDITY), then two new ones.
-        for (const i of [1, 2, 3, 4, 5]) await c.append('Support', mail(i));
+        for (const i of [1, 2, 3, 4, 5]) await appendOnce(c, mail(i));
       } finally {
         await c.logout();
       }

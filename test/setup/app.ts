@@ -124,3 +124,12 @@ export async function createTestAppOn(
   };
   return t;
 }
+
+/** supertest's parser for a binary answer (a download, a zip): `.buffer(true).parse(binaryBody)` gives the body as one Buffer. */
+export function binaryBody(res: request.Response, done: (err: Error | null, body: Buffer) => void): void {
+  // superagent hands Node's response stream, typed as its Response.
+  const stream = res as unknown as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
+}
