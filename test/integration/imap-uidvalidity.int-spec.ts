@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { InboundMailService } from '../../src/inbound-mail/inbound-mail.service';
+import { IMAP_LINGER_MS } from '../../src/inbound-mail/imap/mailbox-poller';
 import { createTestApp, TestApp } from '../setup/app';
 import { forEachDatabase } from '../setup/database';
 import { dovecotAvailable, rawMail, startDovecot, SUPPORT_USER, TestDovecot, waitFor } from '../setup/dovecot';
@@ -79,6 +80,12 @@ forEachDatabase(
       // The cursor moves right after each mail's commit, so a moment after the row is visible.
       await waitFor('the cursor past the first three', async () => Number((await cursor()).last_uid) === 3);
       const before = await cursor();
+      // The session IDLEs again once its NOOPs after an import are over (IMAP_LINGER_MS), as a quiet
+      // mailbox's does. A session NOOPing on the folder while it is deleted can make Dovecot write its
+      // index into the Maildir folder again, half made: CREATE then finds it "existing" and APPEND
+      // answers "Mailbox was deleted under us" (CI, embedded database). That is the deletion racing
+      // the server's own index, not the UIDVALIDITY change this test is about.
+      await new Promise((r) => setTimeout(r, IMAP_LINGER_MS + 2000));
 
       const ingest = jest.spyOn(t.app.get(InboundMailService), 'ingest');
       const c = await dovecot.client();
