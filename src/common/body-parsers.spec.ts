@@ -19,17 +19,15 @@ describe('readBody', () => {
   const chunks = [Buffer.from('From: a@b.test\r\n'), Buffer.from('\r\n'), Buffer.from('body\r\n')];
   const whole = Buffer.concat(chunks);
 
-  it('reads a body with a Content-Length into one buffer of that size, in shared memory when asked', async () => {
-    const body = await readBody(request(chunks, { 'content-length': String(whole.length) }), 1024, true, true);
+  it('reads a body with a Content-Length into one buffer of that size, its own memory (never shared)', async () => {
+    const body = await readBody(request(chunks, { 'content-length': String(whole.length) }), 1024);
     expect(body.equals(whole)).toBe(true);
-    expect(body.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // A SharedArrayBuffer is freed only once every thread that saw it collected its heap (bench:hostile).
+    expect(body.buffer).not.toBeInstanceOf(SharedArrayBuffer);
     expect(body.byteLength).toBe(body.buffer.byteLength);
   });
 
   it('reads a body without a Content-Length (chunked) the same', async () => {
-    const shared = await readBody(request(chunks, {}), 1024, true, true);
-    expect(shared.equals(whole)).toBe(true);
-    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
     const plain = await readBody(request(chunks, {}), 1024);
     expect(plain.equals(whole)).toBe(true);
     expect(plain.buffer).not.toBeInstanceOf(SharedArrayBuffer);
@@ -37,7 +35,7 @@ describe('readBody', () => {
 
   it('refuses a body longer or shorter than its Content-Length (400)', async () => {
     await expect(
-      readBody(request(chunks, { 'content-length': String(whole.length - 3) }), 1024, true, true),
+      readBody(request(chunks, { 'content-length': String(whole.length - 3) }), 1024),
     ).rejects.toBeInstanceOf(BadRequestException);
     await expect(
       readBody(request(chunks, { 'content-length': String(whole.length + 3) }), 1024),

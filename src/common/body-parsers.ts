@@ -100,10 +100,12 @@ const ENCODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
  *
  * A body with a Content-Length (and no decompression) is copied into one buffer of that size as it
  * arrives, from its first chunk on, instead of keeping the chunks and joining them at the end
- * (which held the body twice). With `shared` the body's memory is a SharedArrayBuffer: ParsePool
- * hands it to a parse thread without copying it (raw mail on the webhook).
+ * (which held the body twice). Its memory is an ArrayBuffer of its own (never a SharedArrayBuffer:
+ * V8 frees one only when every thread that saw it collected its heap, and the event loop, which
+ * allocates little while large mail streams in, went on holding every 20 MB body it had read:
+ * bench:hostile, 20 MB mails alone, RSS +1.7 GB in 30 s; docs/performance.md).
  */
-export function readBody(req: IncomingMessage, limit: number, decode = true, shared = false): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, decode = true): Promise<Buffer> {
   const encoding = contentEncodingOf(req);
   let inflate: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
   let declared: number | undefined;
@@ -121,7 +123,6 @@ export function readBody(req: IncomingMessage, limit: number, decode = true, sha
     return drainThenFail(req, new UnsupportedMediaTypeException(`unsupported content encoding "${encoding}"`));
   }
   const stream: Readable = inflate ? req.pipe(inflate) : req;
-  const allocate = (size: number) => (shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     /** The body's buffer, when its size is known (Content-Length, not decompressed): filled as it arrives. */
@@ -151,7 +152,7 @@ export function readBody(req: IncomingMessage, limit: number, decode = true, sha
       if (received > limit) return fail(tooLarge());
       if (declared !== undefined && !inflate) {
         if (received > declared) return fail(new BadRequestException('request size did not match content length'));
-        whole ??= allocate(declared);
+        whole ??= Buffer.allocUnsafeSlow(declared);
         chunk.copy(whole, received - chunk.length);
       } else chunks.push(chunk);
     };
@@ -163,12 +164,6 @@ export function readBody(req: IncomingMessage, limit: number, decode = true, sha
       settled = true;
       cleanup();
       if (whole) return resolve(whole);
-      if (shared && received > 0) {
-        const body = allocate(received);
-        let at = 0;
-        for (const chunk of chunks) at += chunk.copy(body, at);
-        return resolve(body);
-      }
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
     };
     const onError = (e: Error) =>
@@ -267,14 +262,13 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
     request: RequestWithRawBody,
     payload: IncomingMessage,
     limit: number,
-    shared = false,
   ) => {
     const verify = limits.webhookSignature?.(request);
     let body: Buffer;
     if (!verify) {
-      body = await readBody(payload, limit, true, shared);
+      body = await readBody(payload, limit);
     } else {
-      const sent = await readBody(payload, limit, false, shared);
+      const sent = await readBody(payload, limit, false);
       let problem = verify(sent);
       body = await inflateBounded(sent, contentEncodingOf(request), limit);
       if (problem && body !== sent) problem = verify(body);
@@ -319,8 +313,7 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   fastify.addContentTypeParser(RAW_MAIL_TYPES, (request: RequestWithRawBody, payload: IncomingMessage, done) => {
     if (bytesLimit(request) !== undefined) return void readBytes(request, payload).then((b) => done(null, b), done);
     if (!isWebhook(request)) return done(null, undefined);
-    // Raw mail in shared memory: the parse thread reads it where it is (ParsePool), no copy.
-    readWebhookBody(request, payload, limits.webhookRaw, true).then((body) => done(null, body), done);
+    readWebhookBody(request, payload, limits.webhookRaw).then((body) => done(null, body), done);
   });
   fastify.addContentTypeParser('*', (request: RequestWithRawBody, payload: IncomingMessage, done) => {
     if (bytesLimit(request) !== undefined) return void readBytes(request, payload).then((b) => done(null, b), done);

@@ -7,12 +7,9 @@ import * as crypto from 'node:crypto';
  */
 const ON_THREAD_POOL_FROM_BYTES = 256 * 1024;
 
-/**
- * The hex SHA-256 of `data`, off the event loop when `data` is large and WebCrypto can read it
- * (it refuses views of a SharedArrayBuffer, which a webhook body is read into: those are hashed here).
- */
+/** The hex SHA-256 of `data`, off the event loop when `data` is large. */
 export async function sha256Hex(data: Buffer): Promise<string> {
-  if (data.length < ON_THREAD_POOL_FROM_BYTES || data.buffer instanceof SharedArrayBuffer) {
+  if (data.length < ON_THREAD_POOL_FROM_BYTES) {
     return crypto.createHash('sha256').update(data).digest('hex');
   }
   return Buffer.from(await crypto.webcrypto.subtle.digest('SHA-256', data)).toString('hex');

@@ -2,8 +2,8 @@ import type { MailParseErrorCode } from './mail-parse-error';
 import type { ParsedMail } from './parsed-mail';
 
 /**
- * What ParsePool hands a parse worker: the raw mail, in an ArrayBuffer of its own (transferred),
- * or over the SharedArrayBuffer it was read into (the webhook's raw bodies; not copied, only read).
+ * What ParsePool hands a parse worker: a copy of the raw mail in an ArrayBuffer of its own,
+ * transferred (the thread's to free).
  */
 export interface ParseTask {
   raw: Uint8Array;

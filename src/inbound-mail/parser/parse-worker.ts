@@ -39,10 +39,9 @@ let collect: (() => void) | null | undefined;
 /**
  * Collects this thread's heap once the answer is posted (setImmediate runs after piscina posts it).
  * A large mail leaves here a latin1 string of the whole mail (repair-raw's walk), mailparser's
- * decoded chunks and the last reference to the webhook's shared body: tens of MB of garbage per
- * 20 MB mail that this small heap (an idle thread allocates nothing) would otherwise keep until
- * some later mail fills it, and with it the event loop's shared body, which is freed only once
- * both threads dropped it (bench:hostile, docs/performance.md). The collection runs on this niced
+ * decoded chunks and the copy of the raw mail it was handed: tens of MB of garbage per 20 MB mail
+ * that this small heap (an idle thread allocates nothing) would otherwise keep until some later
+ * mail fills it (bench:hostile, docs/performance.md). The collection runs on this niced
  * thread, over a heap of a few MB of live objects: milliseconds, after a mail that took hundreds.
  */
 function collectSoon(): void {
