@@ -143,7 +143,7 @@ export class ParsePool implements OnApplicationShutdown {
     const timer = this.armDeadline(started, deadline);
     try {
       return (await this.pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
-        transferList: [copy.buffer as ArrayBuffer],
+        transferList: [copy.buffer],
         signal: deadline.signal,
       })) as ParseOutcome;
     } catch (e) {
