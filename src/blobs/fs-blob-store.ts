@@ -40,8 +40,10 @@ export class FsBlobStore implements BlobStore {
           await handle.close();
         }
         await fs.promises.rename(tmp, file);
-      } finally {
+      } catch (e) {
+        // Renamed, the temporary file is gone: removed only when a step failed (an lstat less per blob).
         await fs.promises.rm(tmp, { force: true });
+        throw e;
       }
       await syncDirectory(dir);
     } catch (e) {
