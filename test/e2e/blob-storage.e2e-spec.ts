@@ -117,17 +117,14 @@ describe.each([
     } else {
       // One object for the PDF, under the configured prefix, fanned out by its first byte.
       const s3store = store as S3BlobStore;
-      const listed = await s3store.client.send(new ListObjectsV2Command({ Bucket: s3!.bucket, Prefix: 'desk/' }));
+      const listed = await (
+        await s3store.client()
+      ).send(new ListObjectsV2Command({ Bucket: s3!.bucket, Prefix: 'desk/' }));
       const keys = (listed.Contents ?? []).map((o) => o.Key);
       expect(keys.filter((k) => k === `desk/${sha(pdf).slice(0, 2)}/${sha(pdf)}`)).toHaveLength(1);
     }
 
-    const download = await t
-      .http()
-      .get(`/attachments/${files[1].id}`)
-      .set(auth)
-      .buffer(true)
-      .parse(binaryBody);
+    const download = await t.http().get(`/attachments/${files[1].id}`).set(auth).buffer(true).parse(binaryBody);
     expect(download.status).toBe(200);
     expect(download.headers['content-length']).toBe(String(pdf.length));
     expect((download.body as Buffer).equals(pdf)).toBe(true);
@@ -213,12 +210,7 @@ describe.each([
     const [{ id: customerId }] = await sql<{ id: number }>(t, 'SELECT id FROM customers WHERE email = $1', [
       'lou@customer.test',
     ]);
-    const zip = await t
-      .http()
-      .get(`/customers/${customerId}/export`)
-      .set(auth)
-      .buffer(true)
-      .parse(binaryBody);
+    const zip = await t.http().get(`/customers/${customerId}/export`).set(auth).buffer(true).parse(binaryBody);
     expect(zip.status).toBe(200);
     // Attachments are stored uncompressed in the archive: the note is there as written.
     expect((zip.body as Buffer).includes('[this attachment is missing from the blob store]')).toBe(true);
