@@ -1,4 +1,4 @@
-import { mailToReply, imapIngest } from './imap';
+import { imapIngest, LATENCY_NOOP_MS, mailToReply } from './imap';
 import { hasDovecot, main } from './lib';
 import { manyMailboxes } from './mailboxes';
 import { memory, startTimes } from './memory-start';
@@ -26,6 +26,7 @@ main(typeof module === 'object' ? module : undefined, async () => {
   if (hasDovecot()) {
     await step('IMAP ingest', () => imapIngest(webhookRate));
     await step('mail-to-reply latency', () => mailToReply());
+    if (LATENCY_NOOP_MS) await step('mail-to-reply latency, NOOP polling', () => mailToReply(LATENCY_NOOP_MS));
     await step('20 mailboxes', () => manyMailboxes());
   } else {
     console.warn('dovecot is not installed (apt-get install -y dovecot-imapd): IMAP scenarios skipped');

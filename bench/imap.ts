@@ -137,13 +137,17 @@ async function announcements(dovecot: TestDovecot): Promise<{ at: number[]; stop
   return { at, stop: () => observer.logout().catch(() => undefined) };
 }
 
+/** IMAP_NOOP_MS of the second mail-to-reply run (BENCH_LATENCY_NOOP_MS; 0: that run is skipped). */
+export const LATENCY_NOOP_MS = Number(process.env.BENCH_LATENCY_NOOP_MS ?? 100);
+
 /**
- * Scenario 4: APPEND -> creation auto-reply at the SMTP server, one mail at a time, IDLE on. A first
+ * Scenario 4: APPEND -> creation auto-reply at the SMTP server, one mail at a time, IDLE on (or,
+ * with `noopMs`, a NOOP every that many ms instead: IMAP_NOOP_MS, recorded as a bench of its own). A first
  * mail warms the app up (its latency is recorded apart as first_ms: a process's first mail loads
  * the parser threads and the SMTP connection); an IMAP session idling beside the app's tells when
  * Dovecot announces each mail (notice_*_ms: the server's share, which the app cannot cut).
  */
-export async function mailToReply(): Promise<void> {
+export async function mailToReply(noopMs = 0): Promise<void> {
   if (!hasDovecot()) throw new Error('dovecot is not installed (apt-get install -y dovecot-imapd)');
   const dovecot = await startDovecot();
   const sink = await SmtpSink.start();
@@ -163,6 +167,7 @@ export async function mailToReply(): Promise<void> {
       DATA_DIR: dataDir,
       IMAP_URL: dovecot.url(),
       IMAP_IDLE: 'true',
+      ...(noopMs ? { IMAP_NOOP_MS: String(noopMs) } : {}),
       SMTP_URL: sink.url,
     });
     const plan = planMails(LATENCY_MAILS, LATENCY_MAILS, 7);
@@ -200,7 +205,7 @@ export async function mailToReply(): Promise<void> {
     const q = (p: number) => round(pct(latencies, p));
     // Message n (1-based) of the mailbox: the warm-up is 1, the i-th measured mail i + 2.
     const notices = [...sent.values()].map((t, i) => (announced.at[i + 1] ?? NaN) - t).filter(Number.isFinite);
-    await record('mail-to-reply latency', [
+    await record(noopMs ? `mail-to-reply latency (IMAP_NOOP_MS=${noopMs})` : 'mail-to-reply latency', [
       { metric: 'mails', value: LATENCY_MAILS },
       { metric: 'min_ms', value: round(Math.min(...latencies)) },
       { metric: 'p10_ms', value: q(10) },
@@ -226,5 +231,8 @@ export async function mailToReply(): Promise<void> {
 main(typeof module === 'object' ? module : undefined, async () => {
   const which = process.argv[2] ?? 'all';
   if (which === 'ingest' || which === 'all') await imapIngest();
-  if (which === 'latency' || which === 'all') await mailToReply();
+  if (which === 'latency' || which === 'all') {
+    await mailToReply();
+    if (LATENCY_NOOP_MS) await mailToReply(LATENCY_NOOP_MS);
+  }
 });

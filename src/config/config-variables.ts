@@ -416,7 +416,7 @@ export const CONFIG_TABLE = {
   BLOB_STORE_ENDPOINT: {
     section: STORAGE,
     description: 'The S3 endpoint URL for MinIO, Ceph, R2 and other S3-compatible servers (with BLOB_STORE_URL)',
-    empty: "AWS S3 for BLOB_STORE_REGION",
+    empty: 'AWS S3 for BLOB_STORE_REGION',
     ...url('http:', 'https:'),
   },
   BLOB_STORE_REGION: {
@@ -533,6 +533,12 @@ export const CONFIG_TABLE = {
     ...text(),
   },
   IMAP_IDLE: { section: MAIL_IN, description: 'Use IMAP IDLE for push', ...bool(true) },
+  IMAP_NOOP_MS: {
+    section: MAIL_IN,
+    description:
+      'Instead of IDLE, ask each mailbox with a NOOP every this many ms (0: off). Hears of new mail within that time where IDLE waits for the server (Dovecot tells an idling client 0.5 s late); costs that many commands to the server. For a server of your own, not for Gmail or Microsoft 365',
+    ...int(0, 0, 60_000),
+  },
   INBOUND_MAX_BYTES: {
     section: MAIL_IN,
     description: 'Largest email accepted (bytes): 413 on the webhook, quarantine on IMAP',

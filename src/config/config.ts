@@ -69,7 +69,8 @@ export interface AppConfig {
    * whether targets on loopback, private and link-local addresses are allowed (webhooks/webhook-target.ts).
    */
   webhooks: { timeoutMs: number; maxAttempts: number; retryBaseMs: number; allowPrivateTargets: boolean };
-  imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean };
+  /** noopMs: IMAP_NOOP_MS, a NOOP every that many ms instead of IDLE (0: IDLE as `idle` says). */
+  imap: { url: string | undefined; pollSeconds: number; moveTo: string | undefined; idle: boolean; noopMs: number };
   /**
    * Service levels: first-response and resolution targets in business minutes (0 = no target),
    * the weekly business hours (null = always open) in `timeZone`, and how often breaches are checked.
@@ -246,7 +247,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retryBaseMs: v.WEBHOOK_DELIVERY_RETRY_BASE_MS,
       allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     },
-    imap: { url: v.IMAP_URL, pollSeconds: v.IMAP_POLL_SECONDS, moveTo: v.IMAP_MOVE_TO, idle: v.IMAP_IDLE },
+    imap: {
+      url: v.IMAP_URL,
+      pollSeconds: v.IMAP_POLL_SECONDS,
+      moveTo: v.IMAP_MOVE_TO,
+      idle: v.IMAP_IDLE,
+      noopMs: v.IMAP_NOOP_MS,
+    },
     sla: {
       firstResponseMinutes: v.SLA_FIRST_RESPONSE_MINUTES,
       resolutionMinutes: v.SLA_RESOLUTION_MINUTES,

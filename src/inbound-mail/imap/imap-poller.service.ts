@@ -311,11 +311,12 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
       concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
       moveTo: this.config.imap.moveTo,
       idle: this.config.imap.idle,
+      noopMs: this.config.imap.noopMs,
     });
     const led: Led = { mailbox, key: location.key, fingerprint: w.fingerprint, poller, stopping: false };
     this.led.set(mailbox.id, led);
     this.logger.log(
-      `leading mailbox ${mailbox.id} ${location.key} (every ${this.config.imap.pollSeconds} s, IDLE ${this.config.imap.idle ? 'on' : 'off'})`,
+      `leading mailbox ${mailbox.id} ${location.key} (every ${this.config.imap.pollSeconds} s, ${pushMode(this.config)})`,
     );
     void runInBackground(() => poller.start()).then((outcome) => this.ended(led, outcome));
   }
@@ -364,4 +365,10 @@ function shuffle<T>(items: T[]): T[] {
     [items[i], items[j]] = [items[j], items[i]];
   }
   return items;
+}
+
+/** How a poller hears of new mail between its polls, for the log. */
+function pushMode(config: AppConfig): string {
+  if (config.imap.noopMs > 0) return `a NOOP every ${config.imap.noopMs} ms`;
+  return `IDLE ${config.imap.idle ? 'on' : 'off'}`;
 }

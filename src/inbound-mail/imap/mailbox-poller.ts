@@ -82,6 +82,8 @@ export interface MailboxPollerOptions {
   concurrency: number;
   moveTo: string | undefined;
   idle: boolean;
+  /** IMAP_NOOP_MS: a NOOP every that many ms between rounds instead of IDLE (0: IDLE as `idle` says). */
+  noopMs?: number;
 }
 
 /**
@@ -209,7 +211,12 @@ export class MailboxPoller {
         await this.recordSuccess();
         onSuccess();
         afterFailure = false;
-        if (round.imported) await this.linger(client);
+        if (this.o.noopMs) {
+          // Asked, not told: until new mail (an EXISTS in a NOOP's answer pokes), a poll or stop.
+          await this.askUntilPoked(client, this.o.noopMs, Infinity);
+          continue;
+        }
+        if (round.imported) await this.askUntilPoked(client, IMAP_LINGER_POLL_MS, IMAP_LINGER_MS);
         if (this.o.idle && !this.signal.isStopped && !this.signal.isPending && client.usable) {
           // Resolves when the next command breaks it; the `exists` event pokes the loop.
           client.idle().catch(() => undefined);
@@ -221,11 +228,14 @@ export class MailboxPoller {
     }
   }
 
-  /** NOOPs for IMAP_LINGER_MS (new mail's EXISTS in the answer pokes the loop), until a poke or stop. */
-  private async linger(client: ImapFlow): Promise<void> {
-    const until = Date.now() + IMAP_LINGER_MS;
+  /**
+   * A NOOP every `everyMs` for `forMs` (new mail's EXISTS in an answer pokes the loop), until a
+   * poke or stop: the linger after an import (IMAP_LINGER_MS), or IMAP_NOOP_MS's polling for good.
+   */
+  private async askUntilPoked(client: ImapFlow, everyMs: number, forMs: number): Promise<void> {
+    const until = Date.now() + forMs;
     while (Date.now() < until && client.usable) {
-      await this.signal.pause(IMAP_LINGER_POLL_MS);
+      await this.signal.pause(everyMs);
       if (this.signal.isPending || this.signal.isStopped || !client.usable) return;
       await client.noop();
     }
