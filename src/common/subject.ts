@@ -4,6 +4,9 @@
  */
 export const NO_SUBJECT = '(no subject)';
 
+/** How long a subject is kept: RFC 5322's line length, the rest cut (the raw mail has it whole). */
+export const MAX_SUBJECT_LENGTH = 998;
+
 /** The subject trimmed, or NO_SUBJECT when nothing is left of it. */
 export function subjectOrNone(subject: string | null | undefined): string {
   return subject?.trim() || NO_SUBJECT;

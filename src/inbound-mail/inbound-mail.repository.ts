@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { nameTransactionStatements } from '../database/prepared';
 import { InboundMail, InboundSource } from './inbound-mail.entity';
+import { MAX_SUBJECT_LENGTH } from '../common/subject';
 
 /** The statements of the inbound_mail table (written to inbound-mail.repository.sql by `npm run sql`). */
 export const SQL = {
@@ -25,8 +26,7 @@ export const SQL = {
   markReplayed: `UPDATE inbound_mail SET status = 'replayed', processed_at = clock_timestamp() WHERE id = $1 AND status = 'quarantined'`,
 } as const;
 
-/** The longest subject and reason kept (the raw mail has them whole). */
-const MAX_SUBJECT = 1000;
+/** The longest reason kept (the raw mail has the mail whole). */
 const MAX_REASON = 2000;
 
 /** A raw mail as inbound_mail keeps it: under its dedupe key, with what was read of its header. */
@@ -44,7 +44,7 @@ export interface RawMail {
 
 /** $1 to $7 of `claim` and `quarantine`: the raw mail and what was read of its header. */
 function rawMailParams(mail: RawMail): unknown[] {
-  const subject = mail.subject?.slice(0, MAX_SUBJECT) ?? null;
+  const subject = mail.subject?.slice(0, MAX_SUBJECT_LENGTH) ?? null;
   return [mail.source, mail.dedupeKey, mail.messageId, mail.fromAddress, subject, mail.size, mail.rawSha256];
 }
 

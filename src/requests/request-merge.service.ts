@@ -1,15 +1,13 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthOperator } from '../common/auth.decorators';
-import { baseSubject, subjectOrNone } from '../common/subject';
+import { baseSubject, MAX_SUBJECT_LENGTH, subjectOrNone } from '../common/subject';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { RequestMergeRepository, type RequestMergeStore } from './request-merge.repository';
 import type { ServiceRequest } from './request.entity';
 import { canSeeRequest } from './request-scope';
 import { RequestsService } from './requests.service';
 
-/** How long a subject is kept (as RequestsService keeps it). */
-const MAX_SUBJECT = 998;
 
 /** How many message ids a `split` event lists (the count is always there). */
 const MAX_EVENT_MESSAGE_IDS = 1000;
@@ -130,7 +128,7 @@ export class RequestMergeService {
       if (ids.length >= total) {
         throw new ConflictException(`request ${sourceId} would keep no message: a split must leave at least one`);
       }
-      const subject = subjectOrNone(baseSubject(point.subject)).slice(0, MAX_SUBJECT);
+      const subject = subjectOrNone(baseSubject(point.subject)).slice(0, MAX_SUBJECT_LENGTH);
       const opened = await this.store.split(sourceId, subject, ids, manager);
       const due = this.requests.dueDates(opened.createdAt);
       if (due.firstResponseDueAt || due.resolutionDueAt) {

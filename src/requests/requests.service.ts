@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { MAX_SUBJECT_LENGTH } from '../common/subject';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { afterCommit } from '../database/after-commit';
@@ -19,9 +20,6 @@ import {
 } from './requests.repository';
 
 export type { NewEvent, RequestRoute } from './requests.repository';
-
-/** How long a subject is kept (RFC 5322's line length; the rest is cut). */
-const MAX_SUBJECT = 998;
 
 /** How many tags `GET /tags` lists at most (the most used). */
 export const MAX_TAG_COUNTS = 500;
@@ -202,7 +200,7 @@ export class RequestsService {
       if (existing !== null) return { id: existing, created: false };
       const opened = await this.requests.insertOpen(
         customerId,
-        subject.slice(0, MAX_SUBJECT),
+        subject.slice(0, MAX_SUBJECT_LENGTH),
         previousRequestId,
         manager,
         route,

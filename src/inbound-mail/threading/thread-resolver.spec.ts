@@ -5,7 +5,8 @@ import { mailFrom } from '../../../test/fakes/parsed-mail';
 import type { AdmitDecision } from '../filters';
 import { MAX_REFERENCES, MAX_SUBJECT_TOKENS } from '../parser/limits';
 import type { ParsedMail } from '../parser/parsed-mail';
-import { resolveThread, threadMail, type ThreadMessages, type ThreadRequests } from './thread-resolver';
+import { MAX_SUBJECT_LENGTH, NO_SUBJECT } from '../../common/subject';
+import { requestSubject, resolveThread, threadMail, type ThreadMessages, type ThreadRequests } from './thread-resolver';
 
 const tx = {} as EntityManager;
 const CUSTOMER = 'c@example.com';
@@ -192,5 +193,13 @@ describe('thread resolution caps', () => {
     const references = Array.from({ length: MAX_REFERENCES + 1 }, (_, i) => `r${i}@example.com`);
     const { messageIds } = await lookups({ inReplyTo: 'parent@example.com', references });
     expect(messageIds).toEqual(['parent@example.com', ...references.slice(1).reverse()]);
+  });
+});
+
+describe('requestSubject', () => {
+  it("is the mail's subject trimmed, cut at MAX_SUBJECT_LENGTH characters, or NO_SUBJECT", () => {
+    expect(requestSubject({ subject: '  Printer on fire ' })).toBe('Printer on fire');
+    expect(requestSubject({ subject: 'é'.repeat(12_000) })).toBe('é'.repeat(MAX_SUBJECT_LENGTH));
+    expect(requestSubject({ subject: '' })).toBe(NO_SUBJECT);
   });
 });

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { subjectOrNone } from '../../common/subject';
+import { MAX_SUBJECT_LENGTH, subjectOrNone } from '../../common/subject';
 import type { MessagesService } from '../../messages/messages.service';
 import type { RequestRoute, RequestsService } from '../../requests/requests.service';
 import { mailPriority } from '../../requests/tags';
@@ -41,9 +41,9 @@ export type Thread =
 /** A thread on a request: the mail is stored there. */
 export type RequestThread = Exclude<Thread, { kind: 'none' }>;
 
-/** The subject of the request a mail opens. */
+/** The subject of the request a mail opens (its first MAX_SUBJECT_LENGTH characters). */
 export function requestSubject(mail: Pick<ParsedMail, 'subject'>): string {
-  return subjectOrNone(mail.subject);
+  return subjectOrNone(mail.subject).slice(0, MAX_SUBJECT_LENGTH);
 }
 
 /**
