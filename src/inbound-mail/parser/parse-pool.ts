@@ -138,15 +138,6 @@ export class ParsePool implements OnApplicationShutdown {
   }
 
   private async run(raw: Buffer): Promise<ParseOutcome> {
-    if (this.closed) throw new Error('the mail parser pool is closed');
-    this.pool ??= new Piscina({
-      filename: this.file,
-      minThreads: 1,
-      maxThreads: this.threads,
-      idleTimeout: IDLE_THREAD_MS,
-      niceIncrement: PARSE_THREAD_NICE,
-      resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
-    });
     // The raw mail goes as a copy in an ArrayBuffer of its own, transferred: `raw` may be a view of
     // a larger buffer, which structured cloning would copy whole, and the caller keeps `raw` (the
     // blob store, or the quarantine past a deadline, take it). Not shared memory: V8 frees a
@@ -154,11 +145,21 @@ export class ParsePool implements OnApplicationShutdown {
     // collects seldom while large mail streams in (bench:hostile: +1.7 GB in 30 s of 20 MB mails).
     // Made once this mail has a thread: at most one copy per parse thread.
     const copy = await copyInSlices(raw);
+    // Checked after the copy's slices: the pool may have closed meanwhile (shutdown).
+    if (this.closed) throw new Error('the mail parser pool is closed');
+    const pool = (this.pool ??= new Piscina({
+      filename: this.file,
+      minThreads: 1,
+      maxThreads: this.threads,
+      idleTimeout: IDLE_THREAD_MS,
+      niceIncrement: PARSE_THREAD_NICE,
+      resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
+    }));
     const started = new Float64Array(new SharedArrayBuffer(8));
     const deadline = new AbortController();
     const timer = this.armDeadline(started, deadline);
     try {
-      return (await this.pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
+      return (await pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
         transferList: [copy.buffer],
         signal: deadline.signal,
       })) as ParseOutcome;
