@@ -232,6 +232,30 @@ export function cpuMsOf(pid: number): number {
 }
 
 /**
+ * The CPU ms of each thread of process `pid`, by thread id (/proc/<pid>/task; Node names them all
+ * "node"): the main thread's id is the pid. Threads that ended are missing.
+ */
+export function threadCpuMsOf(pid: number): Map<number, number> {
+  const byTid = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byTid;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byTid.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byTid;
+}
+
+/**
  * The CPU the local PostgreSQL's backends of database `name` spend from now until `stop()`, in ms
  * (backends that open meanwhile count from zero; their start is part of the work): the
  * statements' own cost, which the load of other work on the machine barely moves, unlike a rate.

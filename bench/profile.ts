@@ -68,6 +68,40 @@ async function queueLoad(profDir: string, dataDir: string): Promise<void> {
   }
 }
 
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The top self-time packages and functions of the profiles, as shares of their samples and in ms. */
+function summary(files: string[]): string {
+  const self = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  let total = 0;
+  for (const file of files) {
+    const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+    const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));
+    prof.samples.forEach((s, i) => {
+      const ms = (prof.timeDeltas[i + 1] ?? prof.timeDeltas[i] ?? 0) / 1000;
+      total += ms;
+      const cf = byId.get(s)!.callFrame;
+      const key = `${cf.functionName || '(anon)'} ${cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${cf.lineNumber}`;
+      self.set(key, (self.get(key) ?? 0) + ms);
+      const pkg =
+        /node_modules\/((@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1] ??
+        (cf.url.includes('/dist/') ? 'maildesk' : cf.url ? 'node:' + cf.url.split('/')[0] : cf.functionName);
+      byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + ms);
+    });
+  }
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, ms]) => `${((ms / total) * 100).toFixed(1)}%  ${Math.round(ms)} ms  ${name}`);
+  return `-- by package --\n${top(byPkg, 15).join('\n')}\n-- by function --\n${top(self, 30).join('\n')}`;
+}
+
 /**
  * Dev helper (`npm run bench:profile [queue]`): a CPU profile of the app under webhook load, or
  * (`queue`) under GET /requests load; prints the top self-time functions and packages.
@@ -80,31 +114,13 @@ main(typeof module === 'object' ? module : undefined, async () => {
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error('no profile written');
-  const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
-    samples: number[];
-  };
-  const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));
-  const self = new Map<string, number>();
-  const byPkg = new Map<string, number>();
-  for (const s of prof.samples) {
-    const cf = byId.get(s)!.callFrame;
-    const key = `${cf.functionName || '(anon)'} ${cf.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${cf.lineNumber}`;
-    self.set(key, (self.get(key) ?? 0) + 1);
-    const pkg =
-      /node_modules\/((@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1] ??
-      (cf.url.includes('/dist/') ? 'maildesk' : cf.url ? 'node:' + cf.url.split('/')[0] : cf.functionName);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + 1);
-  }
-  const total = prof.samples.length;
-  const top = (m: Map<string, number>, k: number) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([name, c]) => `${((c / total) * 100).toFixed(1)}%  ${name}`);
-  console.log(
-    `profile: ${path.join(profDir, file)}\n-- by package --\n${top(byPkg, 15).join('\n')}\n-- by function --\n${top(self, 30).join('\n')}`,
-  );
+  const main = path.join(profDir, 'app.cpuprofile');
+  if (!fs.existsSync(main)) throw new Error('no profile written');
+  const workers = fs
+    .readdirSync(profDir)
+    .filter((f) => /\.worker-.*\.cpuprofile$/.test(f))
+    .map((f) => path.join(profDir, f));
+  console.log(`profile: ${main}\n${summary([main])}`);
+  if (workers.length)
+    console.log(`\nworker threads (the parse threads), ${workers.length} profiles in ${profDir}\n${summary(workers)}`);
 });

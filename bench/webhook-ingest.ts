@@ -20,6 +20,7 @@ import {
   rssSampler,
   runPool,
   startApp,
+  threadCpuMsOf,
 } from './lib';
 
 const MAILS = Number(process.env.BENCH_MAILS ?? 20_000);
@@ -28,6 +29,29 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const POOL = Number(process.env.BENCH_POOL ?? 16);
 /** BENCH_SKIP_APP=1: the two ceilings only (iterating on SQL); nothing is recorded. */
 const SKIP_APP = process.env.BENCH_SKIP_APP === '1';
+/** BENCH_APP_ONLY=1: the app alone, without the two ceilings (before/after pairs of a change in the app). */
+const APP_ONLY = process.env.BENCH_APP_ONLY === '1';
+
+/**
+ * The app's CPU ms per mail by thread between two threadCpuMsOf readings: the main thread (event
+ * loop), the threads started meanwhile (the parse threads: the pool starts them with the first
+ * mail), and the others, each (V8's platform threads: concurrent GC and compilation; libuv's pool:
+ * fs calls, hashing).
+ */
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, mails: number): string {
+  const per = (ms: number) => round(ms / mails, 2);
+  let started = 0;
+  const others: number[] = [];
+  for (const [tid, ms] of after) {
+    if (tid === pid) continue;
+    const was = before.get(tid);
+    if (was === undefined) started += ms;
+    else if (ms - was > 0) others.push(ms - was);
+  }
+  const main = (after.get(pid) ?? 0) - (before.get(pid) ?? 0);
+  const rest = others.sort((x, y) => y - x).map(per);
+  return `main ${per(main)}, threads started in the run (parse) ${per(started)}, others ${rest.join(' ')}`;
+}
 
 /** The data set: every mail generated up front (seeded), so generation costs neither run. */
 export function dataSet(count = MAILS, senders = SENDERS, tag = 'bench'): BenchMail[] {
@@ -178,9 +202,13 @@ export async function webhookIngest(): Promise<{
       console.log(`app: posting with ${CONCURRENCY} connections, pool ${POOL}...`);
       const pgCpu = await backendCpu(db.name);
       const nodeCpu = cpuMsOf(proc.proc.pid!);
+      const threadsBefore = threadCpuMsOf(proc.proc.pid!);
       app = await postAll(proc.base, mails);
       app.pgCpu = round((await pgCpu.stop()) / mails.length, 2);
       appNodeCpu = round((cpuMsOf(proc.proc.pid!) - nodeCpu) / mails.length, 2);
+      console.log(
+        `app: ${app.rate}/s, CPU ms per mail ${appNodeCpu} (node: ${threadSplit(proc.proc.pid!, threadsBefore, threadCpuMsOf(proc.proc.pid!), mails.length)}) + ${app.pgCpu} (PostgreSQL)`,
+      );
       const peak = sampler.stop();
       await new Promise((r) => setTimeout(r, 2000));
       rss = { rest, peak, after: rssOf(proc.proc.pid!).rss };
@@ -193,6 +221,20 @@ export async function webhookIngest(): Promise<{
   } finally {
     await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (APP_ONLY) {
+    await record('webhook ingest', [
+      { metric: 'mails', value: MAILS },
+      { metric: 'connections', value: CONCURRENCY },
+      { metric: 'pool', value: POOL },
+      { metric: 'app_emails_per_s', value: app.rate },
+      { metric: 'app_p50_ms', value: app.p50 },
+      { metric: 'app_p99_ms', value: app.p99 },
+      { metric: 'app_node_cpu_ms', value: appNodeCpu },
+      { metric: 'app_pg_cpu_ms', value: app.pgCpu ?? NaN },
+      { metric: 'rss_peak_mb', value: rss.peak, target: '<=300' },
+    ]);
+    return { app, ceiling: app, floor: app, rss };
   }
   console.log('ceiling: same SQL through pg...');
   const times: StatementTimes = new Map();

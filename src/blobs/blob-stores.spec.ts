@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -67,6 +68,23 @@ describe.each(['filesystem', 's3'] as const)('BlobStore on %s', (kind) => {
       const file = path.join(dir, h.slice(0, 2), h.slice(2, 4), h);
       expect(fs.readFileSync(file).equals(bytes)).toBe(true);
       expect(fs.readdirSync(path.dirname(file))).toEqual([h]);
+    });
+
+    it('creates a missing fan-out directory again, and leaves no temporary file when the rename fails', async () => {
+      const bytes = Buffer.from('directory removed under the store');
+      const h = hash(bytes);
+      fs.rmSync(path.join(dir, h.slice(0, 2)), { recursive: true, force: true });
+      await store.putIfAbsent(h, bytes);
+      expect(fs.readFileSync(path.join(dir, h.slice(0, 2), h.slice(2, 4), h)).equals(bytes)).toBe(true);
+
+      const other = Buffer.from('its name taken by a directory');
+      const o = hash(other);
+      const target = path.join(dir, o.slice(0, 2), o.slice(2, 4), o);
+      fs.mkdirSync(path.join(target, 'x'), { recursive: true });
+      jest.spyOn(store, 'exists').mockResolvedValueOnce(false);
+      await expect(store.putIfAbsent(o, other)).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+      expect(fs.readdirSync(path.dirname(target))).toEqual([o]);
+      fs.rmSync(target, { recursive: true });
     });
   } else {
     it('stores under the prefix, and says unavailable (not missing) while the server is stopped', async () => {

@@ -29,9 +29,8 @@ export class FsBlobStore implements BlobStore {
     try {
       if (await this.exists(sha256)) return;
       const dir = path.dirname(file);
-      await fs.promises.mkdir(dir, { recursive: true });
       const tmp = path.join(dir, `.${sha256}.${process.pid}.${crypto.randomUUID()}.tmp`);
-      const handle = await fs.promises.open(tmp, 'wx', 0o640);
+      const handle = await openCreating(tmp, dir);
       try {
         try {
           await handle.writeFile(bytes);
@@ -41,8 +40,8 @@ export class FsBlobStore implements BlobStore {
         }
         await fs.promises.rename(tmp, file);
       } catch (e) {
-        // Renamed, the temporary file is gone: removed only when a step failed (an lstat less per blob).
-        await fs.promises.rm(tmp, { force: true });
+        // Renamed, the temporary file is gone: only a failed write or rename leaves one to remove.
+        await fs.promises.unlink(tmp).catch(() => undefined);
         throw e;
       }
       await syncDirectory(dir);
@@ -85,6 +84,21 @@ export class FsBlobStore implements BlobStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw new BlobStoreUnavailableError('read', e);
     }
+  }
+}
+
+/**
+ * Creates and opens `file` (which must not exist) for writing in `dir`, creating `dir` only when
+ * it is missing: its fan-out directory exists for all but the first blobs of a store, so the
+ * mkdir (a thread-pool call and two system calls) is paid once per directory, not once per blob.
+ */
+async function openCreating(file: string, dir: string): Promise<fs.promises.FileHandle> {
+  try {
+    return await fs.promises.open(file, 'wx', 0o640);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await fs.promises.mkdir(dir, { recursive: true });
+    return fs.promises.open(file, 'wx', 0o640);
   }
 }
 

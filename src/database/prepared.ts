@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { CustomTypesConfig, Pool, PoolClient } from 'pg';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import type { CustomTypesConfig, Pool, PoolClient, QueryResult as PgResult } from 'pg';
+import {
+  DataSource,
+  EntityManager,
+  NamedPlaceholdersNotSupportedError,
+  QueryFailedError,
+  QueryResult,
+  QueryRunnerAlreadyReleasedError,
+  type QueryRunner,
+} from 'typeorm';
 import { isEmbeddedDatabase } from './embedded-database';
 import { connectionOf, namedStatements } from './pooler';
 
@@ -124,36 +132,87 @@ export async function preparedQuery<T>(
   }
 }
 
+/** What TypeORM's PostgresQueryRunner keeps that the lean query below reads. */
+interface PgQueryRunner {
+  databaseConnection?: PoolClient;
+  isReleased: boolean;
+  query: (text: string, parameters?: unknown[], useStructuredResult?: boolean) => Promise<unknown>;
+}
+
+/**
+ * Whether TypeORM's query() would do, besides sending the statement, nothing a lean one skips: no
+ * subscriber listens to statements (after-commit.ts's listens to transactions only), no slow-query
+ * log, statements not logged (`logging: ['error']`: the failed ones are, below as there).
+ */
+function leanQueriesAllowed(dataSource: DataSource): boolean {
+  const { maxQueryExecutionTime, logging } = dataSource.options;
+  return (
+    !maxQueryExecutionTime &&
+    Array.isArray(logging) &&
+    logging.every((l) => l === 'error') &&
+    dataSource.subscribers.every((s) => !s.beforeQuery && !s.afterQuery)
+  );
+}
+
 /**
  * Makes the transaction of `manager` send each statement with parameters as a named prepared
- * statement (the names and the per-connection LRU of preparedQuery), the rest of TypeORM's
- * query() unchanged (its logging, errors and result shapes): PostgreSQL parses each text once per
- * connection, and plans it once when a generic plan is as good. For a transaction of many short
- * writes (the ingest transaction: InboundMailRepository.transaction) parsing and planning were a
- * quarter of PostgreSQL's CPU per mail (bench/results/history.md, "Performance, second round:
+ * statement (the names and the per-connection LRU of preparedQuery): PostgreSQL parses each text
+ * once per connection, and plans it once when a generic plan is as good. For a transaction of many
+ * short writes (the ingest transaction: InboundMailRepository.transaction) parsing and planning were
+ * a quarter of PostgreSQL's CPU per mail (bench/results/history.md, "Performance, second round:
  * ingest"). Only on PostgreSQL itself: on the embedded database (a statement whose first run failed
  * stays prepared there while pg forgets it: preparedQuery's 42P05, which a transaction could not
  * retry) and behind PgBouncer without prepared statements, the transaction is left as it is.
- * Call it first thing in the transaction.
+ *
+ * The transaction's query() is a lean copy of TypeORM's (PostgresQueryRunner.query: the same
+ * result shapes, QueryFailedError and error log) without what it does for nobody here (an await of
+ * the connection, the query-event broadcasts with their promises, two clocks per statement): a
+ * tenth of the event loop's CPU per ingested mail (docs/performance.md, "A lean query() in the
+ * ingest transaction"). Where something listens to statements (leanQueriesAllowed), TypeORM's
+ * query() stays and only the statements are named. Call it first thing in the transaction.
  */
 export async function nameTransactionStatements(manager: EntityManager): Promise<void> {
-  const runner = manager.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined;
+  const runner = manager.queryRunner as unknown as PgQueryRunner | undefined;
   const client = runner?.databaseConnection;
   if (!runner || !client || !namedStatements(connectionOf(manager.connection))) return;
   if (await isEmbeddedDatabase(manager.connection)) return;
-  const query = async (text: unknown, values?: unknown[]) => {
+  const send = async (text: unknown, values?: unknown[]): Promise<PgResult> => {
     if (typeof text !== 'string' || !values?.length) return client.query(text as string, values);
     const name = statementName(text);
     await admit(client, name, true);
     return client.query({ name, text, values });
   };
-  // TypeORM keeps the connection as `databaseConnection` (its query() calls .query on it, its
-  // release removes its error listener): everything but query() goes to the client itself.
-  runner.databaseConnection = new Proxy(client, {
-    get(target, prop) {
-      if (prop === 'query') return query;
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  if (!leanQueriesAllowed(manager.connection)) {
+    // TypeORM keeps the connection as `databaseConnection` (its query() calls .query on it, its
+    // release removes its error listener): everything but query() goes to the client itself.
+    runner.databaseConnection = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'query') return send;
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return;
+  }
+  const dataSource = manager.connection;
+  runner.query = async (text, parameters, useStructuredResult = false) => {
+    if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
+    if (parameters && !Array.isArray(parameters)) throw new NamedPlaceholdersNotSupportedError();
+    let raw: PgResult;
+    try {
+      raw = await send(text, parameters);
+    } catch (e) {
+      dataSource.logger.logQueryError(e as Error, text, parameters, runner as unknown as QueryRunner);
+      throw new QueryFailedError(text, parameters, e as Error);
+    }
+    // As TypeORM shapes it: an UPDATE or DELETE as [rows, rowCount], anything else as its rows.
+    const result = new QueryResult();
+    if (raw) {
+      if (Object.hasOwn(raw, 'rows')) result.records = raw.rows;
+      if (Object.hasOwn(raw, 'rowCount')) (result as { affected?: number | null }).affected = raw.rowCount;
+      result.raw = raw.command === 'DELETE' || raw.command === 'UPDATE' ? [raw.rows, raw.rowCount] : raw.rows;
+      if (!useStructuredResult) return result.raw;
+    }
+    return result;
+  };
 }

@@ -1,8 +1,9 @@
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/database';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import {
+  nameTransactionStatements,
   preparedQuery,
   STATEMENT_NAMES_CACHED,
   STATEMENTS_PER_CONNECTION,
@@ -158,4 +159,75 @@ describePrepared('the embedded database (pglite-socket)', async () => {
   const embedded = await startEmbeddedPostgres('memory://', 40);
   await runMigrations(embedded.url);
   return { url: embedded.url, close: () => embedded.close() };
+});
+
+describe('nameTransactionStatements on PostgreSQL (the ingest transaction)', () => {
+  let ds: DataSource;
+  let drop: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    drop = () => db.drop();
+    // Two connections: isEmbeddedDatabase asks on one while the transaction holds the other.
+    ds = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await drop?.();
+  });
+
+  /** What each statement answers, through `manager.query` and the query runner's structured result. */
+  async function answers(manager: EntityManager): Promise<unknown[]> {
+    const email = `${manager.queryRunner?.data?.tag as string}@desk.test`;
+    const out: unknown[] = [];
+    out.push(
+      await manager.query(
+        `INSERT INTO operators (name, email, password_hash, role) VALUES ($1, $2, 'x', 'operator') RETURNING name`,
+        ['Bo', email],
+      ),
+    );
+    out.push(await manager.query(`UPDATE operators SET name = $1 WHERE email = $2 RETURNING name`, ['Cy', email]));
+    out.push(await manager.query(`UPDATE operators SET name = $1 WHERE email = $2`, ['Di', email]));
+    out.push(await manager.query(`SELECT name FROM operators WHERE email = $1`, [email]));
+    out.push(await manager.query(`SELECT 1 AS one`));
+    const structured = await manager.queryRunner!.query(`SELECT name FROM operators WHERE email = $1`, [email], true);
+    out.push({ ...structured });
+    out.push(await manager.query(`DELETE FROM operators WHERE email = $1`, [email]));
+    return out;
+  }
+
+  it("answers every statement as TypeORM's own query() does, each with parameters under its hash name", async () => {
+    const plain = await ds.transaction(async (manager) => {
+      manager.queryRunner!.data = { tag: 'plain' };
+      return answers(manager);
+    });
+    const named = await ds.transaction(async (manager) => {
+      await nameTransactionStatements(manager);
+      // The lean query() of prepared.ts in place of TypeORM's (nothing here listens to statements).
+      expect(Object.hasOwn(manager.queryRunner!, 'query')).toBe(true);
+      manager.queryRunner!.data = { tag: 'plain' };
+      const out = await answers(manager);
+      const statements = await manager.query(`SELECT name FROM pg_prepared_statements`);
+      return { out, statements: (statements as Array<{ name: string }>).map((s) => s.name) };
+    });
+    expect(named.out).toEqual(plain);
+    expect(plain[2]).toEqual([[], 1]);
+    expect(named.statements).toContain(statementName(`SELECT name FROM operators WHERE email = $1`));
+  });
+
+  it("fails as TypeORM's query() does: a QueryFailedError with PostgreSQL's code, and the transaction rolls back", async () => {
+    const failed = ds.transaction(async (manager) => {
+      await nameTransactionStatements(manager);
+      await manager.query(
+        `INSERT INTO operators (name, email, password_hash, role) VALUES ('Ed', 'ed@desk.test', 'x', 'operator')`,
+      );
+      return manager.query(`SELECT $1::int AS n`, ['not a number']);
+    });
+    await expect(failed).rejects.toBeInstanceOf(QueryFailedError);
+    await expect(failed).rejects.toMatchObject({ driverError: { code: '22P02' } });
+    await expect(ds.query(`SELECT count(*)::int AS n FROM operators WHERE email = 'ed@desk.test'`)).resolves.toEqual([
+      { n: 0 },
+    ]);
+  });
 });
