@@ -15,13 +15,16 @@ async function hasSupport(c: Imap): Promise<boolean> {
 }
 
 /**
- * APPENDs `raw`, again when the server answers NO (an APPEND refused stores nothing): on Maildir, a
- * folder just made again can race the poller's session, whose NOOPs after an import (IMAP_LINGER_MS)
- * touch its index. The server's answer in the error.
+ * APPENDs `raw` through a session of its own, again when the server answers NO (an APPEND refused
+ * stores nothing): on Maildir, a folder just made again can race the poller's session on the old
+ * one, whose index Dovecot may still write there; a new session, a moment later, sees the new
+ * folder (CI: "Mailbox was deleted under us" five times in a row on one session). The server's
+ * answer in the error.
  */
-async function appendOnce(c: Imap, raw: string): Promise<void> {
+async function appendOnce(dovecot: TestDovecot, raw: string): Promise<void> {
   let last = '';
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 20; i++) {
+    const c = await dovecot.client();
     try {
       await c.append('Support', raw);
       return;
@@ -29,10 +32,12 @@ async function appendOnce(c: Imap, raw: string): Promise<void> {
       const err = e as { responseStatus?: string; responseText?: string };
       if (err.responseStatus !== 'NO') throw e;
       last = err.responseText ?? (e as Error).message;
-      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await c.logout().catch(() => undefined);
     }
+    await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`IMAP APPEND refused 5 times: ${last}`);
+  throw new Error(`IMAP APPEND refused 20 times: ${last}`);
 }
 
 /** Runs `command` until `done` says it took effect (5 tries); the server's last answer in the error. */
@@ -92,10 +97,18 @@ forEachDatabase(
       try {
         // Maildir: a delete can race the poller's session writing its index in the folder (Dovecot
         // then answers NO); what counts is that the folder is gone and made again.
-        await untilImap('delete Support', () => c.mailboxDelete('Support'), async () => !(await hasSupport(c)));
-        await untilImap('create Support', () => c.mailboxCreate('Support'), () => hasSupport(c));
+        await untilImap(
+          'delete Support',
+          () => c.mailboxDelete('Support'),
+          async () => !(await hasSupport(c)),
+        );
+        await untilImap(
+          'create Support',
+          () => c.mailboxCreate('Support'),
+          () => hasSupport(c),
+        );
         // The same three again (new UIDs 1-3 under the new UIDVALIDITY), then two new ones.
-        for (const i of [1, 2, 3, 4, 5]) await appendOnce(c, mail(i));
+        for (const i of [1, 2, 3, 4, 5]) await appendOnce(dovecot, mail(i));
       } finally {
         await c.logout();
       }
