@@ -278,7 +278,7 @@ export function hostileKinds(quotedIds: string[] = []): HostileKind[] {
 }
 
 /**
- * The glibc allocator settings (`MALLOC_*`) the image's runtime stage sets (docker/Dockerfile's
+ * The glibc allocator settings (`MALLOC_*`, `GLIBC_TUNABLES`) the image's runtime stage sets (docker/Dockerfile's
  * ENV), so the app here runs with the allocator it has in production; none when it sets none.
  */
 export function imageMallocEnv(file = path.join(ROOT, 'docker', 'Dockerfile')): Record<string, string> {
@@ -293,7 +293,9 @@ export function imageMallocEnv(file = path.join(ROOT, 'docker', 'Dockerfile')): 
     .split('\n')
     .filter((line) => !line.trim().startsWith('#'))
     .join('\n');
-  return Object.fromEntries([...runtime.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+  return Object.fromEntries(
+    [...runtime.matchAll(/\b(MALLOC_[A-Z_]+|GLIBC_TUNABLES)=(\S+)/g)].map((m) => [m[1], m[2].replace(/\s*\\$/, '')]),
+  );
 }
 
 /** Kinds whose mail is at least this large are built once per lane before the stream (largeTemplates). */

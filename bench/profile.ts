@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createDatabase, login, main, PG_BASE, startApp } from './lib';
+import { hostileKinds, imageMallocEnv } from './hostile';
+import { createDatabase, login, main, PG_BASE, postMail, startApp } from './lib';
 import { dataSet, postAll } from './webhook-ingest';
 
 const PROFILED = (profDir: string) => ({
@@ -24,6 +25,44 @@ async function ingestLoad(profDir: string, dataDir: string): Promise<void> {
     });
     const r = await postAll(app.base, mails);
     console.log(`${r.rate} emails/s p50 ${r.p50} p99 ${r.p99}`);
+    await app.stop();
+  } finally {
+    await db.drop();
+  }
+}
+
+/**
+ * The app ingesting BENCH_MAILS (20) hostile mails of the kinds BENCH_HOSTILE_KINDS selects (as
+ * bench:hostile does; all by default) on 2 connections, one after another on each.
+ */
+async function hostileLoad(profDir: string, dataDir: string): Promise<void> {
+  const n = Number(process.env.BENCH_MAILS ?? 20);
+  const kinds = hostileKinds();
+  const db = await createDatabase('bench_profile');
+  try {
+    const app = await startApp({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      ...imageMallocEnv(),
+      ...PROFILED(profDir),
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const t0 = performance.now();
+    let next = 0;
+    const statuses = new Map<number, number>();
+    await Promise.all(
+      [0, 1].map(async () => {
+        for (let i = next++; i < n; i = next++) {
+          const kind = kinds[i % kinds.length];
+          const r = await postMail(app.base, kind.make(i), agent);
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }
+      }),
+    );
+    agent.destroy();
+    console.log(
+      `${n} hostile mails (${kinds.length} kinds) in ${Math.round(performance.now() - t0)} ms: ${JSON.stringify([...statuses])}`,
+    );
     await app.stop();
   } finally {
     await db.drop();
@@ -103,14 +142,16 @@ function summary(files: string[]): string {
 }
 
 /**
- * Dev helper (`npm run bench:profile [queue]`): a CPU profile of the app under webhook load, or
- * (`queue`) under GET /requests load; prints the top self-time functions and packages.
+ * Dev helper (`npm run bench:profile [queue|hostile]`): a CPU profile of the app under webhook
+ * load, under GET /requests load (`queue`) or while hostile mail streams in (`hostile`); prints
+ * the top self-time functions and packages.
  */
 main(typeof module === 'object' ? module : undefined, async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-bench-'));
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-prof-'));
   try {
-    await (process.argv[2] === 'queue' ? queueLoad : ingestLoad)(profDir, dataDir);
+    const mode = process.argv[2];
+    await (mode === 'queue' ? queueLoad : mode === 'hostile' ? hostileLoad : ingestLoad)(profDir, dataDir);
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
