@@ -22,7 +22,7 @@ function historyIngest(
   ctx: CliContext,
 ): (raw: Buffer, envelopeFrom?: string | null) => ReturnType<InboundMailService['ingest']> {
   const inbound = ctx.app.get(InboundMailService);
-  return (raw, envelopeFrom) => inbound.ingest(raw, 'cli', { history: true, envelopeFrom });
+  return (raw, envelopeFrom) => inbound.ingest(raw, 'cli', { history: true, envelopeFrom, handOver: true });
 }
 
 function summary(progress: ImportProgress, from: string): number {

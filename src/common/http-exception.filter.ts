@@ -93,6 +93,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: 'blob store unavailable, retry later',
       };
     }
+    // A parse thread ended while it held a handed-over raw mail (ParseThreadLostError): nothing was
+    // stored, the sender sends it again.
+    if (e?.code === 'PARSE_THREAD_LOST') {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: 'the mail parser stopped while it held the mail, retry later',
+      };
+    }
     // Bytes a row names but the blob store lost (docs/storage.md): gone, not retryable; logged as an error above.
     if (isBlobMissing(exception)) {
       return { statusCode: HttpStatus.GONE, error: 'Gone', message: (exception as Error).message };

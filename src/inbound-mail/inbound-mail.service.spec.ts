@@ -153,7 +153,16 @@ function setup(
         return Promise.resolve();
       },
     },
-    { parseHashed: async (raw: Buffer) => ({ mail: await parse(raw), rawSha256: sha256(raw) }) },
+    {
+      // ParsePool.parseOwned's contract on the event loop: the mail or the error, never a throw.
+      parseOwned: async (raw: Buffer) => {
+        try {
+          return { mail: await parse(raw), rawSha256: sha256(raw), raw };
+        } catch (error) {
+          return { error, rawSha256: sha256(raw), raw };
+        }
+      },
+    },
     {
       // The blob store in memory: what the pipeline wrote before its transaction, by hash.
       put: (items: Array<{ bytes: Buffer; sha256?: string }>) =>

@@ -63,6 +63,11 @@ export interface IngestOptions {
    * routed by its recipients (routing/mailbox-route.ts).
    */
   envelopeTo?: readonly string[] | null;
+  /**
+   * The caller hands `raw` over and will not read it again: a large one is moved to its parse
+   * thread instead of copied (ParsePool.parseOwned), which leaves the caller's Buffer empty.
+   */
+  handOver?: boolean;
 }
 
 /** What the pipeline asks of the requests (RequestsService; an in-memory fake in unit tests). */
@@ -73,9 +78,9 @@ export type IngestMessages = ThreadMessages & Pick<MessagesService, 'append'>;
 
 /** The parse step's outcome. */
 type Parsed =
-  | { kind: 'parsed'; mail: ParsedMail; keys: MailKeys; rawSha256: string }
+  | { kind: 'parsed'; mail: ParsedMail; keys: MailKeys; rawSha256: string; raw: Buffer }
   /** Too large or unreadable: quarantined raw under the hash of its bytes. */
-  | { kind: 'unparsable'; hashKey: string; rawSha256: string; reason: string };
+  | { kind: 'unparsable'; hashKey: string; rawSha256: string; reason: string; raw: Buffer };
 
 /** The claim step's outcome. */
 type Claim = { kind: 'claimed'; inboundId: string } | { kind: 'duplicate' };
@@ -112,7 +117,7 @@ export class InboundMailService {
     @Inject(ConversationService) private readonly conversation: Pick<ConversationService, 'sendAutoReply'>,
     @Inject(BlocklistService) private readonly blocklist: SenderBlocklist,
     @Inject(WebhooksService) private readonly webhooks: Pick<WebhooksService, 'enqueueAll'>,
-    @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseHashed'>,
+    @Inject(ParsePool) private readonly parser: Pick<ParsePool, 'parseOwned'>,
     @Inject(BlobsService) private readonly blobs: Pick<BlobsService, 'put' | 'read' | 'open'>,
     @Optional() @Inject(MetricsService) private readonly metrics?: Pick<MetricsService, 'countIngested'>,
     @Optional()
@@ -132,12 +137,14 @@ export class InboundMailService {
    */
   async ingest(raw: Buffer, source: InboundSource, options: IngestOptions = {}): Promise<IngestResult> {
     // A mail takes several times its size while it is parsed and written: large ones take turns.
-    await this.ingestBudget.acquire(raw.length);
+    // Its size is read now: a handed-over `raw` is empty once it went to its parse thread.
+    const bytes = raw.length;
+    await this.ingestBudget.acquire(bytes);
     let result: IngestResult;
     try {
       result = await this.pipeline(raw, source, options);
     } finally {
-      this.ingestBudget.release(raw.length);
+      this.ingestBudget.release(bytes);
     }
     this.metrics?.countIngested(source, result.status);
     return result;
@@ -147,9 +154,10 @@ export class InboundMailService {
    * The steps in order. A mail that cannot be parsed, that the filters quarantine, or whose
    * processing fails for any reason but an unreachable database is quarantined.
    */
-  private async pipeline(raw: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
-    const parsed = await this.parse(raw);
-    const { rawSha256 } = parsed;
+  private async pipeline(given: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
+    const parsed = await this.parse(given, options.handOver === true);
+    // The raw mail from here on: `given` may have gone to the parse thread and come back as another Buffer.
+    const { rawSha256, raw } = parsed;
     if (parsed.kind === 'unparsable')
       return this.quarantine(raw, rawSha256, source, parsed.hashKey, null, parsed.reason);
     const { keys } = parsed;
@@ -231,21 +239,28 @@ export class InboundMailService {
    * The parse step: the mail as ParsedMail with its keys (the raw mail's hash comes from the parse
    * thread), or why it cannot be read (too large, unparsable, past a parse cap or deadline).
    */
-  private async parse(raw: Buffer): Promise<Parsed> {
+  private async parse(given: Buffer, handOver: boolean): Promise<Parsed> {
     const limit = this.config.mail.maxInboundBytes;
-    if (raw.length > limit) {
-      const reason = `too large: ${raw.length} bytes (limit ${limit})`;
-      const rawSha256 = await sha256Hex(raw);
-      return { kind: 'unparsable', hashKey: hashKey(rawSha256), rawSha256, reason };
+    if (given.length > limit) {
+      const reason = `too large: ${given.length} bytes (limit ${limit})`;
+      const rawSha256 = await sha256Hex(given);
+      return { kind: 'unparsable', hashKey: hashKey(rawSha256), rawSha256, reason, raw: given };
     }
-    try {
-      const { mail, rawSha256 } = await this.parser.parseHashed(raw);
-      return { kind: 'parsed', mail, keys: mailKeys(mail.messageId, rawSha256), rawSha256 };
-    } catch (e) {
-      const known = e instanceof MailParseError ? e.rawSha256 : undefined;
-      const rawSha256 = known ?? (await sha256Hex(raw));
-      return { kind: 'unparsable', hashKey: hashKey(rawSha256), rawSha256, reason: parseFailureReason(e) };
+    // Throws only when a parse thread ended holding the raw mail (ParseThreadLostError): retry later.
+    const parsed = await this.parser.parseOwned(given, { handOver });
+    const { raw } = parsed;
+    if ('mail' in parsed) {
+      const { mail, rawSha256 } = parsed;
+      return { kind: 'parsed', mail, keys: mailKeys(mail.messageId, rawSha256), rawSha256, raw };
     }
+    const rawSha256 = parsed.rawSha256 ?? (await sha256Hex(raw));
+    return {
+      kind: 'unparsable',
+      hashKey: hashKey(rawSha256),
+      rawSha256,
+      reason: parseFailureReason(parsed.error),
+      raw,
+    };
   }
 
   /**
@@ -488,7 +503,7 @@ export class InboundMailService {
     // An old row holds its bytes; a new one names its blob.
     const raw = row.raw ?? (row.rawSha256 ? await this.blobs.read(row.rawSha256) : null);
     if (!raw) throw new ConflictException(`inbound mail ${id} has no raw mail any more (retention)`);
-    const result = await this.ingest(raw, row.source);
+    const result = await this.ingest(raw, row.source, { handOver: true });
     // Stored under another key now (e.g. its Message-ID could be read after a parser fix).
     if (result.status !== 'quarantined') await this.inboundMail.markReplayed(id);
     return result;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BlobsService } from '../../src/blobs/blobs.service';
 import { InboundMailService } from '../../src/inbound-mail/inbound-mail.service';
 import { MAX_ATTACHMENTS, MAX_HEADER_FIELDS, MAX_SUBJECT_TOKENS } from '../../src/inbound-mail/parser/limits';
@@ -150,4 +151,42 @@ describe('inbound mail past its parse deadline', () => {
     );
     expect(next).toMatchObject({ status: 'appended', requestId: warm.requestId });
   }, 30_000);
+
+  it('keeps the raw mail the webhook handed to its parse thread: past the deadline, and parsed', async () => {
+    const slow = Buffer.from(
+      `From: d.${RUN}@customer.test\r\nSubject: slow\r\nMessage-ID: <d3.${RUN}@c.test>\r\n` +
+        'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+        ('=C3=A9'.repeat(12) + '=\r\n').repeat(280_000),
+      'latin1',
+    );
+    const res = await postRaw(t, slow);
+    expect(res.status).toBe(200);
+    expect(res.body.results).toMatchObject([
+      { status: 'quarantined', reason: 'parse timeout: parsing took longer than 300 ms' },
+    ]);
+    // A mail of 1 MB: the webhook's body goes to the thread uncopied and comes back for the blob store.
+    const large = rawMail({
+      from: `d.${RUN}@customer.test`,
+      subject: 'large',
+      messageId: `d4.${RUN}@c.test`,
+      text: ('word '.repeat(15) + '\r\n').repeat(14_000),
+    });
+    const ok = await postRaw(t, large);
+    expect(ok.body.results).toHaveLength(1);
+    expect(['created', 'appended']).toContain(ok.body.results[0].status);
+    // Stored under the hash of the very bytes sent (the parse thread hashed its copy), raw kept.
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const rows = await sql<{ raw_sha256: string; status: string; size: number }>(
+      t,
+      `SELECT raw_sha256, status, size FROM inbound_mail WHERE raw_sha256 IN ('${sha(slow)}', '${sha(large)}')`,
+    );
+    expect(rows.sort((x, y) => x.size - y.size)).toEqual([
+      { raw_sha256: sha(large), status: ok.body.results[0].status, size: large.length },
+      { raw_sha256: sha(slow), status: 'quarantined', size: slow.length },
+    ]);
+    const blobs = t.app.get(BlobsService);
+    // Buffer.equals: jest's deep equality walks 20 MB byte by byte for minutes.
+    expect((await blobs.read(sha(slow))).equals(slow)).toBe(true);
+    expect((await blobs.read(sha(large))).equals(large)).toBe(true);
+  }, 60_000);
 });

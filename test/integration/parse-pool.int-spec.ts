@@ -5,7 +5,7 @@ import { types } from 'node:util';
 import { sanitizeMailHtml } from '../../src/common/safe-html';
 import { loadConfig } from '../../src/config/config';
 import { MailParseError, parseMail } from '../../src/inbound-mail/parser/parse-mail';
-import { ParsePool } from '../../src/inbound-mail/parser/parse-pool';
+import { HAND_OVER_FROM_BYTES, ParsePool, ParseThreadLostError } from '../../src/inbound-mail/parser/parse-pool';
 import { COLLECT_AFTER_BYTES } from '../../src/inbound-mail/parser/parse-outcome';
 import { MAX_LOOP_GAP_MS, withTicks } from '../setup/ticks';
 
@@ -109,6 +109,59 @@ describe('ParsePool', () => {
     expect((err as MailParseError).rawSha256).toBe(sha(headers));
   });
 
+  it('takes a large handed-over mail without a copy on the event loop and gives the same bytes back', async () => {
+    const file = Buffer.alloc(HAND_OVER_FROM_BYTES, 9);
+    const text = mail([
+      'From: a@example.com',
+      'Message-ID: <handed@example.com>',
+      'Content-Type: application/octet-stream; name="f.bin"',
+      'Content-Disposition: attachment; filename="f.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      file.toString('base64'),
+      '',
+    ]);
+    // A Buffer that is the whole of its ArrayBuffer, as the webhook's body is.
+    const given = Buffer.from(new Uint8Array(text).buffer);
+    const sha = createHash('sha256').update(text).digest('hex');
+    const parsed = await pool.parseOwned(given);
+    // Moved to the thread: the caller's Buffer is empty, the answer holds the mail again.
+    expect(given.length).toBe(0);
+    expect('mail' in parsed && parsed.mail.messageId).toBe('handed@example.com');
+    expect(parsed.rawSha256).toBe(sha);
+    expect(parsed.raw.equals(text)).toBe(true);
+    expect(types.isSharedArrayBuffer(parsed.raw.buffer)).toBe(false);
+    // Not handed over (parseHashed), or too small, or a view: the caller keeps its Buffer.
+    const kept = Buffer.from(new Uint8Array(text).buffer);
+    await expect(pool.parseHashed(kept)).resolves.toMatchObject({ rawSha256: sha });
+    expect(kept.equals(text)).toBe(true);
+    const small = Buffer.from(new Uint8Array(mail(['From: a@example.com', 'Subject: small', '', 'b'])).buffer);
+    const smallParsed = await pool.parseOwned(small);
+    expect(small.length).toBeGreaterThan(0);
+    expect(smallParsed.raw).toBe(small);
+    const view = Buffer.concat([Buffer.from('xx'), text]).subarray(2);
+    const viewParsed = await pool.parseOwned(view);
+    expect(view.equals(text)).toBe(true);
+    expect(viewParsed.raw).toBe(view);
+  }, 30_000);
+
+  it('answers a handed-over mail the thread cannot parse with the error, its hash and the raw mail', async () => {
+    const headers = Buffer.from(
+      new Uint8Array(
+        Buffer.from(
+          Array.from({ length: 1001 }, (_, i) => `X-H${i}: ${'v'.repeat(300)}`).join('\r\n') + '\r\n\r\nbody',
+        ),
+      ).buffer,
+    );
+    const copy = Buffer.from(headers);
+    expect(headers.length).toBeGreaterThanOrEqual(HAND_OVER_FROM_BYTES);
+    const parsed = await pool.parseOwned(headers);
+    expect(headers.length).toBe(0);
+    expect('error' in parsed && parsed.error).toBeInstanceOf(MailParseError);
+    expect(parsed.rawSha256).toBe(createHash('sha256').update(copy).digest('hex'));
+    expect(parsed.raw.equals(copy)).toBe(true);
+  });
+
   it('collects its heap after a large mail (COLLECT_AFTER_BYTES) on the same thread, and goes on parsing', async () => {
     const file = Buffer.alloc(COLLECT_AFTER_BYTES, 7);
     const large = (n: number) =>
@@ -177,6 +230,40 @@ describe('ParsePool', () => {
     } finally {
       await strict.onApplicationShutdown();
     }
+  }, 30_000);
+
+  it('gives a handed-over mail back before its deadline runs: one past it still has its raw mail', async () => {
+    const strict = new ParsePool(loadConfig({ MAIL_PARSE_WORKERS: '1', MAIL_PARSE_TIMEOUT_MS: '300' }));
+    try {
+      await strict.parse(mail(['From: a@example.com', 'Subject: warm', '', 'b']));
+      const slow = slowMail();
+      const given = Buffer.from(new Uint8Array(slow).buffer);
+      const { result: parsed, maxGap } = await withTicks(() => strict.parseOwned(given));
+      expect(given.length).toBe(0);
+      expect('error' in parsed && (parsed.error as MailParseError).code).toBe('timeout');
+      expect(parsed.raw.equals(slow)).toBe(true);
+      expect(maxGap).toBeLessThan(MAX_LOOP_GAP_MS);
+    } finally {
+      await strict.onApplicationShutdown();
+    }
+  }, 30_000);
+
+  it('at shutdown, keeps a handed-over mail no thread took, and says so of one a thread took with it', async () => {
+    const closing = new ParsePool(loadConfig({ MAIL_PARSE_WORKERS: '1' }));
+    const slow = slowMail();
+    // The first mail goes to the only thread (still starting: piscina posts to a first thread at
+    // once); the second waits for that thread and is still the caller's when the pool closes.
+    const first = closing.parseOwned(Buffer.from(new Uint8Array(slow).buffer)).catch((e: unknown) => e);
+    const second = Buffer.from(new Uint8Array(slow).buffer);
+    const waiting = closing.parseOwned(second).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await closing.onApplicationShutdown();
+    const [a, b] = await Promise.all([first, waiting]);
+    // The thread was stopped holding the first mail, or after it gave it back.
+    if (a instanceof ParseThreadLostError) expect(a.code).toBe('PARSE_THREAD_LOST');
+    else expect((a as { raw: Buffer }).raw.equals(slow)).toBe(true);
+    expect((b as Error).message).toBe('the mail parser pool is closed');
+    expect(second.equals(slow)).toBe(true);
   }, 30_000);
 
   it('refuses to start without the built worker', () => {

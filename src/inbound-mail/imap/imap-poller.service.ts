@@ -306,7 +306,7 @@ export class ImapPollerService implements OnApplicationBootstrap, OnModuleDestro
         // On the embedded database the API and the import share the CPU too: each mail waits
         // (briefly) for the requests in flight.
         if (embedded) await yieldToApi();
-        return this.inbound.ingest(raw, 'imap', { mailboxId: mailbox.id });
+        return this.inbound.ingest(raw, 'imap', { mailboxId: mailbox.id, handOver: true });
       },
       concurrency: embedded ? EMBEDDED_IMPORT_CONCURRENCY : IMPORT_CONCURRENCY,
       moveTo: this.config.imap.moveTo,

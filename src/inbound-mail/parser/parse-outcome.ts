@@ -1,12 +1,18 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { MailParseErrorCode } from './mail-parse-error';
 import type { ParsedMail } from './parsed-mail';
 
 /**
- * What ParsePool hands a parse worker: a copy of the raw mail in an ArrayBuffer of its own,
- * transferred (the thread's to free).
+ * What ParsePool hands a parse worker: the raw mail in an ArrayBuffer of its own, transferred: a
+ * copy (the thread's to free), or the caller's own bytes with `giveBack`.
  */
 export interface ParseTask {
   raw: Uint8Array;
+  /**
+   * Set when `raw` is the caller's own mail, handed over (ParsePool.parseOwned): the thread copies
+   * it, posts `raw` back on this port (transferred) and closes it, and only then writes `started`.
+   */
+  giveBack?: MessagePort;
   /** One float64 the worker sets to Date.now() when it takes the mail: its deadline runs from then. */
   started: SharedArrayBuffer;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -56,6 +57,71 @@ async function copyInSlices(raw: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   return copy;
 }
 
+/**
+ * A raw mail at least this large that fills its own ArrayBuffer is handed to its parse thread
+ * (moved, not copied) by `parseOwned`: a 20 MB copy took 8-9 ms of the event loop with huge pages,
+ * 54-55 ms without (fresh pages fault in), and added 20 MB of external memory to what drives its
+ * collections. Below it the copy is cheaper than the round trip of giving the mail back.
+ */
+export const HAND_OVER_FROM_BYTES = 256 * 1024;
+
+/** Whether `raw` can be moved to a thread: large, and the whole of an ArrayBuffer (not shared, not Node's pool). */
+function canHandOver(raw: Buffer): boolean {
+  return (
+    raw.length >= HAND_OVER_FROM_BYTES &&
+    raw.byteOffset === 0 &&
+    raw.byteLength === raw.buffer.byteLength &&
+    raw.buffer instanceof ArrayBuffer
+  );
+}
+
+/** What `parseOwned` answers: the raw mail to use from now on, and the mail or why it could not be read. */
+export type OwnedParse =
+  { mail: ParsedMail; rawSha256: string; raw: Buffer } | { error: unknown; rawSha256?: string; raw: Buffer };
+
+/**
+ * A parse thread ended (crashed, or was stopped at shutdown) while it held a raw mail handed over
+ * to it: the bytes are gone from this process. Nothing was stored; the way in answers "retry
+ * later" (503, SMTP 451, the IMAP message stays) so that the sender sends it again.
+ */
+export class ParseThreadLostError extends Error {
+  override readonly name = 'ParseThreadLostError';
+  readonly code = 'PARSE_THREAD_LOST';
+
+  constructor(cause: unknown) {
+    super(`the parse thread ended before it gave the raw mail back: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+}
+
+/**
+ * The channel on which a parse thread gives a handed-over raw mail back (parse-worker.ts): `port`
+ * goes to the thread with the task; `received()` resolves with the mail, or with undefined once
+ * the thread's end of the channel closed without it (the thread ended).
+ */
+class GiveBack {
+  readonly port: MessagePort;
+  private readonly mine: MessagePort;
+  private readonly answer: Promise<Buffer | undefined>;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.mine = port1;
+    this.port = port2;
+    this.answer = new Promise((resolve) => {
+      port1.once('message', (raw: Uint8Array) => resolve(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)));
+      port1.once('close', () => resolve(undefined));
+    });
+  }
+
+  received(): Promise<Buffer | undefined> {
+    return this.answer;
+  }
+
+  close(): void {
+    this.mine.close();
+  }
+}
+
 /** How long a mail may wait for a parse thread to start (load mailparser) before its deadline runs. */
 const THREAD_START_MS = 30_000;
 
@@ -107,18 +173,29 @@ export class ParsePool implements OnApplicationShutdown {
 
   /**
    * Parses one raw mail and hashes it on the same thread (its hex SHA-256); a MailParseError
-   * carries the hash too when the thread got that far (not past a deadline).
+   * carries the hash too when the thread got that far (not past a deadline). `raw` stays the
+   * caller's (the thread gets a copy).
    */
   async parseHashed(raw: Buffer): Promise<{ mail: ParsedMail; rawSha256: string }> {
+    const parsed = await this.parseOwned(raw, { handOver: false });
+    if ('error' in parsed) throw parsed.error;
+    return parsed;
+  }
+
+  /**
+   * Parses one raw mail that the caller hands over: a large one that fills its own ArrayBuffer
+   * (HAND_OVER_FROM_BYTES) is moved to the parse thread, not copied on the event loop, and comes
+   * back before the thread starts parsing (the thread copies it on its own, niced, time); the
+   * caller must read it only through the answer's `raw` from then on (the Buffer it passed is
+   * detached). Never throws for the mail's sake: the answer holds the mail or the error (a
+   * MailParseError, a `timeout` one past the deadline, or the thread's failure), the hash when the
+   * thread got that far, and the raw mail. Throws ParseThreadLostError only when a thread ended
+   * while it held the raw mail (the caller answers "retry later", nothing is stored).
+   */
+  async parseOwned(raw: Buffer, options: { handOver: boolean } = { handOver: true }): Promise<OwnedParse> {
     await this.slots.acquire(1);
     try {
-      const outcome = await this.run(raw);
-      if (!outcome.ok) {
-        const error = new MailParseError(outcome.code, outcome.message);
-        error.rawSha256 = outcome.rawSha256;
-        throw error;
-      }
-      return { mail: reviveParsedMail(outcome.mail), rawSha256: outcome.rawSha256 };
+      return await this.run(raw, options.handOver && canHandOver(raw));
     } finally {
       this.slots.release(1);
     }
@@ -137,14 +214,14 @@ export class ParsePool implements OnApplicationShutdown {
     await pool?.destroy();
   }
 
-  private async run(raw: Buffer): Promise<ParseOutcome> {
-    // The raw mail goes as a copy in an ArrayBuffer of its own, transferred: `raw` may be a view of
-    // a larger buffer, which structured cloning would copy whole, and the caller keeps `raw` (the
-    // blob store, or the quarantine past a deadline, take it). Not shared memory: V8 frees a
-    // SharedArrayBuffer only once every thread that saw it collected its heap, and the event loop
-    // collects seldom while large mail streams in (bench:hostile: +1.7 GB in 30 s of 20 MB mails).
-    // Made once this mail has a thread: at most one copy per parse thread.
-    const copy = await copyInSlices(raw);
+  private async run(raw: Buffer, handOver: boolean): Promise<OwnedParse> {
+    // Not handed over, the raw mail goes as a copy in an ArrayBuffer of its own, transferred: `raw`
+    // may be a view of a larger buffer, which structured cloning would copy whole, and the caller
+    // keeps `raw` (the blob store, or the quarantine past a deadline, take it). Not shared memory:
+    // V8 frees a SharedArrayBuffer only once every thread that saw it collected its heap, and the
+    // event loop collects seldom while large mail streams in (bench:hostile: +1.7 GB in 30 s of
+    // 20 MB mails). Made once this mail has a thread: at most one copy per parse thread.
+    const sent: Uint8Array<ArrayBuffer> = handOver ? (raw as Buffer<ArrayBuffer>) : await copyInSlices(raw);
     // Checked after the copy's slices: the pool may have closed meanwhile (shutdown).
     if (this.closed) throw new Error('the mail parser pool is closed');
     const pool = (this.pool ??= new Piscina({
@@ -156,21 +233,37 @@ export class ParsePool implements OnApplicationShutdown {
       resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
     }));
     const started = new Float64Array(new SharedArrayBuffer(8));
+    const back = handOver ? new GiveBack() : undefined;
+    const task: ParseTask = { raw: sent, started: started.buffer, ...(back ? { giveBack: back.port } : {}) };
     const deadline = new AbortController();
     const timer = this.armDeadline(started, deadline);
+    let outcome: ParseOutcome | undefined;
+    let error: unknown;
     try {
-      return (await pool.run({ raw: copy, started: started.buffer } satisfies ParseTask, {
-        transferList: [copy.buffer],
+      outcome = (await pool.run(task, {
+        transferList: back ? [sent.buffer, back.port] : [sent.buffer],
         signal: deadline.signal,
       })) as ParseOutcome;
     } catch (e) {
-      if (deadline.signal.aborted) {
-        throw new MailParseError('timeout', `parsing took longer than ${this.timeoutMs} ms`, { cause: e });
-      }
-      throw e;
+      error = deadline.signal.aborted
+        ? new MailParseError('timeout', `parsing took longer than ${this.timeoutMs} ms`, { cause: e })
+        : e;
     } finally {
       clearTimeout(timer.current);
     }
+    // The raw mail: the caller's (a copy went), never sent (the task left the queue before a
+    // thread took it), or given back by the thread (it posts it before it writes `started`, so a
+    // deadline, which runs from then, never kills a thread that still holds it).
+    const own = back && raw.byteLength === 0 ? await back.received() : raw;
+    back?.close();
+    if (!own) throw new ParseThreadLostError(error);
+    if (outcome?.ok) return { mail: reviveParsedMail(outcome.mail), rawSha256: outcome.rawSha256, raw: own };
+    if (outcome) {
+      const parseError = new MailParseError(outcome.code, outcome.message);
+      parseError.rawSha256 = outcome.rawSha256;
+      return { error: parseError, rawSha256: outcome.rawSha256, raw: own };
+    }
+    return { error, raw: own };
   }
 
   /**

@@ -57,9 +57,24 @@ function collectSoon(): void {
   if (collect) setImmediate(collect);
 }
 
+/**
+ * The raw mail this thread parses: `task.raw` itself, or, when it is the caller's own (handed over),
+ * a copy made here (on this niced thread, not the event loop) before the original is given back:
+ * a deadline can then still quarantine the mail, which the caller holds again.
+ */
+function ownCopy(task: ParseTask): Buffer {
+  const { raw: sent, giveBack } = task;
+  if (!giveBack) return Buffer.from(sent.buffer, sent.byteOffset, sent.byteLength);
+  const raw = Buffer.allocUnsafeSlow(sent.byteLength);
+  raw.set(sent);
+  giveBack.postMessage(sent, [sent.buffer as ArrayBuffer]);
+  giveBack.close();
+  return raw;
+}
+
 async function parseTask(task: ParseTask): Promise<ParseOutcome> {
+  const raw = ownCopy(task);
   new Float64Array(task.started)[0] = Date.now();
-  const raw = Buffer.from(task.raw.buffer, task.raw.byteOffset, task.raw.byteLength);
   // The mail's key when it has no Message-ID: hashed here, not on the event loop (~40 ms for 20 MB).
   const rawSha256 = createHash('sha256').update(raw).digest('hex');
   try {

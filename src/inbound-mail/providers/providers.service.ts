@@ -97,6 +97,7 @@ export class ProviderInboundService {
     const result = await this.inbound.ingest(raw, 'webhook', {
       envelopeTo: mail.envelopeTo.length ? mail.envelopeTo : null,
       envelopeFrom: mail.envelopeFrom,
+      handOver: true,
     });
     return { results: [result] };
   }

@@ -146,7 +146,13 @@ export class SesInboundService {
       case 'without-content':
         return [await this.inbound.keepQuarantined(n.placeholder, 'ses', n.reason)];
       case 'mail':
-        return [await this.inbound.ingest(n.raw, 'ses', { envelopeFrom: n.envelopeFrom, envelopeTo: n.envelopeTo })];
+        return [
+          await this.inbound.ingest(n.raw, 'ses', {
+            envelopeFrom: n.envelopeFrom,
+            envelopeTo: n.envelopeTo,
+            handOver: true,
+          }),
+        ];
     }
   }
 }

@@ -184,7 +184,11 @@ export class MailListener {
     }
     let result: IngestResult;
     try {
-      result = await this.deps.ingest(received.raw, this.kind, { envelopeFrom: from || null, envelopeTo: to });
+      result = await this.deps.ingest(received.raw, this.kind, {
+        envelopeFrom: from || null,
+        envelopeTo: to,
+        handOver: true,
+      });
     } catch (e) {
       this.deps.count?.(this.kind, 'data', REPLY.tryLater);
       const reply = tryLater(e);

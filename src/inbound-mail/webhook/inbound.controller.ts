@@ -135,7 +135,7 @@ export class InboundController {
   private async ingestAll(body: unknown): Promise<IngestResponseDto> {
     const emails = emailsOfBody(body, this.config.mail.supportAddress);
     const results = [];
-    for (const raw of emails) results.push(await this.inbound.ingest(raw, 'webhook'));
+    for (const raw of emails) results.push(await this.inbound.ingest(raw, 'webhook', { handOver: true }));
     return { results };
   }
 }
