@@ -28,7 +28,6 @@ import {
 } from './inbound-mail.repository';
 import { IngestResult } from './ingest-result';
 import { withEnvelopeSender } from './parser/addresses';
-import { MailParseError } from './parser/mail-parse-error';
 import { hashKey, type MailKeys, mailKeys } from './parser/message-ids';
 import { parseFailureReason } from './parser/parse-failure-reason';
 import { ParsePool } from './parser/parse-pool';
