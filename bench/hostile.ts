@@ -922,6 +922,8 @@ export async function hostileBench(): Promise<Record<string, unknown>> {
     stoppedBy,
     mails: outcomes,
     bombResults: bombs.results,
+    // Every probe [start epoch ms, ms, status, error?]: which mails were in flight when one was slow.
+    probes: probes ? { health: probes.health, requests: probes.requests } : null,
     appLogTail: died ? died.log : (appLogTail ?? '').slice(-1500),
   };
 
