@@ -15,6 +15,19 @@ import { MAX_LOOP_GAP_MS, withTicks } from '../setup/ticks';
  */
 const mail = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
 
+/** A mail whose one attachment, f.bin, is `file`, base64-encoded. */
+const withFile = (messageId: string, file: Buffer): Buffer =>
+  mail([
+    'From: a@example.com',
+    `Message-ID: <${messageId}>`,
+    'Content-Type: application/octet-stream; name="f.bin"',
+    'Content-Disposition: attachment; filename="f.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    file.toString('base64'),
+    '',
+  ]);
+
 /** A 20 MB quoted-printable body: 1-6 s of mailparser's work on a 2-core machine. */
 function slowMail(): Buffer {
   return Buffer.from(
@@ -110,17 +123,7 @@ describe('ParsePool', () => {
   });
 
   it('takes a large handed-over mail without a copy on the event loop and gives the same bytes back', async () => {
-    const file = Buffer.alloc(HAND_OVER_FROM_BYTES, 9);
-    const text = mail([
-      'From: a@example.com',
-      'Message-ID: <handed@example.com>',
-      'Content-Type: application/octet-stream; name="f.bin"',
-      'Content-Disposition: attachment; filename="f.bin"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      file.toString('base64'),
-      '',
-    ]);
+    const text = withFile('handed@example.com', Buffer.alloc(HAND_OVER_FROM_BYTES, 9));
     // A Buffer that is the whole of its ArrayBuffer, as the webhook's body is.
     const given = Buffer.from(new Uint8Array(text).buffer);
     const sha = createHash('sha256').update(text).digest('hex');
@@ -164,17 +167,7 @@ describe('ParsePool', () => {
 
   it('collects its heap after a large mail (COLLECT_AFTER_BYTES) on the same thread, and goes on parsing', async () => {
     const file = Buffer.alloc(COLLECT_AFTER_BYTES, 7);
-    const large = (n: number) =>
-      mail([
-        'From: a@example.com',
-        `Message-ID: <large-${n}@example.com>`,
-        'Content-Type: application/octet-stream; name="f.bin"',
-        'Content-Disposition: attachment; filename="f.bin"',
-        'Content-Transfer-Encoding: base64',
-        '',
-        file.toString('base64'),
-        '',
-      ]);
+    const large = (n: number) => withFile(`large-${n}@example.com`, file);
     await pool.parse(mail(['From: a@example.com', 'Subject: first', '', 'b']));
     const threads = pool.threadIds();
     for (const n of [1, 2]) {
