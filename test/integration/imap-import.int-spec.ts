@@ -29,7 +29,7 @@ forEachDatabase(
       );
       // A long polling interval: only IDLE can explain a pickup within seconds.
       t = await createTestApp({ IMAP_URL: dovecot.url(), IMAP_POLL_SECONDS: '300', IMAP_IDLE: 'true' }, kind);
-    }, 30000);
+    }, 60_000);
 
     afterAll(async () => {
       await t?.close();

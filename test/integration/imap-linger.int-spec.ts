@@ -16,7 +16,7 @@ function pollerSuite(kind: DatabaseKind, env: Record<string, string>, mail: (n: 
     await suite.dovecot.append(SUPPORT_USER, mail(0));
     const imap = { IMAP_URL: suite.dovecot.url(), IMAP_POLL_SECONDS: '300', IMAP_IDLE: 'false' };
     suite.t = await createTestApp({ ...imap, ...env }, kind);
-  }, 30000);
+  }, 60_000);
   afterAll(async () => {
     await suite.t?.close();
     await suite.dovecot?.stop();
