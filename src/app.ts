@@ -32,16 +32,6 @@ export const WEBHOOK_PATHS = ['/inbound/mail', '/requests/webhook/email'];
 export const BYTES_ROUTES: Readonly<Record<string, number>> = { '/inbound/ses': 2 * 256 * 1024 + 64 * 1024 };
 
 /**
- * Routes that bring mail in (the webhooks, the providers', SES): work that steps aside for the API
- * (yieldToApi in the inbound pipeline), so not counted among the requests it steps aside for.
- */
-const MAIL_IN_ROUTES: ReadonlySet<string> = new Set([
-  ...WEBHOOK_PATHS,
-  ...PROVIDER_PATHS,
-  ...Object.keys(BYTES_ROUTES),
-]);
-
-/**
  * The one alias the router knows: API.md documents the Apps Script's webhook with a trailing slash
  * (`POST /requests/webhook/email/`), so that exact path is read as the route without it.
  */
@@ -130,9 +120,8 @@ export async function createApp(
   // Helmet's security headers (a CSP for the docs pages, a no-content one for the API) and the
   // request id, on every answer, 404s and errors included.
   fastify.addHook('onRequest', (request, reply, done) => {
-    // In flight until its connection is done with it, answered or aborted (yieldToApi); mail
-    // coming in is the work that yields, not a request to yield to.
-    if (!MAIL_IN_ROUTES.has(request.routeOptions.url ?? '')) trackApiRequest(reply.raw);
+    // In flight until its connection is done with it, answered or aborted (yieldToApi).
+    trackApiRequest(reply.raw);
     reply.headers(DOCS_PATH.test(request.url) ? DOCS_HEADERS : API_HEADERS);
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

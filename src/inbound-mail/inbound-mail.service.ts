@@ -8,7 +8,6 @@ import { sha256Hex } from '../common/sha256';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { isStorageUnavailable } from '../database/database-errors';
-import { yieldToApi } from '../runtime/api-activity';
 import type { MailboxDirectory } from '../mailboxes/mailbox';
 import { MailboxDirectoryService } from '../mailboxes/mailbox-directory.service';
 import { ConversationService } from '../messages/conversation.service';
@@ -155,9 +154,6 @@ export class InboundMailService {
    * processing fails for any reason but an unreachable database is quarantined.
    */
   private async pipeline(given: Buffer, source: InboundSource, options: IngestOptions): Promise<IngestResult> {
-    // The API's requests first: before each heavy step (the parse, the writes) a mail waits while
-    // operators' requests are in flight, at most YIELD_MAX_MS each time (it slows, never stops).
-    await yieldToApi();
     const parsed = await this.parse(given, options.handOver === true);
     // The raw mail from here on: `given` may have gone to the parse thread and come back as another Buffer.
     const { rawSha256, raw } = parsed;
@@ -171,7 +167,6 @@ export class InboundMailService {
       if (decision.action === 'quarantine')
         return await this.quarantine(raw, rawSha256, source, keys.dedupe, mail, decision.reason);
       const route = await this.route(mail, decision, options);
-      await yieldToApi();
       // The raw mail and its files in the blob store, durably, before the transaction that names
       // them opens (docs/storage.md); a store that is down throws (retry later). Only for mail that
       // goes on: a quarantined one keeps its raw mail alone (quarantine).

@@ -1,8 +1,5 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { apiRequestsInFlight } from '../../src/runtime/api-activity';
 import { createTestApp, TEST_INBOUND_TOKEN, TestApp } from '../setup/app';
 import { postRaw, rawMail, sql, waitFor } from '../setup/mail';
 
@@ -169,51 +166,5 @@ describe('POST /inbound/mail', () => {
       await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       await c.end();
     }
-  });
-
-  it("is not one of the API's requests that mail coming in steps aside for (yieldToApi)", async () => {
-    const server = t.app.getHttpServer() as http.Server;
-    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    /** A POST whose body is sent in two halves; the second half when `finish` is called. */
-    const slowPost = (route: string, type: string, body: Buffer, headers: Record<string, string> = {}) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: route,
-        headers: { 'content-type': type, 'content-length': body.length, ...headers },
-      });
-      const status = new Promise<number>((resolve, reject) => {
-        req.on('response', (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-      });
-      req.write(body.subarray(0, 8));
-      return { status, finish: () => req.end(body.subarray(8)) };
-    };
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
-    // An operator's request counts from its arrival...
-    const login = slowPost(
-      '/auth/login',
-      'application/json',
-      Buffer.from('{"email":"nobody@desk.test","password":"x"}'),
-    );
-    await until(() => apiRequestsInFlight() === 1);
-    expect(apiRequestsInFlight()).toBe(1);
-    login.finish();
-    await expect(login.status).resolves.toBe(401);
-    await until(() => apiRequestsInFlight() === 0);
-    // ... a mail being posted does not.
-    const raw = rawMail({ from: 'slow@customer.test', subject: 'slow upload', messageId: `slow.${RUN}@c.test` });
-    const mail = slowPost('/inbound/mail', 'message/rfc822', raw, auth);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(apiRequestsInFlight()).toBe(0);
-    mail.finish();
-    await expect(mail.status).resolves.toBe(200);
   });
 });
