@@ -102,11 +102,11 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
  * postgresql.conf). PGlite is one process whose PostgreSQL memory is the WASM heap, and a WASM heap
  * never shrinks: whatever PostgreSQL touches once stays resident in the app's process.
  * - shared_buffers: set up (written) at every start. initdb's 128MB was 151 MB of the WASM heap
- *   resident before the first query; 16MB 29 MB; 8MB 19 MB, and 13-18 MB less RSS at rest and
- *   under webhook load than 16MB, for the same ingest rate. The pages it no longer holds are read
- *   back from the operating system's file cache.
+ *   resident before the first query; 16MB 29 MB; 8MB 19 MB: with max_connections below, 8-9 MB
+ *   less RSS at rest and 5-20 MB less under webhook load than 16MB, the same ingest rate. The
+ *   pages it no longer holds are read back from the operating system's file cache.
  * - max_connections: PGlite is one backend whatever the sockets (pglite-socket queues them), but
- *   PostgreSQL sizes its shared memory (PGPROC, lock table) for initdb's 100: 3 MB of it. 20.
+ *   PostgreSQL sizes its shared memory (PGPROC, lock table) for initdb's 100: 3 MB of it at 100.
  * - maintenance_work_mem (64MB) bounds what an index build or VACUUM may take, and stays taken
  *   once used; work_mem and temp_buffers stay PostgreSQL's (4MB per sort, 8MB of temporary
  *   tables): the WASM heap grew 2-3 MB over 6,000 webhook mails.
@@ -156,9 +156,9 @@ function templateFor(dir: string): string | undefined {
  * Writes the template (a gzipped tar of a cluster, as PGlite's `dumpDataDir` makes it: directories
  * and regular files, paths from the cluster's root) into `dir`. Anything else in it is an error:
  * the caller then empties `dir` and runs initdb. Streamed, a zlib chunk (16 KiB) at a time: the
- * whole tar unzipped at once (40 MB) stayed in the database thread's malloc arena after a first
- * start, 40 MB of the app's RSS at rest and under load (docs/performance.md, "Embedded database
- * memory").
+ * whole tar unzipped at once (40 MB) left the database thread's malloc arena at 41 MB (14-20
+ * streamed), and the app's RSS at rest after a first start 266-270 MB instead of 256-259
+ * (docs/performance.md, "Embedded database memory").
  */
 export async function extractTemplate(template: string, dir: string): Promise<void> {
   const root = path.resolve(dir);

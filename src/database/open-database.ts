@@ -13,8 +13,9 @@ const EMBEDDED_MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 10;
 
 /**
  * The embedded database thread's young generation, in MB (V8's default let it grow to 28 MB under
- * webhook load: pglite-socket's and PGlite's buffers of each protocol message, all short-lived).
- * Measured in docs/performance.md, "Embedded database memory".
+ * webhook load: pglite-socket's and PGlite's buffers of each protocol message, all short-lived):
+ * 16-26 MB off the embedded load peaks, the same ingest rate (docs/performance.md, "Embedded
+ * database memory").
  */
 export const EMBEDDED_THREAD_YOUNG_MB = 8;
 
