@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { PGliteQueryQueue } from './pglite-query-queue';
 import { SESSION_SETTINGS } from './session-settings';
@@ -62,7 +63,7 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
       } else {
         // Written by this thread, then opened as an existing cluster: PGlite's own loading of the
         // tarball left ~120 MB of its buffers in the process's RSS after a first start (bench:start).
-        extractTemplate(template, dir);
+        await extractTemplate(template, dir);
         db = await PGlite.create(dir, { startParams });
       }
       loaded = true;
@@ -100,15 +101,20 @@ export async function servePGlite(dir: string, maxConnections: number): Promise<
  * The embedded server's memory settings, on PGlite's command line (`-c`, over the cluster's
  * postgresql.conf). PGlite is one process whose PostgreSQL memory is the WASM heap, and a WASM heap
  * never shrinks: whatever PostgreSQL touches once stays resident in the app's process.
- * - shared_buffers: initdb's 128MB is set up (written) at every start: 151 MB of the WASM heap
- *   resident before the first query, and half a second of the start. 16MB: 29 MB resident; the
+ * - shared_buffers: set up (written) at every start. initdb's 128MB was 151 MB of the WASM heap
+ *   resident before the first query; 16MB 29 MB; 8MB 19 MB: with max_connections below, 8-9 MB
+ *   less RSS at rest and 5-20 MB less under webhook load than 16MB, the same ingest rate. The
  *   pages it no longer holds are read back from the operating system's file cache.
+ * - max_connections: PGlite is one backend whatever the sockets (pglite-socket queues them), but
+ *   PostgreSQL sizes its shared memory (PGPROC, lock table) for initdb's 100: 3 MB of it at 100.
  * - maintenance_work_mem (64MB) bounds what an index build or VACUUM may take, and stays taken
- *   once used; work_mem and temp_buffers stay PostgreSQL's (4MB per sort, 8MB of temporary tables).
+ *   once used; work_mem and temp_buffers stay PostgreSQL's (4MB per sort, 8MB of temporary
+ *   tables): the WASM heap grew 2-3 MB over 6,000 webhook mails.
  * Measured in docs/performance.md, "Embedded database memory".
  */
 export const EMBEDDED_SERVER_SETTINGS: Readonly<Record<string, string>> = {
-  shared_buffers: '16MB',
+  shared_buffers: '8MB',
+  max_connections: '20',
   maintenance_work_mem: '16MB',
 };
 
@@ -149,30 +155,72 @@ function templateFor(dir: string): string | undefined {
 /**
  * Writes the template (a gzipped tar of a cluster, as PGlite's `dumpDataDir` makes it: directories
  * and regular files, paths from the cluster's root) into `dir`. Anything else in it is an error:
- * the caller then empties `dir` and runs initdb.
+ * the caller then empties `dir` and runs initdb. Streamed, a zlib chunk (16 KiB) at a time: the
+ * whole tar unzipped at once (40 MB) left the database thread's malloc arena at 41 MB (14-20
+ * streamed), and the app's RSS at rest after a first start 266-270 MB instead of 256-259
+ * (docs/performance.md, "Embedded database memory").
  */
-export function extractTemplate(template: string, dir: string): void {
-  const tar = zlib.gunzipSync(fs.readFileSync(template));
+export async function extractTemplate(template: string, dir: string): Promise<void> {
   const root = path.resolve(dir);
-  const text = (at: number, length: number) => tar.toString('latin1', at, at + length).replace(/\0.*$/s, '');
-  for (let at = 0; at + 512 <= tar.length;) {
-    const name = text(at, 100);
-    if (!name) break;
-    const prefix = tar.toString('latin1', at + 257, at + 263).startsWith('ustar') ? text(at + 345, 155) : '';
-    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
-    const mode = parseInt(text(at + 100, 8).trim() || '0', 8) & 0o777;
-    const type = text(at + 156, 1) || '0';
+  const header = Buffer.alloc(512);
+  let filled = 0;
+  let fd: number | undefined;
+  let left = 0;
+  let padding = 0;
+  let ended = false;
+  const closeFile = () => {
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+  };
+  const text = (at: number, length: number) => header.toString('latin1', at, at + length).replace(/\0.*$/s, '');
+  const entry = () => {
+    const name = text(0, 100);
+    if (!name) {
+      ended = true;
+      return;
+    }
+    const prefix = header.toString('latin1', 257, 263).startsWith('ustar') ? text(345, 155) : '';
+    const size = parseInt(text(124, 12).trim() || '0', 8);
+    const mode = parseInt(text(100, 8).trim() || '0', 8) & 0o777;
+    const type = text(156, 1) || '0';
     const target = path.resolve(root, `.${path.posix.join('/', prefix, name)}`);
     if (target !== root && !target.startsWith(root + path.sep))
       throw new Error(`template entry ${name} outside the cluster`);
-    const body = at + 512;
     if (type === '5') fs.mkdirSync(target, { recursive: true, mode });
     else if (type === '0') {
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, tar.subarray(body, body + size), { mode });
+      fd = fs.openSync(target, 'w', mode);
+      left = size;
+      padding = (512 - (size % 512)) % 512;
+      if (!left) closeFile();
     } else throw new Error(`template entry ${name} of type ${type}`);
-    at = body + Math.ceil(size / 512) * 512;
+  };
+  try {
+    await pipeline(fs.createReadStream(template), zlib.createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) {
+        for (let at = 0; at < chunk.length && !ended;) {
+          const n = Math.min(chunk.length - at, left || padding || 512 - filled);
+          if (left) {
+            fs.writeSync(fd!, chunk, at, n);
+            left -= n;
+            if (!left) closeFile();
+          } else if (padding) padding -= n;
+          else {
+            chunk.copy(header, filled, at, at + n);
+            filled += n;
+            if (filled === 512) {
+              filled = 0;
+              entry();
+            }
+          }
+          at += n;
+        }
+      }
+    });
+  } finally {
+    closeFile();
   }
+  if (!ended) throw new Error('the template ends before its end-of-archive blocks');
   if (!fs.existsSync(path.join(root, 'PG_VERSION'))) throw new Error('the template holds no cluster');
 }
 

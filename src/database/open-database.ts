@@ -12,6 +12,14 @@ import { type DatabaseHandle, lockDataDir, startEmbeddedPostgres } from './embed
 const EMBEDDED_MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 10;
 
 /**
+ * The embedded database thread's young generation, in MB (V8's default let it grow to 28 MB under
+ * webhook load: pglite-socket's and PGlite's buffers of each protocol message, all short-lived):
+ * 16-26 MB off the embedded load peaks, the same ingest rate (docs/performance.md, "Embedded
+ * database memory").
+ */
+export const EMBEDDED_THREAD_YOUNG_MB = 8;
+
+/**
  * DATABASE_URL when set; else the embedded PostgreSQL in DATA_DIR/pgdata. This module loads nothing
  * heavy, so that src/main.ts can start the embedded database before it loads the app.
  */
@@ -37,7 +45,10 @@ export async function startEmbeddedPostgresThread(
   maxConnections: number,
 ): Promise<DatabaseHandle> {
   const release = lockDataDir(dir);
-  const worker = new Worker(file, { workerData: { dir, maxConnections } });
+  const worker = new Worker(file, {
+    workerData: { dir, maxConnections },
+    resourceLimits: { maxYoungGenerationSizeMb: EMBEDDED_THREAD_YOUNG_MB },
+  });
   let closing = false;
   let url: string;
   let onMessage: (m: { url?: string; error?: string }) => void = () => {};
