@@ -202,14 +202,19 @@ export function startApp(env: Record<string, string>, timeoutMs = 120_000): Prom
       // A benchmark is one client sending as fast as it can: no per-address limits.
       WEBHOOK_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT: '0',
-      // BENCH_APP_NODE_OPTIONS: Node flags for the app (to measure a flag before the start script gets it).
+      // BENCH_APP_NODE_OPTIONS: Node flags for the app instead of npm start's (to measure a flag).
       ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
       ...env,
     },
     timeoutMs,
     // To a file, as a log collector would take them: this process reading a pipe of 1.4 MB/s of
     // request lines took the CPU from the app it measures (and not reading it filled the app's heap).
-    { logFile: logFile(), maxLogChars: 1024 * 1024 },
+    // Node's flags: npm start's, or only BENCH_APP_NODE_OPTIONS's when it is set.
+    {
+      logFile: logFile(),
+      maxLogChars: 1024 * 1024,
+      ...(process.env.BENCH_APP_NODE_OPTIONS !== undefined ? { nodeFlags: [] } : {}),
+    },
   );
 }
 

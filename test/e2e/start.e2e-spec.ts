@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, startAppProcess as start } from '../setup/app-process';
+import { freePort, startAppProcess as start, startFlags } from '../setup/app-process';
 import { waitFor } from '../setup/mail';
 
-/** Starts the built app exactly as `npm start` does (node dist/src/main.js), on the embedded database. */
+/** Starts the built app exactly as `npm start` does (node [flags] dist/src/main.js), on the embedded database. */
 
 describe('npm start on the embedded database', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maildesk-start-'));
@@ -98,7 +98,7 @@ describe('npm start on the embedded database', () => {
   }, 120000);
 
   it('stops with exit code 1 and one line naming the variable on a bad value', async () => {
-    const proc = spawn(process.execPath, ['dist/src/main.js'], {
+    const proc = spawn(process.execPath, [...startFlags(), 'dist/src/main.js'], {
       env: { ...process.env, PORT: 'abc' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -115,7 +115,7 @@ describe('npm start on the embedded database', () => {
     fs.mkdirSync(path.join(dir, 'pgdata'));
     fs.writeFileSync(path.join(dir, 'pgdata', 'PG_VERSION'), '99\n');
     try {
-      const proc = spawn(process.execPath, ['dist/src/main.js'], {
+      const proc = spawn(process.execPath, [...startFlags(), 'dist/src/main.js'], {
         env: { ...process.env, DATABASE_URL: '', DATA_DIR: dir, PORT: String(await freePort()) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

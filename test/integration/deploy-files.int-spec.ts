@@ -198,9 +198,10 @@ describe('docker/Dockerfile', () => {
     expect(runtime[user]).toBe('USER node');
     expect(user).toBeLessThan(cmd);
     expect(runtime.find((l) => l.startsWith('HEALTHCHECK '))).toMatch(/\/health\/live/);
-    expect(runtime[cmd]).toBe('CMD ["node", "dist/src/main.js"]');
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node dist/src/main.js');
+    expect(pkg.scripts.start).toBe('node --v8-pool-size=1 dist/src/main.js');
+    expect(pkg.scripts['start:prod']).toBe(pkg.scripts.start);
+    expect(runtime[cmd]).toBe(`CMD ${JSON.stringify(pkg.scripts.start.split(' '))}`.replace(/","/g, '", "'));
     expect(dockerfile).toMatch(/ENV NODE_ENV=production/);
     expect(dockerfile).toMatch(/HOST=0\.0\.0\.0/);
   });

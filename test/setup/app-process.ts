@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
+import * as path from 'node:path';
 
 /** A TCP port free on 127.0.0.1 right now. */
 export async function freePort(): Promise<number> {
@@ -22,7 +23,30 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * Node's flags in `npm start` (package.json's start script, `node [flags] dist/src/main.js`, which
+ * the image's CMD runs too): found from the working directory up (the repository, or the
+ * benchmarks' copy of the app inside it).
+ */
+export function startFlags(): string[] {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    const pkg = fs.existsSync(file)
+      ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; scripts?: { start?: string } })
+      : undefined;
+    if (pkg?.name === 'maildesk') {
+      const words = (pkg.scripts?.start ?? '').split(/\s+/);
+      if (words[0] !== 'node' || words[words.length - 1] !== 'dist/src/main.js')
+        throw new Error(`package.json's start script is not "node [flags] dist/src/main.js": ${pkg.scripts?.start}`);
+      return words.slice(1, -1);
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no package.json of maildesk above ${process.cwd()}`);
+  }
+}
+
 export interface AppProcessOptions {
+  /** Node's flags before dist/src/main.js (default: npm start's, startFlags). */
+  nodeFlags?: string[];
   /** Where `dist/src/main.js` is run from (default: this working directory). */
   cwd?: string;
   /** Keep only about this many characters of the newest log (long runs); default: all of it. */
@@ -35,7 +59,7 @@ export interface AppProcessOptions {
 }
 
 /**
- * The built app (`node dist/src/main.js`, exactly what `npm start` runs) as a child process with
+ * The built app (`node [flags] dist/src/main.js`, exactly what `npm start` runs) as a child process with
  * only `env` and the harmless part of this environment; resolves once it logged "ready".
  */
 export async function startAppProcess(
@@ -53,7 +77,7 @@ export async function startAppProcess(
   );
   const port = env.PORT ?? String(await freePort());
   const logFd = options.logFile ? fs.openSync(options.logFile, 'w') : undefined;
-  const proc = spawn(process.execPath, ['dist/src/main.js'], {
+  const proc = spawn(process.execPath, [...(options.nodeFlags ?? startFlags()), 'dist/src/main.js'], {
     cwd: options.cwd,
     env: { ...clean, LOG_LEVEL: 'log', NO_COLOR: '1', ...env, PORT: port },
     stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
